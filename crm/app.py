@@ -1,0 +1,116 @@
+"""The composition root: extensions, blueprints, CLI, error handlers, then the planning bridge."""
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+from flask import Flask, g
+
+import planning_bridge
+from config import CONFIGS
+from crm.extensions import csrf, db, limiter, login_manager, migrate
+from crm.timeutil import utcnow
+from crm.web.access import enforce_declared_roles, is_api_request
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(config: object | str | None = None) -> Flask:
+    """Build the app. ``config`` is a config object, a name from ``config.CONFIGS``, or None to
+    use ``CRM_CONFIG`` from the environment (default ``production``)."""
+    app = Flask(
+        __name__,
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "crm" / "static"),
+        instance_path=str(ROOT / "instance"),
+    )
+    if config is None or isinstance(config, str):
+        config = CONFIGS[config or os.environ.get("CRM_CONFIG", "production")]()
+    app.config.from_object(config)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    app.jinja_env.add_extension("jinja2.ext.do")
+    _init_extensions(app)
+    _register_blueprints(app)
+    _register_cli(app)
+    _register_hooks(app)
+    planning_bridge.init_app(app)
+    return app
+
+
+def _init_extensions(app: Flask) -> None:
+    from crm import models  # noqa: F401  (every table registered before Alembic looks)
+    from crm.auth.passwords import configure_hasher
+
+    configure_hasher(app.config["PASSWORD_HASH_PROFILE"])
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.session_protection = "basic"
+
+    @login_manager.user_loader
+    def load_user(secret: str):
+        from crm.auth.services import user_for_session
+
+        user = user_for_session(secret, utcnow())
+        if user is not None:
+            user._session_secret = secret
+        return user
+
+
+def _register_blueprints(app: Flask) -> None:
+    from crm.admin.views import bp as admin_bp
+    from crm.api import bp as api_bp
+    from crm.auth.views import bp as auth_bp
+    from crm.contacts.views import bp as contacts_bp
+    from crm.deals.views import bp as deals_bp
+    from crm.imports.views import bp as imports_bp
+    from crm.web.views import bp as web_bp
+    from crm.web.errors import register_error_handlers
+
+    for bp in (web_bp, auth_bp, contacts_bp, deals_bp, admin_bp, imports_bp):
+        app.register_blueprint(bp)
+    csrf.exempt(api_bp)  # token-authenticated, no cookies: nothing for CSRF to forge
+    app.register_blueprint(api_bp)
+    register_error_handlers(app)
+
+
+def _register_cli(app: Flask) -> None:
+    from crm.cli import crm_cli
+
+    app.cli.add_command(crm_cli)
+
+
+def _register_hooks(app: Flask) -> None:
+    from crm.api.auth import authenticate_api_request
+
+    @app.before_request
+    def authenticate_and_authorize():
+        if is_api_request():
+            authenticate_api_request()
+        return enforce_declared_roles()
+
+    @app.after_request
+    def security_headers(response):
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
+        response.headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+            "frame-ancestors 'none'; form-action 'self'",
+        )
+        return response
+
+    @app.context_processor
+    def inject_now():
+        return {"now_utc": utcnow()}
+
+    @app.teardown_request
+    def forget_api_user(_exc):
+        g.pop("api_user", None)

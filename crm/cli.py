@@ -1,0 +1,101 @@
+"""``flask --app wsgi crm ...``: administration, import, demo data and the worker.
+Each command parses its arguments, calls a service, commits."""
+from __future__ import annotations
+
+import sys
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+
+from crm.auth import services as auth_services
+from crm.errors import ServiceError
+from crm.extensions import db
+from crm.timeutil import utcnow
+
+crm_cli = AppGroup("crm", help="CRM administration, imports, demo data and the worker.")
+
+
+def _fail(exc: ServiceError) -> None:
+    details = "; ".join(f"{k}: {v}" for k, v in exc.fields.items())
+    raise click.ClickException(f"{exc.message}{' (' + details + ')' if details else ''}")
+
+
+@crm_cli.command("create-user")
+@click.argument("email")
+@click.option("--role", required=True, type=click.Choice(["rep", "manager", "planner", "admin"]))
+@click.option("--name", default="")
+@click.option("--manager", "manager_email", default=None, help="For a rep: the manager's email.")
+@click.option("--time-zone", default="UTC")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+def create_user_command(email, role, name, manager_email, time_zone, password_stdin):
+    """Create a user. The password is read from standard input (never from an argument,
+    which would land in the shell history)."""
+    if password_stdin or not sys.stdin.isatty():
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    try:
+        manager_id = auth_services.get_user_by_email(manager_email).id if manager_email else None
+        user = auth_services.create_user(
+            email, role, password, name=name, manager_id=manager_id, time_zone=time_zone
+        )
+        db.session.commit()
+    except ServiceError as exc:
+        db.session.rollback()
+        _fail(exc)
+    click.echo(f"created {user.role} {user.email} (id {user.id})")
+
+
+@crm_cli.command("create-token")
+@click.argument("email")
+@click.option("--name", default="cli", help="A label to recognise the token by.")
+def create_token_command(email, name):
+    """Create an API token and print it on its own line (shown once, stored hashed)."""
+    try:
+        user = auth_services.get_user_by_email(email)
+        _token, secret = auth_services.create_api_token(user, name, utcnow())
+        db.session.commit()
+    except ServiceError as exc:
+        db.session.rollback()
+        _fail(exc)
+    click.echo(secret)
+
+
+@crm_cli.command("worker")
+def worker_command():
+    """Run the scheduler (exactly one per deployment)."""
+    from crm.scheduler import build_scheduler
+
+    scheduler = build_scheduler(current_app._get_current_object(), blocking=True)
+    click.echo(f"worker: {len(scheduler.get_jobs())} jobs; Ctrl-C stops")
+    try:
+        scheduler.start()
+    except (KeyboardInterrupt, SystemExit):
+        pass
+
+
+@crm_cli.command("serve")
+@click.option("--host", default="127.0.0.1")
+@click.option("--port", default=5000, type=int)
+def serve_command(host, port):
+    """Development server; with SCHEDULER_IN_PROCESS the worker's jobs run inside it too."""
+    from crm.scheduler import build_scheduler
+
+    app = current_app._get_current_object()
+    if app.config.get("SCHEDULER_IN_PROCESS"):
+        scheduler = build_scheduler(app, blocking=False)
+        scheduler.start()
+        click.echo(f"scheduler running in-process with {len(scheduler.get_jobs())} jobs")
+    app.run(host=host, port=port, debug=False, use_reloader=False, threaded=True)
+
+
+def _register_feature_commands() -> None:
+    from crm.demo.cli import seed_demo_command
+    from crm.imports.cli import import_group
+
+    crm_cli.add_command(import_group)
+    crm_cli.add_command(seed_demo_command)
+
+
+_register_feature_commands()

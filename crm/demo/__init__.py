@@ -1,0 +1,1 @@
+"""Deterministic demo data: a believable company with two years of sales history."""

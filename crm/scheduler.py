@@ -1,0 +1,69 @@
+"""The one table of periodic jobs, run by ``flask --app wsgi crm worker`` (or in-process in
+development). APScheduler job stores are never shared between schedulers, so exactly one
+scheduler runs per deployment and every job is safe to run twice: jobs claim their rows in the
+database before acting."""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Callable
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+from flask import Flask
+
+from crm.extensions import db
+from crm.timeutil import utcnow
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Job:
+    id: str
+    func: Callable  # func(now) -> anything; runs inside an app context, committed after
+    trigger: object
+
+
+def _purge_sessions(now):
+    from crm.auth.services import purge_expired_sessions
+
+    return purge_expired_sessions(now)
+
+
+JOBS: list[Job] = [
+    Job("purge-expired-sessions", _purge_sessions, CronTrigger(hour=3, minute=17)),
+]
+
+
+def register_job(job: Job) -> None:
+    """Features (and the planning bridge) add their jobs here from their ``init_app``."""
+    if any(existing.id == job.id for existing in JOBS):
+        return
+    JOBS.append(job)
+
+
+def run_job(app: Flask, job: Job) -> None:
+    with app.app_context():
+        try:
+            result = job.func(utcnow())
+            db.session.commit()
+            log.info("job %s done: %s", job.id, result)
+        except Exception:
+            db.session.rollback()
+            log.exception("job %s failed", job.id)
+
+
+def build_scheduler(app: Flask, *, blocking: bool):
+    scheduler = BlockingScheduler(timezone="UTC") if blocking else BackgroundScheduler(timezone="UTC")
+    for job in JOBS:
+        scheduler.add_job(
+            run_job, job.trigger, args=(app, job), id=job.id, coalesce=True,
+            max_instances=1, misfire_grace_time=300, replace_existing=True,
+        )
+    return scheduler
+
+
+__all__ = ["JOBS", "Job", "IntervalTrigger", "CronTrigger", "build_scheduler", "register_job", "run_job"]

@@ -1,0 +1,44 @@
+"""Error handlers: JSON ``{"error": {...}}`` under /api, friendly pages elsewhere."""
+from __future__ import annotations
+
+from flask import Flask, render_template
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from crm.web.access import is_api_request, json_error
+
+CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "unprocessable",
+    429: "rate_limited",
+    500: "server_error",
+}
+
+
+def register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(CSRFError)
+    def csrf_error(exc: CSRFError):
+        if is_api_request():
+            return json_error(400, "csrf", exc.description)
+        return render_template("errors/error.html", code=400, message=exc.description), 400
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException):
+        status = exc.code or 500
+        if is_api_request():
+            return json_error(status, CODES.get(status, "error"), exc.description or "")
+        return render_template("errors/error.html", code=status, message=exc.description), status
+
+    @app.errorhandler(Exception)
+    def unexpected_error(exc: Exception):
+        app.logger.exception("unhandled error")
+        if is_api_request():
+            return json_error(500, "server_error", "internal error")
+        return render_template("errors/error.html", code=500, message="Something went wrong."), 500
