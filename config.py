@@ -99,6 +99,7 @@ class TestConfig(Config):
     """The test suite: ``TEST_DATABASE_URL`` picks the database (SQLite file by default)."""
 
     TESTING = True
+    __test__ = False  # not a pytest test class
 
     def __init__(self) -> None:
         super().__init__()
