@@ -87,8 +87,9 @@ class DevConfig(Config):
     in-process, cookies over plain http."""
 
     def __init__(self) -> None:
-        os.environ.setdefault("COOKIE_SECURE", "false")
         super().__init__()
+        self.SESSION_COOKIE_SECURE = _env_bool("COOKIE_SECURE", False)
+        self.REMEMBER_COOKIE_SECURE = self.SESSION_COOKIE_SECURE
         self.SCHEDULER_IN_PROCESS = _env_bool("SCHEDULER_IN_PROCESS", True)
 
     def _missing_secret_key(self) -> str:
