@@ -1,11 +1,169 @@
-from flask import Blueprint
+"""Administration pages (admins only): users and teams, and custom fields. Product families
+and pipeline stages are in ``pipeline_views`` on the same blueprint."""
+from __future__ import annotations
 
+import logging
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from crm.admin.forms import CustomFieldForm, UserForm
+from crm.auth import services as auth_services
+from crm.contacts import custom_fields
+from crm.errors import ServiceError, ValidationFailed
+from crm.extensions import db
+from crm.timeutil import all_timezones, utcnow
 from crm.web.access import roles
+from crm.web.formhelpers import abort_for, apply_service_errors, choice_list
+
+log = logging.getLogger(__name__)
 
 bp = Blueprint("admin", __name__)
 
 
+def _managers(users) -> list:
+    return [u for u in users if u.role == "manager" and u.is_active]
+
+
+# --- users ----------------------------------------------------------------------------------
+
 @bp.route("/admin/users")
 @roles("admin")
 def users():
-    return "users"
+    everyone = auth_services.list_users()
+    return render_template("admin/users.html", users=everyone, by_id={u.id: u for u in everyone},
+                           managers=_managers(everyone))
+
+
+def _user_form(users) -> UserForm:
+    form = UserForm()
+    form.manager_id.choices = choice_list([("", "— none —")] + [(str(m.id), m.name) for m in _managers(users)])
+    form.time_zone.choices = choice_list((tz, tz) for tz in all_timezones())
+    return form
+
+
+@bp.route("/admin/users/new", methods=["GET", "POST"])
+@roles("admin")
+def new_user():
+    form = _user_form(auth_services.list_users())
+    status = 200
+    if request.method == "POST":
+        status = 422
+        if form.validate_on_submit():
+            raw_manager = form.manager_id.data or ""
+            manager_id = int(raw_manager) if raw_manager.isdigit() else None
+            try:
+                if raw_manager and manager_id is None:
+                    raise ValidationFailed("invalid user", {"manager_id": "pick a manager from the list"})
+                if manager_id is not None and form.role.data != "rep":
+                    raise ValidationFailed("invalid user", {"manager_id": "only reps have a manager"})
+                user = auth_services.create_user(
+                    form.email.data or "", form.role.data, form.password.data or "",
+                    name=form.name.data or "", manager_id=manager_id, time_zone=form.time_zone.data,
+                )
+                db.session.commit()
+            except ServiceError as exc:
+                db.session.rollback()
+                apply_service_errors(form, exc)
+                status = exc.status
+            else:
+                log.info("admin %s created user %s (%s)", current_user.id, user.id, user.role)
+                flash(f"{user.name} can now sign in as {user.email}.", "success")
+                return redirect(url_for(".users"))
+    return render_template("admin/user_form.html", form=form), status
+
+
+def _set_active(user_id: int, active: bool):
+    try:
+        user = auth_services.set_user_active(current_user, user_id, active, utcnow())
+        db.session.commit()
+    except ServiceError as exc:
+        db.session.rollback()
+        if exc.status in (403, 404):
+            abort_for(exc)
+        flash(exc.message, "error")
+    else:
+        flash(f"{user.name} {'reactivated' if active else 'deactivated and signed out'}.", "success")
+    return redirect(url_for(".users"))
+
+
+@bp.route("/admin/users/<int:user_id>/deactivate", methods=["POST"])
+@roles("admin")
+def deactivate_user(user_id: int):
+    return _set_active(user_id, False)
+
+
+@bp.route("/admin/users/<int:user_id>/reactivate", methods=["POST"])
+@roles("admin")
+def reactivate_user(user_id: int):
+    return _set_active(user_id, True)
+
+
+@bp.route("/admin/users/<int:user_id>/manager", methods=["POST"])
+@roles("admin")
+def change_manager(user_id: int):
+    raw = request.form.get("manager_id", "")
+    manager_id = int(raw) if raw.isdigit() else None
+    if raw and manager_id is None:
+        flash("Pick a manager from the list.", "error")
+        return redirect(url_for(".users"))
+    try:
+        user = auth_services.set_manager(current_user, user_id, manager_id)
+        db.session.commit()
+    except ServiceError as exc:
+        db.session.rollback()
+        if exc.status in (403, 404):
+            abort_for(exc)
+        flash(next(iter(exc.fields.values()), exc.message), "error")
+    else:
+        flash(f"{user.name}'s manager updated.", "success")
+    return redirect(url_for(".users"))
+
+
+# --- custom fields --------------------------------------------------------------------------
+
+@bp.route("/admin/custom-fields", methods=["GET", "POST"])
+@roles("admin")
+def custom_fields_page():
+    form = CustomFieldForm()
+    status = 200
+    if request.method == "POST":
+        status = 422
+        if form.validate_on_submit():
+            choices = [line.strip() for line in (form.choices.data or "").splitlines() if line.strip()]
+            try:
+                field = custom_fields.define_custom_field(
+                    current_user, form.entity.data, (form.key.data or "").strip(), form.label.data or "",
+                    form.field_type.data, choices,
+                )
+                db.session.commit()
+            except ServiceError as exc:
+                db.session.rollback()
+                apply_service_errors(form, exc)
+                status = exc.status
+            else:
+                flash(f"Field “{field.label}” added to {field.entity} records.", "success")
+                return redirect(url_for(".custom_fields_page"))
+    elif request.args.get("entity") in ("contact", "company"):
+        form.entity.data = request.args["entity"]
+    return render_template(
+        "admin/custom_fields.html", form=form,
+        contact_fields=custom_fields.list_custom_fields("contact"),
+        company_fields=custom_fields.list_custom_fields("company"),
+    ), status
+
+
+@bp.route("/admin/custom-fields/<int:field_id>/delete", methods=["POST"])
+@roles("admin")
+def delete_custom_field(field_id: int):
+    try:
+        custom_fields.delete_custom_field(current_user, field_id)
+        db.session.commit()
+    except ServiceError as exc:
+        db.session.rollback()
+        abort_for(exc)
+    flash("Field deleted. Values already stored stay in the records and return if you define it again.", "info")
+    return redirect(url_for(".custom_fields_page"))
+
+
+from crm.admin import pipeline_views  # noqa: E402,F401  (families and stages, on bp)

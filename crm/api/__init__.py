@@ -1,7 +1,8 @@
 """The JSON API under /api/v1: token-authenticated, described by /api/v1/openapi.json.
 
-Each feature's ``api.py`` adds its routes to ``bp``; ``crm/api/openapi.py`` builds the
-document from the routes' declarations.
+Each feature's ``api.py`` adds its routes to ``bp``, each route declared with ``@roles`` and
+``@endpoint`` (``crm/api/endpoint.py``); ``crm/api/openapi.py`` builds the document from those
+declarations. Routes act as ``api_user()`` (``crm/api/auth.py``) and call the services.
 """
 from flask import Blueprint
 

@@ -1,1 +1,23 @@
-"""Imports each feature's API module so their routes attach to the blueprint."""
+"""Imports each feature's API module so their routes attach to the blueprint, and serves the
+OpenAPI document built from them."""
+from flask import current_app, jsonify
+
+from crm.api import bp
+from crm.api.endpoint import endpoint
+from crm.api.errors import register_api_error_handlers
+from crm.api.openapi import build_document
+from crm.contacts import api as contacts_api  # noqa: F401
+from crm.deals import api as deals_api  # noqa: F401
+from crm.web.access import public
+
+register_api_error_handlers(bp)
+
+
+@bp.get("/openapi.json")
+@public
+@endpoint("This OpenAPI 3.1 document")
+def openapi_document():
+    document = current_app.extensions.get("crm_openapi")
+    if document is None:  # routes are fixed once the app is built: build once
+        document = current_app.extensions["crm_openapi"] = build_document(current_app)
+    return jsonify(document)

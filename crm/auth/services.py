@@ -200,3 +200,43 @@ def list_users() -> list[User]:
 
 def team_of(manager: User) -> list[User]:
     return list(db.session.scalars(select(User).where(User.manager_id == manager.id)))
+
+
+# --- administration ---------------------------------------------------------------------
+
+def set_user_active(actor: User, user_id: int, active: bool, now: datetime) -> User:
+    """Deactivate (or reactivate) an account. A deactivated user's sessions and tokens stop
+    working at once (both check ``is_active``); admins cannot lock themselves out."""
+    if actor.role != "admin":
+        raise PermissionDenied("only administrators may do this")
+    user = db.session.get(User, user_id)
+    if user is None:
+        raise NotFound("no such user")
+    if user.id == actor.id and not active:
+        raise Conflict("you cannot deactivate your own account", {"is_active": "your own account"})
+    user.is_active = active
+    if not active:
+        for row in db.session.scalars(
+            select(UserSession).where(UserSession.user_id == user.id, UserSession.revoked_at.is_(None))
+        ):
+            row.revoked_at = now
+    db.session.flush()
+    return user
+
+
+def set_manager(actor: User, user_id: int, manager_id: int | None) -> User:
+    """Move a rep to another manager's team (or to none)."""
+    if actor.role != "admin":
+        raise PermissionDenied("only administrators may do this")
+    user = db.session.get(User, user_id)
+    if user is None:
+        raise NotFound("no such user")
+    if user.role != "rep":
+        raise ValidationFailed("only reps have a manager", {"manager_id": "only reps have a manager"})
+    if manager_id is not None:
+        manager = db.session.get(User, manager_id)
+        if manager is None or manager.role != "manager":
+            raise ValidationFailed("invalid manager", {"manager_id": "must be a manager"})
+    user.manager_id = manager_id
+    db.session.flush()
+    return user

@@ -190,7 +190,7 @@ def create_company(actor: User, data: dict[str, Any], now: datetime) -> Company:
     clean = clean_company_fields(data, partial=False)
     if _domain_taken(clean.get("domain")):
         raise Conflict("a company with this domain exists", {"domain": "already taken"})
-    company = Company(created_at=now, updated_at=now, custom={}, **clean)
+    company = Company(created_at=now, updated_at=now, **{"custom": {}, **clean})
     db.session.add(company)
     db.session.flush()
     return company
@@ -446,3 +446,30 @@ def timeline(
         .limit(per_page).offset((page - 1) * per_page)
     ).all()
     return Page(items, page, per_page, total)
+
+
+# --- lookups for pages ------------------------------------------------------------------
+
+def company_choices() -> list[tuple[int, str]]:
+    """Every company as (id, name), by name: one narrow query for select boxes."""
+    return list(db.session.execute(select(Company.id, Company.name).order_by(Company.name, Company.id)))
+
+
+def find_contact_by_email(email: str) -> Contact | None:
+    """The contact with this address (normalised first), or None; bad syntax reads as None."""
+    try:
+        email = normalize_email(email)
+    except ValueError:
+        return None
+    return db.session.scalar(select(Contact).where(Contact.email == email))
+
+
+def contact_names(contact_ids) -> dict[int, str]:
+    """Display names for a handful of contacts (a company timeline names who each row is about)."""
+    ids = {i for i in contact_ids if i is not None}
+    if not ids:
+        return {}
+    rows = db.session.execute(
+        select(Contact.id, Contact.first_name, Contact.last_name, Contact.email).where(Contact.id.in_(ids))
+    )
+    return {cid: f"{first} {last}".strip() or email for cid, first, last, email in rows}

@@ -1,17 +1,230 @@
-from flask import Blueprint
+"""Contact pages: the list (search, filters, sorting, pagination), the contact page with its
+timeline and notes, and create / edit / delete. Company pages are in ``company_views``, on the
+same blueprint. Every view parses input, calls ``crm.contacts.services``, commits, renders."""
+from __future__ import annotations
 
+import logging
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from crm.contacts import services
+from crm.contacts.custom_fields import list_custom_fields
+from crm.contacts.forms import CONTACT_FIELDS, LIFECYCLE_CHOICES, ConfirmForm, ContactForm, NoteForm
+from crm.contacts.models import LIFECYCLE_STAGES
+from crm.deals.services import list_deals
+from crm.errors import PermissionDenied, ServiceError, ValidationFailed
+from crm.extensions import db
+from crm.policy import require_edit
+from crm.timeutil import utcnow
 from crm.web.access import SALES, roles
+from crm.web.formatting import register_template_helpers, timeline_names
+from crm.web.formhelpers import (
+    abort_for, apply_service_errors, choice_list, custom_form_data, custom_values_from_form, int_arg,
+    sales_user_choices, sales_users, timezone_choices, with_custom_fields,
+)
+from crm.web.pagination import Page
+
+log = logging.getLogger(__name__)
 
 bp = Blueprint("contacts", __name__)
+bp.record_once(lambda state: register_template_helpers(state.app))
+
+CONTACT_SORTS = ("name", "email", "company", "stage", "created")
+PER_PAGE = 50
+
+
+# --- list -----------------------------------------------------------------------------------
+
+def _list_filters(definitions) -> dict:
+    """Search arguments from the query string; junk values are ignored, not fatal."""
+    owner = request.args.get("owner", "")
+    owner_id = current_user.id if owner == "me" else int_arg("owner")
+    stage = request.args.get("stage", "")
+    sort = request.args.get("sort", "name")
+    custom = {
+        d.key: request.args[f"cf_{d.key}"].strip()[:200]
+        for d in definitions if request.args.get(f"cf_{d.key}", "").strip()
+    }
+    return {
+        "q": request.args.get("q", "").strip()[:200],
+        "owner_id": owner_id,
+        "stage": stage if stage in LIFECYCLE_STAGES else None,
+        "custom": custom,
+        "sort": sort if sort in CONTACT_SORTS else "name",
+        "descending": request.args.get("dir") == "desc",
+    }
 
 
 @bp.route("/contacts")
 @roles(*SALES)
 def list_contacts():
-    return "contacts"
+    definitions = list_custom_fields("contact")
+    filters = _list_filters(definitions)
+    filter_errors: dict[str, str] = {}
+    try:
+        page = services.search_contacts(**filters, page=int_arg("page") or 1, per_page=PER_PAGE)
+    except ValidationFailed as exc:
+        filter_errors = exc.fields
+        page = Page([], 1, PER_PAGE, 0)
+    filtering = bool(filters["q"] or filters["owner_id"] or filters["stage"] or filters["custom"])
+    return render_template(
+        "contacts/list.html", page=page, filters=filters, filtering=filtering,
+        definitions=definitions, owners=sales_users(), stages=LIFECYCLE_CHOICES,
+        filter_errors=filter_errors,
+    ), (400 if filter_errors else 200)
 
 
-@bp.route("/companies")
+# --- create / edit / delete -------------------------------------------------------------
+
+def _contact_form(definitions, *, initial: dict | None = None, editing: bool = False):
+    form = with_custom_fields(ContactForm, definitions)(data=initial or {})
+    form.company_id.choices = choice_list([("", "— none —" if editing else "— from the email's domain —")] + [
+        (str(cid), name) for cid, name in services.company_choices()
+    ])
+    form.owner_id.choices = sales_user_choices("— nobody —")
+    form.time_zone.choices = timezone_choices("— the company's, else UTC —")
+    return form
+
+
+def _contact_data(form, definitions) -> dict:
+    data = form.service_data()
+    if definitions:
+        data["custom"] = custom_values_from_form(form, definitions)
+    return data
+
+
+def _initial_from(contact) -> dict:
+    data = {name: getattr(contact, name) for name in CONTACT_FIELDS}
+    for key in ("company_id", "owner_id"):
+        data[key] = str(data[key]) if data[key] else ""
+    data["time_zone"] = data["time_zone"] or ""
+    return {**data, **custom_form_data(list_custom_fields("contact"), contact.custom)}
+
+
+@bp.route("/contacts/new", methods=["GET", "POST"])
 @roles(*SALES)
-def list_companies():
-    return "companies"
+def new_contact():
+    definitions = list_custom_fields("contact")
+    initial = {"owner_id": str(current_user.id) if current_user.role in ("rep", "manager") else "",
+               "company_id": request.args.get("company_id", "")}
+    form = _contact_form(definitions, initial=initial)
+    status = 200
+    if request.method == "POST":
+        status = 422
+        if form.validate_on_submit():
+            try:
+                contact = services.create_contact(current_user, _contact_data(form, definitions), utcnow())
+                db.session.commit()
+            except ServiceError as exc:
+                db.session.rollback()
+                if isinstance(exc, PermissionDenied):
+                    abort(403, exc.message)
+                apply_service_errors(form, exc)
+                status = exc.status
+            else:
+                log.info("contact %s created by user %s", contact.id, current_user.id)
+                flash(f"Contact {contact.full_name} created.", "success")
+                return redirect(url_for(".show_contact", contact_id=contact.id))
+    return render_template("contacts/form.html", form=form, contact=None), status
+
+
+def _editable_contact(contact_id: int):
+    try:
+        contact = services.get_contact(contact_id)
+        require_edit(current_user, contact)
+    except ServiceError as exc:
+        abort_for(exc)
+    return contact
+
+
+@bp.route("/contacts/<int:contact_id>/edit", methods=["GET", "POST"])
+@roles(*SALES)
+def edit_contact(contact_id: int):
+    contact = _editable_contact(contact_id)
+    definitions = list_custom_fields("contact")
+    form = _contact_form(definitions, initial=_initial_from(contact), editing=True)
+    status = 200
+    if request.method == "POST":
+        status = 422
+        if form.validate_on_submit():
+            try:
+                services.update_contact(current_user, contact.id, _contact_data(form, definitions), utcnow())
+                db.session.commit()
+            except ServiceError as exc:
+                db.session.rollback()
+                if isinstance(exc, PermissionDenied):
+                    abort(403, exc.message)
+                apply_service_errors(form, exc)
+                status = exc.status
+            else:
+                flash("Contact saved.", "success")
+                return redirect(url_for(".show_contact", contact_id=contact_id))
+    return render_template("contacts/form.html", form=form, contact=contact), status
+
+
+@bp.route("/contacts/<int:contact_id>/delete", methods=["GET", "POST"])
+@roles(*SALES)
+def delete_contact(contact_id: int):
+    contact = _editable_contact(contact_id)
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        name = contact.full_name
+        try:
+            services.delete_contact(current_user, contact.id)
+            db.session.commit()
+        except ServiceError as exc:
+            db.session.rollback()
+            abort_for(exc)
+        flash(f"Contact {name} deleted.", "success")
+        return redirect(url_for(".list_contacts"))
+    return render_template(
+        "_confirm.html", form=form, title=f"Delete {contact.full_name}?",
+        message="The contact and its timeline are deleted for good. Deals keep their other data.",
+        cancel_url=url_for(".show_contact", contact_id=contact.id), action_label="Delete contact",
+    )
+
+
+# --- the contact page -------------------------------------------------------------------
+
+def _render_contact(contact_id: int, note_form: NoteForm, status: int = 200):
+    try:
+        contact = services.get_contact(contact_id)
+    except ServiceError as exc:
+        abort_for(exc)
+    activities = services.timeline(contact_id=contact.id, page=int_arg("page") or 1)
+    deals = list_deals(contact_id=contact.id, status="open", per_page=20)
+    return render_template(
+        "contacts/show.html", contact=contact, activities=activities, deals=deals,
+        names=timeline_names(activities),
+        definitions=list_custom_fields("contact"), note_form=note_form,
+    ), status
+
+
+@bp.route("/contacts/<int:contact_id>")
+@roles(*SALES)
+def show_contact(contact_id: int):
+    return _render_contact(contact_id, NoteForm(formdata=None))
+
+
+@bp.route("/contacts/<int:contact_id>/notes", methods=["POST"])
+@roles(*SALES)
+def add_contact_note(contact_id: int):
+    form = NoteForm()
+    if form.validate_on_submit():
+        try:
+            services.add_note(current_user, form.body.data, utcnow(), contact_id=contact_id)
+            db.session.commit()
+        except ValidationFailed as exc:
+            db.session.rollback()
+            apply_service_errors(form, exc)
+            return _render_contact(contact_id, form, 422)
+        except ServiceError as exc:
+            db.session.rollback()
+            abort_for(exc)
+        flash("Note added.", "success")
+        return redirect(url_for(".show_contact", contact_id=contact_id, _anchor="timeline"))
+    return _render_contact(contact_id, form, 422)
+
+
+from crm.contacts import company_views  # noqa: E402,F401  (registers the company routes on bp)

@@ -426,25 +426,22 @@ def deal_board(owner_id: int | None = None, per_stage: int = 50) -> list[tuple[S
     """Open deals grouped by stage for the board: each stage with its first deals (by expected
     close), its count and its total amount. Three queries whatever the number of deals."""
     stages = list_stages()
-    base = select(Deal).where(Deal.status == "open")
-    if owner_id is not None:
-        base = base.where(Deal.owner_id == owner_id)
+    open_deals = [Deal.status == "open"] + ([Deal.owner_id == owner_id] if owner_id is not None else [])
     totals = {
         stage_id: (count, amount or Decimal("0"))
         for stage_id, count, amount in db.session.execute(
-            select(Deal.stage_id, func.count(), func.sum(Deal.amount))
-            .where(Deal.status == "open", *( [Deal.owner_id == owner_id] if owner_id else []))
-            .group_by(Deal.stage_id)
+            select(Deal.stage_id, func.count(), func.sum(Deal.amount)).where(*open_deals).group_by(Deal.stage_id)
         )
     }
+    # The first `per_stage` deals of each stage in one query, ranked inside the database.
     ranked = (
         select(Deal.id, func.row_number().over(
             partition_by=Deal.stage_id, order_by=(Deal.expected_close, Deal.id)).label("rn"))
-        .where(Deal.status == "open", *( [Deal.owner_id == owner_id] if owner_id else []))
+        .where(*open_deals)
         .subquery()
     )
     deals = db.session.scalars(
-        base.join(ranked, ranked.c.id == Deal.id).where(ranked.c.rn <= per_stage)
+        select(Deal).join(ranked, ranked.c.id == Deal.id).where(ranked.c.rn <= per_stage)
         .options(joinedload(Deal.company), joinedload(Deal.owner))
         .order_by(Deal.expected_close, Deal.id)
     ).all()
@@ -460,3 +457,36 @@ def deal_history(deal_id: int) -> list[DealChange]:
         .options(joinedload(DealChange.changed_by))
         .order_by(DealChange.changed_at, DealChange.id)
     ))
+
+
+# --- administration helpers -------------------------------------------------------------
+
+def set_stage_active(actor: User, stage_id: int, active: bool) -> Stage:
+    """Deactivate a stage (hidden from the board and the stage pickers) or bring it back.
+    A stage still holding open deals stays active: those deals would vanish from the board."""
+    require_admin(actor)
+    stage = get_stage(stage_id)
+    if not active:
+        holding = db.session.scalar(
+            select(func.count()).select_from(Deal).where(Deal.stage_id == stage.id, Deal.status == "open")
+        )
+        if holding:
+            raise Conflict(
+                f"{holding} open deal(s) are in this stage; move them first", {"is_active": "stage in use"}
+            )
+    stage.is_active = active
+    db.session.flush()
+    return stage
+
+
+def family_usage() -> dict[int, int]:
+    """Number of deal lines per product family id (families absent have none)."""
+    return dict(db.session.execute(select(DealLine.family_id, func.count()).group_by(DealLine.family_id)).all())
+
+
+def deal_names(deal_ids) -> dict[int, str]:
+    """Names for a handful of deals (timelines link each deal row by name)."""
+    ids = {i for i in deal_ids if i is not None}
+    if not ids:
+        return {}
+    return dict(db.session.execute(select(Deal.id, Deal.name).where(Deal.id.in_(ids))).all())

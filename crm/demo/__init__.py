@@ -1,1 +1,6 @@
-"""Deterministic demo data: a believable company with two years of sales history."""
+"""Deterministic demo data: a believable company with two years of sales history.
+
+Owns ``flask --app wsgi crm seed-demo`` (``cli.py``), run by ``make run`` on every start.
+``seed.py`` writes what ``people.py`` and ``deals.py`` plan from one seeded random generator;
+deal history goes through the deal services so ``DealChange`` replays like real use.
+"""

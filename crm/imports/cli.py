@@ -1,3 +1,149 @@
+"""``flask --app wsgi crm import contacts|deals FILE``: parse options, call ``import_file``,
+report. The import commits a batch at a time (see ``crm/imports/runner.py``)."""
+from __future__ import annotations
+
+import csv
+import sys
+import tempfile
+from pathlib import Path
+
+import click
 from flask.cli import AppGroup
+from sqlalchemy import select
+
+from crm.auth.models import User
+from crm.auth.services import get_user_by_email
+from crm.errors import ServiceError
+from crm.extensions import db
+from crm.imports.csvsafe import safe_cell
+from crm.imports.reader import ImportAborted
+from crm.imports.services import ImportOptions, import_file
+from crm.timeutil import utcnow
 
 import_group = AppGroup("import", help="Import contacts or deals from CSV.")
+
+
+class CliSink:
+    """Moves the progress bar and streams rejections to a CSV file as batches commit."""
+
+    def __init__(self, bar, rejects_file):
+        self.bar, self.rejects = bar, csv.writer(rejects_file)
+        self._shown_bytes = 0
+        self.rejects.writerow(["line", "reason"])
+
+    def stage(self, tally, rejections) -> None:
+        pass
+
+    def committed(self, tally, rejections) -> None:
+        self.rejects.writerows((line, safe_cell(reason)) for line, reason in rejections)
+        self.bar.update(tally.bytes_read - self._shown_bytes)
+        self._shown_bytes = tally.bytes_read
+
+
+def _parse_maps(pairs: tuple[str, ...]) -> dict[str, str]:
+    overrides = {}
+    for pair in pairs:
+        header, sep, target = pair.rpartition("=")
+        if not sep or not header.strip():
+            raise click.BadParameter(f"{pair!r}: use \"CSV Header=field\"", param_hint="--map")
+        overrides[header.strip()] = target.strip()
+    return overrides
+
+
+def _user(email: str, option: str) -> User:
+    try:
+        return get_user_by_email(email)
+    except (ServiceError, ValueError):
+        raise click.BadParameter(f"no user {email}", param_hint=option) from None
+
+
+def _actor(as_email: str | None, owner: User | None) -> User:
+    """Who the import acts as: --as, else the --owner, else the first administrator."""
+    if as_email:
+        return _user(as_email, "--as")
+    if owner is not None:
+        return owner
+    admin = db.session.scalar(
+        select(User).where(User.role == "admin", User.is_active.is_(True)).order_by(User.id)
+    )
+    if admin is None:
+        raise click.UsageError("no administrator exists yet: create one, or pass --as EMAIL")
+    return admin
+
+
+def _import_options(func):
+    options = [
+        click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path)),
+        click.option("--on-duplicate", type=click.Choice(["update", "skip"]), default="skip",
+                     show_default=True, help="What to do with a row whose email / deal id exists."),
+        click.option("--map", "maps", multiple=True, metavar='"CSV Header=field"',
+                     help="Map a column to a field (repeatable); field 'ignore' drops the column."),
+        click.option("--encoding", default="utf-8", show_default=True,
+                     help="The file's encoding, e.g. cp1252 or latin-1 for older Excel exports."),
+        click.option("--owner", "owner_email", help="Owner of rows that name none (a sales user's email)."),
+        click.option("--as", "as_email", help="The user the import acts as (default: --owner, else an admin)."),
+        click.option("--rejects", "rejects_path", type=click.Path(dir_okay=False, writable=True, path_type=Path),
+                     help="Write rejected rows (line, reason) to this CSV file instead of the terminal."),
+        click.option("--batch-size", type=click.IntRange(1, 100_000), help="Rows per transaction."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def _run(kind, file, on_duplicate, maps, encoding, owner_email, as_email, rejects_path, batch_size):
+    owner = _user(owner_email, "--owner") if owner_email else None
+    actor = _actor(as_email, owner)
+    options = ImportOptions(
+        on_duplicate=on_duplicate, encoding=encoding, overrides=_parse_maps(maps),
+        default_owner_id=owner.id if owner else None, batch_size=batch_size,
+    )
+    with (open(rejects_path, "w", newline="", encoding="utf-8") if rejects_path
+          else tempfile.TemporaryFile("w+", newline="", encoding="utf-8")) as rejects:
+        with click.progressbar(length=max(file.stat().st_size, 1), label=f"Importing {kind}",
+                               file=sys.stderr) as bar:
+            try:
+                outcome = import_file(file, kind, actor=actor, now=utcnow(), options=options,
+                                      sink=CliSink(bar, rejects))
+            except (ImportAborted, ServiceError) as exc:
+                db.session.rollback()
+                raise click.ClickException(getattr(exc, "message", None) or str(exc)) from None
+        _report(kind, file, outcome, rejects, rejects_path)
+
+
+def _report(kind, file, outcome, rejects, rejects_path) -> None:
+    tally, mapping = outcome.tally, outcome.mapping
+    columns = ", ".join(f"{h} -> {t or 'ignored'}" for h, t in zip(mapping.headers, mapping.targets))
+    click.echo(f"columns: {columns}")
+    if mapping.ignored:
+        click.echo(f"ignored columns (no matching field): {', '.join(mapping.ignored)}")
+    unit = "deals" if kind == "deals" else "contacts"
+    click.echo(
+        f"{file.name}: {tally.rows_seen} rows; {unit} created {tally.created}, updated "
+        f"{tally.updated}, skipped {tally.skipped}; rows rejected {tally.rejected}"
+    )
+    if not tally.rejected:
+        return
+    if rejects_path:
+        click.echo(f"rejected rows written to {rejects_path}")
+        return
+    rejects.seek(0)
+    reader = csv.reader(rejects)
+    next(reader, None)
+    for line, reason in reader:
+        click.echo(f"line {line}: {reason}", err=True)
+
+
+@import_group.command("contacts")
+@_import_options
+def import_contacts_command(**kwargs):
+    """Import contacts from a CSV FILE (one contact per row; needs an email column)."""
+    _run("contacts", **kwargs)
+
+
+@import_group.command("deals")
+@_import_options
+def import_deals_command(**kwargs):
+    """Import deals from a CSV FILE: one row per deal line; rows with the same deal id
+    (or, without one, the same name) make one deal."""
+    _run("deals", **kwargs)

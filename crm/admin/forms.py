@@ -1,0 +1,52 @@
+"""Administration forms. Rules (password policy, unique codes, probability range) live in the
+services; these forms shape the input and carry CSRF. Select boxes leave checking their value
+to the service (``validate_choice=False``), which explains what is wrong."""
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import PasswordField, SelectField, StringField, TextAreaField
+from wtforms.validators import Length
+
+from crm.contacts.models import CUSTOM_FIELD_TYPES
+from crm.web.formhelpers import choice_list
+
+ROLE_CHOICES = [("rep", "Rep"), ("manager", "Manager"), ("planner", "Planner"), ("admin", "Admin")]
+FIELD_TYPE_LABELS = {"text": "Text", "number": "Number", "choice": "Choice (pick one)", "date": "Date",
+                     "boolean": "Yes / no"}
+
+
+class UserForm(FlaskForm):
+    name = StringField("Full name", validators=[Length(max=200)])
+    email = StringField("Email", validators=[Length(max=254)], render_kw={"type": "email", "autocomplete": "off"})
+    role = SelectField("Role", choices=choice_list(ROLE_CHOICES), default="rep", validate_choice=False)
+    manager_id = SelectField("Manager (reps only)", choices=[], validate_choice=False)
+    time_zone = SelectField("Time zone", choices=[], default="UTC", validate_choice=False)
+    password = PasswordField("Initial password", validators=[Length(max=256)],
+                             render_kw={"autocomplete": "new-password"})
+
+
+class FamilyForm(FlaskForm):
+    code = StringField("Code", validators=[Length(max=40)], render_kw={"placeholder": "PUMP"})
+    name = StringField("Name", validators=[Length(max=200)])
+    unit = StringField("Unit of measure", default="unit", validators=[Length(max=20)])
+    lead_time_days = StringField("Delivery lead time (days)", default="0", validators=[Length(max=6)],
+                                 render_kw={"inputmode": "numeric"})
+
+
+class StageForm(FlaskForm):
+    name = StringField("Name", validators=[Length(max=60)])
+    probability = StringField("Win probability (%)", validators=[Length(max=10)],
+                              render_kw={"inputmode": "decimal", "placeholder": "25"})
+    position = StringField("Order", validators=[Length(max=6)], render_kw={"inputmode": "numeric"})
+
+
+class CustomFieldForm(FlaskForm):
+    entity = SelectField("Applies to", choices=choice_list([("contact", "Contacts"), ("company", "Companies")]),
+                         validate_choice=False)
+    label = StringField("Label", validators=[Length(max=100)], render_kw={"placeholder": "Budget holder"})
+    key = StringField("Key", validators=[Length(max=60)],
+                      render_kw={"placeholder": "budget_holder", "pattern": "[a-z][a-z0-9_]*"})
+    field_type = SelectField("Type", choices=choice_list((t, FIELD_TYPE_LABELS[t]) for t in CUSTOM_FIELD_TYPES),
+                             validate_choice=False)
+    choices = TextAreaField("Choices (one per line, for a choice field)", validators=[Length(max=5000)],
+                            render_kw={"rows": 3})

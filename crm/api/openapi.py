@@ -1,0 +1,176 @@
+"""The OpenAPI 3.1 document, generated from the routes themselves: the URL map gives each
+path and method, ``@roles`` the roles, ``@endpoint`` the summary and the pydantic models,
+whose ``model_json_schema`` become the components. A route without ``@endpoint`` is left out
+(and logged), which the test walking the URL map turns into a failure.
+"""
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+from flask import Flask
+from pydantic import BaseModel
+from pydantic.json_schema import models_json_schema
+from werkzeug.routing import Rule
+
+from crm.api.endpoint import EndpointSpec, spec_of
+from crm.api.schemas import MAX_ID, ErrorOut
+from crm.web.access import PUBLIC, declared_access
+
+log = logging.getLogger(__name__)
+
+API_PREFIX = "/api/v1"
+REF_TEMPLATE = "#/components/schemas/{model}"
+PATH_ARG = re.compile(r"<(?:(?P<converter>\w+)(?:\([^)]*\))?:)?(?P<name>\w+)>")
+CONVERTER_SCHEMAS = {"int": {"type": "integer", "minimum": 1, "maximum": MAX_ID}}
+ERRORS = {
+    400: ("BadRequest", "Malformed JSON, or not a JSON body"),
+    401: ("Unauthorized", "No valid API token (send 'Authorization: Bearer <token>')"),
+    403: ("Forbidden", "The token's user may not do this (role, or not the record's owner)"),
+    404: ("NotFound", "No such record"),
+    409: ("Conflict", "The change conflicts with existing data (duplicate, record in use, state)"),
+    413: ("PayloadTooLarge", "The request body is too large"),
+    422: ("ValidationFailed", "Invalid input; `fields` names each bad field"),
+}
+DESCRIPTION = """Token-authenticated JSON API of the prospecting CRM.
+
+Create a token on your account page (or `flask --app wsgi crm create-token EMAIL`) and send
+it as `Authorization: Bearer <token>`. Money is a string with two decimals, dates are
+`YYYY-MM-DD`, times are UTC with an offset. Errors are
+`{"error": {"code", "message", "fields"}}`. Lists are paginated with `page` and `per_page`
+(at most 200) and answer `{"items", "page", "per_page", "total", "pages"}`."""
+
+
+def api_routes(app: Flask) -> list[tuple[Rule, str, EndpointSpec | None]]:
+    """Every (rule, method) under /api/v1 with its declaration (None when undeclared)."""
+    routes = []
+    for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
+        if not rule.rule.startswith(API_PREFIX + "/"):
+            continue
+        spec = spec_of(app.view_functions.get(rule.endpoint))
+        for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
+            routes.append((rule, method, spec))
+    return routes
+
+
+def build_document(app: Flask) -> dict[str, Any]:
+    routes = []
+    for rule, method, spec in api_routes(app):
+        if spec is None:
+            log.error("API route %s %s has no @endpoint declaration; left out", method, rule.rule)
+            continue
+        routes.append((rule, method, spec))
+    refs, schemas = _component_schemas([spec for _rule, _method, spec in routes])
+    paths: dict[str, dict[str, Any]] = {}
+    for rule, method, spec in routes:
+        access = declared_access(app, rule.endpoint)
+        operation = _operation(rule, method, spec, access, refs)
+        paths.setdefault(openapi_path(rule.rule), {})[method.lower()] = operation
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "Prospect CRM API", "version": "1.0.0", "description": DESCRIPTION},
+        "paths": paths,
+        "components": {
+            "schemas": schemas,
+            "responses": {
+                name: {"description": text,
+                       "content": {"application/json": {"schema": refs[(ErrorOut, "serialization")]}}}
+                for name, text in ERRORS.values()
+            },
+            "securitySchemes": {"bearerToken": {"type": "http", "scheme": "bearer"}},
+        },
+        "security": [{"bearerToken": []}],
+    }
+
+
+def openapi_path(rule: str) -> str:
+    return PATH_ARG.sub(lambda m: "{" + m.group("name") + "}", rule)
+
+
+def _component_schemas(specs: list[EndpointSpec]):
+    """Schemas of every body (as validated) and response (as serialised) model, plus the
+    error body; returns the ``$ref`` for each (model, mode) and the components."""
+    wanted: dict[tuple[type[BaseModel], str], None] = {(ErrorOut, "serialization"): None}
+    for spec in specs:
+        if spec.body is not None:
+            wanted[(spec.body, "validation")] = None
+        if spec.response is not None:
+            wanted[(spec.response, "serialization")] = None
+    refs, top = models_json_schema(list(wanted), ref_template=REF_TEMPLATE)
+    return refs, top.get("$defs", {})
+
+
+def _operation(rule: Rule, method: str, spec: EndpointSpec, access, refs) -> dict[str, Any]:
+    tag = rule.rule.removeprefix(API_PREFIX + "/").split("/")[0]
+    is_public = access == PUBLIC
+    roles = "anyone, no token needed" if is_public else ", ".join(sorted(access or ()))
+    description = "\n\n".join(part for part in (spec.description, f"Roles: {roles}.") if part)
+    operation: dict[str, Any] = {
+        "operationId": rule.endpoint.removeprefix("api."),
+        "summary": spec.summary,
+        "description": description,
+        "tags": [tag],
+        "x-roles": ["public"] if is_public else sorted(access or ()),
+    }
+    parameters = _path_parameters(rule.rule) + _query_parameters(spec.query)
+    if parameters:
+        operation["parameters"] = parameters
+    if spec.body is not None:
+        operation["requestBody"] = {
+            "required": True,
+            "content": {"application/json": {"schema": refs[(spec.body, "validation")]}},
+        }
+    operation["responses"] = _responses(method, spec, is_public, bool(_path_parameters(rule.rule)), refs)
+    if is_public:
+        operation["security"] = []
+    return operation
+
+
+def _path_parameters(rule: str) -> list[dict[str, Any]]:
+    return [
+        {"name": m.group("name"), "in": "path", "required": True,
+         "schema": CONVERTER_SCHEMAS.get(m.group("converter") or "", {"type": "string"})}
+        for m in PATH_ARG.finditer(rule)
+    ]
+
+
+def _query_parameters(model: type[BaseModel] | None) -> list[dict[str, Any]]:
+    if model is None:
+        return []
+    schema = model.model_json_schema(ref_template=REF_TEMPLATE)
+    required = set(schema.get("required", []))
+    parameters = []
+    for name, prop in schema.get("properties", {}).items():
+        prop = {key: value for key, value in prop.items() if key != "title"}
+        description = prop.pop("description", None)
+        if prop.get("type") == "object":  # custom.<key>=value pairs: not one named parameter
+            continue
+        parameter = {"name": name, "in": "query", "required": name in required, "schema": prop}
+        if description:
+            parameter["description"] = description
+        parameters.append(parameter)
+    return parameters
+
+
+def _responses(method: str, spec: EndpointSpec, is_public: bool, has_path_args: bool, refs):
+    success: dict[str, Any] = {"description": spec.summary}
+    if spec.response is not None:
+        success["content"] = {"application/json": {"schema": refs[(spec.response, "serialization")]}}
+    elif spec.status == 200:
+        success["content"] = {"application/json": {"schema": {"type": "object"}}}
+    codes: set[int] = set()
+    if not is_public:
+        codes |= {401, 403}
+    if has_path_args:
+        codes.add(404)
+    if spec.body is not None:
+        codes |= {400, 413, 422}
+    if spec.query is not None:
+        codes.add(422)
+    if method in ("POST", "PATCH", "PUT", "DELETE") and not is_public:
+        codes.add(409)
+    responses = {str(spec.status): success}
+    for code in sorted(codes):
+        responses[str(code)] = {"$ref": f"#/components/responses/{ERRORS[code][0]}"}
+    return responses

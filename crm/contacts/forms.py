@@ -1,0 +1,64 @@
+"""Forms for contact, company and note pages. Business validation (email syntax, duplicates,
+time zones, custom values) is the services' job; these forms shape the input and carry CSRF. Select boxes do not
+check their own choices (``validate_choice=False``): the service does, with a clearer message."""
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, SelectField, StringField, TextAreaField, URLField
+from wtforms.validators import Length
+
+from crm.contacts.models import LIFECYCLE_STAGES
+from crm.web.formhelpers import choice_list
+
+LIFECYCLE_LABELS = {"lead": "Lead", "mql": "MQL", "sql": "SQL", "opportunity": "Opportunity",
+                    "customer": "Customer"}
+LIFECYCLE_CHOICES = [(stage, LIFECYCLE_LABELS[stage]) for stage in LIFECYCLE_STAGES]
+
+CONTACT_FIELDS = ("email", "first_name", "last_name", "title", "phone", "company_id", "owner_id",
+                  "time_zone", "lifecycle_stage", "do_not_contact", "unsubscribed", "linkedin_url",
+                  "x_url", "source")
+COMPANY_FIELDS = ("name", "domain", "industry", "employee_count", "time_zone", "owner_id")
+
+
+class ContactForm(FlaskForm):
+    email = StringField("Email", validators=[Length(max=254)], render_kw={"type": "email", "autocomplete": "off"})
+    first_name = StringField("First name", validators=[Length(max=100)])
+    last_name = StringField("Last name", validators=[Length(max=100)])
+    title = StringField("Job title", validators=[Length(max=200)])
+    phone = StringField("Phone", validators=[Length(max=40)], render_kw={"type": "tel"})
+    company_id = SelectField("Company", choices=[], validate_choice=False)
+    owner_id = SelectField("Owner", choices=[], validate_choice=False)
+    time_zone = SelectField("Time zone", choices=[], validate_choice=False)
+    lifecycle_stage = SelectField("Lifecycle stage", choices=choice_list(LIFECYCLE_CHOICES), default="lead",
+                                  validate_choice=False)
+    do_not_contact = BooleanField("Do not contact")
+    unsubscribed = BooleanField("Unsubscribed from email")
+    linkedin_url = URLField("LinkedIn profile", validators=[Length(max=300)],
+                            render_kw={"placeholder": "https://www.linkedin.com/in/…"})
+    x_url = URLField("X profile", validators=[Length(max=300)], render_kw={"placeholder": "https://x.com/…"})
+    source = StringField("Source", validators=[Length(max=100)])
+
+    def service_data(self) -> dict:
+        """The fields as the contact services take them (custom values added by the view)."""
+        return {name: self[name].data for name in CONTACT_FIELDS}
+
+
+class CompanyForm(FlaskForm):
+    name = StringField("Name", validators=[Length(max=200)])
+    domain = StringField("Web domain", validators=[Length(max=253)], render_kw={"placeholder": "example.com"})
+    industry = StringField("Industry", validators=[Length(max=100)])
+    employee_count = StringField("Employees", validators=[Length(max=12)], render_kw={"inputmode": "numeric"})
+    time_zone = SelectField("Time zone", choices=[], validate_choice=False)
+    owner_id = SelectField("Owner", choices=[], validate_choice=False)
+
+    def service_data(self) -> dict:
+        return {name: self[name].data for name in COMPANY_FIELDS}
+
+
+class NoteForm(FlaskForm):
+    body = TextAreaField("Add a note", validators=[Length(max=10_000)],
+                         render_kw={"rows": 3, "placeholder": "What happened? Next step?"})
+
+
+class ConfirmForm(FlaskForm):
+    """A delete confirmation: nothing but the CSRF token."""

@@ -1,0 +1,149 @@
+"""The deal page (lines, history, timeline) and its one-click actions: move stage, close as
+won or lost, reopen, delete, add a note. Registered on the deals blueprint."""
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, url_for
+from flask_login import current_user
+
+from crm.contacts import services as contact_services
+from crm.contacts.forms import ConfirmForm, NoteForm
+from crm.deals import services
+from crm.deals.forms import CloseForm, StageForm
+from crm.deals.views import _editable_deal, bp
+from crm.errors import Conflict, ServiceError, ValidationFailed
+from crm.extensions import db
+from crm.timeutil import utcnow
+from crm.web.access import EVERYONE, SALES, roles
+from crm.web.formatting import timeline_names
+from crm.web.formhelpers import abort_for, apply_service_errors, choice_list, int_arg
+
+
+def _stage_form(deal, *, submitted: bool = False) -> StageForm:
+    form = StageForm() if submitted else StageForm(formdata=None, data={"stage_id": str(deal.stage_id)})
+    form.stage_id.choices = choice_list((str(s.id), s.name) for s in services.list_stages())
+    return form
+
+
+def _render_deal(deal_id: int, *, note_form=None, close_form=None, stage_form=None, status: int = 200):
+    try:
+        deal = services.get_deal(deal_id)
+    except ServiceError as exc:
+        abort_for(exc)
+    activities = contact_services.timeline(deal_id=deal.id, page=int_arg("page") or 1)
+    return render_template(
+        "deals/show.html", deal=deal, history=services.deal_history(deal.id),
+        activities=activities, names=timeline_names(activities),
+        note_form=note_form or NoteForm(formdata=None),
+        close_form=close_form or CloseForm(formdata=None),
+        stage_form=stage_form or _stage_form(deal),
+    ), status
+
+
+@bp.route("/deals/<int:deal_id>")
+@roles(*EVERYONE)
+def show_deal(deal_id: int):
+    return _render_deal(deal_id)
+
+
+@bp.route("/deals/<int:deal_id>/stage", methods=["POST"])
+@roles(*SALES)
+def move_deal(deal_id: int):
+    deal = _editable_deal(deal_id)
+    form = _stage_form(deal, submitted=True)
+    if form.validate_on_submit():
+        try:
+            services.update_deal(current_user, deal.id, {"stage_id": form.stage_id.data}, utcnow())
+            db.session.commit()
+        except ServiceError as exc:
+            db.session.rollback()
+            if not isinstance(exc, (ValidationFailed, Conflict)):
+                abort_for(exc)
+            # A conflict (the deal is closed) concerns the deal, not the stage picked.
+            apply_service_errors(form, exc if isinstance(exc, ValidationFailed) else Conflict(exc.message))
+            return _render_deal(deal_id, stage_form=form, status=exc.status)
+        flash("Stage changed.", "success")
+        return redirect(url_for(".show_deal", deal_id=deal_id))
+    return _render_deal(deal_id, stage_form=form, status=422)
+
+
+@bp.route("/deals/<int:deal_id>/close", methods=["POST"])
+@roles(*SALES)
+def close_deal(deal_id: int):
+    deal = _editable_deal(deal_id)
+    form = CloseForm()
+    if form.validate_on_submit():
+        won = form.outcome.data == "won"
+        try:
+            services.close_deal(current_user, deal.id, won=won, now=utcnow(), lost_reason=form.lost_reason.data)
+            db.session.commit()
+        except ServiceError as exc:
+            db.session.rollback()
+            if not isinstance(exc, (ValidationFailed, Conflict)):
+                abort_for(exc)
+            # A conflict (already closed) concerns the deal, not a field.
+            apply_service_errors(form, exc if isinstance(exc, ValidationFailed) else Conflict(exc.message))
+            return _render_deal(deal_id, close_form=form, status=exc.status)
+        flash("Deal won. Well done!" if won else "Deal marked as lost.", "success")
+        return redirect(url_for(".show_deal", deal_id=deal_id))
+    return _render_deal(deal_id, close_form=form, status=422)
+
+
+@bp.route("/deals/<int:deal_id>/reopen", methods=["POST"])
+@roles(*SALES)
+def reopen_deal(deal_id: int):
+    deal = _editable_deal(deal_id)
+    form = ConfirmForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        services.reopen_deal(current_user, deal.id, utcnow())
+        db.session.commit()
+    except ServiceError as exc:
+        db.session.rollback()
+        abort_for(exc)
+    flash("Deal reopened.", "success")
+    return redirect(url_for(".show_deal", deal_id=deal_id))
+
+
+@bp.route("/deals/<int:deal_id>/delete", methods=["GET", "POST"])
+@roles(*SALES)
+def delete_deal(deal_id: int):
+    deal = _editable_deal(deal_id)
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        name = deal.name
+        try:
+            services.delete_deal(current_user, deal.id)
+            db.session.commit()
+        except ServiceError as exc:
+            db.session.rollback()
+            abort_for(exc)
+        flash(f"Deal {name} deleted.", "success")
+        return redirect(url_for(".list_deals"))
+    return render_template(
+        "_confirm.html", form=form, title=f"Delete {deal.name}?",
+        message="The deal, its lines and its history are deleted for good. To keep the record, close it as lost instead.",
+        cancel_url=url_for(".show_deal", deal_id=deal.id), action_label="Delete deal",
+    )
+
+
+@bp.route("/deals/<int:deal_id>/notes", methods=["POST"])
+@roles(*SALES)
+def add_deal_note(deal_id: int):
+    form = NoteForm()
+    if form.validate_on_submit():
+        try:
+            deal = services.get_deal(deal_id)
+            contact_services.add_note(current_user, form.body.data, utcnow(), deal_id=deal.id,
+                                      contact_id=deal.contact_id, company_id=deal.company_id)
+            db.session.commit()
+        except ValidationFailed as exc:
+            db.session.rollback()
+            apply_service_errors(form, exc)
+            return _render_deal(deal_id, note_form=form, status=422)
+        except ServiceError as exc:
+            db.session.rollback()
+            abort_for(exc)
+        flash("Note added.", "success")
+        return redirect(url_for(".show_deal", deal_id=deal_id, _anchor="timeline"))
+    return _render_deal(deal_id, note_form=form, status=422)

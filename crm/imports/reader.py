@@ -1,0 +1,162 @@
+"""Streaming CSV reading: bytes in, one record at a time out, with physical line numbers.
+
+The file is read line by line from a binary handle and decoded per line, so that
+- memory stays flat whatever the file size (never ``read()``, never a list of rows);
+- a byte sequence that is invalid in the chosen encoding rejects only the record it belongs to,
+  with a reason naming the encoding, instead of crashing or silently mangling the text;
+- line numbers are physical lines (header = line 1), also when a quoted field spans lines.
+"""
+from __future__ import annotations
+
+import codecs
+import csv
+import logging
+from dataclasses import dataclass
+from typing import BinaryIO, Iterator
+
+log = logging.getLogger(__name__)
+
+UTF8_BOM = codecs.BOM_UTF8
+UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+MAX_LINE_BYTES = 1024 * 1024
+MAX_FIELD_CHARS = 100_000
+# Encodings whose newline is not the single byte 0x0A cannot be split line by line.
+UNSUPPORTED_ENCODINGS = ("utf-16", "utf-32")
+DEFAULT_ENCODING = "utf-8"
+
+csv.field_size_limit(MAX_FIELD_CHARS)
+
+
+class ImportAborted(Exception):
+    """The whole file cannot be imported (empty, no header, missing column, unknown encoding);
+    raised before any row is written, or for a structural problem mid-file."""
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """One CSV record. ``error`` is set (and ``values`` empty) when the record could not be read."""
+
+    line_number: int
+    values: list[str]
+    error: str | None = None
+
+
+def check_encoding(name: str | None) -> str:
+    """The canonical codec name for ``name`` (default UTF-8).
+
+    :raises ImportAborted: unknown, or not line-splittable (UTF-16/32)
+    """
+    name = (name or DEFAULT_ENCODING).strip() or DEFAULT_ENCODING
+    try:
+        canonical = codecs.lookup(name).name
+    except LookupError:
+        raise ImportAborted(f"unknown encoding {name!r}; try utf-8, cp1252 or latin-1") from None
+    if canonical.startswith(UNSUPPORTED_ENCODINGS):
+        raise ImportAborted(f"{name} files are not supported; save the file as CSV UTF-8")
+    return "utf-8" if canonical == "utf-8-sig" else canonical
+
+
+class CsvStream:
+    """Reads a CSV file incrementally from a binary handle.
+
+    ``header`` is the first record; ``records()`` yields the rest. ``bytes_read`` tracks progress.
+    """
+
+    def __init__(self, handle: BinaryIO, encoding: str | None = None, total_bytes: int = 0):
+        self._handle = handle
+        self.encoding = check_encoding(encoding)
+        self.total_bytes = total_bytes
+        self.bytes_read = 0
+        self._bad_lines: dict[int, str] = {}
+        self._reader = csv.reader(self._decoded_lines(), strict=False)
+        self._last_line = 0
+        self.header = self._read_header()
+
+    # --- decoding ---------------------------------------------------------------------
+
+    def _decoded_lines(self) -> Iterator[str]:
+        line_number = 0
+        readline = self._handle.readline
+        decode = codecs.getdecoder(self.encoding)
+        while True:
+            chunk = readline(MAX_LINE_BYTES)
+            if not chunk:
+                return
+            line_number += 1
+            self.bytes_read += len(chunk)
+            if len(chunk) == MAX_LINE_BYTES and not chunk.endswith(b"\n"):
+                raise ImportAborted(
+                    f"line {line_number} is longer than {MAX_LINE_BYTES // 1024 // 1024} MB: "
+                    "is this really a CSV file?"
+                )
+            if line_number == 1:
+                chunk = self._strip_bom(chunk)
+            try:
+                yield decode(chunk)[0]
+            except UnicodeDecodeError as exc:
+                self._bad_lines[line_number] = (
+                    f"byte 0x{chunk[exc.start]:02x} on line {line_number} is not valid {self.encoding}"
+                    + (" (if the file comes from Excel on Windows, choose the cp1252 encoding)"
+                       if self.encoding == "utf-8" else "")
+                )
+                yield chunk.decode(self.encoding, "replace")
+
+    def _strip_bom(self, chunk: bytes) -> bytes:
+        if chunk.startswith(UTF16_BOMS):
+            raise ImportAborted("the file is UTF-16 (Excel 'Unicode text'); save it as CSV UTF-8")
+        # A UTF-8 byte-order mark means UTF-8 whatever was chosen; drop it so the first header
+        # is not polluted by it.
+        return chunk[len(UTF8_BOM):] if chunk.startswith(UTF8_BOM) else chunk
+
+    # --- records ----------------------------------------------------------------------
+
+    def _next_record(self) -> Record | None:
+        """The next non-blank record, or None at the end of the file."""
+        while True:
+            start = self._last_line + 1
+            try:
+                values = next(self._reader)
+            except StopIteration:
+                return None
+            except csv.Error as exc:
+                self._last_line = self._reader.line_num
+                return Record(start, [], f"unreadable CSV: {exc}")
+            self._last_line = end = self._reader.line_num
+            if not any(v.strip() for v in values):
+                self._forget_bad_lines(end)
+                continue
+            error = self._decoding_error(start, end)
+            if error:
+                return Record(start, [], error)
+            return Record(start, values)
+
+    def _decoding_error(self, start: int, end: int) -> str | None:
+        if not self._bad_lines:
+            return None
+        error = next((self._bad_lines[n] for n in range(start, end + 1) if n in self._bad_lines), None)
+        self._forget_bad_lines(end)
+        return error
+
+    def _forget_bad_lines(self, end: int) -> None:
+        for n in [n for n in self._bad_lines if n <= end]:
+            del self._bad_lines[n]
+
+    def _read_header(self) -> list[str]:
+        record = self._next_record()
+        if record is None:
+            raise ImportAborted("the file is empty")
+        if record.error:
+            raise ImportAborted(f"the header line cannot be read: {record.error}")
+        header = [h.strip() for h in record.values]
+        if not any(header):
+            raise ImportAborted("the first line must be a header naming the columns")
+        return header
+
+    def records(self, *, skip: int = 0) -> Iterator[Record]:
+        """Every record after the header; the first ``skip`` are read but not yielded (resuming
+        a job whose first rows are already committed)."""
+        seen = 0
+        while (record := self._next_record()) is not None:
+            seen += 1
+            if seen > skip:
+                yield record

@@ -1,0 +1,135 @@
+"""The batch loop shared by every import: read records, clean them, write and commit a batch
+at a time, report progress and rejections.
+
+This module owns the transactions, the way a job or a CLI command does (the services it calls
+only flush): each batch is exactly one transaction. A database failure rolls back the whole
+batch, its rows are reported as rejected with the reason, and the import goes on with the next
+batch; earlier batches stay committed.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, replace
+from typing import Any, Protocol
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from crm.extensions import db
+from crm.imports.lookups import BatchResult, RowRejected
+from crm.imports.reader import CsvStream, ImportAborted
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ImportTally:
+    """Counters of one import. For deals, created/updated/skipped count deals; rejected always
+    counts rows."""
+
+    rows_seen: int = 0
+    created: int = 0
+    updated: int = 0
+    skipped: int = 0
+    rejected: int = 0
+    bytes_read: int = 0
+    total_bytes: int = 0
+
+    def plus(self, result: BatchResult, rows: int, bytes_read: int) -> ImportTally:
+        return replace(
+            self, rows_seen=self.rows_seen + rows, created=self.created + result.created,
+            updated=self.updated + result.updated, skipped=self.skipped + result.skipped,
+            rejected=self.rejected + len(result.rejections), bytes_read=bytes_read,
+        )
+
+
+class Importer(Protocol):
+    def clean(self, values: list[str]) -> Any: ...
+    def can_cut(self, previous: Any, following: Any) -> bool: ...
+    def write(self, batch: list[tuple[int, Any]]) -> BatchResult: ...
+    def batch_committed(self) -> None: ...
+    def batch_rolled_back(self) -> None: ...
+
+
+class ProgressSink(Protocol):
+    def stage(self, tally: ImportTally, rejections: list[tuple[int, str]]) -> None:
+        """Inside the batch's transaction, before the commit (counters, rejection rows)."""
+
+    def committed(self, tally: ImportTally, rejections: list[tuple[int, str]]) -> None:
+        """After the commit (progress bar, rejects file)."""
+
+
+class _Batch:
+    def __init__(self) -> None:
+        self.items: list[tuple[int, Any]] = []
+        self.rejections: list[tuple[int, str]] = []
+        self.rows = 0
+
+
+def run_batches(
+    stream: CsvStream, importer: Importer, sink: ProgressSink, *, batch_size: int,
+    tally: ImportTally | None = None, skip_rows: int = 0,
+) -> ImportTally:
+    """Import every record of ``stream`` after the first ``skip_rows``.
+
+    :raises ImportAborted: the file has a header but no rows (and nothing was skipped)
+    """
+    tally = tally or ImportTally(total_bytes=stream.total_bytes)
+    batch = _Batch()
+    for record in stream.records(skip=skip_rows):
+        if record.error is None:
+            try:
+                item = importer.clean(record.values)
+            except RowRejected as exc:
+                record_error = str(exc)
+            else:
+                if batch.rows >= batch_size and (
+                    not batch.items or importer.can_cut(batch.items[-1][1], item)
+                ):
+                    tally, batch = _flush(importer, sink, batch, tally, stream), _Batch()
+                batch.items.append((record.line_number, item))
+                batch.rows += 1
+                continue
+        else:
+            record_error = record.error
+        batch.rejections.append((record.line_number, record_error))
+        batch.rows += 1
+        # Rejected rows alone never hold a batch open forever (memory stays bounded).
+        if batch.rows >= 2 * batch_size:
+            tally, batch = _flush(importer, sink, batch, tally, stream), _Batch()
+    if batch.rows:
+        tally = _flush(importer, sink, batch, tally, stream)
+    if tally.rows_seen == 0 and skip_rows == 0:
+        raise ImportAborted("the file has a header line but no rows")
+    return tally
+
+
+def _flush(importer: Importer, sink: ProgressSink, batch: _Batch, tally: ImportTally,
+           stream: CsvStream) -> ImportTally:
+    try:
+        result = importer.write(batch.items) if batch.items else BatchResult()
+        rejections = sorted(batch.rejections + result.rejections)
+        new_tally = tally.plus(BatchResult(result.created, result.updated, result.skipped, rejections),
+                               batch.rows, stream.bytes_read)
+        sink.stage(new_tally, rejections)
+        db.session.commit()
+        importer.batch_committed()
+    except SQLAlchemyError as exc:
+        db.session.rollback()
+        importer.batch_rolled_back()
+        lines = [line for line, _item in batch.items]
+        log.warning("import batch of lines %s-%s rolled back: %s", lines[0] if lines else "?",
+                    lines[-1] if lines else "?", exc)
+        reason = (f"not imported: the batch of lines {lines[0]}-{lines[-1]} failed in the "
+                  f"database and was rolled back ({_short_error(exc)})") if lines else ""
+        rejections = sorted(batch.rejections + [(line, reason) for line in lines])
+        new_tally = tally.plus(BatchResult(rejections=rejections), batch.rows, stream.bytes_read)
+        sink.stage(new_tally, rejections)
+        db.session.commit()
+    sink.committed(new_tally, rejections)
+    return new_tally
+
+
+def _short_error(exc: SQLAlchemyError) -> str:
+    original = getattr(exc, "orig", None) or exc
+    text = str(original).strip().splitlines()[0] if str(original).strip() else type(original).__name__
+    return text[:200]

@@ -1,0 +1,127 @@
+"""Jinja filters and globals shared by the pages: times in the viewer's zone, money, dates,
+activity labels, and the "may I edit this" check that decides which buttons to show.
+
+Registered app-wide by ``register_template_helpers`` (called once by the contacts blueprint).
+"""
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from flask import Flask
+from flask_login import current_user
+
+from crm.policy import can_edit_owned
+from crm.timeutil import is_valid_timezone, utcnow
+
+CURRENCY_SYMBOLS = {"EUR": "€", "USD": "$", "GBP": "£"}
+
+# Activity kinds other features write; unknown kinds fall back to a humanised name.
+ACTIVITY_LABELS = {
+    "note": "Note",
+    "contact_created": "Contact created",
+    "deal_created": "Deal created",
+    "deal_stage_changed": "Deal moved",
+    "deal_won": "Deal won",
+    "deal_lost": "Deal lost",
+    "email_sent": "Email sent",
+    "email_opened": "Email opened",
+    "email_clicked": "Link clicked",
+    "email_replied": "Replied",
+    "email_bounced": "Email bounced",
+    "call": "Call",
+    "meeting_booked": "Meeting booked",
+    "form_submitted": "Form submitted",
+    "page_viewed": "Page viewed",
+    "imported": "Imported",
+}
+
+
+def _zone(name: str | None) -> ZoneInfo:
+    return ZoneInfo(name) if is_valid_timezone(name) else ZoneInfo("UTC")
+
+
+def viewer_zone_name() -> str:
+    if current_user and getattr(current_user, "is_authenticated", False):
+        return current_user.time_zone if is_valid_timezone(current_user.time_zone) else "UTC"
+    return "UTC"
+
+
+def local_datetime(value: datetime | None, fmt: str = "%d %b %Y, %H:%M") -> str:
+    """A stored UTC time shown in the viewing user's time zone."""
+    if value is None:
+        return ""
+    return value.astimezone(_zone(viewer_zone_name())).strftime(fmt).lstrip("0")
+
+
+def time_in_zone(zone_name: str | None, fmt: str = "%H:%M (%a)") -> str:
+    """The current wall-clock time in a zone: "what time is it for this contact"."""
+    return utcnow().astimezone(_zone(zone_name)).strftime(fmt)
+
+
+def nice_date(value: date | None) -> str:
+    if value is None:
+        return ""
+    return f"{value.day} {value:%b %Y}"
+
+
+def money(value: Decimal | int | float | None, currency: str | None = "EUR", cents: bool = True) -> str:
+    if value is None:
+        return ""
+    text = f"{Decimal(value):,.2f}" if cents else f"{Decimal(value):,.0f}"
+    symbol = CURRENCY_SYMBOLS.get((currency or "").upper())
+    return f"{symbol}{text}" if symbol else f"{text} {currency or ''}".strip()
+
+
+def quantity(value: float | None) -> str:
+    if value is None:
+        return ""
+    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}"
+
+
+def activity_label(kind: str) -> str:
+    return ACTIVITY_LABELS.get(kind) or kind.replace("_", " ").capitalize()
+
+
+def custom_value(value) -> str:
+    """A custom-field value for display (booleans as Yes/No, dates as written)."""
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, bool):
+        return "Yes" if value else "No"
+    if isinstance(value, float) and value.is_integer():
+        return f"{value:.0f}"
+    return str(value)
+
+
+def can_edit(record) -> bool:
+    """Whether the viewer may change ``record`` (owner, owner's manager, admin, or unowned).
+    Uses the already-loaded owner, so it adds no query when lists join the owner in."""
+    if not current_user.is_authenticated:
+        return False
+    owner = getattr(record, "owner", None)
+    return can_edit_owned(current_user, getattr(record, "owner_id", None), owner.manager_id if owner else None)
+
+
+def register_template_helpers(app: Flask) -> None:
+    app.add_template_filter(local_datetime, "localtime")
+    app.add_template_filter(nice_date, "nicedate")
+    app.add_template_filter(money, "money")
+    app.add_template_filter(quantity, "qty")
+    app.add_template_filter(activity_label, "activity_label")
+    app.add_template_filter(custom_value, "custom_value")
+    app.add_template_global(can_edit, "can_edit")
+    app.add_template_global(time_in_zone, "time_in_zone")
+    app.add_template_global(viewer_zone_name, "viewer_zone")
+
+
+def timeline_names(activities) -> dict[str, dict[int, str]]:
+    """Names of the contacts and deals a page of activities points at: two small queries
+    per page instead of one per row."""
+    from crm.contacts.services import contact_names
+    from crm.deals.services import deal_names
+
+    items = list(activities.items)
+    return {"contacts": contact_names(a.contact_id for a in items),
+            "deals": deal_names(a.deal_id for a in items)}
