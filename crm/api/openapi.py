@@ -142,7 +142,7 @@ def _query_parameters(model: type[BaseModel] | None) -> list[dict[str, Any]]:
     required = set(schema.get("required", []))
     parameters = []
     for name, prop in schema.get("properties", {}).items():
-        prop = {key: value for key, value in prop.items() if key != "title"}
+        prop = _without_null({key: value for key, value in prop.items() if key != "title"})
         description = prop.pop("description", None)
         if prop.get("type") == "object":  # custom.<key>=value pairs: not one named parameter
             continue
@@ -151,6 +151,21 @@ def _query_parameters(model: type[BaseModel] | None) -> list[dict[str, Any]]:
             parameter["description"] = description
         parameters.append(parameter)
     return parameters
+
+
+def _without_null(schema: dict[str, Any]) -> dict[str, Any]:
+    """A query string cannot carry null: an optional parameter is simply left out, so
+    ``anyOf: [X, null]`` with ``default: null`` reads as plain X."""
+    options = schema.get("anyOf")
+    if not options:
+        return schema
+    kept = [option for option in options if option != {"type": "null"}]
+    if len(kept) != 1:
+        return schema
+    rest = {key: value for key, value in schema.items() if key != "anyOf"}
+    if rest.get("default", 0) is None:
+        rest.pop("default")
+    return {**kept[0], **rest}
 
 
 def _responses(method: str, spec: EndpointSpec, is_public: bool, has_path_args: bool, refs):

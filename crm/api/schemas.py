@@ -9,7 +9,7 @@ exception that would otherwise surface as a 500.
 from __future__ import annotations
 
 import math
-from datetime import date, datetime, timezone
+from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Annotated, Any, Generic, TypeVar
 
@@ -26,7 +26,7 @@ from pydantic import (
 from crm.web.pagination import Page
 
 MAX_PER_PAGE = 200
-MAX_ID = 2**31 - 1  # INTEGER primary keys; larger ids overflow SQLite's binding
+MAX_ID = 2**31 - 1  # INTEGER keys: no row has a larger id, and past 2**63 SQLite cannot bind it
 MAX_AMOUNT = Decimal("999999999999.99")  # Numeric(14, 2)
 CENT = Decimal("0.01")
 _FORBIDDEN_CHARS = {chr(c) for c in range(32)} - {"\t", "\n", "\r"}
@@ -152,7 +152,6 @@ Money = Annotated[
     PlainSerializer(lambda value: str(Decimal(value).quantize(CENT)), return_type=str),
     WithJsonSchema({"type": "string", "pattern": r"^-?\d+\.\d{2}$"}, mode="serialization"),
 ]
-IsoDate = date
 
 
 class OutModel(BaseModel):

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import joinedload
 
 from crm.auth.models import User
@@ -130,9 +130,13 @@ def normalize_domain(raw: str | None) -> str | None:
         if domain.startswith(prefix):
             domain = domain[len(prefix):]
     domain = domain.split("/")[0].removeprefix("www.")
-    if "." not in domain or " " in domain or len(domain) > 253:
+    if "." not in domain or " " in domain:
         raise ValueError("not a domain name")
-    return domain.encode("idna").decode("ascii")
+    # Measure the ASCII (IDNA) form: that is what is stored, and it can be far longer.
+    ascii_domain = domain.encode("idna").decode("ascii")
+    if len(ascii_domain) > 253:
+        raise ValueError("not a domain name")
+    return ascii_domain
 
 
 def clean_company_fields(data: dict[str, Any], *, partial: bool) -> dict[str, Any]:
@@ -212,8 +216,13 @@ def update_company(actor: User, company_id: int, data: dict[str, Any], now: date
 
 
 def delete_company(actor: User, company_id: int) -> None:
+    """Delete a company. Its contacts stay (unlinked) with their timelines; activities that
+    belonged to the company alone go with it."""
     company = get_company(company_id)
     require_edit(actor, company)
+    db.session.execute(
+        delete(Activity).where(Activity.company_id == company.id, Activity.contact_id.is_(None))
+    )
     db.session.delete(company)
     db.session.flush()
 

@@ -18,8 +18,10 @@ class LineForm(Form):
     """One product line. A plain ``Form``: the enclosing deal form carries the CSRF token."""
 
     family = SelectField("Product family", choices=[], validate_choice=False)
-    quantity = StringField("Quantity", validators=[Length(max=20)], render_kw={"inputmode": "decimal"})
-    unit_price = StringField("Unit price", validators=[Length(max=20)], render_kw={"inputmode": "decimal"})
+    quantity = StringField("Quantity", validators=[Length(max=20)],
+                           render_kw={"inputmode": "decimal", "placeholder": "Qty"})
+    unit_price = StringField("Unit price", validators=[Length(max=20)],
+                             render_kw={"inputmode": "decimal", "placeholder": "Unit price"})
 
     def is_blank(self) -> bool:
         return not (self.family.data or (self.quantity.data or "").strip() or (self.unit_price.data or "").strip())

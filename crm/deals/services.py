@@ -6,11 +6,11 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from crm.auth.models import User
-from crm.contacts.models import Company, Contact
+from crm.contacts.models import Activity, Company, Contact
 from crm.contacts.services import record_activity
 from crm.deals.models import DEAL_STATUSES, Deal, DealChange, DealLine, ProductFamily, Stage
 from crm.errors import Conflict, NotFound, ValidationFailed
@@ -377,8 +377,13 @@ def reopen_deal(actor: User, deal_id: int, now: datetime) -> Deal:
 
 
 def delete_deal(actor: User, deal_id: int) -> None:
+    """Delete a deal with its lines and history. Activities on its contacts stay on their
+    timelines (unlinked); those that belonged to the deal alone go with it."""
     deal = get_deal(deal_id)
     require_edit(actor, deal)
+    db.session.execute(
+        delete(Activity).where(Activity.deal_id == deal.id, Activity.contact_id.is_(None))
+    )
     db.session.delete(deal)
     db.session.flush()
 

@@ -20,7 +20,10 @@ from crm.contacts.services import clean_contact_fields, normalize_domain
 from crm.errors import ValidationFailed
 from crm.extensions import db
 from crm.imports.companies import CompanyKey, CompanyResolver
-from crm.imports.lookups import BatchResult, OwnerLookup, RowRejected, format_reason
+from crm.imports.lookups import (
+    BatchResult, OwnerLookup, RowRejected, begin_batch_transaction, format_reason,
+    in_values,
+)
 from crm.imports.mapping import CUSTOM_PREFIX, Mapping
 from crm.jsontype import JSONType
 from crm.policy import can_edit_owned
@@ -145,6 +148,7 @@ class ContactBatchWriter:
 
     def write(self, batch: list[tuple[int, ContactRow]]) -> BatchResult:
         result = BatchResult()
+        begin_batch_transaction()
         # 1. Which emails already exist (one query), with what the permission check needs.
         existing = self._existing({row.email for _line, row in batch})
         # 2. Sort rows into inserts, updates, skips and refusals, in file order.
@@ -175,8 +179,8 @@ class ContactBatchWriter:
         rows = db.session.execute(
             select(Contact.email, Contact.id, Contact.owner_id, User.manager_id, Contact.custom)
             .outerjoin(User, User.id == Contact.owner_id)
-            .where(Contact.email.in_(emails))
-        )
+            .where(in_values(Contact.email, emails))
+        ).all()
         return {email: (cid, owner_id, manager_id, custom) for email, cid, owner_id, manager_id, custom in rows}
 
     def _duplicate(self, line, row, inserts, updates, existing, keys, result) -> None:
@@ -223,7 +227,7 @@ class ContactBatchWriter:
             contacts.c.id, contacts.c.company_id, literal(self.actor.id), literal("contact_created"),
             literal(self.now, UTCDateTime()), literal(CREATED_DETAILS, JSONType),
             literal(self.now, UTCDateTime()),
-        ).where(contacts.c.email.in_([row["email"] for row in rows]))
+        ).where(in_values(contacts.c.email, [row["email"] for row in rows]))
         db.session.execute(insert(Activity.__table__).from_select(
             ["contact_id", "company_id", "user_id", "kind", "occurred_at", "details", "created_at"],
             activity,

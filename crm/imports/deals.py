@@ -24,7 +24,9 @@ from crm.deals.models import Deal
 from crm.errors import ServiceError
 from crm.extensions import db
 from crm.imports.companies import CompanyKey, CompanyResolver
-from crm.imports.lookups import BatchResult, OwnerLookup, RowRejected, format_reason
+from crm.imports.lookups import (
+    BatchResult, OwnerLookup, RowRejected, begin_batch_transaction, format_reason,
+)
 from crm.imports.mapping import Mapping
 
 SOURCE_PREFIX = "import:"
@@ -112,15 +114,6 @@ class DealRowCleaner:
         return deal
 
 
-def _open_transaction() -> None:
-    """pysqlite opens its transaction lazily, at the first write. A SAVEPOINT issued before
-    that would open one of its own, and releasing it would commit: the batch would no longer
-    be one transaction. So on SQLite the batch's transaction is opened explicitly first."""
-    connection = db.session.connection()
-    if connection.dialect.name == "sqlite" and not connection.connection.dbapi_connection.in_transaction:
-        connection.exec_driver_sql("BEGIN")
-
-
 def _at_midnight(day: date | None, default: datetime) -> datetime:
     return datetime.combine(day, time(0), tzinfo=timezone.utc) if day else default
 
@@ -156,7 +149,7 @@ class DealImporter:
 
     def write(self, batch: list[tuple[int, DealRow]]) -> BatchResult:
         result = BatchResult()
-        _open_transaction()
+        begin_batch_transaction()
         groups: dict[str | None, list[tuple[int, DealRow]]] = {}
         for line, row in batch:
             groups.setdefault(row.key if row.key else f"line:{line}", []).append((line, row))

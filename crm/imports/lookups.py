@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
+from sqlalchemy import String, any_, bindparam, select, text
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from crm.auth.models import User
 from crm.contacts.emails import normalize_email
@@ -63,3 +64,26 @@ def format_reason(message: str, fields: dict[str, str]) -> str:
     if not fields:
         return message
     return "; ".join(f"{key}: {value}" for key, value in fields.items())
+
+
+def begin_batch_transaction() -> None:
+    """Open the batch's transaction explicitly on SQLite: pysqlite opens it lazily, at the
+    first write, and a SAVEPOINT issued before that would open one of its own whose release
+    commits; the batch would no longer be one transaction."""
+    connection = db.session.connection()
+    if connection.dialect.name == "sqlite" and not connection.connection.dbapi_connection.in_transaction:
+        connection.exec_driver_sql("BEGIN")
+
+
+def in_values(column, values):
+    """``column IN (values)``; on PostgreSQL ``column = ANY(:array)`` instead.
+
+    A thousand-item IN list is a different statement for each list length, slow to plan, and
+    once psycopg prepares it the server may keep a generic plan made while the table was still
+    small (a sequential scan): looking up a batch's emails against 100,000 contacts then took a
+    minute instead of half a second. One array parameter plans once, with an index scan.
+    """
+    values = list(values)
+    if db.session.get_bind().dialect.name == "postgresql":
+        return column == any_(bindparam(None, values, type_=ARRAY(String)))
+    return column.in_(values)

@@ -22,6 +22,7 @@ from crm.errors import NotFound, ValidationFailed
 from crm.extensions import db
 from crm.imports.contacts import ContactImporter
 from crm.imports.deals import DealImporter
+from crm.imports.emailcache import memoized_domain_checks
 from crm.imports.mapping import Mapping, apply_overrides, default_mapping, mapping_from_json
 from crm.imports.models import ImportJob, ImportRejection
 from crm.imports.reader import CsvStream, ImportAborted, check_encoding
@@ -119,10 +120,11 @@ def import_file(
             mapping = apply_overrides(default_mapping(kind, stream.header), options.overrides)
         importer = _importer(kind, mapping, actor, now, options)
         batch_size = options.batch_size or current_app.config.get("IMPORT_BATCH_SIZE", 1000)
-        tally = run_batches(
-            stream, importer, sink or NullSink(), batch_size=batch_size,
-            tally=tally or ImportTally(total_bytes=stream.total_bytes), skip_rows=skip_rows,
-        )
+        with memoized_domain_checks():
+            tally = run_batches(
+                stream, importer, sink or NullSink(), batch_size=batch_size,
+                tally=tally or ImportTally(total_bytes=stream.total_bytes), skip_rows=skip_rows,
+            )
     return ImportOutcome(tally, mapping)
 
 

@@ -60,9 +60,15 @@ def time_in_zone(zone_name: str | None, fmt: str = "%H:%M (%a)") -> str:
     return utcnow().astimezone(_zone(zone_name)).strftime(fmt)
 
 
-def nice_date(value: date | None) -> str:
-    if value is None:
+def nice_date(value: date | str | None) -> str:
+    """``1 May 2026``; ISO strings (as kept in deal history) are accepted too."""
+    if value is None or value == "":
         return ""
+    if isinstance(value, str):
+        try:
+            value = date.fromisoformat(value)
+        except ValueError:
+            return value
     return f"{value.day} {value:%b %Y}"
 
 

@@ -50,6 +50,8 @@ def test_models_are_described_with_their_constraints(client):
     params = {p["name"]: p for p in listing["parameters"]}
     assert {"q", "owner_id", "lifecycle_stage", "company_id", "sort", "page", "per_page"} <= set(params)
     assert params["per_page"]["schema"]["maximum"] == 200
+    assert params["owner_id"]["schema"] == {"type": "integer", "minimum": 1, "maximum": 2**31 - 1}
+    assert params["lifecycle_stage"]["schema"]["enum"] == ["lead", "mql", "sql", "opportunity", "customer"]
     assert "custom.<key>=value" in listing["description"]
     patch = document["paths"]["/api/v1/deals/{deal_id}"]["patch"]
     assert patch["requestBody"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/DealPatch"}

@@ -116,3 +116,24 @@ def test_naive_datetimes_are_refused(make_contact):
     contact = make_contact()
     with pytest.raises(ValueError):
         services.record_activity("note", datetime(2026, 1, 1), contact_id=contact.id)
+
+
+def test_deleting_a_company_keeps_its_contacts_and_their_notes(alice, make_company):
+    company = make_company(domain="wayne-ent.com")
+    contact = services.create_contact(alice, {"email": "bruce@wayne-ent.com"}, NOW)
+    note = services.add_note(alice, "Met at the gala", NOW, contact_id=contact.id)
+    company_only = services.add_note(alice, "Account plan", NOW, company_id=company.id)
+    db.session.commit()
+    ids = (contact.id, note.id, company_only.id)
+    services.delete_company(alice, company.id)
+    db.session.commit()
+    db.session.expunge_all()
+    assert db.session.get(Contact, ids[0]).company_id is None
+    assert db.session.get(Activity, ids[1]).company_id is None
+    assert db.session.get(Activity, ids[2]) is None
+
+
+def test_a_domain_too_long_once_encoded_is_refused():
+    with pytest.raises(ValueError):
+        services.normalize_domain(".".join(["é" * 60] * 5) + ".com")
+    assert services.normalize_domain("https://www.Bücher.de/shop") == "xn--bcher-kva.de"
