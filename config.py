@@ -54,6 +54,7 @@ class Config:
         self.RATELIMIT_STORAGE_URI = env.get("RATELIMIT_STORAGE_URI", "memory://")
         self.RATELIMIT_ENABLED = True
         self.LOGIN_RATE_LIMIT = env.get("LOGIN_RATE_LIMIT", "10 per minute;50 per hour")
+        self.API_RATE_LIMIT = env.get("API_RATE_LIMIT", "600 per minute")
         # Outbound mail.
         self.SMTP_HOST = env.get("SMTP_HOST", "127.0.0.1")
         self.SMTP_PORT = int(env.get("SMTP_PORT", 25))

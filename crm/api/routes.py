@@ -1,6 +1,9 @@
 """Imports each feature's API module so their routes attach to the blueprint, and serves the
 OpenAPI document built from them."""
-from flask import current_app, jsonify
+import hashlib
+
+from flask import current_app, jsonify, request
+from flask_limiter.util import get_remote_address
 
 from crm.api import bp
 from crm.api.endpoint import endpoint
@@ -8,9 +11,22 @@ from crm.api.errors import register_api_error_handlers
 from crm.api.openapi import build_document
 from crm.contacts import api as contacts_api  # noqa: F401
 from crm.deals import api as deals_api  # noqa: F401
+from crm.extensions import limiter
 from crm.web.access import public
 
 register_api_error_handlers(bp)
+
+
+def _api_rate_key() -> str:
+    """One bucket per token (hashed, never stored plain), or per address without one: this
+    also slows anyone guessing tokens."""
+    header = request.headers.get("Authorization", "")
+    if header:
+        return "api:" + hashlib.sha256(header.encode()).hexdigest()[:32]
+    return "api-anon:" + get_remote_address()
+
+
+limiter.limit(lambda: current_app.config["API_RATE_LIMIT"], key_func=_api_rate_key)(bp)
 
 
 @bp.get("/openapi.json")
