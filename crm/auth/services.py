@@ -13,6 +13,7 @@ from crm.contacts.emails import normalize_email
 from crm.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from crm.extensions import db
 from crm.timeutil import is_valid_timezone
+from crm.validation import get_by_id
 from crm.web.access import ROLES
 
 TOKEN_PREFIX = "crm_"
@@ -158,7 +159,7 @@ def create_api_token(user: User, name: str, now: datetime) -> tuple[ApiToken, st
 
 
 def revoke_api_token(actor: User, token_id: int, now: datetime) -> ApiToken:
-    token = db.session.get(ApiToken, token_id)
+    token = get_by_id(ApiToken, token_id)
     if token is None:
         raise NotFound("no such token")
     if token.user_id != actor.id and actor.role != "admin":

@@ -14,6 +14,7 @@ from crm.contacts.models import CUSTOM_FIELD_TYPES, CustomField
 from crm.errors import Conflict, ValidationFailed
 from crm.extensions import db
 from crm.policy import require_admin
+from crm.validation import has_control_chars
 
 KEY_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,59}$")
 TRUE_WORDS = {"1", "true", "yes", "y", "on"}
@@ -84,6 +85,8 @@ def coerce_value(field: CustomField, raw: Any) -> Any:
         text = str(raw).strip()
         if len(text) > 1000:
             raise ValueError("at most 1000 characters")
+        if has_control_chars(text):
+            raise ValueError("contains control characters")
         return text
     if kind == "number":
         if isinstance(raw, bool):
@@ -92,8 +95,8 @@ def coerce_value(field: CustomField, raw: Any) -> Any:
             number = Decimal(str(raw).strip())
         except InvalidOperation:
             raise ValueError("must be a number") from None
-        if not number.is_finite():
-            raise ValueError("must be a finite number")
+        if not number.is_finite() or abs(number) >= Decimal("1e15"):
+            raise ValueError("must be a number below 10^15")
         return int(number) if number == number.to_integral_value() else float(number)
     if kind == "boolean":
         if isinstance(raw, bool):

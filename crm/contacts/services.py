@@ -15,6 +15,7 @@ from crm.errors import Conflict, NotFound, ValidationFailed
 from crm.extensions import db
 from crm.policy import require_edit, require_sales
 from crm.timeutil import is_valid_timezone
+from crm.validation import as_id, get_by_id, has_control_chars
 from crm.web.pagination import Page, clamp_page
 
 CONTACT_TEXT_FIELDS = {
@@ -41,6 +42,8 @@ def _clean_text(data: dict, limits: dict[str, int], errors: dict, clean: dict) -
         value = "" if value is None else str(value).strip()
         if len(value) > limit:
             errors[key] = f"at most {limit} characters"
+        elif has_control_chars(value):
+            errors[key] = "contains control characters"
         clean[key] = value or (None if key not in ("first_name", "last_name", "name") else "")
 
 
@@ -52,10 +55,7 @@ def _clean_url(value: str | None, errors: dict, key: str) -> None:
 def _clean_owner(owner_id: Any, errors: dict) -> int | None:
     if owner_id in (None, ""):
         return None
-    try:
-        owner = db.session.get(User, int(owner_id))
-    except (TypeError, ValueError):
-        owner = None
+    owner = get_by_id(User, owner_id)
     if owner is None or owner.role not in ("rep", "manager", "admin"):
         errors["owner_id"] = "must be a sales user"
         return None
@@ -65,10 +65,7 @@ def _clean_owner(owner_id: Any, errors: dict) -> int | None:
 def _clean_company_id(company_id: Any, errors: dict) -> int | None:
     if company_id in (None, ""):
         return None
-    try:
-        company = db.session.get(Company, int(company_id))
-    except (TypeError, ValueError):
-        company = None
+    company = get_by_id(Company, company_id)
     if company is None:
         errors["company_id"] = "no such company"
         return None
@@ -159,10 +156,10 @@ def clean_company_fields(data: dict[str, Any], *, partial: bool) -> dict[str, An
         else:
             try:
                 clean["employee_count"] = int(value)
-                if clean["employee_count"] < 0:
+                if not 0 <= clean["employee_count"] <= 10_000_000:
                     raise ValueError
             except (TypeError, ValueError):
-                errors["employee_count"] = "a whole number, 0 or more"
+                errors["employee_count"] = "a whole number from 0 to 10,000,000"
     if "time_zone" in data:
         tz = (data["time_zone"] or "").strip() or None
         if tz and not is_valid_timezone(tz):
@@ -228,6 +225,8 @@ def delete_company(actor: User, company_id: int) -> None:
 
 
 def get_company(company_id: int) -> Company:
+    if as_id(company_id) is None:
+        raise NotFound("no such company")
     company = db.session.get(Company, company_id)
     if company is None:
         raise NotFound("no such company")
@@ -322,6 +321,8 @@ def delete_contact(actor: User, contact_id: int) -> None:
 
 
 def get_contact(contact_id: int) -> Contact:
+    if as_id(contact_id) is None:
+        raise NotFound("no such contact")
     contact = db.session.get(
         Contact, contact_id, options=[joinedload(Contact.company), joinedload(Contact.owner)]
     )

@@ -16,6 +16,7 @@ from crm.deals.models import DEAL_STATUSES, Deal, DealChange, DealLine, ProductF
 from crm.errors import Conflict, NotFound, ValidationFailed
 from crm.extensions import db
 from crm.policy import require_admin, require_edit, require_sales
+from crm.validation import MAX_MONEY, MAX_QUANTITY, as_id, get_by_id, has_control_chars
 from crm.web.pagination import Page, clamp_page
 
 CENT = Decimal("0.01")
@@ -32,6 +33,8 @@ def list_families(active_only: bool = False) -> list[ProductFamily]:
 
 
 def get_family(family_id: int) -> ProductFamily:
+    if as_id(family_id) is None:
+        raise NotFound("no such product family")
     family = db.session.get(ProductFamily, family_id)
     if family is None:
         raise NotFound("no such product family")
@@ -51,6 +54,8 @@ def _clean_family(data: dict[str, Any], partial: bool) -> dict[str, Any]:
                 errors[key] = "required"
             elif len(value) > limit:
                 errors[key] = f"at most {limit} characters"
+            elif has_control_chars(value):
+                errors[key] = "contains control characters"
             clean[key] = value
     if "lead_time_days" in data:
         try:
@@ -128,8 +133,15 @@ def save_stage(
     require_admin(actor)
     errors: dict[str, str] = {}
     name = (name or "").strip()
-    if not name or len(name) > 60:
-        errors["name"] = "1 to 60 characters"
+    if not name or len(name) > 60 or has_control_chars(name):
+        errors["name"] = "1 to 60 characters, no control characters"
+    if position is not None:
+        try:
+            position = int(position)
+            if not 0 <= position <= 10_000:
+                raise ValueError
+        except (TypeError, ValueError):
+            errors["position"] = "a whole number between 0 and 10,000"
     prob = _clean_probability(probability, errors)
     if errors:
         raise ValidationFailed("invalid stage", errors)
@@ -150,6 +162,8 @@ def save_stage(
 
 
 def get_stage(stage_id: int) -> Stage:
+    if as_id(stage_id) is None:
+        raise NotFound("no such stage")
     stage = db.session.get(Stage, stage_id)
     if stage is None:
         raise NotFound("no such stage")
@@ -185,15 +199,16 @@ def _clean_lines(raw_lines: Any, errors: dict) -> list[dict[str, Any]] | None:
             errors[f"{prefix}.family"] = "unknown product family"
         try:
             quantity = float(raw.get("quantity"))
-            if not quantity > 0 or quantity != quantity or quantity == float("inf"):
+            if not 0 < quantity < MAX_QUANTITY:  # also refuses NaN and infinities
                 raise ValueError
         except (TypeError, ValueError):
             errors[f"{prefix}.quantity"] = "a number above 0"
             quantity = None
         try:
-            unit_price = Decimal(str(raw.get("unit_price"))).quantize(CENT)
-            if not unit_price.is_finite() or unit_price < 0:
+            unit_price = Decimal(str(raw.get("unit_price")))
+            if not unit_price.is_finite() or not 0 <= unit_price < MAX_MONEY:
                 raise InvalidOperation
+            unit_price = unit_price.quantize(CENT)
         except (InvalidOperation, TypeError, ValueError):
             errors[f"{prefix}.unit_price"] = "an amount of 0 or more"
             unit_price = None
@@ -210,14 +225,13 @@ def clean_deal_fields(data: dict[str, Any], *, partial: bool) -> dict[str, Any]:
         name = str(data.get("name") or "").strip()
         if not name or len(name) > 200:
             errors["name"] = "1 to 200 characters"
+        elif has_control_chars(name):
+            errors["name"] = "contains control characters"
         clean["name"] = name
     if "stage_id" in data or "stage" in data or not partial:
         stage = None
         if data.get("stage_id") not in (None, ""):
-            try:
-                stage = db.session.get(Stage, int(data["stage_id"]))
-            except (TypeError, ValueError):
-                stage = None
+            stage = get_by_id(Stage, data["stage_id"])
         elif data.get("stage"):
             stage = db.session.scalar(select(Stage).where(Stage.name == data["stage"]))
         if stage is None:
@@ -231,10 +245,7 @@ def clean_deal_fields(data: dict[str, Any], *, partial: bool) -> dict[str, Any]:
             if value in (None, ""):
                 clean[key] = None
                 continue
-            try:
-                record = db.session.get(model, int(value))
-            except (TypeError, ValueError):
-                record = None
+            record = get_by_id(model, value)
             if record is None or (model is User and record.role not in ("rep", "manager", "admin")):
                 errors[key] = "not found" if model is not User else "must be a sales user"
             clean[key] = record.id if record else None
@@ -389,6 +400,8 @@ def delete_deal(actor: User, deal_id: int) -> None:
 
 
 def get_deal(deal_id: int) -> Deal:
+    if as_id(deal_id) is None:
+        raise NotFound("no such deal")
     deal = db.session.get(
         Deal, deal_id,
         options=[joinedload(Deal.stage), joinedload(Deal.company), joinedload(Deal.owner),

@@ -56,7 +56,7 @@ def test_company_form_errors_are_shown(as_alice, make_company):
     assert response.status_code == 422
     html = response.get_data(as_text=True)
     assert 'id="name-error">required' in html
-    assert 'id="employee_count-error">a whole number, 0 or more' in html
+    assert 'id="employee_count-error">a whole number from 0 to 10,000,000' in html
     response = as_alice.post("/companies/new", data={"csrf_token": csrf(as_alice), "name": "Again", "domain": "TAKEN.com"})
     assert response.status_code == 409
     assert 'id="domain-error">already taken' in response.get_data(as_text=True)
