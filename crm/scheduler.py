@@ -33,8 +33,15 @@ def _purge_sessions(now):
     return purge_expired_sessions(now)
 
 
+def _run_queued_imports(now):
+    from crm.imports.jobs import run_queued_imports
+
+    return run_queued_imports(now)
+
+
 JOBS: list[Job] = [
     Job("purge-expired-sessions", _purge_sessions, CronTrigger(hour=3, minute=17)),
+    Job("run-queued-imports", _run_queued_imports, IntervalTrigger(seconds=5)),
 ]
 
 

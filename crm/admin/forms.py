@@ -3,19 +3,18 @@ services; these forms shape the input and carry CSRF. Select boxes leave checkin
 to the service (``validate_choice=False``), which explains what is wrong."""
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import PasswordField, SelectField, StringField, TextAreaField
 from wtforms.validators import Length
 
 from crm.contacts.models import CUSTOM_FIELD_TYPES
-from crm.web.formhelpers import choice_list
+from crm.web.formhelpers import CrmForm, choice_list
 
 ROLE_CHOICES = [("rep", "Rep"), ("manager", "Manager"), ("planner", "Planner"), ("admin", "Admin")]
 FIELD_TYPE_LABELS = {"text": "Text", "number": "Number", "choice": "Choice (pick one)", "date": "Date",
                      "boolean": "Yes / no"}
 
 
-class UserForm(FlaskForm):
+class UserForm(CrmForm):
     name = StringField("Full name", validators=[Length(max=200)])
     email = StringField("Email", validators=[Length(max=254)], render_kw={"type": "email", "autocomplete": "off"})
     role = SelectField("Role", choices=choice_list(ROLE_CHOICES), default="rep", validate_choice=False)
@@ -25,7 +24,7 @@ class UserForm(FlaskForm):
                              render_kw={"autocomplete": "new-password"})
 
 
-class FamilyForm(FlaskForm):
+class FamilyForm(CrmForm):
     code = StringField("Code", validators=[Length(max=40)], render_kw={"placeholder": "PUMP"})
     name = StringField("Name", validators=[Length(max=200)])
     unit = StringField("Unit of measure", default="unit", validators=[Length(max=20)])
@@ -33,14 +32,14 @@ class FamilyForm(FlaskForm):
                                  render_kw={"inputmode": "numeric"})
 
 
-class StageForm(FlaskForm):
+class StageForm(CrmForm):
     name = StringField("Name", validators=[Length(max=60)])
     probability = StringField("Win probability (%)", validators=[Length(max=10)],
                               render_kw={"inputmode": "decimal", "placeholder": "25"})
     position = StringField("Order", validators=[Length(max=6)], render_kw={"inputmode": "numeric"})
 
 
-class CustomFieldForm(FlaskForm):
+class CustomFieldForm(CrmForm):
     entity = SelectField("Applies to", choices=choice_list([("contact", "Contacts"), ("company", "Companies")]),
                          validate_choice=False)
     label = StringField("Label", validators=[Length(max=100)], render_kw={"placeholder": "Budget holder"})

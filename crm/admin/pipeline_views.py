@@ -13,7 +13,7 @@ from crm.deals import services
 from crm.errors import ServiceError, ValidationFailed
 from crm.extensions import db
 from crm.web.access import roles
-from crm.web.formhelpers import abort_for, apply_service_errors
+from crm.web.formhelpers import abort_for, apply_service_errors, too_large
 
 PERCENT_ERROR = "a percentage between 0 and 100"
 
@@ -119,7 +119,7 @@ def _position(form: StageForm) -> int | None:
     raw = (form.position.data or "").strip()
     if not raw:
         return None
-    if not raw.lstrip("-").isdigit():
+    if not raw.lstrip("-").isdigit() or too_large(raw):
         raise ValidationFailed("invalid stage", {"position": "a whole number"})
     return int(raw)
 

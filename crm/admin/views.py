@@ -14,7 +14,7 @@ from crm.errors import ServiceError, ValidationFailed
 from crm.extensions import db
 from crm.timeutil import all_timezones, utcnow
 from crm.web.access import roles
-from crm.web.formhelpers import abort_for, apply_service_errors, choice_list
+from crm.web.formhelpers import abort_for, apply_service_errors, choice_list, safe_id
 
 log = logging.getLogger(__name__)
 
@@ -50,11 +50,9 @@ def new_user():
     if request.method == "POST":
         status = 422
         if form.validate_on_submit():
-            raw_manager = form.manager_id.data or ""
-            manager_id = int(raw_manager) if raw_manager.isdigit() else None
+            raw_manager = safe_id(form.manager_id.data)
+            manager_id = int(raw_manager) if raw_manager else None
             try:
-                if raw_manager and manager_id is None:
-                    raise ValidationFailed("invalid user", {"manager_id": "pick a manager from the list"})
                 if manager_id is not None and form.role.data != "rep":
                     raise ValidationFailed("invalid user", {"manager_id": "only reps have a manager"})
                 user = auth_services.create_user(
@@ -102,11 +100,8 @@ def reactivate_user(user_id: int):
 @bp.route("/admin/users/<int:user_id>/manager", methods=["POST"])
 @roles("admin")
 def change_manager(user_id: int):
-    raw = request.form.get("manager_id", "")
-    manager_id = int(raw) if raw.isdigit() else None
-    if raw and manager_id is None:
-        flash("Pick a manager from the list.", "error")
-        return redirect(url_for(".users"))
+    raw = safe_id(request.form.get("manager_id", ""))
+    manager_id = int(raw) if raw else None
     try:
         user = auth_services.set_manager(current_user, user_id, manager_id)
         db.session.commit()

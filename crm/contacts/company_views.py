@@ -20,7 +20,7 @@ from crm.web.access import SALES, roles
 from crm.web.formatting import timeline_names
 from crm.web.formhelpers import (
     abort_for, apply_service_errors, custom_form_data, custom_values_from_form, int_arg,
-    sales_user_choices, timezone_choices, with_custom_fields,
+    sales_user_choices, text_arg, timezone_choices, too_large, with_custom_fields,
 )
 
 log = logging.getLogger(__name__)
@@ -31,7 +31,7 @@ COMPANY_SORTS = ("name", "created", "size")
 @bp.route("/companies")
 @roles(*SALES)
 def list_companies():
-    q = request.args.get("q", "").strip()[:200]
+    q = text_arg("q")
     sort = request.args.get("sort", "name")
     page = services.list_companies(
         q, sort=sort if sort in COMPANY_SORTS else "name", page=int_arg("page") or 1, per_page=50
@@ -57,6 +57,10 @@ def _save_company(form, definitions, company_id: int | None):
     """Create or update; returns the company, or None with the errors put on the form."""
     try:
         data = _company_data(form, definitions)
+        if too_large(data.get("employee_count")):
+            form.employee_count.errors = list(form.employee_count.errors or []) + ["too large a number"]
+            services.clean_company_fields(data | {"employee_count": None}, partial=company_id is not None)
+            return None, 422  # the other fields are fine; report only this one
         if company_id is None:
             company = services.create_company(current_user, data, utcnow())
         else:

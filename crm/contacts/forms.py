@@ -3,12 +3,11 @@ time zones, custom values) is the services' job; these forms shape the input and
 check their own choices (``validate_choice=False``): the service does, with a clearer message."""
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectField, StringField, TextAreaField, URLField
 from wtforms.validators import Length
 
 from crm.contacts.models import LIFECYCLE_STAGES
-from crm.web.formhelpers import choice_list
+from crm.web.formhelpers import CrmForm, choice_list, safe_id
 
 LIFECYCLE_LABELS = {"lead": "Lead", "mql": "MQL", "sql": "SQL", "opportunity": "Opportunity",
                     "customer": "Customer"}
@@ -20,7 +19,7 @@ CONTACT_FIELDS = ("email", "first_name", "last_name", "title", "phone", "company
 COMPANY_FIELDS = ("name", "domain", "industry", "employee_count", "time_zone", "owner_id")
 
 
-class ContactForm(FlaskForm):
+class ContactForm(CrmForm):
     email = StringField("Email", validators=[Length(max=254)], render_kw={"type": "email", "autocomplete": "off"})
     first_name = StringField("First name", validators=[Length(max=100)])
     last_name = StringField("Last name", validators=[Length(max=100)])
@@ -40,10 +39,12 @@ class ContactForm(FlaskForm):
 
     def service_data(self) -> dict:
         """The fields as the contact services take them (custom values added by the view)."""
-        return {name: self[name].data for name in CONTACT_FIELDS}
+        data = {name: self[name].data for name in CONTACT_FIELDS}
+        data.update(company_id=safe_id(data["company_id"]), owner_id=safe_id(data["owner_id"]))
+        return data
 
 
-class CompanyForm(FlaskForm):
+class CompanyForm(CrmForm):
     name = StringField("Name", validators=[Length(max=200)])
     domain = StringField("Web domain", validators=[Length(max=253)], render_kw={"placeholder": "example.com"})
     industry = StringField("Industry", validators=[Length(max=100)])
@@ -52,13 +53,15 @@ class CompanyForm(FlaskForm):
     owner_id = SelectField("Owner", choices=[], validate_choice=False)
 
     def service_data(self) -> dict:
-        return {name: self[name].data for name in COMPANY_FIELDS}
+        data = {name: self[name].data for name in COMPANY_FIELDS}
+        data["owner_id"] = safe_id(data["owner_id"])
+        return data
 
 
-class NoteForm(FlaskForm):
+class NoteForm(CrmForm):
     body = TextAreaField("Add a note", validators=[Length(max=10_000)],
                          render_kw={"rows": 3, "placeholder": "What happened? Next step?"})
 
 
-class ConfirmForm(FlaskForm):
+class ConfirmForm(CrmForm):
     """A delete confirmation: nothing but the CSRF token."""

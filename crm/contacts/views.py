@@ -21,7 +21,7 @@ from crm.web.access import SALES, roles
 from crm.web.formatting import register_template_helpers, timeline_names
 from crm.web.formhelpers import (
     abort_for, apply_service_errors, choice_list, custom_form_data, custom_values_from_form, int_arg,
-    sales_user_choices, sales_users, timezone_choices, with_custom_fields,
+    sales_user_choices, sales_users, text_arg, timezone_choices, with_custom_fields,
 )
 from crm.web.pagination import Page
 
@@ -42,12 +42,9 @@ def _list_filters(definitions) -> dict:
     owner_id = current_user.id if owner == "me" else int_arg("owner")
     stage = request.args.get("stage", "")
     sort = request.args.get("sort", "name")
-    custom = {
-        d.key: request.args[f"cf_{d.key}"].strip()[:200]
-        for d in definitions if request.args.get(f"cf_{d.key}", "").strip()
-    }
+    custom = {d.key: text_arg(f"cf_{d.key}") for d in definitions if text_arg(f"cf_{d.key}")}
     return {
-        "q": request.args.get("q", "").strip()[:200],
+        "q": text_arg("q"),
         "owner_id": owner_id,
         "stage": stage if stage in LIFECYCLE_STAGES else None,
         "custom": custom,
@@ -66,6 +63,9 @@ def list_contacts():
         page = services.search_contacts(**filters, page=int_arg("page") or 1, per_page=PER_PAGE)
     except ValidationFailed as exc:
         filter_errors = exc.fields
+        page = Page([], 1, PER_PAGE, 0)
+    except OverflowError:  # a custom number filter such as 1e400
+        filter_errors = {"custom": "a number too large to compare"}
         page = Page([], 1, PER_PAGE, 0)
     filtering = bool(filters["q"] or filters["owner_id"] or filters["stage"] or filters["custom"])
     return render_template(

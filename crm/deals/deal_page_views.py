@@ -15,7 +15,7 @@ from crm.extensions import db
 from crm.timeutil import utcnow
 from crm.web.access import EVERYONE, SALES, roles
 from crm.web.formatting import timeline_names
-from crm.web.formhelpers import abort_for, apply_service_errors, choice_list, int_arg
+from crm.web.formhelpers import abort_for, apply_service_errors, choice_list, int_arg, safe_id
 
 
 def _stage_form(deal, *, submitted: bool = False) -> StageForm:
@@ -52,7 +52,7 @@ def move_deal(deal_id: int):
     form = _stage_form(deal, submitted=True)
     if form.validate_on_submit():
         try:
-            services.update_deal(current_user, deal.id, {"stage_id": form.stage_id.data}, utcnow())
+            services.update_deal(current_user, deal.id, {"stage_id": safe_id(form.stage_id.data)}, utcnow())
             db.session.commit()
         except ServiceError as exc:
             db.session.rollback()

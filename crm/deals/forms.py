@@ -2,11 +2,10 @@
 values (dates, amounts, families); these forms shape the input and carry CSRF."""
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
-from wtforms import FieldList, Form, FormField, SelectField, StringField
+from wtforms import FieldList, FormField, SelectField, StringField
 from wtforms.validators import Length
 
-from crm.web.formhelpers import choice_list
+from crm.web.formhelpers import CrmForm, CrmSubForm, choice_list
 
 # Empty line rows shown after the existing ones. Without JavaScript this is how many lines can
 # be added per save; deal_lines.js adds and removes rows freely.
@@ -14,7 +13,7 @@ SPARE_LINE_ROWS = 3
 MAX_LINE_ROWS = 100
 
 
-class LineForm(Form):
+class LineForm(CrmSubForm):
     """One product line. A plain ``Form``: the enclosing deal form carries the CSRF token."""
 
     family = SelectField("Product family", choices=[], validate_choice=False)
@@ -27,7 +26,7 @@ class LineForm(Form):
         return not (self.family.data or (self.quantity.data or "").strip() or (self.unit_price.data or "").strip())
 
 
-class DealForm(FlaskForm):
+class DealForm(CrmForm):
     name = StringField("Deal name", validators=[Length(max=200)])
     company_id = SelectField("Company", choices=[], validate_choice=False)
     contact_email = StringField("Primary contact (email)", validators=[Length(max=254)],
@@ -41,11 +40,11 @@ class DealForm(FlaskForm):
     lines = FieldList(FormField(LineForm), min_entries=SPARE_LINE_ROWS, max_entries=MAX_LINE_ROWS)
 
 
-class StageForm(FlaskForm):
+class StageForm(CrmForm):
     stage_id = SelectField("Move to stage", choices=[], validate_choice=False)
 
 
-class CloseForm(FlaskForm):
+class CloseForm(CrmForm):
     outcome = SelectField("Outcome", choices=choice_list([("won", "Won"), ("lost", "Lost")]))
     lost_reason = StringField("Reason (for a lost deal)", validators=[Length(max=200)],
                               render_kw={"placeholder": "e.g. price, timing, competitor"})

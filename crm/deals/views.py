@@ -20,7 +20,8 @@ from crm.policy import require_edit
 from crm.timeutil import utcnow
 from crm.web.access import EVERYONE, SALES, roles
 from crm.web.formhelpers import (
-    abort_for, apply_service_errors, choice_list, int_arg, sales_user_choices, sales_users,
+    abort_for, apply_service_errors, choice_list, int_arg, safe_id, sales_user_choices, sales_users,
+    text_arg,
 )
 
 log = logging.getLogger(__name__)
@@ -46,7 +47,7 @@ def _list_filters() -> dict:
     owner = request.args.get("owner", "")
     sort = request.args.get("sort", "expected_close")
     return {
-        "q": request.args.get("q", "").strip()[:200],
+        "q": text_arg("q"),
         "status": status if status in DEAL_STATUSES else None,
         "owner_id": current_user.id if owner == "me" else int_arg("owner"),
         "stage_id": int_arg("stage"),
@@ -131,11 +132,11 @@ def _form_lines(form: DealForm) -> tuple[list[dict], list[int]]:
 
 def _deal_data(form: DealForm, deal=None) -> tuple[dict, list[int]]:
     lines, rows = _form_lines(form)
-    data = {"name": form.name.data, "company_id": form.company_id.data, "owner_id": form.owner_id.data,
+    data = {"name": form.name.data, "company_id": safe_id(form.company_id.data), "owner_id": safe_id(form.owner_id.data),
             "expected_close": form.expected_close.data, "currency": form.currency.data or "EUR",
             "source": form.source.data, "lines": lines, "contact_id": None}
     if deal is None or deal.is_open:  # a closed deal keeps its stage until reopened
-        data["stage_id"] = form.stage_id.data
+        data["stage_id"] = safe_id(form.stage_id.data)
     return data, rows
 
 

@@ -1,7 +1,10 @@
-"""CSV import of contacts and of deals with lines: header mapping, per-row validation,
-duplicate handling, batched commits, streaming, and the rejected-rows report.
+"""CSV import of contacts and of deals with lines: header mapping, per-row validation through
+the contact and deal services, duplicate handling, batched commits, streaming, rejected rows.
 
-Exposes ``services.py`` (``import_contacts``, ``import_deals``, ``run_import_job``); called by
-``flask crm import ...``, the upload page (via a queued ``ImportJob`` the worker runs) and the
-benchmark ``bench/import_contacts.py``.
+Exposes ``services.py`` (``import_file``, ``inspect_file``, ``queue_import``, job queries) and
+``jobs.py`` (``run_queued_imports``, the worker's periodic job). Called by
+``flask crm import contacts|deals FILE`` (``cli.py``), the upload pages (``views.py``, which
+queue an ``ImportJob``) and the benchmark ``bench/import_contacts.py``.
+Inside: ``reader`` (streaming, decoding, line numbers), ``mapping`` (headers to fields),
+``contacts`` / ``deals`` (clean a row, write a batch), ``runner`` (the batch loop that commits).
 """

@@ -15,10 +15,28 @@ from sqlalchemy import func, insert, select
 
 from crm.contacts.emails import email_domain, is_freemail
 from crm.contacts.models import Company
-from crm.contacts.services import company_name_from_domain
+from crm.contacts.services import clean_company_fields, company_name_from_domain
+from crm.errors import ValidationFailed
 from crm.extensions import db
+from crm.imports.lookups import in_values
 
 MAX_CACHED = 50_000  # bounded memory on files with very many distinct companies
+
+
+def clean_company_cells(name: str | None, domain: str | None, errors: dict) -> tuple[str | None, str | None]:
+    """A row's company cells checked by the company services' own rules: ``(domain, name)``,
+    or problems added to ``errors`` (as ``company`` / ``domain``)."""
+    data = {key: value for key, value in (("name", name), ("domain", domain)) if value}
+    if not data:
+        return None, None
+    try:
+        clean = clean_company_fields(data, partial=True)
+    except ValidationFailed as exc:
+        for key, message in exc.fields.items():
+            errors["company" if key == "name" else key] = (
+                f"{domain!r} is not a domain name" if key == "domain" else message)
+        return None, None
+    return clean.get("domain"), clean.get("name") or None
 
 
 class CompanyKey(NamedTuple):
@@ -71,7 +89,7 @@ class CompanyResolver:
 
     def _resolve_domains(self, wanted: dict[str, str | None]) -> None:
         found = db.session.execute(
-            select(Company.domain, Company.id).where(Company.domain.in_(list(wanted)))
+            select(Company.domain, Company.id).where(in_values(Company.domain, wanted))
         ).all()
         for domain, company_id in found:
             self._remember(self._by_domain, domain, company_id)

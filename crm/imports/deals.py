@@ -14,18 +14,18 @@ from datetime import date, datetime, time, timezone
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import DataError
 
 from crm.auth.models import User
 from crm.contacts.emails import normalize_email
 from crm.contacts.models import Contact
-from crm.contacts.services import normalize_domain
 from crm.deals import services as deal_services
 from crm.deals.models import Deal
 from crm.errors import ServiceError
 from crm.extensions import db
-from crm.imports.companies import CompanyKey, CompanyResolver
+from crm.imports.companies import CompanyKey, CompanyResolver, clean_company_cells
 from crm.imports.lookups import (
-    BatchResult, OwnerLookup, RowRejected, begin_batch_transaction, format_reason,
+    BatchResult, OwnerLookup, RowRejected, begin_batch_transaction, format_reason, in_values,
 )
 from crm.imports.mapping import Mapping
 
@@ -103,13 +103,7 @@ class DealRowCleaner:
                 deal["contact_email"] = normalize_email(cells["contact_email"])
             except ValueError as exc:
                 errors["contact_email"] = str(exc)
-        domain = None
-        if cells.get("domain"):
-            try:
-                domain = normalize_domain(cells["domain"])
-            except (ValueError, UnicodeError):
-                errors["domain"] = f"{cells['domain']!r} is not a domain name"
-        name = (cells.get("company") or "")[:200] or None
+        domain, name = clean_company_cells(cells.get("company"), cells.get("domain"), errors)
         deal["company"] = CompanyKey(domain, name) if (domain or name) else None
         return deal
 
@@ -163,13 +157,13 @@ class DealImporter:
     def _contacts(self, emails: set[str]) -> dict[str, int]:
         if not emails:
             return {}
-        return dict(db.session.execute(select(Contact.email, Contact.id).where(Contact.email.in_(emails))).all())
+        return dict(db.session.execute(select(Contact.email, Contact.id).where(in_values(Contact.email, emails))).all())
 
     def _existing_refs(self, refs: set[str]) -> dict[str, int]:
         if not refs:
             return {}
         sources = {SOURCE_PREFIX + ref: ref for ref in refs}
-        found = db.session.execute(select(Deal.source, Deal.id).where(Deal.source.in_(list(sources))))
+        found = db.session.execute(select(Deal.source, Deal.id).where(in_values(Deal.source, sources)))
         return {sources[source]: deal_id for source, deal_id in found}
 
     def _write_group(self, key, rows, contacts, existing, result: BatchResult) -> None:
@@ -200,6 +194,10 @@ class DealImporter:
         except ServiceError as exc:
             savepoint.rollback()
             self._refuse(rows, self._reasons_by_line(rows, exc), result)
+        except DataError as exc:  # a value the database refuses: this deal only, not the batch
+            savepoint.rollback()
+            message = str(exc.orig).strip().splitlines()[0][:200] if exc.orig else "refused"
+            self._refuse(rows, {first_line: f"the database refused this deal: {message}"}, result)
 
     def _deal_data(self, row: DealRow, contacts: dict[str, int]) -> dict[str, Any] | str:
         deal = row.deal

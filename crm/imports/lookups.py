@@ -66,13 +66,20 @@ def format_reason(message: str, fields: dict[str, str]) -> str:
     return "; ".join(f"{key}: {value}" for key, value in fields.items())
 
 
-def begin_batch_transaction() -> None:
-    """Open the batch's transaction explicitly on SQLite: pysqlite opens it lazily, at the
-    first write, and a SAVEPOINT issued before that would open one of its own whose release
-    commits; the batch would no longer be one transaction."""
+def begin_batch_transaction() -> bool:
+    """Open the batch's transaction explicitly on SQLite; True when this batch then holds the
+    database's only write lock from its first statement.
+
+    pysqlite opens its transaction lazily, at the first write, and a SAVEPOINT issued before
+    that would open one of its own whose release commits: the batch would no longer be one
+    transaction. ``BEGIN IMMEDIATE`` also takes the write lock at once, so nobody else can
+    insert rows while the batch runs (the contact writer relies on it to find its new ids).
+    """
     connection = db.session.connection()
-    if connection.dialect.name == "sqlite" and not connection.connection.dbapi_connection.in_transaction:
-        connection.exec_driver_sql("BEGIN")
+    if connection.dialect.name != "sqlite" or connection.connection.dbapi_connection.in_transaction:
+        return False
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    return True
 
 
 def in_values(column, values):

@@ -144,7 +144,8 @@ def _custom_index(kind: str) -> dict[str, str]:
 
 
 def default_mapping(kind: str, headers: list[str]) -> Mapping:
-    """Guess each column's field; a field already taken by an earlier column is not reused."""
+    """Guess each column's field; a field already taken by an earlier column is not reused.
+    Required columns are not checked yet: an override or the mapping page may supply them."""
     synonyms, customs = _synonym_index(kind), _custom_index(kind)
     targets, taken = [], set()
     for header in headers:
@@ -154,7 +155,7 @@ def default_mapping(kind: str, headers: list[str]) -> Mapping:
             target = IGNORE
         taken.add(target)
         targets.append(target)
-    return finish_mapping(kind, headers, targets)
+    return finish_mapping(kind, headers, targets, check_required=False)
 
 
 def apply_overrides(mapping: Mapping, overrides: dict[str, str]) -> Mapping:
@@ -177,7 +178,8 @@ def apply_overrides(mapping: Mapping, overrides: dict[str, str]) -> Mapping:
     return finish_mapping(mapping.kind, mapping.headers, targets)
 
 
-def finish_mapping(kind: str, headers: list[str], targets: list[str]) -> Mapping:
+def finish_mapping(kind: str, headers: list[str], targets: list[str], *,
+                   check_required: bool = True) -> Mapping:
     """Check a complete mapping (from defaults, ``--map`` or the mapping page).
 
     :raises ImportAborted: unknown field, a field fed by two columns, a required column missing
@@ -194,7 +196,7 @@ def finish_mapping(kind: str, headers: list[str], targets: list[str]) -> Mapping
     if doubled:
         raise ImportAborted(f"two columns feed the same field: {', '.join(doubled)}")
     missing = [alts for alts in REQUIRED[kind] if not any(a in used for a in alts)]
-    if missing:
+    if missing and check_required:
         labels = [" or ".join(field_table(kind)[a][0] for a in alts) for alts in missing]
         raise ImportAborted(
             f"required column missing: {', '.join(labels)} (columns found: {', '.join(headers)})"
@@ -206,7 +208,7 @@ def finish_mapping(kind: str, headers: list[str], targets: list[str]) -> Mapping
 def mapping_from_json(kind: str, headers: list[str], stored: dict | None) -> Mapping:
     """The mapping saved on a job, checked against the file's actual header."""
     if not stored or not stored.get("targets"):
-        return default_mapping(kind, headers)
+        return apply_overrides(default_mapping(kind, headers), {})
     if stored.get("headers") != headers:
         raise ImportAborted("the file's header changed since the mapping was chosen")
     return finish_mapping(kind, headers, list(stored["targets"]))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, replace
-from typing import Any, Protocol
+from typing import Any, Iterator, Protocol
 
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -63,6 +63,7 @@ class _Batch:
         self.items: list[tuple[int, Any]] = []
         self.rejections: list[tuple[int, str]] = []
         self.rows = 0
+        self.bytes_read = 0
 
 
 def run_batches(
@@ -74,6 +75,16 @@ def run_batches(
     :raises ImportAborted: the file has a header but no rows (and nothing was skipped)
     """
     tally = tally or ImportTally(total_bytes=stream.total_bytes)
+    for batch in _cut_batches(stream, importer, batch_size, skip_rows):
+        tally = _flush(importer, sink, batch, tally)
+    if tally.rows_seen == 0 and skip_rows == 0:
+        raise ImportAborted("the file has a header line but no rows")
+    return tally
+
+
+def _cut_batches(stream: CsvStream, importer: Importer, batch_size: int, skip_rows: int) -> Iterator[_Batch]:
+    """Clean records and group them into batches of about ``batch_size`` rows, cut where the
+    importer allows (a deal's rows stay together)."""
     batch = _Batch()
     for record in stream.records(skip=skip_rows):
         if record.error is None:
@@ -85,7 +96,8 @@ def run_batches(
                 if batch.rows >= batch_size and (
                     not batch.items or importer.can_cut(batch.items[-1][1], item)
                 ):
-                    tally, batch = _flush(importer, sink, batch, tally, stream), _Batch()
+                    yield _cut(batch, stream)
+                    batch = _Batch()
                 batch.items.append((record.line_number, item))
                 batch.rows += 1
                 continue
@@ -95,21 +107,23 @@ def run_batches(
         batch.rows += 1
         # Rejected rows alone never hold a batch open forever (memory stays bounded).
         if batch.rows >= 2 * batch_size:
-            tally, batch = _flush(importer, sink, batch, tally, stream), _Batch()
+            yield _cut(batch, stream)
+            batch = _Batch()
     if batch.rows:
-        tally = _flush(importer, sink, batch, tally, stream)
-    if tally.rows_seen == 0 and skip_rows == 0:
-        raise ImportAborted("the file has a header line but no rows")
-    return tally
+        yield _cut(batch, stream)
 
 
-def _flush(importer: Importer, sink: ProgressSink, batch: _Batch, tally: ImportTally,
-           stream: CsvStream) -> ImportTally:
+def _cut(batch: _Batch, stream: CsvStream) -> _Batch:
+    batch.bytes_read = stream.bytes_read
+    return batch
+
+
+def _flush(importer: Importer, sink: ProgressSink, batch: _Batch, tally: ImportTally) -> ImportTally:
     try:
         result = importer.write(batch.items) if batch.items else BatchResult()
         rejections = sorted(batch.rejections + result.rejections)
         new_tally = tally.plus(BatchResult(result.created, result.updated, result.skipped, rejections),
-                               batch.rows, stream.bytes_read)
+                               batch.rows, batch.bytes_read)
         sink.stage(new_tally, rejections)
         db.session.commit()
         importer.batch_committed()
@@ -122,7 +136,7 @@ def _flush(importer: Importer, sink: ProgressSink, batch: _Batch, tally: ImportT
         reason = (f"not imported: the batch of lines {lines[0]}-{lines[-1]} failed in the "
                   f"database and was rolled back ({_short_error(exc)})") if lines else ""
         rejections = sorted(batch.rejections + [(line, reason) for line in lines])
-        new_tally = tally.plus(BatchResult(rejections=rejections), batch.rows, stream.bytes_read)
+        new_tally = tally.plus(BatchResult(rejections=rejections), batch.rows, batch.bytes_read)
         sink.stage(new_tally, rejections)
         db.session.commit()
     sink.committed(new_tally, rejections)

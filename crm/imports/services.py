@@ -92,6 +92,19 @@ def inspect_file(path: str | os.PathLike, kind: str, encoding: str | None = None
     return mapping
 
 
+def sample_rows(path: str | os.PathLike, encoding: str | None, count: int = 3) -> list[list[str]]:
+    """The first few readable rows, to show next to each column on the mapping page."""
+    handle, stream = open_csv(path, encoding)
+    with handle:
+        rows = []
+        for seen, record in enumerate(stream.records(), start=1):
+            if record.error is None:
+                rows.append(record.values)
+            if len(rows) >= count or seen >= 50:
+                break
+    return rows
+
+
 def _importer(kind: str, mapping: Mapping, actor: User, now: datetime, options: ImportOptions):
     cls = ContactImporter if kind == "contacts" else DealImporter
     return cls(mapping, actor, now, on_duplicate=options.on_duplicate,

@@ -90,6 +90,31 @@ def activity_label(kind: str) -> str:
     return ACTIVITY_LABELS.get(kind) or kind.replace("_", " ").capitalize()
 
 
+# Detail keys carry their unit as a suffix (``duration_s``, ``duration_min``): shown without it.
+UNIT_SUFFIXES = ("_s", "_min")
+WORD_VALUES = ("outcome", "status", "result", "direction")
+
+
+def detail_label(key: str) -> str:
+    for suffix in UNIT_SUFFIXES:
+        if key.endswith(suffix):
+            key = key[: -len(suffix)]
+    return key.replace("_", " ").capitalize()
+
+
+def detail_value(key: str, value) -> str:
+    """One activity detail for people: seconds as ``16m 51s``, ``no_answer`` as ``No answer``."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if key.endswith("_s"):
+            minutes, seconds = divmod(int(value), 60)
+            return f"{minutes}m {seconds:02d}s" if minutes else f"{seconds}s"
+        if key.endswith("_min"):
+            return f"{value:g} min"
+    if key in WORD_VALUES and isinstance(value, str):
+        return value.replace("_", " ").capitalize()
+    return str(value)
+
+
 def custom_value(value) -> str:
     """A custom-field value for display (booleans as Yes/No, dates as written)."""
     if value is None or value == "":
@@ -117,6 +142,8 @@ def register_template_helpers(app: Flask) -> None:
     app.add_template_filter(quantity, "qty")
     app.add_template_filter(activity_label, "activity_label")
     app.add_template_filter(custom_value, "custom_value")
+    app.add_template_filter(detail_label, "detail_label")
+    app.add_template_global(detail_value, "detail_value")
     app.add_template_global(can_edit, "can_edit")
     app.add_template_global(time_in_zone, "time_in_zone")
     app.add_template_global(viewer_zone_name, "viewer_zone")

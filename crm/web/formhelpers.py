@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import abort, request
+from flask_wtf import FlaskForm
 from wtforms import Form, SelectField, StringField
 from wtforms.validators import Length, Optional
 
@@ -43,12 +44,69 @@ def sales_user_choices(blank: str) -> list[tuple[str, str]]:
     )
 
 
+MAX_ID = 2**31 - 1  # the largest value an integer column holds on every database
+
+
 def int_arg(name: str) -> int | None:
-    """An integer query-string argument; junk reads as absent instead of failing."""
+    """A positive integer query-string argument; junk or out-of-range values read as absent
+    instead of failing (or overflowing the database driver)."""
     try:
-        return int(request.args.get(name, ""))
+        value = int(request.args.get(name, ""))
     except ValueError:
         return None
+    return value if 0 < value <= MAX_ID else None
+
+
+def safe_id(value) -> str:
+    """A submitted record id as the services take it. Junk or out-of-range ids become "0",
+    which no row has, so the service answers with its usual "not found" message instead of
+    the database driver overflowing on a 30-digit number."""
+    text = str(value).strip() if value is not None else ""
+    if not text:
+        return ""
+    return str(int(text)) if text.isdigit() and int(text) <= MAX_ID else "0"
+
+
+def too_large(value) -> bool:
+    """True for a whole number an integer column cannot hold."""
+    text = str(value or "").strip().lstrip("+-")
+    return text.isdigit() and int(text) > MAX_ID
+
+
+# --- text hygiene ---------------------------------------------------------------------------
+
+def strip_nul(value):
+    """Drop NUL characters, which PostgreSQL text cannot store (it would answer with a 500)."""
+    return value.replace("\x00", "") if isinstance(value, str) else value
+
+
+class _CleanTextMeta:
+    """Form Meta that strips NUL characters from every text and select field."""
+
+    def bind_field(self, form, unbound_field, options):
+        if issubclass(unbound_field.field_class, (StringField, SelectField)):
+            filters = tuple(unbound_field.kwargs.get("filters", ())) + (strip_nul,)
+            return unbound_field.bind(form=form, filters=filters, **options)
+        return unbound_field.bind(form=form, **options)
+
+
+class CrmForm(FlaskForm):
+    """Base for page forms: CSRF from Flask-WTF, NUL-free text."""
+
+    class Meta(_CleanTextMeta):
+        pass
+
+
+class CrmSubForm(Form):
+    """Base for forms nested in a ``FormField`` (the outer form carries CSRF)."""
+
+    class Meta(_CleanTextMeta):
+        pass
+
+
+def text_arg(name: str, limit: int = 200) -> str:
+    """A query-string text argument: NUL-free, trimmed and bounded."""
+    return strip_nul(request.args.get(name, "")).strip()[:limit]
 
 
 # --- custom fields --------------------------------------------------------------------------

@@ -26,13 +26,18 @@ def _missing_browser() -> str | None:
     return None
 
 
-@pytest.fixture(scope="session")
-def chromium():
+def require_browser() -> None:
+    """Skip when Chromium or Playwright is missing, but fail under ``CI=true``."""
     problem = _missing_browser()
     if problem:
         if os.environ.get("CI") == "true":
             pytest.fail(f"browser tests cannot run in CI: {problem}")
         pytest.skip(problem)
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    require_browser()
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
@@ -59,7 +64,8 @@ def live_server(app):
 def page(chromium, live_server):
     """A fresh browser context (own cookies) whose console errors, such as Content Security
     Policy violations, are collected in ``page.console_errors``."""
-    context = chromium.new_context(base_url=live_server, viewport={"width": 1280, "height": 900})
+    context = chromium.new_context(base_url=live_server, viewport={"width": 1280, "height": 900}, locale="en-US",
+                                  timezone_id="UTC")
     tab = context.new_page()
     tab.set_default_timeout(15_000)
     tab.console_errors = []

@@ -77,6 +77,20 @@ def test_filters_by_custom_field(as_alice, admin, make_contact):
     assert "Southern Cross" in html and "Northern Star" not in html
 
 
+def test_filters_by_yes_no_number_and_date_custom_fields(as_alice, admin, make_contact):
+    define_custom_field(admin, "contact", "champion", "Champion", "boolean")
+    define_custom_field(admin, "contact", "seats", "Seats", "number")
+    define_custom_field(admin, "contact", "renewal", "Renewal", "date")
+    db.session.commit()
+    make_contact(first_name="Big", last_name="Champion", custom={"champion": True, "seats": 250, "renewal": "2026-09-01"})
+    make_contact(first_name="Small", last_name="Skeptic", custom={"champion": False, "seats": 5, "renewal": "2027-01-01"})
+    for query in ("cf_champion=yes", "cf_seats=250", "cf_renewal=2026-09-01", "cf_champion=yes&cf_seats=250.0"):
+        html = as_alice.get(f"/contacts?{query}").get_data(as_text=True)
+        assert "Big Champion" in html and "Small Skeptic" not in html, query
+    html = as_alice.get("/contacts?cf_champion=no").get_data(as_text=True)
+    assert "Small Skeptic" in html and "Big Champion" not in html
+
+
 def test_a_bad_custom_filter_is_explained_not_a_crash(as_alice, admin, make_contact):
     define_custom_field(admin, "contact", "seats", "Seats", "number")
     db.session.commit()
@@ -253,6 +267,16 @@ def test_timeline_is_newest_first_in_the_viewers_time_zone(client, make_user, lo
     assert "10 Mar 2026, 23:30" in html  # 14:30 UTC is 23:30 in Tokyo
     assert "Tokyo Rep" in html and "Email sent" in html
     assert "Times in Asia/Tokyo" in html
+
+
+def test_timeline_details_are_readable(as_alice, make_contact):
+    contact = make_contact()
+    record_activity("call", NOW, contact_id=contact.id, details={"outcome": "no_answer", "duration_s": 1011})
+    record_activity("meeting_held", NOW, contact_id=contact.id, details={"title": "Site visit", "duration_min": 30})
+    db.session.commit()
+    html = as_alice.get(f"/contacts/{contact.id}").get_data(as_text=True)
+    assert "<dt>Outcome</dt><dd>No answer</dd>" in html and "<dt>Duration</dt><dd>16m 51s</dd>" in html
+    assert "Meeting held" in html and "<dd>30 min</dd>" in html
 
 
 def test_timeline_is_paginated(as_alice, make_contact):

@@ -1,0 +1,69 @@
+"""Each batch is one transaction: a database failure rolls back its whole batch, which is
+reported row by row, and the other batches land."""
+from __future__ import annotations
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import OperationalError
+
+from crm.contacts.models import Activity, Company, Contact
+from crm.extensions import db
+from crm.imports import contacts as contact_import
+
+
+def _count(model):
+    return db.session.scalar(select(func.count()).select_from(model))
+
+
+def test_a_failing_batch_is_rolled_back_whole_and_the_others_land(monkeypatch, csv_file, run_import):
+    rows = "".join(f"person{n}@company{n}.com\n" for n in range(10))
+    real_insert = contact_import.ContactBatchWriter._insert
+    calls = []
+
+    def insert_then_fail_second_batch(self, rows):
+        calls.append(len(rows))
+        created = real_insert(self, rows)  # the rows are written (flushed) ...
+        if len(calls) == 2:                  # ... and then the database gives up
+            raise OperationalError("INSERT", {}, Exception("disk I/O error"))
+        return created
+
+    monkeypatch.setattr(contact_import.ContactBatchWriter, "_insert", insert_then_fail_second_batch)
+    outcome, sink = run_import(csv_file("email\n" + rows), batch_size=4)
+
+    assert calls == [4, 4, 2]
+    emails = set(db.session.scalars(select(Contact.email)))
+    assert emails == {f"person{n}@company{n}.com" for n in (0, 1, 2, 3, 8, 9)}
+    assert _count(Activity) == 6 and _count(Company) == 6  # no half-written batch anywhere
+    tally = outcome.tally
+    assert (tally.rows_seen, tally.created, tally.rejected) == (10, 6, 4)
+    reasons = sink.reasons()
+    assert sorted(reasons) == [6, 7, 8, 9]
+    assert "batch of lines 6-9 failed" in reasons[6] and "disk I/O error" in reasons[6]
+
+
+def test_a_company_created_by_a_failed_batch_is_created_again_later(monkeypatch, csv_file, run_import):
+    """The per-import company cache forgets what a rolled-back batch created."""
+    real_write = contact_import.ContactBatchWriter.write
+    calls = []
+
+    def fail_first(self, batch):
+        calls.append(1)
+        result = real_write(self, batch)
+        if len(calls) == 1:
+            raise OperationalError("INSERT", {}, Exception("deadlock detected"))
+        return result
+
+    monkeypatch.setattr(contact_import.ContactBatchWriter, "write", fail_first)
+    path = csv_file("email\na@shared-co.com\nb@shared-co.com\nc@shared-co.com\n")
+    outcome, _sink = run_import(path, batch_size=2)
+    assert outcome.tally.created == 1
+    contact = db.session.scalar(select(Contact))
+    assert contact.email == "c@shared-co.com" and contact.company.domain == "shared-co.com"
+
+
+def test_counters_after_each_batch_only_grow(csv_file, run_import):
+    rows = "".join(f"p{n}@acme-widgets.com\n" for n in range(9)) + "bad\n"
+    _outcome, sink = run_import(csv_file("email\n" + rows), batch_size=4)
+    assert [t.rows_seen for t in sink.tallies] == [4, 8, 10]
+    assert [t.created for t in sink.tallies] == [4, 8, 9]
+    bytes_read = [t.bytes_read for t in sink.tallies]
+    assert bytes_read == sorted(bytes_read) and bytes_read[-1] == sink.tallies[-1].total_bytes

@@ -1,0 +1,91 @@
+"""Duplicates by normalised email, inside the file and against the database: update or skip."""
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from crm.contacts.models import Activity, Contact
+from crm.extensions import db
+
+FILE = (
+    "Email,First Name,Job Title,Phone\n"
+    "Ana@Iberia-Valves.com,Ana,Buyer,\n"             # line 2: new
+    "  ana@iberia-valves.COM ,,Head of Buying,+34 1\n"  # line 3: same person, mixed case and spaces
+    "lea@nordic-pumps.com,Lea,,\n"                    # line 4: exists in the database
+)
+
+
+def _contacts():
+    return {c.email: c for c in db.session.scalars(select(Contact))}
+
+
+def test_duplicates_update_with_non_empty_cells_only(make_contact, csv_file, run_import):
+    make_contact(email="LEA@nordic-pumps.com", first_name="Leah", title="CTO", phone="+47 22")
+    outcome, sink = run_import(csv_file(FILE), on_duplicate="update")
+    tally = outcome.tally
+    assert (tally.rows_seen, tally.created, tally.updated, tally.skipped, tally.rejected) == (3, 1, 2, 0, 0)
+    contacts = _contacts()
+    assert len(contacts) == 2
+    ana = contacts["ana@iberia-valves.com"]
+    assert (ana.first_name, ana.title, ana.phone) == ("Ana", "Head of Buying", "+34 1")
+    lea = contacts["lea@nordic-pumps.com"]
+    assert (lea.first_name, lea.title, lea.phone) == ("Lea", "CTO", "+47 22")  # empty cells kept old values
+
+
+def test_duplicates_skip_leaves_existing_contacts_alone(make_contact, csv_file, run_import):
+    make_contact(email="lea@nordic-pumps.com", first_name="Leah")
+    outcome, _sink = run_import(csv_file(FILE), on_duplicate="skip")
+    tally = outcome.tally
+    assert (tally.created, tally.updated, tally.skipped, tally.rejected) == (1, 0, 2, 0)
+    contacts = _contacts()
+    assert contacts["ana@iberia-valves.com"].title == "Buyer"  # the first row won
+    assert contacts["lea@nordic-pumps.com"].first_name == "Leah"
+
+
+def test_duplicates_across_batches_are_found_in_the_database(csv_file, run_import):
+    rows = "".join(f"user{n}@acme-widgets.com,User{n}\n" for n in range(7))
+    rows += "USER1@ACME-WIDGETS.COM,Again\n"
+    outcome, _sink = run_import(csv_file("email,first name\n" + rows), on_duplicate="update", batch_size=3)
+    assert (outcome.tally.created, outcome.tally.updated) == (7, 1)
+    assert _contacts()["user1@acme-widgets.com"].first_name == "Again"
+
+
+def test_each_created_contact_gets_one_created_activity_and_a_company(csv_file, run_import):
+    run_import(csv_file(FILE), on_duplicate="update")
+    ana = _contacts()["ana@iberia-valves.com"]
+    activities = db.session.scalars(select(Activity).where(Activity.contact_id == ana.id)).all()
+    assert [(a.kind, a.details, a.company_id) for a in activities] == [
+        ("contact_created", {"source": "import"}, ana.company_id)]
+    assert ana.company.domain == "iberia-valves.com" and ana.company.name == "Iberia Valves"
+    assert ana.source == "import"
+
+
+def test_free_mail_addresses_get_no_company_and_companies_are_shared(csv_file, run_import):
+    run_import(csv_file("email\nbob@gmail.com\nann@acme-widgets.com\ntom@acme-widgets.com\n"))
+    contacts = _contacts()
+    assert contacts["bob@gmail.com"].company_id is None
+    assert contacts["ann@acme-widgets.com"].company_id == contacts["tom@acme-widgets.com"].company_id
+
+
+def test_a_rep_cannot_overwrite_a_colleagues_contact(alice, charlie, make_contact, csv_file, run_import):
+    make_contact(email="lea@nordic-pumps.com", first_name="Leah", actor=charlie)
+    outcome, sink = run_import(csv_file("email,first name\nlea@nordic-pumps.com,Lea\nnew@nordic-pumps.com,New\n"),
+                               actor=alice, on_duplicate="update")
+    assert outcome.tally.rejected == 1
+    assert "belongs to someone" in sink.reasons()[2]
+    contacts = _contacts()
+    assert contacts["lea@nordic-pumps.com"].first_name == "Leah"
+    assert contacts["new@nordic-pumps.com"].owner_id == alice.id  # a rep owns what they import
+
+
+def test_owner_column_assigns_sales_users_and_rejects_others(alice, pat, csv_file, run_import):
+    path = csv_file(
+        "email,owner\n"
+        f"a@acme-widgets.com,{alice.email.upper()}\n"
+        f"b@acme-widgets.com,{pat.email}\n"
+        "c@acme-widgets.com,nobody@acme-sales.com\n"
+    )
+    _outcome, sink = run_import(path)
+    assert db.session.scalar(select(Contact.owner_id).where(Contact.email == "a@acme-widgets.com")) == alice.id
+    reasons = sink.reasons()
+    assert "not a sales user" in reasons[3] and "no active user" in reasons[4]
+    assert db.session.scalar(select(func.count()).select_from(Contact)) == 1
