@@ -72,12 +72,14 @@ def _register_blueprints(app: Flask) -> None:
     from crm.imports.views import bp as imports_bp
     from crm.web.views import bp as web_bp
     from crm.web.errors import register_error_handlers
+    from crm.web.formatting import register_template_helpers
 
     for bp in (web_bp, auth_bp, contacts_bp, deals_bp, admin_bp, imports_bp):
         app.register_blueprint(bp)
     csrf.exempt(api_bp)  # token-authenticated, no cookies: nothing for CSRF to forge
     app.register_blueprint(api_bp)
     register_error_handlers(app)
+    register_template_helpers(app)
 
 
 def _register_cli(app: Flask) -> None:

@@ -18,7 +18,7 @@ from crm.extensions import db
 from crm.policy import require_edit
 from crm.timeutil import utcnow
 from crm.web.access import SALES, roles
-from crm.web.formatting import register_template_helpers, timeline_names
+from crm.web.formatting import timeline_names
 from crm.web.formhelpers import (
     abort_for, apply_service_errors, choice_list, custom_form_data, custom_values_from_form, int_arg,
     sales_user_choices, sales_users, text_arg, timezone_choices, with_custom_fields,
@@ -28,7 +28,6 @@ from crm.web.pagination import Page
 log = logging.getLogger(__name__)
 
 bp = Blueprint("contacts", __name__)
-bp.record_once(lambda state: register_template_helpers(state.app))
 
 CONTACT_SORTS = ("name", "email", "company", "stage", "created")
 PER_PAGE = 50
