@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from crm.contacts import services
@@ -12,15 +12,15 @@ from crm.contacts.custom_fields import list_custom_fields
 from crm.contacts.forms import COMPANY_FIELDS, CompanyForm, ConfirmForm, NoteForm
 from crm.contacts.views import bp
 from crm.deals.services import list_deals
-from crm.errors import PermissionDenied, ServiceError, ValidationFailed
+from crm.errors import ServiceError, ValidationFailed
 from crm.extensions import db
 from crm.policy import require_edit
 from crm.timeutil import utcnow
 from crm.web.access import SALES, roles
 from crm.web.formatting import timeline_names
 from crm.web.formhelpers import (
-    abort_for, apply_service_errors, custom_form_data, custom_values_from_form, int_arg,
-    sales_user_choices, text_arg, timezone_choices, too_large, with_custom_fields,
+    abort_for, apply_service_errors, commit_or_show_errors, custom_form_data, custom_values_from_form, int_arg,
+    sales_user_choices, text_arg, timezone_choices, with_custom_fields,
 )
 
 log = logging.getLogger(__name__)
@@ -55,24 +55,11 @@ def _company_data(form, definitions) -> dict:
 
 def _save_company(form, definitions, company_id: int | None):
     """Create or update; returns the company, or None with the errors put on the form."""
-    try:
-        data = _company_data(form, definitions)
-        if too_large(data.get("employee_count")):
-            form.employee_count.errors = list(form.employee_count.errors or []) + ["too large a number"]
-            services.clean_company_fields(data | {"employee_count": None}, partial=company_id is not None)
-            return None, 422  # the other fields are fine; report only this one
-        if company_id is None:
-            company = services.create_company(current_user, data, utcnow())
-        else:
-            company = services.update_company(current_user, company_id, data, utcnow())
-        db.session.commit()
-        return company, 200
-    except ServiceError as exc:
-        db.session.rollback()
-        if isinstance(exc, PermissionDenied):
-            abort(403, exc.message)
-        apply_service_errors(form, exc)
-        return None, exc.status
+    data = _company_data(form, definitions)
+    if company_id is None:
+        return commit_or_show_errors(form, lambda: services.create_company(current_user, data, utcnow()))
+    return commit_or_show_errors(
+        form, lambda: services.update_company(current_user, company_id, data, utcnow()))
 
 
 @bp.route("/companies/new", methods=["GET", "POST"])

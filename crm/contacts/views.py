@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from crm.contacts import services
@@ -13,14 +13,14 @@ from crm.contacts.custom_fields import list_custom_fields
 from crm.contacts.forms import CONTACT_FIELDS, LIFECYCLE_CHOICES, ConfirmForm, ContactForm, NoteForm
 from crm.contacts.models import LIFECYCLE_STAGES
 from crm.deals.services import list_deals
-from crm.errors import PermissionDenied, ServiceError, ValidationFailed
+from crm.errors import ServiceError, ValidationFailed
 from crm.extensions import db
 from crm.policy import require_edit
 from crm.timeutil import utcnow
 from crm.web.access import SALES, roles
 from crm.web.formatting import timeline_names
 from crm.web.formhelpers import (
-    abort_for, apply_service_errors, choice_list, custom_form_data, custom_values_from_form, int_arg,
+    abort_for, apply_service_errors, choice_list, commit_or_show_errors, custom_form_data, custom_values_from_form, int_arg,
     sales_user_choices, sales_users, text_arg, timezone_choices, with_custom_fields,
 )
 from crm.web.pagination import Page
@@ -112,16 +112,10 @@ def new_contact():
     if request.method == "POST":
         status = 422
         if form.validate_on_submit():
-            try:
-                contact = services.create_contact(current_user, _contact_data(form, definitions), utcnow())
-                db.session.commit()
-            except ServiceError as exc:
-                db.session.rollback()
-                if isinstance(exc, PermissionDenied):
-                    abort(403, exc.message)
-                apply_service_errors(form, exc)
-                status = exc.status
-            else:
+            data = _contact_data(form, definitions)
+            contact, status = commit_or_show_errors(
+                form, lambda: services.create_contact(current_user, data, utcnow()))
+            if contact is not None:
                 log.info("contact %s created by user %s", contact.id, current_user.id)
                 flash(f"Contact {contact.full_name} created.", "success")
                 return redirect(url_for(".show_contact", contact_id=contact.id))
@@ -147,16 +141,10 @@ def edit_contact(contact_id: int):
     if request.method == "POST":
         status = 422
         if form.validate_on_submit():
-            try:
-                services.update_contact(current_user, contact.id, _contact_data(form, definitions), utcnow())
-                db.session.commit()
-            except ServiceError as exc:
-                db.session.rollback()
-                if isinstance(exc, PermissionDenied):
-                    abort(403, exc.message)
-                apply_service_errors(form, exc)
-                status = exc.status
-            else:
+            data = _contact_data(form, definitions)
+            saved, status = commit_or_show_errors(
+                form, lambda: services.update_contact(current_user, contact.id, data, utcnow()))
+            if saved is not None:
                 flash("Contact saved.", "success")
                 return redirect(url_for(".show_contact", contact_id=contact_id))
     return render_template("contacts/form.html", form=form, contact=contact), status

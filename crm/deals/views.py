@@ -7,20 +7,19 @@ from __future__ import annotations
 
 import logging
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from crm.contacts import services as contact_services
 from crm.deals import services
 from crm.deals.forms import SPARE_LINE_ROWS, DealForm
 from crm.deals.models import DEAL_STATUSES
-from crm.errors import PermissionDenied, ServiceError
-from crm.extensions import db
+from crm.errors import ServiceError
 from crm.policy import require_edit
 from crm.timeutil import utcnow
 from crm.web.access import EVERYONE, SALES, roles
 from crm.web.formhelpers import (
-    abort_for, apply_service_errors, choice_list, int_arg, safe_id, sales_user_choices, sales_users,
+    abort_for, apply_service_errors, choice_list, commit_or_show_errors, int_arg, safe_id, sales_user_choices, sales_users,
     text_arg,
 )
 
@@ -171,22 +170,17 @@ def _save_deal(form: DealForm, deal=None):
     """Create or update from the form; returns (deal or None, status)."""
     data, rows = _deal_data(form, deal)
     contact_ok = _resolve_contact(form, data)
-    try:
-        if not contact_ok:
+    if not contact_ok:
+        try:
             services.clean_deal_fields(data, partial=deal is not None)  # report the other errors too
-            return None, 422
-        if deal is None:
-            saved = services.create_deal(current_user, data, utcnow())
-        else:
-            saved = services.update_deal(current_user, deal.id, data, utcnow())
-        db.session.commit()
-        return saved, 200
-    except ServiceError as exc:
-        db.session.rollback()
-        if isinstance(exc, PermissionDenied):
-            abort(403, exc.message)
-        _apply_deal_errors(form, exc, rows)
-        return None, exc.status
+        except ServiceError as exc:
+            _apply_deal_errors(form, exc, rows)
+        return None, 422
+    if deal is None:
+        action = lambda: services.create_deal(current_user, data, utcnow())  # noqa: E731
+    else:
+        action = lambda: services.update_deal(current_user, deal.id, data, utcnow())  # noqa: E731
+    return commit_or_show_errors(form, action, apply_errors=lambda f, exc: _apply_deal_errors(f, exc, rows))
 
 
 @bp.route("/deals/new", methods=["GET", "POST"])

@@ -2,7 +2,7 @@
 fields built from the admin's definitions, and service errors put next to the right field."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 from flask import abort, request
 from flask_wtf import FlaskForm
@@ -11,6 +11,7 @@ from wtforms.validators import Length, Optional
 
 from crm.auth.services import list_users
 from crm.errors import NotFound, PermissionDenied, ServiceError
+from crm.extensions import db
 from crm.timeutil import all_timezones
 from crm.web.access import SALES
 
@@ -168,6 +169,21 @@ def apply_service_errors(form: Form, exc: ServiceError, aliases: dict[str, str] 
             field.errors = list(field.errors or []) + [str(message)]
         else:
             form.form_errors.append(f"{key}: {message}")
+
+
+def commit_or_show_errors(form: Form, action: Callable[[], Any], *, apply_errors=apply_service_errors):
+    """Run one service call and commit. On a service error roll back and put its messages on
+    the form (a permission error becomes a 403 page). Returns ``(result or None, status)``."""
+    try:
+        result = action()
+        db.session.commit()
+        return result, 200
+    except ServiceError as exc:
+        db.session.rollback()
+        if isinstance(exc, PermissionDenied):
+            abort(403, exc.message)
+        apply_errors(form, exc)
+        return None, exc.status
 
 
 def abort_for(exc: ServiceError):
