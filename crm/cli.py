@@ -87,7 +87,10 @@ def serve_command(host, port):
         scheduler = build_scheduler(app, blocking=False)
         scheduler.start()
         click.echo(f"scheduler running in-process with {len(scheduler.get_jobs())} jobs")
-    app.run(host=host, port=port, debug=False, use_reloader=False, threaded=True)
+    # Flask refuses app.run() inside a CLI command; werkzeug's server is what it would run.
+    from werkzeug.serving import run_simple
+
+    run_simple(host, port, app, threaded=True, use_reloader=False)
 
 
 def _register_feature_commands() -> None:
