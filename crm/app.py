@@ -29,6 +29,7 @@ def create_app(config: object | str | None = None) -> Flask:
         config = CONFIGS[config or os.environ.get("CRM_CONFIG", "production")]()
     app.config.from_object(config)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)  # one line per tick is noise
 
     app.jinja_env.add_extension("jinja2.ext.do")
     _init_extensions(app)

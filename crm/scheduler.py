@@ -57,7 +57,8 @@ def run_job(app: Flask, job: Job) -> None:
         try:
             result = job.func(utcnow())
             db.session.commit()
-            log.info("job %s done: %s", job.id, result)
+            if result:
+                log.info("job %s: %s", job.id, result)
         except Exception:
             db.session.rollback()
             log.exception("job %s failed", job.id)
