@@ -59,7 +59,7 @@ def make_app(url: str, batch_size: int):
     from crm import create_app
 
     config = TestConfig()
-    config.SQLALCHEMY_DATABASE_URI = TestConfig._database_url(config, url)
+    config.SQLALCHEMY_DATABASE_URI = config._database_url(url)
     config.IMPORT_BATCH_SIZE = batch_size
     return create_app(config)
 
@@ -145,7 +145,8 @@ def main() -> int:
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--batch-size", type=int, default=1000)
     parser.add_argument("--repeat", type=int, default=1, help="runs of each side (best counts)")
-    parser.add_argument("--database-url", help="a scratch database (its tables are dropped); default: SQLite temp files")
+    parser.add_argument("--database-url",
+                        help="a scratch database (its tables are dropped); default: SQLite temp files")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="crm-bench-") as tmp:

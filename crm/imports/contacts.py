@@ -2,8 +2,8 @@
 a batch with a handful of statements whatever its size.
 
 Per batch: one SELECT for the batch's emails already in the database, the company lookups
-(``CompanyResolver``), one bulk INSERT of new contacts (RETURNING their ids), one bulk INSERT
-of their ``contact_created`` activities, and bulk UPDATEs by primary key for duplicates.
+(``CompanyResolver``), one bulk INSERT of the new contacts, one INSERT ... SELECT of their
+``contact_created`` activities, and a bulk UPDATE by primary key for duplicates.
 """
 from __future__ import annotations
 
@@ -94,7 +94,7 @@ class ContactRowCleaner:
                 custom = clean_custom_values("contact", custom, definitions=self.custom_definitions)
             except ValidationFailed as exc:
                 errors.update(exc.fields)
-        domain, name = self._company_cells(extra, errors)
+        domain, name = clean_company_cells(extra.get("company"), extra.get("domain"), errors)
         if errors:
             raise RowRejected(format_reason("invalid contact", errors))
         email = clean.pop("email")
@@ -121,11 +121,6 @@ class ContactRowCleaner:
             first, _, last = extra["full_name"].rpartition(" ")
             data["first_name"], data["last_name"] = (first, last) if first else (last, "")
         return data, custom, extra
-
-    @staticmethod
-    def _company_cells(extra: dict[str, str], errors: dict) -> tuple[str | None, str | None]:
-        return clean_company_cells(extra.get("company"), extra.get("domain"), errors)
-
 
 class ContactBatchWriter:
     """Writes one batch of clean rows. Flushes, never commits: the runner owns the transaction."""
@@ -188,7 +183,8 @@ class ContactBatchWriter:
             return
         contact_id, owner_id, manager_id, custom = existing[row.email]
         if not can_edit_owned(self.actor, owner_id, manager_id):
-            result.rejections.append((line, "this contact exists and belongs to someone you may not update for"))
+            result.rejections.append(
+                (line, "a contact with this email exists and belongs to someone whose contacts you may not change"))
             return
         values = updates.setdefault(contact_id, {"id": contact_id, "custom": dict(custom or {})})
         values.update(row.fields)

@@ -157,7 +157,8 @@ class DealImporter:
     def _contacts(self, emails: set[str]) -> dict[str, int]:
         if not emails:
             return {}
-        return dict(db.session.execute(select(Contact.email, Contact.id).where(in_values(Contact.email, emails))).all())
+        query = select(Contact.email, Contact.id).where(in_values(Contact.email, emails))
+        return dict(db.session.execute(query).all())
 
     def _existing_refs(self, refs: set[str]) -> dict[str, int]:
         if not refs:

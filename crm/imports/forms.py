@@ -8,7 +8,7 @@ from wtforms import RadioField, SelectField
 from crm.web.formhelpers import choice_list
 
 ENCODINGS = choice_list([
-    ("utf-8", "UTF-8 (also with a byte-order mark): the usual choice"),
+    ("utf-8", "UTF-8 (the usual choice)"),
     ("cp1252", "Windows-1252: older Excel on Windows"),
     ("latin-1", "ISO-8859-1 (Latin-1)"),
     ("mac-roman", "Mac Roman: older Excel on a Mac"),
@@ -24,10 +24,14 @@ class UploadForm(FlaskForm):
         ("contacts", "Contacts: one per row, with an email column"),
         ("deals", "Deals: one row per deal line (product family, quantity, unit price)"),
     ]), default="contacts")
-    on_duplicate = RadioField("When a row matches an existing record (same email, same deal id)", choices=choice_list([
-        ("skip", "Skip the row and keep the record as it is"),
-        ("update", "Update the record with the row's non-empty cells"),
-    ]), default="skip")
+    on_duplicate = RadioField(
+        "When a row matches an existing record (same email, same deal id)",
+        choices=choice_list([
+            ("skip", "Skip the row and keep the record as it is"),
+            ("update", "Update the record with the row's non-empty cells"),
+        ]),
+        default="skip",
+    )
     encoding = SelectField("Encoding", choices=ENCODINGS, default="utf-8")
 
 

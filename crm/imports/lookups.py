@@ -1,9 +1,10 @@
-"""Small per-import caches shared by the contact and deal importers."""
+"""Pieces shared by the contact and deal importers: the owner lookup, batch results, the
+batch transaction and set-membership queries that stay fast on both databases."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import String, any_, bindparam, select, text
+from sqlalchemy import String, any_, bindparam, select
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from crm.auth.models import User

@@ -145,6 +145,9 @@ class CsvStream:
         record = self._next_record()
         if record is None:
             raise ImportAborted("the file is empty")
+        if record.error and "new-line character" in record.error:
+            raise ImportAborted("the lines end with a bare carriage return (old Mac format); "
+                                "save the file as CSV UTF-8")
         if record.error:
             raise ImportAborted(f"the header line cannot be read: {record.error}")
         header = [h.strip() for h in record.values]

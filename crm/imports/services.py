@@ -84,12 +84,11 @@ def inspect_file(path: str | os.PathLike, kind: str, encoding: str | None = None
 
     :raises ImportAborted: unreadable header, unknown encoding, empty file
     """
+    if kind not in KINDS:
+        raise ImportAborted(f"unknown import kind {kind!r}: contacts or deals")
     handle, stream = open_csv(path, encoding)
     with handle:
-        mapping = default_mapping(kind, stream.header) if kind in KINDS else None
-    if mapping is None:
-        raise ImportAborted(f"unknown import kind {kind!r}")
-    return mapping
+        return default_mapping(kind, stream.header)
 
 
 def sample_rows(path: str | os.PathLike, encoding: str | None, count: int = 3) -> list[list[str]]:
@@ -120,7 +119,8 @@ def import_file(
 
     :param actor: the user the import acts as (a sales user; a rep owns what has no owner)
     :param sink: receives counters and (line, reason) rejections per batch
-    :raises ImportAborted: before any row is written, when the file as a whole is unusable
+    :raises ImportAborted: the file as a whole is unusable (empty, unknown encoding, missing
+        column: found before any row is written) or stops being readable part-way
     """
     options = options or ImportOptions()
     _check_options(kind, options)

@@ -89,3 +89,18 @@ def test_owner_column_assigns_sales_users_and_rejects_others(alice, pat, csv_fil
     reasons = sink.reasons()
     assert "not a sales user" in reasons[3] and "no active user" in reasons[4]
     assert db.session.scalar(select(func.count()).select_from(Contact)) == 1
+
+
+def test_updates_with_different_columns_in_one_batch_each_change_only_their_own(make_contact, csv_file, run_import):
+    make_contact(email="a@acme-widgets.com", first_name="A", title="Old A", phone="1")
+    make_contact(email="b@acme-widgets.com", first_name="B", title="Old B", phone="2")
+    path = csv_file("email,title,phone,website\n"
+                    "a@acme-widgets.com,New A,,\n"
+                    "b@acme-widgets.com,,22,new-home.com\n")
+    outcome, _sink = run_import(path, on_duplicate="update")
+    assert outcome.tally.updated == 2
+    contacts = _contacts()
+    a, b = contacts["a@acme-widgets.com"], contacts["b@acme-widgets.com"]
+    assert (a.title, a.phone) == ("New A", "1")
+    assert (b.title, b.phone, b.company.domain) == ("Old B", "22", "new-home.com")
+    assert a.company.domain == "acme-widgets.com"  # unchanged: its row named no company

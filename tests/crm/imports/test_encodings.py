@@ -50,3 +50,10 @@ def test_unknown_and_utf16_encodings_are_refused_up_front(csv_file, run_import):
         run_import(csv_file(CP1252_FILE, encoding="utf-16"))
     with pytest.raises(ImportAborted, match="not supported"):
         run_import(csv_file(CP1252_FILE), encoding="utf-16-le")
+
+
+def test_windows_line_endings_work_and_old_mac_ones_get_a_clear_message(csv_file, run_import):
+    outcome, sink = run_import(csv_file('email,title\r\na@acme-widgets.com,"Head of\r\nSales"\r\nbad,X\r\n'))
+    assert outcome.tally.created == 1 and list(sink.reasons()) == [4]
+    with pytest.raises(ImportAborted, match="bare carriage return"):
+        run_import(csv_file("email,title\ra@acme-widgets.com,Buyer\r"))

@@ -125,3 +125,12 @@ def test_a_job_whose_uploader_lost_the_right_to_import_fails_clearly(queue, alic
     db.session.refresh(job)
     assert job.status == "failed" and "can no longer import" in job.error
     assert db.session.scalar(select(func.count()).select_from(Contact)) == 0
+
+
+def test_the_scheduler_runs_queued_imports(app, queue):
+    from crm.scheduler import JOBS, run_job
+
+    job = queue()
+    run_job(app, next(j for j in JOBS if j.id == "run-queued-imports"))
+    db.session.refresh(job)
+    assert job.status == "done" and job.created_count == 1

@@ -171,3 +171,20 @@ def test_users_see_only_their_own_imports_and_admins_see_all(app, client, alice,
 def test_anonymous_visitors_are_sent_to_login(client):
     response = client.get("/imports/new")
     assert response.status_code == 302 and "/login" in response.headers["Location"]
+
+
+def test_a_deals_file_goes_through_the_same_flow(client, alice, login, stages, families):
+    from crm.deals.models import Deal
+
+    login(client, alice)
+    text = ("Deal,Stage,Close date,Product,Qty,Price\n"
+            "Pumps for Lyon,Proposal,2026-06-30,PUMP,2,500\nPumps for Lyon,Proposal,2026-06-30,VALVE,1,50\n")
+    assert _upload(client, text=text, kind="deals", on_duplicate="update").status_code == 302
+    page = client.get("/imports/mapping").get_data(as_text=True)
+    assert "Product family code" in page and "Job title" not in page
+    assert _confirm(client).status_code == 302
+    run_queued_imports(NOW)
+    deal = db.session.scalar(select(Deal))
+    assert (deal.name, deal.owner_id, len(deal.lines), str(deal.amount)) == ("Pumps for Lyon", alice.id, 2, "1050.00")
+    job = db.session.scalar(select(ImportJob))
+    assert "Deals created" in client.get(f"/imports/{job.id}").get_data(as_text=True)
