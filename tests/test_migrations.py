@@ -18,20 +18,22 @@ from crm.extensions import db
 
 @pytest.fixture
 def fresh_database_url(tmp_path):
+    """An empty database: a new SQLite file, or on PostgreSQL a new schema first on the
+    search_path (creating and dropping whole databases forces checkpoints: slow)."""
     base = os.environ.get("TEST_DATABASE_URL")
     if not base:
         yield f"sqlite:///{tmp_path / 'migrated.sqlite3'}"
         return
     url = make_url(TestConfig()._database_url(base))
-    name = f"crm_migrations_{uuid.uuid4().hex[:8]}"
+    schema = f"crm_migrations_{uuid.uuid4().hex[:8]}"
     admin = create_engine(url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
     try:
-        yield url.set(database=name).render_as_string(hide_password=False)
+        yield url.update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(hide_password=False)
     finally:
         with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
         admin.dispose()
 
 
