@@ -1,0 +1,185 @@
+"""The catalogue deals are built from: product families (the S&OP planning unit) and the
+editable pipeline of stages with their default win probabilities. Admin-only writes."""
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from sqlalchemy import func, select
+
+from crm.auth.models import User
+from crm.deals.models import Deal, DealLine, ProductFamily, Stage
+from crm.errors import Conflict, NotFound, ValidationFailed
+from crm.extensions import db
+from crm.policy import require_admin
+from crm.validation import as_id, has_control_chars
+
+
+# --- product families -------------------------------------------------------------------
+
+def list_families(active_only: bool = False) -> list[ProductFamily]:
+    query = select(ProductFamily).order_by(ProductFamily.code)
+    if active_only:
+        query = query.where(ProductFamily.is_active.is_(True))
+    return list(db.session.scalars(query))
+
+
+def get_family(family_id: int) -> ProductFamily:
+    if as_id(family_id) is None:
+        raise NotFound("no such product family")
+    family = db.session.get(ProductFamily, family_id)
+    if family is None:
+        raise NotFound("no such product family")
+    return family
+
+
+def family_by_code(code: str) -> ProductFamily | None:
+    return db.session.scalar(select(ProductFamily).where(ProductFamily.code == code))
+
+
+def _clean_family(data: dict[str, Any], partial: bool) -> dict[str, Any]:
+    errors, clean = {}, {}
+    for key, limit in (("code", 40), ("name", 200), ("unit", 20)):
+        if key in data or (not partial and key != "unit"):
+            value = str(data.get(key) or "").strip()
+            if not value:
+                errors[key] = "required"
+            elif len(value) > limit:
+                errors[key] = f"at most {limit} characters"
+            elif has_control_chars(value):
+                errors[key] = "contains control characters"
+            clean[key] = value
+    if "lead_time_days" in data:
+        try:
+            clean["lead_time_days"] = int(data["lead_time_days"])
+            if clean["lead_time_days"] < 0 or clean["lead_time_days"] > 3650:
+                raise ValueError
+        except (TypeError, ValueError):
+            errors["lead_time_days"] = "whole days between 0 and 3650"
+    if "is_active" in data:
+        clean["is_active"] = bool(data["is_active"])
+    if errors:
+        raise ValidationFailed("invalid product family", errors)
+    return clean
+
+
+def create_family(actor: User, data: dict[str, Any]) -> ProductFamily:
+    require_admin(actor)
+    clean = _clean_family(data, partial=False)
+    if family_by_code(clean["code"]):
+        raise Conflict("family code exists", {"code": "already taken"})
+    family = ProductFamily(**clean)
+    db.session.add(family)
+    db.session.flush()
+    return family
+
+
+def update_family(actor: User, family_id: int, data: dict[str, Any]) -> ProductFamily:
+    require_admin(actor)
+    family = get_family(family_id)
+    clean = _clean_family(data, partial=True)
+    if "code" in clean and clean["code"] != family.code and family_by_code(clean["code"]):
+        raise Conflict("family code exists", {"code": "already taken"})
+    for key, value in clean.items():
+        setattr(family, key, value)
+    db.session.flush()
+    return family
+
+
+def delete_family(actor: User, family_id: int) -> None:
+    """Delete a family nobody sells yet; one with deal lines is deactivated instead."""
+    require_admin(actor)
+    family = get_family(family_id)
+    used = db.session.scalar(select(DealLine.id).where(DealLine.family_id == family.id).limit(1))
+    if used:
+        raise Conflict("family has deal lines; deactivate it instead", {"id": "in use"})
+    db.session.delete(family)
+    db.session.flush()
+
+
+# --- pipeline stages --------------------------------------------------------------------
+
+def list_stages(active_only: bool = True) -> list[Stage]:
+    query = select(Stage).order_by(Stage.position, Stage.id)
+    if active_only:
+        query = query.where(Stage.is_active.is_(True))
+    return list(db.session.scalars(query))
+
+
+def _clean_probability(value: Any, errors: dict) -> Decimal | None:
+    try:
+        probability = Decimal(str(value))
+    except (InvalidOperation, TypeError):
+        errors["probability"] = "a number between 0 and 1"
+        return None
+    if not probability.is_finite() or not Decimal(0) <= probability <= Decimal(1):
+        errors["probability"] = "a number between 0 and 1"
+        return None
+    return probability.quantize(Decimal("0.001"))
+
+
+def save_stage(
+    actor: User, *, name: str, probability: Any, position: int | None = None,
+    stage_id: int | None = None, is_active: bool = True,
+) -> Stage:
+    require_admin(actor)
+    errors: dict[str, str] = {}
+    name = (name or "").strip()
+    if not name or len(name) > 60 or has_control_chars(name):
+        errors["name"] = "1 to 60 characters, no control characters"
+    if position is not None:
+        try:
+            position = int(position)
+            if not 0 <= position <= 10_000:
+                raise ValueError
+        except (TypeError, ValueError):
+            errors["position"] = "a whole number between 0 and 10,000"
+    prob = _clean_probability(probability, errors)
+    if errors:
+        raise ValidationFailed("invalid stage", errors)
+    clash = db.session.scalar(select(Stage).where(Stage.name == name))
+    if clash is not None and clash.id != stage_id:
+        raise Conflict("stage name exists", {"name": "already taken"})
+    stage = db.session.get(Stage, stage_id) if stage_id else Stage()
+    if stage is None:
+        raise NotFound("no such stage")
+    if position is None and stage.id is None:
+        position = (db.session.scalar(select(func.max(Stage.position))) or 0) + 1
+    stage.name, stage.probability, stage.is_active = name, prob, is_active
+    if position is not None:
+        stage.position = position
+    db.session.add(stage)
+    db.session.flush()
+    return stage
+
+
+def get_stage(stage_id: int) -> Stage:
+    if as_id(stage_id) is None:
+        raise NotFound("no such stage")
+    stage = db.session.get(Stage, stage_id)
+    if stage is None:
+        raise NotFound("no such stage")
+    return stage
+
+
+def set_stage_active(actor: User, stage_id: int, active: bool) -> Stage:
+    """Deactivate a stage (hidden from the board and the stage pickers) or bring it back.
+    A stage still holding open deals stays active: those deals would vanish from the board."""
+    require_admin(actor)
+    stage = get_stage(stage_id)
+    if not active:
+        holding = db.session.scalar(
+            select(func.count()).select_from(Deal).where(Deal.stage_id == stage.id, Deal.status == "open")
+        )
+        if holding:
+            raise Conflict(
+                f"{holding} open deal(s) are in this stage; move them first", {"is_active": "stage in use"}
+            )
+    stage.is_active = active
+    db.session.flush()
+    return stage
+
+
+def family_usage() -> dict[int, int]:
+    """Number of deal lines per product family id (families absent have none)."""
+    return dict(db.session.execute(select(DealLine.family_id, func.count()).group_by(DealLine.family_id)).all())
