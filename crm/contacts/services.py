@@ -1,4 +1,5 @@
-"""Contact and company services. They validate, flush and leave the commit to the caller."""
+"""Contact and company services. They validate, flush and leave the commit to the caller.
+Field cleaning is in ``cleaning.py``, the timeline in ``timeline.py``; both re-exported here."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -8,21 +9,19 @@ from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import joinedload
 
 from crm.auth.models import User
-from crm.contacts.custom_fields import clean_custom_values, custom_filter_clause, list_custom_fields
+from crm.contacts.cleaning import (  # noqa: F401  (normalize_domain re-exported)
+    clean_company_fields, clean_contact_fields, normalize_domain,
+)
+from crm.contacts.custom_fields import custom_filter_clause, list_custom_fields
 from crm.contacts.emails import email_domain, is_freemail, normalize_email
-from crm.contacts.models import LIFECYCLE_STAGES, Activity, Company, Contact
+from crm.contacts.models import Activity, Company, Contact
+from crm.contacts.timeline import record_activity, timeline  # noqa: F401  (timeline re-exported)
 from crm.errors import Conflict, NotFound, ValidationFailed
 from crm.extensions import db
 from crm.policy import require_edit, require_sales
-from crm.timeutil import is_valid_timezone
-from crm.validation import as_id, get_by_id, has_control_chars
+from crm.validation import as_id
 from crm.web.pagination import Page, clamp_page
 
-CONTACT_TEXT_FIELDS = {
-    "first_name": 100, "last_name": 100, "title": 200, "phone": 40,
-    "linkedin_url": 300, "x_url": 300, "source": 100,
-}
-COMPANY_TEXT_FIELDS = {"name": 200, "industry": 100}
 CONTACT_SORTS = {
     "name": (Contact.last_name, Contact.first_name),
     "email": (Contact.email,),
@@ -32,150 +31,7 @@ CONTACT_SORTS = {
 }
 
 
-# --- shared field cleaning --------------------------------------------------------------
-
-def _clean_text(data: dict, limits: dict[str, int], errors: dict, clean: dict) -> None:
-    for key, limit in limits.items():
-        if key not in data:
-            continue
-        value = data[key]
-        value = "" if value is None else str(value).strip()
-        if len(value) > limit:
-            errors[key] = f"at most {limit} characters"
-        elif has_control_chars(value):
-            errors[key] = "contains control characters"
-        clean[key] = value or (None if key not in ("first_name", "last_name", "name") else "")
-
-
-def _clean_url(value: str | None, errors: dict, key: str) -> None:
-    if value and not value.startswith(("https://", "http://")):
-        errors[key] = "must be an http(s) URL"
-
-
-def _clean_owner(owner_id: Any, errors: dict) -> int | None:
-    if owner_id in (None, ""):
-        return None
-    owner = get_by_id(User, owner_id)
-    if owner is None or owner.role not in ("rep", "manager", "admin"):
-        errors["owner_id"] = "must be a sales user"
-        return None
-    return owner.id
-
-
-def _clean_company_id(company_id: Any, errors: dict) -> int | None:
-    if company_id in (None, ""):
-        return None
-    company = get_by_id(Company, company_id)
-    if company is None:
-        errors["company_id"] = "no such company"
-        return None
-    return company.id
-
-
-def clean_contact_fields(data: dict[str, Any], *, partial: bool) -> dict[str, Any]:
-    """Validate contact input (from a form, the API or a CSV row) into model values.
-
-    :param partial: True for updates: only the keys present are checked and returned
-    :raises ValidationFailed: with every bad field at once
-    """
-    errors: dict[str, str] = {}
-    clean: dict[str, Any] = {}
-    if "email" in data or not partial:
-        try:
-            clean["email"] = normalize_email(data.get("email"))
-        except ValueError as exc:
-            errors["email"] = str(exc)
-    _clean_text(data, CONTACT_TEXT_FIELDS, errors, clean)
-    for key in ("linkedin_url", "x_url"):
-        _clean_url(clean.get(key), errors, key)
-    if "time_zone" in data:
-        tz = (data["time_zone"] or "").strip() or None
-        if tz and not is_valid_timezone(tz):
-            errors["time_zone"] = "unknown IANA time zone"
-        clean["time_zone"] = tz
-    if "lifecycle_stage" in data or not partial:
-        stage = (data.get("lifecycle_stage") or "lead").strip().lower()
-        if stage not in LIFECYCLE_STAGES:
-            errors["lifecycle_stage"] = f"one of {', '.join(LIFECYCLE_STAGES)}"
-        clean["lifecycle_stage"] = stage
-    for flag in ("do_not_contact", "unsubscribed"):
-        if flag in data:
-            if not isinstance(data[flag], bool):
-                errors[flag] = "must be true or false"
-            clean[flag] = bool(data[flag])
-    if "owner_id" in data:
-        clean["owner_id"] = _clean_owner(data["owner_id"], errors)
-    if "company_id" in data:
-        clean["company_id"] = _clean_company_id(data["company_id"], errors)
-    if "custom" in data:
-        try:
-            clean["custom"] = clean_custom_values("contact", data["custom"] or {})
-        except ValidationFailed as exc:
-            errors.update(exc.fields)
-    if errors:
-        raise ValidationFailed("invalid contact", errors)
-    return clean
-
-
 # --- companies --------------------------------------------------------------------------
-
-def normalize_domain(raw: str | None) -> str | None:
-    if not raw or not str(raw).strip():
-        return None
-    domain = str(raw).strip().lower()
-    for prefix in ("https://", "http://"):
-        if domain.startswith(prefix):
-            domain = domain[len(prefix):]
-    domain = domain.split("/")[0].removeprefix("www.")
-    if "." not in domain or " " in domain:
-        raise ValueError("not a domain name")
-    # Measure the ASCII (IDNA) form: that is what is stored, and it can be far longer.
-    ascii_domain = domain.encode("idna").decode("ascii")
-    if len(ascii_domain) > 253:
-        raise ValueError("not a domain name")
-    return ascii_domain
-
-
-def clean_company_fields(data: dict[str, Any], *, partial: bool) -> dict[str, Any]:
-    errors: dict[str, str] = {}
-    clean: dict[str, Any] = {}
-    _clean_text(data, COMPANY_TEXT_FIELDS, errors, clean)
-    if not partial and not clean.get("name"):
-        errors["name"] = "required"
-    if "name" in clean and partial and not clean["name"]:
-        errors["name"] = "required"
-    if "domain" in data:
-        try:
-            clean["domain"] = normalize_domain(data["domain"])
-        except (ValueError, UnicodeError):
-            errors["domain"] = "not a domain name"
-    if "employee_count" in data:
-        value = data["employee_count"]
-        if value in (None, ""):
-            clean["employee_count"] = None
-        else:
-            try:
-                clean["employee_count"] = int(value)
-                if not 0 <= clean["employee_count"] <= 10_000_000:
-                    raise ValueError
-            except (TypeError, ValueError):
-                errors["employee_count"] = "a whole number from 0 to 10,000,000"
-    if "time_zone" in data:
-        tz = (data["time_zone"] or "").strip() or None
-        if tz and not is_valid_timezone(tz):
-            errors["time_zone"] = "unknown IANA time zone"
-        clean["time_zone"] = tz
-    if "owner_id" in data:
-        clean["owner_id"] = _clean_owner(data["owner_id"], errors)
-    if "custom" in data:
-        try:
-            clean["custom"] = clean_custom_values("company", data["custom"] or {})
-        except ValidationFailed as exc:
-            errors.update(exc.fields)
-    if errors:
-        raise ValidationFailed("invalid company", errors)
-    return clean
-
 
 def _domain_taken(domain: str | None, except_id: int | None = None) -> bool:
     if not domain:
@@ -382,28 +238,6 @@ def search_contacts(
 
 # --- timeline ---------------------------------------------------------------------------
 
-def record_activity(
-    kind: str,
-    occurred_at: datetime,
-    *,
-    contact_id: int | None = None,
-    company_id: int | None = None,
-    deal_id: int | None = None,
-    user_id: int | None = None,
-    details: dict[str, Any] | None = None,
-) -> Activity:
-    """Append one timeline row. Every feature that touches a contact calls this."""
-    if occurred_at.tzinfo is None:
-        raise ValueError("occurred_at must be timezone-aware")
-    activity = Activity(
-        kind=kind, occurred_at=occurred_at, contact_id=contact_id, company_id=company_id,
-        deal_id=deal_id, user_id=user_id, details=details or {},
-    )
-    db.session.add(activity)
-    db.session.flush()
-    return activity
-
-
 def add_note(
     actor: User, body: str, now: datetime, *, contact_id: int | None = None,
     company_id: int | None = None, deal_id: int | None = None,
@@ -432,30 +266,6 @@ def add_note(
         "note", now, contact_id=contact_id, company_id=company_id, deal_id=deal_id,
         user_id=actor.id, details={"body": body},
     )
-
-
-def timeline(
-    *, contact_id: int | None = None, company_id: int | None = None, deal_id: int | None = None,
-    kind: str | None = None, page: int = 1, per_page: int = 25,
-) -> Page:
-    """A contact's, company's or deal's activities, newest first."""
-    page, per_page = clamp_page(page, per_page, default=25)
-    query = select(Activity)
-    if contact_id is not None:
-        query = query.where(Activity.contact_id == contact_id)
-    if company_id is not None:
-        query = query.where(Activity.company_id == company_id)
-    if deal_id is not None:
-        query = query.where(Activity.deal_id == deal_id)
-    if kind:
-        query = query.where(Activity.kind == kind)
-    total = db.session.scalar(select(func.count()).select_from(query.subquery()))
-    items = db.session.scalars(
-        query.options(joinedload(Activity.user))
-        .order_by(Activity.occurred_at.desc(), Activity.id.desc())
-        .limit(per_page).offset((page - 1) * per_page)
-    ).all()
-    return Page(items, page, per_page, total)
 
 
 # --- lookups for pages ------------------------------------------------------------------
