@@ -1,50 +1,92 @@
 """The narrow read API other packages (the planning bridge) use: functions returning frozen
 dataclasses, never models. Also the plan-feedback interface the bridge registers, so ``crm``
-never imports the bridge."""
+never imports the bridge.
+
+What is here, by use:
+
+* **Infrastructure the bridge builds on** (re-exported so ``planning_bridge`` never imports
+  ``crm.extensions`` & co. directly): ``db`` — the one Flask-SQLAlchemy instance, so the
+  bridge's models register on the same metadata (one ``create_all``, one Alembic history) and
+  share the request's session; the column types ``UTCDateTime`` and ``JSONType``; the service
+  errors (mapped to pages and JSON answers by the CRM's handlers); ``roles`` for views;
+  ``api_blueprint()``, ``endpoint`` and ``api_user`` for routes under ``/api/v1``;
+  ``register_job`` for scheduled work.
+* **Reference data**: ``product_families()``, ``pipeline_stages()``.
+* **The pipeline now**: ``pipeline_lines()`` (one record per line, for small sets),
+  ``open_pipeline_cells()`` (open lines aggregated per family, stage and expected close day in
+  the database: what a million-line pipeline needs), ``open_line_columns()`` and
+  ``open_deal_features()`` (column arrays for per-deal probabilities), ``won_line_totals()``
+  (won units per family and close day), ``deal_summaries()`` (name and owner, no contact data).
+* **The pipeline as it stood on any past date**: ``pipeline_lines_as_of()`` and, for the
+  bridge's models, ``deal_histories()`` whose ``state_at()`` replays ``DealChange`` — see
+  ``crm/public_history.py``.
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import Iterator, Protocol
+from typing import Callable, Iterator, Protocol
 
-from sqlalchemy import select
+import numpy as np
+from sqlalchemy import Float, cast, func, select
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.orm import joinedload
 
-from crm.deals.models import Deal, DealLine, ProductFamily
-from crm.extensions import db
+from crm.api import bp as _api_bp
+from crm.api.auth import api_user  # noqa: F401  (re-export)
+from crm.api.endpoint import endpoint  # noqa: F401  (re-export)
+from crm.auth.models import User
+from crm.contacts.models import Activity
+from crm.public_history import (  # noqa: F401  (re-export)
+    DealHistory, DealState, StateLine, deal_histories, end_of_day, pipeline_lines_as_of,
+)
+from crm.deals.models import Deal, DealChange, DealLine, ProductFamily, Stage
+from crm.errors import (  # noqa: F401  (re-export)
+    Conflict, NotFound, PermissionDenied, ServiceError, ValidationFailed,
+)
+from crm.extensions import db  # noqa: F401  (re-export: the bridge's models share it)
+from crm.jsontype import JSONType  # noqa: F401  (re-export)
+from crm.public_types import Family, PipelineLine, StageInfo  # noqa: F401  (re-export)
+from crm.scheduler import Job, register_job as _register_job
+from crm.timeutil import UTCDateTime, utcnow  # noqa: F401  (re-export)
+from crm.web.access import roles  # noqa: F401  (re-export)
+
+#: Activity kinds the deal services write themselves; not a sign of anyone working the deal.
+SYSTEM_ACTIVITY_PREFIX = "deal_"
 
 
-@dataclass(frozen=True)
-class Family:
-    code: str
-    name: str
-    unit: str
-    lead_time_days: int
+def api_blueprint():
+    """The ``/api/v1`` blueprint. Routes must be attached at import time, before the first
+    ``create_app`` registers it (Flask refuses new routes on a registered blueprint)."""
+    return _api_bp
 
 
-@dataclass(frozen=True)
-class PipelineLine:
-    """One product line of one open or closed deal."""
+def register_job(job_id: str, func: Callable, trigger: object) -> None:
+    """Add a periodic job (``func(now)``, run in an app context and committed after) to the
+    worker's table. Idempotent: a second registration of the same id is ignored."""
+    _register_job(Job(job_id, func, trigger))
 
-    deal_id: str
-    family: str
-    quantity: float
-    amount: Decimal
-    stage: str
-    stage_probability: Decimal
-    created_on: date
-    expected_close: date
-    closed_on: date | None
-    won: bool | None  # None while open
 
+# --- reference data ---------------------------------------------------------------------
 
 def product_families() -> list[Family]:
     return [
-        Family(f.code, f.name, f.unit, f.lead_time_days)
+        Family(f.code, f.name, f.unit, f.lead_time_days, f.is_active)
         for f in db.session.scalars(select(ProductFamily).order_by(ProductFamily.code))
     ]
 
+
+def pipeline_stages() -> list[StageInfo]:
+    """Every stage (inactive ones too: old deals may still name them), in pipeline order."""
+    return [
+        StageInfo(s.name, s.position, s.probability, s.is_active)
+        for s in db.session.scalars(select(Stage).order_by(Stage.position, Stage.id))
+    ]
+
+
+# --- the pipeline now -------------------------------------------------------------------
 
 def pipeline_lines() -> Iterator[PipelineLine]:
     """Every line of every deal as it stands now."""
@@ -62,6 +104,263 @@ def pipeline_lines() -> Iterator[PipelineLine]:
                 closed_on=deal.closed_on, won=None if deal.is_open else deal.status == "won",
             )
 
+
+@dataclass(frozen=True)
+class PipelineCell:
+    """Open deal lines of one family, stage and expected close day, summed per deal first:
+    ``deals`` deals whose quantities Q_d add up to ``quantity`` and whose squares add up to
+    ``quantity_squared`` (what the variance of "each deal won or lost" needs; the cubes give
+    its skew)."""
+
+    family: str
+    stage: str
+    expected_close: date
+    deals: int
+    quantity: float
+    quantity_squared: float
+    quantity_cubed: float
+    amount: Decimal
+
+
+def _per_deal_family():
+    """Open deals' lines summed per (deal, family): one row per deal and family."""
+    return (
+        select(
+            DealLine.deal_id.label("deal_id"), DealLine.family_id.label("family_id"),
+            func.sum(DealLine.quantity).label("q"), func.sum(DealLine.amount).label("amount"),
+        )
+        .join(Deal, Deal.id == DealLine.deal_id)
+        .where(Deal.status == "open")
+        .group_by(DealLine.deal_id, DealLine.family_id)
+        .subquery()
+    )
+
+
+def open_pipeline_cells() -> list[PipelineCell]:
+    """The open pipeline aggregated inside the database (one query, whatever its size)."""
+    per_deal = _per_deal_family()
+    rows = db.session.execute(
+        select(
+            per_deal.c.family_id, Deal.stage_id, Deal.expected_close, func.count(),
+            func.sum(per_deal.c.q), func.sum(per_deal.c.q * per_deal.c.q),
+            func.sum(per_deal.c.q * per_deal.c.q * per_deal.c.q), func.sum(per_deal.c.amount),
+        )
+        .join(Deal, Deal.id == per_deal.c.deal_id)
+        .group_by(per_deal.c.family_id, Deal.stage_id, Deal.expected_close)
+    ).all()
+    families = dict(db.session.execute(select(ProductFamily.id, ProductFamily.code)).all())
+    stages = dict(db.session.execute(select(Stage.id, Stage.name)).all())
+    return [
+        PipelineCell(families[family_id], stages[stage_id], close, count, float(q), float(q2),
+                     float(q3), Decimal(amount or 0))
+        for family_id, stage_id, close, count, q, q2, q3, amount in rows
+    ]
+
+
+@dataclass(frozen=True)
+class LineColumns:
+    """Open deal lines summed per deal and family, as parallel arrays (one entry per deal and
+    family): for per-deal probabilities over pipelines too large for one object per line.
+    ``family`` and ``stage`` index into ``family_codes`` and ``stage_names``."""
+
+    deal_id: np.ndarray        # int64
+    family: np.ndarray         # int32 index into family_codes
+    stage: np.ndarray          # int32 index into stage_names
+    expected_close: np.ndarray  # datetime64[D]
+    quantity: np.ndarray       # float64, summed per deal and family
+    amount: np.ndarray         # float64, summed per deal and family
+    family_codes: tuple[str, ...]
+    stage_names: tuple[str, ...]
+
+
+def open_line_columns() -> LineColumns:
+    per_deal = _per_deal_family()
+    family_ids, family_codes = _ids_and_names(ProductFamily.id, ProductFamily.code)
+    stage_ids, stage_names = _ids_and_names(Stage.id, Stage.name)
+    # Core rows, the date left as the driver returns it (numpy reads both a date and SQLite's
+    # "YYYY-MM-DD" text): a million rows without a Python object per value.
+    columns = _raw_columns(
+        select(per_deal.c.deal_id, per_deal.c.family_id, Deal.stage_id, Deal.expected_close,
+               per_deal.c.q, cast(per_deal.c.amount, Float))
+        .join(Deal, Deal.id == per_deal.c.deal_id), 6)
+    return LineColumns(
+        deal_id=np.asarray(columns[0], dtype=np.int64), family=_index(columns[1], family_ids),
+        stage=_index(columns[2], stage_ids), expected_close=np.array(columns[3], dtype="datetime64[D]"),
+        quantity=np.asarray(columns[4], dtype=float), amount=np.asarray(columns[5], dtype=float),
+        family_codes=family_codes, stage_names=stage_names,
+    )
+
+
+def _raw_columns(query, width: int) -> list[tuple]:
+    """The query's result as columns of the driver's own values (floats, ints, dates or
+    SQLite's ISO date text): a million rows without building a result row object each, which
+    numpy then reads in one go."""
+    result = db.session.connection().execute(query)
+    try:
+        rows = result.cursor.fetchall()
+    finally:
+        result.close()
+    return list(zip(*rows)) if rows else [()] * width
+
+
+class _EpochSeconds(FunctionElement):
+    """Seconds since 1970 (UTC) of a UTC timestamp column, computed by the database."""
+
+    type = Float()
+    inherit_cache = True
+
+
+@compiles(_EpochSeconds, "sqlite")
+def _epoch_sqlite(element, compiler, **kw):
+    return f"CAST(strftime('%s', {compiler.process(element.clauses, **kw)}) AS REAL)"
+
+
+@compiles(_EpochSeconds, "postgresql")
+def _epoch_postgresql(element, compiler, **kw):
+    return f"CAST(EXTRACT(EPOCH FROM {compiler.process(element.clauses, **kw)}) AS DOUBLE PRECISION)"
+
+
+@dataclass(frozen=True)
+class DealFeatureColumns:
+    """What a win-probability model knows about each open deal today, as parallel arrays
+    sorted by deal id. ``last_activity`` is NaT for deals nobody touched (system rows such as
+    the stage-change note do not count). Per-family facts (the main family) come from
+    ``open_line_columns``."""
+
+    deal_id: np.ndarray          # int64
+    stage: np.ndarray            # int32 index into stage_names
+    created_at: np.ndarray       # datetime64[s], UTC
+    stage_entered_at: np.ndarray  # datetime64[s], UTC
+    last_activity: np.ndarray    # datetime64[s], UTC, NaT when none
+    amount: np.ndarray           # float64, the deal's amount
+    stage_names: tuple[str, ...]
+
+
+def open_deal_features() -> DealFeatureColumns:
+    stage_ids, stage_names = _ids_and_names(Stage.id, Stage.name)
+    last_touch = (
+        select(Activity.deal_id, func.max(Activity.occurred_at).label("last"))
+        .where(Activity.deal_id.is_not(None), ~Activity.kind.startswith(SYSTEM_ACTIVITY_PREFIX))
+        .group_by(Activity.deal_id)
+        .subquery()
+    )
+    columns = _raw_columns(
+        select(Deal.id, Deal.stage_id, _EpochSeconds(Deal.created_at),
+               _EpochSeconds(Deal.stage_entered_at), _EpochSeconds(last_touch.c.last),
+               cast(Deal.amount, Float))
+        .outerjoin(last_touch, last_touch.c.deal_id == Deal.id)
+        .where(Deal.status == "open")
+        .order_by(Deal.id), 6)
+    return DealFeatureColumns(
+        deal_id=np.asarray(columns[0], dtype=np.int64),
+        stage=_index(columns[1], stage_ids),
+        created_at=_seconds(columns[2]),
+        stage_entered_at=_seconds(columns[3]),
+        last_activity=_seconds(columns[4]),
+        amount=np.asarray(columns[5], dtype=float),
+        stage_names=stage_names,
+    )
+
+
+@dataclass(frozen=True)
+class WonUnits:
+    family: str
+    closed_on: date
+    quantity: float
+    amount: Decimal
+
+
+def won_line_totals() -> list[WonUnits]:
+    """Units and amount of won deals' lines per family and close day: the stand-in for actual
+    orders when none were imported."""
+    rows = db.session.execute(
+        select(ProductFamily.code, Deal.closed_on, func.sum(DealLine.quantity), func.sum(DealLine.amount))
+        .join(Deal, Deal.id == DealLine.deal_id)
+        .join(ProductFamily, ProductFamily.id == DealLine.family_id)
+        .where(Deal.status == "won")
+        .group_by(ProductFamily.code, Deal.closed_on)
+    ).all()
+    return [WonUnits(code, closed, float(q), Decimal(a or 0)) for code, closed, q, a in rows]
+
+
+@dataclass(frozen=True)
+class DealSummary:
+    """What a planner may see of a deal: no contact emails or phones."""
+
+    deal_id: str
+    name: str
+    owner: str
+    stage: str
+    status: str
+
+
+def deal_summaries(deal_ids) -> dict[str, DealSummary]:
+    ids = sorted({int(i) for i in deal_ids if str(i).isdigit()})
+    found: dict[str, DealSummary] = {}
+    for start in range(0, len(ids), 500):
+        for deal_id, name, owner, stage, status in db.session.execute(
+            select(Deal.id, Deal.name, User.name, Stage.name, Deal.status)
+            .outerjoin(User, User.id == Deal.owner_id)
+            .join(Stage, Stage.id == Deal.stage_id)
+            .where(Deal.id.in_(ids[start:start + 500]))
+        ):
+            found[str(deal_id)] = DealSummary(str(deal_id), name, owner or "", stage, status)
+    return found
+
+
+def history_fingerprint() -> tuple:
+    """Changes whenever anything a learned model reads changes (deals, their history, touches,
+    stage defaults): callers cache models under it."""
+    stages = tuple(db.session.execute(select(Stage.name, Stage.probability).order_by(Stage.id)).all())
+    deals = db.session.execute(select(func.count(Deal.id), func.max(Deal.id))).one()
+    changes = db.session.execute(select(func.count(DealChange.id), func.max(DealChange.id))).one()
+    touches = db.session.execute(select(func.count(Activity.id), func.max(Activity.id))).one()
+    # Content as well as counts: test databases restart their ids after every test.
+    content = db.session.execute(select(
+        func.min(DealChange.changed_at), func.max(DealChange.changed_at),
+        func.sum(DealChange.id * 7 + func.length(DealChange.field)),
+    )).one()
+    statuses = tuple(db.session.execute(
+        select(Deal.status, func.count(), func.sum(Deal.amount), func.max(Deal.closed_on))
+        .group_by(Deal.status).order_by(Deal.status)
+    ).all())
+    return (tuple(deals), tuple(changes), tuple(touches), stages, tuple(content), statuses)
+
+
+def user_names(user_ids) -> dict[int, str]:
+    ids = {int(i) for i in user_ids if i is not None}
+    if not ids:
+        return {}
+    return dict(db.session.execute(select(User.id, User.name).where(User.id.in_(ids))).all())
+
+
+# --- helpers ----------------------------------------------------------------------------
+
+def _ids_and_names(id_column, name_column) -> tuple[dict[int, int], tuple[str, ...]]:
+    rows = db.session.execute(select(id_column, name_column).order_by(id_column)).all()
+    return {row[0]: i for i, row in enumerate(rows)}, tuple(row[1] for row in rows)
+
+
+def _index(ids, positions: dict[int, int]) -> np.ndarray:
+    """Positions of database ids (-1 for unknown ones), without a Python loop per row."""
+    values = np.asarray(ids, dtype=np.int64) if len(ids) else np.zeros(0, np.int64)
+    lookup = np.full(max(positions, default=0) + 2, -1, dtype=np.int32)
+    for record_id, position in positions.items():
+        lookup[record_id] = position
+    inside = (values >= 0) & (values < lookup.size - 1)
+    return np.where(inside, lookup[np.where(inside, values, lookup.size - 1)], -1).astype(np.int32)
+
+
+def _seconds(epochs) -> np.ndarray:
+    """Seconds since 1970 (None: never) as UTC datetime64[s] (NaT)."""
+    values = np.asarray(epochs, dtype=float) if len(epochs) else np.zeros(0)
+    result = np.full(values.size, np.datetime64("NaT"), dtype="datetime64[s]")
+    known = ~np.isnan(values)
+    result[known] = np.rint(values[known]).astype(np.int64).astype("datetime64[s]")
+    return result
+
+
+# --- what the S&OP side tells sales ---------------------------------------------------
 
 class PlanFeedback(Protocol):
     """What the S&OP side tells sales; registered by the planning bridge."""
@@ -81,3 +380,17 @@ def register_plan_feedback(provider: PlanFeedback) -> None:
 
 def plan_feedback() -> PlanFeedback | None:
     return _plan_feedback
+
+
+#: Re-exports for the bridge (see the module docstring) and this module's own records and
+#: functions.
+__all__ = [
+    "Conflict", "DealFeatureColumns", "DealHistory", "DealState", "DealSummary", "Family",
+    "JSONType", "LineColumns", "NotFound", "PermissionDenied", "PipelineCell", "PipelineLine",
+    "PlanFeedback", "ServiceError", "StageInfo", "StateLine", "UTCDateTime", "ValidationFailed",
+    "WonUnits", "api_blueprint", "api_user", "db", "deal_histories", "deal_summaries",
+    "end_of_day", "endpoint", "history_fingerprint", "open_deal_features", "open_line_columns",
+    "open_pipeline_cells", "pipeline_lines", "pipeline_lines_as_of", "pipeline_stages",
+    "plan_feedback", "product_families", "register_job", "register_plan_feedback", "roles",
+    "user_names", "utcnow", "won_line_totals",
+]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 
 DEMAND_COLUMNS = (
@@ -76,3 +76,126 @@ class CalibrationReport:
     holdout_from: date
     holdout_count: int
     buckets: tuple[ReliabilityBucket, ...]
+    # added by the core part: how the probabilities were made and what they were learned from
+    method: str = ""                 # e.g. "stage defaults", "logistic regression, sigmoid-calibrated"
+    train_count: int = 0             # observations the calibrated source learned from
+    holdout_deals: int = 0           # distinct deals behind the holdout observations
+    holdout_until: date | None = None  # last moment of the holdout (later ones have not settled)
+
+
+# --- added by the core part (issue 5) -------------------------------------------------------
+
+@dataclass(frozen=True)
+class ImportRejection:
+    """One bad row of an imported CSV file: its line number in the file (the header is line 1)."""
+
+    line: int
+    message: str
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    """What an import did. A file with any bad row changes nothing: ``accepted`` is 0 and
+    ``rejected`` lists every bad row."""
+
+    kind: str                        # "deals" or "actuals"
+    rows: int                        # data rows read
+    accepted: int                    # rows written (0 when any row was rejected)
+    rejected: tuple[ImportRejection, ...] = ()
+    replaced: int = 0                # earlier rows this import replaced
+
+    @property
+    def ok(self) -> bool:
+        return not self.rejected
+
+
+@dataclass(frozen=True)
+class FamilySettings:
+    """How a family's demand input is built (defaults filled in for families never set)."""
+
+    family: str
+    name: str
+    unit: str
+    lead_time_days: int
+    combine_rule: str                # one of COMBINE_RULES
+    commit_stage: str | None         # lines in this stage or later count as commit
+    is_default: bool                 # True when nobody saved a setting for the family
+
+
+@dataclass(frozen=True)
+class OutlierFlag:
+    """One month of a family's actuals, flagged as far from its seasonal pattern and/or
+    decided on by a planner. ``effective_units`` is what the baseline reads."""
+
+    family: str
+    period: str
+    original_units: float
+    flagged: bool
+    suggested_units: float | None    # the baseline's fitted value there: the replacement on accept
+    accepted: bool | None            # None: nobody decided yet
+    override_units: float | None
+    effective_units: float
+    decided_by: str | None = None
+    decided_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class SnapshotInfo:
+    id: int
+    taken_at: datetime
+    taken_by: str | None             # None for the scheduled job
+    as_of: date
+    start: str
+    end: str
+    probabilities: str               # asked for
+    probabilities_used: str          # after the fallback to "stage" when history is short
+    model_version: str
+    scheduled: bool
+    row_count: int
+
+
+ACCURACY_FORECASTS = ("baseline", "stage", "calibrated")
+ACCURACY_ORIGINS = ("snapshots", "rebuilt")
+
+
+@dataclass(frozen=True)
+class AccuracyCell:
+    """How one forecast did for one family at one lag over the months evaluated.
+
+    ``forecast``: ``baseline`` (statistical baseline from all actuals alone), ``stage`` and
+    ``calibrated`` (baseline from actuals not from CRM deals + weighted pipeline with that
+    probability source). WMAPE = Σ|F − A| / ΣA; bias = Σ(F − A) / ΣA (positive: too high).
+    Both are None when the actuals sum to zero. ``family`` "ALL" pools every family."""
+
+    origin: str                      # "snapshots" or "rebuilt"
+    family: str
+    lag: int
+    forecast: str
+    months: int
+    actual_units: float
+    forecast_units: float
+    wmape: float | None
+    bias: float | None
+
+
+@dataclass(frozen=True)
+class ValueAdded:
+    """Forecast value added: the WMAPE of the reference minus the WMAPE of the candidate, in
+    points (0.05 = five points better). Positive means the candidate adds value."""
+
+    origin: str
+    family: str
+    lag: int
+    candidate: str                   # "calibrated" / "stage"
+    reference: str                   # "stage" / "baseline"
+    fva: float | None
+
+
+@dataclass(frozen=True)
+class AccuracyReport:
+    lags: tuple[int, ...]
+    cells: tuple[AccuracyCell, ...]
+    value_added: tuple[ValueAdded, ...]
+    months: tuple[str, ...]          # target months evaluated (with actuals), oldest first
+    snapshot_count: int
+    notes: tuple[str, ...] = ()

@@ -1,0 +1,247 @@
+"""JSON (and CSV) routes under ``/api/v1/planning``, attached to the CRM's API blueprint through
+the port: token-authenticated, described in the OpenAPI document, planners and admins only
+(sales managers steer by the CRM's own pipeline views; the demand plan is planning's).
+
+Thin callers of ``planning_bridge.services``: parse, call, commit, answer. Request and answer
+shapes are in ``api_schemas.py``.
+"""
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import asdict
+
+from flask import Response, request
+
+from planning_bridge import crm_port, services
+from planning_bridge.api_schemas import (
+    AccuracyQuery, ActualsQuery, CalibrationQuery, ContributionQuery, DemandQuery, FamilySettingIn,
+    OutlierIn, PlanningAccuracyOut, PlanningActualsOut, PlanningCalibrationOut,
+    PlanningContributionsOut, PlanningDemandOut, PlanningFamilySettingOut,
+    PlanningFamilySettingsOut, PlanningImportOut, PlanningOutlierOut, PlanningOutliersOut,
+    PlanningSnapshotOut, PlanningSnapshotRowsOut, PlanningSnapshotsOut, SnapshotIn, SnapshotQuery,
+    demand_out, row_out,
+)
+from planning_bridge.contracts import DEMAND_COLUMNS, ImportResult
+from planning_bridge.imports import MAX_BYTES
+
+bp = crm_port.api_blueprint()
+endpoint, roles = crm_port.endpoint, crm_port.roles
+PLANNERS = ("planner", "admin")
+MAX_REPORTED_REJECTIONS = 1000
+
+
+# --- demand input -------------------------------------------------------------------------
+
+@bp.get("/planning/demand-input")
+@roles(*PLANNERS)
+@endpoint(
+    "Demand-plan input per product family and month", query=DemandQuery, response=PlanningDemandOut,
+    description="Live computation (snapshot_id empty). `format=csv` answers text/csv with exactly "
+                "the columns " + ",".join(DEMAND_COLUMNS) + ". " + services.COMBINE_RULE_DOC,
+)
+def demand_input(query: DemandQuery):
+    start, end = query.months()
+    rows = services.demand_input(
+        start=start, end=end, probabilities=query.probabilities, as_of=query.as_of,
+        slip_adjusted=query.slip_adjusted, families=query.family_list(),
+    )
+    if query.format == "csv":
+        return csv_response(rows, f"demand-input-{start}-{end}.csv", rows.probability_source)
+    return demand_out(rows)
+
+
+@bp.get("/planning/demand-input/contributions")
+@roles(*PLANNERS)
+@endpoint("The deals behind one family and month of the demand input", query=ContributionQuery,
+          response=PlanningContributionsOut)
+def demand_contributions(query: ContributionQuery):
+    items = services.demand_contributions(
+        family=query.family, period=query.period, probabilities=query.probabilities,
+        as_of=query.as_of, slip_adjusted=query.slip_adjusted,
+    )
+    return PlanningContributionsOut(items=[asdict(item) for item in items])
+
+
+@bp.get("/planning/actuals")
+@roles(*PLANNERS)
+@endpoint("Actual units per family and month (imported, or won deals' lines)", query=ActualsQuery,
+          response=PlanningActualsOut)
+def actuals(query: ActualsQuery):
+    return PlanningActualsOut(families=services.actuals_by_family(query.from_, query.to))
+
+
+# --- imports ------------------------------------------------------------------------------
+
+def _uploaded() -> bytes:
+    """The CSV from a multipart field ``file``, or the raw body sent as text/csv."""
+    if (request.content_length or 0) > MAX_BYTES + 64 * 1024:
+        raise crm_port.ValidationFailed("file too large", {"file": f"at most {MAX_BYTES // 2**20} MB"})
+    upload = request.files.get("file")
+    if upload is not None:
+        return upload.stream.read(MAX_BYTES + 1)
+    if request.mimetype in ("text/csv", "text/plain", "application/csv"):
+        return request.get_data()
+    raise crm_port.ValidationFailed(
+        "send the CSV as a multipart field 'file' or as a text/csv body", {"file": "required"})
+
+
+def _import_answer(result: ImportResult) -> PlanningImportOut:
+    if result.rejected:
+        fields = {f"line {r.line}": r.message for r in result.rejected[:MAX_REPORTED_REJECTIONS]}
+        extra = len(result.rejected) - MAX_REPORTED_REJECTIONS
+        if extra > 0:
+            fields["more"] = f"{extra} more rows rejected (the CLI lists them all)"
+        raise crm_port.ValidationFailed(
+            f"{len(result.rejected)} row(s) rejected; nothing was imported", fields)
+    crm_port.db.session.commit()
+    return PlanningImportOut(kind=result.kind, rows=result.rows, accepted=result.accepted,
+                             replaced=result.replaced)
+
+
+@bp.post("/planning/imports/deals")
+@roles(*PLANNERS)
+@endpoint("Import deals exported by another CRM (CSV; replaces the previous import)",
+          response=PlanningImportOut,
+          description="Multipart field `file`, or the CSV as a `text/csv` body. Columns: deal_id,"
+                      "family,quantity,amount,stage,created_on,expected_close,closed_on,won "
+                      "[,probability]. Any bad row rejects the whole file (422, `fields` names "
+                      "each bad line).")
+def import_deals():
+    return _import_answer(services.import_deals_csv(_uploaded(), now=crm_port.utcnow()))
+
+
+@bp.post("/planning/imports/actuals")
+@roles(*PLANNERS)
+@endpoint("Import actual orders per family and month (CSV)", response=PlanningImportOut,
+          description="Multipart field `file`, or a `text/csv` body. Columns: family,period,units,"
+                      "revenue; period YYYY-MM. Each row replaces its family-month. Any bad row "
+                      "rejects the whole file (422, `fields` names each bad line).")
+def import_actuals():
+    return _import_answer(services.import_actuals_csv(_uploaded(), now=crm_port.utcnow()))
+
+
+# --- snapshots ----------------------------------------------------------------------------
+
+@bp.get("/planning/snapshots")
+@roles(*PLANNERS)
+@endpoint("Snapshots of the demand input, newest first", response=PlanningSnapshotsOut)
+def list_snapshots():
+    return PlanningSnapshotsOut(items=[asdict(s) for s in services.list_snapshots()])
+
+
+@bp.post("/planning/snapshots")
+@roles(*PLANNERS)
+@endpoint("Take a snapshot of the demand input now", body=SnapshotIn, response=PlanningSnapshotOut,
+          status=201)
+def create_snapshot(body: SnapshotIn):
+    start, end = body.months()
+    snapshot_id = services.take_snapshot(
+        actor_id=crm_port.api_user().id, now=crm_port.utcnow(), start=start, end=end,
+        probabilities=body.probabilities, slip_adjusted=body.slip_adjusted,
+    )
+    crm_port.db.session.commit()
+    return PlanningSnapshotOut(**asdict(services.get_snapshot(snapshot_id)))
+
+
+@bp.get("/planning/snapshots/<int:snapshot_id>")
+@roles(*PLANNERS)
+@endpoint("One snapshot with its rows (format=csv: the demand-input columns)", query=SnapshotQuery,
+          response=PlanningSnapshotRowsOut)
+def get_snapshot(snapshot_id: int, query: SnapshotQuery):
+    info = services.get_snapshot(snapshot_id)
+    rows = services.snapshot_rows(snapshot_id)
+    if query.format == "csv":
+        return csv_response(rows, f"snapshot-{snapshot_id}.csv", info.probabilities_used)
+    return PlanningSnapshotRowsOut(snapshot=asdict(info), columns=list(DEMAND_COLUMNS),
+                                   rows=[row_out(r) for r in rows])
+
+
+# --- quality ------------------------------------------------------------------------------
+
+@bp.get("/planning/calibration")
+@roles(*PLANNERS)
+@endpoint("Brier score and reliability of stage and calibrated probabilities (time-based holdout)",
+          query=CalibrationQuery, response=PlanningCalibrationOut)
+def calibration(query: CalibrationQuery):
+    reports = services.calibration_reports(as_of=query.as_of)
+    return PlanningCalibrationOut(reports=[asdict(r) for r in reports])
+
+
+@bp.get("/planning/accuracy")
+@roles(*PLANNERS)
+@endpoint("Forecast accuracy per family and lag: WMAPE, bias, value added", query=AccuracyQuery,
+          response=PlanningAccuracyOut)
+def accuracy(query: AccuracyQuery):
+    report = services.accuracy_report(lags=query.lag_list(), months=query.months,
+                                      slip_adjusted=query.slip_adjusted)
+    return PlanningAccuracyOut(**asdict(report))
+
+
+# --- settings and outliers ------------------------------------------------------------------
+
+@bp.get("/planning/families")
+@roles(*PLANNERS)
+@endpoint("Each product family's planning settings (combine rule, commit stage)",
+          response=PlanningFamilySettingsOut, description=services.COMBINE_RULE_DOC)
+def family_settings():
+    return PlanningFamilySettingsOut(items=[asdict(s) for s in services.family_settings()])
+
+
+@bp.put("/planning/families/<code>")
+@roles(*PLANNERS)
+@endpoint("Set a family's combine rule and commit stage", body=FamilySettingIn,
+          response=PlanningFamilySettingOut)
+def save_family_setting(code: str, body: FamilySettingIn):
+    setting = services.save_family_setting(
+        crm_port.api_user(), code, body.combine_rule, body.commit_stage, now=crm_port.utcnow())
+    crm_port.db.session.commit()
+    return PlanningFamilySettingOut(**asdict(setting))
+
+
+@bp.get("/planning/families/<code>/outliers")
+@roles(*PLANNERS)
+@endpoint("A family's months flagged as outliers or decided on", response=PlanningOutliersOut)
+def list_outliers(code: str):
+    return PlanningOutliersOut(items=[asdict(f) for f in services.list_outliers(code)])
+
+
+@bp.post("/planning/families/<code>/outliers")
+@roles(*PLANNERS)
+@endpoint("Decide on one month of a family's actuals: accept the outlier flag or keep the actual "
+          "(the original is kept either way)", body=OutlierIn, response=PlanningOutlierOut)
+def decide_outlier(code: str, body: OutlierIn):
+    flag = services.set_outlier_override(
+        crm_port.api_user(), code, body.period, body.accepted, body.value, crm_port.utcnow())
+    crm_port.db.session.commit()
+    if flag is None:  # decided on a month outside the history the list shows
+        raise crm_port.NotFound("no such month in the family's actuals")
+    return PlanningOutlierOut(**asdict(flag))
+
+
+# --- CSV ----------------------------------------------------------------------------------
+
+def csv_response(rows, filename: str, source: str) -> Response:
+    response = Response(demand_csv(rows), mimetype="text/csv")
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response.headers["X-Probability-Source"] = source
+    return response
+
+
+def demand_csv(rows) -> str:
+    """The rows with exactly ``DEMAND_COLUMNS``; ``snapshot_id`` empty for live rows."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(DEMAND_COLUMNS)
+    for row in rows:
+        writer.writerow([csv_value(getattr(row, column)) for column in DEMAND_COLUMNS])
+    return out.getvalue()
+
+
+def csv_value(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        text = f"{value:.6f}".rstrip("0").rstrip(".")
+        return "0" if text in ("", "-0") else text
+    return str(value)

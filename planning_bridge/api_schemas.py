@@ -1,0 +1,303 @@
+"""Request and answer shapes of the planning API (pydantic; their JSON schemas go into the
+OpenAPI document). Names start with ``Planning`` where they become components, so they never
+collide with the CRM's. Money is a string with two decimals, as everywhere in the API."""
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+from decimal import Decimal
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSchema, field_validator
+
+from planning_bridge.contracts import COMBINE_RULES, DEMAND_COLUMNS
+from planning_bridge.periods import DEFAULT_HORIZON, MAX_HORIZON, resolve_range
+
+PERIOD = r"^\d{4}-\d{2}$"
+FAMILY_CODE = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$"
+
+Money = Annotated[
+    Decimal,
+    PlainSerializer(lambda value: str(Decimal(value).quantize(Decimal("0.01"))), return_type=str),
+    WithJsonSchema({"type": "string", "pattern": r"^-?\d+\.\d{2}$"}, mode="serialization"),
+]
+UtcDateTime = Annotated[
+    datetime,
+    PlainSerializer(lambda value: value.astimezone(timezone.utc).isoformat(), return_type=str),
+    WithJsonSchema({"type": "string", "format": "date-time"}, mode="serialization"),
+]
+Period = Annotated[str, Field(pattern=PERIOD, description="a month, YYYY-MM")]
+Source = Literal["stage", "calibrated"]
+
+
+def _months(start: str | None, end: str | None) -> tuple[str, str]:
+    return resolve_range(start, end, datetime.now(timezone.utc).date())
+
+
+# --- queries and bodies -------------------------------------------------------------------
+
+class _Query(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=False)
+
+
+class DemandQuery(_Query):
+    from_: Period | None = Field(None, alias="from", description="first month (default: this month)")
+    to: Period | None = Field(None, description=f"last month (default: {DEFAULT_HORIZON} months "
+                                                f"from `from`; at most {MAX_HORIZON})")
+    probabilities: Source = Field("calibrated", description="win probabilities: the stage defaults, "
+                                  "or calibrated on closed deals (falls back to stage with little history)")
+    format: Literal["json", "csv"] = "json"
+    slip_adjusted: bool = Field(False, description="spread each deal over the learned close-date slips")
+    as_of: date | None = Field(None, description="rebuild the pipeline as it stood at the end of this day")
+    family: str | None = Field(None, max_length=2000, description="comma-separated family codes (default: all)")
+
+    def months(self) -> tuple[str, str]:
+        return _months(self.from_, self.to)
+
+    def family_list(self) -> list[str] | None:
+        codes = [c.strip() for c in (self.family or "").split(",") if c.strip()]
+        return codes or None
+
+
+class ContributionQuery(_Query):
+    family: str = Field(pattern=FAMILY_CODE)
+    period: Period
+    probabilities: Source = "calibrated"
+    slip_adjusted: bool = False
+    as_of: date | None = None
+
+
+class ActualsQuery(_Query):
+    from_: Period = Field(alias="from")
+    to: Period
+
+
+class SnapshotQuery(_Query):
+    format: Literal["json", "csv"] = "json"
+
+
+class CalibrationQuery(_Query):
+    as_of: date | None = Field(None, description="score as it could have been scored at the end of this day")
+
+
+class AccuracyQuery(_Query):
+    lags: str = Field("1,2,3", pattern=r"^\s*\d{1,2}(\s*,\s*\d{1,2})*\s*$",
+                      description="comma-separated lags in months (1 to 12)")
+    months: int = Field(12, ge=1, le=36, description="past months with actuals to score")
+    slip_adjusted: bool = Field(False, description="time the pipeline with the learned slips")
+
+    def lag_list(self) -> tuple[int, ...]:
+        return tuple(int(part) for part in self.lags.split(","))
+
+    @field_validator("lags")
+    @classmethod
+    def _lags_in_range(cls, value: str) -> str:
+        if not all(1 <= int(part) <= 12 for part in value.split(",")):
+            raise ValueError("each lag between 1 and 12")
+        return value
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class SnapshotIn(_Body):
+    from_: Period | None = Field(None, alias="from", description="first month (default: this month)")
+    to: Period | None = Field(None, description="last month (default: 18 months from `from`)")
+    probabilities: Source = "calibrated"
+    slip_adjusted: bool = False
+
+    def months(self) -> tuple[str, str]:
+        return _months(self.from_, self.to)
+
+
+class FamilySettingIn(_Body):
+    combine_rule: Literal[COMBINE_RULES]  # type: ignore[valid-type]
+    commit_stage: Annotated[str, Field(min_length=1, max_length=60)] | None = Field(
+        None, description="stage from which deals count as commit (null: the default)")
+
+
+class OutlierIn(_Body):
+    period: Period
+    accepted: bool = Field(description="true: it is an outlier (the baseline reads `value`, or its "
+                           "own fitted value); false: keep the actual (or read `value`, a correction)")
+    value: Annotated[float, Field(ge=0, le=1e12)] | None = None
+
+
+# --- answers ------------------------------------------------------------------------------
+
+class PlanningDemandRowOut(BaseModel):
+    """One family and month, exactly the published columns."""
+
+    family: str
+    period: str
+    baseline_units: float
+    weighted_units: float
+    weighted_revenue: Money
+    best_case_units: float
+    commit_units: float
+    low_units: float
+    high_units: float
+    deal_count: int
+    demand_input_units: float
+    snapshot_id: int | None
+
+
+class PlanningDemandOut(BaseModel):
+    probabilities: str = Field(description="the source asked for")
+    probability_source: str = Field(description="the source used (calibrated falls back to stage)")
+    probability_method: str
+    model_version: str
+    as_of: date
+    slip_adjusted: bool
+    columns: list[str]
+    rows: list[PlanningDemandRowOut]
+
+
+def row_out(row) -> PlanningDemandRowOut:
+    return PlanningDemandRowOut(**{column: getattr(row, column) for column in DEMAND_COLUMNS})
+
+
+def demand_out(rows) -> PlanningDemandOut:
+    return PlanningDemandOut(
+        probabilities=rows.probabilities, probability_source=rows.probability_source,
+        probability_method=rows.probability_method, model_version=rows.model_version,
+        as_of=rows.as_of, slip_adjusted=rows.slip_adjusted, columns=list(DEMAND_COLUMNS),
+        rows=[row_out(r) for r in rows],
+    )
+
+
+class PlanningContributionOut(BaseModel):
+    deal_id: str
+    deal_name: str
+    family: str
+    period: str
+    stage: str
+    probability: float
+    quantity: float
+    weighted_units: float
+    amount: Money
+    owner: str
+    expected_close: date
+
+
+class PlanningContributionsOut(BaseModel):
+    items: list[PlanningContributionOut]
+
+
+class PlanningActualsOut(BaseModel):
+    families: dict[str, dict[str, float]] = Field(description="family -> period -> units")
+
+
+class PlanningImportOut(BaseModel):
+    kind: str
+    rows: int
+    accepted: int
+    replaced: int
+
+
+class PlanningSnapshotOut(BaseModel):
+    id: int
+    taken_at: UtcDateTime
+    taken_by: str | None
+    as_of: date
+    start: str
+    end: str
+    probabilities: str
+    probabilities_used: str
+    model_version: str
+    scheduled: bool
+    row_count: int
+
+
+class PlanningSnapshotsOut(BaseModel):
+    items: list[PlanningSnapshotOut]
+
+
+class PlanningSnapshotRowsOut(BaseModel):
+    snapshot: PlanningSnapshotOut
+    columns: list[str]
+    rows: list[PlanningDemandRowOut]
+
+
+class PlanningReliabilityOut(BaseModel):
+    lower: float
+    upper: float
+    count: int
+    mean_predicted: float
+    actual_rate: float
+
+
+class PlanningCalibrationReportOut(BaseModel):
+    source: str
+    brier: float
+    holdout_from: date
+    holdout_count: int
+    buckets: list[PlanningReliabilityOut]
+    method: str
+    train_count: int
+    holdout_deals: int
+
+
+class PlanningCalibrationOut(BaseModel):
+    reports: list[PlanningCalibrationReportOut]
+
+
+class PlanningAccuracyCellOut(BaseModel):
+    origin: str
+    family: str
+    lag: int
+    forecast: str
+    months: int
+    actual_units: float
+    forecast_units: float
+    wmape: float | None
+    bias: float | None
+
+
+class PlanningValueAddedOut(BaseModel):
+    origin: str
+    family: str
+    lag: int
+    candidate: str
+    reference: str
+    fva: float | None
+
+
+class PlanningAccuracyOut(BaseModel):
+    lags: list[int]
+    cells: list[PlanningAccuracyCellOut]
+    value_added: list[PlanningValueAddedOut]
+    months: list[str]
+    snapshot_count: int
+    notes: list[str]
+
+
+class PlanningFamilySettingOut(BaseModel):
+    family: str
+    name: str
+    unit: str
+    lead_time_days: int
+    combine_rule: str
+    commit_stage: str | None
+    is_default: bool
+
+
+class PlanningFamilySettingsOut(BaseModel):
+    items: list[PlanningFamilySettingOut]
+
+
+class PlanningOutlierOut(BaseModel):
+    family: str
+    period: str
+    original_units: float
+    flagged: bool
+    suggested_units: float | None
+    accepted: bool | None
+    override_units: float | None
+    effective_units: float
+    decided_by: str | None = None
+    decided_at: UtcDateTime | None = None
+
+
+class PlanningOutliersOut(BaseModel):
+    items: list[PlanningOutlierOut]

@@ -1,0 +1,311 @@
+"""CSV imports: deals exported by another CRM, and actual orders from the ERP.
+
+A file is taken whole or not at all: every row is checked first, and when any row is bad the
+result lists every bad row with its line number (the header is line 1) and nothing changes.
+
+* Deals (``deal_id,family,quantity,amount,stage,created_on,expected_close,closed_on,won``,
+  optional ``probability``): one row per deal line. Each import replaces the deals imported
+  before (the file is the other CRM's full export). ``closed_on`` and ``won`` are both empty
+  while the deal is open; ``probability`` (0 to 1) is the other CRM's probability, used as the
+  deal's stage probability; without it the stage must be one of this CRM's stages.
+* Actuals (``family,period,units,revenue``): units ordered per family and month (``YYYY-MM``);
+  each row replaces the family-month it names, other months are kept.
+"""
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import math
+import re
+from datetime import date, datetime, timezone
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import IO, Any, Iterator
+
+from sqlalchemy import delete, insert, select
+
+from planning_bridge import crm_port
+from planning_bridge.contracts import ImportRejection, ImportResult
+from planning_bridge.inputs import stage_probabilities
+from planning_bridge.models import Actual, ImportedDealLine
+from planning_bridge.periods import parse_period, period_text
+
+DEAL_COLUMNS = ("deal_id", "family", "quantity", "amount", "stage", "created_on", "expected_close",
+                "closed_on", "won")
+DEAL_OPTIONAL = ("probability",)
+ACTUAL_COLUMNS = ("family", "period", "units", "revenue")
+MAX_BYTES = 20 * 1024 * 1024
+MAX_ROWS = 200_000
+MAX_QUANTITY = 1e12
+MAX_AMOUNT = Decimal("9999999999.99")
+DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+CENT = Decimal("0.01")
+
+
+class RowError(ValueError):
+    pass
+
+
+def import_deals_csv(source: str | Path | IO, *, now: datetime | None = None) -> ImportResult:
+    """Replace the imported deals with the file's (see the module docstring). Flushes; the
+    caller commits."""
+    now = now or datetime.now(timezone.utc)
+    header, rows, rejected = _read(source, DEAL_COLUMNS, DEAL_OPTIONAL)
+    if header is None:
+        return ImportResult("deals", 0, 0, tuple(rejected))
+    families = {f.code for f in crm_port.product_families()}
+    stages = stage_probabilities()
+    records, first_seen = [], {}
+    for line, raw in rows:
+        try:
+            record = _deal_record(raw, families, stages)
+            _check_same_deal(record, first_seen.setdefault(record["deal_id"], (line, record)))
+        except RowError as exc:
+            rejected.append(ImportRejection(line, str(exc)))
+            continue
+        records.append({**record, "line_number": line, "imported_at": now})
+    if rejected:
+        return ImportResult("deals", len(records) + len(rejected), 0, tuple(rejected))
+    session = crm_port.db.session
+    replaced = session.execute(delete(ImportedDealLine)).rowcount or 0
+    if records:
+        session.execute(insert(ImportedDealLine), records)
+    session.flush()
+    return ImportResult("deals", len(records), len(records), (), replaced)
+
+
+def import_actuals_csv(source: str | Path | IO, *, now: datetime | None = None) -> ImportResult:
+    """Write the file's actual units per family and month (see the module docstring). Flushes;
+    the caller commits."""
+    now = now or datetime.now(timezone.utc)
+    header, rows, rejected = _read(source, ACTUAL_COLUMNS, ())
+    if header is None:
+        return ImportResult("actuals", 0, 0, tuple(rejected))
+    families = {f.code for f in crm_port.product_families()}
+    records, seen = [], {}
+    for line, raw in rows:
+        try:
+            record = _actual_record(raw, families)
+            key = (record["family"], record["period"])
+            if key in seen:
+                raise RowError(f"duplicate period {record['period']} for {record['family']} "
+                               f"(first on line {seen[key]})")
+            seen[key] = line
+        except RowError as exc:
+            rejected.append(ImportRejection(line, str(exc)))
+            continue
+        records.append(record)
+    if rejected:
+        return ImportResult("actuals", len(records) + len(rejected), 0, tuple(rejected))
+    session = crm_port.db.session
+    existing = {(a.family, a.period): a for a in session.scalars(select(Actual))}
+    replaced = 0
+    for record in records:
+        actual = existing.get((record["family"], record["period"]))
+        if actual is None:
+            session.add(Actual(**record, imported_at=now))
+        else:
+            actual.units, actual.revenue, actual.imported_at = record["units"], record["revenue"], now
+            replaced += 1
+    session.flush()
+    return ImportResult("actuals", len(records), len(records), (), replaced)
+
+
+# --- reading ----------------------------------------------------------------------------
+
+def _read(source, required: tuple[str, ...], optional: tuple[str, ...]):
+    """(header, iterator of (line, {column: text}), rejections so far); header None when the
+    file itself is unusable."""
+    try:
+        text = _text_of(source)
+    except RowError as exc:
+        return None, iter(()), [ImportRejection(1, str(exc))]
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = [name.strip().lower() for name in next(reader)]
+    except StopIteration:
+        return None, iter(()), [ImportRejection(1, "the file is empty")]
+    except csv.Error as exc:
+        return None, iter(()), [ImportRejection(1, f"not a CSV file: {exc}")]
+    problems = []
+    missing = [c for c in required if c not in header]
+    unknown = [c for c in header if c not in required + optional]
+    if missing:
+        problems.append("missing columns: " + ", ".join(missing))
+    if unknown:
+        problems.append("unknown columns: " + ", ".join(c[:40] for c in unknown[:10]))
+    if len(set(header)) != len(header):
+        problems.append("a column appears twice")
+    if problems:
+        return None, iter(()), [ImportRejection(1, "; ".join(problems))]
+    return header, _rows(reader, header), []
+
+
+def _rows(reader, header) -> Iterator[tuple[int, dict[str, str] | None]]:
+    count = 0
+    while True:
+        try:
+            values = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            yield reader.line_num, {"__error__": f"unreadable CSV: {exc}"}
+            return
+        if not any(v.strip() for v in values):
+            continue
+        count += 1
+        if count > MAX_ROWS:
+            yield reader.line_num, {"__error__": f"more than {MAX_ROWS:,} rows: split the file"}
+            return
+        if len(values) != len(header):
+            yield reader.line_num, {"__error__": f"{len(values)} values for {len(header)} columns"}
+            continue
+        yield reader.line_num, {name: value.strip() for name, value in zip(header, values)}
+
+
+def _text_of(source) -> str:
+    if isinstance(source, (str, Path)):
+        with open(source, "rb") as handle:
+            data = handle.read(MAX_BYTES + 1)
+    elif isinstance(source, bytes):
+        data = source
+    else:
+        data = source.read(MAX_BYTES + 1)
+    if len(data) > MAX_BYTES:
+        raise RowError(f"the file is larger than {MAX_BYTES // (1024 * 1024)} MB")
+    if isinstance(data, str):
+        return data.removeprefix("\ufeff")
+    try:
+        return codecs.decode(data, "utf-8-sig")
+    except UnicodeDecodeError:
+        raise RowError("the file is not UTF-8 text") from None
+
+
+# --- checking one row -------------------------------------------------------------------
+
+def _deal_record(raw: dict[str, str], families: set[str], stages: dict[str, float]) -> dict[str, Any]:
+    _unreadable(raw)
+    record = {
+        "deal_id": _text(raw, "deal_id", 100),
+        "family": _family(raw, families),
+        "quantity": _number(raw, "quantity", positive=True),
+        "amount": _money(raw, "amount"),
+        "stage": _text(raw, "stage", 60),
+        "created_on": _date(raw, "created_on"),
+        "expected_close": _date(raw, "expected_close"),
+        "closed_on": _date(raw, "closed_on", required=False),
+        "won": _boolean(raw, "won"),
+        "probability": _probability(raw),
+    }
+    if (record["closed_on"] is None) != (record["won"] is None):
+        raise RowError("closed_on and won are both empty (open deal) or both given (closed deal)")
+    if record["expected_close"] < record["created_on"]:
+        raise RowError("expected_close is before created_on")
+    if record["closed_on"] is not None and record["closed_on"] < record["created_on"]:
+        raise RowError("closed_on is before created_on")
+    if record["won"] is None and record["probability"] is None and record["stage"] not in stages:
+        raise RowError(f"unknown stage '{record['stage']}': use one of this CRM's stages or add a probability column")
+    return record
+
+
+def _check_same_deal(record: dict[str, Any], first: tuple[int, dict[str, Any]]) -> None:
+    line, earlier = first
+    for key in ("stage", "created_on", "expected_close", "closed_on", "won", "probability"):
+        if record[key] != earlier[key]:
+            raise RowError(f"deal {record['deal_id']}: {key} differs from its line {line}")
+
+
+def _actual_record(raw: dict[str, str], families: set[str]) -> dict[str, Any]:
+    _unreadable(raw)
+    month = parse_period(raw["period"])
+    if month is None:
+        raise RowError(f"period '{raw['period'][:20]}' is not a month written YYYY-MM")
+    revenue = _money(raw, "revenue") if raw["revenue"] else None
+    return {"family": _family(raw, families), "period": period_text(month),
+            "units": _number(raw, "units", positive=False), "revenue": revenue}
+
+
+def _unreadable(raw: dict[str, str]) -> None:
+    if "__error__" in raw:
+        raise RowError(raw["__error__"])
+
+
+def _text(raw, key: str, limit: int) -> str:
+    value = raw[key]
+    if not value:
+        raise RowError(f"{key} is empty")
+    if len(value) > limit:
+        raise RowError(f"{key} is longer than {limit} characters")
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
+        raise RowError(f"{key} contains control characters")
+    return value
+
+
+def _family(raw, families: set[str]) -> str:
+    code = raw["family"]
+    if code not in families:
+        raise RowError(f"unknown family '{code[:40]}'")
+    return code
+
+
+def _number(raw, key: str, *, positive: bool) -> float:
+    try:
+        value = float(raw[key])
+    except ValueError:
+        raise RowError(f"{key} '{raw[key][:20]}' is not a number") from None
+    if not math.isfinite(value) or value >= MAX_QUANTITY:
+        raise RowError(f"{key} is out of range")
+    if value < 0:
+        raise RowError(f"negative {key}")
+    if positive and value == 0:
+        raise RowError(f"{key} must be above 0")
+    return value
+
+
+def _money(raw, key: str) -> Decimal:
+    try:
+        value = Decimal(raw[key])
+    except InvalidOperation:
+        raise RowError(f"{key} '{raw[key][:20]}' is not an amount") from None
+    if not value.is_finite() or value > MAX_AMOUNT:
+        raise RowError(f"{key} is out of range")
+    if value < 0:
+        raise RowError(f"negative {key}")
+    return value.quantize(CENT)
+
+
+def _date(raw, key: str, required: bool = True) -> date | None:
+    text = raw[key]
+    if not text:
+        if required:
+            raise RowError(f"{key} is empty")
+        return None
+    if not DATE_RE.match(text):
+        raise RowError(f"{key} '{text[:20]}' is not a date written YYYY-MM-DD")
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise RowError(f"{key} '{text}' is an impossible date") from None
+
+
+def _boolean(raw, key: str) -> bool | None:
+    text = raw[key].lower()
+    if not text:
+        return None
+    if text not in ("true", "false"):
+        raise RowError(f"{key} must be true or false")
+    return text == "true"
+
+
+def _probability(raw) -> Decimal | None:
+    text = raw.get("probability", "")
+    if not text:
+        return None
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        raise RowError(f"probability '{text[:20]}' is not a number") from None
+    if not value.is_finite() or not 0 <= value <= 1:
+        raise RowError("probability must be between 0 and 1")
+    return value.quantize(Decimal("0.00001"))

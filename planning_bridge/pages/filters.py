@@ -1,0 +1,79 @@
+"""The demand page's filters, read from the query string: a month range, the probability
+source, slip-adjusted timing and a set of families. Bad values never fail the page: each one
+gets a message and the default takes its place."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+from planning_bridge.contracts import PROBABILITY_SOURCES
+from planning_bridge.crm_port import utcnow
+from planning_bridge.periods import DEFAULT_HORIZON, MAX_HORIZON, month_index, parse_period, period_text
+
+
+def add_months(period: str, months: int) -> str:
+    return period_text(parse_period(period) + months)
+
+
+def periods(start: str, end: str) -> list[str]:
+    return [period_text(i) for i in range(parse_period(start), parse_period(end) + 1)]
+
+
+@dataclass(frozen=True)
+class DemandFilters:
+    start: str
+    end: str
+    probabilities: str = "calibrated"
+    slip_adjusted: bool = False
+    families: tuple[str, ...] = ()          # empty: every family
+    errors: dict[str, str] = field(default_factory=dict, compare=False)
+
+    def query(self, **overrides) -> dict:
+        """The filters as query-string arguments (for links that keep them)."""
+        args = {"from": self.start, "to": self.end, "probabilities": self.probabilities}
+        if self.slip_adjusted:
+            args["slip"] = "1"
+        if self.families:
+            args["family"] = list(self.families)
+        args.update(overrides)
+        return args
+
+    @property
+    def periods(self) -> list[str]:
+        return periods(self.start, self.end)
+
+
+def read_filters(args, known_families: list[str], today: date | None = None) -> DemandFilters:
+    """Filters from ``request.args`` (a MultiDict); defaults: 18 months from this month,
+    calibrated probabilities, planned timing, every family."""
+    errors: dict[str, str] = {}
+    this_month = period_text(month_index(today or utcnow().date()))
+    start = _period_arg(args, "from", this_month, errors)
+    end = _period_arg(args, "to", add_months(start, DEFAULT_HORIZON - 1), errors)
+    months = parse_period(end) - parse_period(start) + 1
+    if months < 1:
+        errors["to"] = f"The end month is before the start month; showing {DEFAULT_HORIZON} months instead."
+        end = add_months(start, DEFAULT_HORIZON - 1)
+    elif months > MAX_HORIZON:
+        errors["to"] = f"At most {MAX_HORIZON} months at a time; showing the first {MAX_HORIZON}."
+        end = add_months(start, MAX_HORIZON - 1)
+    probabilities = args.get("probabilities") or "calibrated"
+    if probabilities not in PROBABILITY_SOURCES:
+        errors["probabilities"] = "Probabilities are either stage or calibrated; using calibrated."
+        probabilities = "calibrated"
+    wanted = [code for code in args.getlist("family") if code]
+    unknown = sorted(set(wanted) - set(known_families))
+    if unknown:
+        errors["family"] = "Unknown product family: " + ", ".join(code[:40] for code in unknown[:5]) + "."
+    families = tuple(code for code in known_families if code in wanted)
+    return DemandFilters(start, end, probabilities, args.get("slip") in ("1", "true", "on"), families, errors)
+
+
+def _period_arg(args, name: str, default: str, errors: dict) -> str:
+    text = (args.get(name) or "").strip()
+    if not text:
+        return default
+    if parse_period(text) is None:
+        errors[name] = f"“{text[:20]}” is not a month written as YYYY-MM; using {default}."
+        return default
+    return period_text(parse_period(text))

@@ -1,0 +1,90 @@
+"""How good are the numbers: the calibration page (Brier score and reliability of stage
+defaults against calibrated probabilities on a time-based holdout) and the accuracy page
+(WMAPE, bias and forecast value added per family and lag)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+from flask import render_template, request
+
+from planning_bridge import services
+from planning_bridge.contracts import (
+    ACCURACY_FORECASTS, ACCURACY_ORIGINS, AccuracyCell, AccuracyReport,
+)
+from planning_bridge.crm_port import roles
+from planning_bridge.pages import PLANNERS, bp
+from planning_bridge.pages.charts import reliability_chart
+from planning_bridge.pages.verdicts import (
+    ALL_FAMILIES, accuracy_verdict, calibration_verdict, pipeline_verdict,
+)
+
+
+def _date_arg(name: str) -> tuple[date | None, str | None]:
+    text = (request.args.get(name) or "").strip()
+    if not text:
+        return None, None
+    try:
+        return date.fromisoformat(text), None
+    except ValueError:
+        return None, f"“{text[:20]}” is not a date written as YYYY-MM-DD; using today."
+
+
+@bp.route("/calibration")
+@roles(*PLANNERS)
+def calibration():
+    as_of, error = _date_arg("as_of")
+    reports = services.calibration_reports(as_of=as_of)
+    usable = [report for report in reports if report.holdout_count]
+    return render_template(
+        "planning/calibration.html", reports=reports, usable=usable, as_of=as_of, error=error,
+        chart=reliability_chart(usable), charts=bool(usable), verdict=calibration_verdict(reports),
+    )
+
+
+@dataclass
+class AccuracyLine:
+    """One family at one lag: each forecast's cell and the value added, for one table row."""
+
+    family: str
+    lag: int
+    cells: dict[str, AccuracyCell] = field(default_factory=dict)
+    value_added: dict[tuple[str, str], float | None] = field(default_factory=dict)
+
+    @property
+    def months(self) -> int:
+        return max((cell.months for cell in self.cells.values()), default=0)
+
+
+def accuracy_tables(report: AccuracyReport) -> dict[str, list[AccuracyLine]]:
+    """Per origin ("snapshots", "rebuilt"), one line per family and lag; the pooled "ALL"
+    family last."""
+    lines: dict[tuple[str, str, int], AccuracyLine] = {}
+    for cell in report.cells:
+        line = lines.setdefault((cell.origin, cell.family, cell.lag), AccuracyLine(cell.family, cell.lag))
+        line.cells[cell.forecast] = cell
+    for value in report.value_added:
+        line = lines.setdefault((value.origin, value.family, value.lag), AccuracyLine(value.family, value.lag))
+        line.value_added[(value.candidate, value.reference)] = value.fva
+    tables: dict[str, list[AccuracyLine]] = {}
+    for (origin, family, lag), line in sorted(
+            lines.items(), key=lambda item: (item[0][0], item[0][1] == ALL_FAMILIES, item[0][1], item[0][2])):
+        tables.setdefault(origin, []).append(line)
+    return {origin: tables[origin] for origin in ACCURACY_ORIGINS if origin in tables}
+
+
+def value_added_columns(report: AccuracyReport) -> list[tuple[str, str]]:
+    """The (candidate, reference) pairs the report has, the probability comparison first."""
+    pairs = {(v.candidate, v.reference) for v in report.value_added}
+    return sorted(pairs, key=lambda pair: (pair[1] != "stage", pair))
+
+
+@bp.route("/accuracy")
+@roles(*PLANNERS)
+def accuracy():
+    report = services.accuracy_report(lags=(1, 2, 3))
+    return render_template(
+        "planning/accuracy.html", report=report, tables=accuracy_tables(report),
+        fva_columns=value_added_columns(report), forecasts=ACCURACY_FORECASTS,
+        verdict=accuracy_verdict(report), pipeline_verdict=pipeline_verdict(report),
+    )

@@ -1,0 +1,99 @@
+"""Plain-language verdicts for the calibration and accuracy pages: one sentence a planner can
+repeat in the S&OP meeting, with its tone (good / bad / neutral) for the page's colour."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from planning_bridge.contracts import AccuracyReport, CalibrationReport, ValueAdded
+
+ALL_FAMILIES = "ALL"  # the pooled row of the accuracy report
+
+
+@dataclass(frozen=True)
+class Verdict:
+    text: str
+    tone: str = "neutral"  # "good", "bad" or "neutral"
+
+
+def calibration_verdict(reports: list[CalibrationReport]) -> Verdict | None:
+    """Compare the Brier scores of both sources on the same holdout (lower is better)."""
+    by_source = {report.source: report for report in reports if report.holdout_count}
+    stage, calibrated = by_source.get("stage"), by_source.get("calibrated")
+    if stage is None or calibrated is None:
+        return None
+    gap = stage.brier - calibrated.brier
+    if abs(gap) < 0.0005:
+        return Verdict(f"Calibrated probabilities and the stage defaults score the same Brier "
+                       f"({calibrated.brier:.3f}) on the {calibrated.holdout_count} held-out deals.")
+    if gap > 0:
+        return Verdict(f"Calibrated probabilities beat the stage defaults: Brier {calibrated.brier:.3f} "
+                       f"against {stage.brier:.3f} on the {calibrated.holdout_count} held-out deals "
+                       f"(lower is better).", "good")
+    return Verdict(f"The stage defaults beat the calibrated probabilities: Brier {stage.brier:.3f} "
+                   f"against {calibrated.brier:.3f} on the {stage.holdout_count} held-out deals "
+                   f"(lower is better).", "bad")
+
+
+def _points(value: float) -> str:
+    return f"{abs(value) * 100:.1f}"
+
+
+def _pooled(report: AccuracyReport, origin: str, candidate: str, reference: str) -> list[ValueAdded]:
+    return [v for v in report.value_added
+            if v.origin == origin and v.family == ALL_FAMILIES and v.candidate == candidate
+            and v.reference == reference and v.fva is not None]
+
+
+def preferred_origin(report: AccuracyReport) -> str | None:
+    """Snapshots when some were taken (what was really published), else the rebuilt history."""
+    for origin in ("snapshots", "rebuilt"):
+        if _pooled(report, origin, "calibrated", "stage"):
+            return origin
+    return None
+
+
+def _by_lag(values: list[ValueAdded]) -> str:
+    """"4.0 points at lag 1, 3.0 at lag 2 and 2.0 at lag 3"."""
+    parts = [f"{_points(v.fva)} at lag {v.lag}" for v in values]
+    parts[0] = parts[0].replace(" at", " points at", 1)
+    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+
+
+def accuracy_verdict(report: AccuracyReport) -> Verdict | None:
+    """"Calibrated probabilities beat the stage defaults by X points" (of WMAPE, all families
+    pooled) at each lag, or the opposite; from snapshots when there are some."""
+    origin = preferred_origin(report)
+    if origin is None:
+        return None
+    values = sorted(_pooled(report, origin, "calibrated", "stage"), key=lambda v: v.lag)
+    source = "the published snapshots" if origin == "snapshots" else "the pipeline rebuilt as of each past month"
+    better = [v for v in values if v.fva > 0.0005]
+    worse = [v for v in values if v.fva < -0.0005]
+    if better and not worse:
+        return Verdict(f"Calibrated probabilities beat the stage defaults by {_by_lag(values)} "
+                       f"(WMAPE, all families together, on {source}).", "good")
+    if worse and not better:
+        return Verdict(f"Calibrated probabilities do not beat the stage defaults: they are worse by "
+                       f"{_by_lag(values)} (WMAPE, all families together, on {source}).", "bad")
+    if not better and not worse:
+        return Verdict(f"Calibrated probabilities and the stage defaults are equally accurate on {source}.")
+    parts = "; ".join(
+        f"lag {v.lag}: {'better' if v.fva > 0 else 'worse'} by {_points(v.fva)} points" for v in values)
+    return Verdict(f"Mixed: calibrated probabilities against the stage defaults, all families together, "
+                   f"on {source} — {parts}.")
+
+
+def pipeline_verdict(report: AccuracyReport) -> Verdict | None:
+    """Does adding the pipeline to the baseline help, against the baseline alone?"""
+    origin = preferred_origin(report) or "rebuilt"
+    values = sorted(_pooled(report, origin, "calibrated", "baseline"), key=lambda v: v.lag)
+    if not values:
+        return None
+    lead = values[0]
+    if lead.fva > 0.0005:
+        return Verdict(f"Adding the calibrated pipeline to the baseline improves on the baseline alone by "
+                       f"{_points(lead.fva)} points of WMAPE at lag {lead.lag}.", "good")
+    if lead.fva < -0.0005:
+        return Verdict(f"Adding the calibrated pipeline to the baseline is {_points(lead.fva)} points of "
+                       f"WMAPE worse than the baseline alone at lag {lead.lag}.", "bad")
+    return Verdict(f"Adding the pipeline to the baseline changes nothing at lag {lead.lag}.")

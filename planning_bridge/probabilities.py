@@ -1,0 +1,201 @@
+"""Win probabilities: ``stage`` (the stage's default, or an imported deal's own probability)
+and ``calibrated`` (learned from the CRM's closed deals).
+
+````calibrated`` takes the first of these the history supports, learning only from deals
+closed by the date the probabilities are for, seen at settled moments (``observations.py``):
+
+1. fewer than ``MIN_CLOSED_DEALS`` closed deals with history: not enough to learn from, the
+   stage defaults are used and reported as such (``source == "stage"``);
+2. fewer than ``MIN_MODEL_OBSERVATIONS`` observations or ``MIN_CLASS_DEALS`` won or lost
+   deals: each stage's observed win rate smoothed toward its default with a Beta prior of
+   strength ``PRIOR_STRENGTH`` — (wins + k·default) / (seen + k) — so a stage seen a handful
+   of times stays near its default;
+3. otherwise a scikit-learn logistic regression on stage, days in stage, deal age, log amount,
+   main family and days since the last touch, wrapped in ``CalibratedClassifierCV`` (sigmoid,
+   isotonic from 1,000 observations) whose folds keep each deal's observations together.
+
+Both learned forms weigh recent observations more (half-life ``HALF_LIFE_DAYS``): win rates
+drift with markets, products and the team.
+
+Imported deals have no history in this CRM: they keep their ``stage`` probability either way.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import date
+
+import numpy as np
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import GroupKFold
+from sklearn.preprocessing import StandardScaler
+
+from planning_bridge.observations import Features, Observations
+
+log = logging.getLogger(__name__)
+
+MIN_CLOSED_DEALS = 30
+MIN_MODEL_OBSERVATIONS = 200
+MIN_CLASS_DEALS = 15
+PRIOR_STRENGTH = 10.0
+HALF_LIFE_DAYS = 180
+CV_FOLDS = 3
+ISOTONIC_FROM = 1000
+MODEL_VERSION = "pb-1"
+
+
+@dataclass(frozen=True)
+class StageRates:
+    """Observed win rate per stage, smoothed toward the stage default."""
+
+    rates: dict[str, float]
+    seen: dict[str, int]
+
+    @classmethod
+    def fit(cls, stages: np.ndarray, won: np.ndarray, defaults: dict[str, float],
+            strength: float = PRIOR_STRENGTH, weights: np.ndarray | None = None) -> StageRates:
+        """(weighted wins + k·default) / (weighted observations + k) per stage."""
+        weights = np.ones(won.size) if weights is None else weights
+        rates, seen = {}, {}
+        for stage in sorted(set(stages.tolist()) | set(defaults)):
+            mask = stages == stage
+            n, wins = float(weights[mask].sum()), float(weights[mask] @ won[mask])
+            prior = defaults.get(stage, float(won.mean()) if won.size else 0.0)
+            rates[stage] = (wins + strength * prior) / (n + strength)
+            seen[stage] = int(mask.sum())
+        return cls(rates, seen)
+
+    def predict(self, features: Features, defaults: dict[str, float]) -> np.ndarray:
+        return np.array([self.rates.get(s, defaults.get(s, 0.0)) for s in features.stage], float)
+
+
+@dataclass
+class CalibratedModel:
+    """Logistic regression on the deal features, calibrated by cross-validation, recent
+    observations weighing more (half-life ``HALF_LIFE_DAYS``)."""
+
+    stages: tuple[str, ...]
+    families: tuple[str, ...]
+    scaler: object = field(repr=False, default=None)
+    classifier: object = field(repr=False, default=None)
+
+    @classmethod
+    def fit(cls, observations: Observations) -> CalibratedModel:
+        features, won = observations.features, observations.won
+        model = cls(tuple(sorted(set(features.stage.tolist()))),
+                    tuple(sorted(set(features.family.tolist()))))
+        raw = model.design(features)
+        model.scaler = StandardScaler().fit(raw)
+        folds = _grouped_folds(won, observations.deal)
+        method = "isotonic" if len(won) >= ISOTONIC_FROM else "sigmoid"
+        model.classifier = CalibratedClassifierCV(
+            LogisticRegression(C=1.0, max_iter=2000), method=method, cv=folds,
+        ).fit(model.scaler.transform(raw), won, sample_weight=recency_weights(observations.at))
+        return model
+
+    def design(self, features: Features) -> np.ndarray:
+        touch = np.where(np.isnan(features.days_since_touch), features.age_days,
+                         features.days_since_touch)
+        columns = [features.stage == s for s in self.stages]
+        columns += [features.family == f for f in self.families]
+        columns += [np.log1p(features.days_in_stage), np.log1p(features.age_days),
+                    np.log1p(np.maximum(features.amount, 0.0)), np.log1p(touch),
+                    np.isnan(features.days_since_touch)]
+        return np.column_stack([np.asarray(c, dtype=float) for c in columns])
+
+    def predict(self, features: Features, _defaults=None) -> np.ndarray:
+        if len(features) == 0:
+            return np.zeros(0)
+        return self.classifier.predict_proba(self.scaler.transform(self.design(features)))[:, 1]
+
+    @property
+    def method_name(self) -> str:
+        return (f"logistic regression, {self.classifier.method}-calibrated, "
+                f"recent deals weighted (half-life {HALF_LIFE_DAYS} days)")
+
+
+def recency_weights(moments: np.ndarray) -> np.ndarray:
+    """Weight 1 for the latest observation, halving every ``HALF_LIFE_DAYS`` before it: win
+    rates drift (markets, products, the team), and the last year says more than the one before."""
+    if moments.size == 0:
+        return np.zeros(0)
+    days = (moments.max() - moments).astype("timedelta64[s]").astype(float) / 86_400.0
+    return 0.5 ** (days / HALF_LIFE_DAYS)
+
+
+def _grouped_folds(won: np.ndarray, groups: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Cross-validation folds keeping each deal's observations together (no deal seen on
+    both sides); a fold whose training side lacks an outcome is left out."""
+    _labels, codes = np.unique(groups.astype(str), return_inverse=True)  # integers split fast
+    splitter = GroupKFold(n_splits=min(CV_FOLDS, _labels.size), shuffle=True, random_state=0)
+    return [(train, test) for train, test in splitter.split(np.zeros(len(won)), won, codes)
+            if won[train].any() and not won[train].all()]
+
+
+@dataclass(frozen=True)
+class Learned:
+    """What ``calibrated`` resolved to for one date: the source actually used, how, from what."""
+
+    source: str                      # "calibrated" or "stage" (fallback)
+    method: str
+    train_count: int
+    deal_count: int
+    predictor: object = None         # StageRates, CalibratedModel or None
+
+    def predict(self, features: Features, defaults: dict[str, float]) -> np.ndarray:
+        if self.predictor is None:
+            return np.array([defaults.get(s, 0.0) for s in features.stage], float)
+        return np.clip(self.predictor.predict(features, defaults), 0.0, 1.0)
+
+    @property
+    def version(self) -> str:
+        return (f"{MODEL_VERSION}:{self.source}:{self.method} "
+                f"({self.train_count} observations of {self.deal_count} deals)")
+
+
+def learn(observations: Observations, defaults: dict[str, float]) -> Learned:
+    """Resolve ``calibrated`` for these observations (see the module docstring)."""
+    deals = np.unique(observations.deal.astype(str)) if len(observations) else np.array([])
+    n_obs, n_deals = len(observations), int(deals.size)
+    if n_deals < MIN_CLOSED_DEALS:
+        return Learned("stage", f"stage defaults: {n_deals} closed deals with history, "
+                       f"calibrated needs {MIN_CLOSED_DEALS}", n_obs, n_deals)
+    won_deals = len({d for d, w in zip(observations.deal, observations.won) if w})
+    lost_deals = n_deals - won_deals
+    if n_obs >= MIN_MODEL_OBSERVATIONS and min(won_deals, lost_deals) >= MIN_CLASS_DEALS:
+        model = CalibratedModel.fit(observations)
+        return Learned("calibrated", model.method_name, n_obs, n_deals, model)
+    rates = StageRates.fit(observations.features.stage, observations.won, defaults,
+                           weights=recency_weights(observations.at))
+    return Learned("calibrated", f"stage win rates smoothed toward the defaults (k={PRIOR_STRENGTH:g}), "
+                   f"recent deals weighted (half-life {HALF_LIFE_DAYS} days)",
+                   n_obs, n_deals, rates)
+
+
+def empty_features() -> Features:
+    none, empty = np.array([], dtype=object), np.zeros(0)
+    return Features(none, none, empty, empty, empty, empty)
+
+
+def learned_for(as_of: date, defaults: dict[str, float]) -> Learned:
+    """``calibrated`` as it could be learned at the end of ``as_of`` (cached per history state)."""
+    from planning_bridge import crm_port
+    return _learned(as_of, crm_port.history_fingerprint(), tuple(sorted(defaults.items())))
+
+
+def _learned(as_of: date, fingerprint, defaults: tuple) -> Learned:
+    key = (as_of, fingerprint, defaults)
+    if key not in _CACHE:
+        from planning_bridge.observations import observations_as_of, settled
+        if len(_CACHE) > 16:
+            _CACHE.clear()
+        _CACHE[key] = learn(settled(observations_as_of(as_of), np.datetime64(as_of, "D")), dict(defaults))
+    return _CACHE[key]
+
+
+_CACHE: dict = {}
+
+
+def clear_cache() -> None:
+    _CACHE.clear()

@@ -1,0 +1,66 @@
+"""The planning bridge's services, in one place for pages, API routes, CLI commands and jobs.
+
+They live in submodules by topic and are re-exported here:
+
+* demand input and its drill-down: ``demand.py`` (``demand_input``, ``demand_contributions``,
+  ``last_probability_source``; the rows it returns also say which probability source was used
+  in ``.probability_source`` — "calibrated" falls back to "stage" when history is short);
+* actuals and baseline: ``history.py`` (``actuals_by_family``);
+* probability quality: ``calibration.py`` (``calibration_reports``);
+* slips: ``timing.py`` through ``slip_distribution`` below;
+* snapshots: ``snapshots.py``; accuracy: ``accuracy.py``;
+* settings and outlier decisions: ``settings.py``; CSV imports: ``imports.py``.
+
+Services take plain arguments (and the acting user and ``now`` when they change something),
+flush and never commit.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+
+import numpy as np
+
+from planning_bridge.accuracy import accuracy_report
+from planning_bridge.calibration import calibration_reports
+from planning_bridge.demand import (
+    DemandCell, DemandRows, demand_contributions, demand_input, last_probability_source,
+)
+from planning_bridge.history import actuals_by_family
+from planning_bridge.imports import import_actuals_csv, import_deals_csv
+from planning_bridge.observations import observations_as_of, settled
+from planning_bridge.periods import DEFAULT_HORIZON, default_range
+from planning_bridge.settings import (
+    clear_outlier_override, default_commit_stage, family_settings, list_outliers,
+    save_family_setting, set_outlier_override,
+)
+from planning_bridge.snapshots import (
+    get_snapshot, list_snapshots, snapshot_rows, take_month_end_snapshots, take_snapshot,
+)
+from planning_bridge.timing import SlipDistribution, learn_slips
+
+COMBINE_RULE_DOC = """How a family's demand_input_units is made (its combine rule):
+- pipeline: the weighted pipeline (Σ quantity × win probability of the open deal lines due
+  that month). baseline_units shows the statistical baseline of all actuals, for reference.
+- baseline: the statistical baseline forecast from all actual orders.
+- baseline_plus_pipeline (the default): a baseline forecast from the actual orders that did
+  not come from CRM deals (actuals minus won deals' units, month by month), shown as
+  baseline_units, plus the weighted pipeline. A deal's units are counted once: as pipeline
+  while it is open; its won units are taken out of the history the baseline learns from.
+  Without imported actuals that baseline is zero and the demand input is the pipeline."""
+
+
+def slip_distribution(as_of: date | None = None) -> SlipDistribution:
+    """Close-date slips learned from the won deals closed by ``as_of`` (default today)."""
+    day = as_of or datetime.now(timezone.utc).date()
+    return learn_slips(settled(observations_as_of(day), np.datetime64(day, "D")))
+
+
+__all__ = [
+    "COMBINE_RULE_DOC", "DEFAULT_HORIZON", "DemandCell", "DemandRows", "SlipDistribution",
+    "accuracy_report", "actuals_by_family", "calibration_reports", "clear_outlier_override",
+    "default_commit_stage", "default_range", "demand_contributions", "demand_input",
+    "family_settings", "get_snapshot", "import_actuals_csv", "import_deals_csv",
+    "last_probability_source", "list_outliers", "list_snapshots", "save_family_setting",
+    "set_outlier_override", "slip_distribution", "snapshot_rows", "take_month_end_snapshots",
+    "take_snapshot",
+]
