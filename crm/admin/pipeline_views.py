@@ -13,7 +13,7 @@ from crm.deals import services
 from crm.errors import ServiceError, ValidationFailed
 from crm.extensions import db
 from crm.web.access import roles
-from crm.web.formhelpers import abort_for, apply_service_errors, too_large
+from crm.web.formhelpers import commit_or_abort, abort_for, apply_service_errors, too_large
 
 PERCENT_ERROR = "a percentage between 0 and 100"
 
@@ -77,12 +77,7 @@ def edit_family(family_id: int):
 @roles("admin")
 def toggle_family(family_id: int):
     active = request.form.get("active") == "1"
-    try:
-        family = services.update_family(current_user, family_id, {"is_active": active})
-        db.session.commit()
-    except ServiceError as exc:
-        db.session.rollback()
-        abort_for(exc)
+    family = commit_or_abort(lambda: services.update_family(current_user, family_id, {"is_active": active}))
     flash(f"{family.code} {'reactivated' if active else 'deactivated: no new deal lines can use it'}.", "success")
     return redirect(url_for(".families"))
 

@@ -14,7 +14,7 @@ from crm.errors import ServiceError, ValidationFailed
 from crm.extensions import db
 from crm.timeutil import all_timezones, utcnow
 from crm.web.access import roles
-from crm.web.formhelpers import abort_for, apply_service_errors, choice_list, safe_id
+from crm.web.formhelpers import commit_or_abort, abort_for, apply_service_errors, choice_list, safe_id
 
 log = logging.getLogger(__name__)
 
@@ -151,12 +151,7 @@ def custom_fields_page():
 @bp.route("/admin/custom-fields/<int:field_id>/delete", methods=["POST"])
 @roles("admin")
 def delete_custom_field(field_id: int):
-    try:
-        custom_fields.delete_custom_field(current_user, field_id)
-        db.session.commit()
-    except ServiceError as exc:
-        db.session.rollback()
-        abort_for(exc)
+    commit_or_abort(lambda: custom_fields.delete_custom_field(current_user, field_id))
     flash("Field deleted. Values already stored stay in the records and return if you define it again.", "info")
     return redirect(url_for(".custom_fields_page"))
 

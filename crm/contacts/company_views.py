@@ -19,7 +19,7 @@ from crm.timeutil import utcnow
 from crm.web.access import SALES, roles
 from crm.web.formatting import timeline_names
 from crm.web.formhelpers import (
-    abort_for, apply_service_errors, commit_or_show_errors, custom_form_data, custom_values_from_form, int_arg,
+    commit_or_abort, abort_for, apply_service_errors, commit_or_show_errors, custom_form_data, custom_values_from_form, int_arg,
     sales_user_choices, text_arg, timezone_choices, with_custom_fields,
 )
 
@@ -115,12 +115,7 @@ def delete_company(company_id: int):
     form = ConfirmForm()
     if form.validate_on_submit():
         name = company.name
-        try:
-            services.delete_company(current_user, company.id)
-            db.session.commit()
-        except ServiceError as exc:
-            db.session.rollback()
-            abort_for(exc)
+        commit_or_abort(lambda: services.delete_company(current_user, company.id))
         flash(f"Company {name} deleted.", "success")
         return redirect(url_for(".list_companies"))
     return render_template(

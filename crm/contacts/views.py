@@ -20,7 +20,7 @@ from crm.timeutil import utcnow
 from crm.web.access import SALES, roles
 from crm.web.formatting import timeline_names
 from crm.web.formhelpers import (
-    abort_for, apply_service_errors, choice_list, commit_or_show_errors, custom_form_data, custom_values_from_form, int_arg,
+    commit_or_abort, abort_for, apply_service_errors, choice_list, commit_or_show_errors, custom_form_data, custom_values_from_form, int_arg,
     sales_user_choices, sales_users, text_arg, timezone_choices, with_custom_fields,
 )
 from crm.web.pagination import Page
@@ -157,12 +157,7 @@ def delete_contact(contact_id: int):
     form = ConfirmForm()
     if form.validate_on_submit():
         name = contact.full_name
-        try:
-            services.delete_contact(current_user, contact.id)
-            db.session.commit()
-        except ServiceError as exc:
-            db.session.rollback()
-            abort_for(exc)
+        commit_or_abort(lambda: services.delete_contact(current_user, contact.id))
         flash(f"Contact {name} deleted.", "success")
         return redirect(url_for(".list_contacts"))
     return render_template(

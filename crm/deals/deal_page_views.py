@@ -15,7 +15,7 @@ from crm.extensions import db
 from crm.timeutil import utcnow
 from crm.web.access import EVERYONE, SALES, roles
 from crm.web.formatting import timeline_names
-from crm.web.formhelpers import abort_for, apply_service_errors, choice_list, int_arg, safe_id
+from crm.web.formhelpers import commit_or_abort, abort_for, apply_service_errors, choice_list, int_arg, safe_id
 
 
 def _stage_form(deal, *, submitted: bool = False) -> StageForm:
@@ -95,12 +95,7 @@ def reopen_deal(deal_id: int):
     form = ConfirmForm()
     if not form.validate_on_submit():
         abort(400)
-    try:
-        services.reopen_deal(current_user, deal.id, utcnow())
-        db.session.commit()
-    except ServiceError as exc:
-        db.session.rollback()
-        abort_for(exc)
+    commit_or_abort(lambda: services.reopen_deal(current_user, deal.id, utcnow()))
     flash("Deal reopened.", "success")
     return redirect(url_for(".show_deal", deal_id=deal_id))
 
@@ -112,12 +107,7 @@ def delete_deal(deal_id: int):
     form = ConfirmForm()
     if form.validate_on_submit():
         name = deal.name
-        try:
-            services.delete_deal(current_user, deal.id)
-            db.session.commit()
-        except ServiceError as exc:
-            db.session.rollback()
-            abort_for(exc)
+        commit_or_abort(lambda: services.delete_deal(current_user, deal.id))
         flash(f"Deal {name} deleted.", "success")
         return redirect(url_for(".list_deals"))
     return render_template(

@@ -186,6 +186,17 @@ def commit_or_show_errors(form: Form, action: Callable[[], Any], *, apply_errors
         return None, exc.status
 
 
+def commit_or_abort(action: Callable[[], Any]) -> Any:
+    """Run one service call and commit; a service error rolls back and becomes its error page."""
+    try:
+        result = action()
+        db.session.commit()
+        return result
+    except ServiceError as exc:
+        db.session.rollback()
+        abort_for(exc)
+
+
 def abort_for(exc: ServiceError):
     """Turn a not-found or permission error from a service into the matching error page."""
     if isinstance(exc, NotFound):
