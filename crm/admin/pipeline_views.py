@@ -13,7 +13,7 @@ from crm.deals import services
 from crm.errors import ServiceError, ValidationFailed
 from crm.extensions import db
 from crm.web.access import roles
-from crm.web.formhelpers import commit_or_abort, abort_for, apply_service_errors, too_large
+from crm.web.formhelpers import abort_for, apply_service_errors, commit_or_abort, commit_or_show_errors, too_large
 
 PERCENT_ERROR = "a percentage between 0 and 100"
 
@@ -33,14 +33,9 @@ def families():
     if request.method == "POST":
         status = 422
         if form.validate_on_submit():
-            try:
-                family = services.create_family(current_user, _family_data(form))
-                db.session.commit()
-            except ServiceError as exc:
-                db.session.rollback()
-                apply_service_errors(form, exc)
-                status = exc.status
-            else:
+            data = _family_data(form)
+            family, status = commit_or_show_errors(form, lambda: services.create_family(current_user, data))
+            if family is not None:
                 flash(f"Product family {family.code} added.", "success")
                 return redirect(url_for(".families"))
     return render_template("admin/families.html", form=form, families=services.list_families(),
@@ -60,15 +55,11 @@ def edit_family(family_id: int):
     if request.method == "POST":
         status = 422
         if form.validate_on_submit():
-            try:
-                services.update_family(current_user, family.id, _family_data(form))
-                db.session.commit()
-            except ServiceError as exc:
-                db.session.rollback()
-                apply_service_errors(form, exc)
-                status = exc.status
-            else:
-                flash(f"Product family {family.code} saved.", "success")
+            data = _family_data(form)
+            saved, status = commit_or_show_errors(
+                form, lambda: services.update_family(current_user, family.id, data))
+            if saved is not None:
+                flash(f"Product family {saved.code} saved.", "success")
                 return redirect(url_for(".families"))
     return render_template("admin/family_form.html", form=form, family=family), status
 
