@@ -62,6 +62,12 @@ class Config:
         self.SMTP_USERNAME = env.get("SMTP_USERNAME")
         self.SMTP_PASSWORD = env.get("SMTP_PASSWORD")
         self.MAIL_FROM_DOMAIN = env.get("MAIL_FROM_DOMAIN", "crm.localhost")
+        # smtp: deliver through SMTP_*; file: write .eml files under instance/sent-mail/
+        self.MAIL_TRANSPORT = env.get("MAIL_TRANSPORT", "smtp")
+        self.SMTP_TIMEOUT = float(env.get("SMTP_TIMEOUT", 30))
+        # Absolute base for links in emails and invites (tracking, unsubscribe, booking).
+        self.PUBLIC_BASE_URL = env.get("PUBLIC_BASE_URL", "http://localhost:5000").rstrip("/")
+        self.INBOUND_MAIL_SECRET = env.get("INBOUND_MAIL_SECRET")
         # Background work: the worker process runs the scheduler; development can run it
         # inside the web process instead.
         self.SCHEDULER_IN_PROCESS = _env_bool("SCHEDULER_IN_PROCESS", False)
@@ -92,6 +98,8 @@ class DevConfig(Config):
         self.SESSION_COOKIE_SECURE = _env_bool("COOKIE_SECURE", False)
         self.REMEMBER_COOKIE_SECURE = self.SESSION_COOKIE_SECURE
         self.SCHEDULER_IN_PROCESS = _env_bool("SCHEDULER_IN_PROCESS", True)
+        # The demo holds real-looking addresses: never deliver them from a laptop.
+        self.MAIL_TRANSPORT = env.get("MAIL_TRANSPORT", "file")
 
     def _missing_secret_key(self) -> str:
         return _persistent_secret_key(self.INSTANCE_DIR)
@@ -116,6 +124,8 @@ class TestConfig(Config):
         self.SCHEDULER_IN_PROCESS = False
         self.IMPORT_BATCH_SIZE = 500
         self.PASSWORD_HASH_PROFILE = "test"
+        self.INBOUND_MAIL_SECRET = "test-inbound-secret"
+        self.PUBLIC_BASE_URL = "http://crm.example.com"
 
     def _missing_secret_key(self) -> str:
         return "test-secret-key"

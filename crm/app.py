@@ -75,7 +75,10 @@ def _register_blueprints(app: Flask) -> None:
     from crm.web.errors import register_error_handlers
     from crm.web.formatting import register_template_helpers
 
-    for bp in (web_bp, auth_bp, contacts_bp, deals_bp, admin_bp, imports_bp):
+    from crm.features import feature_modules
+
+    feature_bps = [module.bp for module in feature_modules("views")]
+    for bp in (web_bp, auth_bp, contacts_bp, deals_bp, admin_bp, imports_bp, *feature_bps):
         app.register_blueprint(bp)
     csrf.exempt(api_bp)  # token-authenticated, no cookies: nothing for CSRF to forge
     app.register_blueprint(api_bp)

@@ -45,6 +45,12 @@ JOBS: list[Job] = [
 ]
 
 
+def _feature_jobs() -> list[Job]:
+    from crm.features import feature_modules
+
+    return [job for module in feature_modules("jobs") for job in module.JOBS]
+
+
 def register_job(job: Job) -> None:
     """Features (and the planning bridge) add their jobs here from their ``init_app``."""
     if any(existing.id == job.id for existing in JOBS):
@@ -64,9 +70,13 @@ def run_job(app: Flask, job: Job) -> None:
             log.exception("job %s failed", job.id)
 
 
+def all_jobs() -> list[Job]:
+    return JOBS + [job for job in _feature_jobs() if all(job.id != j.id for j in JOBS)]
+
+
 def build_scheduler(app: Flask, *, blocking: bool):
     scheduler = BlockingScheduler(timezone="UTC") if blocking else BackgroundScheduler(timezone="UTC")
-    for job in JOBS:
+    for job in all_jobs():
         scheduler.add_job(
             run_job, job.trigger, args=(app, job), id=job.id, coalesce=True,
             max_instances=1, misfire_grace_time=300, replace_existing=True,
@@ -74,4 +84,4 @@ def build_scheduler(app: Flask, *, blocking: bool):
     return scheduler
 
 
-__all__ = ["JOBS", "Job", "IntervalTrigger", "CronTrigger", "build_scheduler", "register_job", "run_job"]
+__all__ = ["JOBS", "Job", "all_jobs", "IntervalTrigger", "CronTrigger", "build_scheduler", "register_job", "run_job"]

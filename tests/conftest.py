@@ -272,3 +272,25 @@ def count_queries():
 
 
 __all__ = ["NOW", "PASSWORD", "csrf_from", "Decimal", "timedelta"]
+
+
+@pytest.fixture(scope="session")
+def _smtp_server():
+    from tests.mailsink import SmtpSink
+
+    sink = SmtpSink().start()
+    yield sink
+    sink.stop()
+
+
+@pytest.fixture
+def smtp_sink(app, _smtp_server):
+    """A real SMTP server (aiosmtpd) the app sends to during this test; ``.messages`` holds
+    what arrived, ``.wait_for(n)`` waits for n messages."""
+    _smtp_server.clear()
+    _smtp_server.handler.refuse.clear()
+    saved = {key: app.config[key] for key in ("SMTP_HOST", "SMTP_PORT", "SMTP_SECURITY", "MAIL_TRANSPORT")}
+    app.config.update(SMTP_HOST="127.0.0.1", SMTP_PORT=_smtp_server.port, SMTP_SECURITY="none",
+                      MAIL_TRANSPORT="smtp")
+    yield _smtp_server
+    app.config.update(saved)

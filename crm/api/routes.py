@@ -12,8 +12,10 @@ from crm.api.openapi import build_document
 from crm.contacts import api as contacts_api  # noqa: F401
 from crm.deals import api as deals_api  # noqa: F401
 from crm.extensions import limiter
+from crm.features import feature_modules
 from crm.web.access import public
 
+feature_modules("api")  # each feature's routes attach to bp
 register_api_error_handlers(bp)
 
 

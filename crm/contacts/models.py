@@ -58,6 +58,10 @@ class Contact(db.Model):
     lifecycle_stage: Mapped[str] = mapped_column(String(16), default="lead")
     do_not_contact: Mapped[bool] = mapped_column(default=False)
     unsubscribed: Mapped[bool] = mapped_column(default=False)
+    # Set by a hard bounce (sequences refuse the address) and by a "wrong number" call
+    # outcome (the call queue skips the phone); cleared when the field is edited.
+    email_bounced_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    phone_invalid_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     linkedin_url: Mapped[str | None] = mapped_column(String(300))
     x_url: Mapped[str | None] = mapped_column(String(300))
     source: Mapped[str | None] = mapped_column(String(100))
@@ -76,6 +80,10 @@ class Contact(db.Model):
     def effective_time_zone(self) -> str:
         """The contact's own zone, else the company's, else UTC."""
         return self.time_zone or (self.company.time_zone if self.company else None) or "UTC"
+
+    @property
+    def email_is_deliverable(self) -> bool:
+        return self.email_bounced_at is None
 
     def can_be_contacted(self) -> bool:
         return not (self.do_not_contact or self.unsubscribed)

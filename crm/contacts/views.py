@@ -9,6 +9,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from crm.contacts import services
+from crm.contacts.panels import contact_panels
 from crm.contacts.custom_fields import list_custom_fields
 from crm.contacts.forms import CONTACT_FIELDS, LIFECYCLE_CHOICES, ConfirmForm, ContactForm, NoteForm
 from crm.contacts.models import LIFECYCLE_STAGES
@@ -180,6 +181,7 @@ def _render_contact(contact_id: int, note_form: NoteForm, status: int = 200):
         "contacts/show.html", contact=contact, activities=activities, deals=deals,
         names=timeline_names(activities),
         definitions=list_custom_fields("contact"), note_form=note_form,
+        panels=contact_panels(contact, current_user, utcnow()),
     ), status
 
 

@@ -108,9 +108,24 @@ def seed_demo(*, seed: int, today: date, commit: Callable[[], None]) -> dict[str
         commit()
         written = min(first + DEALS_PER_COMMIT, len(plan.deals))
         log.info("demo deals: %d of %d written", written, len(plan.deals))
+    extra = _seed_features(actors, today, commit)
     _create_user(catalog.PLANNER, since, actors)
     commit()
-    return _summary()
+    return {**_summary(), **extra}
+
+
+def _seed_features(actors: dict[str, User], today: date, commit: Callable[[], None]) -> dict[str, int]:
+    """Each feature's own demo rows (sequences, meetings, time blocks, tracking, scores), in
+    ``crm.features`` order, each committed on its own. ``now`` is noon UTC of ``today`` so
+    the demo looks the same whenever it is seeded that day."""
+    from crm.features import feature_modules
+
+    now = datetime.combine(today, time(12), tzinfo=timezone.utc)
+    counts: dict[str, int] = {}
+    for module in feature_modules("demo"):
+        counts.update(module.seed(actors, today, now))
+        commit()
+    return counts
 
 
 # --- the team and the catalogue ---------------------------------------------------------

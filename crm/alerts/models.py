@@ -1,0 +1,2 @@
+"""Tables of the alerts feature."""
+from __future__ import annotations

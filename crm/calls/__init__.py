@@ -1,0 +1,1 @@
+"""The rep's day: prospecting time blocks, the daily call queue, call logging, plan vs actual."""

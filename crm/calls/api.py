@@ -1,0 +1,2 @@
+"""JSON API routes of the calls feature (attached to ``crm.api.bp``)."""
+from crm.api import bp  # noqa: F401

@@ -1,0 +1,2 @@
+"""Tables of the calls feature."""
+from __future__ import annotations

@@ -1,0 +1,4 @@
+"""Pages of the calls feature."""
+from flask import Blueprint
+
+bp = Blueprint("calls", __name__)

@@ -1,0 +1,4 @@
+"""Worker jobs of the mail feature."""
+from __future__ import annotations
+
+JOBS: list = []

@@ -1,0 +1,1 @@
+"""Outbound mail: the outbox, the claiming send tick, per-mailbox limits."""

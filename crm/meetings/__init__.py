@@ -1,0 +1,1 @@
+"""Meeting links: meeting types, availability, atomic public booking, iCalendar invites."""

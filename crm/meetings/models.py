@@ -1,0 +1,2 @@
+"""Tables of the meetings feature."""
+from __future__ import annotations

@@ -1,0 +1,1 @@
+"""Lead scoring: engagement (decaying), fit and predictive scores with explanations."""

@@ -1,0 +1,6 @@
+"""Demo data of the scoring feature."""
+from __future__ import annotations
+
+
+def seed(actors, today, now) -> dict[str, int]:
+    return {}

@@ -1,0 +1,2 @@
+"""Tables of the scoring feature."""
+from __future__ import annotations

@@ -1,0 +1,1 @@
+"""Email sequences: templates, sequences and their steps, enrollments, the step scheduler."""

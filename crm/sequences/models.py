@@ -1,0 +1,2 @@
+"""Tables of the sequences feature."""
+from __future__ import annotations

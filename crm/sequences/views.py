@@ -1,0 +1,4 @@
+"""Pages of the sequences feature."""
+from flask import Blueprint
+
+bp = Blueprint("sequences", __name__)

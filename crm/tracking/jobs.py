@@ -1,0 +1,4 @@
+"""Worker jobs of the tracking feature."""
+from __future__ import annotations
+
+JOBS: list = []

@@ -1,0 +1,2 @@
+"""Tables of the tracking feature."""
+from __future__ import annotations

@@ -1,0 +1,26 @@
+"""scoring and alerts: scoring rules, contact scores, models, alerts
+
+Revision ID: 20261125_09_scoring
+Revises: 20261125_08_tracking
+Create Date: 2026-11-25
+
+OWNED BY THE SCORING FEATURE: its tables go here (write them by hand or autogenerate
+against a database at the previous revision, then check ``tests/test_migrations.py``).
+"""
+from alembic import op  # noqa: F401
+import sqlalchemy as sa  # noqa: F401
+
+import crm.timeutil  # noqa: F401
+
+revision = "20261125_09_scoring"
+down_revision = "20261125_08_tracking"
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    pass
+
+
+def downgrade():
+    pass
