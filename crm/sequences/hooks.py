@@ -1,0 +1,78 @@
+"""What the mail outbox tells sequences about the emails it sends. CONTRACT (called by
+crm.mail): ``on_email_sent``, ``on_email_failed``, ``on_soft_bounce``. They change
+enrollments only (mail writes the ``email_sent`` activity); they flush, never commit."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from flask import current_app
+
+from crm.extensions import db
+from crm.sequences import engine
+from crm.sequences.models import Enrollment, SequenceStep
+
+SOFT_BOUNCE_STRIKES = 3
+DEFAULT_SOFT_BOUNCE_RETRY_HOURS = 24
+
+
+def _enrollment_of(email) -> Enrollment | None:
+    enrollment_id = getattr(email, "enrollment_id", None)
+    return db.session.get(Enrollment, enrollment_id) if enrollment_id else None
+
+
+def on_email_sent(email, now: datetime) -> None:
+    """SMTP accepted a sequence email: its step is done, the enrollment moves on. A late
+    confirmation for a step that is no longer current (the enrollment was stopped, or the
+    step retried) changes nothing."""
+    enrollment = _enrollment_of(email)
+    if enrollment is None or email.step_id is None:
+        return
+    if enrollment.current_step_id != email.step_id or enrollment.awaiting != "email":
+        done = list(enrollment.completed_step_ids or [])
+        if email.step_id not in done and enrollment.is_live:
+            enrollment.completed_step_ids = done + [email.step_id]
+            db.session.flush()
+        return
+    engine.advance(enrollment, email.step_id, now)
+
+
+def on_email_failed(email, permanent: bool, now: datetime) -> None:
+    """The outbox gave up on an email. A permanent refusal (5xx) stops the enrollment as
+    bounced; a temporary one is retried like a soft bounce."""
+    enrollment = _enrollment_of(email)
+    if enrollment is None or not enrollment.is_live:
+        return
+    if permanent:
+        from crm.sequences.services import end_enrollment
+
+        end_enrollment(enrollment, "bounced", None, now)
+        return
+    on_soft_bounce(email, now)
+
+
+def on_soft_bounce(email, now: datetime) -> None:
+    """A 4.x.x bounce: run the email's step again later; the third strike stops the
+    enrollment as bounced."""
+    enrollment = _enrollment_of(email)
+    if enrollment is None or not enrollment.is_live:
+        return
+    enrollment.soft_bounce_count = (enrollment.soft_bounce_count or 0) + 1
+    if enrollment.soft_bounce_count >= SOFT_BOUNCE_STRIKES:
+        from crm.sequences.services import end_enrollment
+
+        end_enrollment(enrollment, "bounced", None, now)
+        return
+    from crm.sequences.services import cancel_pending_mail
+
+    cancel_pending_mail(enrollment, now)  # a follow-up queued meanwhile waits for the retry
+    if email.step_id is not None:
+        enrollment.completed_step_ids = [s for s in (enrollment.completed_step_ids or []) if s != email.step_id]
+        enrollment.current_step = db.session.get(SequenceStep, email.step_id)
+        enrollment.current_step_id = email.step_id
+    if enrollment.thread_message_id and enrollment.thread_message_id == getattr(email, "message_id", None):
+        enrollment.thread_message_id = enrollment.thread_subject = None  # nobody saw it: start afresh
+    hours = current_app.config.get("SEQUENCE_SOFT_BOUNCE_RETRY_HOURS", DEFAULT_SOFT_BOUNCE_RETRY_HOURS)
+    enrollment.awaiting, enrollment.pending_email_id = None, None
+    enrollment.next_due_at = now + timedelta(hours=hours)
+    enrollment.updated_at = now
+    db.session.flush()

@@ -1,0 +1,379 @@
+"""The team's template library and the sequence builder: create, edit, delete templates,
+sequences and steps, with save-time template checks, and the send statistics per template
+and per step (from the mail outbox's columns)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+
+from crm.auth.models import User
+from crm.errors import NotFound, ValidationFailed
+from crm.extensions import db
+from crm.policy import require_edit, require_sales
+from crm.sequences import engine
+from crm.sequences.models import STEP_KINDS, EmailTemplate, Sequence, SequenceStep
+from crm.sequences.rendering import render_email, validate_email_sources
+from crm.sequences.services import get_sequence
+from crm.validation import as_id, has_control_chars
+from crm.web.pagination import Page, clamp_page
+
+MAX_BODY = 100_000
+MAX_STEPS = 30
+
+
+def _text(data: dict, key: str, errors: dict, *, limit: int, required: bool = False, multiline: bool = False):
+    value = data.get(key)
+    if value is None:
+        value = ""
+    if not isinstance(value, str):
+        errors[key] = "must be text"
+        return None
+    value = value.strip() if not multiline else value.replace("\r\n", "\n")
+    if "\x00" in value or (not multiline and has_control_chars(value)):
+        errors[key] = "must not contain control characters"
+    elif len(value) > limit:
+        errors[key] = f"at most {limit:,} characters"
+    elif required and not value.strip():
+        errors[key] = "required"
+    return value
+
+
+# --- templates ------------------------------------------------------------------------------
+
+def get_template(template_id) -> EmailTemplate:
+    template = db.session.get(EmailTemplate, as_id(template_id)) if as_id(template_id) else None
+    if template is None:
+        raise NotFound("no such template")
+    return template
+
+
+def _template_fields(data: dict) -> dict[str, Any]:
+    errors: dict[str, str] = {}
+    clean = {
+        "name": _text(data, "name", errors, limit=200, required=True),
+        "subject": _text(data, "subject", errors, limit=500, required=True),
+        "text_body": _text(data, "text_body", errors, limit=MAX_BODY, required=True, multiline=True),
+        "html_body": _text(data, "html_body", errors, limit=MAX_BODY, multiline=True) or None,
+    }
+    if clean["html_body"] is not None and not clean["html_body"].strip():
+        clean["html_body"] = None
+    if errors:
+        raise ValidationFailed("invalid template", errors)
+    validate_email_sources(clean["subject"], clean["text_body"], clean["html_body"])
+    return clean
+
+
+def create_template(actor: User, data: dict, now: datetime) -> EmailTemplate:
+    require_sales(actor)
+    template = EmailTemplate(owner_id=actor.id, created_at=now, updated_at=now, **_template_fields(data))
+    db.session.add(template)
+    db.session.flush()
+    return template
+
+
+def update_template(actor: User, template_id, data: dict, now: datetime) -> EmailTemplate:
+    template = get_template(template_id)
+    require_edit(actor, template)
+    merged = {"name": template.name, "subject": template.subject, "text_body": template.text_body,
+              "html_body": template.html_body, **data}
+    for key, value in _template_fields(merged).items():
+        setattr(template, key, value)
+    template.updated_at = now
+    db.session.flush()
+    return template
+
+
+def delete_template(actor: User, template_id) -> None:
+    template = get_template(template_id)
+    require_edit(actor, template)
+    in_use = db.session.scalar(select(func.count()).where(SequenceStep.template_id == template.id))
+    if in_use:
+        raise ValidationFailed("the template is used by sequence steps", {"template_id": f"used by {in_use} step(s)"})
+    db.session.delete(template)
+    db.session.flush()
+
+
+def list_templates(page: int = 1, per_page: int = 50) -> Page:
+    page, per_page = clamp_page(page, per_page)
+    total = db.session.scalar(select(func.count()).select_from(EmailTemplate)) or 0
+    items = db.session.scalars(select(EmailTemplate).order_by(func.lower(EmailTemplate.name), EmailTemplate.id)
+                               .limit(per_page).offset((page - 1) * per_page)).all()
+    return Page(items, page, per_page, total)
+
+
+def template_choices() -> list[tuple[int, str]]:
+    return list(db.session.execute(select(EmailTemplate.id, EmailTemplate.name).order_by(EmailTemplate.name)))
+
+
+def preview(sender: User, contact_id, subject: str, text_body: str, html_body: str | None, step_id=None):
+    """The email as ``contact_id`` would get it from ``sender`` (nothing is stored)."""
+    from crm.contacts.services import get_contact
+    from crm.sequences.context import template_context
+
+    contact = get_contact(contact_id)
+    return render_email(subject or "", text_body or "", html_body or None,
+                        template_context(contact, sender, step_id=as_id(step_id)))
+
+
+# --- statistics -----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class SendStats:
+    sent: int = 0
+    opened: int = 0
+    clicked: int = 0
+    replied: int = 0
+
+    def rate(self, part: int) -> float | None:
+        return part / self.sent if self.sent else None
+
+    @property
+    def open_rate(self):
+        return self.rate(self.opened)
+
+    @property
+    def click_rate(self):
+        return self.rate(self.clicked)
+
+    @property
+    def reply_rate(self):
+        return self.rate(self.replied)
+
+
+def send_stats(by: str, ids) -> dict[int, SendStats]:
+    """Sent / human opens / clicks / replies per template or step id (one grouped query).
+    Opens and clicks come from tracking (human events only), replies from inbound mail;
+    auto-replies never set ``replied_at``."""
+    model = engine.outbound_email_model()
+    ids = [i for i in ids if i is not None]
+    if model is None or not ids or not hasattr(model, "first_human_open_at"):
+        return {}
+    key = getattr(model, by)
+    rows = db.session.execute(
+        select(key, func.count(), func.count(model.first_human_open_at), func.count(model.first_human_click_at),
+               func.count(model.replied_at))
+        .where(key.in_(ids), model.status == "sent").group_by(key)
+    )
+    return {row[0]: SendStats(*row[1:]) for row in rows}
+
+
+# --- sequences ------------------------------------------------------------------------------
+
+def _window_minutes(value, key: str, errors: dict) -> int | None:
+    """'HH:MM' or minutes of the day."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        minutes = value
+    elif isinstance(value, str) and ":" in value:
+        hours, _, mins = value.strip().partition(":")
+        minutes = int(hours) * 60 + int(mins) if hours.isdigit() and mins.isdigit() and len(mins) == 2 else -1
+    else:
+        minutes = -1
+    if not 0 <= minutes <= 1440:
+        errors[key] = "a time such as 08:00"
+        return None
+    return minutes
+
+
+def _sequence_fields(data: dict, *, current: Sequence | None) -> dict[str, Any]:
+    errors: dict[str, str] = {}
+    clean: dict[str, Any] = {}
+    if "name" in data or current is None:
+        clean["name"] = _text(data, "name", errors, limit=200, required=True)
+    if "send_days" in data:
+        days = data["send_days"]
+        if not isinstance(days, (list, tuple)) or not days or \
+                not all(isinstance(d, int) and not isinstance(d, bool) and 0 <= d <= 6 for d in days):
+            errors["send_days"] = "at least one weekday number, 0 (Monday) to 6 (Sunday)"
+        else:
+            clean["send_days"] = sorted(set(days))
+    for key in ("window_start", "window_end"):
+        if key in data:
+            clean[f"{key}_minute"] = _window_minutes(data[key], key, errors)
+    if "colleague_reply_stops" in data:
+        if not isinstance(data["colleague_reply_stops"], bool):
+            errors["colleague_reply_stops"] = "true or false"
+        else:
+            clean["colleague_reply_stops"] = data["colleague_reply_stops"]
+    start = clean.get("window_start_minute", current.window_start_minute if current else 8 * 60)
+    end = clean.get("window_end_minute", current.window_end_minute if current else 17 * 60)
+    if not errors and start is not None and end is not None and start >= end:
+        errors["window_end"] = "must be after the window start"
+    if errors:
+        raise ValidationFailed("invalid sequence", errors)
+    return clean
+
+
+def create_sequence(actor: User, data: dict, now: datetime) -> Sequence:
+    require_sales(actor)
+    sequence = Sequence(owner_id=actor.id, created_at=now, updated_at=now,
+                        **_sequence_fields(data, current=None))
+    db.session.add(sequence)
+    db.session.flush()
+    return sequence
+
+
+def update_sequence(actor: User, sequence_id, data: dict, now: datetime) -> Sequence:
+    sequence = get_sequence(sequence_id)
+    require_edit(actor, sequence)
+    for key, value in _sequence_fields(data, current=sequence).items():
+        setattr(sequence, key, value)
+    sequence.updated_at = now
+    db.session.flush()
+    return sequence
+
+
+def delete_sequence(actor: User, sequence_id) -> None:
+    from crm.sequences.services import live_enrollment_count
+
+    sequence = get_sequence(sequence_id)
+    require_edit(actor, sequence)
+    live = live_enrollment_count(sequence.id)
+    if live:
+        raise ValidationFailed("the sequence has live enrollments", {"sequence_id": f"stop its {live} enrollment(s) first"})
+    db.session.delete(sequence)
+    db.session.flush()
+
+
+def list_sequences(page: int = 1, per_page: int = 50) -> Page:
+    page, per_page = clamp_page(page, per_page)
+    total = db.session.scalar(select(func.count()).select_from(Sequence)) or 0
+    items = db.session.scalars(select(Sequence).order_by(func.lower(Sequence.name), Sequence.id)
+                               .limit(per_page).offset((page - 1) * per_page)).all()
+    return Page(items, page, per_page, total)
+
+
+def sequence_choices() -> list[tuple[int, str]]:
+    return list(db.session.execute(select(Sequence.id, Sequence.name).order_by(Sequence.name)))
+
+
+# --- steps ----------------------------------------------------------------------------------
+
+def get_step(sequence_id, step_id) -> SequenceStep:
+    step = db.session.get(SequenceStep, as_id(step_id)) if as_id(step_id) else None
+    if step is None or step.sequence_id != as_id(sequence_id):
+        raise NotFound("no such step")
+    return step
+
+
+def _step_fields(data: dict, *, current: SequenceStep | None) -> dict[str, Any]:
+    errors: dict[str, str] = {}
+    clean: dict[str, Any] = {}
+    merged = {**({} if current is None else {
+        "kind": current.kind, "template_id": current.template_id, "subject": current.subject,
+        "text_body": current.text_body, "html_body": current.html_body}), **data}
+    kind = merged.get("kind")
+    if kind not in STEP_KINDS:
+        errors["kind"] = f"one of {', '.join(STEP_KINDS)}"
+    clean["kind"] = kind
+    if "delay_days" in data or current is None:
+        delay = data.get("delay_days", 0)
+        if not isinstance(delay, int) or isinstance(delay, bool) or not 0 <= delay <= 365:
+            errors["delay_days"] = "whole business days, 0 to 365"
+        clean["delay_days"] = delay
+    if "template_id" in data:
+        template_id = data["template_id"]
+        if template_id in (None, "", 0):
+            clean["template_id"] = None
+        elif as_id(template_id) is None or db.session.get(EmailTemplate, as_id(template_id)) is None:
+            errors["template_id"] = "no such template"
+        else:
+            clean["template_id"] = as_id(template_id)
+    for key, limit in (("subject", 500), ("text_body", MAX_BODY), ("html_body", MAX_BODY), ("task_note", 5000)):
+        if key in data:
+            value = _text(data, key, errors, limit=limit, multiline=key != "subject")
+            clean[key] = value if value and value.strip() else None
+    if "new_thread" in data:
+        if not isinstance(data["new_thread"], bool):
+            errors["new_thread"] = "true or false"
+        else:
+            clean["new_thread"] = data["new_thread"]
+    if errors:
+        raise ValidationFailed("invalid step", errors)
+    final = {**merged, **clean}
+    if kind in ("auto_email", "manual_email") and final.get("template_id") is None:
+        if not final.get("subject") or not final.get("text_body"):
+            raise ValidationFailed("an email step needs a template or its own subject and text",
+                                   {"template_id": "choose a template, or write a subject and text below"})
+        validate_email_sources(final["subject"], final["text_body"], final.get("html_body"))
+    return clean
+
+
+def add_step(actor: User, sequence_id, data: dict, now: datetime) -> SequenceStep:
+    sequence = get_sequence(sequence_id)
+    require_edit(actor, sequence)
+    steps = engine.ordered_steps(sequence.id)
+    if len(steps) >= MAX_STEPS:
+        raise ValidationFailed("too many steps", {"kind": f"at most {MAX_STEPS} steps"})
+    step = SequenceStep(sequence_id=sequence.id, position=len(steps) + 1, **_step_fields(data, current=None))
+    db.session.add(step)
+    sequence.updated_at = now
+    db.session.flush()
+    return step
+
+
+def update_step(actor: User, sequence_id, step_id, data: dict, now: datetime) -> SequenceStep:
+    """Change a step. Emails already sent keep what they said; only steps not yet done by an
+    enrollment are affected (enrollments remember done steps by id)."""
+    sequence = get_sequence(sequence_id)
+    require_edit(actor, sequence)
+    step = get_step(sequence.id, step_id)
+    for key, value in _step_fields(data, current=step).items():
+        setattr(step, key, value)
+    sequence.updated_at = now
+    db.session.flush()
+    return step
+
+
+def delete_step(actor: User, sequence_id, step_id, now: datetime) -> None:
+    sequence = get_sequence(sequence_id)
+    require_edit(actor, sequence)
+    step = get_step(sequence.id, step_id)
+    db.session.delete(step)
+    db.session.flush()
+    _renumber(sequence.id)
+    sequence.updated_at = now
+    db.session.flush()
+
+
+def move_step(actor: User, sequence_id, step_id, direction: str | int, now: datetime) -> SequenceStep:
+    """Move a step up or down one place, or to a 1-based position."""
+    sequence = get_sequence(sequence_id)
+    require_edit(actor, sequence)
+    step = get_step(sequence.id, step_id)
+    steps = engine.ordered_steps(sequence.id)
+    index = steps.index(step)
+    if direction == "up":
+        target = index - 1
+    elif direction == "down":
+        target = index + 1
+    elif isinstance(direction, int) and not isinstance(direction, bool):
+        target = direction - 1
+    else:
+        raise ValidationFailed("bad move", {"direction": "up, down or a position"})
+    target = max(0, min(len(steps) - 1, target))
+    steps.insert(target, steps.pop(index))
+    for position, each in enumerate(steps, start=1):
+        each.position = position
+    sequence.updated_at = now
+    db.session.flush()
+    return step
+
+
+def reorder_steps(actor: User, sequence_id, step_ids: list[int], now: datetime) -> None:
+    sequence = get_sequence(sequence_id)
+    require_edit(actor, sequence)
+    steps = {s.id: s for s in engine.ordered_steps(sequence.id)}
+    if sorted(step_ids) != sorted(steps):
+        raise ValidationFailed("bad order", {"step_ids": "every step of the sequence, once"})
+    for position, step_id in enumerate(step_ids, start=1):
+        steps[step_id].position = position
+    sequence.updated_at = now
+    db.session.flush()
+
+
+def _renumber(sequence_id: int) -> None:
+    for position, step in enumerate(engine.ordered_steps(sequence_id), start=1):
+        step.position = position
