@@ -67,6 +67,17 @@ def send_message(message: EmailMessage, *, settings: SmtpSettings | None = None,
         fresh.send_message(message)
 
 
+def send_bytes(from_address: str, to_addresses: list[str], data: bytes, *, client: smtplib.SMTP) -> None:
+    """Send an already flattened message (CRLF line ends) over ``client``: the send tick
+    flattens each message once instead of letting ``smtplib.send_message`` do it again."""
+    client.sendmail(from_address, to_addresses, data)
+
+
+def write_file(message) -> Path:
+    """``MAIL_TRANSPORT=file``: the message as an .eml file under instance/sent-mail/."""
+    return _write_file(message)
+
+
 def _write_file(message: EmailMessage) -> Path:
     folder = Path(current_app.config["INSTANCE_DIR"]) / "sent-mail"
     folder.mkdir(parents=True, exist_ok=True)

@@ -1,4 +1,180 @@
-"""Pages of the mail feature (outbox, unsubscribe)."""
-from flask import Blueprint
+"""Pages of the mail feature: the rep's outbox (scheduled, sent, failed; cancel; a one-off
+"send later" form; one email's content) and the public unsubscribe page.
+
+Unsubscribe (RFC 8058): ``GET /u/<token>`` only shows a confirmation page, because corporate
+link scanners fetch every link in a message and must never unsubscribe anyone; ``POST``
+unsubscribes. The POST is exempt from CSRF: mail clients' one-click POST carries no form
+token, and the signed token in the URL is the proof (it names one email we sent).
+"""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from sqlalchemy import select
+from wtforms import DateTimeLocalField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional
+
+from crm.cli import crm_cli
+from crm.contacts.models import Contact
+from crm.contacts.panels import ContactPanel, register_contact_panel
+from crm.errors import ServiceError
+from crm.extensions import csrf, db, limiter
+from crm.mail.cli import mail_group
+from crm.mail.models import InboundMessage, OutboundEmail
+from crm.mail.outbound import outbox
+from crm.mail.unsubscribe import contact_for_token, unsubscribe_contact
+from crm.policy import can_edit_owned
+from crm.timeutil import is_valid_timezone, utcnow
+from crm.validation import get_by_id
+from crm.web.access import SALES, public, roles
+from crm.web.formhelpers import choice_list, int_arg
 
 bp = Blueprint("mail", __name__)
+crm_cli.add_command(mail_group)
+
+BOXES = (("scheduled", "Scheduled"), ("sent", "Sent"), ("failed", "Failed & cancelled"))
+
+
+# --- outbox ---------------------------------------------------------------------------------
+
+class SendLaterForm(FlaskForm):
+    contact_id = SelectField("To", validators=[DataRequired()], choices=[])
+    subject = StringField("Subject", validators=[DataRequired(), Length(max=998)])
+    text_body = TextAreaField("Message", validators=[DataRequired(), Length(max=100_000)])
+    send_at = DateTimeLocalField("Send at (your time zone; empty: now)", validators=[Optional()],
+                                 format="%Y-%m-%dT%H:%M")
+
+
+def _zone() -> ZoneInfo:
+    name = getattr(current_user, "time_zone", None)
+    return ZoneInfo(name if is_valid_timezone(name) else "UTC")
+
+
+def _my_contacts(limit: int = 500):
+    query = select(Contact).where(Contact.do_not_contact.is_(False), Contact.unsubscribed.is_(False))
+    if current_user.role != "admin":
+        query = query.where(Contact.owner_id == current_user.id)
+    return db.session.scalars(query.order_by(Contact.last_name, Contact.first_name).limit(limit)).all()
+
+
+def _send_later_form() -> SendLaterForm:
+    form = SendLaterForm()
+    form.contact_id.choices = choice_list(
+        [("", "Choose a contact")] + [(str(c.id), f"{c.full_name} <{c.email}>") for c in _my_contacts()])
+    return form
+
+
+@bp.route("/outbox")
+@roles(*SALES)
+def outbox_page():
+    box = request.args.get("box", "scheduled")
+    box = box if box in dict(BOXES) else "scheduled"
+    try:
+        page = outbox.list_outbox(current_user, box=box, user_id=int_arg("user"), page=int_arg("page") or 1)
+    except ServiceError:
+        abort(404)
+    return render_template("mail/outbox.html", page=page, box=box, boxes=BOXES, form=_send_later_form(),
+                           zone=_zone())
+
+
+@bp.route("/outbox/send-later", methods=["POST"])
+@roles(*SALES)
+def send_later():
+    form = _send_later_form()
+    if not form.validate_on_submit():
+        flash("Please fill in the contact, subject and message.", "error")
+        return redirect(url_for("mail.outbox_page"))
+    now = utcnow()
+    contact = get_by_id(Contact, form.contact_id.data)
+    if contact is None or not can_edit_owned(current_user, contact.owner_id,
+                                             contact.owner.manager_id if contact.owner else None):
+        abort(404)
+    due_at = now
+    if form.send_at.data:
+        due_at = form.send_at.data.replace(tzinfo=_zone()).astimezone(timezone.utc)
+    try:
+        email = outbox.send_later(actor=current_user, contact=contact, subject=form.subject.data,
+                                  text_body=form.text_body.data, html_body=None, due_at=due_at, now=now)
+    except ServiceError as exc:
+        db.session.rollback()
+        flash(f"Not scheduled: {exc.message} ({'; '.join(exc.fields.values())})", "error")
+        return redirect(url_for("mail.outbox_page"))
+    db.session.commit()
+    flash(f"Scheduled for {email.due_at.astimezone(_zone()).strftime('%d %b %Y %H:%M')}.", "success")
+    return redirect(url_for("mail.outbox_page"))
+
+
+@bp.route("/outbox/<int:email_id>")
+@roles(*SALES)
+def show_email(email_id: int):
+    try:
+        email = outbox.get_email(current_user, email_id)
+    except ServiceError:
+        abort(404)
+    contact = db.session.get(Contact, email.contact_id) if email.contact_id else None
+    return render_template("mail/email.html", email=email, contact=contact, zone=_zone())
+
+
+@bp.route("/outbox/<int:email_id>/cancel", methods=["POST"])
+@roles(*SALES)
+def cancel_email(email_id: int):
+    try:
+        outbox.cancel_email(current_user, email_id, utcnow())
+    except ServiceError as exc:
+        db.session.rollback()
+        if exc.status == 404:
+            abort(404)
+        flash(exc.message, "error")
+        return redirect(url_for("mail.outbox_page"))
+    db.session.commit()
+    flash("Email cancelled.", "success")
+    return redirect(url_for("mail.outbox_page"))
+
+
+# --- unsubscribe (public) ---------------------------------------------------------------------
+
+def _unsubscribe_limit() -> str:
+    return current_app.config["MAIL_UNSUBSCRIBE_RATE_LIMIT"]
+
+
+@bp.route("/u/<token>", methods=["GET", "POST"])
+@public
+@csrf.exempt
+@limiter.limit(_unsubscribe_limit)
+def unsubscribe(token: str):
+    contact, email = contact_for_token(token)
+    if contact is None:
+        return render_template("mail/unsubscribe.html", invalid=True), 404
+    if request.method == "GET":
+        return render_template("mail/unsubscribe.html", token=token, done=contact.unsubscribed,
+                               address=_masked(contact.email))
+    unsubscribe_contact(contact, utcnow(), via="one_click" if request.form.get("List-Unsubscribe") else "page",
+                        email=email)
+    db.session.commit()
+    return render_template("mail/unsubscribe.html", done=True, address=_masked(contact.email))
+
+
+def _masked(address: str) -> str:
+    """Show whose address it is without printing it whole to whoever holds the link."""
+    local, _, domain = address.partition("@")
+    return f"{local[:2]}{'•' * max(len(local) - 2, 1)}@{domain}"
+
+
+# --- contact page panel -------------------------------------------------------------------------
+
+def _emails_panel(contact, viewer, now: datetime) -> dict:
+    emails = db.session.scalars(
+        select(OutboundEmail).where(OutboundEmail.contact_id == contact.id)
+        .order_by(OutboundEmail.created_at.desc(), OutboundEmail.id.desc()).limit(20)).all()
+    inbound = db.session.scalars(
+        select(InboundMessage).where(InboundMessage.contact_id == contact.id)
+        .order_by(InboundMessage.received_at.desc()).limit(10)).all()
+    return {"emails": emails, "inbound": inbound}
+
+
+register_contact_panel(ContactPanel(key="mail", template="mail/_contact_panel.html", load=_emails_panel,
+                                    column="main", order=20))

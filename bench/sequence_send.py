@@ -1,0 +1,215 @@
+"""Benchmark: the outbox send tick against a plain smtplib loop, to the same local SMTP sink.
+
+    .venv/bin/python bench/sequence_send.py                      # SQLite (a fresh temp file)
+    .venv/bin/python bench/sequence_send.py --database-url postgresql://postgres@127.0.0.1:5432/bench
+
+Queues 5,000 due sequence emails (text + HTML, two senders, caps and gaps off) and times
+``crm.mail.outbound.sender.send_due`` ticking until the outbox is empty: claiming, building
+each message (tracking instrumentation, List-Unsubscribe headers, unsubscribe links), one
+SMTP connection per mailbox per tick, and per message a commit with the ``email_sent``
+activity (durable by default; ``--async-commit`` sets ``MAIL_ASYNC_COMMIT`` on PostgreSQL).
+Then times a plain ``smtplib`` loop sending 5,000 prebuilt messages of the same size over
+one connection to the same sink. Prints both throughputs and the ratio
+outbox / plain. Target: >= 0.5.
+
+The sink is aiosmtpd in a separate process (so it does not compete with the sender for the
+GIL), counting messages and discarding them. With --database-url the database's tables are
+DROPPED and recreated: point it at a scratch database.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import smtplib
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+HTML = ("<html><body><p>Hi {name},</p><p>We help plants like yours cut pump maintenance costs. "
+        "Would a <a href=\"https://acme-sales.example/case-study\">short case study</a> help?</p>"
+        "<p>Best,<br>Rita</p></body></html>")
+TEXT = "Hi {name},\n\nWe help plants like yours cut pump maintenance costs. Would a short case study help?\n\nBest,\nRita\n"
+
+
+def run_sink(port: int) -> None:
+    """The sink process: accept everything, count, keep nothing."""
+    from aiosmtpd.controller import Controller
+
+    class Counting:
+        count = 0
+
+        async def handle_DATA(self, server, session, envelope):
+            Counting.count += 1
+            return "250 OK"
+
+    controller = Controller(Counting(), hostname="127.0.0.1", port=port)
+    controller.start()
+    print("ready", flush=True)
+    try:
+        sys.stdin.read()  # until the parent closes our stdin
+    finally:
+        controller.stop()
+
+
+def start_sink() -> tuple[subprocess.Popen, int]:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    process = subprocess.Popen([sys.executable, __file__, "--sink", str(port)], stdin=subprocess.PIPE,
+                               stdout=subprocess.PIPE, text=True)
+    assert process.stdout.readline().strip() == "ready"
+    return process, port
+
+
+def make_app(url: str, port: int, async_commit: bool = False):
+    from config import TestConfig
+    from crm import create_app
+
+    config = TestConfig()
+    config.SQLALCHEMY_DATABASE_URI = config._database_url(url)
+    app = create_app(config)
+    app.config.update(SMTP_HOST="127.0.0.1", SMTP_PORT=port, SMTP_SECURITY="none", MAIL_TRANSPORT="smtp",
+                      MAIL_SEND_BATCH=500, MAIL_ASYNC_COMMIT=async_commit)
+    return app
+
+
+def queue_rows(count: int, now: datetime) -> None:
+    from crm.auth.services import create_user
+    from crm.contacts.services import create_contact
+    from crm.extensions import db
+    from crm.mail.models import mailbox_for
+    from crm.mail.outbound.outbox import enqueue_email
+
+    admin = create_user("bench-admin@acme-sales.com", "admin", "bench send password 1234", name="Bench Admin")
+    senders = [create_user(f"rep{n}@acme-sales.com", "rep", "bench send password 1234", name=f"Rep {n}")
+               for n in range(2)]
+    for sender in senders:
+        mailbox = mailbox_for(sender)
+        mailbox.daily_cap, mailbox.min_gap_seconds = 0, 0  # caps disabled for the benchmark
+    contacts = [create_contact(admin, {"email": f"buyer{n}@plant{n % 50}.example-corp.com",
+                                       "first_name": f"Buyer{n}"}, now) for n in range(200)]
+    db.session.commit()
+    for n in range(count):
+        contact = contacts[n % len(contacts)]
+        enqueue_email(sender=senders[n % 2], contact=contact, to_address=contact.email,
+                      subject="Cutting pump maintenance costs", text_body=TEXT.format(name=contact.first_name),
+                      html_body=HTML.format(name=contact.first_name), due_at=now - timedelta(minutes=1), now=now,
+                      kind="sequence")
+        if n % 1000 == 999:
+            db.session.commit()
+    db.session.commit()
+
+
+def bench_outbox(url: str, port: int, count: int, async_commit: bool = False) -> tuple[float, int]:
+    from email.policy import SMTP as SMTP_POLICY
+
+    from sqlalchemy import func, select
+
+    from crm.extensions import db
+    from crm.mail.models import OutboundEmail
+    from crm.mail.outbound.compose import build_message
+    from crm.mail.outbound.sender import send_due
+
+    app = make_app(url, port, async_commit)
+    now = datetime.now(timezone.utc)
+    with app.app_context():
+        db.session.remove()
+        db.drop_all()
+        db.create_all()
+        queue_rows(count, now)
+        sample = db.session.scalars(select(OutboundEmail).limit(1)).one()
+        from crm.mail.models import Mailbox
+
+        size = len(build_message(sample, db.session.scalar(select(Mailbox).limit(1)), now).as_bytes(policy=SMTP_POLICY))
+        db.session.commit()
+        started = time.perf_counter()
+        sent = 0
+        while True:
+            result = send_due(datetime.now(timezone.utc))
+            sent += result.sent
+            if not result.sent:
+                break
+        elapsed = time.perf_counter() - started
+        left = db.session.scalar(select(func.count()).select_from(OutboundEmail)
+                                 .where(OutboundEmail.status != "sent"))
+        assert sent == count and left == 0, f"sent {sent}, {left} not sent"
+        db.session.remove()
+        db.engine.dispose()
+    return elapsed, size
+
+
+def bench_plain(port: int, count: int, size: int) -> float:
+    """Prebuilt messages of the given size, one connection, ``sendmail`` in a loop."""
+    from email.message import EmailMessage
+    from email.policy import SMTP as SMTP_POLICY
+
+    messages = []
+    for n in range(count):
+        message = EmailMessage()
+        message["From"] = "Rep 0 <rep0@acme-sales.com>"
+        message["To"] = f"buyer{n}@example-corp.com"
+        message["Subject"] = "Cutting pump maintenance costs"
+        message["Message-ID"] = f"<plain.{n}@acme-sales.com>"
+        message.set_content("x")
+        padding = size - len(message.as_bytes(policy=SMTP_POLICY))
+        message.set_content("\n".join("y" * 76 for _ in range(max(padding, 0) // 77 + 1)))
+        messages.append((message["To"], message.as_bytes(policy=SMTP_POLICY)))
+    started = time.perf_counter()
+    with smtplib.SMTP("127.0.0.1", port) as client:
+        for to, data in messages:
+            client.sendmail("rep0@acme-sales.com", [to], data)
+    return time.perf_counter() - started
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--count", type=int, default=5000)
+    parser.add_argument("--repeat", type=int, default=1, help="runs of each side (best counts)")
+    parser.add_argument("--database-url", help="a scratch database (its tables are dropped); default: SQLite")
+    parser.add_argument("--async-commit", action="store_true",
+                        help="MAIL_ASYNC_COMMIT=1 (PostgreSQL: marks committed without waiting for the WAL flush)")
+    parser.add_argument("--sink", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.sink:
+        run_sink(args.sink)
+        return 0
+    import logging
+
+    sink, port = start_sink()
+    try:
+        with tempfile.TemporaryDirectory(prefix="crm-bench-") as tmp:
+            backend = "PostgreSQL" if (args.database_url or "").startswith("postgres") else "SQLite"
+            if args.async_commit and backend == "PostgreSQL":
+                backend += " with MAIL_ASYNC_COMMIT"
+            print(f"benchmark: {args.count:,} due sequence emails, {backend}, local aiosmtpd sink (own process), "
+                  f"{args.repeat} run(s) each, best run counts")
+            outbox_times, plain_times = [], []
+            for run in range(args.repeat):
+                url = args.database_url or f"sqlite:///{Path(tmp) / f'send{run}.sqlite3'}"
+                elapsed, size = bench_outbox(url, port, args.count, args.async_commit)
+                logging.getLogger().setLevel(logging.WARNING)
+                outbox_times.append(elapsed)
+                plain_times.append(bench_plain(port, args.count, size))
+                print(f"  run {run + 1}: outbox {outbox_times[-1]:.2f} s, plain smtplib {plain_times[-1]:.2f} s "
+                      f"(messages of ~{size:,} bytes)")
+    finally:
+        sink.stdin.close()
+        sink.wait(timeout=30)
+    outbox_rate, plain_rate = args.count / min(outbox_times), args.count / min(plain_times)
+    ratio = outbox_rate / plain_rate
+    print(f"outbox send tick: {min(outbox_times):7.2f} s  {outbox_rate:8,.0f} msg/s")
+    print(f"plain smtplib:    {min(plain_times):7.2f} s  {plain_rate:8,.0f} msg/s")
+    print(f"ratio outbox/plain: {ratio:.2f}  (target >= 0.5: {'met' if ratio >= 0.5 else 'NOT met'})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,144 @@
+"""IMAP polling against a real IMAP server: pymap (pure-Python, asyncio, in-memory "dict"
+backend) started on a free loopback port. Messages are put in with a real IMAP APPEND; the
+poller reads them with imaplib like it would from a rep's mailbox."""
+from __future__ import annotations
+
+import imaplib
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from crm.contacts.models import Activity
+from crm.extensions import db
+from crm.mail.inbound.imap import poll_all
+from crm.mail.models import InboundMessage, MailboxCursor, mailbox_for
+from tests.conftest import NOW
+from tests.crm.mail.db.test_inbound import SECRET, post, prospect, raw, sequence  # noqa: F401  (fixtures)
+from tests.mailsink import free_port
+
+USER, PASSWORD = "alice-imap", "imap-secret"
+
+
+@pytest.fixture(scope="session")
+def imap_server():
+    pymap = shutil.which("pymap", path=str(Path(sys.executable).parent)) or shutil.which("pymap")
+    if pymap is None:
+        pytest.skip("pymap (a pure-Python IMAP server, dev dependency) is not installed")
+    port = free_port()
+    process = subprocess.Popen(
+        [pymap, "--host", "127.0.0.1", "--port", str(port), "--no-tls", "dict",
+         "--demo-user", USER, "--demo-password", PASSWORD],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            imaplib.IMAP4("127.0.0.1", port, timeout=2).logout()
+            break
+        except OSError:
+            if time.monotonic() > deadline or process.poll() is not None:
+                process.kill()
+                pytest.skip("pymap did not start")
+            time.sleep(0.1)
+    yield port
+    process.terminate()
+    process.wait(timeout=10)
+
+
+@pytest.fixture
+def folder(imap_server):
+    """A fresh folder of the test user's mailbox (the server lives for the whole session)."""
+    name = f"test-{uuid.uuid4().hex[:10]}"
+    client = imaplib.IMAP4("127.0.0.1", imap_server)
+    client.login(USER, PASSWORD)
+    assert client.create(name)[0] == "OK"
+    yield client, name
+    client.logout()
+
+
+@pytest.fixture
+def imap_mailbox(alice, imap_server, folder):
+    mailbox = mailbox_for(alice)
+    mailbox.imap_host, mailbox.imap_port, mailbox.imap_security = "127.0.0.1", imap_server, "none"
+    mailbox.imap_username, mailbox.imap_password = USER, PASSWORD
+    mailbox.imap_folders = [folder[1]]
+    mailbox.aliases = ["alice.martin@acme-sales.com"]
+    db.session.commit()
+    return mailbox
+
+
+def append(folder, data: bytes) -> None:
+    client, name = folder
+    assert client.append(name, None, None, data)[0] == "OK"
+
+
+def test_poll_processes_each_message_once_and_remembers_the_last_uid(client, folder, imap_mailbox, prospect):
+    contact, enrollment, _ = prospect("bob.keller@globex-industries.com", "<seq.7f3a9c2e41d8.1@mail.acme-sales.com>")
+    append(folder, raw("reply_gmail.eml"))
+    append(folder, raw("own_sent_copy.eml"))  # the rep's own copy: never a reply
+    append(folder, raw("newsletter.eml"))
+
+    result = poll_all(NOW)
+
+    assert result.fetched == 3 and not result.errors
+    verdicts = db.session.scalars(select(InboundMessage.classification).order_by(InboundMessage.id)).all()
+    assert verdicts == ["reply", "other", "other"]
+    assert db.session.scalars(select(InboundMessage.source)).all() == ["imap"] * 3
+    from crm.sequences.models import Enrollment
+
+    assert db.session.get(Enrollment, enrollment.id, populate_existing=True).stop_reason == "replied"
+    cursor = db.session.scalar(select(MailboxCursor))
+    assert cursor.folder == folder[1] and cursor.last_uid > 0
+
+    assert poll_all(NOW).fetched == 0  # nothing new
+    append(folder, raw("ooo_italian.eml"))
+    assert poll_all(NOW).fetched == 1
+    assert db.session.query(InboundMessage).count() == 4
+    assert db.session.query(Activity).filter(Activity.kind == "email_replied").count() == 1
+
+
+def test_polling_leaves_messages_unread(folder, imap_mailbox):
+    append(folder, raw("reply_gmail.eml"))
+    poll_all(NOW)
+    client, name = folder
+    client.select(name, readonly=True)
+    _status, data = client.fetch("1:*", "(FLAGS)")
+    assert b"\\Seen" not in data[0]
+
+
+def test_a_message_seen_by_webhook_and_imap_acts_once(client, folder, imap_mailbox, prospect):
+    contact, enrollment, _ = prospect("bob.keller@globex-industries.com", "<seq.7f3a9c2e41d8.1@mail.acme-sales.com>")
+    first = post(client, raw("reply_gmail.eml")).get_json()
+    assert first["stopped"] == [enrollment.id]
+    append(folder, raw("reply_gmail.eml"))
+    result = poll_all(NOW)
+    assert result.fetched == 1 and result.duplicates == 1
+    assert db.session.query(InboundMessage).count() == 1
+    assert db.session.query(Activity).filter(Activity.kind == "email_replied").count() == 1
+
+
+def test_a_lost_cursor_or_new_uidvalidity_never_processes_twice(folder, imap_mailbox, prospect):
+    prospect("bob.keller@globex-industries.com", "<seq.7f3a9c2e41d8.1@mail.acme-sales.com>")
+    append(folder, raw("reply_gmail.eml"))
+    append(folder, raw("ooo_italian.eml"))
+    assert poll_all(NOW).fetched == 2
+    cursor = db.session.scalar(select(MailboxCursor))
+    cursor.uidvalidity += 1  # as if the server renumbered the folder
+    db.session.commit()
+    result = poll_all(NOW)
+    assert result.fetched == 2 and result.duplicates == 2
+    assert db.session.query(InboundMessage).count() == 2
+    assert db.session.query(Activity).filter(Activity.kind == "email_replied").count() == 1
+
+
+def test_a_wrong_password_is_recorded_and_other_mailboxes_still_poll(folder, imap_mailbox):
+    imap_mailbox.imap_password = "wrong"
+    db.session.commit()
+    result = poll_all(NOW)
+    assert result.errors and result.fetched == 0
+    assert "mailbox" in db.session.get(type(imap_mailbox), imap_mailbox.id, populate_existing=True).imap_last_error
