@@ -4,6 +4,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy import select
+
+from crm.extensions import db
+from crm.meetings.models import Meeting
+
 
 @dataclass(frozen=True)
 class MeetingView:
@@ -16,4 +21,10 @@ class MeetingView:
 
 def meetings_between(user_id: int, start: datetime, end: datetime) -> list[MeetingView]:
     """The user's confirmed (not cancelled) meetings overlapping [start, end)."""
-    return []
+    rows = db.session.execute(
+        select(Meeting.id, Meeting.title, Meeting.start_at, Meeting.end_at, Meeting.contact_id)
+        .where(Meeting.host_id == user_id, Meeting.status == "confirmed",
+               Meeting.start_at < end, Meeting.end_at > start)
+        .order_by(Meeting.start_at, Meeting.id)
+    )
+    return [MeetingView(*row) for row in rows]

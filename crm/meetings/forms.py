@@ -1,0 +1,121 @@
+"""Page forms of the meetings feature. They only shape input; the services validate."""
+from __future__ import annotations
+
+from flask_wtf.file import FileField
+from wtforms import (
+    BooleanField, HiddenField, IntegerField, SelectField, SelectMultipleField, StringField, TextAreaField,
+)
+from wtforms.validators import InputRequired, Length, NumberRange, Optional
+
+from crm.web.formhelpers import CrmForm, choice_list
+
+WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+LOCATION_CHOICES = [("video", "Video call"), ("phone", "Phone"), ("address", "Address"), ("none", "Decide later")]
+
+
+def _hours_field(label: str) -> StringField:
+    return StringField(label, validators=[Optional(), Length(max=200)],
+                       render_kw={"placeholder": "09:00-12:00, 13:00-17:00"})
+
+
+class MeetingTypeForm(CrmForm):
+    name = StringField("Name", validators=[InputRequired(), Length(max=120)])
+    slug = StringField("Link", validators=[InputRequired(), Length(max=80)],
+                       render_kw={"placeholder": "rita-30min"})
+    description = TextAreaField("Description", validators=[Optional(), Length(max=2000)])
+    duration_minutes = IntegerField("Duration (minutes)", default=30, validators=[InputRequired(), NumberRange(5, 720)])
+    time_zone = SelectField("Time zone of the hours", validate_choice=False)
+    hours_0 = _hours_field("Monday")
+    hours_1 = _hours_field("Tuesday")
+    hours_2 = _hours_field("Wednesday")
+    hours_3 = _hours_field("Thursday")
+    hours_4 = _hours_field("Friday")
+    hours_5 = _hours_field("Saturday")
+    hours_6 = _hours_field("Sunday")
+    buffer_before_minutes = IntegerField("Buffer before (minutes)", default=0, validators=[Optional(), NumberRange(0, 240)])
+    buffer_after_minutes = IntegerField("Buffer after (minutes)", default=0, validators=[Optional(), NumberRange(0, 240)])
+    min_notice_hours = IntegerField("Minimum notice (hours)", default=4, validators=[Optional(), NumberRange(0, 1440)])
+    not_today = BooleanField("Never on the same day")
+    horizon_days = IntegerField("Bookable days ahead", default=30, validators=[Optional(), NumberRange(1, 365)])
+    increment_minutes = IntegerField("Start times every (minutes)", default=30, validators=[Optional(), NumberRange(5, 720)])
+    daily_max = IntegerField("At most meetings a day", validators=[Optional(), NumberRange(1, 100)])
+    location_kind = SelectField("Location", choices=choice_list(LOCATION_CHOICES), validate_choice=False)
+    location_value = StringField("Video link, phone number or address", validators=[Optional(), Length(max=500)])
+    questions = TextAreaField("Questions (one per line; end with * if required)", validators=[Optional(), Length(max=3000)])
+    member_ids = SelectMultipleField("Team (round-robin): leave empty for a personal link", validate_choice=False)
+    is_active = BooleanField("Active", default=True)
+
+    HOURS_FIELDS = tuple(f"hours_{i}" for i in range(7))
+
+    def weekly_hours(self) -> list[dict]:
+        """"09:00-12:00, 13:00-17:00" per weekday as rows; malformed parts become rows the
+        service refuses with a message on the right field."""
+        rows = []
+        for weekday in range(7):
+            text = (self[f"hours_{weekday}"].data or "").strip()
+            for part in filter(None, (p.strip() for p in text.replace(";", ",").split(","))):
+                start, _, end = part.partition("-")
+                rows.append({"weekday": weekday, "start": start.strip(), "end": end.strip()})
+        return rows
+
+    def question_rows(self) -> list[dict]:
+        rows = []
+        for line in (self.questions.data or "").splitlines():
+            line = line.strip()
+            if line:
+                required = line.endswith("*")
+                rows.append({"label": line.rstrip("*").strip(), "required": required})
+        return rows
+
+    def service_data(self) -> dict:
+        data = {key: self[key].data for key in (
+            "name", "slug", "description", "duration_minutes", "time_zone", "buffer_before_minutes",
+            "buffer_after_minutes", "min_notice_hours", "not_today", "horizon_days", "increment_minutes",
+            "daily_max", "location_kind", "location_value", "is_active")}
+        for key, default in (("buffer_before_minutes", 0), ("buffer_after_minutes", 0), ("min_notice_hours", 4),
+                             ("horizon_days", 30), ("increment_minutes", 30)):
+            if data[key] is None:
+                data[key] = default
+        data["weekly_hours"] = self.weekly_hours()
+        data["questions"] = self.question_rows()
+        data["member_ids"] = [int(v) for v in (self.member_ids.data or []) if str(v).isdigit()]
+        return data
+
+    def load(self, meeting_type) -> None:
+        for key in ("name", "slug", "description", "duration_minutes", "time_zone", "buffer_before_minutes",
+                    "buffer_after_minutes", "min_notice_hours", "not_today", "horizon_days", "increment_minutes",
+                    "daily_max", "location_kind", "location_value", "is_active"):
+            self[key].data = getattr(meeting_type, key)
+        for weekday in range(7):
+            ranges = [f"{r['start']}-{r['end']}" for r in meeting_type.weekly_hours if r["weekday"] == weekday]
+            self[f"hours_{weekday}"].data = ", ".join(ranges)
+        self.questions.data = "\n".join(q["label"] + (" *" if q.get("required") else "") for q in meeting_type.questions)
+        self.member_ids.data = [str(m.user_id) for m in meeting_type.members]
+
+
+class BookingForm(CrmForm):
+    start = HiddenField()
+    tz = HiddenField()
+    src = HiddenField()
+    name = StringField("Your name", validators=[InputRequired(), Length(max=200)], render_kw={"autocomplete": "name"})
+    email = StringField("Email", validators=[InputRequired(), Length(max=254)],
+                        render_kw={"type": "email", "autocomplete": "email"})
+
+
+class CancelForm(CrmForm):
+    reason = StringField("Reason (optional)", validators=[Optional(), Length(max=500)])
+
+
+class ConfirmForm(CrmForm):
+    pass
+
+
+class CalendarUrlForm(CrmForm):
+    name = StringField("Name", validators=[Optional(), Length(max=120)], render_kw={"placeholder": "Work calendar"})
+    url = StringField("Secret address in iCal format (https://...)", validators=[InputRequired(), Length(max=2000)])
+
+
+class CalendarUploadForm(CrmForm):
+    name = StringField("Name", validators=[Optional(), Length(max=120)])
+    file = FileField("An .ics file")
+

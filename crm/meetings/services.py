@@ -1,0 +1,611 @@
+"""Meeting services: meeting types, slots, atomic booking, cancel and reschedule. They flush
+and never commit; the page, API route or job commits, then sends the invites
+(``crm.meetings.invites``) so a failed send can never undo a booking."""
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from crm.auth.models import User
+from crm.contacts.emails import normalize_email
+from crm.contacts.models import Contact
+from crm.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from crm.extensions import db
+from crm.meetings import availability as av
+from crm.meetings.calendars import external_busy
+from crm.meetings.models import Meeting, MeetingHostLock, MeetingType, MeetingTypeMember
+from crm.policy import require_sales
+from crm.timeutil import is_valid_timezone
+from crm.validation import get_by_id, has_control_chars
+
+SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{1,78}[a-z0-9])$")
+MAX_DAYS = 62
+ROUND_ROBIN_PERIOD = timedelta(days=30)
+MAX_QUESTIONS = 10
+MAX_ANSWER = 2000
+
+TYPE_DEFAULTS: dict[str, Any] = {
+    "description": "", "buffer_before_minutes": 0, "buffer_after_minutes": 0, "min_notice_hours": 4,
+    "not_today": False, "horizon_days": 30, "increment_minutes": 30, "daily_max": None,
+    "location_kind": "video", "location_value": "", "questions": [], "is_active": True,
+}
+_INT_LIMITS = {
+    "duration_minutes": (5, 720), "buffer_before_minutes": (0, 240), "buffer_after_minutes": (0, 240),
+    "min_notice_hours": (0, 24 * 60), "horizon_days": (1, 365), "increment_minutes": (5, 720),
+    "daily_max": (1, 100),
+}
+
+
+# --- meeting types: validation ----------------------------------------------------------------
+
+def _clean_text(value: Any, limit: int, field: str, errors: dict, *, required: bool = False) -> str:
+    text = "" if value is None else str(value).strip()
+    if required and not text:
+        errors[field] = "required"
+    elif len(text) > limit:
+        errors[field] = f"at most {limit} characters"
+    elif has_control_chars(text):
+        errors[field] = "must not contain control characters"
+    return text
+
+
+def clean_weekly_hours(rows: Any, errors: dict) -> list[dict[str, Any]]:
+    """``[{"weekday", "start", "end"}]`` checked: known weekday, HH:MM, start before end, and
+    no two ranges of a day overlapping (they would offer the same slot twice)."""
+    if not isinstance(rows, list) or not rows:
+        errors["weekly_hours"] = "give at least one range of hours"
+        return []
+    if len(rows) > 70:
+        errors["weekly_hours"] = "at most 70 ranges"
+        return []
+    clean, spans = [], []
+    for i, row in enumerate(rows):
+        try:
+            weekday = row["weekday"]
+            if isinstance(weekday, bool) or not isinstance(weekday, int) or not 0 <= weekday <= 6:
+                raise ValueError("weekday is 0 (Monday) to 6 (Sunday)")
+            start, end = av.parse_hhmm(row["start"]), av.parse_hhmm(row["end"])
+            if start >= end:
+                raise ValueError("start must be before end")
+        except (KeyError, TypeError) as exc:
+            errors[f"weekly_hours.{i}"] = f"needs weekday, start and end ({exc.__class__.__name__})"
+            continue
+        except ValueError as exc:
+            errors[f"weekly_hours.{i}"] = str(exc)
+            continue
+        spans.append((weekday, start, end, i))
+        clean.append({"weekday": weekday, "start": av.format_hhmm(start), "end": av.format_hhmm(end)})
+    spans.sort()
+    for (d1, _s1, e1, _), (d2, s2, _e2, i2) in zip(spans, spans[1:]):
+        if d1 == d2 and s2 < e1:
+            errors[f"weekly_hours.{i2}"] = "overlaps another range of the same day"
+    return sorted(clean, key=lambda r: (r["weekday"], r["start"]))
+
+
+def clean_questions(rows: Any, errors: dict) -> list[dict[str, Any]]:
+    if rows in (None, ""):
+        return []
+    if not isinstance(rows, list) or len(rows) > MAX_QUESTIONS:
+        errors["questions"] = f"a list of at most {MAX_QUESTIONS} questions"
+        return []
+    clean = []
+    for i, row in enumerate(rows):
+        label = row.get("label") if isinstance(row, dict) else row
+        label = _clean_text(label, 200, f"questions.{i}", errors, required=True)
+        required = bool(row.get("required")) if isinstance(row, dict) else False
+        clean.append({"key": f"q{i + 1}", "label": label, "required": required})
+    return clean
+
+
+def clean_type_fields(data: dict[str, Any], *, partial: bool) -> dict[str, Any]:
+    """Validated meeting-type fields; :raises ValidationFailed: with every bad field."""
+    errors: dict[str, str] = {}
+    clean: dict[str, Any] = {}
+    for key in ("name", "slug", "duration_minutes", "time_zone", "weekly_hours"):
+        if not partial and key not in data:
+            errors[key] = "required"
+    if "name" in data:
+        clean["name"] = _clean_text(data["name"], 120, "name", errors, required=True)
+    if "slug" in data:
+        slug = str(data["slug"] or "").strip().lower()
+        if not SLUG_RE.match(slug):
+            errors["slug"] = "3-80 lower-case letters, digits and dashes"
+        clean["slug"] = slug
+    if "description" in data:
+        clean["description"] = _clean_text(data["description"], 2000, "description", errors)
+    if "time_zone" in data:
+        if not is_valid_timezone(data["time_zone"]):
+            errors["time_zone"] = "not a known time zone (IANA name such as Europe/Berlin)"
+        clean["time_zone"] = data["time_zone"]
+    for key, (low, high) in _INT_LIMITS.items():
+        if key not in data:
+            continue
+        value = data[key]
+        if value is None and key == "daily_max":
+            clean[key] = None
+            continue
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            errors[key] = f"a whole number from {low} to {high}"
+        clean[key] = value
+    if "weekly_hours" in data:
+        clean["weekly_hours"] = clean_weekly_hours(data["weekly_hours"], errors)
+    if "questions" in data:
+        clean["questions"] = clean_questions(data["questions"], errors)
+    if "location_kind" in data:
+        if data["location_kind"] not in ("video", "phone", "address", "none"):
+            errors["location_kind"] = "one of video, phone, address, none"
+        clean["location_kind"] = data["location_kind"]
+    if "location_value" in data:
+        clean["location_value"] = _clean_text(data["location_value"], 500, "location_value", errors)
+    for key in ("not_today", "is_active"):
+        if key in data:
+            clean[key] = bool(data[key])
+    if "member_ids" in data:
+        clean["member_ids"] = _clean_members(data["member_ids"], errors)
+    if errors:
+        raise ValidationFailed("invalid meeting type", errors)
+    return clean
+
+
+def _clean_members(value: Any, errors: dict) -> list[int]:
+    if value in (None, ""):
+        return []
+    ids = sorted({int(v) for v in value if str(v).isdigit()}) if isinstance(value, list) else None
+    if ids is None or len(ids) > 50:
+        errors["member_ids"] = "a list of at most 50 user ids"
+        return []
+    users = db.session.scalars(select(User).where(User.id.in_(ids))).all() if ids else []
+    if len(users) != len(ids) or any(u.role not in ("rep", "manager", "admin") or not u.is_active for u in users):
+        errors["member_ids"] = "every member must be an active sales user"
+    return ids
+
+
+# --- meeting types: services ------------------------------------------------------------------
+
+def _slug_taken(slug: str, except_id: int | None = None) -> bool:
+    query = select(MeetingType.id).where(MeetingType.slug == slug)
+    if except_id is not None:
+        query = query.where(MeetingType.id != except_id)
+    return db.session.scalar(query) is not None
+
+
+def _set_members(meeting_type: MeetingType, member_ids: list[int]) -> None:
+    meeting_type.members = [MeetingTypeMember(user_id=uid) for uid in member_ids]
+
+
+def create_meeting_type(actor: User, data: dict[str, Any], now: datetime) -> MeetingType:
+    require_sales(actor)
+    clean = clean_type_fields(data, partial=False)
+    if _slug_taken(clean["slug"]):
+        raise Conflict("this link is taken", {"slug": "already taken"})
+    member_ids = clean.pop("member_ids", [])
+    meeting_type = MeetingType(owner_id=actor.id, created_at=now, updated_at=now, **{**TYPE_DEFAULTS, **clean})
+    db.session.add(meeting_type)
+    _set_members(meeting_type, member_ids)
+    db.session.flush()
+    return meeting_type
+
+
+def get_own_meeting_type(actor: User, meeting_type_id: Any) -> MeetingType:
+    """A type the actor may change: their own; admins may change any."""
+    meeting_type = get_by_id(MeetingType, meeting_type_id)
+    if meeting_type is None:
+        raise NotFound("no such meeting type")
+    if meeting_type.owner_id != actor.id and actor.role != "admin":
+        raise NotFound("no such meeting type")  # other reps' types are not even listed
+    return meeting_type
+
+
+def update_meeting_type(actor: User, meeting_type_id: Any, data: dict[str, Any], now: datetime) -> MeetingType:
+    meeting_type = get_own_meeting_type(actor, meeting_type_id)
+    clean = clean_type_fields(data, partial=True)
+    if "slug" in clean and _slug_taken(clean["slug"], except_id=meeting_type.id):
+        raise Conflict("this link is taken", {"slug": "already taken"})
+    if "member_ids" in clean:
+        _set_members(meeting_type, clean.pop("member_ids"))
+    for key, value in clean.items():
+        setattr(meeting_type, key, value)
+    meeting_type.updated_at = now
+    db.session.flush()
+    return meeting_type
+
+
+def delete_meeting_type(actor: User, meeting_type_id: Any) -> None:
+    """Booked meetings stay (their type link is cut)."""
+    db.session.delete(get_own_meeting_type(actor, meeting_type_id))
+    db.session.flush()
+
+
+def list_meeting_types(actor: User) -> list[MeetingType]:
+    return list(db.session.scalars(
+        select(MeetingType).where(MeetingType.owner_id == actor.id).order_by(MeetingType.name, MeetingType.id)))
+
+
+def public_meeting_type(slug: str) -> MeetingType:
+    slug = str(slug or "")[:80].lower()
+    meeting_type = db.session.scalar(
+        select(MeetingType).where(MeetingType.slug == slug, MeetingType.is_active.is_(True)))
+    if meeting_type is None:
+        raise NotFound("no such booking link")
+    return meeting_type
+
+
+# --- slots ------------------------------------------------------------------------------------
+
+def rules_for(meeting_type: MeetingType) -> av.Rules:
+    return av.Rules(
+        time_zone=meeting_type.time_zone,
+        weekly=av.weekly_ranges(meeting_type.weekly_hours or []),
+        duration=timedelta(minutes=meeting_type.duration_minutes),
+        increment=timedelta(minutes=meeting_type.increment_minutes),
+        buffer_before=timedelta(minutes=meeting_type.buffer_before_minutes),
+        buffer_after=timedelta(minutes=meeting_type.buffer_after_minutes),
+        min_notice=timedelta(hours=meeting_type.min_notice_hours),
+        not_today=meeting_type.not_today,
+        horizon_days=meeting_type.horizon_days,
+        daily_max=meeting_type.daily_max,
+    )
+
+
+def booked_meetings(host_id: int, start: datetime, end: datetime, *,
+                    exclude_id: int | None = None) -> list[av.BookedMeeting]:
+    query = (select(Meeting.start_at, Meeting.end_at, Meeting.buffer_before_minutes, Meeting.buffer_after_minutes)
+             .where(Meeting.host_id == host_id, Meeting.status == "confirmed",
+                    Meeting.start_at < end, Meeting.end_at > start))
+    if exclude_id is not None:
+        query = query.where(Meeting.id != exclude_id)
+    rows = db.session.execute(query)
+    return [av.BookedMeeting(s, e, timedelta(minutes=b), timedelta(minutes=a)) for s, e, b, a in rows]
+
+
+def busy_for(host_id: int, start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
+    """Prospecting blocks (calls feature) and external calendar events."""
+    from crm.calls.blocks import busy_intervals
+
+    return list(busy_intervals(host_id, start, end)) + external_busy(host_id, start, end)
+
+
+def host_free_slots(meeting_type: MeetingType, host_id: int, now: datetime,
+                    window_start: datetime, window_end: datetime, *,
+                    exclude_meeting_id: int | None = None) -> list[datetime]:
+    # Load a day more on each side: buffers reach across the window's edges, and the daily
+    # maximum counts whole local days.
+    load_start, load_end = window_start - timedelta(days=1), window_end + timedelta(days=1)
+    return av.free_slots(
+        rules_for(meeting_type), now=now, window_start=window_start, window_end=window_end,
+        meetings=booked_meetings(host_id, load_start, load_end, exclude_id=exclude_meeting_id), busy=busy_for(host_id, load_start, load_end),
+    )
+
+
+def free_slots_by_host(meeting_type: MeetingType, now: datetime, window_start: datetime,
+                       window_end: datetime) -> dict[datetime, list[int]]:
+    """Slot start -> hosts free then (one host unless a team link)."""
+    result: dict[datetime, list[int]] = {}
+    for host_id in meeting_type.host_ids:
+        for slot in host_free_slots(meeting_type, host_id, now, window_start, window_end):
+            result.setdefault(slot, []).append(host_id)
+    return dict(sorted(result.items()))
+
+
+def slots_for_days(meeting_type: MeetingType, now: datetime, start_day: date | None, days: int,
+                   visitor_tz: str) -> list[datetime]:
+    """Free starts on the visitor's dates [start_day, start_day + days)."""
+    if not is_valid_timezone(visitor_tz):
+        raise ValidationFailed("invalid time zone", {"tz": "not a known time zone"})
+    days = max(1, min(int(days), MAX_DAYS))
+    start_day = start_day or av.local_date(now, visitor_tz)
+    window_start, window_end = av.window_for_days(start_day, days, visitor_tz)
+    return list(free_slots_by_host(meeting_type, now, window_start, window_end))
+
+
+# --- booking ----------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Guest:
+    name: str
+    email: str
+    time_zone: str
+    answers: dict[str, str]
+
+
+def clean_guest(meeting_type: MeetingType, name: Any, email: Any, tz: Any, answers: Any) -> Guest:
+    errors: dict[str, str] = {}
+    clean_name = _clean_text(name, 200, "name", errors, required=True)
+    try:
+        clean_email = normalize_email(str(email or "")[:254])
+        if len(clean_email) > 254:
+            raise ValueError("too long")
+    except ValueError as exc:
+        errors["email"] = str(exc)
+        clean_email = ""
+    zone = str(tz or "UTC")
+    if not is_valid_timezone(zone):
+        errors["tz"] = "not a known time zone"
+    answers = answers if isinstance(answers, dict) else {}
+    clean_answers = {}
+    for question in meeting_type.questions or []:
+        key = question["key"]
+        value = _clean_text(answers.get(key, ""), MAX_ANSWER, f"answers.{key}", errors,
+                            required=bool(question.get("required")))
+        if value:
+            clean_answers[key] = value
+    if errors:
+        raise ValidationFailed("please check the form", errors)
+    return Guest(clean_name, clean_email, zone, clean_answers)
+
+
+def parse_start(value: Any) -> datetime:
+    """An ISO 8601 instant with an offset (or Z); naive times are refused, not guessed."""
+    text = str(value or "").strip()[:64].replace("Z", "+00:00")
+    if "T" in text and " " in text:  # a "+" in a hand-made query string arrives as a space
+        text = text.replace(" ", "+")
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        raise ValidationFailed("invalid start", {"start": "an ISO 8601 time with offset"}) from None
+    if parsed.tzinfo is None:
+        raise ValidationFailed("invalid start", {"start": "give the offset, e.g. 2026-03-10T09:00:00+01:00"})
+    return parsed.astimezone(av.UTC)
+
+
+def lock_hosts(host_ids: list[int]) -> None:
+    """Serialise bookings per host. PostgreSQL: make sure each host's lock row exists, then
+    ``SELECT ... FOR UPDATE`` them in id order (no deadlocks between team links). SQLite:
+    turn this transaction into a write transaction now (``BEGIN IMMEDIATE``), so the re-check
+    below and the insert happen with every other writer waiting."""
+    connection = db.session.connection()
+    if connection.dialect.name == "sqlite":
+        raw = connection.connection.dbapi_connection
+        if not raw.in_transaction:
+            raw.execute("BEGIN IMMEDIATE")
+        return
+    from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+    db.session.execute(
+        pg_insert(MeetingHostLock).values([{"user_id": h} for h in host_ids])
+        .on_conflict_do_nothing(index_elements=["user_id"]))
+    db.session.execute(
+        select(MeetingHostLock.user_id).where(MeetingHostLock.user_id.in_(host_ids))
+        .order_by(MeetingHostLock.user_id).with_for_update())
+
+
+def pick_round_robin(meeting_type: MeetingType, candidates: list[int], now: datetime) -> int:
+    """Fewest bookings of this type in the last 30 days; ties go to whoever was booked least
+    recently (never booked first), then the lowest id for determinism."""
+    if len(candidates) == 1:
+        return candidates[0]
+    rows = db.session.execute(
+        select(Meeting.host_id, func.count(Meeting.id), func.max(Meeting.created_at))
+        .where(Meeting.meeting_type_id == meeting_type.id, Meeting.host_id.in_(candidates),
+               Meeting.status == "confirmed", Meeting.created_at >= now - ROUND_ROBIN_PERIOD)
+        .group_by(Meeting.host_id))
+    stats = {host: (count, last) for host, count, last in rows}
+    epoch = datetime.min.replace(tzinfo=av.UTC)
+
+    def key(host_id: int):
+        count, last = stats.get(host_id, (0, None))
+        return count, last or epoch, host_id
+
+    return min(candidates, key=key)
+
+
+def _contact_for_guest(host: User, guest: Guest, now: datetime) -> Contact:
+    """Create or update the contact (and its company from the domain) through the contacts
+    services, acting as the host so a rep's guest becomes the rep's contact."""
+    from crm.contacts import services as contacts
+
+    first, _, last = guest.name.partition(" ")
+    contact = contacts.find_contact_by_email(guest.email)
+    if contact is None:
+        return contacts.create_contact(host, {
+            "email": guest.email, "first_name": first[:100], "last_name": last[:100],
+            "time_zone": guest.time_zone, "source": "meeting link",
+            "owner_id": host.id if host.role in ("rep", "manager", "admin") else None,
+        }, now)
+    updates: dict[str, Any] = {}
+    if not contact.first_name and not contact.last_name:
+        updates.update(first_name=first[:100], last_name=last[:100])
+    if not contact.time_zone and guest.time_zone != "UTC":
+        updates["time_zone"] = guest.time_zone
+    if contact.company_id is None:
+        company = contacts.find_or_create_company_for_email(guest.email, now)
+        if company is not None:
+            contact.company_id = company.id
+    for key, value in updates.items():
+        setattr(contact, key, value)
+    contact.updated_at = now
+    db.session.flush()
+    return contact
+
+
+def book(meeting_type: MeetingType, start: datetime, guest: Guest, now: datetime, *,
+         source_token: str | None = None) -> Meeting:
+    """Book ``start`` for the guest: exactly one of any number of concurrent requests for a
+    slot wins; the others get ``Conflict``. Side effects: contact, meeting, ``meeting_booked``
+    activity, the contact's sequences stopped, the rep alerted, scoring told.
+    :raises Conflict: the slot is no longer free; :raises ValidationFailed: never offered."""
+    from crm.meetings.tokens import read_source_token
+
+    host_ids = meeting_type.host_ids
+    lock_hosts(host_ids)
+    day_start, day_end = start - timedelta(days=1), start + timedelta(days=1)
+    free = free_slots_by_host(meeting_type, now, day_start, day_end)
+    if start not in free:
+        if _is_offered_ever(meeting_type, start, now):
+            raise Conflict("this time was just taken", {"start": "just taken, please pick another time"})
+        raise ValidationFailed("invalid start", {"start": "not a bookable time of this link"})
+    host_id = pick_round_robin(meeting_type, free[start], now)
+    host = db.session.get(User, host_id)
+    contact = _contact_for_guest(host, guest, now)
+    enrollment_id, step_id = read_source_token(source_token)
+    meeting = Meeting(
+        meeting_type_id=meeting_type.id, host_id=host_id, contact_id=contact.id,
+        title=f"{meeting_type.name}: {guest.name} and {host.name}"[:200],
+        start_at=start, end_at=start + timedelta(minutes=meeting_type.duration_minutes),
+        buffer_before_minutes=meeting_type.buffer_before_minutes,
+        buffer_after_minutes=meeting_type.buffer_after_minutes,
+        status="confirmed", uid=f"{uuid.uuid4()}@{current_app.config.get('MAIL_FROM_DOMAIN', 'crm.localhost')}",
+        sequence=0, guest_name=guest.name, guest_email=guest.email, guest_time_zone=guest.time_zone,
+        answers=guest.answers, location_kind=meeting_type.location_kind,
+        location_value=meeting_type.location_value,
+        source_enrollment_id=enrollment_id, source_step_id=step_id, created_at=now, updated_at=now,
+    )
+    db.session.add(meeting)
+    _flush_or_conflict()
+    _after_booking(meeting, contact, meeting_type, now)
+    return meeting
+
+
+def _flush_or_conflict() -> None:
+    """The exclusion constraint is the last line: should any path skip the lock, PostgreSQL
+    still refuses the overlap, and the caller (which rolls back) sees the same 409."""
+    try:
+        db.session.flush()
+    except IntegrityError:
+        raise Conflict("this time was just taken", {"start": "just taken, please pick another time"}) from None
+
+
+def _is_offered_ever(meeting_type: MeetingType, start: datetime, now: datetime) -> bool:
+    """Is ``start`` on the link's grid and still bookable by its rules (so someone or
+    something took it: 409), or was it never a slot (bad input: 422)?"""
+    rules = rules_for(meeting_type)
+    local = av.local_date(start, rules.time_zone)
+    today = av.local_date(now, rules.time_zone)
+    within_dates = (today + timedelta(days=1 if rules.not_today else 0)) <= local < today + timedelta(days=rules.horizon_days)
+    return within_dates and start >= now + rules.min_notice and start in av.day_candidates(rules, local)
+
+
+def _after_booking(meeting: Meeting, contact: Contact, meeting_type: MeetingType, now: datetime) -> None:
+    from crm.alerts.services import notify
+    from crm.contacts.timeline import record_activity
+    from crm.scoring.engine import record_event
+    from crm.sequences.services import stop_enrollments_for
+
+    record_activity("meeting_booked", now, contact_id=contact.id, company_id=contact.company_id,
+                    user_id=meeting.host_id, details={
+                        "meeting_id": meeting.id, "title": meeting.title,
+                        "start": meeting.start_at.isoformat(), "end": meeting.end_at.isoformat(),
+                        "meeting_type": meeting_type.name, "enrollment_id": meeting.source_enrollment_id,
+                        "step_id": meeting.source_step_id})
+    stop_enrollments_for(contact, "meeting_booked", None, now)
+    notify(meeting.host_id, "meeting_booked",
+           f"{meeting.guest_name} booked {meeting_type.name} on {meeting.start_at:%Y-%m-%d %H:%M} UTC",
+           now=now, contact_id=contact.id, url=f"/meetings?focus={meeting.id}")
+    record_event(contact.id, "meeting_booked", now)
+
+
+# --- cancel and reschedule --------------------------------------------------------------------
+
+def meeting_by_token(token: str) -> Meeting:
+    from crm.meetings.tokens import read_manage_token
+
+    found = read_manage_token(token)
+    meeting = db.session.get(Meeting, found[0]) if found and 0 < found[0] <= 2**31 - 1 else None
+    if meeting is None or meeting.uid != found[1]:
+        raise NotFound("this link is not valid")
+    return meeting
+
+
+def cancel_meeting(meeting: Meeting, now: datetime, *, reason: str = "", by_user: User | None = None) -> Meeting:
+    """Cancel (idempotent). The invite update (METHOD:CANCEL) is sent by the caller after commit."""
+    if meeting.status == "cancelled":
+        return meeting
+    meeting.status, meeting.cancelled_at = "cancelled", now
+    meeting.cancel_reason = (reason or "").strip()[:500] or None
+    meeting.sequence += 1
+    meeting.updated_at = now
+    db.session.flush()
+    from crm.contacts.timeline import record_activity
+
+    if meeting.contact_id:
+        record_activity("meeting_cancelled", now, contact_id=meeting.contact_id,
+                        user_id=by_user.id if by_user else None,
+                        details={"meeting_id": meeting.id, "title": meeting.title,
+                                 "start": meeting.start_at.isoformat(), "by": "rep" if by_user else "guest",
+                                 "reason": meeting.cancel_reason})
+    return meeting
+
+
+def cancel_as_user(actor: User, meeting_id: Any, now: datetime, reason: str = "") -> Meeting:
+    meeting = get_meeting_for(actor, meeting_id)
+    return cancel_meeting(meeting, now, reason=reason, by_user=actor)
+
+
+def reschedule(meeting: Meeting, start: datetime, now: datetime) -> Meeting:
+    """Move the meeting to ``start`` with the same host (same UID, SEQUENCE + 1).
+    :raises Conflict: that time is not free"""
+    if meeting.status != "confirmed":
+        raise Conflict("this meeting was cancelled", {"start": "the meeting is cancelled"})
+    if meeting.start_at <= now:
+        raise Conflict("this meeting has already started", {"start": "too late to reschedule"})
+    meeting_type = meeting.meeting_type
+    if meeting_type is None:
+        raise Conflict("this booking link no longer exists", {"start": "cannot reschedule"})
+    lock_hosts([meeting.host_id])
+    # The meeting's own time must not block its new time.
+    free = host_free_slots(meeting_type, meeting.host_id, now, start - timedelta(days=1),
+                           start + timedelta(days=1), exclude_meeting_id=meeting.id)
+    if start not in free:
+        raise Conflict("this time was just taken", {"start": "just taken, please pick another time"})
+    old_start = meeting.start_at
+    meeting.start_at, meeting.end_at = start, start + (meeting.end_at - meeting.start_at)
+    meeting.sequence += 1
+    meeting.updated_at = now
+    _flush_or_conflict()
+    from crm.contacts.timeline import record_activity
+
+    if meeting.contact_id:
+        record_activity("meeting_rescheduled", now, contact_id=meeting.contact_id, user_id=None,
+                        details={"meeting_id": meeting.id, "title": meeting.title,
+                                 "from": old_start.isoformat(), "start": start.isoformat()})
+    return meeting
+
+
+def reschedule_slots(meeting: Meeting, now: datetime, start_day: date | None, days: int, tz: str) -> list[datetime]:
+    """Free times for moving the meeting (its own time counts as free)."""
+    meeting_type = meeting.meeting_type
+    if meeting_type is None or meeting.status != "confirmed":
+        return []
+    window_start, window_end = av.window_for_days(start_day or av.local_date(now, tz), max(1, min(days, MAX_DAYS)), tz)
+    return host_free_slots(meeting_type, meeting.host_id, now, window_start, window_end,
+                           exclude_meeting_id=meeting.id)
+
+
+# --- reading ----------------------------------------------------------------------------------
+
+def get_meeting_for(actor: User, meeting_id: Any) -> Meeting:
+    """A meeting the actor hosts; managers see their team's, admins all."""
+    meeting = get_by_id(Meeting, meeting_id)
+    if meeting is None or not can_see(actor, meeting):
+        raise NotFound("no such meeting")
+    return meeting
+
+
+def can_see(actor: User, meeting: Meeting) -> bool:
+    if actor.role == "admin" or meeting.host_id == actor.id:
+        return True
+    return actor.role == "manager" and meeting.host is not None and meeting.host.manager_id == actor.id
+
+
+def list_meetings(actor: User, *, scope: str, now: datetime, limit: int = 100) -> list[Meeting]:
+    if actor.role not in ("rep", "manager", "admin"):
+        raise PermissionDenied("only sales users have meetings")
+    query = select(Meeting).where(Meeting.host_id == actor.id)
+    if scope == "past":
+        query = query.where(Meeting.start_at < now).order_by(Meeting.start_at.desc())
+    else:
+        query = query.where(Meeting.start_at >= now).order_by(Meeting.start_at)
+    return list(db.session.scalars(query.order_by(Meeting.id).limit(limit)))
+
+
+def contact_meetings(contact_id: int, limit: int = 10) -> list[Meeting]:
+    return list(db.session.scalars(
+        select(Meeting).where(Meeting.contact_id == contact_id)
+        .order_by(Meeting.start_at.desc(), Meeting.id.desc()).limit(limit)))
