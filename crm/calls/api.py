@@ -1,2 +1,235 @@
-"""JSON API routes of the calls feature (attached to ``crm.api.bp``)."""
-from crm.api import bp  # noqa: F401
+"""JSON API of the calls feature (attached to ``crm.api.bp``): the call queue, logging calls,
+time blocks, the calendar feed URL and recordings by URL. Thin callers of the services."""
+from __future__ import annotations
+
+from datetime import date as Date, time
+from typing import Literal
+
+from pydantic import AwareDatetime, Field
+from sqlalchemy.exc import IntegrityError
+
+from crm.api import bp
+from crm.api.auth import api_user
+from crm.api.endpoint import endpoint
+from crm.api.schemas import Id, OutModel, QueryModel, StrictModel, Text, UtcDateTime
+from crm.calls import blocks as block_service
+from crm.calls import queue as queue_service
+from crm.calls.models import OUTCOMES
+from crm.calls.outcomes import log_call
+from crm.calls.permissions import rep_for
+from crm.calls.priority import REASON_CODES
+from crm.calls.recordings import attach_recording
+from crm.calls.settings import feed_url, regenerate_feed_token, settings_for
+from crm.errors import Conflict
+from crm.extensions import db
+from crm.timeutil import utcnow
+from crm.web.access import SALES, roles
+
+Outcome = Literal[OUTCOMES]  # type: ignore[valid-type]
+
+
+# --- the queue ----------------------------------------------------------------------------------
+
+class QueueQuery(QueryModel):
+    date: Date | None = Field(None, description="YYYY-MM-DD in the rep's zone; default: the rep's today")
+    user_id: Id | None = Field(None, description="a rep of the caller's team (managers, admins)")
+    include_done: bool = Field(False, description="also the entries already logged or skipped")
+
+
+class QueueEntryOut(OutModel):
+    id: int
+    position: int
+    contact_id: int
+    reason_code: Literal[REASON_CODES]  # type: ignore[valid-type]
+    reason: str
+    priority: float
+    due_at: UtcDateTime
+    held_until: UtcDateTime | None
+    status: str
+    outcome: str | None
+
+
+class QueueOut(OutModel):
+    user_id: int
+    date: Date
+    capacity: int = Field(description="blocked minutes x calls per hour / 60")
+    entries: list[QueueEntryOut]
+
+
+class BuildIn(StrictModel):
+    date: Date | None = None
+
+
+def _queue_out(rep, day, include_done: bool) -> QueueOut:
+    entries = queue_service.queue_entries(rep.id, day, include_done=include_done)
+    return QueueOut(user_id=rep.id, date=day, capacity=queue_service.capacity_for(rep, day),
+                    entries=[QueueEntryOut.model_validate(e) for e in entries])
+
+
+@bp.get("/call-queue")
+@roles(*SALES)
+@endpoint("Read a rep's call queue", query=QueueQuery, response=QueueOut,
+          description="Ordered open entries (position 1 first). Reps read their own queue; managers "
+                      "their team's (`user_id`); admins anyone's. Reason codes, by priority band: "
+                      "live_intent, call_task, converted, callback, score.")
+def get_call_queue(query: QueueQuery):
+    rep = rep_for(api_user(), query.user_id)
+    day = query.date or queue_service.today_for(rep, utcnow())
+    return _queue_out(rep, day, query.include_done)
+
+
+@bp.post("/call-queue")
+@roles(*SALES)
+@endpoint("Build (or rebuild) my call queue", body=BuildIn, response=QueueOut,
+          description="Entries already logged stay; open ones are replaced by a fresh selection.")
+def build_call_queue(body: BuildIn):
+    user, now = api_user(), utcnow()
+    try:
+        queue_service.build_queue(user, now, body.date)
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        raise Conflict("the queue is being built by another request; read it again") from None
+    return _queue_out(user, body.date or queue_service.today_for(user, now), False)
+
+
+# --- calls ----------------------------------------------------------------------------------------
+
+class FollowUpIn(StrictModel):
+    title: Text(200, 1)
+    due_at: AwareDatetime
+
+
+class CallIn(StrictModel):
+    contact_id: Id
+    outcome: Outcome
+    notes: Text(5000) = ""
+    duration_seconds: int | None = Field(None, ge=0, le=6 * 3600)
+    entry_id: Id | None = Field(None, description="the queue entry being logged (default: today's open entry for the contact)")
+    callback_at: AwareDatetime | None = Field(None, description="required for outcome callback")
+    follow_up: FollowUpIn | None = None
+
+
+class CallOut(OutModel):
+    activity_id: int
+    entry_id: int | None
+    task_completed: bool
+    callback_id: int | None
+    follow_up_id: int | None
+
+
+@bp.post("/calls")
+@roles(*SALES)
+@endpoint("Log a call", body=CallIn, response=CallOut, status=201,
+          description="Writes a `call` activity, completes the queue entry (409 when it was already "
+                      "logged), the due sequence call task and any due callback; `wrong_number` flags the phone.")
+def create_call(body: CallIn):
+    logged = log_call(
+        api_user(), contact_id=body.contact_id, outcome=body.outcome, notes=body.notes,
+        duration_seconds=body.duration_seconds, entry_id=body.entry_id, callback_at=body.callback_at,
+        follow_up=body.follow_up.model_dump() if body.follow_up else None, now=utcnow(),
+    )
+    db.session.commit()
+    return CallOut(activity_id=logged.activity.id, entry_id=logged.entry_id, task_completed=logged.task_completed,
+                   callback_id=logged.callback_id, follow_up_id=logged.follow_up_id)
+
+
+class RecordingIn(StrictModel):
+    url: Text(2000, 1) = Field(description="https URL of the recording at the phone system")
+
+
+class RecordingOut(OutModel):
+    id: int
+    activity_id: int
+    source: str
+    url: str | None
+    created_at: UtcDateTime
+
+
+@bp.post("/calls/<int:activity_id>/recording")
+@roles(*SALES)
+@endpoint("Attach a recording URL to a call", body=RecordingIn, response=RecordingOut, status=201,
+          description="File uploads go through the page (multipart); here the phone system's https URL.")
+def attach_call_recording(activity_id: int, body: RecordingIn):
+    recording = attach_recording(activity_id, api_user(), now=utcnow(), url=body.url)
+    db.session.commit()
+    return RecordingOut.model_validate(recording)
+
+
+# --- time blocks and the feed ---------------------------------------------------------------
+
+class BlockIn(StrictModel):
+    kind: Literal["recurring", "one_off"] = "recurring"
+    title: Text(100) = "Prospecting"
+    weekdays: list[int] = Field(default_factory=list, max_length=7, description="0=Monday ... 6=Sunday")
+    start_time: time
+    end_time: time
+    on_date: Date | None = None
+    valid_from: Date | None = None
+    valid_until: Date | None = None
+    time_zone: Text(64) | None = Field(None, description="default: the user's zone")
+
+
+class BlockOut(OutModel):
+    id: int
+    kind: str
+    title: str
+    weekdays: str = Field(description="digits, 0=Monday")
+    start_time: time
+    end_time: time
+    time_zone: str
+    on_date: Date | None
+    valid_from: Date | None
+    valid_until: Date | None
+
+
+class BlockList(OutModel):
+    items: list[BlockOut]
+
+
+class FeedOut(OutModel):
+    url: str
+
+
+@bp.get("/time-blocks")
+@roles(*SALES)
+@endpoint("List my time blocks", response=BlockList)
+def list_time_blocks():
+    return BlockList(items=[BlockOut.model_validate(b) for b in block_service.blocks_of(api_user().id)])
+
+
+@bp.post("/time-blocks")
+@roles(*SALES)
+@endpoint("Create a time block", body=BlockIn, response=BlockOut, status=201,
+          description="Local wall-clock times in `time_zone`; recurring blocks need weekdays, one-off blocks `on_date`.")
+def create_time_block(body: BlockIn):
+    block = block_service.create_block(api_user(), body.model_dump(), utcnow())
+    db.session.commit()
+    return BlockOut.model_validate(block)
+
+
+@bp.delete("/time-blocks/<int:block_id>")
+@roles(*SALES)
+@endpoint("Delete a time block")
+def delete_time_block(block_id: int):
+    block_service.delete_block(api_user(), block_id)
+    db.session.commit()
+    return None
+
+
+@bp.get("/calendar-feed")
+@roles(*SALES)
+@endpoint("My secret calendar (ICS) feed URL", response=FeedOut)
+def get_calendar_feed():
+    settings = settings_for(api_user(), utcnow())
+    db.session.commit()
+    return FeedOut(url=feed_url(settings))
+
+
+@bp.post("/calendar-feed")
+@roles(*SALES)
+@endpoint("Regenerate my calendar feed URL (the old one stops working)", response=FeedOut)
+def regenerate_calendar_feed():
+    settings = regenerate_feed_token(api_user(), utcnow())
+    db.session.commit()
+    return FeedOut(url=feed_url(settings))

@@ -1,10 +1,179 @@
-"""Prospecting time blocks as busy time. CONTRACT (called by meetings)."""
+"""Prospecting time blocks: create, list, delete, and their expansion to UTC occurrences.
+
+A block is stored in local wall-clock time with its zone; each occurrence is computed per
+local date with ``zoneinfo``, so Monday-Friday 09:00-10:30 in New York is 14:00 UTC in winter
+and 13:00 UTC in summer. ``busy_intervals`` is the CONTRACT the booking page (meetings) calls.
+"""
 from __future__ import annotations
 
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+
+from crm.calls.models import TimeBlock
+from crm.errors import NotFound, PermissionDenied, ValidationFailed
+from crm.extensions import db
+from crm.timeutil import is_valid_timezone
+
+WEEKDAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+MAX_BLOCKS_PER_USER = 100
+
+
+@dataclass(frozen=True)
+class Occurrence:
+    block_id: int
+    title: str
+    local_date: date
+    start: datetime  # aware UTC
+    end: datetime
+
+    @property
+    def minutes(self) -> int:
+        return int((self.end - self.start).total_seconds() // 60)
+
+
+def local_to_utc(day: date, at: time, zone: str) -> datetime:
+    """Wall-clock ``at`` on ``day`` in ``zone`` as UTC. A time inside a spring-forward gap
+    lands just after the gap (zoneinfo's fold=0 reading), which is what a calendar does."""
+    return datetime.combine(day, at, tzinfo=ZoneInfo(zone)).astimezone(timezone.utc)
+
+
+def occurs_on(block: TimeBlock, day: date) -> bool:
+    if block.kind == "one_off":
+        return block.on_date == day
+    if block.valid_from and day < block.valid_from:
+        return False
+    if block.valid_until and day > block.valid_until:
+        return False
+    return str(day.weekday()) in (block.weekdays or "")
+
+
+def occurrences(blocks, start: datetime, end: datetime) -> list[Occurrence]:
+    """Every occurrence of ``blocks`` overlapping [start, end), earliest first."""
+    found = []
+    for block in blocks:
+        zone = ZoneInfo(block.time_zone)
+        first = start.astimezone(zone).date() - timedelta(days=1)
+        last = end.astimezone(zone).date() + timedelta(days=1)
+        day = first
+        while day <= last:
+            if occurs_on(block, day):
+                begin = local_to_utc(day, block.start_time, block.time_zone)
+                finish = local_to_utc(day, block.end_time, block.time_zone)
+                if begin < end and finish > start and finish > begin:
+                    found.append(Occurrence(block.id, block.title, day, begin, finish))
+            day += timedelta(days=1)
+    return sorted(found, key=lambda o: (o.start, o.block_id))
+
+
+def blocks_of(user_id: int) -> list[TimeBlock]:
+    return list(db.session.scalars(
+        select(TimeBlock).where(TimeBlock.user_id == user_id).order_by(TimeBlock.id)
+    ))
 
 
 def busy_intervals(user_id: int, start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
     """The user's prospecting blocks overlapping [start, end), as aware UTC (start, end) pairs,
-    recurring blocks expanded at their local wall-clock time."""
-    return []
+    recurring blocks expanded at their local wall-clock time. Overlapping blocks are merged."""
+    merged: list[list[datetime]] = []
+    for occ in occurrences(blocks_of(user_id), start, end):
+        if merged and occ.start <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], occ.end)
+        else:
+            merged.append([occ.start, occ.end])
+    return [(a, b) for a, b in merged]
+
+
+def day_bounds(day: date, zone: str) -> tuple[datetime, datetime]:
+    """A local calendar day in ``zone`` as a UTC [start, end) (23 or 25 hours on DST days)."""
+    return local_to_utc(day, time(0), zone), local_to_utc(day + timedelta(days=1), time(0), zone)
+
+
+def day_occurrences(user, day: date) -> list[Occurrence]:
+    """The rep's blocks on their local ``day``."""
+    start, end = day_bounds(day, user.time_zone or "UTC")
+    return occurrences(blocks_of(user.id), start, end)
+
+
+def blocked_minutes(user, day: date) -> int:
+    start, end = day_bounds(day, user.time_zone or "UTC")
+    return sum(int((b - a).total_seconds() // 60) for a, b in busy_intervals(user.id, start, end))
+
+
+# --- create / delete ------------------------------------------------------------------------
+
+def _parse_weekdays(weekdays) -> str:
+    digits = sorted({int(d) for d in weekdays})
+    if not digits or any(d < 0 or d > 6 for d in digits):
+        raise ValueError
+    return "".join(str(d) for d in digits)
+
+
+def create_block(actor, data: dict, now: datetime) -> TimeBlock:
+    """``data``: kind (recurring | one_off), start_time, end_time (``time``), weekdays (list of
+    0-6, Monday=0) for recurring, on_date for one-off, optional valid_from/valid_until, title,
+    time_zone (defaults to the actor's zone)."""
+    errors: dict[str, str] = {}
+    kind = data.get("kind") or "recurring"
+    if kind not in ("recurring", "one_off"):
+        errors["kind"] = "recurring or one_off"
+    start, end = data.get("start_time"), data.get("end_time")
+    if not isinstance(start, time):
+        errors["start_time"] = "a time such as 09:00"
+    if not isinstance(end, time):
+        errors["end_time"] = "a time such as 10:30"
+    if isinstance(start, time) and isinstance(end, time) and end <= start:
+        errors["end_time"] = "must be after the start (blocks do not cross midnight)"
+    zone = data.get("time_zone") or actor.time_zone or "UTC"
+    if not is_valid_timezone(zone):
+        errors["time_zone"] = "an IANA time zone such as Europe/Berlin"
+    weekdays = ""
+    if kind == "recurring":
+        try:
+            weekdays = _parse_weekdays(data.get("weekdays") or [])
+        except (TypeError, ValueError):
+            errors["weekdays"] = "choose at least one weekday"
+    if kind == "one_off" and not isinstance(data.get("on_date"), date):
+        errors["on_date"] = "the date of the block"
+    valid_from, valid_until = data.get("valid_from"), data.get("valid_until")
+    if valid_from and valid_until and valid_until < valid_from:
+        errors["valid_until"] = "must not be before valid from"
+    title = (data.get("title") or "Prospecting").strip()[:100] or "Prospecting"
+    if errors:
+        raise ValidationFailed("the block is not valid", errors)
+    if len(blocks_of(actor.id)) >= MAX_BLOCKS_PER_USER:
+        raise ValidationFailed("too many blocks", {"kind": f"at most {MAX_BLOCKS_PER_USER} blocks"})
+    block = TimeBlock(
+        user_id=actor.id, title=title, kind=kind, weekdays=weekdays,
+        start_time=start.replace(second=0, microsecond=0, tzinfo=None),
+        end_time=end.replace(second=0, microsecond=0, tzinfo=None), time_zone=zone,
+        on_date=data.get("on_date") if kind == "one_off" else None,
+        valid_from=valid_from if kind == "recurring" else None,
+        valid_until=valid_until if kind == "recurring" else None, created_at=now,
+    )
+    db.session.add(block)
+    db.session.flush()
+    return block
+
+
+def delete_block(actor, block_id: int) -> None:
+    block = db.session.get(TimeBlock, block_id) if block_id else None
+    if block is None:
+        raise NotFound("no such time block")
+    if block.user_id != actor.id and actor.role != "admin":
+        raise PermissionDenied("this is not your time block")
+    db.session.delete(block)
+    db.session.flush()
+
+
+def describe(block: TimeBlock) -> str:
+    hours = f"{block.start_time:%H:%M}-{block.end_time:%H:%M} ({block.time_zone})"
+    if block.kind == "one_off":
+        return f"{block.on_date:%a %d %b %Y} {hours}"
+    days = ", ".join(WEEKDAY_NAMES[int(d)] for d in block.weekdays)
+    span = ""
+    if block.valid_from or block.valid_until:
+        span = f", {block.valid_from or '…'} to {block.valid_until or '…'}"
+    return f"{days} {hours}{span}"

@@ -1,0 +1,76 @@
+"""Team call scripts with objection handling: everyone in sales reads them, managers and
+admins write them."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+
+from crm.calls.models import CallScript
+from crm.errors import NotFound, PermissionDenied, ValidationFailed
+from crm.extensions import db
+from crm.validation import has_control_chars
+
+MAX_BODY = 20_000
+MAX_OBJECTIONS = 30
+
+
+def list_scripts() -> list[CallScript]:
+    return list(db.session.scalars(select(CallScript).order_by(CallScript.position, CallScript.name)))
+
+
+def get_script(script_id: int) -> CallScript:
+    script = db.session.get(CallScript, script_id) if script_id else None
+    if script is None:
+        raise NotFound("no such script")
+    return script
+
+
+def parse_objections(text: str) -> list[dict[str, str]]:
+    """One objection a line: ``objection | answer``."""
+    found = []
+    for line in (text or "").splitlines():
+        if not line.strip():
+            continue
+        objection, _, answer = line.partition("|")
+        found.append({"objection": objection.strip(), "answer": answer.strip()})
+    return found
+
+
+def objections_text(script: CallScript | None) -> str:
+    return "\n".join(f"{o['objection']} | {o['answer']}" for o in (script.objections if script else []))
+
+
+def save_script(actor, data: dict, now: datetime, script_id: int | None = None) -> CallScript:
+    if actor.role not in ("manager", "admin"):
+        raise PermissionDenied("only managers and admins edit call scripts")
+    name = (data.get("name") or "").strip()
+    body = (data.get("body") or "").strip()
+    objections = data.get("objections") or []
+    errors = {}
+    if not name or len(name) > 100 or has_control_chars(name):
+        errors["name"] = "a name of at most 100 characters"
+    if len(body) > MAX_BODY or has_control_chars(body):
+        errors["body"] = f"at most {MAX_BODY} characters of text"
+    if len(objections) > MAX_OBJECTIONS or any(
+            not o.get("objection") or len(o["objection"]) > 300 or len(o.get("answer", "")) > 2000
+            or has_control_chars(o["objection"] + o.get("answer", "")) for o in objections):
+        errors["objections"] = f"up to {MAX_OBJECTIONS} lines of 'objection | answer'"
+    duplicate = db.session.scalar(select(CallScript.id).where(CallScript.name == name))
+    if duplicate and duplicate != script_id:
+        errors["name"] = "another script has this name"
+    if errors:
+        raise ValidationFailed("the script is not valid", errors)
+    script = get_script(script_id) if script_id else CallScript(position=len(list_scripts()))
+    script.name, script.body, script.updated_by_id, script.updated_at = name, body, actor.id, now
+    script.objections = [{"objection": o["objection"], "answer": o.get("answer", "")} for o in objections]
+    db.session.add(script)
+    db.session.flush()
+    return script
+
+
+def delete_script(actor, script_id: int) -> None:
+    if actor.role not in ("manager", "admin"):
+        raise PermissionDenied("only managers and admins edit call scripts")
+    db.session.delete(get_script(script_id))
+    db.session.flush()
