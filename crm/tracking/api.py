@@ -1,2 +1,150 @@
-"""JSON API routes of the tracking feature (attached to ``crm.api.bp``)."""
-from crm.api import bp  # noqa: F401
+"""JSON API routes of the tracking feature (attached to ``crm.api.bp``): the events (raw,
+with verdicts), server-side page-view ingest, companies on the site, recomputing verdicts."""
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any, Literal
+
+from flask import current_app
+from pydantic import Field
+
+from crm.api import bp
+from crm.api.endpoint import endpoint, page_args
+from crm.api.schemas import Id, OutModel, PageOut, QueryModel, StrictModel, Text, UtcDateTime, page_out
+from crm.extensions import db
+from crm.timeutil import utcnow
+from crm.tracking import queries, website
+from crm.tracking.events import RequestFacts
+from crm.tracking.inbox import process_all
+from crm.tracking.models import EVENT_KINDS, VERDICTS
+from crm.tracking.recompute import recompute_verdicts
+from crm.web.access import SALES, roles
+
+EventKind = Literal[EVENT_KINDS]  # type: ignore[valid-type]
+VerdictName = Literal[VERDICTS]  # type: ignore[valid-type]
+
+
+class EventOut(OutModel):
+    id: int
+    kind: str
+    occurred_at: UtcDateTime
+    contact_id: int | None
+    outbound_email_id: int | None
+    url: str | None
+    title: str | None
+    label: str | None
+    ip: str | None
+    user_agent: str | None
+    method: str
+    verdict: str = Field(description="human, privacy_proxy, scanner or duplicate; only human counts")
+    reason: str
+    company_name: str | None
+    high_value: bool
+
+
+class EventPage(PageOut[EventOut]):
+    pass
+
+
+class EventQuery(QueryModel):
+    contact_id: Id | None = None
+    kind: EventKind | None = None
+    verdict: VerdictName | None = None
+    days: int | None = Field(None, ge=1, le=3650, description="only the last N days")
+
+
+@bp.get("/tracking/events")
+@roles(*SALES)
+@endpoint("List tracking events, newest first", query=EventQuery, response=EventPage,
+          description="Opens, clicks, page views and form captures with their verdict and reason. "
+                      "Machine events are included; filter with `verdict=human` for what counts.")
+def list_tracking_events(query: EventQuery):
+    since = utcnow() - timedelta(days=query.days) if query.days else None
+    page = queries.list_events(contact_id=query.contact_id, kind=query.kind, verdict=query.verdict,
+                               since=since, **page_args(query))
+    return page_out(EventPage, page, EventOut.model_validate)
+
+
+class IngestIn(StrictModel):
+    """Page views of one visitor, sent server-side (the snippet posts the same shape to
+    ``/t/collect``). Each event: ``{"type": "page_view", "url", "title"?, "referrer"?}``."""
+
+    visitor: Text(64, min_length=16) = Field(description="16-64 letters, digits, - or _")
+    pc: Text(200) | None = Field(None, description="the signed `_pc` value a tracked email link carried")
+    ip: Text(45) | None = Field(None, description="the visitor's address, for company attribution and verdicts")
+    user_agent: Text(512) | None = None
+    events: list[dict[str, Any]] = Field(min_length=1, max_length=website.MAX_BATCH)
+
+
+class ItemResult(OutModel):
+    index: int
+    status: int = Field(description="201 stored, 400 rejected")
+    error: str | None = None
+
+
+class IngestOut(OutModel):
+    accepted: int
+    rejected: int
+    results: list[ItemResult]
+
+
+@bp.post("/tracking/events")
+@roles("admin")
+@endpoint("Ingest page views", body=IngestIn, response=IngestOut,
+          description="Good events are stored and bad ones rejected one by one (`results[i].status` "
+                      "400 with the reason). When no event is good the answer is 400 with each "
+                      "reason in `fields`.")
+def ingest_tracking_events(body: IngestIn):
+    data = {"visitor": body.visitor, "pc": body.pc, "events": body.events}
+    facts = RequestFacts(ip=body.ip, user_agent=body.user_agent or "api", method="POST")
+    result = website.collect(data, origin=None, request=facts, now=utcnow())
+    if not result.accepted:
+        db.session.rollback()
+        raise website.BadPayload("no event was valid", {
+            f"events.{r['index']}": r["error"] for r in result.results})
+    db.session.commit()
+    if current_app.config.get("TRACKING_PROCESS_INLINE"):
+        process_all()
+    return IngestOut.model_validate(result.as_json())
+
+
+class CompaniesQuery(QueryModel):
+    days: int = Field(7, ge=1, le=90)
+
+
+class CompanyVisitOut(OutModel):
+    company_name: str
+    domain: str | None
+    views: int
+    visitors: int
+    last_seen_at: UtcDateTime
+    pages: list[tuple[str, int]]
+
+
+class CompaniesOut(OutModel):
+    items: list[CompanyVisitOut]
+
+
+@bp.get("/tracking/companies-visiting")
+@roles(*SALES)
+@endpoint("Companies on the website", query=CompaniesQuery, response=CompaniesOut,
+          description="Companies (by imported IP ranges) whose people read the site in the last "
+                      "`days` days, human page views only, with the pages read.")
+def companies_visiting(query: CompaniesQuery):
+    visits = queries.companies_visiting(utcnow(), days=query.days)
+    return CompaniesOut(items=[CompanyVisitOut.model_validate(v) for v in visits])
+
+
+class RecomputeOut(OutModel):
+    examined: int
+    changed: int
+
+
+@bp.post("/tracking/recompute-verdicts")
+@roles("admin")
+@endpoint("Recompute every verdict", response=RecomputeOut,
+          description="Re-judge every stored event with the current rules.")
+def recompute_tracking_verdicts():
+    result = recompute_verdicts()
+    db.session.commit()
+    return RecomputeOut(examined=result.examined, changed=result.changed)

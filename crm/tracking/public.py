@@ -4,6 +4,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy import and_, or_, select
+
+from crm.contacts.models import Contact
+from crm.extensions import db
+from crm.tracking.models import TrackingEvent
+
 
 @dataclass(frozen=True)
 class Intent:
@@ -13,7 +19,31 @@ class Intent:
     label: str  # e.g. "opened 'Pricing follow-up'", "read /pricing"
 
 
+VERBS = {"email_opened": "opened", "email_clicked": "clicked a link in", "page_viewed": "read"}
+
+
 def recent_human_intent(owner_id: int, since: datetime) -> list[Intent]:
     """Human (verdict ``human``) opens, clicks and high-value page views since ``since`` by
     contacts owned by ``owner_id``, newest first, one per contact."""
-    return []
+    rows = db.session.execute(
+        select(TrackingEvent.contact_id, TrackingEvent.kind, TrackingEvent.occurred_at,
+               TrackingEvent.label, TrackingEvent.url)
+        .join(Contact, Contact.id == TrackingEvent.contact_id)
+        .where(
+            Contact.owner_id == owner_id, TrackingEvent.verdict == "human",
+            TrackingEvent.occurred_at >= since,
+            or_(TrackingEvent.kind.in_(("email_opened", "email_clicked")),
+                and_(TrackingEvent.kind == "page_viewed", TrackingEvent.high_value.is_(True))),
+        )
+        .order_by(TrackingEvent.occurred_at.desc(), TrackingEvent.id.desc())
+        .limit(2000)
+    ).all()
+    seen: set[int] = set()
+    intents = []
+    for contact_id, kind, occurred_at, label, url in rows:
+        if contact_id in seen:
+            continue
+        seen.add(contact_id)
+        what = label or url or "your email"
+        intents.append(Intent(contact_id, kind, occurred_at, f"{VERBS[kind]} {what}"))
+    return intents

@@ -1,4 +1,169 @@
-"""Pages of the tracking feature."""
-from flask import Blueprint
+"""Pages of the tracking feature: companies on the site this week (sales), tracked origins
+and IP ranges (admins), the contact-page panel, and the ``crm tracking`` CLI. The public
+endpoints (pixel, redirect, snippet, intake) are in ``public_views``."""
+from __future__ import annotations
+
+import click
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from flask_wtf.file import FileField
+from wtforms import StringField
+from wtforms.validators import DataRequired, Length
+
+from crm.contacts.panels import ContactPanel, register_contact_panel
+from crm.extensions import db
+from crm.timeutil import utcnow
+from crm.tracking import ipranges, origins, queries
+from crm.tracking.recompute import recompute_verdicts
+from crm.web.access import SALES, roles
+from crm.web.formhelpers import CrmForm, commit_or_abort, commit_or_show_errors, int_arg
 
 bp = Blueprint("tracking", __name__)
+
+
+class OriginForm(CrmForm):
+    origin = StringField("Website origin", validators=[DataRequired(), Length(max=300)],
+                         render_kw={"placeholder": "https://www.example.com"})
+
+
+class RangesForm(CrmForm):
+    file = FileField("CSV file")
+
+
+class ConfirmForm(CrmForm):
+    pass
+
+
+@bp.route("/tracking/companies")
+@roles(*SALES)
+def companies_visiting():
+    days = min(int_arg("days") or 7, 90)
+    visits = queries.companies_visiting(utcnow(), days=days)
+    return render_template("tracking/companies.html", visits=visits, days=days)
+
+
+@bp.route("/tracking/admin/origins", methods=["GET", "POST"])
+@roles("admin")
+def tracked_origins():
+    form = OriginForm()
+    status = 200
+    if request.method == "POST":
+        status = 422
+        if form.validate_on_submit():
+            row, status = commit_or_show_errors(
+                form, lambda: origins.add_origin(current_user, form.origin.data, utcnow()))
+            if row is not None:
+                flash(f"{row.origin} is now tracked.", "success")
+                return redirect(url_for(".tracked_origins"))
+    base = request.host_url.rstrip("/")
+    return render_template("tracking/origins.html", form=form, origins=origins.list_origins(),
+                           delete_form=ConfirmForm(formdata=None), snippet_url=f"{base}/t/snippet.js"), status
+
+
+@bp.route("/tracking/admin/origins/<int:origin_id>/delete", methods=["POST"])
+@roles("admin")
+def delete_origin(origin_id: int):
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        commit_or_abort(lambda: origins.remove_origin(current_user, origin_id))
+        flash("Origin removed.", "success")
+    return redirect(url_for(".tracked_origins"))
+
+
+@bp.route("/tracking/admin/ip-ranges", methods=["GET", "POST"])
+@roles("admin")
+def ip_ranges():
+    form = RangesForm()
+    status = 200
+    if request.method == "POST":
+        status = 422
+        upload = request.files.get("file")
+        if not form.validate_on_submit():
+            pass
+        elif upload is None or not upload.filename:
+            form.file.errors = ["choose a CSV file"]
+        else:
+            raw = upload.read(ipranges.MAX_BYTES + 1)
+            if len(raw) > ipranges.MAX_BYTES:
+                form.file.errors = [f"at most {ipranges.MAX_BYTES // (1024 * 1024)} MB"]
+            else:
+                text = raw.decode("utf-8-sig", errors="replace")
+                result, status = commit_or_show_errors(
+                    form, lambda: ipranges.import_ranges(current_user, text, utcnow()),
+                    apply_errors=lambda f, exc: _file_errors(f, exc))
+                if result is not None:
+                    flash(f"Imported {result.imported} ranges ({result.ipv4} IPv4, {result.ipv6} IPv6).", "success")
+                    return redirect(url_for(".ip_ranges"))
+    return render_template("tracking/ip_ranges.html", form=form, count=ipranges.range_count(),
+                           ranges=ipranges.sample_ranges()), status
+
+
+def _file_errors(form, exc) -> None:
+    form.form_errors.append(exc.message)
+    form.file.errors = [f"{key}: {message}" for key, message in exc.fields.items()]
+
+
+@bp.route("/tracking/admin/recompute", methods=["POST"])
+@roles("admin")
+def recompute():
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        result = commit_or_abort(recompute_verdicts)
+        flash(f"Verdicts recomputed: {result.changed} of {result.examined} events changed.", "success")
+    return redirect(url_for(".tracked_origins"))
+
+
+# --- the contact page panel -------------------------------------------------------------------
+
+def _panel(contact, viewer, now) -> dict:
+    return {"events": queries.contact_events(contact.id), "counts": queries.human_counts(contact.id)}
+
+
+register_contact_panel(ContactPanel(key="tracking", template="tracking/_contact_panel.html",
+                                    load=_panel, column="main", order=30))
+
+
+# --- CLI: flask --app wsgi crm tracking ... ---------------------------------------------------
+
+@click.group("tracking")
+def tracking_cli():
+    """Email and website tracking."""
+
+
+@tracking_cli.command("recompute-verdicts")
+def recompute_command():
+    """Re-judge every stored event with the current rules (crm/tracking/verdicts.py)."""
+    result = recompute_verdicts()
+    db.session.commit()
+    click.echo(f"{result.changed} of {result.examined} events changed verdict")
+
+
+@tracking_cli.command("import-ip-ranges")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+def import_ranges_command(path):
+    """Replace the IP ranges with a CSV file (cidr,company,domain)."""
+    from crm.auth.services import list_users
+    from crm.errors import ServiceError
+
+    admin = next((u for u in list_users() if u.role == "admin" and u.is_active), None)
+    if admin is None:
+        raise click.ClickException("create an admin user first")
+    try:
+        result = ipranges.import_ranges(admin, open(path, encoding="utf-8-sig").read(), utcnow())
+    except ServiceError as exc:
+        db.session.rollback()
+        raise click.ClickException(f"{exc.message}: {exc.fields}") from None
+    db.session.commit()
+    click.echo(f"imported {result.imported} ranges ({result.ipv4} IPv4, {result.ipv6} IPv6)")
+
+
+def _register_cli() -> None:
+    from crm.cli import crm_cli
+
+    if "tracking" not in crm_cli.commands:
+        crm_cli.add_command(tracking_cli)
+
+
+_register_cli()
+
+from crm.tracking import public_views  # noqa: E402,F401  (registers the public routes on bp)
