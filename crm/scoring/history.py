@@ -1,0 +1,166 @@
+"""Bootstrap the predictive model from a history file exported from another CRM.
+
+One row per contact, rows in time order; one column is the outcome (yes/no, 1/0, true/false,
+y/n); every other column is a feature, numeric when every non-empty value reads as a number,
+else categorical (custom fields included: HubSpot's predictive score ignores them, ours does
+not). Columns that look like identifiers (a different text value in almost every row, such as
+an email address) are left out: they cannot generalise. The last 20% of rows is the holdout.
+"""
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from datetime import datetime
+
+import numpy as np
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.preprocessing import OrdinalEncoder
+
+from crm.errors import ValidationFailed
+from crm.scoring.predictive import HOLDOUT_SHARE, RANDOM_STATE, check_labels, evaluate, one_thread, save_model
+
+TRUE_VALUES = {"yes", "y", "1", "true", "t"}
+FALSE_VALUES = {"no", "n", "0", "false", "f"}
+MAX_CATEGORIES = 200
+MIN_ROWS = 10
+MAX_BYTES = 200 * 1024 * 1024
+
+
+@dataclass
+class Column:
+    name: str
+    numeric: bool
+
+
+class HistoryModel:
+    """Encoder + calibrated boosted trees over the file's columns (picklable as one object)."""
+
+    def __init__(self, columns: list[Column]):
+        self.columns = columns
+        self.encoder = OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=-1,
+                                      encoded_missing_value=-1, dtype=float)
+        categorical = [c for c in columns if not c.numeric]
+        mask = [not c.numeric for c in columns]
+        booster = HistGradientBoostingClassifier(
+            max_iter=60, learning_rate=0.1, max_leaf_nodes=15, l2_regularization=1.0,
+            categorical_features=mask if categorical else None, random_state=RANDOM_STATE)
+        self.model = CalibratedClassifierCV(booster, method="sigmoid", cv=3)
+        self._has_categorical = bool(categorical)
+
+    def _matrix(self, rows: list[dict[str, str]], fit: bool) -> np.ndarray:
+        categorical = [c for c in self.columns if not c.numeric]
+        out = np.full((len(rows), len(self.columns)), np.nan)
+        if categorical:
+            raw = np.array([[(row.get(c.name) or "").strip() or None for c in categorical] for row in rows],
+                           dtype=object)
+            encoded = self.encoder.fit_transform(raw) if fit else self.encoder.transform(raw)
+        for j, column in enumerate(self.columns):
+            if column.numeric:
+                out[:, j] = [_number(row.get(column.name)) for row in rows]
+            else:
+                out[:, j] = encoded[:, categorical.index(column)]
+        return out
+
+    def fit(self, rows, y):
+        self.model.fit(self._matrix(rows, fit=True), y)
+        return self
+
+    def predict_proba(self, rows):
+        return self.model.predict_proba(self._matrix(rows, fit=False))
+
+
+def _number(value) -> float:
+    text = (value or "").strip()
+    if not text:
+        return np.nan
+    try:
+        number = float(text)
+    except ValueError:
+        return np.nan
+    return number if np.isfinite(number) else np.nan
+
+
+def _is_number(text: str) -> bool:
+    try:
+        return np.isfinite(float(text))
+    except ValueError:
+        return False
+
+
+def read_history(data: bytes) -> tuple[list[str], list[dict[str, str]]]:
+    if len(data) > MAX_BYTES:
+        raise ValidationFailed(f"the file is larger than {MAX_BYTES // (1024 * 1024)} MB")
+    text = data.decode("utf-8-sig", errors="replace")
+    if not text.strip():
+        raise ValidationFailed("the file is empty", {"file": "empty"})
+    header_line = text.splitlines()[0]
+    delimiter = ";" if header_line.count(";") > header_line.count(",") else ","
+    reader = csv.DictReader(io.StringIO(text), delimiter=delimiter)
+    header = [h.strip() for h in (reader.fieldnames or [])]
+    reader.fieldnames = header
+    rows = [row for row in reader if any((v or "").strip() for v in row.values() if isinstance(v, str))]
+    if not rows:
+        raise ValidationFailed("the file has a header but no rows", {"file": "no rows"})
+    return header, rows
+
+
+def parse_outcome(rows: list[dict[str, str]], outcome: str) -> np.ndarray:
+    labels = []
+    for number, row in enumerate(rows, start=2):  # line 1 is the header
+        value = (row.get(outcome) or "").strip().lower()
+        if value in TRUE_VALUES:
+            labels.append(1)
+        elif value in FALSE_VALUES:
+            labels.append(0)
+        else:
+            raise ValidationFailed(
+                f"line {number}: outcome {value!r} is not yes/no, 1/0 or true/false", {"outcome": "bad value"})
+    return np.array(labels, dtype=int)
+
+
+def detect_columns(header: list[str], rows: list[dict[str, str]], outcome: str) -> list[Column]:
+    columns = []
+    for name in header:
+        if name == outcome or not name:
+            continue
+        values = [(row.get(name) or "").strip() for row in rows]
+        present = [v for v in values if v]
+        if not present:
+            continue
+        if all(_is_number(v) for v in present):
+            columns.append(Column(name, numeric=True))
+            continue
+        distinct = len(set(present))
+        if distinct > MAX_CATEGORIES or (len(present) >= 20 and distinct > 0.5 * len(present)):
+            continue  # an identifier or free text
+        columns.append(Column(name, numeric=False))
+    if not columns:
+        raise ValidationFailed("no usable feature column besides the outcome", {"file": "no features"})
+    return columns
+
+
+def train_from_csv(data: bytes, outcome: str, now: datetime) -> dict:
+    """Train, evaluate on the last 20% of rows, store the model; returns the metrics."""
+    header, rows = read_history(data)
+    if outcome not in header:
+        raise ValidationFailed(f"no column {outcome!r} in the file (columns: {', '.join(header)})",
+                               {"outcome": "missing column"})
+    if len(rows) < MIN_ROWS:
+        raise ValidationFailed(f"at least {MIN_ROWS} rows are needed, the file has {len(rows)}")
+    y = parse_outcome(rows, outcome)
+    columns = detect_columns(header, rows, outcome)
+    split = int(round(len(rows) * (1 - HOLDOUT_SHARE)))
+    check_labels(y[:split], y[split:])
+    if min(np.bincount(y[:split])) < 3:
+        raise ValidationFailed("too few rows of the rarer outcome to train on (fewer than 3)",
+                               {"outcome": "too few of one class"})
+    with one_thread():
+        model = HistoryModel(columns).fit(rows[:split], y[:split])
+        metrics = evaluate(y[split:], model.predict_proba(rows[split:])[:, 1])
+        final = HistoryModel(columns).fit(rows, y)
+    report = {**metrics.as_dict(), "n_train": int(split), "n_test": int(len(rows) - split)}
+    save_model(final, source="history", metrics=report, feature_names=[c.name for c in columns], now=now,
+               activate=False)
+    return report
