@@ -55,6 +55,9 @@ class Config:
         self.RATELIMIT_ENABLED = True
         self.LOGIN_RATE_LIMIT = env.get("LOGIN_RATE_LIMIT", "10 per minute;50 per hour")
         self.API_RATE_LIMIT = env.get("API_RATE_LIMIT", "600 per minute")
+        # Public booking links (per IP): viewing slots, and booking / cancelling / moving.
+        self.MEETING_SLOTS_RATE_LIMIT = env.get("MEETING_SLOTS_RATE_LIMIT", "120 per minute")
+        self.MEETING_BOOKING_RATE_LIMIT = env.get("MEETING_BOOKING_RATE_LIMIT", "30 per minute;300 per hour")
         # Outbound mail.
         self.SMTP_HOST = env.get("SMTP_HOST", "127.0.0.1")
         self.SMTP_PORT = int(env.get("SMTP_PORT", 25))
@@ -68,12 +71,59 @@ class Config:
         # Absolute base for links in emails and invites (tracking, unsubscribe, booking).
         self.PUBLIC_BASE_URL = env.get("PUBLIC_BASE_URL", "http://localhost:5000").rstrip("/")
         self.INBOUND_MAIL_SECRET = env.get("INBOUND_MAIL_SECRET")
+        # In-app alerts: how often open pages poll /alerts/poll (milliseconds).
+        self.ALERTS_POLL_INTERVAL_MS = int(env.get("ALERTS_POLL_INTERVAL_MS", 4000))
+        # Tracking (public endpoints, per client address).
+        self.TRACKING_PIXEL_RATE_LIMIT = env.get("TRACKING_PIXEL_RATE_LIMIT", "1200 per minute")
+        self.TRACKING_COLLECT_RATE_LIMIT = env.get("TRACKING_COLLECT_RATE_LIMIT", "300 per minute")
+        self.TRACKING_FORM_RATE_LIMIT = env.get("TRACKING_FORM_RATE_LIMIT", "10 per minute;100 per day")
+        self.TRACKING_ORIGIN_CACHE_SECONDS = float(env.get("TRACKING_ORIGIN_CACHE_SECONDS", 5))
+        # Opens, clicks and page views are queued by the web process and turned into events by
+        # the worker every two seconds; inline processing is for tests and tiny installs.
+        self.TRACKING_PROCESS_INLINE = _env_bool("TRACKING_PROCESS_INLINE", False)
+        # PostgreSQL: queueing a hit does not wait for the WAL flush (see crm/tracking/inbox.py).
+        self.TRACKING_ASYNC_COMMIT = _env_bool("TRACKING_ASYNC_COMMIT", True)
+        self.TRACKING_HOT_PAGES = tuple(
+            p.strip() for p in env.get("TRACKING_HOT_PAGES", "pricing,demo,quote,contact-sales,buy").split(",")
+            if p.strip()
+        )
+        # Mail feature (crm/mail): per-mailbox defaults, the send tick, inbound handling.
+        self.MAIL_DAILY_CAP = int(env.get("MAIL_DAILY_CAP", 500))
+        self.MAIL_MIN_GAP_SECONDS = int(env.get("MAIL_MIN_GAP_SECONDS", 30))
+        self.MAIL_CLAIM_TIMEOUT_SECONDS = int(env.get("MAIL_CLAIM_TIMEOUT_SECONDS", 300))
+        self.MAIL_SEND_BATCH = int(env.get("MAIL_SEND_BATCH", 100))
+        self.MAIL_SEND_INTERVAL_SECONDS = int(env.get("MAIL_SEND_INTERVAL_SECONDS", 5))
+        self.MAIL_MAX_ATTEMPTS = int(env.get("MAIL_MAX_ATTEMPTS", 8))
+        self.MAIL_RETRY_BASE_SECONDS = int(env.get("MAIL_RETRY_BASE_SECONDS", 60))
+        # PostgreSQL: commit each "sent" mark without waiting for its WAL flush. Faster, but a
+        # database-server crash can then lose the last marks and resend those messages.
+        self.MAIL_ASYNC_COMMIT = _env_bool("MAIL_ASYNC_COMMIT", False)
+        self.MAIL_COLLEAGUE_REPLY_STOPS = _env_bool("MAIL_COLLEAGUE_REPLY_STOPS", True)
+        self.MAIL_INBOUND_MAX_BYTES = int(env.get("MAIL_INBOUND_MAX_BYTES", 10 * 1024 * 1024))
+        self.MAIL_INBOUND_RATE_LIMIT = env.get("MAIL_INBOUND_RATE_LIMIT", "120 per minute")
+        self.MAIL_UNSUBSCRIBE_RATE_LIMIT = env.get("MAIL_UNSUBSCRIBE_RATE_LIMIT", "30 per minute")
+        self.MAIL_IMAP_POLL_SECONDS = int(env.get("MAIL_IMAP_POLL_SECONDS", 60))
+        self.MAIL_IMAP_FIRST_POLL_DAYS = int(env.get("MAIL_IMAP_FIRST_POLL_DAYS", 2))
+        self.MAIL_IMAP_BATCH = int(env.get("MAIL_IMAP_BATCH", 200))
         # Background work: the worker process runs the scheduler; development can run it
         # inside the web process instead.
         self.SCHEDULER_IN_PROCESS = _env_bool("SCHEDULER_IN_PROCESS", False)
         self.PASSWORD_HASH_PROFILE = "rfc9106_low_memory"
         self.API_PAGE_SIZE_MAX = 200
         self.IMPORT_BATCH_SIZE = int(env.get("IMPORT_BATCH_SIZE", 1000))
+        # Sequences: pause length for an out-of-office without a return date, the wait before
+        # retrying a soft-bounced step, and before retrying a step that failed to render.
+        self.SEQUENCE_PAUSE_DEFAULT_DAYS = int(env.get("SEQUENCE_PAUSE_DEFAULT_DAYS", 14))
+        self.SEQUENCE_SOFT_BOUNCE_RETRY_HOURS = int(env.get("SEQUENCE_SOFT_BOUNCE_RETRY_HOURS", 24))
+        self.SEQUENCE_RETRY_MINUTES = int(env.get("SEQUENCE_RETRY_MINUTES", 60))
+        # Calls: queue sizing, contacts' calling hours (their local time), click-to-call
+        # (e.g. "https://dialer.example.com/call?to={phone}"; empty: tel: links), recordings.
+        self.CALLS_PER_HOUR = int(env.get("CALLS_PER_HOUR", 12))
+        self.CALLING_HOURS = tuple(env.get("CALLING_HOURS", "09:00-18:00").split("-", 1))
+        self.CALL_RECENT_CONTACT_DAYS = int(env.get("CALL_RECENT_CONTACT_DAYS", 7))
+        self.CALL_DIALER_URL_TEMPLATE = env.get("CALL_DIALER_URL_TEMPLATE", "")
+        self.CALL_RECORDING_MAX_BYTES = int(env.get("CALL_RECORDING_MAX_BYTES", 50 * 1024 * 1024))
+        self.CALL_FEED_RATE_LIMIT = env.get("CALL_FEED_RATE_LIMIT", "60 per minute")
 
     def _database_url(self, url: str | None) -> str:
         if not url:
@@ -99,7 +149,7 @@ class DevConfig(Config):
         self.REMEMBER_COOKIE_SECURE = self.SESSION_COOKIE_SECURE
         self.SCHEDULER_IN_PROCESS = _env_bool("SCHEDULER_IN_PROCESS", True)
         # The demo holds real-looking addresses: never deliver them from a laptop.
-        self.MAIL_TRANSPORT = env.get("MAIL_TRANSPORT", "file")
+        self.MAIL_TRANSPORT = os.environ.get("MAIL_TRANSPORT", "file")
 
     def _missing_secret_key(self) -> str:
         return _persistent_secret_key(self.INSTANCE_DIR)
@@ -126,6 +176,8 @@ class TestConfig(Config):
         self.PASSWORD_HASH_PROFILE = "test"
         self.INBOUND_MAIL_SECRET = "test-inbound-secret"
         self.PUBLIC_BASE_URL = "http://crm.example.com"
+        self.TRACKING_ORIGIN_CACHE_SECONDS = 0  # tables are emptied between tests
+        self.TRACKING_PROCESS_INLINE = True
 
     def _missing_secret_key(self) -> str:
         return "test-secret-key"

@@ -116,11 +116,12 @@ def seed_demo(*, seed: int, today: date, commit: Callable[[], None]) -> dict[str
 
 def _seed_features(actors: dict[str, User], today: date, commit: Callable[[], None]) -> dict[str, int]:
     """Each feature's own demo rows (sequences, meetings, time blocks, tracking, scores), in
-    ``crm.features`` order, each committed on its own. ``now`` is noon UTC of ``today`` so
-    the demo looks the same whenever it is seeded that day."""
+    ``crm.features`` order, each committed on its own. ``now`` is midnight UTC starting
+    ``today``, the end of the core demo's history: the same rows whenever it is seeded, and
+    nothing that happened "later today" than the moment someone first looks."""
     from crm.features import feature_modules
 
-    now = datetime.combine(today, time(12), tzinfo=timezone.utc)
+    now = datetime.combine(today, time(0), tzinfo=timezone.utc)
     counts: dict[str, int] = {}
     for module in feature_modules("demo"):
         counts.update(module.seed(actors, today, now))

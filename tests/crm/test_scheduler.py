@@ -6,12 +6,12 @@ from crm.auth.models import UserSession
 from crm.auth.services import purge_expired_sessions, start_session
 from crm.contacts.models import Company
 from crm.extensions import db
-from crm.scheduler import JOBS, Job, build_scheduler, run_job
+from crm.scheduler import Job, all_jobs, build_scheduler, run_job
 from tests.conftest import NOW
 
 
 def test_every_job_id_is_unique_and_scheduled(app):
-    ids = [job.id for job in JOBS]
+    ids = [job.id for job in all_jobs()]  # the core's and every feature's
     assert len(ids) == len(set(ids))
     scheduler = build_scheduler(app, blocking=False)
     assert {j.id for j in scheduler.get_jobs()} == set(ids)
@@ -44,3 +44,12 @@ def test_purge_drops_expired_and_long_revoked_sessions_only(alice):
     db.session.commit()
     assert db.session.scalar(select(func.count()).select_from(UserSession)) == 1
     assert live
+
+
+def test_feature_jobs_are_scheduled_by_the_worker(app):
+    from crm.features import feature_modules
+
+    feature_ids = {job.id for module in feature_modules("jobs") for job in module.JOBS}
+    assert feature_ids, "features declare their jobs in crm/<feature>/jobs.py"
+    scheduled = {j.id for j in build_scheduler(app, blocking=False).get_jobs()}
+    assert feature_ids <= scheduled
