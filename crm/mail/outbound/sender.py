@@ -39,9 +39,9 @@ commits, with the same effect.
 
 Cost per message, kept small so the tick keeps up with a plain ``smtplib`` loop: the whole
 claimed batch is built and flattened up front (tracking's link rows committed once, before
-the first message leaves), so the loop only sends and commits; the mark is two Core
-statements (an UPDATE by primary key and the activity INSERT) on the session's connection,
-no ORM unit of work and no reload.
+the first message leaves), so the loop only sends and commits; the mark is Core SQL on the
+session's connection (the UPDATE by primary key and the activity INSERT: one statement on
+PostgreSQL, a data-modifying CTE), no ORM unit of work and no reload.
 
 Limits, per mailbox: a rolling 24-hour cap (``daily_cap``; sent plus in-flight messages
 count) and a minimum gap between two sends (``min_gap_seconds``; then at most one message per

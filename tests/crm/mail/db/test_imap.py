@@ -29,7 +29,7 @@ USER, PASSWORD = "alice-imap", "imap-secret"
 def imap_server():
     pymap = shutil.which("pymap", path=str(Path(sys.executable).parent)) or shutil.which("pymap")
     if pymap is None:
-        pytest.skip("pymap (a pure-Python IMAP server, dev dependency) is not installed")
+        pytest.fail("pymap (a pure-Python IMAP server) is a dev dependency: pip install -e '.[dev]'")
     port = free_port()
     process = subprocess.Popen(
         [pymap, "--host", "127.0.0.1", "--port", str(port), "--no-tls", "dict",
@@ -43,7 +43,7 @@ def imap_server():
         except OSError:
             if time.monotonic() > deadline or process.poll() is not None:
                 process.kill()
-                pytest.skip("pymap did not start")
+                pytest.fail("pymap did not start")
             time.sleep(0.1)
     yield port
     process.terminate()
