@@ -18,7 +18,7 @@ from crm.sequences.models import STEP_KINDS, EmailTemplate, Sequence, SequenceSt
 from crm.sequences.rendering import render_email, validate_email_sources
 from crm.sequences.services import get_sequence
 from crm.validation import as_id, has_control_chars
-from crm.web.pagination import Page, clamp_page
+from crm.web.pagination import Page, paginate
 
 MAX_BODY = 100_000
 MAX_STEPS = 30
@@ -97,11 +97,7 @@ def delete_template(actor: User, template_id) -> None:
 
 
 def list_templates(page: int = 1, per_page: int = 50) -> Page:
-    page, per_page = clamp_page(page, per_page)
-    total = db.session.scalar(select(func.count()).select_from(EmailTemplate)) or 0
-    items = db.session.scalars(select(EmailTemplate).order_by(func.lower(EmailTemplate.name), EmailTemplate.id)
-                               .limit(per_page).offset((page - 1) * per_page)).all()
-    return Page(items, page, per_page, total)
+    return paginate(select(EmailTemplate).order_by(func.lower(EmailTemplate.name), EmailTemplate.id), page, per_page)
 
 
 def template_choices() -> list[tuple[int, str]]:
@@ -238,11 +234,7 @@ def delete_sequence(actor: User, sequence_id) -> None:
 
 
 def list_sequences(page: int = 1, per_page: int = 50) -> Page:
-    page, per_page = clamp_page(page, per_page)
-    total = db.session.scalar(select(func.count()).select_from(Sequence)) or 0
-    items = db.session.scalars(select(Sequence).order_by(func.lower(Sequence.name), Sequence.id)
-                               .limit(per_page).offset((page - 1) * per_page)).all()
-    return Page(items, page, per_page, total)
+    return paginate(select(Sequence).order_by(func.lower(Sequence.name), Sequence.id), page, per_page)
 
 
 def sequence_choices() -> list[tuple[int, str]]:

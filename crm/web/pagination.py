@@ -4,6 +4,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Generic, Sequence, TypeVar
 
+from sqlalchemy import Select, func, select
+
 T = TypeVar("T")
 
 
@@ -31,3 +33,13 @@ def clamp_page(page: int | None, per_page: int | None, default: int = 50, maximu
     page = page if page and page > 0 else 1
     per_page = per_page if per_page and per_page > 0 else default
     return page, min(per_page, maximum)
+
+
+def paginate(query: Select, page: int | None, per_page: int | None, default: int = 50) -> Page:
+    """One page of an ordered SELECT of ORM entities, with the total it was cut from."""
+    from crm.extensions import db
+
+    page, per_page = clamp_page(page, per_page, default)
+    total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
+    items = db.session.scalars(query.limit(per_page).offset((page - 1) * per_page)).all()
+    return Page(items, page, per_page, total)
