@@ -71,6 +71,8 @@ class Config:
         # Absolute base for links in emails and invites (tracking, unsubscribe, booking).
         self.PUBLIC_BASE_URL = env.get("PUBLIC_BASE_URL", "http://localhost:5000").rstrip("/")
         self.INBOUND_MAIL_SECRET = env.get("INBOUND_MAIL_SECRET")
+        # External calendar feeds may only be fetched from public addresses unless this is set.
+        self.CALENDAR_FEED_ALLOW_PRIVATE = _env_bool("CALENDAR_FEED_ALLOW_PRIVATE", False)
         # In-app alerts: how often open pages poll /alerts/poll (milliseconds).
         self.ALERTS_POLL_INTERVAL_MS = int(env.get("ALERTS_POLL_INTERVAL_MS", 4000))
         # Tracking (public endpoints, per client address).
@@ -175,6 +177,7 @@ class TestConfig(Config):
         self.IMPORT_BATCH_SIZE = 500
         self.PASSWORD_HASH_PROFILE = "test"
         self.INBOUND_MAIL_SECRET = "test-inbound-secret"
+        self.CALENDAR_FEED_ALLOW_PRIVATE = True  # the tests serve feeds from 127.0.0.1
         self.PUBLIC_BASE_URL = "http://crm.example.com"
         self.TRACKING_ORIGIN_CACHE_SECONDS = 0  # tables are emptied between tests
         self.TRACKING_PROCESS_INLINE = True

@@ -2,6 +2,8 @@
 browser script (``crm/static/alerts.js``) calls every few seconds."""
 from __future__ import annotations
 
+import re
+
 from flask import Blueprint, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
 
@@ -31,7 +33,7 @@ def poll():
     """``after``: the last alert id the page has seen (0 or absent: only the current state)."""
     after = request.args.get("after", "")
     user_id = current_user.id
-    if not after.isdigit() or int(after) > 2**31 - 1:
+    if not re.fullmatch(r"[0-9]{1,10}", after) or int(after) > 2**31 - 1:  # isdigit() accepts "²"
         new, last_id = [], services.latest_alert_id(user_id)
     else:
         new = services.alerts_after(user_id, int(after))

@@ -4,7 +4,10 @@ by ``recurring-ical-events`` (RRULE, RDATE, EXDATE, moved occurrences); events m
 computing slots never parses a calendar."""
 from __future__ import annotations
 
+import ipaddress
 import logging
+import socket
+import urllib.parse
 import urllib.request
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
@@ -83,18 +86,46 @@ def busy_from_ics(data: bytes, *, zone_name: str, start: datetime, end: datetime
 
 
 def fetch_ics(url: str) -> bytes:
-    """GET the feed with a timeout, refusing anything over the size limit."""
-    if not url.lower().startswith(("http://", "https://")):
-        raise CalendarError("only http(s) feed addresses are supported")
+    """GET the feed with a timeout, refusing anything over the size limit. The address and
+    every redirect hop must be http(s) on a public address: a rep's feed URL must not reach
+    the server's own network (cloud metadata, internal services)."""
+    _check_feed_address(url)
     request = urllib.request.Request(url, headers={"User-Agent": "ProspectCRM-calendar/1"})
+    opener = urllib.request.build_opener(_CheckedRedirects())
     try:
-        with urllib.request.urlopen(request, timeout=FETCH_TIMEOUT_SECONDS) as response:  # noqa: S310
+        with opener.open(request, timeout=FETCH_TIMEOUT_SECONDS) as response:
             data = response.read(MAX_ICS_BYTES + 1)
-    except OSError as exc:
-        raise CalendarError(f"could not fetch the feed: {exc}") from exc
+    except CalendarError:
+        raise
+    except Exception as exc:  # noqa: BLE001  (bad URLs, truncated bodies, odd servers: all one answer)
+        raise CalendarError(f"could not fetch the feed: {type(exc).__name__}") from exc
     if len(data) > MAX_ICS_BYTES:
         raise CalendarError(f"the feed is larger than {MAX_ICS_BYTES // 1024 // 1024} MB")
     return data
+
+
+class _CheckedRedirects(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        _check_feed_address(newurl)
+        return super().redirect_request(req, fp, code, msg, headers, newurl)
+
+
+def _check_feed_address(url: str) -> None:
+    from flask import current_app
+
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        raise CalendarError("only http(s) feed addresses are supported")
+    if current_app.config.get("CALENDAR_FEED_ALLOW_PRIVATE", False):
+        return
+    try:
+        infos = socket.getaddrinfo(parts.hostname, parts.port or 443, proto=socket.IPPROTO_TCP)
+    except (OSError, UnicodeError, ValueError):
+        raise CalendarError("the feed's host does not resolve") from None
+    for info in infos:
+        address = ipaddress.ip_address(info[4][0].split("%")[0])
+        if not address.is_global:
+            raise CalendarError("the feed address is not on the public internet")
 
 
 # --- services ---------------------------------------------------------------------------------
@@ -143,7 +174,10 @@ def refresh_calendar(calendar: ExternalCalendar, zone_name: str, now: datetime) 
     try:
         store_busy(calendar, fetch_ics(calendar.url or ""), zone_name, now)
         return True
-    except CalendarError as exc:
+    except Exception as exc:  # noqa: BLE001  (one bad feed must never stop the others' refresh)
+        if not isinstance(exc, CalendarError):
+            log.exception("calendar %s: unexpected failure", calendar.id)
+            exc = CalendarError(f"could not read the feed: {type(exc).__name__}")
         calendar.last_fetched_at, calendar.last_error = now, str(exc)[:500]
         db.session.flush()
         log.warning("calendar %s: %s", calendar.id, exc)

@@ -294,13 +294,21 @@ def free_slots_by_host(meeting_type: MeetingType, now: datetime, window_start: d
     return dict(sorted(result.items()))
 
 
+# Dates further than this from today are refused outright (never a slot, and far dates would
+# overflow datetime arithmetic near year 1 or 9999).
+MAX_DAYS_FROM_TODAY = 400
+
+
 def slots_for_days(meeting_type: MeetingType, now: datetime, start_day: date | None, days: int,
                    visitor_tz: str) -> list[datetime]:
     """Free starts on the visitor's dates [start_day, start_day + days)."""
     if not is_valid_timezone(visitor_tz):
         raise ValidationFailed("invalid time zone", {"tz": "not a known time zone"})
     days = max(1, min(int(days), MAX_DAYS))
-    start_day = start_day or av.local_date(now, visitor_tz)
+    today = av.local_date(now, visitor_tz)
+    start_day = start_day or today
+    if abs((start_day - today).days) > MAX_DAYS_FROM_TODAY:
+        raise ValidationFailed("invalid start", {"start": f"within {MAX_DAYS_FROM_TODAY} days of today"})
     window_start, window_end = av.window_for_days(start_day, days, visitor_tz)
     return list(free_slots_by_host(meeting_type, now, window_start, window_end))
 
@@ -352,7 +360,13 @@ def parse_start(value: Any) -> datetime:
         raise ValidationFailed("invalid start", {"start": "an ISO 8601 time with offset"}) from None
     if parsed.tzinfo is None:
         raise ValidationFailed("invalid start", {"start": "give the offset, e.g. 2026-03-10T09:00:00+01:00"})
-    return parsed.astimezone(av.UTC)
+    try:
+        start = parsed.astimezone(av.UTC)
+    except OverflowError:
+        raise ValidationFailed("invalid start", {"start": "out of range"}) from None
+    if not 1900 <= start.year <= 2999:  # the booking checks the real range; this keeps arithmetic safe
+        raise ValidationFailed("invalid start", {"start": "out of range"})
+    return start
 
 
 def lock_hosts(host_ids: list[int]) -> None:

@@ -137,7 +137,9 @@ def collect():
     if refused:
         return refused
     try:
-        data = website.parse_json_body(request.get_data(cache=False))
+        # read at most one byte past the limit: a 50 MB beacon is refused without buffering it
+        raw = request.stream.read(website.MAX_BODY_BYTES + 1)
+        data = website.parse_json_body(raw)
         result = website.collect(data, origin=origin, request=request_facts(), now=utcnow())
     except website.BadPayload as exc:
         db.session.rollback()

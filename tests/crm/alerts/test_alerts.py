@@ -99,3 +99,11 @@ def test_api_lists_alerts_after_an_id(client, api_token, alice):
     after = client.get(f"/api/v1/alerts?after={data['items'][0]['id']}", headers=headers).get_json()
     assert [a["message"] for a in after["items"]] == ["two"]
     assert client.get("/api/v1/alerts?after=-3", headers=headers).status_code == 422
+
+
+def test_poll_treats_odd_after_values_as_absent(client, login, alice):
+    login(client, alice)
+    for after in ("²", "١٢", "-1", "1e3", "9" * 40):
+        response = client.get(f"/alerts/poll?after={after}")
+        assert response.status_code == 200, after
+        assert response.get_json()["alerts"] == []
