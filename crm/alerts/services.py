@@ -12,7 +12,7 @@ from sqlalchemy import func, select, update
 from crm.alerts.models import Alert
 from crm.errors import NotFound
 from crm.extensions import db
-from crm.web.pagination import Page, clamp_page
+from crm.web.pagination import Page, paginate
 
 # A contact reading five pages in a row is one "hot lead" moment, not five alerts.
 REPEAT_WINDOW = timedelta(minutes=15)
@@ -58,13 +58,10 @@ def unread_count(user_id: int) -> int:
 
 
 def list_alerts(user_id: int, *, unread_only: bool = False, page: int = 1, per_page: int = 50) -> Page:
-    page, per_page = clamp_page(page, per_page, default=50)
     query = select(Alert).where(Alert.user_id == user_id)
     if unread_only:
         query = query.where(Alert.read_at.is_(None))
-    total = db.session.scalar(select(func.count()).select_from(query.subquery()))
-    items = db.session.scalars(query.order_by(Alert.id.desc()).limit(per_page).offset((page - 1) * per_page)).all()
-    return Page(items, page, per_page, total)
+    return paginate(query.order_by(Alert.id.desc()), page, per_page)
 
 
 def mark_read(user_id: int, alert_id: int, now: datetime) -> Alert:

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from crm.extensions import db
 from crm.tracking.models import TrackingEvent
-from crm.web.pagination import Page, clamp_page
+from crm.web.pagination import Page, paginate
 
 PANEL_KINDS = ("email_opened", "email_clicked", "page_viewed", "form_submitted")
 
@@ -33,7 +33,6 @@ def human_counts(contact_id: int) -> dict[str, int]:
 
 def list_events(*, contact_id: int | None = None, kind: str | None = None, verdict: str | None = None,
                 since: datetime | None = None, page: int = 1, per_page: int = 50) -> Page:
-    page, per_page = clamp_page(page, per_page)
     query = select(TrackingEvent)
     if contact_id is not None:
         query = query.where(TrackingEvent.contact_id == contact_id)
@@ -43,12 +42,7 @@ def list_events(*, contact_id: int | None = None, kind: str | None = None, verdi
         query = query.where(TrackingEvent.verdict == verdict)
     if since is not None:
         query = query.where(TrackingEvent.occurred_at >= since)
-    total = db.session.scalar(select(func.count()).select_from(query.subquery()))
-    items = db.session.scalars(
-        query.order_by(TrackingEvent.occurred_at.desc(), TrackingEvent.id.desc())
-        .limit(per_page).offset((page - 1) * per_page)
-    ).all()
-    return Page(items, page, per_page, total)
+    return paginate(query.order_by(TrackingEvent.occurred_at.desc(), TrackingEvent.id.desc()), page, per_page)
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from crm.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from crm.extensions import db
 from crm.mail.models import OutboundEmail, mailbox_for
 from crm.validation import has_control_chars
-from crm.web.pagination import Page, clamp_page
+from crm.web.pagination import Page, paginate
 
 MAX_SUBJECT = 998
 MAX_BODY = 512 * 1024
@@ -159,7 +159,6 @@ def list_outbox(actor, *, box: str = "scheduled", user_id: int | None = None, pa
     scheduled mail soonest first, sent and failed mail newest first."""
     from crm.auth.models import User
 
-    page, per_page = clamp_page(page, per_page)
     owner_id = actor.id
     if user_id and user_id != actor.id:
         owner = db.session.get(User, user_id)
@@ -170,11 +169,9 @@ def list_outbox(actor, *, box: str = "scheduled", user_id: int | None = None, pa
         owner_id = owner.id
     statuses = OUTBOX_FILTERS.get(box, OUTBOX_FILTERS["scheduled"])
     query = select(OutboundEmail).where(OutboundEmail.user_id == owner_id, OutboundEmail.status.in_(statuses))
-    total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
     if box == "scheduled":
         query = query.order_by(OutboundEmail.due_at, OutboundEmail.id)
     else:
         query = query.order_by(func.coalesce(OutboundEmail.sent_at, OutboundEmail.due_at).desc(),
                                OutboundEmail.id.desc())
-    items = db.session.scalars(query.limit(per_page).offset((page - 1) * per_page)).all()
-    return Page(items, page, per_page, total)
+    return paginate(query, page, per_page)
