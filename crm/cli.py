@@ -65,9 +65,10 @@ def create_token_command(email, name):
 @crm_cli.command("worker")
 def worker_command():
     """Run the scheduler (exactly one per deployment)."""
-    from crm.scheduler import build_scheduler
+    from crm.scheduler import build_scheduler, freeze_startup_objects
 
     scheduler = build_scheduler(current_app._get_current_object(), blocking=True)
+    freeze_startup_objects()
     click.echo(f"worker: {len(scheduler.get_jobs())} jobs; Ctrl-C stops")
     try:
         scheduler.start()

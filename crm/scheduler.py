@@ -4,6 +4,7 @@ scheduler runs per deployment and every job is safe to run twice: jobs claim the
 database before acting."""
 from __future__ import annotations
 
+import gc
 import logging
 from dataclasses import dataclass
 from typing import Callable
@@ -72,6 +73,15 @@ def run_job(app: Flask, job: Job) -> None:
 
 def all_jobs() -> list[Job]:
     return JOBS + [job for job in _feature_jobs() if all(job.id != j.id for j in JOBS)]
+
+
+def freeze_startup_objects() -> None:
+    """Move everything alive after start-up (modules, the app, SQLAlchemy's mappings and
+    compiled caches) out of the garbage collector's sight (``gc.freeze``). The jobs allocate
+    many short-lived objects (ORM rows by the thousand), and each full collection otherwise
+    walks every start-up object again: it was a fifth of the send tick's time."""
+    gc.collect()
+    gc.freeze()
 
 
 def build_scheduler(app: Flask, *, blocking: bool):

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, select
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -79,6 +79,9 @@ class MailboxCursor(db.Model):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
 
+_UNRECORDED = "status = 'sent' AND recorded_at IS NULL"
+
+
 class OutboundEmail(db.Model):
     """One message in the outbox, from queued to sent (or failed / cancelled). Stores the
     rendered content, so what was sent can be shown later, and the Message-ID given at
@@ -90,6 +93,10 @@ class OutboundEmail(db.Model):
         Index("ix_outbound_emails_status_due", "status", "due_at"),
         Index("ix_outbound_emails_user_sent", "user_id", "sent_at"),
         Index("ix_outbound_emails_contact", "contact_id", "created_at"),
+        # The sent messages whose side effects are not written yet (see recorded_at): a
+        # handful at any time, found without scanning the outbox.
+        Index("ix_outbound_emails_unrecorded", "id", postgresql_where=text(_UNRECORDED),
+              sqlite_where=text(_UNRECORDED)),
         CheckConstraint("kind IN ('sequence', 'one_off')", name="kind"),
         CheckConstraint(
             "status IN ('draft', 'queued', 'sending', 'sent', 'failed', 'cancelled')", name="status"),
@@ -113,6 +120,9 @@ class OutboundEmail(db.Model):
     in_reply_to: Mapped[str | None] = mapped_column(String(255))
     references: Mapped[str | None] = mapped_column(Text)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When the side effects of the send (email_sent activity, sequences hook, the mailbox's
+    # last send) were written: after the sent mark, batched (crm/mail/outbound/sender.py).
+    recorded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Sequences' rows; plain integers so the outbox does not depend on that feature's tables
     # (the sequences feature clears them when it deletes an enrollment).
     enrollment_id: Mapped[int | None] = mapped_column(index=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import smtplib
 import ssl
+from collections.abc import Callable
 from dataclasses import dataclass
 from email.message import EmailMessage
 from pathlib import Path
@@ -67,10 +68,60 @@ def send_message(message: EmailMessage, *, settings: SmtpSettings | None = None,
         fresh.send_message(message)
 
 
-def send_bytes(from_address: str, to_addresses: list[str], data: bytes, *, client: smtplib.SMTP) -> None:
+def send_bytes(from_address: str, to_addresses: list[str], data: bytes, *, client: smtplib.SMTP,
+               before_data: Callable[[], None] | None = None) -> None:
     """Send an already flattened message (CRLF line ends) over ``client``: the send tick
-    flattens each message once instead of letting ``smtplib.send_message`` do it again."""
-    client.sendmail(from_address, to_addresses, data)
+    flattens each message once instead of letting ``smtplib.send_message`` do it again.
+
+    ``before_data`` runs after the server accepted the envelope (``MAIL FROM``, ``RCPT
+    TO``) and before ``DATA``: the send tick waits there for the previous message's mark to
+    be committed, so that commit overlaps this message's first round trips while no two
+    accepted messages are ever unmarked at once. If it raises, the transaction is reset and
+    nothing is sent. The steps and errors are ``smtplib.SMTP.sendmail``'s own."""
+    if before_data is None:
+        client.sendmail(from_address, to_addresses, data)
+        return
+    client.ehlo_or_helo_if_needed()
+    options = [f"size={len(data)}"] if client.does_esmtp and client.has_extn("size") else []
+    code, response = client.mail(from_address, options)
+    if code != 250:
+        _abort(client, code)
+        raise smtplib.SMTPSenderRefused(code, response, from_address)
+    refused = {}
+    for address in to_addresses:
+        code, response = client.rcpt(address)
+        if code not in (250, 251):
+            refused[address] = (code, response)
+        if code == 421:
+            client.close()
+            raise smtplib.SMTPRecipientsRefused(refused)
+    if len(refused) == len(to_addresses):
+        _reset(client)
+        raise smtplib.SMTPRecipientsRefused(refused)
+    try:
+        before_data()
+    except BaseException:
+        _reset(client)
+        raise
+    code, response = client.data(data)
+    if code != 250:
+        _abort(client, code)
+        raise smtplib.SMTPDataError(code, response)
+
+
+def _abort(client: smtplib.SMTP, code: int) -> None:
+    """What ``sendmail`` does on a refusal: 421 means the server is closing, else RSET."""
+    if code == 421:
+        client.close()
+    else:
+        _reset(client)
+
+
+def _reset(client: smtplib.SMTP) -> None:
+    try:
+        client.rset()
+    except smtplib.SMTPServerDisconnected:
+        pass
 
 
 def write_file(message) -> Path:
@@ -78,11 +129,16 @@ def write_file(message) -> Path:
     return _write_file(message)
 
 
-def _write_file(message: EmailMessage) -> Path:
+def write_file_bytes(message_id: str | None, data: bytes) -> Path:
+    """``MAIL_TRANSPORT=file`` for an already flattened message (the send tick's)."""
     folder = Path(current_app.config["INSTANCE_DIR"]) / "sent-mail"
     folder.mkdir(parents=True, exist_ok=True)
-    token = (message.get("Message-ID") or "message").strip("<>").replace("/", "_").replace("@", "_at_")
+    token = (message_id or "message").strip("<>").replace("/", "_").replace("@", "_at_")
     path = folder / f"{token}.eml"
-    path.write_bytes(message.as_bytes())
+    path.write_bytes(data)
     log.info("mail written to %s (MAIL_TRANSPORT=file: nothing delivered)", path)
     return path
+
+
+def _write_file(message: EmailMessage) -> Path:
+    return write_file_bytes(message.get("Message-ID"), message.as_bytes())

@@ -36,12 +36,13 @@ def read_token(token: str) -> int | None:
     return value if isinstance(value, int) and value > 0 else None
 
 
-def unsubscribe_url(outbound_email_id: int) -> str:
-    return f"{current_app.config['PUBLIC_BASE_URL']}/u/{make_token(outbound_email_id)}"
+def unsubscribe_url(outbound_email_id: int, *, token: str | None = None) -> str:
+    """``token``: ``make_token(outbound_email_id)`` when the caller has it already."""
+    return f"{current_app.config['PUBLIC_BASE_URL']}/u/{token or make_token(outbound_email_id)}"
 
 
-def unsubscribe_mailto(outbound_email_id: int, domain: str) -> str:
-    return f"unsubscribe+{make_token(outbound_email_id)}@{domain}"
+def unsubscribe_mailto(outbound_email_id: int, domain: str, *, token: str | None = None) -> str:
+    return f"unsubscribe+{token or make_token(outbound_email_id)}@{domain}"
 
 
 def token_from_address(address: str) -> str | None:

@@ -65,10 +65,12 @@ def ordered_steps(sequence_id: int) -> list[SequenceStep]:
     ))
 
 
-def next_pending_step(enrollment: Enrollment) -> SequenceStep | None:
-    """The first step, in the sequence's current order, this enrollment has not done."""
+def next_pending_step(enrollment: Enrollment, steps: list[SequenceStep] | None = None) -> SequenceStep | None:
+    """The first step, in the sequence's current order, this enrollment has not done.
+    ``steps``: the sequence's ``ordered_steps`` when the caller loaded them already."""
     done = set(enrollment.completed_step_ids or [])
-    return next((s for s in ordered_steps(enrollment.sequence_id) if s.id not in done), None)
+    steps = ordered_steps(enrollment.sequence_id) if steps is None else steps
+    return next((s for s in steps if s.id not in done), None)
 
 
 def step_due_at(enrollment: Enrollment, step: SequenceStep, base: datetime) -> datetime:
@@ -104,18 +106,21 @@ def make_current(enrollment: Enrollment, step: SequenceStep | None, base: dateti
     enrollment.next_due_at = step_due_at(enrollment, step, base)
 
 
-def advance(enrollment: Enrollment, done_step_id: int | None, now: datetime) -> None:
-    """The step is done: remember it and move to the next one not yet done."""
+def advance(enrollment: Enrollment, done_step_id: int | None, now: datetime, *,
+            steps: list[SequenceStep] | None = None, flush: bool = True) -> None:
+    """The step is done: remember it and move to the next one not yet done. A caller moving
+    many enrollments on passes each sequence's ``steps`` and flushes once (``flush=False``)."""
     done = list(enrollment.completed_step_ids or [])
     if done_step_id is not None and done_step_id not in done:
         done.append(done_step_id)
     enrollment.completed_step_ids = done
     if enrollment.status in ("finished", "stopped"):
         return
-    make_current(enrollment, next_pending_step(enrollment), now, now)
+    make_current(enrollment, next_pending_step(enrollment, steps), now, now)
     if enrollment.status == "finished":
         log.info("enrollment %s finished", enrollment.id)
-    db.session.flush()
+    if flush:
+        db.session.flush()
 
 
 # --- contactability -----------------------------------------------------------------------

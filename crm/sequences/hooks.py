@@ -1,5 +1,6 @@
 """What the mail outbox tells sequences about the emails it sends. CONTRACT (called by
-crm.mail): ``on_email_sent``, ``on_email_failed``, ``on_soft_bounce``. They change
+crm.mail): ``on_email_sent`` (and ``on_emails_sent`` for a batch), ``on_email_failed``,
+``on_soft_bounce``. They change
 enrollments only (mail writes the ``email_sent`` activity); they flush, never commit."""
 from __future__ import annotations
 
@@ -7,6 +8,10 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from crm.contacts.models import Contact
 from crm.extensions import db
 from crm.sequences import engine
 from crm.sequences.models import Enrollment, SequenceStep
@@ -24,16 +29,54 @@ def on_email_sent(email, now: datetime) -> None:
     """SMTP accepted a sequence email: its step is done, the enrollment moves on. A late
     confirmation for a step that is no longer current (the enrollment was stopped, or the
     step retried) changes nothing."""
-    enrollment = _enrollment_of(email)
+    _email_sent(_enrollment_of(email), email, now, steps=None, flush=True)
+
+
+def on_emails_sent(emails) -> None:
+    """``on_email_sent`` for a batch of sent emails (ORM objects or plain rows with
+    ``enrollment_id``, ``step_id`` and ``sent_at``, each sent at its ``sent_at``): the
+    enrollments with what moving them on reads (contact and company, rep, sequence, the
+    sequences' steps) are loaded up front in a few queries, and flushed once."""
+    emails = [e for e in emails if getattr(e, "enrollment_id", None) and e.step_id is not None]
+    if not emails:
+        return
+    enrollments = _load_enrollments({e.enrollment_id for e in emails})
+    steps = _steps_by_sequence({en.sequence_id for en in enrollments.values()})
+    for email in emails:
+        enrollment = enrollments.get(email.enrollment_id)
+        _email_sent(enrollment, email, email.sent_at, steps=steps.get(enrollment.sequence_id, []) if enrollment else None,
+                    flush=False)
+    db.session.flush()
+
+
+def _email_sent(enrollment: Enrollment | None, email, now: datetime, *, steps, flush: bool) -> None:
     if enrollment is None or email.step_id is None:
         return
     if enrollment.current_step_id != email.step_id or enrollment.awaiting != "email":
         done = list(enrollment.completed_step_ids or [])
         if email.step_id not in done and enrollment.is_live:
             enrollment.completed_step_ids = done + [email.step_id]
-            db.session.flush()
+            if flush:
+                db.session.flush()
         return
-    engine.advance(enrollment, email.step_id, now)
+    engine.advance(enrollment, email.step_id, now, steps=steps, flush=flush)
+
+
+def _load_enrollments(ids: set[int]) -> dict[int, Enrollment]:
+    rows = db.session.scalars(
+        select(Enrollment).where(Enrollment.id.in_(ids))
+        .options(selectinload(Enrollment.contact).selectinload(Contact.company),
+                 selectinload(Enrollment.user), selectinload(Enrollment.sequence))
+    ).all()
+    return {enrollment.id: enrollment for enrollment in rows}
+
+
+def _steps_by_sequence(sequence_ids: set[int]) -> dict[int, list[SequenceStep]]:
+    steps: dict[int, list[SequenceStep]] = {sequence_id: [] for sequence_id in sequence_ids}
+    for step in db.session.scalars(select(SequenceStep).where(SequenceStep.sequence_id.in_(sequence_ids))
+                                   .order_by(SequenceStep.position, SequenceStep.id)):
+        steps[step.sequence_id].append(step)
+    return steps
 
 
 def on_email_failed(email, permanent: bool, now: datetime) -> None:
@@ -76,3 +119,4 @@ def on_soft_bounce(email, now: datetime) -> None:
     enrollment.next_due_at = now + timedelta(hours=hours)
     enrollment.updated_at = now
     db.session.flush()
+

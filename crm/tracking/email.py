@@ -44,13 +44,14 @@ def _base_url() -> str:
     return current_app.config["PUBLIC_BASE_URL"].rstrip("/")
 
 
-def instrument_html(html: str, *, outbound_email_id: int, contact_id: int | None) -> str:
+def instrument_html(html: str, *, outbound_email_id: int, contact_id: int | None,
+                    links: list[dict] | None = None) -> str:
     """Return ``html`` with an open pixel appended and its links rewritten to
     ``/t/c/<token>`` redirects. The plain-text part is never rewritten. Links back into the
     app itself (unsubscribe, booking) are left alone: scanners must not "click" them for us.
-    The new token rows are only added to the session: the sender builds a whole batch and
-    commits once, so SQLAlchemy writes them as one batched INSERT (a flush per email was the
-    largest cost of the send tick)."""
+    The new token rows are added to the session, or, when ``links`` is given, appended to it
+    as plain rows for the caller to insert: the send tick builds a whole batch and writes
+    its rows with one INSERT (an ORM object per link was a large part of building a message)."""
     if not html:
         return html
     base = _base_url()
@@ -59,23 +60,32 @@ def instrument_html(html: str, *, outbound_email_id: int, contact_id: int | None
         url = htmllib.unescape(match.group(3)).strip()
         if not is_trackable_url(url) or url.startswith(base + "/"):
             return match.group(0)
-        link = _new_link("click", outbound_email_id, contact_id, url)
-        return f"{match.group(1)}{match.group(2)}{base}/t/c/{link.token}{match.group(2)}"
+        token = _new_link("click", outbound_email_id, contact_id, url, links)
+        return f"{match.group(1)}{match.group(2)}{base}/t/c/{token}{match.group(2)}"
 
     rewritten = HREF_RE.sub(rewrite, html)
-    pixel = _new_link("open", outbound_email_id, contact_id, None)
-    img = (f'<img src="{base}/t/o/{pixel.token}.gif" width="1" height="1" alt="" '
+    pixel = _new_link("open", outbound_email_id, contact_id, None, links)
+    img = (f'<img src="{base}/t/o/{pixel}.gif" width="1" height="1" alt="" '
            'style="display:block;width:1px;height:1px;border:0" />')
     if BODY_END_RE.search(rewritten):
         return BODY_END_RE.sub(lambda m: img + m.group(0), rewritten, count=1)
     return rewritten + img
 
 
-def _new_link(kind: str, email_id: int, contact_id: int | None, url: str | None) -> TrackingLink:
-    link = TrackingLink(token=new_token(), kind=kind, outbound_email_id=email_id,
-                        contact_id=contact_id, url=url)
-    db.session.add(link)
-    return link
+def _new_link(kind: str, email_id: int, contact_id: int | None, url: str | None,
+              links: list[dict] | None) -> str:
+    row = {"token": new_token(), "kind": kind, "outbound_email_id": email_id, "contact_id": contact_id, "url": url}
+    if links is None:
+        db.session.add(TrackingLink(**row))
+    else:
+        links.append(row)
+    return row["token"]
+
+
+def insert_links(links: list[dict]) -> None:
+    """Write rows collected by ``instrument_html(..., links=...)`` (one executemany)."""
+    if links:
+        db.session.execute(TrackingLink.__table__.insert(), links)
 
 
 # --- visitor stitching through a tracked click ------------------------------------------------

@@ -11,37 +11,42 @@ How a message leaves, exactly once
    and up to ``MAIL_SEND_BATCH`` due rows are switched to ``sending`` with this tick's
    ``claimed_by`` token (``FOR UPDATE SKIP LOCKED`` again, plus ``status = 'queued'`` in the
    UPDATE, which is all SQLite needs: it has a single writer). Committed before any SMTP.
-3. **Send** over one SMTP connection per mailbox per tick. After each message the outcome is
-   committed on its own: ``sent`` (+ ``email_sent`` activity + the sequences hook), ``failed``
-   on a permanent refusal (5xx), or back to ``queued`` with a backoff on a transient one (4xx,
-   lost connection).
+3. **Send** over one SMTP connection per mailbox per tick. After each accepted message its
+   ``sent`` mark is committed on its own, before the next message leaves: one UPDATE by
+   primary key in autocommit on a connection of its own (one round trip). A permanent
+   refusal (5xx) commits ``failed``; a transient one (4xx, lost connection) puts the row back
+   to ``queued`` with a backoff.
+4. **Record**, once per batch: the side effects of the sent messages (the ``email_sent``
+   activity, the sequences hook that moves the enrollment on, the mailbox's last send) in one
+   transaction that also sets ``recorded_at``. Only rows with ``recorded_at IS NULL`` are
+   taken (``UPDATE ... RETURNING``), so each message is recorded once even when two workers
+   try; the start of every tick records whatever a crashed worker marked but did not record.
+   Nothing is lost between 3 and 4: the mark is durable, the record is derived from it.
 
 The one window. Between the SMTP server accepting ``DATA`` and step 3's commit, a crash
 (SIGKILL, power loss) leaves a row in ``sending`` although the message left. Step 1 will
 send it again after the timeout. Nothing on our side can close this window: SMTP has no
 two-phase commit. It is kept to **at most one duplicate per crashed worker**: a worker has
-one message in flight at a time and commits right after ``DATA`` is accepted (the window is
-the few milliseconds of that commit), and the resend carries the **same Message-ID**, which
-mail clients and Gmail use to collapse duplicates. Rows claimed but not yet sent are simply
-sent by the next worker, never lost.
+one message in flight at a time and commits its mark right after ``DATA`` is accepted (the
+window is the one round trip of that commit), and the resend carries the **same
+Message-ID**, which mail clients and Gmail use to collapse duplicates. Rows claimed but not
+yet sent are simply sent by the next worker, never lost.
 
 Durability of that commit. The window above holds against a crashed *worker*: the mark is
 committed before the next message leaves. Against a crashed *database* it holds when the
 commit is durable, which is the default: PostgreSQL waits for the WAL flush of every mark.
-``MAIL_ASYNC_COMMIT=1`` (PostgreSQL only) commits the mark with ``SET LOCAL
-synchronous_commit = off``: about a WAL flush faster per message, still safe when the worker
-is killed, but a crash of the database server can lose the marks of the last ~0.6 s
-(3 × ``wal_writer_delay``), and those messages are sent again after the claim timeout: up to
-that many duplicates instead of one. Off by default because a rep must be able to trust that
-a prospect is emailed once. SQLite runs WAL with ``synchronous=NORMAL`` (crm/extensions.py):
-safe against any process crash, but a power loss or OS crash of the host can undo the last
-commits, with the same effect.
+``MAIL_ASYNC_COMMIT=1`` (PostgreSQL only) writes the marks with ``synchronous_commit = off``:
+still safe when the worker is killed, but a crash of the database server can lose the marks
+of the last ~0.6 s (3 × ``wal_writer_delay``), and those messages are sent again after the
+claim timeout: up to that many duplicates instead of one. Off by default because a rep must
+be able to trust that a prospect is emailed once. SQLite runs WAL with
+``synchronous=NORMAL`` (crm/extensions.py): safe against any process crash, but a power loss
+or OS crash of the host can undo the last commits, with the same effect.
 
 Cost per message, kept small so the tick keeps up with a plain ``smtplib`` loop: the whole
-claimed batch is built and flattened up front (tracking's link rows committed once, before
-the first message leaves), so the loop only sends and commits; the mark is Core SQL on the
-session's connection (the UPDATE by primary key and the activity INSERT: one statement on
-PostgreSQL, a data-modifying CTE), no ORM unit of work and no reload.
+claimed batch is built up front (``compose.build_wire``; tracking's link rows of the batch
+inserted and committed at once, before the first message leaves), so the loop only sends
+and marks; everything else a send causes is written per batch (step 4).
 
 Limits, per mailbox: a rolling 24-hour cap (``daily_cap``; sent plus in-flight messages
 count) and a minimum gap between two sends (``min_gap_seconds``; then at most one message per
@@ -53,8 +58,10 @@ from __future__ import annotations
 import importlib.util
 import logging
 import os
+import queue
 import smtplib
 import socket
+import threading
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -69,11 +76,12 @@ from crm.contacts.models import Activity, Contact
 from crm.extensions import db
 from crm.mail import transport
 from crm.mail.models import Mailbox, OutboundEmail
-from crm.mail.outbound.compose import build_message, to_wire
+from crm.mail.outbound.compose import build_wire
 from crm.timeutil import utcnow
 
 log = logging.getLogger(__name__)
 DAY = timedelta(hours=24)
+_OUTBOX = OutboundEmail.__table__
 
 
 @dataclass
@@ -108,6 +116,7 @@ def send_due(now: datetime, *, batch: int | None = None) -> TickResult:
     config = current_app.config
     batch = batch or int(config["MAIL_SEND_BATCH"])
     result = TickResult(reclaimed=reclaim_stale(now))
+    record_sent()  # what a crashed worker marked sent but did not record
     for user_id in due_senders(now):
         token = worker_token()
         try:
@@ -171,13 +180,12 @@ def claim_for_sender(user_id: int, now: datetime, token: str, batch: int):
             .execution_options(synchronize_session=False)
         )
     db.session.commit()
-    emails = db.session.scalars(
-        select(OutboundEmail).where(OutboundEmail.claimed_by == token, OutboundEmail.status == "sending")
-        .order_by(OutboundEmail.due_at, OutboundEmail.id)
-    ).all() if ids else []
-    # Plain copies: every per-message commit below expires ORM objects, and reloading each
-    # row before sending it would double the queries.
-    return snapshot(mailbox), [snapshot(e) for e in emails], 0
+    # Plain rows, not ORM objects: the loop below needs only their values, and an ORM object
+    # per message (identity map, expiry at every commit) costs more than the row itself.
+    emails = [SimpleNamespace(**row._mapping) for row in db.session.execute(
+        select(*_OUTBOX.c).where(_OUTBOX.c.claimed_by == token, _OUTBOX.c.status == "sending")
+        .order_by(_OUTBOX.c.due_at, _OUTBOX.c.id))] if ids else []
+    return snapshot(mailbox), emails, 0
 
 
 def snapshot(row) -> SimpleNamespace | None:
@@ -261,13 +269,14 @@ class _Connection:
         self.file_mode = current_app.config.get("MAIL_TRANSPORT", "smtp") == "file"
         self.client: smtplib.SMTP | None = None
 
-    def send(self, ready: "Prepared", from_address: str, to_address: str) -> None:
+    def send(self, ready: "Prepared", from_address: str, to_address: str, before_data) -> None:
         if self.file_mode:
-            transport.write_file(ready.message)
+            before_data()
+            transport.write_file_bytes(ready.email.message_id, ready.wire)
             return
         if self.client is None:
             self.client = transport.open_smtp(self.settings)
-        transport.send_bytes(from_address, [to_address], ready.wire, client=self.client)
+        transport.send_bytes(from_address, [to_address], ready.wire, client=self.client, before_data=before_data)
 
     def drop(self) -> None:
         if self.client is not None:
@@ -298,11 +307,11 @@ def smtp_settings(mailbox) -> transport.SmtpSettings:
 def deliver(mailbox, emails: list, now: datetime, token: str) -> TickResult:
     result = TickResult()
     connection = _Connection(mailbox)
-    companies = _company_ids({e.contact_id for e in emails if e.contact_id})
     # Every message of the batch is built (and its tracking rows committed) before the first
-    # one leaves: the per-message critical path is then only SMTP plus one small commit.
-    remaining = prepare(emails, mailbox, now, wire=not connection.file_mode)
+    # one leaves: the per-message critical path is then only SMTP plus the mark.
+    remaining = prepare(emails, mailbox, now)
     heartbeat = _Heartbeat(token)
+    marks = _Marks()
     try:
         while remaining:
             ready = remaining.pop(0)
@@ -312,7 +321,7 @@ def deliver(mailbox, emails: list, now: datetime, token: str) -> TickResult:
                 db.session.rollback()
                 log.warning("claim %s lost: another worker took over its rows", token)
                 break
-            outcome = _send_one(connection, ready, mailbox, now, companies)
+            outcome = _send_one(connection, marks, ready, mailbox.from_address, now)
             setattr(result, outcome, getattr(result, outcome) + 1)
             if outcome == "retried" and connection.client is None and not connection.file_mode:
                 # The server is unreachable: give the rest of the batch back instead of
@@ -322,34 +331,31 @@ def deliver(mailbox, emails: list, now: datetime, token: str) -> TickResult:
                 remaining = []
     finally:
         connection.close()
-        if result.sent and mailbox.min_gap_seconds <= 0:
-            _touch_mailbox(mailbox.id, now)
-            db.session.commit()
+        try:
+            marks.close()
+        finally:
+            if marks.ids:
+                record_sent(marks.ids)
     return result
 
 
 @dataclass
 class Prepared:
     email: SimpleNamespace
-    message: object  # email.message.Message
-    wire: bytes | None  # the flattened message, None in MAIL_TRANSPORT=file mode
+    wire: bytes  # the message as sent (CRLF line ends)
 
 
-def prepare(emails: list, mailbox, now: datetime, *, wire: bool = True) -> list[Prepared]:
-    """Build (and flatten) every claimed message up front, in one transaction: tracking's
-    link rows of the whole batch are committed before any message carrying them leaves, so a
-    crash can never leave a sent message pointing at links that were rolled back."""
-    prepared = []
-    for email in emails:
-        message = build_message(email, mailbox, now)
-        prepared.append(Prepared(email, message, to_wire(message) if wire else None))
+def prepare(emails: list, mailbox, now: datetime) -> list[Prepared]:
+    """Build every claimed message up front, in one transaction: tracking's link rows of the
+    whole batch are committed before any message carrying them leaves, so a crash can never
+    leave a sent message pointing at links that were rolled back."""
+    from crm.tracking.email import insert_links
+
+    links: list[dict] = []
+    prepared = [Prepared(email, build_wire(email, mailbox, now, links=links)) for email in emails]
+    insert_links(links)
     db.session.commit()
     return prepared
-
-
-def _touch_mailbox(mailbox_id: int, now: datetime) -> None:
-    db.session.execute(update(Mailbox).where(Mailbox.id == mailbox_id).values(last_sent_at=now)
-                       .execution_options(synchronize_session=False))
 
 
 class _Heartbeat:
@@ -373,23 +379,111 @@ class _Heartbeat:
         still_ours = db.session.scalar(select(OutboundEmail.id).where(
             OutboundEmail.id == email_id, OutboundEmail.claimed_by == self.token,
             OutboundEmail.status == "sending"))
+        db.session.commit()
         if still_ours is None:
             raise ClaimLost(self.token)
 
 
-def _company_ids(contact_ids: set[int]) -> dict[int, int | None]:
-    if not contact_ids:
-        return {}
-    rows = db.session.execute(select(Contact.id, Contact.company_id).where(Contact.id.in_(contact_ids)))
-    return dict(rows.all())
+_MARK_SENT = (
+    update(_OUTBOX).where(_OUTBOX.c.id == bindparam("email_id"), _OUTBOX.c.status == "sending")
+    .values(status="sent", sent_at=bindparam("sent_at"), last_error=None, attempts=bindparam("attempts"))
+)
 
 
-def _send_one(connection: _Connection, ready: Prepared, mailbox, now: datetime,
-              companies: dict) -> str:
+class MarkFailed(Exception):
+    """The sent mark of the previous message could not be committed: stop before the next."""
+
+
+class _Marks:
+    """The commit that closes the window (see the module docstring): one UPDATE by primary
+    key in autocommit (one round trip), on a connection of its own held by a thread of its
+    own. Message N's mark is committed there while message N+1's envelope (``MAIL FROM``,
+    ``RCPT TO``) goes out; ``settle`` waits for it before N+1's ``DATA``. So the commit costs
+    the sender almost nothing, and still no two accepted messages are ever unmarked at once.
+    Remembers what it marked for ``record_sent``."""
+
+    def __init__(self):
+        self.ids: list[int] = []
+        self._engine = db.engine
+        self._async_commit = bool(current_app.config.get("MAIL_ASYNC_COMMIT"))
+        self._jobs: queue.SimpleQueue = queue.SimpleQueue()
+        self._idle = threading.Event()
+        self._idle.set()
+        self._error: BaseException | None = None
+        self._thread: threading.Thread | None = None
+
+    def submit(self, email, now: datetime) -> None:
+        """Mark ``email`` sent (SMTP accepted it); returns at once."""
+        self.settle()
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="outbox-marks", daemon=True)
+            self._thread.start()
+        email.attempts = (email.attempts or 0) + 1
+        email.status, email.sent_at, email.last_error = "sent", now, None
+        self.ids.append(email.id)
+        self._idle.clear()
+        self._jobs.put({"email_id": email.id, "sent_at": now, "attempts": email.attempts})
+
+    def settle(self) -> None:
+        """Wait until the last mark is committed; MarkFailed when it could not be."""
+        self._idle.wait()
+        if self._error is not None:
+            raise MarkFailed(str(self._error)) from self._error
+
+    def close(self) -> None:
+        """Settle and stop the thread. Raises MarkFailed like ``settle``."""
+        if self._thread is not None:
+            self._jobs.put(None)
+            self._thread.join()
+            self._thread = None
+        self.settle()
+
+    def _run(self) -> None:
+        try:
+            self._connection = self._open()
+        except BaseException as exc:  # noqa: BLE001 - reported to the sender by settle()
+            self._error = exc
+            self._drain()
+            return
+        try:
+            while (params := self._jobs.get()) is not None:
+                try:
+                    if self._error is None:
+                        self._execute(params)
+                except BaseException as exc:  # noqa: BLE001 - as above
+                    self._error = exc
+                finally:
+                    self._idle.set()
+        finally:
+            self._close(self._connection)
+
+    def _execute(self, params: dict) -> None:
+        self._connection.execute(_MARK_SENT, params)
+
+    def _drain(self) -> None:
+        while self._jobs.get() is not None:
+            self._idle.set()
+        self._idle.set()
+
+    def _open(self):
+        connection = self._engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+        if connection.dialect.name == "postgresql" and self._async_commit:
+            connection.exec_driver_sql("SET synchronous_commit = off")  # see the module docstring
+        return connection
+
+    def _close(self, connection) -> None:
+        try:
+            if connection.dialect.name == "postgresql" and self._async_commit:
+                connection.exec_driver_sql("RESET synchronous_commit")  # back to the pool clean
+        finally:
+            connection.close()
+
+
+def _send_one(connection: _Connection, marks: _Marks, ready: Prepared, from_address: str, now: datetime) -> str:
     """Send one claimed message and commit its outcome: 'sent', 'failed' or 'retried'."""
     email = ready.email
     try:
-        connection.send(ready, mailbox.from_address, email.to_address)
+        connection.send(ready, from_address, email.to_address, marks.settle)
     except smtplib.SMTPRecipientsRefused as exc:
         code, text = _first_refusal(exc)
         return _refused(email, code, text, now)
@@ -401,8 +495,81 @@ def _send_one(connection: _Connection, ready: Prepared, mailbox, now: datetime,
     except (smtplib.SMTPException, OSError) as exc:
         connection.drop()
         return _retry(email, now, f"connection: {type(exc).__name__}: {exc}")
-    _mark_sent(email, mailbox, now, companies)
+    marks.submit(email, now)
     return "sent"
+
+
+# --- recording: the side effects of sent messages, once each ----------------------------------
+
+RECORD_BATCH = 500
+_ACTIVITIES = Activity.__table__
+_RECORDED_COLUMNS = (_OUTBOX.c.id, _OUTBOX.c.user_id, _OUTBOX.c.contact_id, _OUTBOX.c.subject,
+                     _OUTBOX.c.message_id, _OUTBOX.c.to_address, _OUTBOX.c.kind, _OUTBOX.c.enrollment_id,
+                     _OUTBOX.c.step_id, _OUTBOX.c.sent_at)
+
+
+def record_sent(ids: list[int] | None = None, *, limit: int = RECORD_BATCH) -> int:
+    """Write what sending caused, for sent messages not recorded yet (``ids``, or any, oldest
+    first): the ``email_sent`` activity, the sequences hook, the mailbox's last send. One
+    transaction per ``limit`` rows; ``recorded_at IS NULL`` in the UPDATE makes a row recorded
+    once however many workers try. Returns the number recorded."""
+    recorded = 0
+    pending = list(ids) if ids is not None else None
+    while pending is None or pending:
+        chunk = pending[:limit] if pending is not None else _unrecorded_ids(limit)
+        if pending is not None:
+            pending = pending[limit:]
+        if not chunk:
+            break
+        rows = db.session.execute(
+            update(_OUTBOX).where(_OUTBOX.c.id.in_(chunk), _OUTBOX.c.status == "sent",
+                                  _OUTBOX.c.recorded_at.is_(None))
+            .values(recorded_at=utcnow()).returning(*_RECORDED_COLUMNS)
+        ).all()
+        _write_side_effects(sorted(rows, key=lambda row: row.id))
+        db.session.commit()
+        recorded += len(rows)
+        if pending is None and len(chunk) < limit:
+            break
+    return recorded
+
+
+def _unrecorded_ids(limit: int) -> list[int]:
+    return list(db.session.scalars(
+        select(OutboundEmail.id).where(OutboundEmail.status == "sent", OutboundEmail.recorded_at.is_(None))
+        .order_by(OutboundEmail.id).limit(limit).with_for_update(skip_locked=True)).all())
+
+
+def _write_side_effects(rows) -> None:
+    if not rows:
+        return
+    companies = _company_ids({row.contact_id for row in rows if row.contact_id})
+    created = utcnow()
+    db.session.execute(insert(_ACTIVITIES), [{
+        "kind": "email_sent", "occurred_at": row.sent_at, "contact_id": row.contact_id,
+        "company_id": companies.get(row.contact_id), "user_id": row.user_id, "created_at": created,
+        "details": {"outbound_email_id": row.id, "subject": row.subject, "message_id": row.message_id,
+                    "to": row.to_address, "kind": row.kind, "enrollment_id": row.enrollment_id,
+                    "step_id": row.step_id},
+    } for row in rows])
+    last_sent: dict[int, datetime] = {}
+    for row in rows:
+        last_sent[row.user_id] = max(row.sent_at, last_sent.get(row.user_id, row.sent_at))
+    for user_id, sent_at in last_sent.items():
+        db.session.execute(
+            update(Mailbox).where(Mailbox.user_id == user_id,
+                                  or_(Mailbox.last_sent_at.is_(None), Mailbox.last_sent_at < sent_at))
+            .values(last_sent_at=sent_at).execution_options(synchronize_session=False))
+    hooked = [row for row in rows if row.enrollment_id is not None]
+    if hooked:
+        _batch_hook("on_emails_sent", hooked)
+
+
+def _company_ids(contact_ids: set[int]) -> dict[int, int | None]:
+    if not contact_ids:
+        return {}
+    rows = db.session.execute(select(Contact.id, Contact.company_id).where(Contact.id.in_(contact_ids)))
+    return dict(rows.all())
 
 
 def _first_refusal(exc: smtplib.SMTPRecipientsRefused) -> tuple[int, str]:
@@ -420,57 +587,6 @@ def _refused(email, code: int, text: str, now: datetime) -> str:
     if 500 <= code < 600:
         return _fail(email, now, reason, permanent=True)
     return _retry(email, now, reason)
-
-
-_OUTBOX = OutboundEmail.__table__
-_ACTIVITIES = Activity.__table__
-_MARK_SENT = (
-    update(_OUTBOX).where(_OUTBOX.c.id == bindparam("email_id"))
-    .values(status="sent", sent_at=bindparam("sent_at"), last_error=None, attempts=bindparam("attempts"))
-)
-_ACTIVITY_COLUMNS = ("kind", "occurred_at", "contact_id", "company_id", "user_id", "details", "created_at")
-_INSERT_ACTIVITY = insert(_ACTIVITIES)
-# PostgreSQL: the mark and the activity in one statement (one round trip instead of two):
-# the UPDATE runs as a data-modifying CTE, the activity is inserted for the row it updated.
-_sent_row = _MARK_SENT.returning(_OUTBOX.c.id).cte("sent_row")
-_MARK_SENT_WITH_ACTIVITY = insert(_ACTIVITIES).from_select(
-    list(_ACTIVITY_COLUMNS),
-    # "activity_" names: a parameter named like an outbound_emails column (kind, user_id...)
-    # would otherwise be taken as a SET value of the UPDATE.
-    select(*(bindparam(f"activity_{name}", type_=_ACTIVITIES.c[name].type) for name in _ACTIVITY_COLUMNS))
-    .select_from(_sent_row),
-)
-
-
-def _mark_sent(email, mailbox, now: datetime, companies: dict) -> None:
-    """The commit that closes the window: status, the ``email_sent`` activity and the
-    sequences hook in one transaction. Core statements on the session's connection (no ORM
-    unit of work, no reload)."""
-    connection = db.session.connection()
-    postgres = connection.dialect.name == "postgresql"
-    if postgres and current_app.config.get("MAIL_ASYNC_COMMIT"):
-        connection.exec_driver_sql("SET LOCAL synchronous_commit = off")  # see the module docstring
-    email.attempts = (email.attempts or 0) + 1
-    mark = {"email_id": email.id, "sent_at": now, "attempts": email.attempts}
-    activity = {
-        "kind": "email_sent", "occurred_at": now, "contact_id": email.contact_id,
-        "company_id": companies.get(email.contact_id), "user_id": email.user_id,
-        "details": {"outbound_email_id": email.id, "subject": email.subject, "message_id": email.message_id,
-                    "to": email.to_address, "kind": email.kind, "enrollment_id": email.enrollment_id,
-                    "step_id": email.step_id},
-        "created_at": utcnow(),
-    }
-    if postgres:
-        connection.execute(_MARK_SENT_WITH_ACTIVITY, mark | {f"activity_{k}": v for k, v in activity.items()})
-    else:  # SQLite has no UPDATE in a CTE; two statements cost no round trip there
-        connection.execute(_MARK_SENT, mark)
-        connection.execute(_INSERT_ACTIVITY, activity)
-    email.status, email.sent_at, email.last_error = "sent", now, None
-    if mailbox.min_gap_seconds > 0:  # else once per batch (see deliver): the gap reads it
-        _touch_mailbox(mailbox.id, now)
-    if email.enrollment_id is not None:
-        _hook("on_email_sent", email.id, now)
-    db.session.commit()
 
 
 def _update(email, **values) -> None:
@@ -520,17 +636,32 @@ def _release(emails, now: datetime, reason: str) -> None:
 _MISSING_HOOK_LOGGED: set[str] = set()
 
 
-def _hook(name: str, email_id: int, *args) -> None:
-    """Call ``crm.sequences.hooks.<name>(email, ...)`` (enrollment side effects) when the
-    sequences feature provides it; imported lazily because sequences imports the outbox."""
+def _batch_hook(name: str, rows: list) -> None:
+    """Call ``crm.sequences.hooks.<name>(rows)`` for a batch of sent rows (each with
+    ``id``, ``enrollment_id``, ``step_id``, ``message_id`` and ``sent_at``)."""
+    hooks = _hooks_module(name)
+    function = getattr(hooks, name, None) if hooks else None
+    if function is not None:
+        db.session.flush()
+        function(rows)
+
+
+def _hooks_module(name: str):
     if importlib.util.find_spec("crm.sequences.hooks") is None:
         if name not in _MISSING_HOOK_LOGGED:
             log.warning("crm.sequences.hooks is missing: %s not called", name)
             _MISSING_HOOK_LOGGED.add(name)
-        return
+        return None
     from crm.sequences import hooks
 
-    function = getattr(hooks, name, None)
+    return hooks
+
+
+def _hook(name: str, email_id: int, *args) -> None:
+    """Call ``crm.sequences.hooks.<name>(email, ...)`` (enrollment side effects) when the
+    sequences feature provides it; imported lazily because sequences imports the outbox."""
+    hooks = _hooks_module(name)
+    function = getattr(hooks, name, None) if hooks else None
     if function is not None:
         db.session.flush()
         function(db.session.get(OutboundEmail, email_id, populate_existing=True), *args)

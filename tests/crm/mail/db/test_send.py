@@ -137,6 +137,8 @@ def test_min_gap_sends_one_message_per_gap(app, smtp_sink, queue, alice, make_co
 def test_permanent_refusal_fails_and_the_rest_goes_on(app, smtp_sink, queue, alice, make_contact, monkeypatch):
     calls = []
     monkeypatch.setattr("crm.mail.outbound.sender._hook", lambda name, email_id, *args: calls.append((name, email_id, args)))
+    monkeypatch.setattr("crm.mail.outbound.sender._batch_hook", lambda name, rows: calls.extend(
+        (name, row.id, (row.sent_at,)) for row in rows))
     bad = make_contact(email="nobody@globex-industries.com")
     good = make_contact()
     smtp_sink.refuse("nobody@globex-industries.com")
@@ -150,7 +152,7 @@ def test_permanent_refusal_fails_and_the_rest_goes_on(app, smtp_sink, queue, ali
     assert refused.status == "failed" and refused.last_error.startswith("550")
     assert _reload(fine).status == "sent"
     assert ("on_email_failed", refused.id, (True, NOW)) in calls
-    assert ("on_email_sent", fine.id, (NOW,)) in calls
+    assert ("on_emails_sent", fine.id, (NOW,)) in calls  # recorded with its batch
     assert [r.rcpt_tos for r in smtp_sink.wait_for(1)] == [[good.email]]
 
 

@@ -1,20 +1,25 @@
-"""The send tick's fast path: the hand-written mark-sent statements, the prebuilt batch, the
-wire policy's header shortcut and chosen MIME boundary, and the ``MAIL_ASYNC_COMMIT`` knob."""
+"""The send tick's fast path: the per-message mark (its own thread and connection, settled
+before the next DATA), the batched record of side effects, the prebuilt batch, the MIME
+writer (byte for byte what the email package writes), and the ``MAIL_ASYNC_COMMIT`` knob."""
 from __future__ import annotations
 
 from email import message_from_bytes
 from email.header import Header
+from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
+from email import charset as email_charset
 from email.policy import compat32
 
 import pytest
-from sqlalchemy import event, select
+from hypothesis import given, settings, strategies as st
+from sqlalchemy import event, select, update
 
 from crm.contacts.models import Activity
 from crm.extensions import db
 from crm.mail.models import OutboundEmail, mailbox_for
-from crm.mail.outbound.compose import UTF8_QP, WIRE_POLICY, build_message, to_wire
-from crm.mail.outbound.sender import send_due
+from crm.mail.outbound import sender
+from crm.mail.outbound.compose import WIRE_POLICY, _qp, build_wire, write_mime
+from crm.mail.outbound.sender import record_sent, send_due
 from crm.tracking.models import TrackingLink
 from tests.conftest import NOW
 
@@ -48,7 +53,7 @@ def test_mark_sent_changes_only_the_outcome_columns_and_writes_one_activity(
     smtp_sink.wait_for(1)
     after = {c.key: getattr(_reload(email), c.key) for c in OutboundEmail.__table__.columns}
     changed = {key for key in after if after[key] != before[key]}
-    assert changed == {"status", "sent_at", "attempts", "claimed_at", "claimed_by"}
+    assert changed == {"status", "sent_at", "attempts", "claimed_at", "claimed_by", "recorded_at"}
     assert (after["status"], after["sent_at"], after["attempts"], after["last_error"]) == ("sent", NOW, 1, None)
     [activity] = db.session.scalars(select(Activity).where(Activity.kind == "email_sent")).all()
     assert (activity.contact_id, activity.company_id, activity.user_id) == (contact.id, company.id, alice.id)
@@ -99,7 +104,9 @@ def test_async_commit_knob_only_touches_the_mark_on_postgresql(
     assert {_reload(e).status for e in emails} == {"sent"}
     switches = [s for s in statements if "synchronous_commit" in s]
     postgres = db.engine.dialect.name == "postgresql"
-    assert switches == (["SET LOCAL synchronous_commit = off"] * 3 if async_commit and postgres else [])
+    # Once on the marks' own connection, and reset before it goes back to the pool.
+    assert switches == (["SET synchronous_commit = off", "RESET synchronous_commit"]
+                        if async_commit and postgres else [])
 
 
 # --- the wire form ----------------------------------------------------------------------------
@@ -134,12 +141,11 @@ def test_boundary_cannot_collide_with_a_quoted_printable_body(app, queue, alice,
     tricky = "--=_0123\n--=_0123--\n=_ line\n"
     email = queue(alice, contact, subject="Grüße, a long subject " + "x" * 90, text_body=tricky,
                   html_body=f"<html><body><pre>{tricky}</pre></body></html>")
-    message = build_message(email, mailbox, NOW)
-    boundary = message.get_boundary()
-    assert boundary.startswith("=_")
-    wire = to_wire(message)
-    assert wire.count(f"--{boundary}".encode()) == 3  # two parts and the closing delimiter
+    wire = build_wire(email, mailbox, NOW)
     parsed = message_from_bytes(wire)
+    boundary = parsed.get_boundary()
+    assert boundary.startswith("=_")
+    assert wire.count(f"--{boundary}".encode()) == 3  # two parts and the closing delimiter
     text, html = parsed.get_payload()
     assert text.get_payload(decode=True).decode().replace("\r\n", "\n").startswith(tricky)
     assert tricky in html.get_payload(decode=True).decode().replace("\r\n", "\n")
@@ -149,5 +155,105 @@ def test_boundary_cannot_collide_with_a_quoted_printable_body(app, queue, alice,
 
 
 def test_quoted_printable_never_writes_equals_underscore():
-    body = MIMEText("a=_b ==_ =\n" * 50 + "é" * 100, "plain", UTF8_QP).get_payload()
-    assert "=_" not in body
+    assert "=_" not in _qp("a=_b ==_ =\n" * 50 + "é" * 100)
+
+
+# The MIME writer against the email package: the same bytes as compat32's generator writes
+# for the same message built with the MIME classes (the way the outbox built it before).
+_UTF8_QP = email_charset.Charset("utf-8")
+_UTF8_QP.body_encoding = email_charset.QP
+
+
+def _library_bytes(headers, text, html, boundary):
+    if html is None:
+        message = MIMEText(text, "plain", _UTF8_QP)
+    else:
+        message = MIMEMultipart("alternative", boundary=boundary)
+        message.attach(MIMEText(text, "plain", _UTF8_QP))
+        message.attach(MIMEText(html, "html", _UTF8_QP))
+    for name, value in headers:
+        message[name] = value
+    return message.as_bytes(policy=compat32.clone(linesep="\r\n"))
+
+
+_bodies = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\r"), max_size=400)
+_header_values = st.one_of(
+    st.text(st.characters(min_codepoint=32, max_codepoint=126), min_size=1, max_size=120).map(str.strip)
+    .filter(bool),
+    st.text(st.characters(blacklist_categories=("Cs", "Cc")), min_size=1, max_size=60).map(lambda v: Header(v, "utf-8")),
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(text=_bodies, html=st.one_of(st.none(), _bodies), subject=_header_values)
+def test_write_mime_writes_what_the_email_package_writes(text, html, subject):
+    headers = [("From", "Rita Reyes <rita@acme-sales.com>"), ("To", "dana@globex-industries.com"),
+               ("Subject", subject), ("Date", "Wed, 25 Nov 2026 13:00:00 +0000"),
+               ("Message-ID", "<0123456789abcdef@acme-sales.com>")]
+    boundary = "=_0123456789abcdef0123456789abcdef"
+    html = html or None
+    assert write_mime(headers, text, html, boundary=boundary if html else None) == \
+        _library_bytes(headers, text, html, boundary)
+
+
+def test_long_list_unsubscribe_is_folded_after_the_comma_and_reads_back_whole():
+    value = "<https://crm.acme-sales.com/u/" + "t" * 60 + ">, <mailto:unsubscribe+" + "t" * 60 + "@acme-sales.com?subject=unsubscribe>"
+    wire = write_mime([("List-Unsubscribe", value)], "hi\n", None, boundary=None)
+    head = wire.split(b"\r\n\r\n")[0]
+    assert b"List-Unsubscribe: <https://crm.acme-sales.com/u/" + b"t" * 60 + b">,\r\n <mailto:" in head
+    assert message_from_bytes(wire)["List-Unsubscribe"].replace("\r\n", "") == value
+
+
+# --- the mark's window and the batched record -------------------------------------------------
+
+def test_a_failed_mark_stops_the_batch_before_the_next_message_leaves(
+        app, smtp_sink, queue, alice, make_contact, monkeypatch):
+    """The one-message window: message N+1's DATA waits for N's mark. When that mark cannot be
+    committed, N+1 is not sent (its envelope is reset) and the tick fails loudly; N stays
+    'sending' (the one possible duplicate, after the claim timeout), the rest stays claimed."""
+    emails = [queue(alice, make_contact()) for _ in range(3)]
+
+    def fail_on_first(self, params):
+        raise RuntimeError("database went away")
+
+    monkeypatch.setattr(sender._Marks, "_execute", fail_on_first)
+    with pytest.raises(sender.MarkFailed, match="database went away"):
+        send_due(NOW)
+    received = smtp_sink.wait_for(1)
+    assert [r.rcpt_tos for r in received] == [[emails[0].to_address]]
+    assert len(smtp_sink.messages) == 1  # message 2 never got its DATA (the tick is over)
+    assert {_reload(e).status for e in emails} == {"sending"}
+    assert db.session.scalar(select(Activity).where(Activity.kind == "email_sent")) is None
+
+
+def test_record_catches_up_what_a_crashed_worker_marked_but_did_not_record(
+        app, smtp_sink, queue, alice, make_contact, monkeypatch):
+    emails = [queue(alice, make_contact()) for _ in range(2)]
+    monkeypatch.setattr(sender, "record_sent", lambda ids=None, **kw: 0)  # the worker dies before it
+    assert send_due(NOW).sent == 2
+    monkeypatch.undo()
+    assert {_reload(e).status for e in emails} == {"sent"}
+    assert {_reload(e).recorded_at for e in emails} == {None}
+    assert db.session.scalar(select(Activity).where(Activity.kind == "email_sent")) is None
+
+    send_due(NOW)  # the next tick, any worker: records first
+
+    activities = db.session.scalars(select(Activity).where(Activity.kind == "email_sent")).all()
+    assert sorted(a.details["outbound_email_id"] for a in activities) == sorted(e.id for e in emails)
+    assert all(_reload(e).recorded_at is not None for e in emails)
+    assert mailbox_for(alice).last_sent_at == NOW
+    assert record_sent() == 0  # once each
+    assert len(db.session.scalars(select(Activity).where(Activity.kind == "email_sent")).all()) == 2
+
+
+def test_record_skips_rows_another_worker_recorded_meanwhile(app, smtp_sink, queue, alice, make_contact):
+    emails = [queue(alice, make_contact()) for _ in range(2)]
+    db.session.execute(update(OutboundEmail).where(OutboundEmail.id.in_([e.id for e in emails]))
+                       .values(status="sent", sent_at=NOW))
+    db.session.execute(update(OutboundEmail).where(OutboundEmail.id == emails[0].id).values(recorded_at=NOW))
+    db.session.commit()
+
+    assert record_sent([e.id for e in emails]) == 1
+
+    [activity] = db.session.scalars(select(Activity).where(Activity.kind == "email_sent")).all()
+    assert activity.details["outbound_email_id"] == emails[1].id
