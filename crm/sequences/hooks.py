@@ -11,7 +11,7 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from crm.contacts.models import Contact
+from crm.contacts.models import Company, Contact
 from crm.extensions import db
 from crm.sequences import engine
 from crm.sequences.models import Enrollment, SequenceStep
@@ -65,7 +65,10 @@ def _email_sent(enrollment: Enrollment | None, email, now: datetime, *, steps, f
 def _load_enrollments(ids: set[int]) -> dict[int, Enrollment]:
     rows = db.session.scalars(
         select(Enrollment).where(Enrollment.id.in_(ids))
-        .options(selectinload(Enrollment.contact).selectinload(Contact.company),
+        # Only what moving on reads (the send window is in the contact's zone, the contact's
+        # or else the company's): contacts are wide rows, and this runs for every batch sent.
+        .options(selectinload(Enrollment.contact).load_only(Contact.time_zone, Contact.company_id)
+                 .selectinload(Contact.company).load_only(Company.time_zone),
                  selectinload(Enrollment.user), selectinload(Enrollment.sequence))
     ).all()
     return {enrollment.id: enrollment for enrollment in rows}

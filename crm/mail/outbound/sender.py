@@ -11,11 +11,12 @@ How a message leaves, exactly once
    and up to ``MAIL_SEND_BATCH`` due rows are switched to ``sending`` with this tick's
    ``claimed_by`` token (``FOR UPDATE SKIP LOCKED`` again, plus ``status = 'queued'`` in the
    UPDATE, which is all SQLite needs: it has a single writer). Committed before any SMTP.
-3. **Send** over one SMTP connection per mailbox per tick. After each accepted message its
-   ``sent`` mark is committed on its own, before the next message leaves: one UPDATE by
-   primary key in autocommit on a connection of its own (one round trip). A permanent
-   refusal (5xx) commits ``failed``; a transient one (4xx, lost connection) puts the row back
-   to ``queued`` with a backoff.
+3. **Send** over one SMTP connection per mailbox per tick. Each accepted message gets its
+   ``sent`` mark committed on its own: one UPDATE by primary key in autocommit (one round
+   trip), on a connection and thread of its own (``_Marks``), overlapping the next message's
+   SMTP exchange; the next message's final ``.`` (the moment the server accepts it) waits
+   until that mark is committed. A permanent refusal (5xx) commits ``failed``; a transient
+   one (4xx, lost connection) puts the row back to ``queued`` with a backoff.
 4. **Record**, once per batch: the side effects of the sent messages (the ``email_sent``
    activity, the sequences hook that moves the enrollment on, the mailbox's last send) in one
    transaction that also sets ``recorded_at``. Only rows with ``recorded_at IS NULL`` are
@@ -23,17 +24,18 @@ How a message leaves, exactly once
    try; the start of every tick records whatever a crashed worker marked but did not record.
    Nothing is lost between 3 and 4: the mark is durable, the record is derived from it.
 
-The one window. Between the SMTP server accepting ``DATA`` and step 3's commit, a crash
+The one window. Between the SMTP server accepting a message and its mark's commit, a crash
 (SIGKILL, power loss) leaves a row in ``sending`` although the message left. Step 1 will
 send it again after the timeout. Nothing on our side can close this window: SMTP has no
-two-phase commit. It is kept to **at most one duplicate per crashed worker**: a worker has
-one message in flight at a time and commits its mark right after ``DATA`` is accepted (the
-window is the one round trip of that commit), and the resend carries the **same
-Message-ID**, which mail clients and Gmail use to collapse duplicates. Rows claimed but not
-yet sent are simply sent by the next worker, never lost.
+two-phase commit. It is kept to **at most one duplicate per crashed worker**: a worker never
+lets the server accept message N+1 (its final ``.``) before message N's mark is committed,
+so at any moment at most one accepted message is unmarked; if that commit fails, the
+connection is dropped before the ``.`` and the server discards N+1 (RFC 5321, 4.1.1.4). The
+resend carries the **same Message-ID**, which mail clients and Gmail use to collapse
+duplicates. Rows claimed but not yet sent are simply sent by the next worker, never lost.
 
 Durability of that commit. The window above holds against a crashed *worker*: the mark is
-committed before the next message leaves. Against a crashed *database* it holds when the
+committed before the next message is accepted. Against a crashed *database* it holds when the
 commit is durable, which is the default: PostgreSQL waits for the WAL flush of every mark.
 ``MAIL_ASYNC_COMMIT=1`` (PostgreSQL only) writes the marks with ``synchronous_commit = off``:
 still safe when the worker is killed, but a crash of the database server can lose the marks
@@ -269,14 +271,16 @@ class _Connection:
         self.file_mode = current_app.config.get("MAIL_TRANSPORT", "smtp") == "file"
         self.client: smtplib.SMTP | None = None
 
-    def send(self, ready: "Prepared", from_address: str, to_address: str, before_data) -> None:
+    def send(self, ready: "Prepared", from_address: str, to_address: str, before_end_of_data) -> None:
         if self.file_mode:
-            before_data()
+            before_end_of_data()
             transport.write_file_bytes(ready.email.message_id, ready.wire)
             return
         if self.client is None:
             self.client = transport.open_smtp(self.settings)
-        transport.send_bytes(from_address, [to_address], ready.wire, client=self.client, before_data=before_data)
+            transport.disable_nagle(self.client)
+        transport.send_bytes(from_address, [to_address], ready.wire, client=self.client,
+                             before_end_of_data=before_end_of_data)
 
     def drop(self) -> None:
         if self.client is not None:
@@ -397,9 +401,10 @@ class MarkFailed(Exception):
 class _Marks:
     """The commit that closes the window (see the module docstring): one UPDATE by primary
     key in autocommit (one round trip), on a connection of its own held by a thread of its
-    own. Message N's mark is committed there while message N+1's envelope (``MAIL FROM``,
-    ``RCPT TO``) goes out; ``settle`` waits for it before N+1's ``DATA``. So the commit costs
-    the sender almost nothing, and still no two accepted messages are ever unmarked at once.
+    own. Message N's mark is committed there while message N+1 goes out (envelope and
+    content); ``settle`` waits for it before the final ``.`` of N+1's ``DATA``, the moment
+    the server would accept N+1. So the commit costs the sender almost nothing, and still no
+    two accepted messages are ever unmarked at once.
     Remembers what it marked for ``record_sent``."""
 
     def __init__(self):

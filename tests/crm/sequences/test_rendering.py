@@ -83,3 +83,16 @@ def test_default_filter_and_empty_values():
     context = {**SAMPLE_CONTEXT, "contact": {**SAMPLE_CONTEXT["contact"], "first_name": ""}}
     rendered = render_email("x", "Hi {{ contact.first_name|default('there', true) }}", None, context)
     assert rendered.text_body == "Hi there"
+
+
+def test_compiled_templates_are_reused_and_a_refused_source_is_refused_every_time():
+    from crm.sequences.rendering import _checked_template
+
+    _checked_template.cache_clear()
+    for name in ("Ana", "Bo", "Cy"):
+        context = {**SAMPLE_CONTEXT, "contact": {**SAMPLE_CONTEXT["contact"], "first_name": name}}
+        assert render_email("Hi {{ contact.first_name }}", "x", None, context).subject == f"Hi {name}"
+    assert _checked_template.cache_info().misses == 2 and _checked_template.cache_info().hits == 4
+    for _ in range(2):  # a failed check is never cached as a pass
+        with pytest.raises(ValidationFailed):
+            render_email("{{ ''.__class__ }}", "x", None, SAMPLE_CONTEXT)

@@ -208,9 +208,10 @@ def test_long_list_unsubscribe_is_folded_after_the_comma_and_reads_back_whole():
 
 def test_a_failed_mark_stops_the_batch_before_the_next_message_leaves(
         app, smtp_sink, queue, alice, make_contact, monkeypatch):
-    """The one-message window: message N+1's DATA waits for N's mark. When that mark cannot be
-    committed, N+1 is not sent (its envelope is reset) and the tick fails loudly; N stays
-    'sending' (the one possible duplicate, after the claim timeout), the rest stays claimed."""
+    """The one-message window: message N+1's final "." waits for N's mark. When that mark
+    cannot be committed, the connection is dropped before the "." (the server discards N+1)
+    and the tick fails loudly; N stays 'sending' (the one possible duplicate, after the claim
+    timeout), the rest stays claimed."""
     emails = [queue(alice, make_contact()) for _ in range(3)]
 
     def fail_on_first(self, params):
@@ -221,7 +222,7 @@ def test_a_failed_mark_stops_the_batch_before_the_next_message_leaves(
         send_due(NOW)
     received = smtp_sink.wait_for(1)
     assert [r.rcpt_tos for r in received] == [[emails[0].to_address]]
-    assert len(smtp_sink.messages) == 1  # message 2 never got its DATA (the tick is over)
+    assert len(smtp_sink.messages) == 1  # message 2 was never accepted (the tick is over)
     assert {_reload(e).status for e in emails} == {"sending"}
     assert db.session.scalar(select(Activity).where(Activity.kind == "email_sent")) is None
 
