@@ -12,10 +12,10 @@ import re
 import smtplib
 import socket
 import ssl
-from collections.abc import Callable
 from dataclasses import dataclass
 from email.message import EmailMessage
 from pathlib import Path
+from typing import Protocol
 
 from flask import current_app
 
@@ -70,19 +70,31 @@ def send_message(message: EmailMessage, *, settings: SmtpSettings | None = None,
         fresh.send_message(message)
 
 
+class EndOfDataGate(Protocol):
+    """What must hold before the server may accept a message (see ``send_bytes``)."""
+
+    def settled(self) -> bool:
+        """True when the message may be accepted now (never blocks; raises on failure)."""
+
+    def settle(self) -> None:
+        """Block until the message may be accepted; raise when it must not be."""
+
+
 def send_bytes(from_address: str, to_addresses: list[str], data: bytes, *, client: smtplib.SMTP,
-               before_end_of_data: Callable[[], None] | None = None) -> None:
+               gate: EndOfDataGate | None = None) -> None:
     """Send an already flattened message (CRLF line ends) over ``client``: the send tick
     flattens each message once instead of letting ``smtplib.send_message`` do it again.
 
-    ``before_end_of_data`` runs once the envelope is accepted and the message's content is
-    sent, just before the final ``.`` that makes the server accept it: the send tick waits
-    there for the previous message's mark to be committed, so that commit overlaps this
-    message's round trips while no two accepted messages are ever unmarked at once. If it
-    raises, the connection is closed instead of sending the ``.``, which makes the server
-    discard the message (RFC 5321, 4.1.1.4), and the error propagates. The steps and errors
-    are otherwise ``smtplib.SMTP.sendmail``'s and ``data``'s own."""
-    if before_end_of_data is None:
+    ``gate`` is consulted once the envelope is accepted, just before the final ``.`` that
+    makes the server accept the message: the send tick waits there for the previous
+    message's mark to be committed, so that commit overlaps this message's round trips while
+    no two accepted messages are ever unmarked at once. When the gate is already open the
+    content and the ``.`` go in one write; else the content goes first and the ``.`` after
+    ``settle``. If the gate raises, the connection is closed instead of sending the ``.``,
+    which makes the server discard the message (RFC 5321, 4.1.1.4), and the error
+    propagates. The steps and errors are otherwise ``smtplib.SMTP.sendmail``'s and
+    ``data``'s own."""
+    if gate is None:
         client.sendmail(from_address, to_addresses, data)
         return
     client.ehlo_or_helo_if_needed()
@@ -107,13 +119,20 @@ def send_bytes(from_address: str, to_addresses: list[str], data: bytes, *, clien
         _abort(client, code)
         raise smtplib.SMTPDataError(code, response)
     content = _LINE_STARTING_WITH_DOT.sub(b"..", data)  # RFC 5321 4.5.2 transparency
-    client.send(content if content.endswith(b"\r\n") else content + b"\r\n")
+    if not content.endswith(b"\r\n"):
+        content += b"\r\n"
     try:
-        before_end_of_data()
+        if gate.settled():
+            client.send(content + b".\r\n")
+        else:
+            client.send(content)
+            gate.settle()
+            client.send(b".\r\n")
+    except (smtplib.SMTPException, OSError):
+        raise
     except BaseException:
         client.close()
         raise
-    client.send(b".\r\n")
     code, response = client.getreply()
     if code != 250:
         _abort(client, code)
@@ -124,8 +143,8 @@ _LINE_STARTING_WITH_DOT = re.compile(rb"(?m)^\.")
 
 
 def disable_nagle(client: smtplib.SMTP) -> None:
-    """``TCP_NODELAY`` for a client that uses ``before_end_of_data``: the final ``.`` is a
-    small write after the content, and Nagle's algorithm would hold it until the server ACKs
+    """``TCP_NODELAY`` for a client that uses a ``gate``: the final ``.`` may be a small
+    write after the content, and Nagle's algorithm would hold it until the server ACKs
     the content, which the server delays (delayed ACK, ~40 ms) since it has nothing to say
     yet: 40 ms per message."""
     if client.sock is not None:

@@ -1,7 +1,7 @@
 """What the mail outbox tells sequences about the emails it sends. CONTRACT (called by
 crm.mail): ``on_email_sent`` (and ``on_emails_sent`` for a batch), ``on_email_failed``,
-``on_soft_bounce``. They change
-enrollments only (mail writes the ``email_sent`` activity); they flush, never commit."""
+``on_soft_bounce``. They change enrollments only (mail writes the ``email_sent`` activity);
+they flush, never commit."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta

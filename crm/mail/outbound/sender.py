@@ -271,16 +271,15 @@ class _Connection:
         self.file_mode = current_app.config.get("MAIL_TRANSPORT", "smtp") == "file"
         self.client: smtplib.SMTP | None = None
 
-    def send(self, ready: "Prepared", from_address: str, to_address: str, before_end_of_data) -> None:
+    def send(self, ready: "Prepared", from_address: str, to_address: str, gate: transport.EndOfDataGate) -> None:
         if self.file_mode:
-            before_end_of_data()
+            gate.settle()
             transport.write_file_bytes(ready.email.message_id, ready.wire)
             return
         if self.client is None:
             self.client = transport.open_smtp(self.settings)
             transport.disable_nagle(self.client)
-        transport.send_bytes(from_address, [to_address], ready.wire, client=self.client,
-                             before_end_of_data=before_end_of_data)
+        transport.send_bytes(from_address, [to_address], ready.wire, client=self.client, gate=gate)
 
     def drop(self) -> None:
         if self.client is not None:
@@ -429,6 +428,15 @@ class _Marks:
         self._idle.clear()
         self._jobs.put({"email_id": email.id, "sent_at": now, "attempts": email.attempts})
 
+    def settled(self) -> bool:
+        """Whether the last mark is committed (without waiting); MarkFailed when it failed.
+        The thread records an error before it signals idle, so idle is read first."""
+        if not self._idle.is_set():
+            return False
+        if self._error is not None:
+            raise MarkFailed(str(self._error)) from self._error
+        return True
+
     def settle(self) -> None:
         """Wait until the last mark is committed; MarkFailed when it could not be."""
         self._idle.wait()
@@ -488,7 +496,7 @@ def _send_one(connection: _Connection, marks: _Marks, ready: Prepared, from_addr
     """Send one claimed message and commit its outcome: 'sent', 'failed' or 'retried'."""
     email = ready.email
     try:
-        connection.send(ready, from_address, email.to_address, marks.settle)
+        connection.send(ready, from_address, email.to_address, marks)
     except smtplib.SMTPRecipientsRefused as exc:
         code, text = _first_refusal(exc)
         return _refused(email, code, text, now)

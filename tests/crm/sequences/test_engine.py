@@ -24,10 +24,25 @@ def _emails(enrollment_id=None):
     return db.session.scalars(query).all()
 
 
+_HOOK = {"mode": "one"}
+
+
+@pytest.fixture(autouse=True, params=["one", "batch"])
+def hook_mode(request):
+    """Every test here runs with the single-email hook and with the batch hook the send tick
+    uses (``on_emails_sent``): both must move enrollments on the same way."""
+    _HOOK["mode"] = request.param
+    yield request.param
+
+
 def _sent(email, at):
     """What the mail send tick does once SMTP accepted the message."""
     email.status, email.sent_at = "sent", at
-    hooks.on_email_sent(email, at)
+    if _HOOK["mode"] == "batch":
+        db.session.flush()
+        hooks.on_emails_sent([email])
+    else:
+        hooks.on_email_sent(email, at)
     db.session.commit()
 
 

@@ -258,3 +258,28 @@ def test_record_skips_rows_another_worker_recorded_meanwhile(app, smtp_sink, que
 
     [activity] = db.session.scalars(select(Activity).where(Activity.kind == "email_sent")).all()
     assert activity.details["outbound_email_id"] == emails[1].id
+
+
+def test_the_next_message_is_not_accepted_before_the_previous_mark_is_committed(
+        app, smtp_sink, queue, alice, make_contact, monkeypatch):
+    """A slow mark: message 2's content may go out meanwhile, but the server must not accept
+    it (its final ".") until message 1's mark is committed."""
+    import time
+
+    emails = [queue(alice, make_contact()) for _ in range(3)]
+    first_id = emails[0].id
+    real = sender._Marks._execute
+    seen_during_first_mark = []
+
+    def slow_first(self, params):
+        if params["email_id"] == first_id:
+            seen_during_first_mark.append(len(smtp_sink.messages))
+            time.sleep(0.3)  # the sender reaches message 2's gate long before this ends
+            seen_during_first_mark.append(len(smtp_sink.messages))
+        real(self, params)
+
+    monkeypatch.setattr(sender._Marks, "_execute", slow_first)
+    assert send_due(NOW).sent == 3
+    assert seen_during_first_mark == [1, 1]
+    assert len(smtp_sink.wait_for(3)) == 3
+    assert {_reload(e).status for e in emails} == {"sent"}
