@@ -49,9 +49,10 @@ class Config:
         self.PERMANENT_SESSION_LIFETIME = timedelta(hours=12)
         self.MAX_CONTENT_LENGTH = int(env.get("MAX_UPLOAD_BYTES", 50 * 1024 * 1024))
         self.WTF_CSRF_TIME_LIMIT = None  # tied to the session instead of a wall clock
-        # Rate limits are shared across processes through Redis in production;
-        # the embedded default keeps them in memory.
-        self.RATELIMIT_STORAGE_URI = env.get("RATELIMIT_STORAGE_URI", "memory://")
+        # Rate limits are shared across processes through Redis in production; the embedded
+        # default keeps them in memory (crm.extensions.SweptMemoryStorage: memory:// without
+        # a timer thread started per rate-limited request).
+        self.RATELIMIT_STORAGE_URI = env.get("RATELIMIT_STORAGE_URI", "crm-memory://")
         self.RATELIMIT_ENABLED = True
         self.LOGIN_RATE_LIMIT = env.get("LOGIN_RATE_LIMIT", "10 per minute;50 per hour")
         self.API_RATE_LIMIT = env.get("API_RATE_LIMIT", "600 per minute")

@@ -5,15 +5,37 @@ import logging
 import os
 from pathlib import Path
 
-from flask import Flask, g
+from flask import Flask, g, request
+from flask.sessions import SecureCookieSessionInterface
 
 import planning_bridge
 from config import CONFIGS
 from crm.extensions import csrf, db, limiter, login_manager, migrate
 from crm.timeutil import utcnow
+from crm.web import access
 from crm.web.access import enforce_declared_roles, is_api_request
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+class SessionInterface(SecureCookieSessionInterface):
+    """Flask's signed-cookie session, except under the paths declared cookieless
+    (``crm.web.access.cookieless_paths``: the public tracking endpoints). There the cookie is
+    not read (every request starts with an empty session, so nothing can be done as the
+    browser's logged-in user) and, unless a view wrote to the session (none does), not
+    written. Why: those endpoints serve pixels and beacons at hundreds a second, and reading
+    the cookie means building a signing serializer per request, up to a tenth of an open pixel's
+    time for a session nobody there uses."""
+
+    def open_session(self, app, request_):
+        if request_.path.startswith(access.COOKIELESS_PATH_PREFIXES):
+            return self.session_class()
+        return super().open_session(app, request_)
+
+    def save_session(self, app, session, response) -> None:
+        if not session and not session.modified and request.path.startswith(access.COOKIELESS_PATH_PREFIXES):
+            return  # nothing read, nothing to write (and no Vary: Cookie: the cookie was ignored)
+        super().save_session(app, session, response)
 
 
 def create_app(config: object | str | None = None) -> Flask:
@@ -28,6 +50,7 @@ def create_app(config: object | str | None = None) -> Flask:
     if config is None or isinstance(config, str):
         config = CONFIGS[config or os.environ.get("CRM_CONFIG", "production")]()
     app.config.from_object(config)
+    app.session_interface = SessionInterface()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("apscheduler").setLevel(logging.WARNING)  # one line per tick is noise
 

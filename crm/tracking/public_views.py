@@ -1,21 +1,30 @@
 """Public tracking endpoints (no login): open pixel, click redirect, the website snippet,
-page-view intake and form capture. Each one parses the request, calls a service, commits."""
+page-view intake and form capture. Each one parses the request, calls a service, commits.
+
+Opens, clicks and page views come in at hundreds a second, so their path is kept short (see
+``bench/tracking_ingest.py``): one INSERT into the intake queue (``crm.tracking.inbox``), no
+login session (``cookieless_paths``), rate limits checked once per request (the blueprints
+below)."""
 from __future__ import annotations
 
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from flask import Response, abort, current_app, jsonify, redirect, request
+from flask import Blueprint, Response, abort, current_app, jsonify, redirect, request
 
 from crm.extensions import csrf, db, limiter
 from crm.timeutil import utcnow
 from crm.tracking import email as email_tracking
 from crm.tracking import website
 from crm.tracking.events import RequestFacts
-from crm.tracking.inbox import accept_link_hit, process_all
+from crm.tracking.inbox import accept_link_hit, process_all, uses_session
 from crm.tracking.origins import is_tracked_origin, origin_of
 from crm.tracking.views import bp
-from crm.web.access import public
+from crm.web.access import cookieless_paths, public
+
+# Everything under /t/ is public and never uses the login session: its cookie is neither read
+# nor written there (see crm.app.SessionInterface).
+cookieless_paths("/t/")
 
 # A transparent 1x1 GIF (43 bytes).
 PIXEL = (b"GIF89a\x01\x00\x01\x00\x80\x00\x00\x00\x00\x00\xff\xff\xff!\xf9\x04\x01\x00\x00\x00\x00"
@@ -29,6 +38,29 @@ def _limit(key: str):
     return lambda: current_app.config[key]
 
 
+# The hot endpoints' rate limits (per client address, a separate count per endpoint) are set
+# on two child blueprints of ``bp`` rather than with ``@limiter.limit`` on each view. Same
+# limits, same Flask-Limiter storage, key and 429; but a decorated view is checked twice per
+# request (Flask-Limiter's before-request hook resolves its limits, then the decorator checks
+# again), a blueprint's limits once, in that hook: about an eighth of an open pixel's time.
+email_hits = Blueprint("email_hits", __name__)  # open pixel, click redirect
+site_hits = Blueprint("site_hits", __name__)  # page-view beacons
+limiter.limit(_limit("TRACKING_PIXEL_RATE_LIMIT"))(email_hits)
+limiter.limit(_limit("TRACKING_COLLECT_RATE_LIMIT"))(site_hits)
+
+
+def _end_intake(commit: bool) -> None:
+    """End the request's intake. SQLite: the hit joined the request's session, commit or roll
+    it back. PostgreSQL: the INSERT has already committed on the intake connection and the
+    session was never opened; ``db.session.commit()`` would only create an empty Session to
+    commit and close it again (about 5% of an open pixel's time), so it is skipped."""
+    if uses_session():
+        if commit:
+            db.session.commit()
+        else:
+            db.session.rollback()
+
+
 def request_facts() -> RequestFacts:
     return RequestFacts(ip=request.remote_addr, user_agent=request.headers.get("User-Agent"),
                         method=request.method)
@@ -37,28 +69,26 @@ def request_facts() -> RequestFacts:
 # --- email ------------------------------------------------------------------------------------
 
 # merge_slashes=False: "/t/c//evil.example" must be a 404 here, not a slash-merging redirect.
-@bp.route("/t/o/<path:token>.gif", methods=["GET", "HEAD"], merge_slashes=False)
+@email_hits.route("/t/o/<path:token>.gif", methods=["GET", "HEAD"], merge_slashes=False)
 @public
-@limiter.limit(_limit("TRACKING_PIXEL_RATE_LIMIT"))
 def open_pixel(token: str):
     if accept_link_hit("open", token, request_facts(), utcnow()) is None:
-        db.session.rollback()
+        _end_intake(commit=False)
         abort(404)
-    db.session.commit()
+    _end_intake(commit=True)
     process_inline()
     return Response(PIXEL, mimetype="image/gif", headers=NO_CACHE)
 
 
-@bp.route("/t/c/<path:token>", methods=["GET", "HEAD"], merge_slashes=False)
+@email_hits.route("/t/c/<path:token>", methods=["GET", "HEAD"], merge_slashes=False)
 @public
-@limiter.limit(_limit("TRACKING_PIXEL_RATE_LIMIT"))
 def click(token: str):
     """An unknown or tampered token is a 404 and never a redirect (no open redirect)."""
     found = accept_link_hit("click", token, request_facts(), utcnow())
     if found is None or not email_tracking.is_trackable_url(found[0]):
-        db.session.rollback()
+        _end_intake(commit=False)
         abort(404)
-    db.session.commit()
+    _end_intake(commit=True)
     destination = email_tracking.destination_to(found[0], found[1])
     process_inline()
     response = redirect(destination, code=302)
@@ -125,10 +155,9 @@ def _preflight():
     return refused or _cors(Response(status=204), origin)
 
 
-@bp.route("/t/collect", methods=["POST", "OPTIONS"])
+@site_hits.route("/t/collect", methods=["POST", "OPTIONS"])
 @public
 @csrf.exempt
-@limiter.limit(_limit("TRACKING_COLLECT_RATE_LIMIT"))
 def collect():
     """Page views from the snippet. See ``crm.tracking.website`` for the batch answer."""
     if request.method == "OPTIONS":
@@ -142,13 +171,11 @@ def collect():
         data = website.parse_json_body(raw)
         result = website.collect(data, origin=origin, request=request_facts(), now=utcnow())
     except website.BadPayload as exc:
-        db.session.rollback()
+        _end_intake(commit=False)
         return _error(400, exc.message, exc.fields, origin)
+    _end_intake(commit=bool(result.accepted))
     if result.accepted:
-        db.session.commit()
         process_inline()
-    else:
-        db.session.rollback()
     response = jsonify(result.as_json())
     response.status_code = result.status
     return _cors(response, origin)
@@ -192,3 +219,8 @@ def capture_form():
         return redirect(next_url, code=303)
     status = 200 if result.dropped or not result.created else 201
     return _cors(jsonify({"ok": True}), origin), status
+
+
+# Endpoints "tracking.email_hits.open_pixel", ... (nested, so they register with the feature).
+bp.register_blueprint(email_hits)
+bp.register_blueprint(site_hits)

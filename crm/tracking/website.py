@@ -90,9 +90,10 @@ def _page_url(value: Any, origin: str | None) -> str:
     url = value.strip()
     if len(url) > 2048:
         raise ValueError("url: at most 2048 characters")
-    if origin_of(url) is None:
+    url_origin = origin_of(url)
+    if url_origin is None:
         raise ValueError("url: not an http(s) URL")
-    if origin is not None and origin_of(url) != origin:
+    if origin is not None and url_origin != origin:
         raise ValueError("url: not on the site that sent it")
     return url
 

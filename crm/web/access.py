@@ -33,6 +33,21 @@ def public(view):
     return view
 
 
+# Path prefixes of public endpoints that never use the login session (the tracking pixel,
+# redirect and beacons, see ``crm.tracking.public_views``): there the session cookie is
+# neither read nor written (``crm.app.SessionInterface``).
+COOKIELESS_PATH_PREFIXES: tuple[str, ...] = ()
+
+
+def cookieless_paths(prefix: str) -> None:
+    """Declare that every view under ``prefix`` is public and never touches ``session``."""
+    global COOKIELESS_PATH_PREFIXES
+    if not prefix.startswith("/") or not prefix.endswith("/"):
+        raise ValueError("a path prefix: starts and ends with /")
+    if prefix not in COOKIELESS_PATH_PREFIXES:
+        COOKIELESS_PATH_PREFIXES = (*COOKIELESS_PATH_PREFIXES, prefix)
+
+
 def declared_access(app: Flask, endpoint: str):
     view = app.view_functions.get(endpoint)
     if view is None:
