@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 import re
 import smtplib
-import socket
 import ssl
 from dataclasses import dataclass
 from email.message import EmailMessage
@@ -73,9 +72,6 @@ def send_message(message: EmailMessage, *, settings: SmtpSettings | None = None,
 class EndOfDataGate(Protocol):
     """What must hold before the server may accept a message (see ``send_bytes``)."""
 
-    def settled(self) -> bool:
-        """True when the message may be accepted now (never blocks; raises on failure)."""
-
     def settle(self) -> None:
         """Block until the message may be accepted; raise when it must not be."""
 
@@ -85,15 +81,15 @@ def send_bytes(from_address: str, to_addresses: list[str], data: bytes, *, clien
     """Send an already flattened message (CRLF line ends) over ``client``: the send tick
     flattens each message once instead of letting ``smtplib.send_message`` do it again.
 
-    ``gate`` is consulted once the envelope is accepted, just before the final ``.`` that
-    makes the server accept the message: the send tick waits there for the previous
-    message's mark to be committed, so that commit overlaps this message's round trips while
-    no two accepted messages are ever unmarked at once. When the gate is already open the
-    content and the ``.`` go in one write; else the content goes first and the ``.`` after
-    ``settle``. If the gate raises, the connection is closed instead of sending the ``.``,
-    which makes the server discard the message (RFC 5321, 4.1.1.4), and the error
-    propagates. The steps and errors are otherwise ``smtplib.SMTP.sendmail``'s and
-    ``data``'s own."""
+    ``gate`` is settled once the server has accepted the envelope and said to go ahead with
+    the content (``354`` after ``DATA``), before the content and its final ``.`` go out in one
+    write: the send tick waits there for the previous message's mark to be committed, so that
+    commit overlaps this message's first round trips while no two accepted messages are ever
+    unmarked at once. If the gate raises, the connection is closed with the transaction still
+    open, which makes the server discard it (RFC 5321, 4.1.1.4), and the error propagates.
+    The steps and errors are otherwise ``smtplib.SMTP.sendmail``'s and ``data``'s own.
+    (One write matters: content and ``.`` sent apart cost the server a second read per
+    message, and Nagle's algorithm would hold the small second write for a delayed ACK.)"""
     if gate is None:
         client.sendmail(from_address, to_addresses, data)
         return
@@ -122,17 +118,11 @@ def send_bytes(from_address: str, to_addresses: list[str], data: bytes, *, clien
     if not content.endswith(b"\r\n"):
         content += b"\r\n"
     try:
-        if gate.settled():
-            client.send(content + b".\r\n")
-        else:
-            client.send(content)
-            gate.settle()
-            client.send(b".\r\n")
-    except (smtplib.SMTPException, OSError):
-        raise
+        gate.settle()
     except BaseException:
         client.close()
         raise
+    client.send(content + b".\r\n")
     code, response = client.getreply()
     if code != 250:
         _abort(client, code)
@@ -140,15 +130,6 @@ def send_bytes(from_address: str, to_addresses: list[str], data: bytes, *, clien
 
 
 _LINE_STARTING_WITH_DOT = re.compile(rb"(?m)^\.")
-
-
-def disable_nagle(client: smtplib.SMTP) -> None:
-    """``TCP_NODELAY`` for a client that uses a ``gate``: the final ``.`` may be a small
-    write after the content, and Nagle's algorithm would hold it until the server ACKs
-    the content, which the server delays (delayed ACK, ~40 ms) since it has nothing to say
-    yet: 40 ms per message."""
-    if client.sock is not None:
-        client.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
 
 def _abort(client: smtplib.SMTP, code: int) -> None:

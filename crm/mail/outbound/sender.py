@@ -14,8 +14,8 @@ How a message leaves, exactly once
 3. **Send** over one SMTP connection per mailbox per tick. Each accepted message gets its
    ``sent`` mark committed on its own: one UPDATE by primary key in autocommit (one round
    trip), on a connection and thread of its own (``_Marks``), overlapping the next message's
-   SMTP exchange; the next message's final ``.`` (the moment the server accepts it) waits
-   until that mark is committed. A permanent refusal (5xx) commits ``failed``; a transient
+   SMTP envelope; the next message's content and final ``.`` (the moment the server accepts
+   it) wait until that mark is committed. A permanent refusal (5xx) commits ``failed``; a transient
    one (4xx, lost connection) puts the row back to ``queued`` with a backoff.
 4. **Record**, once per batch: the side effects of the sent messages (the ``email_sent``
    activity, the sequences hook that moves the enrollment on, the mailbox's last send) in one
@@ -28,9 +28,10 @@ The one window. Between the SMTP server accepting a message and its mark's commi
 (SIGKILL, power loss) leaves a row in ``sending`` although the message left. Step 1 will
 send it again after the timeout. Nothing on our side can close this window: SMTP has no
 two-phase commit. It is kept to **at most one duplicate per crashed worker**: a worker never
-lets the server accept message N+1 (its final ``.``) before message N's mark is committed,
-so at any moment at most one accepted message is unmarked; if that commit fails, the
-connection is dropped before the ``.`` and the server discards N+1 (RFC 5321, 4.1.1.4). The
+sends message N+1's content and final ``.`` (what makes the server accept it) before message
+N's mark is committed, so at any moment at most one accepted message is unmarked; if that
+commit fails, the connection is dropped inside N+1's ``DATA`` and the server discards N+1
+(RFC 5321, 4.1.1.4). The
 resend carries the **same Message-ID**, which mail clients and Gmail use to collapse
 duplicates. Rows claimed but not yet sent are simply sent by the next worker, never lost.
 
@@ -278,7 +279,6 @@ class _Connection:
             return
         if self.client is None:
             self.client = transport.open_smtp(self.settings)
-            transport.disable_nagle(self.client)
         transport.send_bytes(from_address, [to_address], ready.wire, client=self.client, gate=gate)
 
     def drop(self) -> None:
@@ -400,10 +400,10 @@ class MarkFailed(Exception):
 class _Marks:
     """The commit that closes the window (see the module docstring): one UPDATE by primary
     key in autocommit (one round trip), on a connection of its own held by a thread of its
-    own. Message N's mark is committed there while message N+1 goes out (envelope and
-    content); ``settle`` waits for it before the final ``.`` of N+1's ``DATA``, the moment
-    the server would accept N+1. So the commit costs the sender almost nothing, and still no
-    two accepted messages are ever unmarked at once.
+    own. Message N's mark is committed there while message N+1's envelope goes out (``MAIL
+    FROM``, ``RCPT TO``, ``DATA``); ``settle`` waits for it before N+1's content and final
+    ``.``, which make the server accept N+1. So the commit costs the sender almost nothing,
+    and still no two accepted messages are ever unmarked at once.
     Remembers what it marked for ``record_sent``."""
 
     def __init__(self):
@@ -427,15 +427,6 @@ class _Marks:
         self.ids.append(email.id)
         self._idle.clear()
         self._jobs.put({"email_id": email.id, "sent_at": now, "attempts": email.attempts})
-
-    def settled(self) -> bool:
-        """Whether the last mark is committed (without waiting); MarkFailed when it failed.
-        The thread records an error before it signals idle, so idle is read first."""
-        if not self._idle.is_set():
-            return False
-        if self._error is not None:
-            raise MarkFailed(str(self._error)) from self._error
-        return True
 
     def settle(self) -> None:
         """Wait until the last mark is committed; MarkFailed when it could not be."""

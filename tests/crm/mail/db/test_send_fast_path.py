@@ -208,9 +208,9 @@ def test_long_list_unsubscribe_is_folded_after_the_comma_and_reads_back_whole():
 
 def test_a_failed_mark_stops_the_batch_before_the_next_message_leaves(
         app, smtp_sink, queue, alice, make_contact, monkeypatch):
-    """The one-message window: message N+1's final "." waits for N's mark. When that mark
-    cannot be committed, the connection is dropped before the "." (the server discards N+1)
-    and the tick fails loudly; N stays 'sending' (the one possible duplicate, after the claim
+    """The one-message window: message N+1's content and final "." wait for N's mark. When
+    that mark cannot be committed, the connection is dropped inside N+1's DATA (the server
+    discards N+1) and the tick fails loudly; N stays 'sending' (the one possible duplicate, after the claim
     timeout), the rest stays claimed."""
     emails = [queue(alice, make_contact()) for _ in range(3)]
 
@@ -262,8 +262,8 @@ def test_record_skips_rows_another_worker_recorded_meanwhile(app, smtp_sink, que
 
 def test_the_next_message_is_not_accepted_before_the_previous_mark_is_committed(
         app, smtp_sink, queue, alice, make_contact, monkeypatch):
-    """A slow mark: message 2's content may go out meanwhile, but the server must not accept
-    it (its final ".") until message 1's mark is committed."""
+    """A slow mark: message 2's envelope may go out meanwhile, but the server must not accept
+    message 2 until message 1's mark is committed."""
     import time
 
     emails = [queue(alice, make_contact()) for _ in range(3)]
