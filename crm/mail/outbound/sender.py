@@ -517,25 +517,25 @@ def record_sent(ids: list[int] | None = None, *, limit: int = RECORD_BATCH) -> i
     first): the ``email_sent`` activity, the sequences hook, the mailbox's last send. One
     transaction per ``limit`` rows; ``recorded_at IS NULL`` in the UPDATE makes a row recorded
     once however many workers try. Returns the number recorded."""
+    if ids is not None:
+        return sum(_record_chunk(ids[start:start + limit]) for start in range(0, len(ids), limit))
     recorded = 0
-    pending = list(ids) if ids is not None else None
-    while pending is None or pending:
-        chunk = pending[:limit] if pending is not None else _unrecorded_ids(limit)
-        if pending is not None:
-            pending = pending[limit:]
-        if not chunk:
-            break
-        rows = db.session.execute(
-            update(_OUTBOX).where(_OUTBOX.c.id.in_(chunk), _OUTBOX.c.status == "sent",
-                                  _OUTBOX.c.recorded_at.is_(None))
-            .values(recorded_at=utcnow()).returning(*_RECORDED_COLUMNS)
-        ).all()
-        _write_side_effects(sorted(rows, key=lambda row: row.id))
-        db.session.commit()
-        recorded += len(rows)
-        if pending is None and len(chunk) < limit:
+    while chunk := _unrecorded_ids(limit):
+        recorded += _record_chunk(chunk)
+        if len(chunk) < limit:
             break
     return recorded
+
+
+def _record_chunk(ids: list[int]) -> int:
+    """One transaction: claim the rows still unrecorded among ``ids``, write their effects."""
+    rows = db.session.execute(
+        update(_OUTBOX).where(_OUTBOX.c.id.in_(ids), _OUTBOX.c.status == "sent", _OUTBOX.c.recorded_at.is_(None))
+        .values(recorded_at=utcnow()).returning(*_RECORDED_COLUMNS)
+    ).all()
+    _write_side_effects(sorted(rows, key=lambda row: row.id))
+    db.session.commit()
+    return len(rows)
 
 
 def _unrecorded_ids(limit: int) -> list[int]:
