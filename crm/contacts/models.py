@@ -33,6 +33,11 @@ class Company(db.Model):
     owner: Mapped[User | None] = relationship()
 
 
+def zone_of(contact_zone: str | None, company_zone: str | None) -> str:
+    """A contact's effective time zone from its own and its company's (either may be unset)."""
+    return contact_zone or company_zone or "UTC"
+
+
 class Contact(db.Model):
     __tablename__ = "contacts"
     __table_args__ = (
@@ -79,7 +84,7 @@ class Contact(db.Model):
     @property
     def effective_time_zone(self) -> str:
         """The contact's own zone, else the company's, else UTC."""
-        return self.time_zone or (self.company.time_zone if self.company else None) or "UTC"
+        return zone_of(self.time_zone, self.company.time_zone if self.company else None)
 
     @property
     def email_is_deliverable(self) -> bool:

@@ -1,20 +1,21 @@
 """What the mail outbox tells sequences about the emails it sends. CONTRACT (called by
 crm.mail): ``on_email_sent`` (and ``on_emails_sent`` for a batch), ``on_email_failed``,
 ``on_soft_bounce``. They change enrollments only (mail writes the ``email_sent`` activity);
-they flush, never commit."""
+they write in the caller's transaction, never commit."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from types import SimpleNamespace
 
 from flask import current_app
+from sqlalchemy import bindparam, select, update
+from sqlalchemy.orm.util import identity_key
 
-from sqlalchemy import select
-from sqlalchemy.orm import selectinload
-
-from crm.contacts.models import Company, Contact
+from crm.auth.models import User
+from crm.contacts.models import Company, Contact, zone_of
 from crm.extensions import db
 from crm.sequences import engine
-from crm.sequences.models import Enrollment, SequenceStep
+from crm.sequences.models import LIVE_STATUSES, Enrollment, Sequence, SequenceStep
 
 SOFT_BOUNCE_STRIKES = 3
 DEFAULT_SOFT_BOUNCE_RETRY_HOURS = 24
@@ -29,49 +30,100 @@ def on_email_sent(email, now: datetime) -> None:
     """SMTP accepted a sequence email: its step is done, the enrollment moves on. A late
     confirmation for a step that is no longer current (the enrollment was stopped, or the
     step retried) changes nothing."""
-    _email_sent(_enrollment_of(email), email, now, steps=None, flush=True)
+    on_emails_sent([SimpleNamespace(enrollment_id=getattr(email, "enrollment_id", None),
+                                    step_id=email.step_id, sent_at=now)])
 
 
 def on_emails_sent(emails) -> None:
     """``on_email_sent`` for a batch of sent emails (ORM objects or plain rows with
-    ``enrollment_id``, ``step_id`` and ``sent_at``, each sent at its ``sent_at``): the
-    enrollments with what moving them on reads (contact and company, rep, sequence, the
-    sequences' steps) are loaded up front in a few queries, and flushed once."""
+    ``enrollment_id``, ``step_id`` and ``sent_at``, each sent at its ``sent_at``).
+
+    The send tick calls this for every batch, so it is written for that: the enrollments are
+    read with Core (one joined query; their reps and sequences, a handful, as ORM objects),
+    moved on by the same ``engine.advance`` as everywhere else, and written back with one
+    executemany UPDATE. Each UPDATE repeats what was read (status, current step, awaiting)
+    in its WHERE: an enrollment changed meanwhile, say stopped by a reply that arrived while
+    this batch was being sent, keeps that change instead of being overwritten."""
     emails = [e for e in emails if getattr(e, "enrollment_id", None) and e.step_id is not None]
     if not emails:
         return
-    enrollments = _load_enrollments({e.enrollment_id for e in emails})
-    steps = _steps_by_sequence({en.sequence_id for en in enrollments.values()})
+    db.session.flush()  # the Core read below must see pending ORM changes
+    states = _load_states({e.enrollment_id for e in emails})
+    steps = _steps_by_sequence({state.sequence_id for state in states.values()})
     for email in emails:
-        enrollment = enrollments.get(email.enrollment_id)
-        _email_sent(enrollment, email, email.sent_at, steps=steps.get(enrollment.sequence_id, []) if enrollment else None,
-                    flush=False)
-    db.session.flush()
+        state = states.get(email.enrollment_id)
+        if state is not None:
+            _email_sent(state, email, email.sent_at, steps.get(state.sequence_id, []))
+    _write_back(list(states.values()))
 
 
-def _email_sent(enrollment: Enrollment | None, email, now: datetime, *, steps, flush: bool) -> None:
-    if enrollment is None or email.step_id is None:
-        return
+def _email_sent(enrollment, email, now: datetime, steps: list[SequenceStep]) -> None:
     if enrollment.current_step_id != email.step_id or enrollment.awaiting != "email":
         done = list(enrollment.completed_step_ids or [])
         if email.step_id not in done and enrollment.is_live:
             enrollment.completed_step_ids = done + [email.step_id]
-            if flush:
-                db.session.flush()
         return
-    engine.advance(enrollment, email.step_id, now, steps=steps, flush=flush)
+    engine.advance(enrollment, email.step_id, now, steps=steps, flush=False)
 
 
-def _load_enrollments(ids: set[int]) -> dict[int, Enrollment]:
-    rows = db.session.scalars(
-        select(Enrollment).where(Enrollment.id.in_(ids))
-        # Only what moving on reads (the send window is in the contact's zone, the contact's
-        # or else the company's): contacts are wide rows, and this runs for every batch sent.
-        .options(selectinload(Enrollment.contact).load_only(Contact.time_zone, Contact.company_id)
-                 .selectinload(Contact.company).load_only(Company.time_zone),
-                 selectinload(Enrollment.user), selectinload(Enrollment.sequence))
+_ENROLLMENTS = Enrollment.__table__
+# What moving on may change, and what was read that must still hold when it is written.
+_MOVED = ("status", "current_step_id", "completed_step_ids", "next_due_at", "awaiting", "pending_email_id",
+          "updated_at", "ended_at")
+_SEEN = ("status", "current_step_id", "awaiting")
+_WRITE_MOVED = update(_ENROLLMENTS).where(
+    _ENROLLMENTS.c.id == bindparam("seen_id"),
+    _ENROLLMENTS.c.status == bindparam("seen_status"),
+    _ENROLLMENTS.c.current_step_id.is_not_distinct_from(bindparam("seen_current_step_id")),
+    _ENROLLMENTS.c.awaiting.is_not_distinct_from(bindparam("seen_awaiting")),
+)
+
+
+class _EnrollmentState(SimpleNamespace):
+    """An enrollment as moving it on reads and writes it: ``engine.advance`` takes it like an
+    ORM ``Enrollment`` (``user``, ``sequence``, ``contact.effective_time_zone``...)."""
+
+    @property
+    def is_live(self) -> bool:
+        return self.status in LIVE_STATUSES
+
+
+def _load_states(ids: set[int]) -> dict[int, _EnrollmentState]:
+    enrollments, contacts, companies = _ENROLLMENTS, Contact.__table__, Company.__table__
+    rows = db.session.execute(
+        select(enrollments.c.id, enrollments.c.sequence_id, enrollments.c.user_id, *(enrollments.c[name] for name in _MOVED),
+               contacts.c.time_zone.label("contact_zone"), companies.c.time_zone.label("company_zone"))
+        .join(contacts, contacts.c.id == enrollments.c.contact_id)
+        .outerjoin(companies, companies.c.id == contacts.c.company_id)
+        .where(enrollments.c.id.in_(ids))
     ).all()
-    return {enrollment.id: enrollment for enrollment in rows}
+    users = _by_id(User, {row.user_id for row in rows})
+    sequences = _by_id(Sequence, {row.sequence_id for row in rows})
+    states = {}
+    for row in rows:
+        values = {name: getattr(row, name) for name in _MOVED}
+        states[row.id] = _EnrollmentState(
+            id=row.id, sequence_id=row.sequence_id, user=users[row.user_id], sequence=sequences[row.sequence_id],
+            contact=SimpleNamespace(effective_time_zone=zone_of(row.contact_zone, row.company_zone)),
+            seen=values, **values)
+    return states
+
+
+def _by_id(model, ids: set[int]) -> dict:
+    return {item.id: item for item in db.session.scalars(select(model).where(model.id.in_(ids)))}
+
+
+def _write_back(states: list[_EnrollmentState]) -> None:
+    changed = [state for state in states if any(getattr(state, name) != state.seen[name] for name in _MOVED)]
+    if not changed:
+        return
+    db.session.execute(_WRITE_MOVED, [
+        {**{name: getattr(state, name) for name in _MOVED}, "seen_id": state.id,
+         **{f"seen_{name}": state.seen[name] for name in _SEEN}} for state in changed])
+    for state in changed:  # an ORM copy in this session would now be stale
+        loaded = db.session.identity_map.get(identity_key(Enrollment, state.id))
+        if loaded is not None:
+            db.session.expire(loaded)
 
 
 def _steps_by_sequence(sequence_ids: set[int]) -> dict[int, list[SequenceStep]]:

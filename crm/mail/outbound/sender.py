@@ -12,10 +12,10 @@ How a message leaves, exactly once
    ``claimed_by`` token (``FOR UPDATE SKIP LOCKED`` again, plus ``status = 'queued'`` in the
    UPDATE, which is all SQLite needs: it has a single writer). Committed before any SMTP.
 3. **Send** over one SMTP connection per mailbox per tick. Each accepted message gets its
-   ``sent`` mark committed on its own: one UPDATE by primary key in autocommit (one round
-   trip), on a connection and thread of its own (``_Marks``), overlapping the next message's
-   SMTP envelope; the next message's content and final ``.`` (the moment the server accepts
-   it) wait until that mark is committed. A permanent refusal (5xx) commits ``failed``; a transient
+   ``sent`` mark committed on its own: one UPDATE by primary key in autocommit, on a
+   connection of its own (``marks.Marks``); on PostgreSQL it is sent without waiting and its
+   commit overlaps the next message's SMTP envelope; the next message's content and final
+   ``.`` (the moment the server accepts it) wait until that mark is committed. A permanent refusal (5xx) commits ``failed``; a transient
    one (4xx, lost connection) puts the row back to ``queued`` with a backoff.
 4. **Record**, once per batch: the side effects of the sent messages (the ``email_sent``
    activity, the sequences hook that moves the enrollment on, the mailbox's last send) in one
@@ -61,10 +61,8 @@ from __future__ import annotations
 import importlib.util
 import logging
 import os
-import queue
 import smtplib
 import socket
-import threading
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -80,6 +78,7 @@ from crm.extensions import db
 from crm.mail import transport
 from crm.mail.models import Mailbox, OutboundEmail
 from crm.mail.outbound.compose import build_wire
+from crm.mail.outbound.marks import MarkFailed, Marks
 from crm.timeutil import utcnow
 
 log = logging.getLogger(__name__)
@@ -314,7 +313,7 @@ def deliver(mailbox, emails: list, now: datetime, token: str) -> TickResult:
     # one leaves: the per-message critical path is then only SMTP plus the mark.
     remaining = prepare(emails, mailbox, now)
     heartbeat = _Heartbeat(token)
-    marks = _Marks()
+    marks = Marks()
     try:
         while remaining:
             ready = remaining.pop(0)
@@ -387,103 +386,7 @@ class _Heartbeat:
             raise ClaimLost(self.token)
 
 
-_MARK_SENT = (
-    update(_OUTBOX).where(_OUTBOX.c.id == bindparam("email_id"), _OUTBOX.c.status == "sending")
-    .values(status="sent", sent_at=bindparam("sent_at"), last_error=None, attempts=bindparam("attempts"))
-)
-
-
-class MarkFailed(Exception):
-    """The sent mark of the previous message could not be committed: stop before the next."""
-
-
-class _Marks:
-    """The commit that closes the window (see the module docstring): one UPDATE by primary
-    key in autocommit (one round trip), on a connection of its own held by a thread of its
-    own. Message N's mark is committed there while message N+1's envelope goes out (``MAIL
-    FROM``, ``RCPT TO``, ``DATA``); ``settle`` waits for it before N+1's content and final
-    ``.``, which make the server accept N+1. So the commit costs the sender almost nothing,
-    and still no two accepted messages are ever unmarked at once.
-    Remembers what it marked for ``record_sent``."""
-
-    def __init__(self):
-        self.ids: list[int] = []
-        self._engine = db.engine
-        self._async_commit = bool(current_app.config.get("MAIL_ASYNC_COMMIT"))
-        self._jobs: queue.SimpleQueue = queue.SimpleQueue()
-        self._idle = threading.Event()
-        self._idle.set()
-        self._error: BaseException | None = None
-        self._thread: threading.Thread | None = None
-
-    def submit(self, email, now: datetime) -> None:
-        """Mark ``email`` sent (SMTP accepted it); returns at once."""
-        self.settle()
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._run, name="outbox-marks", daemon=True)
-            self._thread.start()
-        email.attempts = (email.attempts or 0) + 1
-        email.status, email.sent_at, email.last_error = "sent", now, None
-        self.ids.append(email.id)
-        self._idle.clear()
-        self._jobs.put({"email_id": email.id, "sent_at": now, "attempts": email.attempts})
-
-    def settle(self) -> None:
-        """Wait until the last mark is committed; MarkFailed when it could not be."""
-        self._idle.wait()
-        if self._error is not None:
-            raise MarkFailed(str(self._error)) from self._error
-
-    def close(self) -> None:
-        """Settle and stop the thread. Raises MarkFailed like ``settle``."""
-        if self._thread is not None:
-            self._jobs.put(None)
-            self._thread.join()
-            self._thread = None
-        self.settle()
-
-    def _run(self) -> None:
-        try:
-            self._connection = self._open()
-        except BaseException as exc:  # noqa: BLE001 - reported to the sender by settle()
-            self._error = exc
-            self._drain()
-            return
-        try:
-            while (params := self._jobs.get()) is not None:
-                try:
-                    if self._error is None:
-                        self._execute(params)
-                except BaseException as exc:  # noqa: BLE001 - as above
-                    self._error = exc
-                finally:
-                    self._idle.set()
-        finally:
-            self._close(self._connection)
-
-    def _execute(self, params: dict) -> None:
-        self._connection.execute(_MARK_SENT, params)
-
-    def _drain(self) -> None:
-        while self._jobs.get() is not None:
-            self._idle.set()
-        self._idle.set()
-
-    def _open(self):
-        connection = self._engine.connect().execution_options(isolation_level="AUTOCOMMIT")
-        if connection.dialect.name == "postgresql" and self._async_commit:
-            connection.exec_driver_sql("SET synchronous_commit = off")  # see the module docstring
-        return connection
-
-    def _close(self, connection) -> None:
-        try:
-            if connection.dialect.name == "postgresql" and self._async_commit:
-                connection.exec_driver_sql("RESET synchronous_commit")  # back to the pool clean
-        finally:
-            connection.close()
-
-
-def _send_one(connection: _Connection, marks: _Marks, ready: Prepared, from_address: str, now: datetime) -> str:
+def _send_one(connection: _Connection, marks: Marks, ready: Prepared, from_address: str, now: datetime) -> str:
     """Send one claimed message and commit its outcome: 'sent', 'failed' or 'retried'."""
     email = ready.email
     try:

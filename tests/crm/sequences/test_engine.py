@@ -168,6 +168,29 @@ def test_soft_bounces_retry_the_step_and_the_third_stops(app, enrolled):
     assert len(_emails()) == 3
 
 
+def test_a_reply_that_stops_the_enrollment_while_its_email_is_recorded_is_kept(
+        enrolled, tokyo_contact, monkeypatch):
+    """The batch hook reads enrollments, moves them on in Python, then writes them back: a
+    stop that lands in between (a reply handled meanwhile) must not be overwritten, least of
+    all back to 'active'."""
+    due = enrolled.next_due_at
+    run_due_steps(due)
+    db.session.commit()
+    [email] = _emails()
+    real = hooks._load_states
+
+    def a_reply_lands_meanwhile(ids):
+        states = real(ids)
+        services.stop_enrollments_for(tokyo_contact, "replied", None, due + timedelta(minutes=5))
+        return states
+
+    monkeypatch.setattr(hooks, "_load_states", a_reply_lands_meanwhile)
+    _sent(email, due)
+    db.session.expire_all()
+    assert (enrolled.status, enrolled.stop_reason) == ("stopped", "replied")
+    assert enrolled.next_due_at is None and enrolled.awaiting is None
+
+
 def test_a_permanent_failure_stops_the_enrollment(enrolled):
     run_due_steps(enrolled.next_due_at)
     db.session.commit()
