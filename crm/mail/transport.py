@@ -95,13 +95,15 @@ def send_bytes(from_address: str, to_addresses: list[str], data: bytes, *, clien
         return
     client.ehlo_or_helo_if_needed()
     options = [f"size={len(data)}"] if client.does_esmtp and client.has_extn("size") else []
-    code, response = client.mail(from_address, options)
+    client.putcmd("mail", f"FROM:{quote_address(from_address)}{''.join(' ' + o for o in options)}")
+    code, response = client.getreply()
     if code != 250:
         _abort(client, code)
         raise smtplib.SMTPSenderRefused(code, response, from_address)
     refused = {}
     for address in to_addresses:
-        code, response = client.rcpt(address)
+        client.putcmd("rcpt", f"TO:{quote_address(address)}")
+        code, response = client.getreply()
         if code not in (250, 251):
             refused[address] = (code, response)
         if code == 421:
@@ -130,6 +132,14 @@ def send_bytes(from_address: str, to_addresses: list[str], data: bytes, *, clien
 
 
 _LINE_STARTING_WITH_DOT = re.compile(rb"(?m)^\.")
+_BARE_ADDRESS = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9.-]+\Z")
+
+
+def quote_address(address: str) -> str:
+    """``smtplib.quoteaddr``, without parsing the plain ASCII addresses the app stores (they
+    are validated when saved): that parse was a tenth of the client's CPU per message, only
+    to wrap the address in ``<>``. Anything else goes through ``quoteaddr`` itself."""
+    return f"<{address}>" if _BARE_ADDRESS.match(address) else smtplib.quoteaddr(address)
 
 
 def _abort(client: smtplib.SMTP, code: int) -> None:

@@ -5,6 +5,7 @@ enough for the local part of the mailto address (at most 64 characters)."""
 from __future__ import annotations
 
 from datetime import datetime
+from functools import lru_cache
 
 from flask import current_app
 from itsdangerous import BadSignature, URLSafeSerializer
@@ -18,7 +19,14 @@ SALT = "crm.mail.unsubscribe"
 
 
 def _serializer() -> URLSafeSerializer:
-    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt=SALT)
+    return _serializer_for(current_app.config["SECRET_KEY"])
+
+
+@lru_cache(maxsize=4)
+def _serializer_for(secret_key) -> URLSafeSerializer:
+    """One per key: building it costs more than signing a token, and every sequence email
+    signs one."""
+    return URLSafeSerializer(secret_key, salt=SALT)
 
 
 def make_token(outbound_email_id: int) -> str:
