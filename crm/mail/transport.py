@@ -14,7 +14,7 @@ import ssl
 from dataclasses import dataclass
 from email.message import EmailMessage
 from pathlib import Path
-from typing import Protocol
+from typing import Callable, Protocol
 
 from flask import current_app
 
@@ -77,7 +77,7 @@ class EndOfDataGate(Protocol):
 
 
 def send_bytes(from_address: str, to_addresses: list[str], data: bytes, *, client: smtplib.SMTP,
-               gate: EndOfDataGate | None = None) -> None:
+               gate: EndOfDataGate | None = None, meanwhile: Callable[[], None] | None = None) -> None:
     """Send an already flattened message (CRLF line ends) over ``client``: the send tick
     flattens each message once instead of letting ``smtplib.send_message`` do it again.
 
@@ -87,6 +87,9 @@ def send_bytes(from_address: str, to_addresses: list[str], data: bytes, *, clien
     commit overlaps this message's first round trips while no two accepted messages are ever
     unmarked at once. If the gate raises, the connection is closed with the transaction still
     open, which makes the server discard it (RFC 5321, 4.1.1.4), and the error propagates.
+    ``meanwhile`` (with a gate) runs once the content is handed over, before the server's
+    reply is read: work done there overlaps the server's own handling of the message. It
+    must not raise.
     The steps and errors are otherwise ``smtplib.SMTP.sendmail``'s and ``data``'s own.
     (One write matters: content and ``.`` sent apart cost the server a second read per
     message, and Nagle's algorithm would hold the small second write for a delayed ACK.)"""
@@ -125,6 +128,8 @@ def send_bytes(from_address: str, to_addresses: list[str], data: bytes, *, clien
         client.close()
         raise
     client.send(content + b".\r\n")
+    if meanwhile is not None:
+        meanwhile()
     code, response = client.getreply()
     if code != 250:
         _abort(client, code)

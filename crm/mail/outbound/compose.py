@@ -47,12 +47,23 @@ class _WirePolicy(Compat32):
 WIRE_POLICY = _WirePolicy(linesep=CRLF)
 
 
-def build_wire(email: OutboundEmail, mailbox: Mailbox, now, *, links: list | None = None) -> bytes:
-    """The message as sent (CRLF line ends, long headers folded). Tracking's link rows go to
-    ``links`` when given (the sender inserts a batch's rows at once), else to the session."""
-    text, html = _normalise(email.text_body), _normalise(email.html_body) if email.html_body else None
-    if html:
-        html = _instrument(html, email, links)
+_TRACK = object()
+
+
+def tracked_html(email: OutboundEmail, links: list | None = None) -> str | None:
+    """The HTML body with tracking (links rewritten to tracked ones, the open pixel), None for
+    a text-only email. The new link rows go to ``links`` when given, else to the session."""
+    return _instrument(_normalise(email.html_body), email, links) if email.html_body else None
+
+
+def build_wire(email: OutboundEmail, mailbox: Mailbox, now, *, links: list | None = None, html=_TRACK) -> bytes:
+    """The message as sent (CRLF line ends, long headers folded). ``html``: what
+    ``tracked_html`` gave when the caller tracked the body already (the send tick does it for
+    a whole batch first, so the batch's link rows are stored before any message leaves);
+    else it is tracked here, its link rows going to ``links`` or the session."""
+    text = _normalise(email.text_body)
+    if html is _TRACK:
+        html = tracked_html(email, links)
     list_headers = []
     if email.kind == "sequence":
         token = make_token(email.id)

@@ -47,9 +47,10 @@ be able to trust that a prospect is emailed once. SQLite runs WAL with
 or OS crash of the host can undo the last commits, with the same effect.
 
 Cost per message, kept small so the tick keeps up with a plain ``smtplib`` loop: the whole
-claimed batch is built up front (``compose.build_wire``; tracking's link rows of the batch
-inserted and committed at once, before the first message leaves), so the loop only sends
-and marks; everything else a send causes is written per batch (step 4).
+claimed batch is tracked up front (tracking's link rows of the batch inserted and committed
+at once, before the first message leaves); each message is finished (``compose.build_wire``)
+while the SMTP server digests the one before it; the loop only sends and marks; everything
+else a send causes is written per batch (step 4).
 
 Limits, per mailbox: a rolling 24-hour cap (``daily_cap``; sent plus in-flight messages
 count) and a minimum gap between two sends (``min_gap_seconds``; then at most one message per
@@ -67,6 +68,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from types import SimpleNamespace
+from typing import Callable
 from datetime import datetime, timedelta
 
 from flask import current_app
@@ -77,7 +79,7 @@ from crm.contacts.models import Activity, Contact
 from crm.extensions import db
 from crm.mail import transport
 from crm.mail.models import Mailbox, OutboundEmail
-from crm.mail.outbound.compose import build_wire
+from crm.mail.outbound.compose import build_wire, tracked_html
 from crm.mail.outbound.marks import MarkFailed, Marks
 from crm.timeutil import utcnow
 
@@ -271,14 +273,16 @@ class _Connection:
         self.file_mode = current_app.config.get("MAIL_TRANSPORT", "smtp") == "file"
         self.client: smtplib.SMTP | None = None
 
-    def send(self, ready: "Prepared", from_address: str, to_address: str, gate: transport.EndOfDataGate) -> None:
+    def send(self, wire: bytes, email, from_address: str, gate: transport.EndOfDataGate,
+             meanwhile: Callable[[], None] | None) -> None:
         if self.file_mode:
             gate.settle()
-            transport.write_file_bytes(ready.email.message_id, ready.wire)
+            transport.write_file_bytes(email.message_id, wire)
             return
         if self.client is None:
             self.client = transport.open_smtp(self.settings)
-        transport.send_bytes(from_address, [to_address], ready.wire, client=self.client, gate=gate)
+        transport.send_bytes(from_address, [email.to_address], wire, client=self.client, gate=gate,
+                             meanwhile=meanwhile)
 
     def drop(self) -> None:
         if self.client is not None:
@@ -309,28 +313,30 @@ def smtp_settings(mailbox) -> transport.SmtpSettings:
 def deliver(mailbox, emails: list, now: datetime, token: str) -> TickResult:
     result = TickResult()
     connection = _Connection(mailbox)
-    # Every message of the batch is built (and its tracking rows committed) before the first
-    # one leaves: the per-message critical path is then only SMTP plus the mark.
-    remaining = prepare(emails, mailbox, now)
+    # The batch's tracking rows are committed before the first message leaves; each message
+    # is finished while the server digests the one before it (``_build_ahead``), so the
+    # per-message critical path is only SMTP plus the mark.
+    batch = prepare(emails, mailbox, now)
     heartbeat = _Heartbeat(token)
     marks = Marks()
     try:
-        while remaining:
-            ready = remaining.pop(0)
+        for position, ready in enumerate(batch):
             try:
                 heartbeat.beat(ready.email.id)
             except ClaimLost:
                 db.session.rollback()
                 log.warning("claim %s lost: another worker took over its rows", token)
                 break
-            outcome = _send_one(connection, marks, ready, mailbox.from_address, now)
+            upcoming = batch[position + 1] if position + 1 < len(batch) else None
+            outcome = _send_one(connection, marks, ready, mailbox, now, upcoming)
             setattr(result, outcome, getattr(result, outcome) + 1)
             if outcome == "retried" and connection.client is None and not connection.file_mode:
                 # The server is unreachable: give the rest of the batch back instead of
                 # failing them one by one against a dead connection.
-                _release([r.email for r in remaining], now, "SMTP unavailable; retrying later")
-                result.retried += len(remaining)
-                remaining = []
+                rest = [later.email for later in batch[position + 1:]]
+                _release(rest, now, "SMTP unavailable; retrying later")
+                result.retried += len(rest)
+                break
     finally:
         connection.close()
         try:
@@ -344,17 +350,25 @@ def deliver(mailbox, emails: list, now: datetime, token: str) -> TickResult:
 @dataclass
 class Prepared:
     email: SimpleNamespace
-    wire: bytes  # the message as sent (CRLF line ends)
+    html: str | None  # the tracked HTML body (``compose.tracked_html``)
+    wire: bytes | None = None  # the message as sent (CRLF line ends), once built
+
+    def build(self, mailbox, now: datetime) -> bytes:
+        if self.wire is None:
+            self.wire = build_wire(self.email, mailbox, now, html=self.html)
+        return self.wire
 
 
 def prepare(emails: list, mailbox, now: datetime) -> list[Prepared]:
-    """Build every claimed message up front, in one transaction: tracking's link rows of the
-    whole batch are committed before any message carrying them leaves, so a crash can never
-    leave a sent message pointing at links that were rolled back."""
+    """Track every claimed message's HTML up front, in one transaction: tracking's link rows
+    of the whole batch are committed before any message carrying them leaves, so a crash can
+    never leave a sent message pointing at links that were rolled back. The rest of each
+    message (headers, unsubscribe token, MIME) is built later, while the server digests the
+    one before it (``deliver``)."""
     from crm.tracking.email import insert_links
 
     links: list[dict] = []
-    prepared = [Prepared(email, build_wire(email, mailbox, now, links=links)) for email in emails]
+    prepared = [Prepared(email, tracked_html(email, links)) for email in emails]
     insert_links(links)
     db.session.commit()
     return prepared
@@ -386,11 +400,13 @@ class _Heartbeat:
             raise ClaimLost(self.token)
 
 
-def _send_one(connection: _Connection, marks: Marks, ready: Prepared, from_address: str, now: datetime) -> str:
+def _send_one(connection: _Connection, marks: Marks, ready: Prepared, mailbox, now: datetime,
+              upcoming: Prepared | None) -> str:
     """Send one claimed message and commit its outcome: 'sent', 'failed' or 'retried'."""
     email = ready.email
+    meanwhile = (lambda: _build_ahead(upcoming, mailbox, now)) if upcoming is not None else None
     try:
-        connection.send(ready, from_address, email.to_address, marks)
+        connection.send(ready.build(mailbox, now), email, mailbox.from_address, marks, meanwhile)
     except smtplib.SMTPRecipientsRefused as exc:
         code, text = _first_refusal(exc)
         return _refused(email, code, text, now)
@@ -404,6 +420,16 @@ def _send_one(connection: _Connection, marks: Marks, ready: Prepared, from_addre
         return _retry(email, now, f"connection: {type(exc).__name__}: {exc}")
     marks.submit(email, now)
     return "sent"
+
+
+def _build_ahead(ready: Prepared, mailbox, now: datetime) -> None:
+    """Build the next message while the server digests this one. Must not raise (the reply
+    to this message is still unread): a message that cannot be built is built again on its
+    own turn, which raises there as it would have."""
+    try:
+        ready.build(mailbox, now)
+    except Exception:  # noqa: BLE001 - see the docstring
+        log.debug("building outbound email %s ahead failed; retried on its turn", ready.email.id, exc_info=True)
 
 
 # --- recording: the side effects of sent messages, once each ----------------------------------

@@ -332,3 +332,47 @@ def test_the_next_message_is_not_accepted_before_the_previous_mark_is_committed(
     assert seen_while_locked == [1, 1, 1]
     assert len(smtp_sink.wait_for(3)) == 3
     assert {_reload(e).status for e in emails} == {"sent"}
+
+
+# --- building each message while the server digests the one before it -----------------------
+
+def test_each_message_is_built_while_the_previous_one_is_being_accepted(
+        app, smtp_sink, queue, alice, make_contact, monkeypatch):
+    """Message N+1 is built after message N's content went out and before N's reply is read
+    (so before N's mark): the work overlaps the server's own handling of N."""
+    emails = [queue(alice, make_contact()) for _ in range(3)]
+    order = {e.id: n for n, e in enumerate(emails, start=1)}
+    events = []
+    real_build, real_submit = sender.build_wire, sender.Marks.submit
+
+    def build(email, *args, **kwargs):
+        events.append(f"build {order[email.id]}")
+        return real_build(email, *args, **kwargs)
+
+    def submit(self, email, now):
+        events.append(f"mark {order[email.id]}")
+        return real_submit(self, email, now)
+
+    monkeypatch.setattr(sender, "build_wire", build)
+    monkeypatch.setattr(sender.Marks, "submit", submit)
+    assert send_due(NOW).sent == 3
+    assert events == ["build 1", "build 2", "mark 1", "build 3", "mark 2", "mark 3"]
+    assert len(smtp_sink.wait_for(3)) == 3
+
+
+def test_a_message_that_fails_to_build_ahead_is_built_again_on_its_turn(
+        app, smtp_sink, queue, alice, make_contact, monkeypatch):
+    emails = [queue(alice, make_contact()) for _ in range(3)]
+    real_build, failures = sender.build_wire, []
+
+    def flaky(email, *args, **kwargs):
+        if email.id == emails[1].id and not failures:
+            failures.append(email.id)
+            raise RuntimeError("transient")
+        return real_build(email, *args, **kwargs)
+
+    monkeypatch.setattr(sender, "build_wire", flaky)
+    assert send_due(NOW).sent == 3
+    assert failures == [emails[1].id]
+    assert sorted(r.rcpt_tos[0] for r in smtp_sink.wait_for(3)) == sorted(e.to_address for e in emails)
+    assert {_reload(e).status for e in emails} == {"sent"}
