@@ -72,7 +72,7 @@ from typing import Callable
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import bindparam, func, insert, or_, select, update
+from sqlalchemy import String, func, insert, literal, or_, select, update
 from sqlalchemy.exc import OperationalError
 
 from crm.contacts.models import Activity, Contact
@@ -81,7 +81,8 @@ from crm.mail import transport
 from crm.mail.models import Mailbox, OutboundEmail
 from crm.mail.outbound.compose import build_wire, tracked_html
 from crm.mail.outbound.marks import MarkFailed, Marks
-from crm.timeutil import utcnow
+from crm.jsontype import json_object
+from crm.timeutil import UTCDateTime, utcnow
 
 log = logging.getLogger(__name__)
 DAY = timedelta(hours=24)
@@ -436,8 +437,7 @@ def _build_ahead(ready: Prepared, mailbox, now: datetime) -> None:
 
 RECORD_BATCH = 500
 _ACTIVITIES = Activity.__table__
-_RECORDED_COLUMNS = (_OUTBOX.c.id, _OUTBOX.c.user_id, _OUTBOX.c.contact_id, _OUTBOX.c.subject,
-                     _OUTBOX.c.message_id, _OUTBOX.c.to_address, _OUTBOX.c.kind, _OUTBOX.c.enrollment_id,
+_RECORDED_COLUMNS = (_OUTBOX.c.id, _OUTBOX.c.user_id, _OUTBOX.c.message_id, _OUTBOX.c.enrollment_id,
                      _OUTBOX.c.step_id, _OUTBOX.c.sent_at)
 
 
@@ -476,15 +476,7 @@ def _unrecorded_ids(limit: int) -> list[int]:
 def _write_side_effects(rows) -> None:
     if not rows:
         return
-    companies = _company_ids({row.contact_id for row in rows if row.contact_id})
-    created = utcnow()
-    db.session.execute(insert(_ACTIVITIES), [{
-        "kind": "email_sent", "occurred_at": row.sent_at, "contact_id": row.contact_id,
-        "company_id": companies.get(row.contact_id), "user_id": row.user_id, "created_at": created,
-        "details": {"outbound_email_id": row.id, "subject": row.subject, "message_id": row.message_id,
-                    "to": row.to_address, "kind": row.kind, "enrollment_id": row.enrollment_id,
-                    "step_id": row.step_id},
-    } for row in rows])
+    _insert_sent_activities([row.id for row in rows])
     last_sent: dict[int, datetime] = {}
     for row in rows:
         last_sent[row.user_id] = max(row.sent_at, last_sent.get(row.user_id, row.sent_at))
@@ -498,11 +490,23 @@ def _write_side_effects(rows) -> None:
         _batch_hook("on_emails_sent", hooked)
 
 
-def _company_ids(contact_ids: set[int]) -> dict[int, int | None]:
-    if not contact_ids:
-        return {}
-    rows = db.session.execute(select(Contact.id, Contact.company_id).where(Contact.id.in_(contact_ids)))
-    return dict(rows.all())
+def _insert_sent_activities(ids: list[int]) -> None:
+    """The ``email_sent`` activities, built by the database from the outbox rows themselves
+    (one INSERT ... SELECT: no subject or address travels to the worker and back)."""
+    contacts, email = Contact.__table__, _OUTBOX.c
+    details = json_object(*(part for key, column in _ACTIVITY_DETAILS for part in (literal(key, String()), email[column])))
+    source = (
+        select(literal("email_sent", String()), email.sent_at, email.contact_id, contacts.c.company_id, email.user_id,
+               literal(utcnow(), UTCDateTime()), details)
+        .select_from(_OUTBOX.outerjoin(contacts, contacts.c.id == email.contact_id))
+        .where(email.id.in_(ids)).order_by(email.id))
+    db.session.execute(insert(_ACTIVITIES).from_select(
+        ["kind", "occurred_at", "contact_id", "company_id", "user_id", "created_at", "details"], source))
+
+
+_ACTIVITY_DETAILS = (("outbound_email_id", "id"), ("subject", "subject"), ("message_id", "message_id"),
+                     ("to", "to_address"), ("kind", "kind"), ("enrollment_id", "enrollment_id"),
+                     ("step_id", "step_id"))
 
 
 def _first_refusal(exc: smtplib.SMTPRecipientsRefused) -> tuple[int, str]:
