@@ -4,6 +4,7 @@ crm.mail): ``on_email_sent`` (and ``on_emails_sent`` for a batch), ``on_email_fa
 they write in the caller's transaction, never commit."""
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timedelta
 from types import SimpleNamespace
 
@@ -16,6 +17,8 @@ from crm.contacts.models import Company, Contact, zone_of
 from crm.extensions import db
 from crm.sequences import engine
 from crm.sequences.models import LIVE_STATUSES, Enrollment, Sequence, SequenceStep
+
+log = logging.getLogger(__name__)
 
 SOFT_BOUNCE_STRIKES = 3
 DEFAULT_SOFT_BOUNCE_RETRY_HOURS = 24
@@ -41,9 +44,10 @@ def on_emails_sent(emails) -> None:
     The send tick calls this for every batch, so it is written for that: the enrollments are
     read with Core (one joined query; their reps and sequences, a handful, as ORM objects),
     moved on by the same ``engine.advance`` as everywhere else, and written back with one
-    executemany UPDATE. Each UPDATE repeats what was read (status, current step, awaiting)
-    in its WHERE: an enrollment changed meanwhile, say stopped by a reply that arrived while
-    this batch was being sent, keeps that change instead of being overwritten."""
+    executemany UPDATE. Each UPDATE repeats what was read (current step, awaiting) and asks
+    for a live status in its WHERE: an enrollment stopped meanwhile, say by a reply that
+    arrived while this batch was being sent, keeps that change instead of being overwritten;
+    one paused or resumed meanwhile keeps its status and still moves on."""
     emails = [e for e in emails if getattr(e, "enrollment_id", None) and e.step_id is not None]
     if not emails:
         return
@@ -67,13 +71,15 @@ def _email_sent(enrollment, email, now: datetime, steps: list[SequenceStep]) -> 
 
 
 _ENROLLMENTS = Enrollment.__table__
-# What moving on may change, and what was read that must still hold when it is written.
-_MOVED = ("status", "current_step_id", "completed_step_ids", "next_due_at", "awaiting", "pending_email_id",
-          "updated_at", "ended_at")
-_SEEN = ("status", "current_step_id", "awaiting")
-_WRITE_MOVED = update(_ENROLLMENTS).where(
+# What moving on may change, what finishing adds, and what was read that must still hold when
+# it is written. Not the status itself: a pause or a resume landing meanwhile changes it, and
+# the step still moves on (the enrollment stays paused or active as that change left it).
+_MOVED = ("current_step_id", "completed_step_ids", "next_due_at", "awaiting", "pending_email_id", "updated_at")
+_FINISHED = ("status", "ended_at")
+_SEEN = ("current_step_id", "awaiting")
+_WRITE_BACK = update(_ENROLLMENTS).where(
     _ENROLLMENTS.c.id == bindparam("seen_id"),
-    _ENROLLMENTS.c.status == bindparam("seen_status"),
+    _ENROLLMENTS.c.status.in_(LIVE_STATUSES),
     _ENROLLMENTS.c.current_step_id.is_not_distinct_from(bindparam("seen_current_step_id")),
     _ENROLLMENTS.c.awaiting.is_not_distinct_from(bindparam("seen_awaiting")),
 )
@@ -91,7 +97,7 @@ class _EnrollmentState(SimpleNamespace):
 def _load_states(ids: set[int]) -> dict[int, _EnrollmentState]:
     enrollments, contacts, companies = _ENROLLMENTS, Contact.__table__, Company.__table__
     rows = db.session.execute(
-        select(enrollments.c.id, enrollments.c.sequence_id, enrollments.c.user_id, *(enrollments.c[name] for name in _MOVED),
+        select(enrollments.c.id, enrollments.c.sequence_id, enrollments.c.user_id, *(enrollments.c[name] for name in _MOVED + _FINISHED),
                contacts.c.time_zone.label("contact_zone"), companies.c.time_zone.label("company_zone"))
         .join(contacts, contacts.c.id == enrollments.c.contact_id)
         .outerjoin(companies, companies.c.id == contacts.c.company_id)
@@ -101,7 +107,7 @@ def _load_states(ids: set[int]) -> dict[int, _EnrollmentState]:
     sequences = _by_id(Sequence, {row.sequence_id for row in rows})
     states = {}
     for row in rows:
-        values = {name: getattr(row, name) for name in _MOVED}
+        values = {name: getattr(row, name) for name in _MOVED + _FINISHED}
         states[row.id] = _EnrollmentState(
             id=row.id, sequence_id=row.sequence_id, user=users[row.user_id], sequence=sequences[row.sequence_id],
             contact=SimpleNamespace(effective_time_zone=zone_of(row.contact_zone, row.company_zone)),
@@ -114,12 +120,19 @@ def _by_id(model, ids: set[int]) -> dict:
 
 
 def _write_back(states: list[_EnrollmentState]) -> None:
-    changed = [state for state in states if any(getattr(state, name) != state.seen[name] for name in _MOVED)]
-    if not changed:
-        return
-    db.session.execute(_WRITE_MOVED, [
-        {**{name: getattr(state, name) for name in _MOVED}, "seen_id": state.id,
-         **{f"seen_{name}": state.seen[name] for name in _SEEN}} for state in changed])
+    """One executemany per shape (moved on; finished). An enrollment stopped or moved on by
+    someone else meanwhile matches no row and keeps that change."""
+    changed = [state for state in states if any(getattr(state, name) != state.seen[name] for name in _MOVED + _FINISHED)]
+    for columns in (_MOVED, _MOVED + _FINISHED):
+        rows = [state for state in changed if (state.status != state.seen["status"]) == (columns != _MOVED)]
+        if not rows:
+            continue
+        result = db.session.execute(_WRITE_BACK, [
+            {**{name: getattr(state, name) for name in columns}, "seen_id": state.id,
+             **{f"seen_{name}": state.seen[name] for name in _SEEN}} for state in rows])
+        if db.session.get_bind().dialect.supports_sane_multi_rowcount and result.rowcount < len(rows):
+            log.info("%s of %s enrollments changed while their emails were recorded; left as they are",
+                     len(rows) - result.rowcount, len(rows))
     for state in changed:  # an ORM copy in this session would now be stale
         loaded = db.session.identity_map.get(identity_key(Enrollment, state.id))
         if loaded is not None:

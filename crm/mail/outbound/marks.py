@@ -2,7 +2,8 @@
 window (SMTP accepted, not yet recorded) to one message (see ``sender``'s docstring)."""
 from __future__ import annotations
 
-import select
+import selectors
+import time
 from datetime import datetime
 
 from flask import current_app
@@ -43,6 +44,7 @@ class Marks:
         self._async_commit = bool(current_app.config.get("MAIL_ASYNC_COMMIT"))
         self._connection = None
         self._pending = False  # a mark sent whose result has not been read (PostgreSQL)
+        self._broken = False  # a mark failed: the connection is thrown away, not pooled
 
     def submit(self, email, now: datetime) -> None:
         """Mark ``email`` sent (SMTP accepted it). MarkFailed when it cannot be."""
@@ -54,32 +56,41 @@ class Marks:
         self.ids.append(email.id)
         try:
             self._write({"email_id": email.id, "sent_at": now, "attempts": email.attempts})
-        except Exception as exc:  # noqa: BLE001 - whatever the driver raises, the batch stops
-            raise MarkFailed(str(exc)) from exc
+        except BaseException as exc:
+            self._broken = True
+            if isinstance(exc, Exception):  # whatever the driver raises, the batch stops
+                raise MarkFailed(str(exc)) from exc
+            raise
 
     def settle(self) -> None:
         """Wait until the last mark is committed; MarkFailed when it could not be."""
+        if self._broken:
+            raise MarkFailed("an earlier mark failed")
         if not self._pending:
             return
-        self._pending = False
         try:
             _read_result(self._driver.pgconn)
-        except Exception as exc:  # noqa: BLE001 - as in submit
-            raise MarkFailed(str(exc)) from exc
+        except BaseException as exc:
+            self._broken = True  # a result may still be unread: never pool this connection
+            if isinstance(exc, Exception):
+                raise MarkFailed(str(exc)) from exc
+            raise
+        self._pending = False
 
     def close(self) -> None:
-        """Settle and give the connection back. Raises MarkFailed like ``settle``."""
+        """Settle and give the connection back. Raises MarkFailed like ``settle``; after a
+        failure already raised, only throws the connection away."""
         connection, self._connection = self._connection, None
         if connection is None:
             return
         try:
-            self.settle()
+            if not self._broken:
+                self.settle()
         finally:
             self._close(connection)
 
     def _write(self, params: dict) -> None:
-        values = {**self._constants, **params,
-                  "sent_at": self._sent_at_type.process_bind_param(params["sent_at"], self._dialect)}
+        values = {**self._constants, **params, "sent_at": self._bind_sent_at(params["sent_at"])}
         if self._dialect.name == "postgresql":
             _send_query(self._driver.pgconn, self._sql, [_text_param(values[key]) for key in self._positions])
             self._pending = True
@@ -98,16 +109,28 @@ class Marks:
         self._sql = str(compiled).encode() if self._dialect.name == "postgresql" else str(compiled)
         self._positions = compiled.positiontup if compiled.positional else None
         self._constants = compiled.params  # the statement's literal values ('sent', 'sending', NULL)
-        self._sent_at_type = _OUTBOX.c.sent_at.type
+        # The column type's full bind processing (UTC, then SQLite's own text format), as
+        # SQLAlchemy would apply it.
+        processor = _OUTBOX.c.sent_at.type.dialect_impl(self._dialect).bind_processor(self._dialect)
+        self._bind_sent_at = processor or (lambda value: value)
         self._driver = connection.connection.driver_connection
         return connection
 
     def _close(self, connection) -> None:
+        if self._broken:
+            connection.invalidate()  # closes it; nothing is sent on it any more
+            connection.close()
+            return
         try:
             if self._dialect.name == "postgresql" and self._async_commit:
                 connection.exec_driver_sql("RESET synchronous_commit")  # back to the pool clean
         finally:
             connection.close()
+
+
+# A database that does not answer a one-row UPDATE in this long is down: the batch stops, and
+# the claim timeout hands its rows to the next tick.
+MARK_TIMEOUT_SECONDS = 30.0
 
 
 def _text_param(value) -> bytes | None:
@@ -117,14 +140,17 @@ def _text_param(value) -> bytes | None:
 def _send_query(pgconn, sql: bytes, params: list[bytes | None]) -> None:
     """Send one statement (libpq, extended protocol with its own Sync) without waiting for it."""
     pgconn.send_query_params(sql, params)
-    while pgconn.flush():  # the connection is non-blocking (psycopg's way): flush what is left
-        select.select([], [pgconn.socket], [])
+    deadline = time.monotonic() + MARK_TIMEOUT_SECONDS
+    while pgconn.flush():  # non-blocking (psycopg's way): wait, reading as libpq asks, and flush again
+        if _wait(pgconn.socket, selectors.EVENT_READ | selectors.EVENT_WRITE, deadline) & selectors.EVENT_READ:
+            pgconn.consume_input()
 
 
 def _read_result(pgconn) -> None:
     """Wait for the statement sent by ``_send_query``: its commit is done once libpq has read
     the server's ReadyForQuery (``get_result`` gives None). Raises on an error result."""
     error = None
+    deadline = time.monotonic() + MARK_TIMEOUT_SECONDS
     while True:
         pgconn.consume_input()
         while not pgconn.is_busy():
@@ -135,4 +161,14 @@ def _read_result(pgconn) -> None:
                 return
             if result.status != pq.ExecStatus.COMMAND_OK:
                 error = (result.error_message or b"the mark failed").decode("utf-8", "replace").strip()
-        select.select([pgconn.socket], [], [])
+        _wait(pgconn.socket, selectors.EVENT_READ, deadline)
+
+
+def _wait(fd: int, events: int, deadline: float) -> int:
+    """Block until ``fd`` is ready for ``events``; TimeoutError at ``deadline``."""
+    with selectors.DefaultSelector() as selector:
+        selector.register(fd, events)
+        ready = selector.select(max(deadline - time.monotonic(), 0))
+    if not ready:
+        raise TimeoutError(f"the database did not answer the sent mark within {MARK_TIMEOUT_SECONDS:.0f} s")
+    return ready[0][1]

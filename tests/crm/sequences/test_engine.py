@@ -191,6 +191,33 @@ def test_a_reply_that_stops_the_enrollment_while_its_email_is_recorded_is_kept(
     assert enrolled.next_due_at is None and enrolled.awaiting is None
 
 
+def test_a_pause_landing_while_its_email_is_recorded_keeps_the_pause_and_still_moves_on(
+        rep, enrolled, monkeypatch):
+    """A pause (or resume) changes the status between the hook's read and write: the step was
+    sent all the same, so the enrollment must move on and stay paused, not be left waiting for
+    an email that will never be recorded again."""
+    due = enrolled.next_due_at
+    run_due_steps(due)
+    db.session.commit()
+    [email] = _emails()
+    email.status = "sending"  # in flight: pausing cannot withdraw it any more
+    db.session.commit()
+    first_step = enrolled.current_step_id
+    real = hooks._load_states
+
+    def a_pause_lands_meanwhile(ids):
+        states = real(ids)
+        services.pause_enrollment(rep, enrolled.id, None, due + timedelta(minutes=5))
+        return states
+
+    monkeypatch.setattr(hooks, "_load_states", a_pause_lands_meanwhile)
+    _sent(email, due)
+    db.session.expire_all()
+    assert enrolled.status == "paused"
+    assert enrolled.current_step_id != first_step and enrolled.awaiting is None
+    assert first_step in enrolled.completed_step_ids
+
+
 def test_a_permanent_failure_stops_the_enrollment(enrolled):
     run_due_steps(enrolled.next_due_at)
     db.session.commit()

@@ -97,8 +97,17 @@ def test_sending_more_messages_costs_no_more_sqlalchemy_statements(app, smtp_sin
 
 @pytest.mark.parametrize("async_commit", [False, True])
 def test_async_commit_knob_only_touches_the_mark_on_postgresql(
-        app, smtp_sink, queue, alice, make_contact, statements, async_commit):
+        app, smtp_sink, queue, alice, make_contact, statements, async_commit, monkeypatch):
     app.config["MAIL_ASYNC_COMMIT"] = async_commit
+    postgres = db.engine.dialect.name == "postgresql"
+    real, seen_setting = sender.Marks._write, []
+
+    def write(self, params):  # what the marks' own connection runs with
+        if postgres:
+            seen_setting.append(self._driver.execute("SHOW synchronous_commit").fetchone()[0])
+        real(self, params)
+
+    monkeypatch.setattr(sender.Marks, "_write", write)
     try:
         emails = [queue(alice, make_contact()) for _ in range(3)]
         statements.clear()
@@ -107,6 +116,7 @@ def test_async_commit_knob_only_touches_the_mark_on_postgresql(
         app.config["MAIL_ASYNC_COMMIT"] = False
     assert len(smtp_sink.wait_for(3)) == 3
     assert {_reload(e).status for e in emails} == {"sent"}
+    assert seen_setting == (["off"] * 3 if async_commit and postgres else ["on"] * 3 if postgres else [])
     switches = [s for s in statements if "synchronous_commit" in s]
     postgres = db.engine.dialect.name == "postgresql"
     # Once on the marks' own connection, and reset before it goes back to the pool.
@@ -376,3 +386,52 @@ def test_a_message_that_fails_to_build_ahead_is_built_again_on_its_turn(
     assert failures == [emails[1].id]
     assert sorted(r.rcpt_tos[0] for r in smtp_sink.wait_for(3)) == sorted(e.to_address for e in emails)
     assert {_reload(e).status for e in emails} == {"sent"}
+
+
+def test_the_mark_stores_sent_at_as_sqlalchemy_stores_any_timestamp(app, smtp_sink, queue, alice, make_contact):
+    """The mark bypasses SQLAlchemy's execution but not its bind processing: the raw stored
+    value of ``sent_at`` is what SQLAlchemy wrote for ``claimed_at`` (the same instant)."""
+    email = queue(alice, make_contact())
+    assert send_due(NOW).sent == 1
+    sent_at, claimed_at = db.session.execute(
+        text("SELECT sent_at, claimed_at FROM outbound_emails WHERE id = :id"), {"id": email.id}).one()
+    assert sent_at == claimed_at and type(sent_at) is type(claimed_at)
+
+
+def test_a_mark_refused_by_the_database_stops_the_batch_and_the_next_tick_sends_the_rest(
+        app, smtp_sink, queue, alice, make_contact, monkeypatch):
+    """PostgreSQL: an error *result* (a lock timeout) rather than a lost connection. The tick
+    fails loudly with message 1 accepted and unmarked; its connection is thrown away, not
+    pooled with a result unread; the next tick sends the others."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("the mark is sent without waiting on PostgreSQL only")
+    emails = [queue(alice, make_contact()) for _ in range(3)]
+    engine, real, lockers = db.engine, sender.Marks._write, []
+
+    def time_out_the_first(self, params):
+        if params["email_id"] == emails[0].id:
+            self._driver.execute("SET lock_timeout = '50ms'")
+            lockers.append(engine.connect())
+            lockers[0].begin()
+            lockers[0].execute(select(OutboundEmail.id).where(OutboundEmail.id == emails[0].id).with_for_update())
+        real(self, params)
+
+    monkeypatch.setattr(sender.Marks, "_write", time_out_the_first)
+    try:
+        with pytest.raises(sender.MarkFailed, match="lock timeout"):
+            send_due(NOW)
+    finally:
+        for locker in lockers:
+            locker.rollback()
+            locker.close()
+    assert len(smtp_sink.wait_for(1)) == 1 and len(smtp_sink.messages) == 1
+    monkeypatch.undo()
+
+    db.session.execute(update(OutboundEmail).where(OutboundEmail.id != emails[0].id)
+                       .values(status="queued", claimed_by=None))  # as the claim timeout would
+    db.session.commit()
+    assert send_due(NOW).sent == 2
+    assert len(smtp_sink.wait_for(3)) == 3
+    assert [_reload(e).status for e in emails] == ["sending", "sent", "sent"]
+    with engine.connect() as pooled:  # whatever the pool hands out now works
+        assert pooled.execute(text("SELECT 1")).scalar() == 1
