@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from types import SimpleNamespace
 
 from flask import current_app
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.orm.util import identity_key
 
 from crm.auth.models import User
@@ -79,7 +79,8 @@ _FINISHED = ("status", "ended_at")
 _SEEN = ("current_step_id", "awaiting")
 _WRITE_BACK = update(_ENROLLMENTS).where(
     _ENROLLMENTS.c.id == bindparam("seen_id"),
-    _ENROLLMENTS.c.status.in_(LIVE_STATUSES),
+    # Not IN (...): an expanding parameter cannot be used with executemany.
+    or_(*(_ENROLLMENTS.c.status == status for status in LIVE_STATUSES)),
     _ENROLLMENTS.c.current_step_id.is_not_distinct_from(bindparam("seen_current_step_id")),
     _ENROLLMENTS.c.awaiting.is_not_distinct_from(bindparam("seen_awaiting")),
 )

@@ -272,6 +272,29 @@ def _tick(app, at, barrier, results):
             db.session.remove()
 
 
+def test_a_batch_of_sent_emails_moves_every_enrollment_on(rep, make_contact, sequence):
+    """What the send tick hands the hook: many sent emails at once (one executemany per
+    shape of write-back), not one."""
+    contacts = [make_contact(owner_id=rep.id, actor=rep, time_zone="UTC") for _ in range(4)]
+    report = services.enroll_contacts(rep, sequence.id, [c.id for c in contacts], NOW)
+    db.session.commit()
+    assert len(report.enrolled) == 4
+    at = NOW + timedelta(days=1)
+    assert run_due_steps(at) == {"auto_email": 4}
+    db.session.commit()
+    emails = _emails()
+    for email in emails:
+        email.status, email.sent_at = "sent", at
+    db.session.flush()
+    hooks.on_emails_sent(emails)
+    db.session.commit()
+    enrollments = db.session.scalars(select(Enrollment).order_by(Enrollment.id)).all()
+    first_step = emails[0].step_id
+    assert [e.awaiting for e in enrollments] == [None] * 4
+    assert all(e.current_step_id != first_step and e.next_due_at > at for e in enrollments)
+    assert all(first_step in e.completed_step_ids for e in enrollments)
+
+
 def test_two_workers_ticking_at_once_enqueue_each_step_exactly_once(app, rep, make_contact, sequence):
     if db.engine.dialect.name != "postgresql":
         pytest.skip("concurrency is proven on PostgreSQL (SKIP LOCKED)")
