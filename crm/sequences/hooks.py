@@ -44,7 +44,7 @@ def on_emails_sent(emails) -> None:
     The send tick calls this for every batch, so it is written for that: the enrollments are
     read with Core (one joined query; their reps and sequences, a handful, as ORM objects),
     moved on by the same ``engine.advance`` as everywhere else, and written back with one
-    executemany UPDATE. Each UPDATE repeats what was read (current step, awaiting) and asks
+    executemany UPDATE per shape (moved on; finished). Each repeats what was read (current step, awaiting) and asks
     for a live status in its WHERE: an enrollment stopped meanwhile, say by a reply that
     arrived while this batch was being sent, keeps that change instead of being overwritten;
     one paused or resumed meanwhile keeps its status and still moves on."""

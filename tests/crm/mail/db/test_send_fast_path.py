@@ -241,6 +241,20 @@ def test_a_failed_mark_stops_the_batch_before_the_next_message_leaves(
     assert db.session.scalar(select(Activity).where(Activity.kind == "email_sent")) is None
 
 
+def _lock_row(engine, email_id: int):
+    """Another connection holding ``FOR UPDATE`` on that outbox row, so a mark on it waits."""
+    connection = engine.connect()
+    connection.begin()
+    connection.execute(select(OutboundEmail.id).where(OutboundEmail.id == email_id).with_for_update())
+    return connection
+
+
+def _release(lockers: list) -> None:
+    for connection in lockers:
+        connection.rollback()
+        connection.close()
+
+
 def test_a_mark_lost_on_the_database_server_drops_the_next_message_inside_data(
         app, smtp_sink, queue, alice, make_contact, monkeypatch):
     """PostgreSQL sends the mark without waiting and reads its outcome when message N+1 has
@@ -254,9 +268,7 @@ def test_a_mark_lost_on_the_database_server_drops_the_next_message_inside_data(
 
     def lose_the_first_mark(self, params):
         if params["email_id"] == emails[0].id:  # claimed by now: hold its row so the mark waits
-            lockers.append(engine.connect())
-            lockers[0].begin()
-            lockers[0].execute(select(OutboundEmail.id).where(OutboundEmail.id == emails[0].id).with_for_update())
+            lockers.append(_lock_row(engine, emails[0].id))
         real(self, params)
         if params["email_id"] == emails[0].id:
             with engine.connect() as admin:
@@ -267,9 +279,7 @@ def test_a_mark_lost_on_the_database_server_drops_the_next_message_inside_data(
         with pytest.raises(sender.MarkFailed, match="terminat"):
             send_due(NOW)
     finally:
-        for locker in lockers:
-            locker.rollback()
-            locker.close()
+        _release(lockers)
     assert [r.rcpt_tos for r in smtp_sink.wait_for(1)] == [[emails[0].to_address]]
     assert len(smtp_sink.messages) == 1
     assert {_reload(e).status for e in emails} == {"sending"}
@@ -411,9 +421,7 @@ def test_a_mark_refused_by_the_database_stops_the_batch_and_the_next_tick_sends_
     def time_out_the_first(self, params):
         if params["email_id"] == emails[0].id:
             self._driver.execute("SET lock_timeout = '50ms'")
-            lockers.append(engine.connect())
-            lockers[0].begin()
-            lockers[0].execute(select(OutboundEmail.id).where(OutboundEmail.id == emails[0].id).with_for_update())
+            lockers.append(_lock_row(engine, emails[0].id))
         real(self, params)
 
     monkeypatch.setattr(sender.Marks, "_write", time_out_the_first)
@@ -421,9 +429,7 @@ def test_a_mark_refused_by_the_database_stops_the_batch_and_the_next_tick_sends_
         with pytest.raises(sender.MarkFailed, match="lock timeout"):
             send_due(NOW)
     finally:
-        for locker in lockers:
-            locker.rollback()
-            locker.close()
+        _release(lockers)
     assert len(smtp_sink.wait_for(1)) == 1 and len(smtp_sink.messages) == 1
     monkeypatch.undo()
 
