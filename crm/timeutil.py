@@ -1,14 +1,68 @@
-"""Time helpers: everything is stored in UTC, timezone-aware."""
+"""Time helpers: everything is stored in UTC, timezone-aware, and every "now" comes from one clock.
+
+``utcnow()`` is the only way the app asks what time it is: request handlers, API endpoints,
+scheduler jobs, CLI commands and model defaults all call it (services take ``now`` as an
+argument and never ask). It reads ``CLOCK``, which follows the system clock unless frozen.
+Tests freeze it once (the ``clock`` fixture in ``tests/conftest.py``) and so every thread of
+the process, the live browser-test server and the in-process workers included, sees the same
+moment. The clock is process-wide on purpose: a context variable would not reach the threads
+a request or a worker starts.
+"""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+import threading
+from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from sqlalchemy import DateTime, TypeDecorator
 
 
+class Clock:
+    """The system clock, or a frozen moment that only moves when told to."""
+
+    def __init__(self) -> None:
+        self._frozen: datetime | None = None
+        self._lock = threading.Lock()
+
+    def now(self) -> datetime:
+        frozen = self._frozen
+        return frozen if frozen is not None else datetime.now(timezone.utc)
+
+    @property
+    def is_frozen(self) -> bool:
+        return self._frozen is not None
+
+    def freeze(self, moment: datetime) -> datetime:
+        """Stop the clock at ``moment`` (timezone-aware; kept in UTC)."""
+        if moment.tzinfo is None:
+            raise ValueError("freeze the clock at a timezone-aware moment")
+        with self._lock:
+            self._frozen = moment.astimezone(timezone.utc)
+        return self._frozen
+
+    def advance(self, delta: timedelta) -> datetime:
+        """Move a frozen clock forward (or back, with a negative delta)."""
+        with self._lock:
+            if self._frozen is None:
+                raise RuntimeError("only a frozen clock can be advanced")
+            self._frozen = self._frozen + delta
+            return self._frozen
+
+    def unfreeze(self) -> None:
+        with self._lock:
+            self._frozen = None
+
+
+CLOCK = Clock()
+
+
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    """Now, in UTC, from the app's one clock."""
+    return CLOCK.now()
+
+
+def utc_today() -> date:
+    return CLOCK.now().date()
 
 
 def is_valid_timezone(name: str | None) -> bool:

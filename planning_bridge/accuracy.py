@@ -20,7 +20,7 @@ candidate: ``calibrated`` over ``stage``, and ``stage`` and ``calibrated`` over 
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import date, datetime, timezone
+from datetime import date
 from functools import lru_cache
 
 from sqlalchemy import select
@@ -45,7 +45,7 @@ def accuracy_report(
     when they were taken the same way)."""
     lags = tuple(sorted({int(lag) for lag in lags if 1 <= int(lag) <= 12})) or (1, 2, 3)
     months = max(1, min(int(months), 36))
-    day = as_of or datetime.now(timezone.utc).date()
+    day = as_of or crm_port.utcnow().date()
     return _cached(lags, months, day, bool(slip_adjusted), _data_fingerprint())
 
 

@@ -9,6 +9,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSchema, field_validator
 
+from planning_bridge import crm_port
 from planning_bridge.contracts import COMBINE_RULES, DEMAND_COLUMNS
 from planning_bridge.periods import DEFAULT_HORIZON, MAX_HORIZON, resolve_range
 
@@ -30,7 +31,7 @@ Source = Literal["stage", "calibrated"]
 
 
 def _months(start: str | None, end: str | None) -> tuple[str, str]:
-    return resolve_range(start, end, datetime.now(timezone.utc).date())
+    return resolve_range(start, end, crm_port.utcnow().date())
 
 
 # --- queries and bodies -------------------------------------------------------------------

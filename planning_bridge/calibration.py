@@ -14,7 +14,7 @@
 """
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import date
 from functools import lru_cache
 
 import numpy as np
@@ -33,7 +33,7 @@ BUCKETS = 10
 def calibration_reports(*, as_of: date | None = None) -> list[CalibrationReport]:
     """``stage`` then ``calibrated``, scored on the same holdout. With too few closed deals
     both come back with ``holdout_count`` 0 and the reason in ``method``."""
-    day = as_of or datetime.now(timezone.utc).date()
+    day = as_of or crm_port.utcnow().date()
     defaults = stage_probabilities()
     return list(_reports(day, crm_port.history_fingerprint(), tuple(sorted(defaults.items()))))
 

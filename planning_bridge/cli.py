@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import sys
 from dataclasses import asdict
-from datetime import datetime, timezone
 
 import click
 from flask.cli import AppGroup
@@ -39,14 +38,14 @@ def _report_import(result: ImportResult) -> None:
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
 def import_deals_command(file):
     """Import deals exported by another CRM (replaces the previous import)."""
-    _report_import(services.import_deals_csv(file, now=datetime.now(timezone.utc)))
+    _report_import(services.import_deals_csv(file, now=crm_port.utcnow()))
 
 
 @planning_cli.command("import-actuals")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
 def import_actuals_command(file):
     """Import actual orders per family and month (family,period,units,revenue)."""
-    _report_import(services.import_actuals_csv(file, now=datetime.now(timezone.utc)))
+    _report_import(services.import_actuals_csv(file, now=crm_port.utcnow()))
 
 
 @planning_cli.command("calibrate")
@@ -66,7 +65,7 @@ def calibrate_command(as_of):
 
 
 def _range(start, end) -> tuple[str, str]:
-    return resolve_range(start, end, datetime.now(timezone.utc).date())
+    return resolve_range(start, end, crm_port.utcnow().date())
 
 
 @planning_cli.command("export")
@@ -102,7 +101,7 @@ def export_command(start, end, probabilities, fmt, as_of, slip_adjusted, output)
 @click.option("--month-end", is_flag=True, help="Take the scheduled month-end snapshots instead.")
 def snapshot_command(start, end, probabilities, slip_adjusted, month_end):
     """Freeze the demand input now (or the month-end pair the worker takes on the 1st)."""
-    now = datetime.now(timezone.utc)
+    now = crm_port.utcnow()
     try:
         if month_end:
             ids = services.take_month_end_snapshots(now)

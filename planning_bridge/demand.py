@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import contextvars
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import date
 from decimal import Decimal
 
 import numpy as np
@@ -130,7 +130,7 @@ def demand_input(
 
 def resolve_as_of(as_of: date | None, today: date | None = None) -> tuple[date, bool]:
     """The day the numbers are for, and whether that is today (live) or a rebuilt past."""
-    today = today or datetime.now(timezone.utc).date()
+    today = today or crm_port.utcnow().date()
     if as_of is None or as_of >= today:
         return (as_of or today), True
     return as_of, False

@@ -25,7 +25,7 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, timedelta
 from functools import lru_cache
 
 import numpy as np
@@ -86,7 +86,7 @@ def actuals_by_family(start: str, end: str) -> dict[str, dict[str, float]]:
         raise crm_port.ValidationFailed("invalid period", {"period": "YYYY-MM"})
     lead_times = {f.code: f.lead_time_days for f in crm_port.product_families()}
     imported, won = imported_actuals(), won_units(lead_times)
-    this_month = month_index(datetime.now(timezone.utc).date())
+    this_month = month_index(crm_port.utcnow().date())
     result = {}
     for family in lead_times:
         # Won deals due after this month are booked, not yet actual.

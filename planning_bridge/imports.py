@@ -18,7 +18,7 @@ import csv
 import io
 import math
 import re
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import IO, Any, Iterator
@@ -50,7 +50,7 @@ class RowError(ValueError):
 def import_deals_csv(source: str | Path | IO, *, now: datetime | None = None) -> ImportResult:
     """Replace the imported deals with the file's (see the module docstring). Flushes; the
     caller commits."""
-    now = now or datetime.now(timezone.utc)
+    now = now or crm_port.utcnow()
     header, rows, rejected = _read(source, DEAL_COLUMNS, DEAL_OPTIONAL)
     if header is None:
         return ImportResult("deals", 0, 0, tuple(rejected))
@@ -78,7 +78,7 @@ def import_deals_csv(source: str | Path | IO, *, now: datetime | None = None) ->
 def import_actuals_csv(source: str | Path | IO, *, now: datetime | None = None) -> ImportResult:
     """Write the file's actual units per family and month (see the module docstring). Flushes;
     the caller commits."""
-    now = now or datetime.now(timezone.utc)
+    now = now or crm_port.utcnow()
     header, rows, rejected = _read(source, ACTUAL_COLUMNS, ())
     if header is None:
         return ImportResult("actuals", 0, 0, tuple(rejected))

@@ -16,10 +16,11 @@ flush and never commit.
 """
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import date
 
 import numpy as np
 
+from planning_bridge import crm_port
 from planning_bridge.accuracy import accuracy_report
 from planning_bridge.calibration import calibration_reports
 from planning_bridge.demand import (
@@ -51,7 +52,7 @@ COMBINE_RULE_DOC = """How a family's demand_input_units is made (its combine rul
 
 def slip_distribution(as_of: date | None = None) -> SlipDistribution:
     """Close-date slips learned from the won deals closed by ``as_of`` (default today)."""
-    day = as_of or datetime.now(timezone.utc).date()
+    day = as_of or crm_port.utcnow().date()
     return learn_slips(settled(observations_as_of(day), np.datetime64(day, "D")))
 
 

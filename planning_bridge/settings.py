@@ -9,7 +9,7 @@ as commit stage the first stage, in pipeline order, whose default probability is
 """
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 
 from sqlalchemy import select
 
@@ -81,7 +81,7 @@ def save_family_setting(
         crm_port.db.session.add(setting)
     setting.combine_rule, setting.commit_stage = combine_rule, commit_stage
     setting.updated_by_id = getattr(actor, "id", None)
-    setting.updated_at = now or datetime.now(timezone.utc)
+    setting.updated_at = now or crm_port.utcnow()
     crm_port.db.session.flush()
     return settings_by_family()[family]
 
@@ -171,4 +171,4 @@ def clear_outlier_override(actor, family: str, period: str) -> None:
 
 
 def _today() -> date:
-    return datetime.now(timezone.utc).date()
+    return crm_port.utcnow().date()

@@ -19,6 +19,7 @@ from sqlalchemy import event, text
 from config import TestConfig
 from crm import create_app
 from crm.extensions import db, limiter
+from crm.timeutil import CLOCK
 
 NOW = datetime(2026, 3, 10, 14, 30, tzinfo=timezone.utc)
 PASSWORD = "correct horse battery staple 42"
@@ -75,6 +76,16 @@ def _app_context(app):
         _empty_all_tables()
         db.session.remove()
     limiter.reset()
+
+
+@pytest.fixture(autouse=True)
+def clock():
+    """The app's one clock (``crm.timeutil.CLOCK``), frozen at ``NOW`` for every test, in every
+    thread: pages, API, jobs, CLI and model defaults all read it. Move it with
+    ``clock.freeze(moment)`` or ``clock.advance(delta)``; write every date relative to ``NOW``."""
+    CLOCK.freeze(NOW)
+    yield CLOCK
+    CLOCK.freeze(NOW)
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@
 """
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 from typing import Any
 
@@ -92,6 +93,10 @@ class FitRule(db.Model):
     label: Mapped[str] = mapped_column(String(100), default="")
 
 
+def new_rules_revision() -> str:
+    return uuid.uuid4().hex
+
+
 class ScoringSettings(db.Model):
     """A single row (id 1)."""
 
@@ -103,6 +108,10 @@ class ScoringSettings(db.Model):
     needs_recompute: Mapped[bool] = mapped_column(default=False)
     fit_checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # A fresh random token at every rules or settings change: the key of each process's cached
+    # ruleset. Random, not a counter or a time: a database emptied or restored and changed again
+    # must never meet a ruleset another state of it left in the cache.
+    rules_revision: Mapped[str] = mapped_column(String(32), default=new_rules_revision)
 
 
 class ScoringModel(db.Model):

@@ -136,12 +136,12 @@ _CACHE: dict[tuple, Ruleset] = {}
 
 
 def load_ruleset() -> Ruleset:
-    """The rules as plain data. Every change through the services moves the settings'
-    ``updated_at``, so (updated_at, half-life, saturation) keys a per-process cache that
+    """The rules as plain data. Every change through the services renews the settings'
+    ``rules_revision``, so (rules_revision, half-life, saturation) keys a per-process cache that
     another process's change invalidates too: one primary-key read per event instead of
     reloading every rule."""
     settings = get_settings()
-    key = (settings.updated_at, settings.half_life_days, settings.saturation_points)
+    key = (settings.rules_revision, settings.half_life_days, settings.saturation_points)
     cached = _CACHE.get(key)
     if cached is not None:
         return cached

@@ -15,10 +15,9 @@ from crm.errors import NotFound, ValidationFailed
 from crm.extensions import db
 from crm.scoring.engine import ZERO_KEY, recompute_all
 from crm.scoring.explain import trend
-from crm.scoring.models import ContactScore, FitRule, ScoringModel, ScoringRule
+from crm.scoring.models import ContactScore, FitRule, ScoringModel, ScoringRule, new_rules_revision
 from crm.scoring.public import ScoreSummary, score_summaries
 from crm.scoring.rules import EVENT_KINDS, get_settings, load_ruleset
-from crm.timeutil import utcnow
 from crm.validation import as_id, has_control_chars
 from crm.web.pagination import Page, clamp_page
 
@@ -117,7 +116,8 @@ def save_settings(data: dict, now: datetime):
     settings = get_settings()
     changed = (settings.half_life_days, settings.saturation_points) != (half_life, saturation)
     settings.half_life_days, settings.saturation_points = half_life, saturation
-    settings.updated_at = utcnow()  # the rules cache key: the real clock, never a caller's fixed time
+    settings.updated_at = now
+    settings.rules_revision = new_rules_revision()  # the rules cache key
     if changed:
         settings.needs_recompute = True
     db.session.flush()
@@ -208,7 +208,8 @@ def _get(model, record_id):
 def _mark_changed(now: datetime) -> None:
     settings = get_settings()
     settings.needs_recompute = True
-    settings.updated_at = utcnow()  # the rules cache key: the real clock, never a caller's fixed time
+    settings.updated_at = now
+    settings.rules_revision = new_rules_revision()  # the rules cache key
     db.session.flush()
 
 

@@ -19,8 +19,8 @@ NINE_NY = datetime(2026, 3, 10, 13, 0, tzinfo=timezone.utc)  # Tuesday 09:00 in 
 
 
 @pytest.fixture
-def rep_with_queue(make_user, make_contact, monkeypatch):
-    monkeypatch.setattr("crm.calls.views.utcnow", lambda: NINE_NY + timedelta(minutes=5))
+def rep_with_queue(make_user, make_contact, clock):
+    clock.freeze(NINE_NY + timedelta(minutes=5))
     rep = make_user("rep", name="Ray Rep", email="ray@acme-sales.com", time_zone="America/New_York")
     create_block(rep, {"kind": "recurring", "weekdays": [0, 1, 2, 3, 4], "start_time": time(9),
                        "end_time": time(10, 30)}, NINE_NY)

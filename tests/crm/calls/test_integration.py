@@ -77,7 +77,7 @@ def test_scores_order_the_rest_of_the_queue(ny_rep, callee):
     assert entries[2].contact_id == unscored.id
 
 
-def test_meetings_appear_in_the_calendar_and_the_feed(client, login, ny_rep, monkeypatch):
+def test_meetings_appear_in_the_calendar_and_the_feed(client, login, ny_rep, clock):
     from crm.meetings.models import Meeting
 
     db.session.add(Meeting(host_id=ny_rep.id, title="Intro with Grace", start_at=datetime(2026, 3, 10, 15, tzinfo=UTC),
@@ -85,7 +85,7 @@ def test_meetings_appear_in_the_calendar_and_the_feed(client, login, ny_rep, mon
                            guest_email="grace@example.com"))
     token = settings_for(ny_rep).feed_token
     db.session.commit()
-    monkeypatch.setattr("crm.calls.views.utcnow", lambda: AT)
+    clock.freeze(AT)
     login(client, ny_rep)
     html = client.get("/calls/calendar?view=day&date=2026-03-10").get_data(as_text=True)
     assert "09:00–10:30 Prospecting" in html and "11:00–11:30 Intro with Grace" in html

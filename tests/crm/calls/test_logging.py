@@ -90,11 +90,11 @@ def test_logging_the_same_entry_twice_gives_one_outcome(ny_rep, callee):
     assert db.session.query(Activity).filter_by(kind="call").count() == 1
 
 
-def test_two_browser_tabs_logging_the_same_entry(client, app, ny_rep, callee, login, monkeypatch):
+def test_two_browser_tabs_logging_the_same_entry(client, app, ny_rep, callee, login, clock):
     contact = callee()
     entry = build_queue(ny_rep, NY_8AM)[0]
     db.session.commit()
-    monkeypatch.setattr("crm.calls.views.utcnow", lambda: IN_BLOCK)
+    clock.freeze(IN_BLOCK)
     login(client, ny_rep)
     tab_one = csrf_from(client.get(f"/calls/work/{entry.id}").get_data(as_text=True))
     tab_two = csrf_from(client.get(f"/calls/work/{entry.id}").get_data(as_text=True))

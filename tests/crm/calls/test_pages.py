@@ -23,8 +23,8 @@ TODAY_NY = NY_8AM + timedelta(hours=1)  # 09:00 in New York, inside the block
 
 
 @pytest.fixture
-def frozen(monkeypatch):
-    monkeypatch.setattr("crm.calls.views.utcnow", lambda: TODAY_NY)
+def frozen(clock):
+    clock.freeze(TODAY_NY)
 
 
 def _queue_page_queries(client, count_queries):

@@ -90,7 +90,7 @@ def test_cli_prints_one_json_object(app, tmp_path):
     assert missing.exit_code != 0 and "no column 'nope'" in missing.output
 
 
-def test_training_on_the_crms_history(app, make_contact, monkeypatch):
+def test_training_on_the_crms_history(app, make_contact):
     """Buyers read the pricing page in the weeks before converting; the others browse the blog."""
     rng = random.Random(5)
     start = NOW - timedelta(days=500)
@@ -121,7 +121,7 @@ def test_training_on_the_crms_history(app, make_contact, monkeypatch):
     assert stored.active and stored.source == "crm" and stored.metrics["model"]["auc"] == report["model"]["auc"]
     open_row = db.session.query(ContactScore).filter(ContactScore.predictive.is_not(None)).first()
     assert open_row is not None and 0 <= open_row.predictive <= 1
-    monkeypatch.setattr("crm.scoring.cli.utcnow", lambda: NOW)
+
     result = app.test_cli_runner().invoke(args=["crm", "scoring", "train"])
     assert result.exit_code == 0, result.output
     assert "predictive model" in result.output and "engagement alone" in result.output

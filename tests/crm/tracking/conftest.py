@@ -61,13 +61,9 @@ def click_paths(sent_email):
 
 
 @pytest.fixture
-def at(monkeypatch):
-    """Freeze the clock the tracking endpoints read: ``at(moment)``."""
-    def freeze(moment):
-        for module in ("crm.tracking.public_views", "crm.tracking.api"):
-            monkeypatch.setattr(f"{module}.utcnow", lambda: moment)
-        return moment
-    return freeze
+def at(clock):
+    """Move the app's clock to ``moment`` for the tracking endpoints: ``at(moment)``."""
+    return clock.freeze
 
 
 @pytest.fixture
