@@ -58,7 +58,13 @@ rule that applies wins:
     contact counts, so a plain message with no Re:, no In-Reply-To and no quote is a reply
     too; the reasons say which reply cues were present.
 
-Auto-replies carry ``return_date`` (see ``ooo_dates.py``) read relative to ``now``.
+Auto-replies carry ``return_date``, the first day the sender is back (``ooo_dates.py``),
+read relative to the message's own day: the local date of its ``Date:`` header, in that
+header's UTC offset, so the same message means the same date whenever it is processed (a
+webhook now, an IMAP backlog months later). ``now`` stands in when the header is missing,
+unreadable or implausible (more than a day after ``now``, or before 2000); the reasons say
+which. Year-less dates are the next occurrence on or after that day, except one at most 31
+days before it (a stale notice); dates before that day are dropped.
 Any internal error yields *other* with the reason, logged with its traceback; parsing
 problems (cut message, broken MIME, policy fallback) are listed in ``reasons``.
 """
@@ -72,7 +78,7 @@ from typing import Iterable, Literal
 from crm.contacts.emails import normalize_email
 from crm.mail.inbound.autoreply import automated_sender_reason, has_reply_prefix, judge_auto_reply
 from crm.mail.inbound.bounces import is_dsn, looks_like_text_bounce, read_dsn, read_text_bounce
-from crm.mail.inbound.ooo_dates import find_return_date
+from crm.mail.inbound.ooo_dates import find_return_date, message_day
 from crm.mail.inbound.parse import ParsedMail, parse_mail
 from crm.mail.inbound.text import strip_signature
 from crm.mail.inbound.unsubscribe import unsubscribe_by_address_or_subject, unsubscribe_by_wording
@@ -118,7 +124,7 @@ class _Facts:
     """What every rule may read, gathered once."""
 
     parsed: ParsedMail
-    today: date
+    now: datetime | date  # the processing time; return dates are read from the message's own day
     own: frozenset[str]
     from_address: str | None
     from_name: str
@@ -138,7 +144,8 @@ def classify_message(
     :param raw: the message as received (bytes; a str is encoded as UTF-8)
     :param own_addresses: our addresses (the rep's mailbox and aliases): their messages are
         never replies
-    :param now: the reference time for relative return dates (default: now, UTC)
+    :param now: the processing time (default: ``utcnow()``): the reference for return dates
+        only when the message's own ``Date:`` is missing, unreadable or implausible
     """
     try:
         result = _classify(raw, own_addresses, now)
@@ -169,10 +176,9 @@ def _classify(raw, own_addresses, now) -> InboundClassification:
 
 def _gather(parsed: ParsedMail, own_addresses, now) -> _Facts:
     now = now or utcnow()
-    today = now.date() if isinstance(now, datetime) else now
     own = frozenset(filter(None, (normalize_address(a) for a in own_addresses or () if isinstance(a, str))))
     from_name, from_raw = parsed.address("From")
-    return _Facts(parsed, today, own, normalize_address(from_raw) or None, from_name[:200],
+    return _Facts(parsed, now, own, normalize_address(from_raw) or None, from_name[:200],
                   parsed.header("Subject")[:MAX_SUBJECT_CHARS], sender_raw=from_raw)
 
 
@@ -240,8 +246,9 @@ def _calendar_rule(facts: _Facts):
 def _auto_reply_rule(facts: _Facts):
     verdict = judge_auto_reply(facts.parsed, facts.subject, facts.texts.fresh)
     if verdict.auto_reply:
-        found = find_return_date(f"{facts.subject}\n{facts.texts.fresh}", facts.today)
-        return AUTO_REPLY, {"return_date": found.value}, [*verdict.reasons, found.reason]
+        day = message_day(facts.parsed.header("Date"), facts.now)
+        found = find_return_date(f"{facts.subject}\n{facts.texts.fresh}", day.value)
+        return AUTO_REPLY, {"return_date": found.value}, [*verdict.reasons, found.reason, day.reason]
     if verdict.automated:
         return OTHER, {}, list(verdict.reasons)
     why = automated_sender_reason(facts.parsed, facts.from_address or "")

@@ -1,10 +1,20 @@
 """The return date stated in an out-of-office text, in English, German, French, Spanish,
-Italian, Dutch and Portuguese.
+Italian, Dutch and Portuguese, read relative to the day the message was written.
 
+0. **The reference day** (``message_day``) is the local date of the message's own ``Date:``
+   header, in the header's own UTC offset (an auto-reply written at 00:16 -0800 on 25
+   November is from 25 November, although it is already 08:16 UTC). Neither the wall clock
+   nor the processing time: a message read from an IMAP backlog months later means what it
+   meant when it was written. The caller's ``now`` (its UTC date) is used instead when the
+   header is missing, unparseable, dated more than ``MAX_DATE_SKEW`` after ``now`` (a sender
+   clock running ahead or a forged header: an auto-reply cannot come from the future), or
+   dated before ``EARLIEST_PLAUSIBLE`` (the 1970/1980 zero dates broken clocks write).
+   ``today`` below is this reference day.
 1. Find every date mention: ISO ``2026-12-03``; numeric ``03.12.2026``, ``3.12.``,
-   ``12/07/2026``, ``3/12``; written ``3 December``, ``3rd of December 2026``, ``December 3``,
-   ``3. Dezember``, ``le 3 décembre``, ``3 de diciembre de 2026``; and relative ``Monday``,
-   ``tomorrow``, ``next week``.
+   ``12/07/2026``, ``25/12``, ``3/12``; written ``3 December``, ``3rd of December 2026``,
+   ``December 3``, ``3. Dezember``, ``le 3 décembre``, ``3 de diciembre de 2026``; and
+   relative ``Monday`` (the next Monday after ``today``, never ``today`` itself),
+   ``tomorrow`` (``today`` + 1), ``next week`` (the Monday after ``today``'s week).
 2. Give each mention a meaning from the words around it: a *return* word just before it
    ("back", "return", "zurück", "de retour", "regreso", "rientro", "terug"...) or right after
    it ("Ab dem 03.12. bin ich *wieder* da") means that day; an *until* word before it
@@ -14,21 +24,39 @@ Italian, Dutch and Portuguese.
    nothing; but "not back until" / "no regresaré hasta" means that day. Relative mentions
    count only after such a word; other dates are ignored.
 3. The return date is the latest meaningful date.
-4. Missing years: the occurrence nearest to ``today``, past days counting double, so
-   "3 January" read on 20 December is next January and a stale "24 November" read on
-   25 November stays in the past. ``12/07`` is ambiguous: the weekday written next to it
-   decides ("Monday 12/07/2026" is 7 December 2026), else the same nearest rule; dotted
-   dates are always day first.
-5. A date before ``today`` (a stale notice) or more than ``MAX_DAYS_AHEAD`` away is dropped.
+4. Missing years (``_yearless``): the next occurrence of that day and month on or after
+   ``today`` ("3 January" in a message of 20 December is next January; "3 December" in one
+   of 25 November is this December), with one guard for stale notices: when the same day
+   and month fell at most ``STALE_DAYS`` (31) days *before* ``today``, the text means that
+   past day, not next year's ("back on 24 November" in a message of 25 November, or "28
+   December" in one of 5 January). Why: people forget to switch their auto-reply off, so a
+   notice going out days or weeks after its return date is common, whereas a leave announced
+   to the day eleven months ahead is not; reading the stale date as next year would pause a
+   contact who is already back for almost a year. The past day is then dropped by rule 5.
+   An occurrence further than a year (365 days) ahead is no date: only a 29 February can be
+   (written in a year whose next leap day is more than a year away), and it is treated as a
+   typo, not as a leave ending in four years. ``12/07`` is ambiguous: the weekday written
+   next to it decides ("Monday 12/07/2026" is 7 December 2026), else the reading nearest to
+   ``today``, past days counting double; a number above 12 can only be the day (``25/12``,
+   ``12/25``); dotted dates are always day first.
+5. A date before ``today`` (a stale notice) or more than ``MAX_DAYS_AHEAD`` days after it is
+   dropped. A date equal to ``today`` is kept: the sender is back that very day, and the
+   caller decides what a return moment that has already arrived means (the sequences
+   resume at once; see ``pause_enrollments_for``).
 """
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta, timezone
+from email.utils import parsedate_to_datetime
 
 MAX_TEXT_CHARS = 10_000
 MAX_DAYS_AHEAD = 400
+STALE_DAYS = 31
+MAX_DATE_SKEW = timedelta(days=1)
+EARLIEST_PLAUSIBLE = datetime(2000, 1, 1, tzinfo=timezone.utc)
+_YEAR_DAYS = 365
 _WINDOW_BEFORE = 60
 _WINDOW_AFTER = 40
 
@@ -79,7 +107,7 @@ _PATTERNS = {
         re.I,
     ),
     "numeric": re.compile(
-        r"(?<![\d./:-])(?P<a>[0-3]?\d)(?P<sep>[./-])(?P<b>[01]?\d)"
+        r"(?<![\d./:-])(?P<a>[0-3]?\d)(?P<sep>[./-])(?P<b>[0-3]?\d)"
         r"(?:(?P=sep)(?P<y>(?:19|20)?\d{2}))?(?![\d/:]|[.-]\d)\.?"
     ),
 }
@@ -136,8 +164,40 @@ class ReturnDate:
     reason: str
 
 
+@dataclass(frozen=True)
+class MessageDay:
+    value: date
+    reason: str
+
+
+def message_day(date_header: str | None, now: datetime | date) -> MessageDay:
+    """Rule 0: the day a message's dates are read from, its ``Date:`` header's local date,
+    else ``now``'s UTC date (a ``date`` is taken as that day; a naive datetime as UTC)."""
+    if isinstance(now, datetime):
+        now_moment = now if now.tzinfo is not None else now.replace(tzinfo=timezone.utc)
+        fallback = now_moment.astimezone(timezone.utc).date()
+    else:
+        now_moment, fallback = datetime.combine(now, time(0), timezone.utc), now
+    value = " ".join((date_header or "").split())
+    if not value:
+        return MessageDay(fallback, f"no Date header: dates read relative to now ({fallback.isoformat()})")
+    try:
+        written = parsedate_to_datetime(value)
+    except Exception:  # noqa: BLE001 - any header the stdlib cannot read is "unreadable"
+        written = None
+    if written is None:
+        return MessageDay(fallback, f"unreadable Date header: dates read relative to now ({fallback.isoformat()})")
+    # "-0000" (or an unknown zone name) means "local time, offset unknown": the date as written
+    moment = written if written.tzinfo is not None else written.replace(tzinfo=timezone.utc)
+    if moment > now_moment + MAX_DATE_SKEW or moment < EARLIEST_PLAUSIBLE:
+        return MessageDay(fallback, f"implausible Date header ({written.isoformat()}): "
+                                    f"dates read relative to now ({fallback.isoformat()})")
+    return MessageDay(written.date(), f"dates read relative to the message's Date ({written.date().isoformat()})")
+
+
 def find_return_date(text: str, today: date) -> ReturnDate:
-    """The first day the sender is back, read from an auto-reply text (see module doc)."""
+    """The first day the sender is back, read from an auto-reply text written on ``today``
+    (the message's own day, see ``message_day``; rules in the module doc)."""
     text = (text or "")[:MAX_TEXT_CHARS].replace("\u00a0", " ").replace("’", "'")
     mentions = sorted(_absolute_mentions(text, today) + _relative_mentions(text, today),
                       key=lambda m: m.start)
@@ -244,10 +304,10 @@ def _to_date(kind: str, match: re.Match, today: date, weekday: int | None) -> da
     a, b, sep = int(groups["a"]), int(groups["b"]), groups["sep"]
     if sep == "-" and year is None:
         return None  # "3-5" is a range of numbers far more often than a date
-    if sep == "." or b > 12:
-        options = [(b, a)]  # dotted dates are day first everywhere they are used
-    elif a > 12:
-        options = [(a, b)]  # only month/day can work
+    if sep == "." or a > 12:
+        options = [(b, a)]  # day first: dotted dates always are, and "25/12" can only be
+    elif b > 12:
+        options = [(a, b)]  # "12/25": only month/day can work
     else:
         options = [(b, a), (a, b)]
     return _resolve(options, year, today, weekday)
@@ -257,7 +317,7 @@ def _resolve(options: list[tuple[int, int]], year: int | None, today: date, week
     """Pick among (month, day) readings: the one on the stated weekday, else the nearest."""
     dates = []
     for month, day in options:
-        found = _safe_date(year, month, day) if year else _nearest_occurrence(month, day, today)
+        found = _safe_date(year, month, day) if year else _yearless(month, day, today)
         if found is not None:
             dates.append(found)
     if weekday is not None and any(d.weekday() == weekday for d in dates):
@@ -265,14 +325,25 @@ def _resolve(options: list[tuple[int, int]], year: int | None, today: date, week
     return min(dates, key=lambda d: _distance(d, today), default=None)
 
 
-def _nearest_occurrence(month: int, day: int, today: date) -> date | None:
-    candidates = [_safe_date(y, month, day) for y in (today.year - 1, today.year, today.year + 1)]
-    return min((c for c in candidates if c), key=lambda c: _distance(c, today), default=None)
+def _yearless(month: int, day: int, today: date) -> date | None:
+    """Rule 4: a day and month without a year. The past occurrence when it is at most
+    ``STALE_DAYS`` before ``today`` (a stale notice), else the next one on or after ``today``
+    if it comes within a year, else None (a 29 February with no leap day in the coming year)."""
+    candidates = [d for d in (_safe_date(y, month, day) for y in range(today.year - 1, today.year + 2)) if d]
+    recent = max((d for d in candidates if d < today), default=None)
+    if recent is not None and (today - recent).days <= STALE_DAYS:
+        return recent
+    upcoming = min((d for d in candidates if d >= today), default=None)
+    if upcoming is not None and (upcoming - today).days <= _YEAR_DAYS:
+        return upcoming
+    return None
 
 
 def _distance(day: date, today: date) -> int:
+    """Sort key between readings of one ambiguous date: the nearest, past days counting
+    double (a stale 10 November beats a 11 October eleven months ahead)."""
     delta = (day - today).days
-    return delta if delta >= 0 else -2 * delta  # a return date is rarely in the past
+    return delta if delta >= 0 else -2 * delta
 
 
 def _year(text: str | None) -> int | None:

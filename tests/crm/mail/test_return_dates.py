@@ -1,11 +1,12 @@
-"""Return dates read from out-of-office texts, relative to a fixed "today"."""
+"""Return dates read from out-of-office texts, relative to a fixed "today" (the day the
+message was written: ``message_day`` reads it from the Date header, tested at the end)."""
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
-from crm.mail.inbound.ooo_dates import find_return_date
+from crm.mail.inbound.ooo_dates import find_return_date, message_day
 
 TODAY = date(2026, 11, 25)  # a Wednesday
 
@@ -21,6 +22,10 @@ TODAY = date(2026, 11, 25)  # a Wednesday
     ("Out of office through Dec 4th, 2026", date(2026, 12, 5)),
     ("I am out until 4 December and back on 7 December.", date(2026, 12, 7)),
     ("On leave 20/11 - 03/12.", date(2026, 12, 4)),
+    ("Back on 25/12.", date(2026, 12, 25)),  # a number above 12 is the day, whichever side
+    ("Back on 12/25.", date(2026, 12, 25)),
+    ("Back on 13/12/2026.", date(2026, 12, 13)),
+    ("Out of office until 12/13/2026.", date(2026, 12, 14)),
     ("I will not return until 03.12.2026.", date(2026, 12, 3)),
     ("I won't be back until Monday.", date(2026, 11, 30)),
     ("I will be out of the office starting 20.11.2026 and will not return until 03.12.2026.", date(2026, 12, 3)),
@@ -82,6 +87,16 @@ def test_no_return_date(text):
     (date(2028, 2, 10), "Back on 29 February.", date(2028, 2, 29)),
     # Monday read on a Monday is next Monday
     (date(2026, 11, 30), "Back on Monday.", date(2026, 12, 7)),
+    # the message's own day is a return date (back today)
+    (date(2026, 11, 25), "Back on 25 November.", date(2026, 11, 25)),
+    # a stale notice: at most 31 days back is that past day (dropped), further back next year
+    (date(2026, 11, 25), "Back on 25 October.", None),
+    (date(2026, 11, 25), "Back on 24 October.", date(2027, 10, 24)),
+    # an ambiguous 10/11 read on 25 November: the stale 10 November (dropped), not 11 October 2027
+    (date(2026, 11, 25), "Back on 10/11.", None),
+    # 29 February with no leap day in the coming year is no date
+    (date(2027, 2, 20), "Back on 29 February.", None),
+    (date(2027, 3, 1), "Back on 29 February.", date(2028, 2, 29)),
 ])
 def test_missing_year_is_the_sensible_one(today, text, expected):
     assert find_return_date(text, today).value == expected
@@ -91,3 +106,27 @@ def test_reason_explains_the_result():
     assert "2026-12-03" in find_return_date("Back on 3 December.", TODAY).reason
     assert "past" in find_return_date("Back on 24 November.", TODAY).reason
     assert find_return_date("Nothing here.", TODAY).reason == "no return date stated"
+
+
+@pytest.mark.parametrize("header, expected", [
+    ("Wed, 25 Nov 2026 00:16:39 -0800", date(2026, 11, 25)),  # 08:16 UTC: the local date counts
+    ("Tue, 24 Nov 2026 23:50:00 -0500", date(2026, 11, 24)),  # 04:50 UTC on the 25th
+    ("Wed, 25 Nov 2026 09:18:41 +0100 (CET)", date(2026, 11, 25)),
+    ("25 Nov 2026 09:18:41 CET", date(2026, 11, 25)),  # unknown zone name: the date as written
+    ("Thu, 26 Nov 2026 09:00:00 +0100", date(2026, 11, 26)),  # within a day after now: believed
+    ("Fri, 27 Nov 2026 12:00:00 +0000", date(2026, 11, 25)),  # more than a day after: now
+    ("Wed, 25 Nov 1998 09:00:00 +0000", date(2026, 11, 25)),  # before 2000: now
+    ("Sun, 10 Mar 2024 09:00:00 +0000", date(2024, 3, 10)),  # an old backlog: its own day
+    ("", date(2026, 11, 25)),
+    ("not a date", date(2026, 11, 25)),
+    (None, date(2026, 11, 25)),
+])
+def test_message_day(header, expected):
+    now = datetime(2026, 11, 25, 10, 0, tzinfo=timezone.utc)
+    assert message_day(header, now).value == expected
+
+
+def test_message_day_falls_back_to_the_utc_date_of_now():
+    late = datetime(2026, 11, 25, 23, 30, tzinfo=timezone(timedelta(hours=-5)))  # 04:30 UTC on the 26th
+    assert message_day(None, late).value == date(2026, 11, 26)
+    assert message_day(None, date(2026, 11, 25)).value == date(2026, 11, 25)
