@@ -208,7 +208,9 @@ def refresh_fit(now: datetime) -> int:
     query = (select(Contact.id, Contact.title, Company.employee_count, Company.industry, Contact.owner_id)
              .outerjoin(Company, Company.id == Contact.company_id))
     if since is not None:
-        query = query.where((Contact.updated_at > since) | (Company.updated_at > since))
+        # ">=": a change stamped in the same instant as the last run is looked at again (harmless:
+        # only a different fit or owner counts) rather than missed for good.
+        query = query.where((Contact.updated_at >= since) | (Company.updated_at >= since))
     changed = 0
     for contact_id, title, employees, industry, owner_id in db.session.execute(query).all():
         fit = fit_of(ruleset.fit_rules, title, employees, industry).points

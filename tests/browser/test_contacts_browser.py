@@ -15,7 +15,7 @@ pytestmark = pytest.mark.browser
 
 
 @pytest.fixture
-def rep_with_contacts(make_user, make_company, make_contact):
+def rep_with_contacts(make_user, make_company, make_contact, clock):
     rep = make_user("rep", name="Rita Rep", email="rita@acme-sales.com", time_zone="Europe/Paris")
     acme = make_company(name="Acme Pumps", domain="acmepumps.com", industry="Manufacturing", time_zone="America/Chicago")
     grace = make_contact(first_name="Grace", last_name="Hopper", email="grace@acmepumps.com", title="VP Engineering",
@@ -31,6 +31,7 @@ def rep_with_contacts(make_user, make_company, make_contact):
     record_activity("note", NOW + timedelta(days=2), contact_id=grace.id, company_id=acme.id, user_id=rep.id,
                     details={"body": "Budget approved for Q3"})
     db.session.commit()
+    clock.freeze(NOW + timedelta(days=3))  # the rep opens the contact after that history
     return rep
 
 

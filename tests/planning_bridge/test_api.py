@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import date, datetime, timezone
+from datetime import date
 
 import pytest
 
@@ -12,7 +12,7 @@ from planning_bridge.contracts import DEMAND_COLUMNS
 from tests.conftest import NOW
 
 API = "/api/v1/planning"
-THIS_MONTH = datetime.now(timezone.utc).strftime("%Y-%m")
+THIS_MONTH = NOW.strftime("%Y-%m")
 
 
 @pytest.fixture

@@ -80,7 +80,7 @@ from crm.extensions import db
 from crm.mail import transport
 from crm.mail.models import Mailbox, OutboundEmail
 from crm.mail.outbound.compose import build_wire, tracked_html
-from crm.mail.outbound.marks import Marks
+from crm.mail.outbound.marks import MarkFailed, Marks  # noqa: F401  (MarkFailed: raised through send_due)
 from crm.jsontype import json_object
 from crm.timeutil import UTCDateTime, utcnow
 

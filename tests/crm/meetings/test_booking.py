@@ -245,7 +245,7 @@ def test_round_robin_goes_to_the_least_booked_then_least_recently_booked(client,
     busy_day = future_weekday(2)
     for member in (rita, ray):
         services.book(team, berlin_at(busy_day, 10).astimezone(UTC),
-                      services.Guest(f"G {member.id}", f"g{member.id}@x-corp.com", "UTC", {}), datetime.now(UTC))
+                      services.Guest(f"G {member.id}", f"g{member.id}@x-corp.com", "UTC", {}), NOW)
         db.session.commit()
     third = book(client, team.slug, berlin_at(busy_day, 10), email="last@corp.com")
     assert third.status_code == 201

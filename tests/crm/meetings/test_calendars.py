@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import http.server
 import threading
-from datetime import timedelta, timezone
+from datetime import datetime, time, timedelta, timezone
 
 import pytest
 
@@ -14,8 +14,8 @@ from crm.meetings import calendars
 from crm.meetings.jobs import refresh_due_feeds
 from crm.meetings.models import ExternalBusy, ExternalCalendar
 from crm.timeutil import utcnow
-from tests.conftest import csrf_from
-from tests.crm.meetings.helpers import berlin_at, future_weekday
+from tests.conftest import NOW, csrf_from
+from tests.crm.meetings.helpers import BERLIN, berlin_at, future_weekday
 
 UTC = timezone.utc
 
@@ -66,7 +66,19 @@ END:VEVENT
 """.replace("\n", "\r\n").encode()
 
 
-def test_recurrences_exceptions_and_free_events():
+def berlin_hhmm(day, utc_hour: int, minutes: int = 0) -> str:
+    """The Berlin wall time of ``utc_hour:minutes`` UTC on ``day``: 09:00 in winter, 10:00 in
+    summer (the Tuesday event is written in UTC)."""
+    return datetime.combine(day, time(utc_hour, minutes), UTC).astimezone(BERLIN).strftime("%H:%M")
+
+
+# Berlin is UTC+1 in winter and UTC+2 in summer: the same checks at a winter and a summer "now".
+SEASONS = pytest.mark.parametrize("days_after_now", [0, 120], ids=["winter", "summer"])
+
+
+@SEASONS
+def test_recurrences_exceptions_and_free_events(clock, days_after_now):
+    clock.freeze(NOW + timedelta(days=days_after_now))
     monday = future_weekday(0, min_days=2)
     busy = calendars.busy_from_ics(ics(monday), zone_name="Europe/Berlin",
                                    start=berlin_at(monday, 0), end=berlin_at(monday + timedelta(days=28), 0))
@@ -74,7 +86,8 @@ def test_recurrences_exceptions_and_free_events():
     hour = timedelta(hours=1)
     assert starts == [
         (monday.strftime("%m-%d") + " 10:00", hour),                              # first occurrence
-        ((monday + timedelta(days=1)).strftime("%m-%d") + " 09:00", timedelta(minutes=30)),  # 08:00Z
+        ((monday + timedelta(days=1)).strftime("%m-%d") + " " + berlin_hhmm(monday + timedelta(days=1), 8),
+         timedelta(minutes=30)),                                                  # 08:00Z
         ((monday + timedelta(days=14)).strftime("%m-%d") + " 15:00", hour),      # moved occurrence
         ((monday + timedelta(days=21)).strftime("%m-%d") + " 10:00", hour),      # fourth; the second is excluded
     ]
@@ -88,7 +101,9 @@ def test_junk_and_oversized_files_are_refused():
                                 end=utcnow() + timedelta(days=1))
 
 
-def test_uploaded_calendar_removes_slots(client, rita, make_type, login):
+@SEASONS
+def test_uploaded_calendar_removes_slots(client, rita, make_type, login, clock, days_after_now):
+    clock.freeze(NOW + timedelta(days=days_after_now))
     meeting_type = make_type(rita)
     monday = future_weekday(0)
     login(client, rita)
@@ -114,7 +129,8 @@ def test_uploaded_calendar_removes_slots(client, rita, make_type, login):
     tuesday_hours = [s[11:16] for s in slots if s.startswith(str(monday + timedelta(days=1)))]
     assert "10:00" not in monday_hours and "10:30" not in monday_hours and "09:30" in monday_hours
     assert "13:00" in monday_hours  # the free event does not block
-    assert "09:00" not in tuesday_hours and "09:30" in tuesday_hours
+    tuesday = monday + timedelta(days=1)  # the 08:00-08:30Z event blocks that half hour, Berlin time
+    assert berlin_hhmm(tuesday, 8) not in tuesday_hours and berlin_hhmm(tuesday, 8, 30) in tuesday_hours
 
 
 class _Feed(http.server.BaseHTTPRequestHandler):
