@@ -349,9 +349,17 @@ def stop_enrollments_for(contact, reason: str, actor, now: datetime) -> list[int
 
 
 def pause_enrollments_for(contact, reason: str, until: datetime | None, now: datetime) -> list[int]:
-    """Pause the contact's active enrollments until ``until`` (None: the configured default),
-    moving due dates forward on resume. Returns the paused ids. Flushes, never commits."""
-    if until is None or until <= now:
+    """Pause the contact's active enrollments until ``until``, moving due dates forward on
+    resume. Returns the paused ids. Flushes, never commits.
+
+    ``until`` None (no return stated): the configured default, ``SEQUENCE_PAUSE_DEFAULT_DAYS``
+    from ``now``. A stated return moment that has already arrived (``until <= now``: "back
+    today", or an auto-reply read from a backlog after its date) means the contact is back:
+    the pause keeps that moment, so ``resume_due_pauses`` resumes the enrollment at its next
+    tick (minutes), never the default weeks later. Pausing briefly rather than not at all keeps
+    one path for every auto-reply: the timeline records it, a queued email is withdrawn and
+    re-rendered like after any pause, and only the resume job ever resumes."""
+    if until is None:
         days = current_app.config.get("SEQUENCE_PAUSE_DEFAULT_DAYS", DEFAULT_PAUSE_DAYS)
         until = now + timedelta(days=days)
     active = db.session.scalars(select(Enrollment).where(Enrollment.contact_id == contact.id,

@@ -15,8 +15,11 @@ webhook and the IMAP poller alike.
    ``MAIL_COLLEAGUE_REPLY_STOPS`` (default on). Bounces match the bounced recipient.
 4. **Act** (the Outbox model contract): reply -> ``replied_at``, stop every enrollment
    ('replied'), ``email_replied`` activity, notify the owner, score event; auto-reply -> pause
-   until the stated return date (the start of that day in the contact's time zone), else the
-   sequences default; hard bounce -> address marked bounced, ``bounced_at``, stop ('bounced');
+   until the stated return date (the start of that day in the contact's time zone; the date
+   is read relative to the message's own ``Date:``, see ``classify.py``), else the sequences
+   default; a return day that has already begun ("back today", or a notice read from a
+   backlog after its date) leaves a pause that has already ended, which the resume job lifts
+   at its next tick (``pause_enrollments_for``); hard bounce -> address marked bounced, ``bounced_at``, stop ('bounced');
    soft bounce -> ``on_soft_bounce`` (sequences retries; 3 strikes stop); unsubscribe request
    -> unsubscribed + stop ('unsubscribed'). Flushes; the caller commits.
 """

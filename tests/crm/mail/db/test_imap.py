@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 import uuid
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -72,9 +73,11 @@ def imap_mailbox(alice, imap_server, folder):
     return mailbox
 
 
-def append(folder, data: bytes) -> None:
+def append(folder, data: bytes, at: datetime = NOW) -> None:
+    """IMAP APPEND with an explicit internal date (``at``): left out, the server stamps its own
+    wall clock, and the first poll's SINCE search would depend on the day the tests run."""
     client, name = folder
-    assert client.append(name, None, None, data)[0] == "OK"
+    assert client.append(name, None, at, data)[0] == "OK"
 
 
 def test_poll_processes_each_message_once_and_remembers_the_last_uid(client, folder, imap_mailbox, prospect):
@@ -142,3 +145,32 @@ def test_a_wrong_password_is_recorded_and_other_mailboxes_still_poll(folder, ima
     result = poll_all(NOW)
     assert result.errors and result.fetched == 0
     assert "mailbox" in db.session.get(type(imap_mailbox), imap_mailbox.id, populate_existing=True).imap_last_error
+
+
+def test_a_backlog_of_out_of_office_notices_reads_each_from_its_own_date(clock, folder, imap_mailbox, prospect):
+    """A mailbox connected months late: both notices were written on 25 November 2026. Céline
+    stated her return (3 December 2026): she is back, the pause ends then, so the resume job
+    lifts it at its next tick. Lars stated none: the default pause, from now."""
+    from crm.sequences.models import Enrollment
+    from crm.sequences.services import resume_due_pauses
+
+    _, celine, _ = prospect("celine.dubois@chateau-margaux-logistique.fr", "<seq.8a2c5e1f9b04.1@mail.acme-sales.com>")
+    _, lars, _ = prospect("lars.haugen@fjord-seafood.no", "<seq.a6e3f0c9b2d1.1@mail.acme-sales.com>")
+    assert poll_all(NOW).fetched == 0  # the cursor is set; then the poller stops (a lapsed password...)
+    arrived = datetime(2026, 11, 25, 8, 30, tzinfo=timezone.utc)
+    append(folder, raw("ooo_french_zimbra.eml"), at=arrived)
+    append(folder, raw("ooo_no_date.eml"), at=arrived)
+    later = clock.freeze(datetime(2027, 3, 1, 9, 0, tzinfo=timezone.utc))  # ...and is mended months later
+
+    assert poll_all(later).fetched == 2
+
+    def state(enrollment):
+        row = db.session.get(Enrollment, enrollment.id, populate_existing=True)
+        return row.status, row.paused_until
+
+    assert state(celine) == ("paused", datetime(2026, 12, 2, 23, 0, tzinfo=timezone.utc))  # 3 Dec, Berlin
+    assert state(lars) == ("paused", later + timedelta(days=14))
+    assert resume_due_pauses(later) == 1
+    db.session.commit()
+    assert state(celine) == ("active", None)
+    assert state(lars) == ("paused", later + timedelta(days=14))
