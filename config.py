@@ -18,6 +18,11 @@ def _env_bool(name: str, default: bool) -> bool:
     return raw.strip().lower() in {"1", "true", "yes", "on"}
 
 
+class ConfigError(RuntimeError):
+    """A setting the chosen configuration needs is missing. The message says what to set, in
+    one line: the command line prints it as is (``Error: ...``)."""
+
+
 def _persistent_secret_key(instance_dir: Path) -> str:
     """A development key generated once and kept under instance/, so sessions survive restarts
     without anyone committing a secret."""
@@ -113,6 +118,9 @@ class Config:
         self.SCHEDULER_IN_PROCESS = _env_bool("SCHEDULER_IN_PROCESS", False)
         self.PASSWORD_HASH_PROFILE = "rfc9106_low_memory"
         self.API_PAGE_SIZE_MAX = 200
+        # PostgreSQL: the database time one web request may use, in ms (0: unlimited); the
+        # worker, CLI and scheduler are never limited (crm/web/budget.py).
+        self.REQUEST_STATEMENT_TIMEOUT_MS = int(env.get("REQUEST_STATEMENT_TIMEOUT_MS", 10000))
         self.IMPORT_BATCH_SIZE = int(env.get("IMPORT_BATCH_SIZE", 1000))
         # Sequences: pause length for an out-of-office without a return date, the wait before
         # retrying a soft-bounced step, and before retrying a step that failed to render.
@@ -138,8 +146,20 @@ class Config:
                 return "postgresql+psycopg://" + url[len(prefix):]
         return url
 
-    def _missing_secret_key(self) -> str:
-        raise RuntimeError("SECRET_KEY must be set in the environment in production")
+    def _missing_secret_key(self) -> str | None:
+        raise ConfigError(
+            "SECRET_KEY must be set in the environment in production (or run with CRM_CONFIG=development)"
+        )
+
+
+class ConfigWithoutSecrets(Config):
+    """The production settings with a missing ``SECRET_KEY`` left as None instead of refused.
+    Only for the app ``wsgi.py`` builds so that ``flask --app wsgi ... --help`` can list the
+    commands on a machine without secrets (``crm.app.create_help_app``); that app serves no
+    request and runs none of the CRM's commands. Not in ``CONFIGS``: nobody can select it."""
+
+    def _missing_secret_key(self) -> None:
+        return None
 
 
 class DevConfig(Config):

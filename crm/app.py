@@ -1,15 +1,17 @@
 """The composition root: extensions, blueprints, CLI, error handlers, then the planning bridge."""
 from __future__ import annotations
 
+import copy
 import logging
 import os
 from pathlib import Path
 
+import click
 from flask import Flask, g, request
 from flask.sessions import SecureCookieSessionInterface
 
 import planning_bridge
-from config import CONFIGS
+from config import CONFIGS, ConfigError, ConfigWithoutSecrets
 from crm.extensions import csrf, db, limiter, login_manager, migrate
 from crm.timeutil import utcnow
 from crm.web import access
@@ -61,6 +63,47 @@ def create_app(config: object | str | None = None) -> Flask:
     _register_hooks(app)
     planning_bridge.init_app(app)
     return app
+
+
+def create_help_app(error: ConfigError) -> Flask:
+    """The app ``wsgi.py`` gives the ``flask`` command line when the environment lacks a
+    setting the production config requires (``SECRET_KEY``), carrying that ``error``.
+
+    Why it exists: ``flask --app wsgi crm --help`` (and ``flask --app wsgi --help``) must import
+    the app to find its commands, and ``--help`` should work on a fresh checkout, without
+    secrets or a database. So this is the real app, built from the production settings with
+    the secret left empty (building it opens no database connection), and every command it
+    registers keeps its name, options and help. What changes is running them: each of the
+    app's own commands (``crm ...``, ``planning ...``) stops at once with ``error``'s one line
+    (``Error: SECRET_KEY must be set ...``) instead of a traceback, and every request is
+    answered with the same error, so nothing of the CRM runs without its secret. The commands
+    of Flask and its extensions (``db upgrade``, ``routes``, ``shell``) need no secret and run
+    as usual on the production settings.
+    """
+    app = create_app(ConfigWithoutSecrets())
+    app.cli.commands = {name: _refusing(command, error) for name, command in app.cli.commands.items()}
+
+    def refuse_request(environ, start_response):
+        raise error
+
+    app.wsgi_app = refuse_request
+    return app
+
+
+def _refusing(command: click.Command, error: ConfigError) -> click.Command:
+    """A copy of ``command`` (for a group: of its whole tree) whose commands raise ``error`` as
+    a click error when run. Copies, so the shared groups (``crm.cli.crm_cli``...) that other
+    apps in the same process use are untouched; a group's own callback is kept, because click
+    runs it before it parses the subcommand's ``--help``."""
+    clone = copy.copy(command)
+    if isinstance(command, click.Group):
+        clone.commands = {name: _refusing(sub, error) for name, sub in command.commands.items()}
+    else:
+        def refuse(**_params):
+            raise click.ClickException(str(error))
+
+        clone.callback = refuse
+    return clone
 
 
 def _init_extensions(app: Flask) -> None:

@@ -13,7 +13,11 @@ from crm.errors import ServiceError
 from crm.extensions import db
 from crm.timeutil import utcnow
 
-crm_cli = AppGroup("crm", help="CRM administration, imports, demo data and the worker.")
+crm_cli = AppGroup(
+    "crm",
+    help="CRM administration, imports, demo data and the worker.\n\n"
+    "Run with CRM_CONFIG=development on a laptop; production needs SECRET_KEY (see README.md).",
+)
 
 
 def _fail(exc: ServiceError) -> None:
