@@ -24,6 +24,10 @@ class UserForm(CrmForm):
                              render_kw={"autocomplete": "new-password"})
 
 
+class ForceResetForm(CrmForm):
+    """Confirms a forced password reset: nothing to fill in, the form carries the CSRF token."""
+
+
 class FamilyForm(CrmForm):
     code = StringField("Code", validators=[Length(max=40)], render_kw={"placeholder": "PUMP"})
     name = StringField("Name", validators=[Length(max=200)])

@@ -7,7 +7,8 @@ import logging
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from crm.admin.forms import CustomFieldForm, UserForm
+from crm.admin.forms import CustomFieldForm, ForceResetForm, UserForm
+from crm.auth import messages as auth_messages
 from crm.auth import services as auth_services
 from crm.contacts import custom_fields
 from crm.errors import ServiceError, ValidationFailed
@@ -68,7 +69,39 @@ def new_user():
                 log.info("admin %s created user %s (%s)", current_user.id, user.id, user.role)
                 flash(f"{user.name} can now sign in as {user.email}.", "success")
                 return redirect(url_for(".users"))
-    return render_template("admin/user_form.html", form=form), status
+    return render_template("admin/user_form.html", form=form, password_hint=_password_hint()), status
+
+
+def _password_hint() -> str:
+    return auth_messages.PASSWORD_HINT.format(min_length=auth_services.MIN_PASSWORD_LENGTH)
+
+
+@bp.route("/admin/users/<int:user_id>/force-reset", methods=["GET", "POST"])
+@roles("admin")
+def force_password_reset(user_id: int):
+    """Ask to confirm (GET, saying what will end), then force the reset (POST)."""
+    form = ForceResetForm()
+    try:
+        if form.validate_on_submit():
+            report = auth_services.force_password_reset(current_user, user_id, utcnow())
+            db.session.commit()
+        else:
+            preview = auth_services.preview_password_reset(current_user, user_id, utcnow())
+            return render_template("admin/force_reset.html", form=form, preview=preview)
+    except ServiceError as exc:
+        db.session.rollback()
+        if exc.status in (403, 404):
+            abort_for(exc)
+        flash(exc.message, "error")
+        return redirect(url_for(".users"))
+    log.info("admin %s forced a password reset for user %s", current_user.id, report.user.id)
+    # Whole sentences side by side (crm.auth.messages).
+    flash(" ".join((
+        auth_messages.FORCE_RESET_DONE.format(name=report.user.name),
+        auth_messages.plural(auth_messages.THEIR_SESSIONS_ENDED, report.sessions_ended),
+        auth_messages.plural(auth_messages.THEIR_TOKENS_REVOKED, report.tokens_revoked),
+    )), "success")
+    return redirect(url_for(".users"))
 
 
 def _set_active(user_id: int, active: bool):

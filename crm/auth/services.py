@@ -3,10 +3,12 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
+from crm.auth import messages
 from crm.auth.models import ApiToken, User, UserSession
 from crm.auth.passwords import hash_password, needs_rehash, password_problems, verify_password
 from crm.contacts.emails import normalize_email
@@ -24,10 +26,15 @@ def _sha256(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def validate_new_password(password: str, email: str = "", min_length: int = MIN_PASSWORD_LENGTH):
-    problems = password_problems(password, min_length, email=email)
+def validate_new_password(password: str, email: str = "", name: str = "", *, field: str = "password",
+                          min_length: int = MIN_PASSWORD_LENGTH) -> None:
+    """Apply the password policy (``crm.auth.passwords.password_problems``).
+
+    :raises ValidationFailed: with every reason, as whole sentences, on ``field``
+    """
+    problems = password_problems(password, min_length, email=email, name=name)
     if problems:
-        raise ValidationFailed("Password " + "; ".join(problems), {"password": "; ".join(problems)})
+        raise ValidationFailed(messages.PASSWORD_REFUSED, {field: " ".join(problems)})
 
 
 def create_user(
@@ -53,9 +60,9 @@ def create_user(
         fields["role"] = f"must be one of {', '.join(ROLES)}"
     if not is_valid_timezone(time_zone):
         fields["time_zone"] = "unknown time zone"
-    problems = password_problems(password, MIN_PASSWORD_LENGTH, email=email)
+    problems = password_problems(password, MIN_PASSWORD_LENGTH, email=email, name=name)
     if problems:
-        fields["password"] = "; ".join(problems)
+        fields["password"] = " ".join(problems)
     if manager_id is not None:
         manager = db.session.get(User, manager_id)
         if manager is None or manager.role != "manager":
@@ -77,9 +84,153 @@ def create_user(
     return user
 
 
-def set_password(user: User, password: str) -> None:
-    validate_new_password(password, user.email)
+# --- changing and resetting passwords ---------------------------------------------------
+
+@dataclass(frozen=True)
+class SignOutReport:
+    """What a password change or a forced reset ended, for the message shown afterwards."""
+
+    user: User
+    sessions_ended: int  # live sessions revoked (a change keeps, and does not count, the current one)
+    tokens_revoked: int
+    # The current session's new secret after a change re-keyed it (for the browser's cookie);
+    # None when no live current session was given.
+    session_secret: str | None = None
+
+
+def change_password(actor: User, current_password: str, new_password: str, now: datetime, *,
+                    session_secret: str | None = None) -> SignOutReport:
+    """The signed-in ``actor`` changes their own password (the account page).
+
+    Someone who learnt the old password may be signed in elsewhere or hold a token, so every
+    other session of the user ends and every API token is revoked. The session
+    ``session_secret`` (the one making the change) stays signed in under a new secret, so a
+    secret planted or copied before the change stops working (session fixation).
+
+    :raises ValidationFailed: a wrong ``current_password`` (on ``current_password``) or a new
+        password the policy refuses (on ``new_password``, every reason given)
+    """
+    if not verify_password(actor.password_hash, current_password or ""):
+        raise ValidationFailed(messages.WRONG_CURRENT_PASSWORD,
+                               {"current_password": messages.WRONG_CURRENT_PASSWORD})
+    return _replace_password(actor, new_password, now, session_secret)
+
+
+def set_new_password(actor: User, new_password: str, now: datetime, *,
+                     session_secret: str | None = None) -> SignOutReport:
+    """The new password of a user an administrator flagged with ``force_password_reset``,
+    chosen right after signing in with the old one (which is why it is not asked again).
+    Clears the flag; sessions and tokens as ``change_password``.
+
+    :raises Conflict: no reset is pending for ``actor``
+    :raises ValidationFailed: a new password the policy refuses (on ``new_password``)
+    """
+    if not actor.must_change_password:
+        raise Conflict(messages.NO_RESET_PENDING)
+    return _replace_password(actor, new_password, now, session_secret)
+
+
+def _replace_password(user: User, password: str, now: datetime, session_secret: str | None) -> SignOutReport:
+    password = password or ""
+    validate_new_password(password, user.email, user.name, field="new_password")
+    if verify_password(user.password_hash, password):
+        raise ValidationFailed(messages.PASSWORD_SAME_AS_CURRENT,
+                               {"new_password": messages.PASSWORD_SAME_AS_CURRENT})
     user.password_hash = hash_password(password)
+    user.must_change_password = False
+    current = _live_session(user, session_secret, now) if session_secret else None
+    sessions_ended = _end_sessions(user, now, keep=current)
+    tokens_revoked = _revoke_tokens(user, now)
+    new_secret = _rekey_session(current, now) if current is not None else None
+    db.session.flush()
+    return SignOutReport(user, sessions_ended, tokens_revoked, new_secret)
+
+
+def force_password_reset(actor: User, user_id: int, now: datetime) -> SignOutReport:
+    """An administrator makes ``user_id`` choose a new password: all of their sessions end and
+    all of their API tokens are revoked now, and after their next sign-in (still with the old
+    password) nothing but the page to set a new one is reachable until they do.
+
+    :raises PermissionDenied: ``actor`` is not an administrator
+    :raises NotFound: no such user
+    :raises Conflict: ``actor`` is the user (they change their own on the account page)
+    """
+    user = _reset_target(actor, user_id)
+    user.must_change_password = True
+    report = SignOutReport(user, _end_sessions(user, now), _revoke_tokens(user, now))
+    db.session.flush()
+    return report
+
+
+def preview_password_reset(actor: User, user_id: int, now: datetime) -> SignOutReport:
+    """What ``force_password_reset`` would end now (for the page that asks to confirm), with
+    the same checks; changes nothing."""
+    user = _reset_target(actor, user_id)
+    return SignOutReport(user, live_session_count(user, now), active_token_count(user))
+
+
+def _reset_target(actor: User, user_id: int) -> User:
+    if actor.role != "admin":
+        raise PermissionDenied(messages.FORCE_RESET_ADMIN_ONLY)
+    user = get_by_id(User, user_id)
+    if user is None:
+        raise NotFound("no such user")
+    if user.id == actor.id:
+        raise Conflict(messages.FORCE_RESET_OWN_ACCOUNT)
+    return user
+
+
+def live_session_count(user: User, now: datetime) -> int:
+    return len(_live_sessions(user, now))
+
+
+def active_token_count(user: User) -> int:
+    return len(_active_tokens(user))
+
+
+def _live_sessions(user: User, now: datetime) -> list[UserSession]:
+    return list(db.session.scalars(select(UserSession).where(
+        UserSession.user_id == user.id, UserSession.revoked_at.is_(None), UserSession.expires_at > now,
+    )))
+
+
+def _active_tokens(user: User) -> list[ApiToken]:
+    return list(db.session.scalars(
+        select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+    ))
+
+
+def _live_session(user: User, secret: str, now: datetime) -> UserSession | None:
+    row = db.session.scalar(select(UserSession).where(UserSession.token_hash == _sha256(secret)))
+    return row if row is not None and row.user_id == user.id and row.is_live(now) else None
+
+
+def _end_sessions(user: User, now: datetime, *, keep: UserSession | None = None) -> int:
+    ended = 0
+    for row in _live_sessions(user, now):
+        if keep is None or row.id != keep.id:
+            row.revoked_at = now
+            ended += 1
+    return ended
+
+
+def _revoke_tokens(user: User, now: datetime) -> int:
+    tokens = _active_tokens(user)
+    for token in tokens:
+        token.revoked_at = now
+    return len(tokens)
+
+
+def _rekey_session(current: UserSession, now: datetime) -> str:
+    """Replace ``current`` with a session under a new secret that keeps its expiry (a
+    remembered login stays remembered for as long as it had left)."""
+    secret = secrets.token_urlsafe(32)
+    db.session.add(UserSession(
+        token_hash=_sha256(secret), user_id=current.user_id, created_at=now,
+        expires_at=current.expires_at, user_agent=current.user_agent,
+    ))
+    current.revoked_at = now
+    return secret
 
 
 def authenticate(email: str, password: str) -> User | None:
@@ -122,6 +273,11 @@ def user_for_session(secret: str, now: datetime) -> User | None:
     if row is None or not row.is_live(now) or not row.user.is_active:
         return None
     return row.user
+
+
+def session_expires_at(secret: str) -> datetime | None:
+    """When the session ``secret`` expires (None: no such session)."""
+    return db.session.scalar(select(UserSession.expires_at).where(UserSession.token_hash == _sha256(secret)))
 
 
 def end_session(secret: str, now: datetime) -> None:
@@ -181,6 +337,9 @@ def user_for_api_token(secret: str, now: datetime) -> User | None:
         return None
     token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == _sha256(secret)))
     if token is None or token.revoked_at is not None or not token.user.is_active:
+        return None
+    # A forced reset revoked every token; one minted meanwhile (crm create-token) waits too.
+    if token.user.must_change_password:
         return None
     # Touch last_used at most once a minute to keep reads cheap.
     if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=1):

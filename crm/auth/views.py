@@ -1,17 +1,21 @@
-"""Login, logout, the account page and personal API tokens."""
+"""Login, logout, the account page (password change), the forced reset's new-password page
+and personal API tokens."""
 from __future__ import annotations
 
+from datetime import timedelta
 from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_user, logout_user
+from flask_login.config import COOKIE_NAME as DEFAULT_REMEMBER_COOKIE
 
-from crm.auth import services
-from crm.auth.forms import LoginForm, PasswordChangeForm, TokenForm
+from crm.auth import messages, services
+from crm.auth.forms import LoginForm, NewPasswordForm, PasswordChangeForm, TokenForm
 from crm.errors import ServiceError
 from crm.extensions import db, limiter
 from crm.timeutil import utcnow
-from crm.web.access import EVERYONE, public, roles
+from crm.web.access import EVERYONE, PUBLIC, declared_access, is_api_request, public, roles
+from crm.web.formhelpers import apply_service_errors
 
 bp = Blueprint("auth", __name__)
 
@@ -57,6 +61,8 @@ def login():
         login_user(user, remember=bool(form.remember.data))
         session.permanent = True
         db.session.commit()
+        if user.must_change_password:
+            return redirect(url_for("auth.new_password", next=request.args.get("next")))
         return redirect(safe_next(request.args.get("next")))
     return render_template("auth/login.html", form=form), (400 if request.method == "POST" else 200)
 
@@ -78,18 +84,112 @@ def logout():
 @roles(*EVERYONE)
 def account():
     form = PasswordChangeForm()
-    if form.validate_on_submit():
-        if services.authenticate(current_user.email, form.current_password.data) is None:
-            form.current_password.errors.append("Wrong password.")
-        else:
+    status = 200
+    if request.method == "POST":
+        status = 422
+        if form.validate_on_submit():
             try:
-                services.set_password(current_user, form.new_password.data)
+                report = services.change_password(
+                    _signed_in_user(), form.current_password.data, form.new_password.data, utcnow(),
+                    session_secret=current_user.get_id(),
+                )
                 db.session.commit()
-                flash("Password changed.", "info")
-                return redirect(url_for("auth.account"))
             except ServiceError as exc:
-                form.new_password.errors.append(exc.fields.get("password", exc.message))
-    return render_template("auth/account.html", form=form)
+                db.session.rollback()
+                apply_service_errors(form, exc)
+                status = exc.status
+            else:
+                _sign_in_again(report)
+                flash(_signed_out_message(messages.PASSWORD_CHANGED, report), "info")
+                return redirect(url_for("auth.account"))
+    return render_template("auth/account.html", form=form, password_hint=_password_hint()), status
+
+
+@bp.route("/account/new-password", methods=["GET", "POST"])
+@roles(*EVERYONE)
+def new_password():
+    """Where an administrator's forced reset leads after sign-in (``hold_until_new_password``)."""
+    if not current_user.must_change_password:
+        return redirect(url_for("auth.account"))
+    form = NewPasswordForm()
+    status = 200
+    if request.method == "POST":
+        status = 422
+        if form.validate_on_submit():
+            try:
+                report = services.set_new_password(
+                    _signed_in_user(), form.new_password.data, utcnow(), session_secret=current_user.get_id()
+                )
+                db.session.commit()
+            except ServiceError as exc:
+                db.session.rollback()
+                apply_service_errors(form, exc)
+                status = exc.status
+            else:
+                _sign_in_again(report)
+                flash(_signed_out_message(messages.NEW_PASSWORD_SET, report), "info")
+                return redirect(safe_next(request.args.get("next")))
+    return render_template("auth/new_password.html", form=form, password_hint=_password_hint()), status
+
+
+# What a user with a pending forced reset may still reach: the page to set the new password,
+# signing out, and the stylesheets those pages need.
+_OPEN_DURING_RESET = frozenset({"auth.new_password", "auth.logout", "static"})
+
+
+@bp.before_app_request
+def hold_until_new_password():
+    """While an administrator's forced reset is pending (``User.must_change_password``), every
+    page a signed-in user asks for leads to the page to set a new password. Public pages are
+    left alone: they need no login (and some never read the session cookie). The API has its
+    own check: a pending reset refuses the user's tokens (``services.user_for_api_token``)."""
+    endpoint = request.endpoint
+    if endpoint is None or endpoint in _OPEN_DURING_RESET or is_api_request():
+        return None
+    if declared_access(current_app, endpoint) == PUBLIC:
+        return None
+    if current_user.is_authenticated and current_user.must_change_password:
+        return redirect(url_for("auth.new_password"))
+    return None
+
+
+def _signed_in_user():
+    # The user object itself: the report carries it back to login_user, and a proxy to the
+    # current user stored as the current user would point at itself.
+    return current_user._get_current_object()
+
+
+def _password_hint() -> str:
+    return messages.PASSWORD_HINT.format(min_length=services.MIN_PASSWORD_LENGTH)
+
+
+def _signed_out_message(first: str, report: services.SignOutReport) -> str:
+    # Whole sentences side by side (crm.auth.messages): what changed, then what it ended.
+    return " ".join((
+        first,
+        messages.plural(messages.OTHER_SESSIONS_ENDED, report.sessions_ended),
+        messages.plural(messages.OWN_TOKENS_REVOKED, report.tokens_revoked),
+    ))
+
+
+def _sign_in_again(report: services.SignOutReport) -> None:
+    """Point this browser at its re-keyed session (``services.change_password``): a fresh
+    Flask session, so nothing in the old cookie (CSRF token included) carries over, and, if the
+    login was remembered, a new remember-me cookie for the time the session had left (the old
+    one names the revoked secret)."""
+    if report.session_secret is None:
+        return  # the session ended meanwhile: the next request goes to the login page
+    remember_cookie = current_app.config.get("REMEMBER_COOKIE_NAME", DEFAULT_REMEMBER_COOKIE)
+    remembered = remember_cookie in request.cookies
+    duration = None
+    if remembered:
+        expires_at = services.session_expires_at(report.session_secret)
+        duration = max(expires_at - utcnow(), timedelta(0)) if expires_at else None
+    user = report.user
+    user._session_secret = report.session_secret
+    session.clear()
+    login_user(user, remember=remembered, duration=duration)
+    session.permanent = True
 
 
 @bp.route("/account/tokens", methods=["GET", "POST"])
