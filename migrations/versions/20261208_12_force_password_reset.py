@@ -1,7 +1,7 @@
 """users.must_change_password: an administrator's forced password reset
 
 Revision ID: 20261208_12_force_password_reset
-Revises: 20261207_11_scoring_rules_revision
+Revises: 20261207_11_scoring_rules_rev
 Create Date: 2026-12-08
 
 OWNED BY AUTH (issue #19). Set by ``crm.auth.services.force_password_reset``; while it is set the
@@ -12,7 +12,7 @@ from alembic import op
 import sqlalchemy as sa
 
 revision = "20261208_12_force_password_reset"
-down_revision = "20261207_11_scoring_rules_revision"
+down_revision = "20261207_11_scoring_rules_rev"
 branch_labels = None
 depends_on = None
 

@@ -1,6 +1,6 @@
 """scoring: rules_revision, the per-process rules cache key
 
-Revision ID: 20261207_11_scoring_rules_revision
+Revision ID: 20261207_11_scoring_rules_rev
 Revises: 20261125_10_outbox_recorded
 Create Date: 2026-12-07
 
@@ -14,7 +14,7 @@ import uuid
 from alembic import op
 import sqlalchemy as sa
 
-revision = "20261207_11_scoring_rules_revision"
+revision = "20261207_11_scoring_rules_rev"
 down_revision = "20261125_10_outbox_recorded"
 branch_labels = None
 depends_on = None
