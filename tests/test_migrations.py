@@ -50,3 +50,14 @@ def test_upgrade_matches_models_and_downgrades_cleanly(fresh_database_url, monke
             remaining = set(db.inspect(conn).get_table_names()) - {"alembic_version"}
         assert remaining == set()
         db.engine.dispose()
+
+
+def test_revision_ids_fit_alembic_version():
+    """PostgreSQL's ``alembic_version.version_num`` is VARCHAR(32): a longer id fails the upgrade
+    there while SQLite, which ignores lengths, passes."""
+    import re
+    from pathlib import Path
+
+    versions = Path(__file__).resolve().parent.parent / "migrations" / "versions"
+    ids = {p.name: re.search(r'^revision = "([^"]+)"', p.read_text(), re.M).group(1) for p in versions.glob("*.py")}
+    assert ids and {name: rid for name, rid in ids.items() if len(rid) > 32} == {}
