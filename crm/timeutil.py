@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import threading
 from datetime import date, datetime, timedelta, timezone
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+from functools import lru_cache
+from zoneinfo import available_timezones
 
 from sqlalchemy import DateTime, TypeDecorator
 
@@ -65,14 +66,27 @@ def utc_today() -> date:
     return CLOCK.now().date()
 
 
+# Files the system's zoneinfo directory holds that are not IANA zone names: "localtime" is a
+# link to the machine's own zone (whatever the server happens to be set to), "posixrules" a
+# default-rules file, "Factory" the "local time zone must be set" placeholder zone.
+_NOT_ZONE_NAMES = frozenset({"localtime", "posixrules", "Factory"})
+
+
+@lru_cache(maxsize=1)
+def _iana_zone_names() -> frozenset[str]:
+    """The IANA names this machine knows, read once: ``available_timezones()`` walks the whole
+    zoneinfo tree (milliseconds per call), and the list only changes with a tzdata upgrade,
+    which comes with a restart."""
+    return frozenset(available_timezones() - _NOT_ZONE_NAMES) | {"UTC"}
+
+
 def is_valid_timezone(name: str | None) -> bool:
-    if not name:
-        return False
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: "America" is a directory
-        return False
-    return True
+    """An IANA zone name (``Europe/Berlin``, ``America/Argentina/Buenos_Aires``) or ``UTC``,
+    the one check for every zone the app accepts (users, contacts, blocks, booking links,
+    visitors). A set lookup, not ``ZoneInfo(name)``: ZoneInfo also opens any file under the
+    zoneinfo directories, so "localtime" (the server's own zone), "posixrules", "Factory",
+    "posix/..." and "right/..." copies would pass, and each odd name would be a file lookup."""
+    return isinstance(name, str) and name in _iana_zone_names()
 
 
 def all_timezones() -> list[str]:

@@ -1,9 +1,13 @@
 """Input limits every service applies, whatever the caller (page, API, CSV, CLI): ids and
 integers that fit the database's columns, text without control characters (PostgreSQL refuses
-NUL outright), numbers that stay finite once stored."""
+NUL outright), numbers that stay finite once stored, web addresses that are really http(s).
+(Time zones: ``crm.timeutil.is_valid_timezone``.)"""
 from __future__ import annotations
 
+import ipaddress
+import re
 from typing import Any
+from urllib.parse import urlsplit
 
 from crm.extensions import db
 
@@ -32,3 +36,62 @@ def get_by_id(model, value: Any):
 
 def has_control_chars(text: str) -> bool:
     return any(ord(ch) < 32 and ch not in _ALLOWED_CONTROL for ch in text) or "\x7f" in text
+
+
+# --- web addresses ------------------------------------------------------------------------------
+
+MAX_URL = 2000
+_HOST_RE = re.compile(r"[\w-]+(?:\.[\w-]+)*\.?")  # letters (IDN too), digits, dashes, dots
+
+
+def check_web_url(value: Any, *, max_length: int = MAX_URL) -> str:
+    """``value`` as an absolute http(s) address a browser can open, stripped; the one check for
+    every web address the app accepts and later puts in front of someone (a meeting's video
+    link goes into invites, the ICS LOCATION and pages). Anything else -- ``javascript:``,
+    ``data:``, ``file:``, ``mailto:``, a missing host ("http//x", "https://"), credentials in
+    the address, spaces or control characters -- raises ``ValueError`` with the reason, which
+    forms, API schemas and services turn into their own 4xx."""
+    if not isinstance(value, str):
+        raise ValueError("must be text")
+    url = value.strip()
+    if not url:
+        raise ValueError("an http(s) address such as https://example.com/...")
+    if len(url) > max_length:
+        raise ValueError(f"at most {max_length} characters")
+    if any(ch.isspace() for ch in url) or "\\" in url or has_control_chars(url):
+        raise ValueError("must not contain spaces, backslashes or control characters")
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018  (raises ValueError for a port that is not a number or out of range)
+    except ValueError:
+        raise ValueError("not a valid web address") from None
+    if parts.scheme.lower() not in ("http", "https"):
+        raise ValueError("only http:// and https:// addresses")
+    host = parts.hostname or ""
+    if not host or not (_is_host_name(host) or _is_ip_literal(host)):
+        raise ValueError("needs a host name, as in https://example.com/...")
+    if parts.username is not None or parts.password is not None:
+        raise ValueError("must not contain a user name or password")
+    return url
+
+
+def is_web_url(value: Any, *, max_length: int = MAX_URL) -> bool:
+    try:
+        check_web_url(value, max_length=max_length)
+    except ValueError:
+        return False
+    return True
+
+
+def _is_host_name(host: str) -> bool:
+    """DNS shape: at most 253 characters in labels of 1-63 (no name resolves otherwise)."""
+    return (len(host) <= 253 and bool(_HOST_RE.fullmatch(host))
+            and all(len(label) <= 63 for label in host.rstrip(".").split(".")))
+
+
+def _is_ip_literal(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True

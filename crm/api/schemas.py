@@ -23,6 +23,8 @@ from pydantic import (
     create_model,
 )
 
+from crm.timeutil import is_valid_timezone
+from crm.validation import MAX_URL, check_web_url
 from crm.web.pagination import Page
 
 MAX_PER_PAGE = 200
@@ -48,6 +50,27 @@ def Text(max_length: int, min_length: int = 0):  # noqa: N802  (reads as a type 
 
 
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
+
+
+def _time_zone(value: str) -> str:
+    if not is_valid_timezone(value):
+        raise ValueError("not a known time zone: an IANA name such as Europe/Berlin, or UTC")
+    return value
+
+
+def _web_url(value: str) -> str:
+    return check_web_url(value)  # ValueError -> 422 with the reason on the field
+
+
+# The one check each (crm.timeutil / crm.validation) as field types, so a bad zone or address
+# is a 422 on its field before any service runs.
+TimeZoneName = Annotated[
+    str, Field(min_length=1, max_length=64, examples=["Europe/Berlin"]), AfterValidator(_time_zone)
+]
+WebUrl = Annotated[
+    str, Field(min_length=1, max_length=MAX_URL, examples=["https://meet.example.com/abc"]),
+    AfterValidator(_web_url),
+]
 
 
 def _finite(value: float) -> float:

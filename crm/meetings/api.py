@@ -11,12 +11,13 @@ from pydantic import Field
 from crm.api import bp
 from crm.api.auth import api_user
 from crm.api.endpoint import endpoint
-from crm.api.schemas import Id, OutModel, QueryModel, StrictModel, Text, UtcDateTime
-from crm.errors import Conflict, ServiceError
+from crm.api.schemas import Id, OutModel, QueryModel, StrictModel, Text, TimeZoneName, UtcDateTime
+from crm.errors import Conflict, ServiceError, ValidationFailed
 from crm.extensions import db, limiter
 from crm.meetings import services
 from crm.meetings.invites import manage_url, send_invites
 from crm.timeutil import utcnow
+from crm.validation import check_web_url
 from crm.web.access import SALES, public, roles
 
 
@@ -33,7 +34,7 @@ def _booking_limit() -> str:
 class SlotsQuery(QueryModel):
     start: date | None = Field(None, description="first day (YYYY-MM-DD) in `tz`; default today there")
     days: int = Field(7, ge=1, le=services.MAX_DAYS)
-    tz: Text(64) = Field("UTC", description="the visitor's IANA zone, e.g. America/New_York")
+    tz: TimeZoneName = Field("UTC", description="the visitor's IANA zone, e.g. America/New_York")
 
 
 class SlotsOut(OutModel):
@@ -48,7 +49,7 @@ class BookingIn(StrictModel):
     start: Text(64) = Field(description="a slot start as returned by the slots route (ISO 8601 with offset)")
     name: Text(200, min_length=1)
     email: Text(254, min_length=3)
-    tz: Text(64) = "UTC"
+    tz: TimeZoneName = "UTC"
     answers: dict[Annotated[str, Field(max_length=20)], Text(services.MAX_ANSWER)] = Field(
         default_factory=dict, max_length=services.MAX_QUESTIONS)
     source: Text(500) | None = Field(None, description="the signed `src` token of a sequence link")
@@ -139,7 +140,7 @@ class MeetingTypeIn(StrictModel):
     name: Text(120, min_length=1)
     slug: Text(80, min_length=3) = Field(description="public address /meet/<slug>; lower-case, digits, dashes")
     duration_minutes: int = Field(ge=5, le=720)
-    time_zone: Text(64)
+    time_zone: TimeZoneName
     weekly_hours: list[WeeklyHoursIn] = Field(min_length=1, max_length=70)
     description: Text(2000) = ""
     buffer_before_minutes: int = Field(0, ge=0, le=240)
@@ -150,7 +151,7 @@ class MeetingTypeIn(StrictModel):
     increment_minutes: int = Field(30, ge=5, le=720)
     daily_max: int | None = Field(None, ge=1, le=100)
     location_kind: Literal["video", "phone", "address", "none"] = "video"
-    location_value: Text(500) = ""
+    location_value: Text(500) = Field("", description="for `video`: the http(s) address of the call")
     questions: list[QuestionIn] = Field(default_factory=list, max_length=services.MAX_QUESTIONS)
     member_ids: list[Id] = Field(default_factory=list, max_length=50,
                                  description="team link: round-robin among these users")
@@ -163,7 +164,7 @@ class MeetingTypePatch(StrictModel):
     name: Text(120, min_length=1) | None = None
     slug: Text(80, min_length=3) | None = None
     duration_minutes: int | None = Field(None, ge=5, le=720)
-    time_zone: Text(64) | None = None
+    time_zone: TimeZoneName | None = None
     weekly_hours: list[WeeklyHoursIn] | None = Field(None, min_length=1, max_length=70)
     description: Text(2000) | None = None
     buffer_before_minutes: int | None = Field(None, ge=0, le=240)
@@ -228,6 +229,17 @@ def type_out(meeting_type) -> MeetingTypeOut:
     return MeetingTypeOut.model_validate(data)
 
 
+def check_location(kind: str | None, value: str | None) -> None:
+    """A video location is a link guests open (invites, the ICS LOCATION, the manage page):
+    only an http(s) address, never ``javascript:`` or ``data:``. Phone numbers and addresses
+    are plain text. :raises ValidationFailed: on ``location_value``"""
+    if kind == "video" and value:
+        try:
+            check_web_url(value, max_length=500)
+        except ValueError as exc:
+            raise ValidationFailed("invalid meeting type", {"location_value": f"the video link: {exc}"}) from None
+
+
 def _type_data(body) -> dict[str, Any]:
     data = body.model_dump(exclude_unset=True)
     if "questions" in data and data["questions"] is not None:
@@ -246,6 +258,7 @@ def list_meeting_types():
 @roles(*SALES)
 @endpoint("Create a meeting type (mine)", body=MeetingTypeIn, response=MeetingTypeOut, status=201)
 def create_meeting_type(body: MeetingTypeIn):
+    check_location(body.location_kind, body.location_value)
     meeting_type = services.create_meeting_type(api_user(), _type_data(body), utcnow())
     db.session.commit()
     return type_out(meeting_type)
@@ -262,6 +275,11 @@ def get_meeting_type(meeting_type_id: int):
 @roles(*SALES)
 @endpoint("Update a meeting type", body=MeetingTypePatch, response=MeetingTypeOut)
 def update_meeting_type(meeting_type_id: int, body: MeetingTypePatch):
+    if body.location_kind is not None or body.location_value is not None:
+        # A patch may change one of the pair: check the pair as it will be stored.
+        stored = services.get_own_meeting_type(api_user(), meeting_type_id)
+        check_location(body.location_kind or stored.location_kind,
+                       stored.location_value if body.location_value is None else body.location_value)
     meeting_type = services.update_meeting_type(api_user(), meeting_type_id, _type_data(body), utcnow())
     db.session.commit()
     return type_out(meeting_type)

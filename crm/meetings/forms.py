@@ -1,16 +1,36 @@
-"""Page forms of the meetings feature. They only shape input; the services validate."""
+"""Page forms of the meetings feature. They shape input and the services validate; the forms
+add the two shared checks the page needs before a service sees the value: a time zone is an
+IANA name (``crm.timeutil.is_valid_timezone``) and a video link or calendar feed is an http(s)
+address (``crm.validation.check_web_url``), each answered 422 next to its field."""
 from __future__ import annotations
 
 from flask_wtf.file import FileField
 from wtforms import (
     BooleanField, HiddenField, IntegerField, SelectField, SelectMultipleField, StringField, TextAreaField,
 )
-from wtforms.validators import InputRequired, Length, NumberRange, Optional
+from wtforms.validators import InputRequired, Length, NumberRange, Optional, ValidationError
 
+from crm.timeutil import is_valid_timezone
+from crm.validation import check_web_url
 from crm.web.formhelpers import CrmForm, choice_list
 
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 LOCATION_CHOICES = [("video", "Video call"), ("phone", "Phone"), ("address", "Address"), ("none", "Decide later")]
+
+
+def time_zone_name(_form, field) -> None:
+    """WTForms validator: an IANA zone name (or UTC); empty values are left to Optional()."""
+    if field.data and not is_valid_timezone(field.data):
+        raise ValidationError("not a known time zone: an IANA name such as Europe/Berlin, or UTC")
+
+
+def web_url(_form, field) -> None:
+    """WTForms validator: an http(s) address (empty values are left to Optional())."""
+    if field.data:
+        try:
+            field.data = check_web_url(field.data)
+        except ValueError as exc:
+            raise ValidationError(str(exc)) from None
 
 
 def _hours_field(label: str) -> StringField:
@@ -24,7 +44,7 @@ class MeetingTypeForm(CrmForm):
                        render_kw={"placeholder": "rita-30min"})
     description = TextAreaField("Description", validators=[Optional(), Length(max=2000)])
     duration_minutes = IntegerField("Duration (minutes)", default=30, validators=[InputRequired(), NumberRange(5, 720)])
-    time_zone = SelectField("Time zone of the hours", validate_choice=False)
+    time_zone = SelectField("Time zone of the hours", validate_choice=False, validators=[time_zone_name])
     hours_0 = _hours_field("Monday")
     hours_1 = _hours_field("Tuesday")
     hours_2 = _hours_field("Wednesday")
@@ -46,6 +66,14 @@ class MeetingTypeForm(CrmForm):
     is_active = BooleanField("Active", default=True)
 
     HOURS_FIELDS = tuple(f"hours_{i}" for i in range(7))
+
+    def validate_location_value(self, field) -> None:
+        """A video location is a link guests open: http(s) only (see ``web_url``)."""
+        if self.location_kind.data == "video" and field.data:
+            try:
+                field.data = check_web_url(field.data, max_length=500)
+            except ValueError as exc:
+                raise ValidationError(f"the video link: {exc}") from None
 
     def weekly_hours(self) -> list[dict]:
         """"09:00-12:00, 13:00-17:00" per weekday as rows; malformed parts become rows the
@@ -101,6 +129,13 @@ class BookingForm(CrmForm):
     email = StringField("Email", validators=[InputRequired(), Length(max=254)],
                         render_kw={"type": "email", "autocomplete": "email"})
 
+    def validate_tz(self, field) -> None:
+        """A hidden field has no place to show its error: say it at the top of the form."""
+        if field.data and not is_valid_timezone(field.data):
+            message = "Your time zone is not known: go back and choose it again (such as Europe/Berlin)."
+            self.form_errors.append(message)
+            raise ValidationError(message)
+
 
 class CancelForm(CrmForm):
     reason = StringField("Reason (optional)", validators=[Optional(), Length(max=500)])
@@ -112,7 +147,8 @@ class ConfirmForm(CrmForm):
 
 class CalendarUrlForm(CrmForm):
     name = StringField("Name", validators=[Optional(), Length(max=120)], render_kw={"placeholder": "Work calendar"})
-    url = StringField("Secret address in iCal format (https://...)", validators=[InputRequired(), Length(max=2000)])
+    url = StringField("Secret address in iCal format (https://...)",
+                      validators=[InputRequired(), Length(max=2000), web_url])
 
 
 class CalendarUploadForm(CrmForm):
