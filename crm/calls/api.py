@@ -5,13 +5,15 @@ from __future__ import annotations
 from datetime import date as Date, time
 from typing import Literal
 
+from flask import jsonify
 from pydantic import AwareDatetime, Field
 from sqlalchemy.exc import IntegrityError
 
 from crm.api import bp
 from crm.api.auth import api_user
+from crm.api.bounds import RecordDay, within_days
 from crm.api.endpoint import endpoint
-from crm.api.schemas import Id, OutModel, QueryModel, StrictModel, Text, UtcDateTime
+from crm.api.schemas import Id, OutModel, QueryModel, StrictModel, Text, TimeZoneName, UtcDateTime
 from crm.calls import blocks as block_service
 from crm.calls import queue as queue_service
 from crm.calls.models import OUTCOMES
@@ -31,7 +33,8 @@ Outcome = Literal[OUTCOMES]  # type: ignore[valid-type]
 # --- the queue ----------------------------------------------------------------------------------
 
 class QueueQuery(QueryModel):
-    date: Date | None = Field(None, description="YYYY-MM-DD in the rep's zone; default: the rep's today")
+    date: RecordDay | None = Field(None, description="YYYY-MM-DD in the rep's zone (within 20 years of today); "
+                                                  "default: the rep's today")
     user_id: Id | None = Field(None, description="a rep of the caller's team (managers, admins)")
     include_done: bool = Field(False, description="also the entries already logged or skipped")
 
@@ -57,7 +60,7 @@ class QueueOut(OutModel):
 
 
 class BuildIn(StrictModel):
-    date: Date | None = None
+    date: within_days(366, 366) | None = Field(None, description="within a year of today")
 
 
 def _queue_out(rep, day, include_done: bool) -> QueueOut:
@@ -164,10 +167,12 @@ class BlockIn(StrictModel):
     weekdays: list[int] = Field(default_factory=list, max_length=7, description="0=Monday ... 6=Sunday")
     start_time: time
     end_time: time
-    on_date: Date | None = None
-    valid_from: Date | None = None
-    valid_until: Date | None = None
-    time_zone: Text(64) | None = Field(None, description="default: the user's zone")
+    on_date: RecordDay | None = None
+    valid_from: RecordDay | None = None
+    valid_until: RecordDay | None = None
+    time_zone: TimeZoneName | None = Field(None, description="IANA name; default: the user's zone")
+    allow_overlap: bool = Field(False, description="keep confirmed meetings inside this block; "
+                                                   "without it a block over a meeting is a 409 naming the meeting")
 
 
 class BlockOut(OutModel):
@@ -201,9 +206,19 @@ def list_time_blocks():
 @bp.post("/time-blocks")
 @roles(*SALES)
 @endpoint("Create a time block", body=BlockIn, response=BlockOut, status=201,
-          description="Local wall-clock times in `time_zone`; recurring blocks need weekdays, one-off blocks `on_date`.")
+          description="Local wall-clock times in `time_zone`; recurring blocks need weekdays, one-off blocks `on_date`. "
+                      "409 `conflict` when the block covers confirmed meetings of yours (named in the message "
+                      "and listed in `meetings`), unless `allow_overlap`.")
 def create_time_block(body: BlockIn):
-    block = block_service.create_block(api_user(), body.model_dump(), utcnow())
+    try:
+        block = block_service.create_block(api_user(), body.model_dump(), utcnow())
+    except block_service.BlockOverlapsMeeting as exc:
+        db.session.rollback()
+        response = jsonify({"error": {"code": exc.code, "message": exc.message, "fields": exc.fields},
+                            "meetings": [{"id": m.id, "title": m.title, "start": m.start.isoformat(),
+                                          "end": m.end.isoformat()} for m in exc.meetings]})
+        response.status_code = 409
+        return response
     db.session.commit()
     return BlockOut.model_validate(block)
 

@@ -3,6 +3,13 @@
 A block is stored in local wall-clock time with its zone; each occurrence is computed per
 local date with ``zoneinfo``, so Monday-Friday 09:00-10:30 in New York is 14:00 UTC in winter
 and 13:00 UTC in summer. ``busy_intervals`` is the CONTRACT the booking page (meetings) calls.
+
+Blocks and meetings never silently overlap, whichever comes first: a booking inside a block
+is refused by the booking (blocks are busy time), and a block over a confirmed meeting of the
+rep is refused here (409 naming the meeting) unless the rep says to keep the meeting inside
+it (``allow_overlap``). Both take the rep's calendar lock first (``lock_hosts`` of the
+meetings services: the rep's lock row ``FOR UPDATE`` on PostgreSQL, ``BEGIN IMMEDIATE`` on
+SQLite) and check after it, so a block and a booking racing for the same time cannot both win.
 """
 from __future__ import annotations
 
@@ -13,12 +20,16 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 
 from crm.calls.models import TimeBlock
-from crm.errors import NotFound, PermissionDenied, ValidationFailed
+from crm.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from crm.extensions import db
 from crm.timeutil import is_valid_timezone
 
 WEEKDAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 MAX_BLOCKS_PER_USER = 100
+# How far ahead an open-ended recurring block is checked against booked meetings: further than
+# any booking link's horizon (at most 365 days) reaches.
+OVERLAP_HORIZON = timedelta(days=2 * 366)
+NAMED_MEETINGS = 3  # meetings named in the 409 message; the API lists them all
 
 
 @dataclass(frozen=True)
@@ -111,10 +122,21 @@ def _parse_weekdays(weekdays) -> str:
     return "".join(str(d) for d in digits)
 
 
+class BlockOverlapsMeeting(Conflict):
+    """The block would cover confirmed meetings of the rep (``meetings``: ``MeetingView``s of
+    ``crm.meetings.public``, soonest first)."""
+
+    def __init__(self, message: str, fields: dict[str, str], meetings: list):
+        super().__init__(message, fields)
+        self.meetings = meetings
+
+
 def create_block(actor, data: dict, now: datetime) -> TimeBlock:
     """``data``: kind (recurring | one_off), start_time, end_time (``time``), weekdays (list of
     0-6, Monday=0) for recurring, on_date for one-off, optional valid_from/valid_until, title,
-    time_zone (defaults to the actor's zone)."""
+    time_zone (defaults to the actor's zone), allow_overlap (keep confirmed meetings inside the
+    block instead of refusing it).
+    :raises BlockOverlapsMeeting: (409) the block covers a meeting and allow_overlap is off"""
     errors: dict[str, str] = {}
     kind = data.get("kind") or "recurring"
     if kind not in ("recurring", "one_off"):
@@ -143,6 +165,12 @@ def create_block(actor, data: dict, now: datetime) -> TimeBlock:
     title = (data.get("title") or "Prospecting").strip()[:100] or "Prospecting"
     if errors:
         raise ValidationFailed("the block is not valid", errors)
+    # The rep's calendar lock, the one booking takes before it re-checks: from here to the
+    # commit no booking of this rep can run its check, and any booking that committed before
+    # is seen by the queries below (each statement reads what is committed when it starts).
+    from crm.meetings.services import lock_hosts
+
+    lock_hosts([actor.id])
     if len(blocks_of(actor.id)) >= MAX_BLOCKS_PER_USER:
         raise ValidationFailed("too many blocks", {"kind": f"at most {MAX_BLOCKS_PER_USER} blocks"})
     block = TimeBlock(
@@ -153,9 +181,44 @@ def create_block(actor, data: dict, now: datetime) -> TimeBlock:
         valid_from=valid_from if kind == "recurring" else None,
         valid_until=valid_until if kind == "recurring" else None, created_at=now,
     )
+    if not data.get("allow_overlap"):
+        covered = covered_meetings(actor.id, block, now)
+        if covered:
+            raise BlockOverlapsMeeting(_overlap_message(covered, zone), {
+                "allow_overlap": "keep the meeting inside this block, or choose other times"}, covered)
     db.session.add(block)
     db.session.flush()
     return block
+
+
+def covered_meetings(user_id: int, block: TimeBlock, now: datetime) -> list:
+    """The rep's confirmed meetings, not yet over at ``now``, that an occurrence of ``block``
+    (saved or not) overlaps, soonest first. Past meetings do not count: a new weekly block
+    is not about last month."""
+    from crm.meetings.public import meetings_between
+
+    if block.kind == "one_off":
+        start, end = day_bounds(block.on_date, block.time_zone)
+    else:
+        start = now
+        if block.valid_from:
+            start = max(start, day_bounds(block.valid_from, block.time_zone)[0])
+        end = now + OVERLAP_HORIZON
+        if block.valid_until:
+            end = min(end, day_bounds(block.valid_until, block.time_zone)[1])
+    start = max(start, now)
+    if end <= start:
+        return []
+    return [m for m in meetings_between(user_id, start, end) if occurrences([block], m.start, m.end)]
+
+
+def _overlap_message(meetings: list, zone: str) -> str:
+    tz = ZoneInfo(zone)
+    named = [f"'{m.title}' on {m.start.astimezone(tz):%a %d %b %Y %H:%M}-{m.end.astimezone(tz):%H:%M}"
+             for m in meetings[:NAMED_MEETINGS]]
+    more = len(meetings) - len(named)
+    listed = ", ".join(named) + (f" and {more} more" if more else "")
+    return f"This block overlaps your meeting{'s' if len(meetings) > 1 else ''} {listed} ({zone})."
 
 
 def delete_block(actor, block_id: int) -> None:

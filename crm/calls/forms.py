@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
-from wtforms import DateField, IntegerField, RadioField, SelectField, SelectMultipleField, StringField, TextAreaField, TimeField
+from wtforms import BooleanField, DateField, IntegerField, RadioField, SelectField, SelectMultipleField, StringField, TextAreaField, TimeField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
@@ -28,6 +28,8 @@ class BlockForm(FlaskForm):
     on_date = DateField("Date (once)", validators=[Optional()])
     valid_from = DateField("From", validators=[Optional()])
     valid_until = DateField("Until", validators=[Optional()])
+    # Off by default: a block over a booked meeting is refused, naming the meeting.
+    allow_overlap = BooleanField("Keep the meeting inside this block")
 
 
 class SettingsForm(FlaskForm):

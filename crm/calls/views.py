@@ -259,11 +259,17 @@ def blocks():
         if not form.validate_on_submit():
             return _render_blocks(form, settings_form, 422)
         data = {key: getattr(form, key).data for key in
-                ("title", "kind", "start_time", "end_time", "on_date", "valid_from", "valid_until")}
+                ("title", "kind", "start_time", "end_time", "on_date", "valid_from", "valid_until", "allow_overlap")}
         data["weekdays"] = form.weekdays.data or []
         try:
             block_service.create_block(current_user, data, utcnow())
             db.session.commit()
+        except block_service.BlockOverlapsMeeting as exc:
+            # The message names the meeting; the checkbox next to it is the way through.
+            db.session.rollback()
+            form.form_errors.append(exc.message)
+            form.allow_overlap.errors = [*form.allow_overlap.errors, exc.fields["allow_overlap"]]
+            return _render_blocks(form, settings_form, 409)
         except ValidationFailed as exc:
             db.session.rollback()
             for name, message in exc.fields.items():

@@ -370,10 +370,19 @@ def parse_start(value: Any) -> datetime:
 
 
 def lock_hosts(host_ids: list[int]) -> None:
-    """Serialise bookings per host. PostgreSQL: make sure each host's lock row exists, then
-    ``SELECT ... FOR UPDATE`` them in id order (no deadlocks between team links). SQLite:
-    turn this transaction into a write transaction now (``BEGIN IMMEDIATE``), so the re-check
-    below and the insert happen with every other writer waiting."""
+    """The rep's calendar lock: serialise everything that checks a host's free time and then
+    writes to it. Booking and rescheduling take it before their re-check; creating a
+    prospecting block (``crm.calls.blocks.create_block``) takes it before checking for booked
+    meetings under the block, so a block and a booking racing for one time cannot both win
+    (each sees the other's commit, or waits for it). Hold it until the commit; never take it
+    twice with different hosts in one transaction (take all at once: the id order is what
+    keeps two team links from deadlocking).
+
+    PostgreSQL: make sure each host's lock row exists, then ``SELECT ... FOR UPDATE`` them in
+    id order. Under READ COMMITTED every statement after the lock sees what was committed
+    before it was granted. SQLite: turn this transaction into a write transaction now
+    (``BEGIN IMMEDIATE``), so the re-check and the insert happen with every other writer
+    waiting (a transaction that already wrote holds the write lock anyway)."""
     connection = db.session.connection()
     if connection.dialect.name == "sqlite":
         raw = connection.connection.dbapi_connection
