@@ -298,7 +298,8 @@ def list_activities(query: ActivityQuery):
 @roles(*SALES)
 @endpoint("Add a note", body=NoteIn, response=ActivityOut, status=201,
           description="Creates an activity of kind `note`. A note on a contact is also filed "
-                      "under the contact's company.")
+                      "under the contact's company. Anyone in sales may add a note to any record, "
+                      "whoever owns it; changing the record is for its owner, their manager or an admin.")
 def create_note(body: NoteIn):
     activity = services.add_note(
         api_user(), body.body, utcnow(), contact_id=body.contact_id,

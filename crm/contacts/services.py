@@ -18,7 +18,7 @@ from crm.contacts.models import Activity, Company, Contact
 from crm.contacts.timeline import record_activity, timeline  # noqa: F401  (timeline re-exported)
 from crm.errors import Conflict, NotFound, ValidationFailed
 from crm.extensions import db
-from crm.policy import require_edit, require_sales
+from crm.policy import require_add_to_timeline, require_edit, require_sales
 from crm.validation import as_id
 from crm.web.pagination import Page, clamp_page
 
@@ -242,7 +242,12 @@ def add_note(
     actor: User, body: str, now: datetime, *, contact_id: int | None = None,
     company_id: int | None = None, deal_id: int | None = None,
 ) -> Activity:
+    """A note on a contact's, company's or deal's timeline. Anyone in sales may add one to any
+    record, whoever owns it; changing the record itself is the owner's (``crm.policy``)."""
     require_sales(actor)
+    for kind, record_id in (("contact", contact_id), ("company", company_id), ("deal", deal_id)):
+        if record_id is not None:
+            require_add_to_timeline(actor, kind)
     body = (body or "").strip()
     errors = {}
     if not body:

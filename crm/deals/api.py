@@ -1,6 +1,7 @@
 """JSON API for deals (with product lines, closing and change history) and product families;
 thin callers of ``crm.deals.services``. Everyone may read deals and families (planners need
-the pipeline); sales writes deals, admins write families."""
+the pipeline), each deal as its reader may see it (``crm.deals.visible``: a planner gets no
+``contact_id`` and may not filter by contact); sales writes deals, admins write families."""
 from __future__ import annotations
 
 from datetime import date
@@ -16,10 +17,13 @@ from crm.api.schemas import (
     CENT, MAX_AMOUNT, Id, MoneyIn, Money, OutModel, PageOut, Quantity, QueryModel, StrictModel,
     Text, UserRef, UtcDateTime, page_out, patch_model,
 )
+from crm.contacts.api import CompanyRef
 from crm.deals import services
 from crm.deals.models import DEAL_STATUSES
+from crm.deals.visible import deal_view
 from crm.errors import NotFound
 from crm.extensions import db
+from crm.policy import require_personal_data
 from crm.timeutil import utcnow
 from crm.web.access import EVERYONE, SALES, roles
 
@@ -106,7 +110,8 @@ class DealOut(OutModel):
     currency: str
     expected_close: date
     company_id: int | None
-    contact_id: int | None
+    company: CompanyRef | None = Field(description="the account's id and name (all readers)")
+    contact_id: int | None = Field(description="the primary contact; null for readers who may not see contacts (planners)")
     owner_id: int | None
     owner: UserRef | None
     source: str | None
@@ -140,19 +145,22 @@ class DealQuery(QueryModel):
     owner_id: Id | None = None
     stage_id: Id | None = None
     company_id: Id | None = None
-    contact_id: Id | None = None
+    contact_id: Id | None = Field(None, description="not for planners (403): contacts are personal data")
     sort: Literal["expected_close", "amount", "created", "name"] = "expected_close"
 
 
 def deal_out(deal) -> DealOut:
+    """A deal as the API's caller may see it (the fields ``crm.policy`` lets them read)."""
+    view = deal_view(api_user(), deal)
     lines = [
         DealLineOut(family=l.family.code, quantity=l.quantity, unit_price=l.unit_price, amount=l.amount)
-        for l in deal.lines
+        for l in view.lines
     ]
     return DealOut.model_validate({
-        **{key: getattr(deal, key) for key in DealOut.model_fields if key not in ("lines", "stage", "owner")},
-        "stage": StageRef.model_validate(deal.stage),
-        "owner": UserRef.model_validate(deal.owner) if deal.owner else None,
+        **{key: getattr(view, key) for key in DealOut.model_fields if key not in ("lines", "stage", "owner", "company")},
+        "stage": StageRef.model_validate(view.stage),
+        "company": CompanyRef(id=view.company.id, name=view.company.name) if view.company else None,
+        "owner": UserRef(id=view.owner.id, name=view.owner.name) if view.owner else None,
         "lines": lines,
     })
 
@@ -168,6 +176,8 @@ def _deal_data(body) -> dict[str, Any]:
 @roles(*EVERYONE)
 @endpoint("List deals", query=DealQuery, response=DealPage)
 def list_deals(query: DealQuery):
+    if query.contact_id is not None:
+        require_personal_data(api_user())
     page = services.list_deals(
         query.q, status=query.status, owner_id=query.owner_id, stage_id=query.stage_id,
         company_id=query.company_id, contact_id=query.contact_id, sort=query.sort,

@@ -1,5 +1,6 @@
 """The deal page (lines, history, timeline) and its one-click actions: move stage, close as
-won or lost, reopen, delete, add a note. Registered on the deals blueprint."""
+won or lost, reopen, delete, add a note. Registered on the deals blueprint. The page shows the
+deal as its viewer may see it (``crm.deals.visible``): a planner gets no contact and no timeline."""
 from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, url_for
@@ -10,6 +11,7 @@ from crm.contacts.forms import ConfirmForm, NoteForm
 from crm.deals import services
 from crm.deals.forms import CloseForm, StageForm
 from crm.deals.views import _editable_deal, bp
+from crm.deals.visible import deal_view
 from crm.errors import Conflict, ServiceError, ValidationFailed
 from crm.extensions import db
 from crm.timeutil import utcnow
@@ -26,13 +28,16 @@ def _stage_form(deal, *, submitted: bool = False) -> StageForm:
 
 def _render_deal(deal_id: int, *, note_form=None, close_form=None, stage_form=None, status: int = 200):
     try:
-        deal = services.get_deal(deal_id)
+        deal = deal_view(current_user, services.get_deal(deal_id), with_contact=True)
     except ServiceError as exc:
         abort_for(exc)
-    activities = contact_services.timeline(deal_id=deal.id, page=int_arg("page") or 1)
+    activities = names = None
+    if deal.shows("timeline"):  # planners: not even read
+        activities = contact_services.timeline(deal_id=deal.id, page=int_arg("page") or 1)
+        names = timeline_names(activities)
     return render_template(
-        "deals/show.html", deal=deal, history=services.deal_history(deal.id),
-        activities=activities, names=timeline_names(activities),
+        "deals/show.html", deal=deal, history=services.deal_history(deal.id) if deal.shows("history") else [],
+        activities=activities, names=names,
         note_form=note_form or NoteForm(formdata=None),
         close_form=close_form or CloseForm(formdata=None),
         stage_form=stage_form or _stage_form(deal),

@@ -1,8 +1,9 @@
 """Deal pages: the board by stage, the list, the deal page with lines, history and timeline,
 and the writes (create/edit with lines, move stage, close won/lost, reopen, delete, note).
 
-Everyone may look (planners read the pipeline); every write is declared for sales only, and
-the services check ownership on top."""
+Everyone may look (planners read the pipeline), each viewer through ``crm.deals.visible``,
+which keeps only the fields ``crm.policy`` lets them read (planners: no contact, no timeline);
+every write is declared for sales only, and the services check ownership on top."""
 from __future__ import annotations
 
 import logging
@@ -14,6 +15,7 @@ from crm.contacts import services as contact_services
 from crm.deals import services
 from crm.deals.forms import SPARE_LINE_ROWS, DealForm
 from crm.deals.models import DEAL_STATUSES
+from crm.deals.visible import board_view, deal_page_view
 from crm.errors import ServiceError
 from crm.policy import require_edit
 from crm.timeutil import utcnow
@@ -36,7 +38,7 @@ DEAL_SORTS = ("expected_close", "amount", "created", "name")
 @roles(*EVERYONE)
 def board():
     mine = request.args.get("mine") == "1" and current_user.role != "planner"
-    columns = services.deal_board(owner_id=current_user.id if mine else None)
+    columns = board_view(current_user, services.deal_board(owner_id=current_user.id if mine else None))
     return render_template("deals/board.html", columns=columns, mine=mine,
                            total_open=sum(count for _s, _d, count, _t in columns))
 
@@ -58,7 +60,7 @@ def _list_filters() -> dict:
 @roles(*EVERYONE)
 def list_deals():
     filters = _list_filters()
-    page = services.list_deals(**filters, page=int_arg("page") or 1, per_page=50)
+    page = deal_page_view(current_user, services.list_deals(**filters, page=int_arg("page") or 1, per_page=50))
     filtering = bool(filters["q"] or filters["owner_id"] or filters["stage_id"]
                      or request.args.get("status", "open") != "open")
     return render_template(

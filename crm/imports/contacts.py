@@ -182,9 +182,10 @@ class ContactBatchWriter:
             result.updated += 1
             return
         contact_id, owner_id, manager_id, custom = existing[row.email]
-        if not can_edit_owned(self.actor, owner_id, manager_id):
+        if not can_edit_owned(self.actor, owner_id, manager_id):  # importing over a record changes it
             result.rejections.append(
-                (line, "a contact with this email exists and belongs to someone whose contacts you may not change"))
+                (line, "a contact with this email exists and belongs to someone whose contacts you may not change "
+                       "(its owner, their manager or an admin may; anyone may add a note)"))
             return
         values = updates.setdefault(contact_id, {"id": contact_id, "custom": dict(custom or {})})
         values.update(row.fields)
