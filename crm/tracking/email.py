@@ -9,6 +9,8 @@ from __future__ import annotations
 import html as htmllib
 import re
 import secrets
+import threading
+from collections import OrderedDict
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from flask import current_app
@@ -23,6 +25,43 @@ PIXEL_PATH_RE = re.compile(r"/t/o/[A-Za-z0-9_-]+\.gif")
 BODY_END_RE = re.compile(r"</body\s*>", re.IGNORECASE)
 STITCH_PARAM = "_pc"
 STITCH_MAX_AGE = 30 * 24 * 3600
+
+
+# --- click destinations remembered in the process (for database outages) ---------------------
+
+class RecentDestinations:
+    """The last ``size`` click destinations this process redirected to, token -> (url,
+    contact_id), least recently used dropped first. Read only while the database cannot be
+    reached, so a prospect clicking a link again (or a link a scanner or colleague clicked
+    before) still lands where the email pointed: the stored URL is the only source of truth,
+    this is its copy from the last successful click. Thread-safe: the web server's threads
+    share one instance."""
+
+    def __init__(self, size: int = 20_000):
+        self.size = size
+        self._items: OrderedDict[str, tuple[str, int | None]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def remember(self, token: str, url: str, contact_id: int | None) -> None:
+        with self._lock:
+            self._items[token] = (url, contact_id)
+            self._items.move_to_end(token)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+
+    def get(self, token: str) -> tuple[str, int | None] | None:
+        with self._lock:
+            found = self._items.get(token)
+            if found is not None:
+                self._items.move_to_end(token)
+            return found
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
+
+recent_destinations = RecentDestinations()
 
 
 def new_token() -> str:

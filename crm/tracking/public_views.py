@@ -4,13 +4,24 @@ page-view intake and form capture. Each one parses the request, calls a service,
 Opens, clicks and page views come in at hundreds a second, so their path is kept short (see
 ``bench/tracking_ingest.py``): one INSERT into the intake queue (``crm.tracking.inbox``), no
 login session (``cookieless_paths``), rate limits checked once per request (the blueprints
-below)."""
+below).
+
+While the database cannot be reached, none of them answers 500. A prospect must not see an
+error for opening or clicking an email: the pixel is served anyway, and a click still
+redirects when this process knows the destination (``email.recent_destinations``, filled by
+every successful click); otherwise it answers 503 with ``Retry-After`` and a page that tries
+again by itself. The website's beacons and forms answer 503 with ``Retry-After`` (and CORS, so
+the snippet can read it): their data cannot be kept, so the sender is told to come back. The
+hits of an outage are not recorded (there is nowhere to write them)."""
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from flask import Blueprint, Response, abort, current_app, jsonify, redirect, request
+from sqlalchemy import exc as sa_exc
+from werkzeug.exceptions import HTTPException
 
 from crm.extensions import csrf, db, limiter
 from crm.timeutil import utcnow
@@ -32,6 +43,15 @@ PIXEL = (b"GIF89a\x01\x00\x01\x00\x80\x00\x00\x00\x00\x00\xff\xff\xff!\xf9\x04\x
 NO_CACHE = {"Cache-Control": "no-store, no-cache, must-revalidate, max-age=0, private",
             "Pragma": "no-cache", "Expires": "0"}
 SNIPPET = Path(__file__).resolve().parent.parent / "static" / "tracking_snippet.js"
+RETRY_AFTER_SECONDS = 10
+# A click whose destination this process does not know, during an outage: a page (not an
+# error) that asks the browser to load the same link again in a few seconds.
+RETRY_PAGE = ("<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"
+              f"<meta http-equiv=\"refresh\" content=\"{RETRY_AFTER_SECONDS // 2}\">"
+              "<meta name=\"robots\" content=\"noindex\"><title>Opening the link…</title></head>"
+              "<body><p>Opening the link… one moment, this page tries again by itself.</p></body></html>")
+
+log = logging.getLogger(__name__)
 
 
 def _limit(key: str):
@@ -61,6 +81,35 @@ def _end_intake(commit: bool) -> None:
             db.session.rollback()
 
 
+def database_unavailable(exc: BaseException) -> bool:
+    """Is ``exc`` the database being out of reach (down, restarting, refusing connections, the
+    pool exhausted, SQLite locked past its timeout) rather than a bug? SQLAlchemy wraps the
+    driver's errors for the session; the PostgreSQL intake runs straight through the driver
+    (``inbox._execute``), so the driver's own classes count too."""
+    if isinstance(exc, (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError)):
+        return True
+    if isinstance(exc, HTTPException):  # abort(404) and friends pass through the same except
+        return False
+    dbapi = db.engine.dialect.loaded_dbapi
+    return isinstance(exc, (dbapi.OperationalError, dbapi.InterfaceError))
+
+
+def _forget_failed_transaction() -> None:
+    """Roll the request's session back after an outage error; rolling back a connection that
+    is already gone may fail too, which changes nothing."""
+    try:
+        db.session.rollback()
+    except Exception:  # noqa: BLE001  (the connection is gone; the session is reset anyway)
+        log.debug("rollback after a database outage failed", exc_info=True)
+
+
+def _outage(what: str, error: BaseException) -> None:
+    # One line per refused hit, without a traceback: an outage is not a bug, and a thousand
+    # tracebacks a second would bury the log.
+    log.warning("tracking %s while the database is unavailable: %s", what, error.__class__.__name__)
+    _forget_failed_transaction()
+
+
 def request_facts() -> RequestFacts:
     return RequestFacts(ip=request.remote_addr, user_agent=request.headers.get("User-Agent"),
                         method=request.method)
@@ -72,11 +121,21 @@ def request_facts() -> RequestFacts:
 @email_hits.route("/t/o/<path:token>.gif", methods=["GET", "HEAD"], merge_slashes=False)
 @public
 def open_pixel(token: str):
-    if accept_link_hit("open", token, request_facts(), utcnow()) is None:
-        _end_intake(commit=False)
-        abort(404)
-    _end_intake(commit=True)
+    try:
+        if accept_link_hit("open", token, request_facts(), utcnow()) is None:
+            _end_intake(commit=False)
+            abort(404)
+        _end_intake(commit=True)
+    except Exception as exc:
+        if not database_unavailable(exc):
+            raise
+        _outage("open", exc)  # the image anyway: the open is lost, the email looks right
+        return _pixel()
     process_inline()
+    return _pixel()
+
+
+def _pixel() -> Response:
     return Response(PIXEL, mimetype="image/gif", headers=NO_CACHE)
 
 
@@ -84,23 +143,72 @@ def open_pixel(token: str):
 @public
 def click(token: str):
     """An unknown or tampered token is a 404 and never a redirect (no open redirect)."""
-    found = accept_link_hit("click", token, request_facts(), utcnow())
-    if found is None or not email_tracking.is_trackable_url(found[0]):
-        _end_intake(commit=False)
-        abort(404)
-    _end_intake(commit=True)
-    destination = email_tracking.destination_to(found[0], found[1])
+    try:
+        found = accept_link_hit("click", token, request_facts(), utcnow())
+        if found is None or not email_tracking.is_trackable_url(found[0]):
+            _end_intake(commit=False)
+            abort(404)
+        _end_intake(commit=True)
+    except Exception as exc:
+        if not database_unavailable(exc):
+            raise
+        _outage("click", exc)
+        return _click_during_outage(token)
+    email_tracking.recent_destinations.remember(token, found[0], found[1])
+    destination = _destination(found[0], found[1])
     process_inline()
+    return _redirect(destination)
+
+
+def _destination(url: str, contact_id: int | None) -> str:
+    """The stored URL, with the visitor-stitching parameter when it goes to a tracked site;
+    the plain URL when the list of tracked sites cannot be read (the stitch is a nicety)."""
+    try:
+        return email_tracking.destination_to(url, contact_id)
+    except Exception as exc:
+        if not database_unavailable(exc):
+            raise
+        _forget_failed_transaction()
+        return url
+
+
+def _redirect(destination: str) -> Response:
     response = redirect(destination, code=302)
     response.headers.update(NO_CACHE)
     return response
 
 
+def _click_during_outage(token: str) -> Response:
+    """Where the link goes, from the last successful click on it in this process; without it,
+    a page that loads the link again shortly (503 + Retry-After for machines)."""
+    known = email_tracking.recent_destinations.get(token)
+    if known is not None:
+        return _redirect(_destination(*known))
+    response = Response(RETRY_PAGE, status=503, mimetype="text/html",
+                        headers={**NO_CACHE, "Retry-After": str(RETRY_AFTER_SECONDS)})
+    return response
+
+
 def process_inline() -> None:
     """Tests and small installs turn queued hits into events within the request; production
-    leaves that to the worker (``tracking-process-inbox``, every two seconds)."""
+    leaves that to the worker (``tracking-process-inbox``, every two seconds). The hit is
+    queued already: a failure here is the worker's to retry, not the visitor's to see."""
     if current_app.config.get("TRACKING_PROCESS_INLINE"):
-        process_all()
+        try:
+            process_all()
+        except Exception as exc:
+            if not database_unavailable(exc):
+                raise
+            _outage("inline processing", exc)
+
+
+def _unavailable(origin: str | None) -> Response:
+    """503 for a beacon or form the database cannot take now: come back in a while."""
+    response = jsonify({"error": {"code": "unavailable", "message": "tracking is unavailable for a moment; "
+                                  f"send again in {RETRY_AFTER_SECONDS} seconds", "fields": {}}})
+    response.status_code = 503
+    response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return _cors(response, origin) if origin else response
 
 
 # --- website ----------------------------------------------------------------------------------
@@ -160,6 +268,33 @@ def _preflight():
 @csrf.exempt
 def collect():
     """Page views from the snippet. See ``crm.tracking.website`` for the batch answer."""
+    return _unless_database_down("page view", _collect)
+
+
+def _unless_database_down(what: str, handle):
+    """``handle()``, or 503 + Retry-After when the database cannot be reached (with CORS for
+    a page of a tracked site, when the allow-list could still be read)."""
+    try:
+        return handle()
+    except Exception as exc:
+        if not database_unavailable(exc):
+            raise
+        _outage(what, exc)
+        return _unavailable(_known_origin())
+
+
+def _known_origin() -> str | None:
+    try:
+        origin = request_origin()
+        return origin if is_tracked_origin(origin) else None
+    except Exception as exc:
+        if not database_unavailable(exc):
+            raise
+        _forget_failed_transaction()
+        return None
+
+
+def _collect():
     if request.method == "OPTIONS":
         return _preflight()
     origin, refused = _allowed_origin_or_403()
@@ -201,6 +336,10 @@ def _form_input() -> tuple[dict, object, object]:
 def capture_form():
     """Form capture: the snippet's beacon, or any HTML form posting here directly (its
     optional ``_next`` field, on a tracked site, is where the browser goes afterwards)."""
+    return _unless_database_down("form", _capture_form)
+
+
+def _capture_form():
     if request.method == "OPTIONS":
         return _preflight()
     origin, refused = _allowed_origin_or_403()
