@@ -61,8 +61,19 @@ def create_app(config: object | str | None = None) -> Flask:
     _register_blueprints(app)
     _register_cli(app)
     _register_hooks(app)
+    _init_request_budget(app)
     planning_bridge.init_app(app)
     return app
+
+
+def _init_request_budget(app: Flask) -> None:
+    """A statement timeout on every transaction a web request opens, and the background jobs
+    requests queue instead of doing long work themselves (issue #19)."""
+    from crm import jobs
+    from crm.web import budget
+
+    budget.init_app(app)
+    jobs.init_app(app)
 
 
 def create_help_app(error: ConfigError) -> Flask:

@@ -40,9 +40,17 @@ def _run_queued_imports(now):
     return run_queued_imports(now)
 
 
+def _run_background_jobs(now):
+    from crm.jobs.runner import run_queued_jobs
+
+    return run_queued_jobs(now)
+
+
 JOBS: list[Job] = [
     Job("purge-expired-sessions", _purge_sessions, CronTrigger(hour=3, minute=17)),
     Job("run-queued-imports", _run_queued_imports, IntervalTrigger(seconds=5)),
+    # Work requests queue instead of doing it themselves (crm/jobs): bulk enrollment, scoring.
+    Job("run-background-jobs", _run_background_jobs, IntervalTrigger(seconds=2)),
 ]
 
 

@@ -1,17 +1,28 @@
 """Request and answer shapes of the planning API (pydantic; their JSON schemas go into the
 OpenAPI document). Names start with ``Planning`` where they become components, so they never
-collide with the CRM's. Money is a string with two decimals, as everywhere in the API."""
+collide with the CRM's. Money is a string with two decimals, as everywhere in the API.
+
+Every range a request may ask for is bounded before any work (issue #19: ``as_of=9711-02-11``
+held a worker for 30 s): an ``as_of`` day lies within the last ``AS_OF_YEARS`` years up to
+today; a month (``from``, ``to``, ``period``) within ``MONTHS_BACK`` months before this month
+and ``MONTHS_AHEAD`` after it; at most ``MAX_HORIZON`` months at once (the services' check);
+accuracy scores at most 36 months and 12 lags. Outside: 422 naming the field."""
 from __future__ import annotations
 
 from datetime import date, datetime, timezone
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSchema, field_validator
+from pydantic import (
+    AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSchema, field_validator,
+    ValidationInfo,
+)
 
 from planning_bridge import crm_port
 from planning_bridge.contracts import COMBINE_RULES, DEMAND_COLUMNS
-from planning_bridge.periods import DEFAULT_HORIZON, MAX_HORIZON, resolve_range
+from planning_bridge.periods import (
+    DEFAULT_HORIZON, MAX_HORIZON, month_index, parse_period, period_text, resolve_range,
+)
 
 PERIOD = r"^\d{4}-\d{2}$"
 FAMILY_CODE = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$"
@@ -26,12 +37,49 @@ UtcDateTime = Annotated[
     PlainSerializer(lambda value: value.astimezone(timezone.utc).isoformat(), return_type=str),
     WithJsonSchema({"type": "string", "format": "date-time"}, mode="serialization"),
 ]
-Period = Annotated[str, Field(pattern=PERIOD, description="a month, YYYY-MM")]
 Source = Literal["stage", "calibrated"]
+AS_OF_YEARS = 10
+MONTHS_BACK = 120
+MONTHS_AHEAD = 240
+MAX_LAGS = 12
+
+
+def _today() -> date:
+    return crm_port.utcnow().date()
+
+
+def _as_of_in_range(value: date) -> date:
+    today = _today()
+    try:
+        earliest = today.replace(year=today.year - AS_OF_YEARS)
+    except ValueError:  # 29 February
+        earliest = today.replace(year=today.year - AS_OF_YEARS, day=28)
+    if not earliest <= value <= today:
+        raise ValueError(f"a day from {earliest.isoformat()} to today ({today.isoformat()})")
+    return value
+
+
+def _period_in_range(value: str) -> str:
+    index = parse_period(value)
+    if index is None:  # not a real month: the services name it in their words
+        return value
+    this_month = month_index(_today())
+    first, last = this_month - MONTHS_BACK, this_month + MONTHS_AHEAD
+    if not first <= index <= last:
+        raise ValueError(f"a month from {period_text(first)} to {period_text(last)}")
+    return value
+
+
+Period = Annotated[str, Field(pattern=PERIOD, description=f"a month, YYYY-MM, at most {MONTHS_BACK} months "
+                                                          f"before this month and {MONTHS_AHEAD} after it"),
+                   AfterValidator(_period_in_range)]
+AnyPeriod = Annotated[str, Field(pattern=PERIOD, description="a month, YYYY-MM")]  # a month of the records
+AsOf = Annotated[date, AfterValidator(_as_of_in_range)]
+AS_OF_RANGE = f"from {AS_OF_YEARS} years ago to today"
 
 
 def _months(start: str | None, end: str | None) -> tuple[str, str]:
-    return resolve_range(start, end, crm_port.utcnow().date())
+    return resolve_range(start, end, _today())
 
 
 # --- queries and bodies -------------------------------------------------------------------
@@ -48,7 +96,8 @@ class DemandQuery(_Query):
                                   "or calibrated on closed deals (falls back to stage with little history)")
     format: Literal["json", "csv"] = "json"
     slip_adjusted: bool = Field(False, description="spread each deal over the learned close-date slips")
-    as_of: date | None = Field(None, description="rebuild the pipeline as it stood at the end of this day")
+    as_of: AsOf | None = Field(None, description=f"rebuild the pipeline as it stood at the end of this day "
+                                                 f"({AS_OF_RANGE})")
     family: str | None = Field(None, max_length=2000, description="comma-separated family codes (default: all)")
 
     def months(self) -> tuple[str, str]:
@@ -64,12 +113,20 @@ class ContributionQuery(_Query):
     period: Period
     probabilities: Source = "calibrated"
     slip_adjusted: bool = False
-    as_of: date | None = None
+    as_of: AsOf | None = Field(None, description=AS_OF_RANGE)
 
 
 class ActualsQuery(_Query):
     from_: Period = Field(alias="from")
     to: Period
+
+    @field_validator("to")
+    @classmethod
+    def _in_order(cls, value: str, info: ValidationInfo) -> str:
+        first, last = parse_period(info.data.get("from_") or ""), parse_period(value)
+        if first is not None and last is not None and last < first:
+            raise ValueError("must not be before from")
+        return value
 
 
 class SnapshotQuery(_Query):
@@ -77,12 +134,13 @@ class SnapshotQuery(_Query):
 
 
 class CalibrationQuery(_Query):
-    as_of: date | None = Field(None, description="score as it could have been scored at the end of this day")
+    as_of: AsOf | None = Field(None, description=f"score as it could have been scored at the end of this day "
+                                                 f"({AS_OF_RANGE})")
 
 
 class AccuracyQuery(_Query):
     lags: str = Field("1,2,3", pattern=r"^\s*\d{1,2}(\s*,\s*\d{1,2})*\s*$",
-                      description="comma-separated lags in months (1 to 12)")
+                      description=f"comma-separated lags in months (1 to 12, at most {MAX_LAGS})")
     months: int = Field(12, ge=1, le=36, description="past months with actuals to score")
     slip_adjusted: bool = Field(False, description="time the pipeline with the learned slips")
 
@@ -92,8 +150,11 @@ class AccuracyQuery(_Query):
     @field_validator("lags")
     @classmethod
     def _lags_in_range(cls, value: str) -> str:
-        if not all(1 <= int(part) <= 12 for part in value.split(",")):
+        parts = value.split(",")
+        if not all(1 <= int(part) <= 12 for part in parts):
             raise ValueError("each lag between 1 and 12")
+        if len(parts) > MAX_LAGS:
+            raise ValueError(f"at most {MAX_LAGS} lags")
         return value
 
 
@@ -118,7 +179,7 @@ class FamilySettingIn(_Body):
 
 
 class OutlierIn(_Body):
-    period: Period
+    period: AnyPeriod
     accepted: bool = Field(description="true: it is an outlier (the baseline reads `value`, or its "
                            "own fitted value); false: keep the actual (or read `value`, a correction)")
     value: Annotated[float, Field(ge=0, le=1e12)] | None = None

@@ -12,6 +12,7 @@ from pydantic import Field, model_validator
 
 from crm.api import bp
 from crm.api.auth import api_user
+from crm.api.bounds import RecordDay
 from crm.api.endpoint import endpoint, page_args
 from crm.api.schemas import (
     CENT, MAX_AMOUNT, Id, MoneyIn, Money, OutModel, PageOut, Quantity, QueryModel, StrictModel,
@@ -69,7 +70,7 @@ class DealIn(_LinesFitOneDeal):
 
     name: Text(200, min_length=1)
     stage_id: Id
-    expected_close: date
+    expected_close: RecordDay = Field(description="within 20 years of today")
     company_id: Id | None = Field(None, description="defaults to the contact's company")
     contact_id: Id | None = Field(None, description="the primary contact")
     owner_id: Id | None = Field(None, description="a rep creating a deal without one owns it")
@@ -84,7 +85,7 @@ DealPatch = patch_model(DealIn, "DealPatch", base=_LinesFitOneDeal)
 class DealCloseIn(StrictModel):
     won: bool
     lost_reason: Text(200) | None = Field(None, description="required when won is false")
-    closed_on: date | None = Field(None, description="defaults to today (UTC)")
+    closed_on: RecordDay | None = Field(None, description="defaults to today (UTC); within 20 years of it")
 
 
 class StageRef(OutModel):

@@ -11,6 +11,7 @@ from pydantic import Field
 
 from crm.api import bp
 from crm.api.auth import api_user
+from crm.api.bounds import moment_within_days
 from crm.api.endpoint import PayloadTooLarge, endpoint, page_args
 from crm.api.schemas import Id, OutModel, PageOut, QueryModel, StrictModel, Text, UtcDateTime, page_out
 from crm.contacts.models import Contact
@@ -78,7 +79,8 @@ class OneOffIn(StrictModel):
     subject: Text(998, 1)
     text_body: Text(100_000, 1)
     html_body: Text(100_000) | None = None
-    due_at: datetime | None = Field(None, description="ISO 8601 with a time zone; default: now")
+    due_at: moment_within_days(1, 5 * 366) | None = Field(
+        None, description="ISO 8601 with a time zone, within the next 5 years; default: now")
 
 
 @bp.get("/outbox")

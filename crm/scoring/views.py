@@ -1,5 +1,7 @@
 """Pages of the scoring feature: "in the market", the admin's rules and settings, and the
-score panel on the contact page. Views parse, call ``crm.scoring.services``, commit, render."""
+score panel on the contact page. Views parse, call ``crm.scoring.services``, commit, render;
+the two long admin actions (recompute every score, train the model) are queued for the worker
+(``crm/scoring/background.py``) and followed on the job's status page."""
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
@@ -8,7 +10,8 @@ from flask_login import current_user
 from crm.contacts.panels import ContactPanel, register_contact_panel
 from crm.errors import ServiceError
 from crm.extensions import db
-from crm.scoring import services
+from crm.jobs.runner import enqueue, open_job
+from crm.scoring import background, services
 from crm.scoring.forms import KIND_LABELS, FitRuleForm, RuleForm, SettingsForm
 from crm.scoring.rules import get_settings
 from crm.timeutil import utcnow
@@ -117,8 +120,7 @@ def delete_fit_rule(rule_id: int):
 @roles("admin")
 def recompute():
     if CrmForm().validate_on_submit():
-        result = commit_or_abort(lambda: services.recompute_all(utcnow()))
-        flash(f"Recomputed {result['contacts']:,} contacts from {result['events']:,} events.", "success")
+        return _queue(background.RECOMPUTE, "Recomputing every score in the background.")
     return redirect(url_for(".admin"))
 
 
@@ -126,18 +128,21 @@ def recompute():
 @roles("admin")
 def train():
     if CrmForm().validate_on_submit():
-        from crm.scoring.predictive import train_from_crm
-
-        try:
-            report = train_from_crm(utcnow())
-            db.session.commit()
-        except ServiceError as exc:
-            db.session.rollback()
-            flash(f"Not trained: {exc.message}", "error")
-            return redirect(url_for(".admin"))
-        flash(f"Model v{report['version']} trained: AUC {report['model']['auc']:.3f} "
-              f"(engagement alone {report['engagement_alone']['auc']:.3f}).", "success")
+        return _queue(background.TRAIN, "Training the model in the background.")
     return redirect(url_for(".admin"))
+
+
+def _queue(kind: str, message: str):
+    """Queue the worker job (one at a time of each kind: a second click shows the first) and
+    follow it on its status page."""
+    job = open_job(kind)
+    if job is None:
+        job = enqueue(kind, current_user, {}, utcnow(), total=1)
+        db.session.commit()
+        flash(message, "success")
+    else:
+        flash("Already queued: here is its progress.", "success")
+    return redirect(url_for("jobs.show_job", job_id=job.id), 303)
 
 
 # --- the contact page panel ---------------------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Literal
 
+from flask import jsonify, url_for
 from pydantic import AwareDatetime, Field
 
 from crm.api import bp
@@ -13,7 +14,8 @@ from crm.api.endpoint import endpoint, page_args
 from crm.api.schemas import Id, OutModel, PageOut, QueryModel, StrictModel, Text, UserRef, UtcDateTime, page_out, patch_model
 from crm.contacts.models import LIFECYCLE_STAGES
 from crm.extensions import db
-from crm.sequences import library, services, tasks
+from crm.jobs.runner import get_job_for
+from crm.sequences import bulk, library, services, tasks
 from crm.sequences.models import ENROLLMENT_STATUSES, STEP_KINDS
 from crm.timeutil import utcnow
 from crm.web.access import SALES, roles
@@ -437,20 +439,62 @@ def enroll(body: EnrollIn):
     return _enrollment_out(services.get_enrollment(enrollment.id))
 
 
+class BulkJobOut(OutModel):
+    id: int
+    url: str = Field(description="poll it (GET) for progress and, once done, the result")
+    status: Literal["queued", "running", "done", "failed"]
+    total: int = Field(description="contacts to enroll")
+    done: int = Field(description="contacts handled so far (enrolled or refused)")
+    error_count: int = Field(description="contacts refused so far")
+    error: str | None = Field(description="why the job failed, when it did")
+    created_at: UtcDateTime
+    finished_at: UtcDateTime | None
+    result: BulkEnrollOut | None = Field(description="when done (or failed part-way): who was enrolled and "
+                                                     "who refused, so far")
+
+
+def _bulk_job_out(job) -> BulkJobOut:
+    result = job.result or {}
+    return BulkJobOut(
+        id=job.id, url=url_for("api.get_bulk_enroll_job", job_id=job.id, _external=False), status=job.status,
+        total=job.total, done=job.done, error_count=job.error_count, error=job.error,
+        created_at=job.created_at, finished_at=job.finished_at,
+        result=BulkEnrollOut(enrolled=result.get("enrolled", []),
+                             refused=[RefusalOut(**r) for r in result.get("refused", [])]) if result else None)
+
+
 @bp.post("/enrollments/bulk")
 @roles(*SALES)
 @endpoint("Enroll many contacts", body=BulkEnrollIn, response=BulkEnrollOut,
-          description=f"At most {services.BULK_LIMIT} contacts; each is enrolled or refused with its reason.")
+          description=f"At most {services.BULK_LIMIT} contacts; each is enrolled or refused with its reason. "
+                      f"Up to {bulk.SYNC_MAX} contacts are enrolled at once (200 with the report); more are "
+                      "enrolled by the worker: the answer is then 202 with the job (`BulkJobOut`, its `url` "
+                      "in `Location`), to poll for progress and the report.")
 def enroll_bulk(body: BulkEnrollIn):
     actor, now = api_user(), utcnow()
     if body.contact_ids is not None:
-        report = services.enroll_contacts(actor, body.sequence_id, body.contact_ids, now)
+        outcome = bulk.enroll_in_bulk(actor, body.sequence_id, now, contact_ids=body.contact_ids)
     else:
         f = body.filter or ContactFilter()
-        report = services.enroll_filtered(actor, body.sequence_id, {
-            "q": f.q, "owner_id": f.owner_id, "stage": f.lifecycle_stage, "company_id": f.company_id}, now)
+        outcome = bulk.enroll_in_bulk(actor, body.sequence_id, now, filters={
+            "q": f.q, "owner_id": f.owner_id, "stage": f.lifecycle_stage, "company_id": f.company_id})
     db.session.commit()
+    if outcome.job is not None:
+        answer = _bulk_job_out(outcome.job)
+        response = jsonify(answer.model_dump(mode="json"))
+        response.status_code, response.headers["Location"] = 202, answer.url
+        return response
+    report = outcome.report
     return BulkEnrollOut(enrolled=report.enrolled, refused=[RefusalOut(**r) for r in report.refused])
+
+
+@bp.get("/enrollments/bulk/jobs/<int:job_id>")
+@roles(*SALES)
+@endpoint("A bulk enrollment running in the background", response=BulkJobOut,
+          description="Progress (`done` of `total`, `error_count` refused) and, once done, the report. "
+                      "Only the rep who asked, their manager or an admin sees it (404 for anyone else).")
+def get_bulk_enroll_job(job_id: int):
+    return _bulk_job_out(get_job_for(api_user(), job_id, kind=bulk.KIND))
 
 
 @bp.get("/enrollments/<int:enrollment_id>")

@@ -14,7 +14,8 @@ from crm.contacts.models import LIFECYCLE_STAGES
 from crm.contacts.panels import ContactPanel, register_contact_panel
 from crm.errors import NotFound, ServiceError, ValidationFailed
 from crm.extensions import db
-from crm.sequences import engine, library, services, tasks
+from crm.jobs.runner import recent_jobs
+from crm.sequences import bulk, engine, library, services, tasks
 from crm.sequences.forms import (
     STEP_KIND_LABELS, TOKENS_HINT, BulkEnrollForm, EnrollForm, ManualEmailForm, OutcomeForm, PauseForm,
     SequenceForm, StepForm, TemplateForm,
@@ -414,12 +415,17 @@ def enroll_bulk():
     if request.method == "POST":
         if form.validate_on_submit():
             try:
-                report = services.enroll_filtered(current_user, form.sequence_id.data, filters, utcnow())
+                outcome = bulk.enroll_in_bulk(current_user, form.sequence_id.data, utcnow(), filters=filters)
                 db.session.commit()
             except ServiceError as exc:
                 db.session.rollback()
                 apply_service_errors(form, exc)
                 status = exc.status
+            else:
+                if outcome.job is not None:  # many: the worker enrolls them, the status page follows
+                    flash(f"Enrolling {outcome.job.total:,} contacts in the background.", "success")
+                    return redirect(url_for("jobs.show_job", job_id=outcome.job.id), 303)
+                report = outcome.report
         else:
             status = 422
     from crm.contacts.services import search_contacts
@@ -427,7 +433,8 @@ def enroll_bulk():
     matching = search_contacts(**filters, per_page=1).total
     return render_template("sequences/enroll_bulk.html", form=form, filters=filters, matching=matching,
                            report=report, owners=sales_users(), stages=LIFECYCLE_CHOICES, args=source,
-                           limit=services.BULK_LIMIT), status
+                           limit=services.BULK_LIMIT, sync_max=bulk.sync_max(),
+                           recent_jobs=recent_jobs(current_user, bulk.KIND)), status
 
 
 # --- tasks ----------------------------------------------------------------------------------

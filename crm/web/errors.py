@@ -1,10 +1,13 @@
 """Error handlers: JSON ``{"error": {...}}`` under /api, friendly pages elsewhere."""
 from __future__ import annotations
 
-from flask import Flask, render_template
+from flask import Flask, render_template, request
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
+from crm.extensions import db
+from crm.web import budget
 from crm.web.access import is_api_request, json_error
 
 CODES = {
@@ -19,6 +22,7 @@ CODES = {
     422: "unprocessable",
     429: "rate_limited",
     500: "server_error",
+    503: "unavailable",
 }
 
 
@@ -35,6 +39,22 @@ def register_error_handlers(app: Flask) -> None:
         if is_api_request():
             return json_error(status, CODES.get(status, "error"), exc.description or "")
         return render_template("errors/error.html", code=status, message=exc.description), status
+
+    @app.errorhandler(OperationalError)
+    def database_error(exc: OperationalError):
+        """A statement PostgreSQL cancelled at the request's budget (``crm.web.budget``) is
+        a 503 with Retry-After; any other operational error is unexpected (500)."""
+        if not budget.is_statement_timeout(exc):
+            return unexpected_error(exc)
+        db.session.rollback()  # the transaction is aborted: nothing more can run in it
+        app.logger.warning("request stopped at its statement timeout: %s %s", request.method, request.path)
+        message = budget.timeout_message()
+        if is_api_request():
+            response = json_error(503, "statement_timeout", message)
+        else:
+            response = app.make_response((render_template("errors/timeout.html", message=message), 503))
+        response.headers["Retry-After"] = str(budget.RETRY_AFTER_SECONDS)
+        return response
 
     @app.errorhandler(Exception)
     def unexpected_error(exc: Exception):

@@ -127,7 +127,8 @@ def records(admin, make_contact, make_company, make_deal):
             "activity_id": 1, "block_id": 1,  # calls: none exist, answered 404
             "template_id": 1, "sequence_id": 1, "step_id": 1, "enrollment_id": 1, "task_id": 1,  # sequences: 404
             "outbound_email_id": 1,  # mail: no outbox email, 404
-            "slug": "zz-missing", "meeting_type_id": 1, "meeting_id": 1}  # meetings: none exist, 404
+            "slug": "zz-missing", "meeting_type_id": 1, "meeting_id": 1,  # meetings: none exist, 404
+            "job_id": 1}  # background jobs (bulk enrollment): none exist, 404
 
 
 def _database_refusals(caplog) -> list[str]:
