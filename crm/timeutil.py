@@ -90,7 +90,8 @@ def is_valid_timezone(name: str | None) -> bool:
 
 
 def all_timezones() -> list[str]:
-    return sorted(available_timezones())
+    """The zones offered in pickers: exactly those ``is_valid_timezone`` accepts."""
+    return sorted(_iana_zone_names())
 
 
 class UTCDateTime(TypeDecorator):

@@ -15,7 +15,7 @@ from crm.contacts.models import Activity
 from crm.errors import NotFound, PermissionDenied, ValidationFailed
 from crm.extensions import db
 from crm.policy import can_edit_owned
-from crm.validation import as_id, has_control_chars
+from crm.validation import as_id, check_web_url
 
 # extension -> (accepted content types, magic-byte check)
 AUDIO_TYPES = {
@@ -47,10 +47,13 @@ def _call_activity(actor, activity_id) -> Activity:
 
 
 def validate_recording_url(url: str) -> str:
-    url = (url or "").strip()
-    parts = urlsplit(url) if len(url) <= MAX_URL and not has_control_chars(url) else None
-    if parts is None or parts.scheme != "https" or not parts.hostname or parts.username or parts.password \
-            or " " in url:
+    """The app's one web-address check, and https only: the recording is fetched by browsers
+    from a page served over https."""
+    try:
+        url = check_web_url(url, max_length=MAX_URL)
+    except ValueError as problem:
+        raise ValidationFailed("invalid recording URL", {"url": f"an https:// URL without credentials: {problem}"}) from None
+    if urlsplit(url).scheme.lower() != "https":
         raise ValidationFailed("invalid recording URL", {"url": "an https:// URL without credentials"})
     return url
 

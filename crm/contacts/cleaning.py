@@ -10,7 +10,7 @@ from crm.contacts.emails import normalize_email
 from crm.contacts.models import LIFECYCLE_STAGES, Company
 from crm.errors import ValidationFailed
 from crm.timeutil import is_valid_timezone
-from crm.validation import get_by_id, has_control_chars
+from crm.validation import check_web_url, get_by_id, has_control_chars
 
 CONTACT_TEXT_FIELDS = {
     "first_name": 100, "last_name": 100, "title": 200, "phone": 40,
@@ -32,8 +32,12 @@ def _clean_text(data: dict, limits: dict[str, int], errors: dict, clean: dict) -
 
 
 def _clean_url(value: str | None, errors: dict, key: str) -> None:
-    if value and not value.startswith(("https://", "http://")):
-        errors[key] = "must be an http(s) URL"
+    if not value:
+        return
+    try:
+        check_web_url(value)
+    except ValueError as problem:
+        errors[key] = f"must be an http(s) URL: {problem}"
 
 
 def _clean_owner(owner_id: Any, errors: dict) -> int | None:

@@ -19,6 +19,7 @@ from sqlalchemy import delete, select
 from crm.errors import NotFound, ValidationFailed
 from crm.extensions import db
 from crm.meetings.models import ExternalBusy, ExternalCalendar
+from crm.validation import check_web_url
 
 log = logging.getLogger(__name__)
 
@@ -145,8 +146,10 @@ def store_busy(calendar: ExternalCalendar, data: bytes, zone_name: str, now: dat
 
 def add_feed(user, name: str, url: str, now: datetime, *, fetch: bool = True) -> ExternalCalendar:
     url = (url or "").strip()
-    if not url.lower().startswith(("http://", "https://")) or len(url) > 2000:
-        raise ValidationFailed("invalid calendar", {"url": "an http(s) address of an .ics feed"})
+    try:
+        check_web_url(url, max_length=2000)
+    except ValueError as problem:
+        raise ValidationFailed("invalid calendar", {"url": f"an http(s) address of an .ics feed: {problem}"}) from None
     calendar = ExternalCalendar(user_id=user.id, name=(name or "Calendar feed").strip()[:120],
                                 kind="url", url=url, created_at=now)
     db.session.add(calendar)

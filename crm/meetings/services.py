@@ -23,7 +23,7 @@ from crm.meetings.calendars import external_busy
 from crm.meetings.models import Meeting, MeetingHostLock, MeetingType, MeetingTypeMember
 from crm.policy import require_sales
 from crm.timeutil import is_valid_timezone
-from crm.validation import get_by_id, has_control_chars
+from crm.validation import check_web_url, get_by_id, has_control_chars
 
 SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{1,78}[a-z0-9])$")
 MAX_DAYS = 62
@@ -180,9 +180,22 @@ def _set_members(meeting_type: MeetingType, member_ids: list[int]) -> None:
     meeting_type.members = [MeetingTypeMember(user_id=uid) for uid in member_ids]
 
 
+def _check_video_link(kind: str | None, value: str | None) -> None:
+    """A video location is opened by guests from invites, the ICS LOCATION and pages: only an
+    http(s) link (the pair is checked as it will be stored, so a PATCH of either half counts)."""
+    if kind != "video" or not value:
+        return
+    try:
+        check_web_url(value)
+    except ValueError as problem:
+        raise ValidationFailed("invalid meeting type", {"location_value": f"video link: {problem}"}) from None
+
+
 def create_meeting_type(actor: User, data: dict[str, Any], now: datetime) -> MeetingType:
     require_sales(actor)
     clean = clean_type_fields(data, partial=False)
+    _check_video_link(clean.get("location_kind", TYPE_DEFAULTS["location_kind"]),
+                      clean.get("location_value", TYPE_DEFAULTS["location_value"]))
     if _slug_taken(clean["slug"]):
         raise Conflict("this link is taken", {"slug": "already taken"})
     member_ids = clean.pop("member_ids", [])
@@ -206,6 +219,8 @@ def get_own_meeting_type(actor: User, meeting_type_id: Any) -> MeetingType:
 def update_meeting_type(actor: User, meeting_type_id: Any, data: dict[str, Any], now: datetime) -> MeetingType:
     meeting_type = get_own_meeting_type(actor, meeting_type_id)
     clean = clean_type_fields(data, partial=True)
+    _check_video_link(clean.get("location_kind", meeting_type.location_kind),
+                      clean.get("location_value", meeting_type.location_value))
     if "slug" in clean and _slug_taken(clean["slug"], except_id=meeting_type.id):
         raise Conflict("this link is taken", {"slug": "already taken"})
     if "member_ids" in clean:
