@@ -54,13 +54,20 @@ class Config:
         self.PERMANENT_SESSION_LIFETIME = timedelta(hours=12)
         self.MAX_CONTENT_LENGTH = int(env.get("MAX_UPLOAD_BYTES", 50 * 1024 * 1024))
         self.WTF_CSRF_TIME_LIMIT = None  # tied to the session instead of a wall clock
-        # Rate limits are shared across processes through Redis in production; the embedded
-        # default keeps them in memory (crm.extensions.SweptMemoryStorage: memory:// without
-        # a timer thread started per rate-limited request).
+        # Where rate limits count (crm.extensions.CrmLimiter): every limit but the in-process
+        # ones below holds across web processes in Redis (redis://...) or the database
+        # (crm-database://; automatic on PostgreSQL). crm-memory:// (the default) is process
+        # memory (crm.extensions.SweptMemoryStorage: memory:// without a timer thread started
+        # per rate-limited request), exact for SQLite's single process.
         self.RATELIMIT_STORAGE_URI = env.get("RATELIMIT_STORAGE_URI", "crm-memory://")
+        # Always in process memory: the tracking pixel, click and page-view limits, generous
+        # flood guards on the hottest paths, where a shared store would add a round trip a hit.
+        self.RATELIMIT_IN_PROCESS_BLUEPRINTS = ("email_hits", "site_hits")
         self.RATELIMIT_ENABLED = True
         self.LOGIN_RATE_LIMIT = env.get("LOGIN_RATE_LIMIT", "10 per minute;50 per hour")
         self.API_RATE_LIMIT = env.get("API_RATE_LIMIT", "600 per minute")
+        # Per client address: requests whose Authorization header authenticates no one.
+        self.API_AUTH_FAILURE_RATE_LIMIT = env.get("API_AUTH_FAILURE_RATE_LIMIT", "20 per minute")
         # Public booking links (per IP): viewing slots, and booking / cancelling / moving.
         self.MEETING_SLOTS_RATE_LIMIT = env.get("MEETING_SLOTS_RATE_LIMIT", "120 per minute")
         self.MEETING_BOOKING_RATE_LIMIT = env.get("MEETING_BOOKING_RATE_LIMIT", "30 per minute;300 per hour")

@@ -10,7 +10,7 @@ from sqlalchemy.exc import DataError, IntegrityError
 from werkzeug.exceptions import HTTPException
 
 from crm.errors import ServiceError
-from crm.extensions import db
+from crm.extensions import db, limiter
 from crm.web.access import json_error
 from crm.web.errors import CODES
 
@@ -52,4 +52,6 @@ def _message(status: int, exc: HTTPException) -> str:
         return "send a valid API token as 'Authorization: Bearer <token>'"
     if status == 403:
         return "your role may not use this route"
+    if status == 429:  # Retry-After carries the same number (crm.extensions.CrmLimiter)
+        return f"too many requests ({exc.description}): retry in {limiter.retry_after()} s"
     return exc.description or ""

@@ -6,11 +6,13 @@ from datetime import timedelta
 from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_user, logout_user
 from flask_login.config import COOKIE_NAME as DEFAULT_REMEMBER_COOKIE
 
 from crm.auth import messages, services
 from crm.auth.forms import LoginForm, NewPasswordForm, PasswordChangeForm, TokenForm
+from crm.contacts.emails import normalize_email
 from crm.errors import ServiceError
 from crm.extensions import db, limiter
 from crm.timeutil import utcnow
@@ -24,8 +26,20 @@ def _login_limit() -> str:
     return current_app.config["LOGIN_RATE_LIMIT"]
 
 
-def _email_key() -> str:
-    return "login:" + (request.form.get("email") or "").strip().lower()
+def _address_key() -> str:
+    return "login-address:" + get_remote_address()
+
+
+def _account_key() -> str:
+    """The account tried, spelled as ``services.authenticate`` looks it up, so that no other
+    spelling of the same address ("Alice@Example.com ", an IDNA domain) gets attempts of its
+    own. Checked before the form, so the field is clipped: any length can be posted."""
+    typed = (request.form.get("email") or "")[:320]
+    try:
+        account = normalize_email(typed)
+    except ValueError:
+        account = typed.strip().lower()
+    return "login-account:" + account
 
 
 def safe_next(target: str | None) -> str:
@@ -40,8 +54,12 @@ def safe_next(target: str | None) -> str:
 
 @bp.route("/login", methods=["GET", "POST"])
 @public
-@limiter.limit(_login_limit, methods=["POST"])
-@limiter.limit(_login_limit, methods=["POST"], key_func=_email_key)
+# Every attempt counts, before the password is checked (counting only failures would need a
+# check and a count apart, and two processes could both pass the check): per client address
+# and per account, each exactly LOGIN_RATE_LIMIT whatever the number of web processes (the
+# counters live in the shared store: crm.extensions.CrmLimiter).
+@limiter.limit(_login_limit, methods=["POST"], key_func=_address_key)
+@limiter.limit(_login_limit, methods=["POST"], key_func=_account_key)
 def login():
     if current_user.is_authenticated:
         return redirect(url_for("web.home"))
