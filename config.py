@@ -54,6 +54,10 @@ class Config:
         self.PERMANENT_SESSION_LIFETIME = timedelta(hours=12)
         self.MAX_CONTENT_LENGTH = int(env.get("MAX_UPLOAD_BYTES", 50 * 1024 * 1024))
         self.WTF_CSRF_TIME_LIMIT = None  # tied to the session instead of a wall clock
+        # Strict-Transport-Security on https requests (0: never sent); TRUSTED_PROXY_COUNT: how
+        # many reverse proxies' X-Forwarded-* headers to believe (crm.app._trust_proxies).
+        self.HSTS_SECONDS = int(env.get("HSTS_SECONDS", 365 * 24 * 3600))
+        self.TRUSTED_PROXY_COUNT = int(env.get("TRUSTED_PROXY_COUNT", 0))
         # Where rate limits count (crm.extensions.CrmLimiter): every limit but the in-process
         # ones below holds across web processes in Redis (redis://...) or the database
         # (crm-database://; automatic on PostgreSQL). crm-memory:// (the default) is process

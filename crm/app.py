@@ -52,6 +52,7 @@ def create_app(config: object | str | None = None) -> Flask:
     if config is None or isinstance(config, str):
         config = CONFIGS[config or os.environ.get("CRM_CONFIG", "production")]()
     app.config.from_object(config)
+    _trust_proxies(app)
     app.session_interface = SessionInterface()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("apscheduler").setLevel(logging.WARNING)  # one line per tick is noise
@@ -64,6 +65,18 @@ def create_app(config: object | str | None = None) -> Flask:
     _init_request_budget(app)
     planning_bridge.init_app(app)
     return app
+
+
+def _trust_proxies(app: Flask) -> None:
+    """Behind a reverse proxy every request comes from the proxy's address over plain http:
+    per-address rate limits would lump all clients together and ``request.is_secure`` would
+    be false. ``TRUSTED_PROXY_COUNT`` (0 by default: nothing trusted, since a client could
+    otherwise forge X-Forwarded-For) says how many proxies in front of the app to believe."""
+    count = int(app.config.get("TRUSTED_PROXY_COUNT") or 0)
+    if count > 0:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count, x_port=count)
 
 
 def _init_request_budget(app: Flask) -> None:
@@ -186,8 +199,17 @@ def _register_hooks(app: Flask) -> None:
         response.headers.setdefault(
             "Content-Security-Policy",
             "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-            "frame-ancestors 'none'; form-action 'self'",
+            "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'",
         )
+        hsts_seconds = app.config.get("HSTS_SECONDS") or 0
+        if hsts_seconds and request.is_secure:  # browsers ignore it over http, and so do we
+            response.headers.setdefault("Strict-Transport-Security", f"max-age={int(hsts_seconds)}; includeSubDomains")
+        # A signed-in page must not be kept by the browser or a shared cache: after sign-out the
+        # Back button would show it. g._login_user, not current_user: reading current_user would
+        # load a user on hot public paths (tracking pixels) that never asked for one.
+        user = g.get("_login_user")
+        if (user is not None and user.is_authenticated) or g.get("api_user") is not None:
+            response.headers.setdefault("Cache-Control", "no-store")
         return response
 
     @app.context_processor

@@ -95,7 +95,11 @@ def logout():
     logout_user()
     session.clear()
     flash("Signed out.", "info")
-    return redirect(url_for("auth.login"))
+    response = redirect(url_for("auth.login"))
+    # Whatever the browser kept of the signed-in pages goes with the session. Not "cookies":
+    # the new session cookie carries the "Signed out." message.
+    response.headers["Clear-Site-Data"] = '"cache", "storage"'
+    return response
 
 
 @bp.route("/account", methods=["GET", "POST"])
