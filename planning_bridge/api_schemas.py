@@ -6,7 +6,11 @@ Every range a request may ask for is bounded before any work (issue #19: ``as_of
 held a worker for 30 s): an ``as_of`` day lies within the last ``AS_OF_YEARS`` years up to
 today; a month (``from``, ``to``, ``period``) within ``MONTHS_BACK`` months before this month
 and ``MONTHS_AHEAD`` after it; at most ``MAX_HORIZON`` months at once (the services' check);
-accuracy scores at most 36 months and 12 lags. Outside: 422 naming the field."""
+accuracy scores at most 36 months and 12 lags. Outside: 422 naming the field.
+
+``as_of_in_range`` and ``period_in_range`` are the one statement of those bounds: the planner
+pages (``planning_bridge/pages``) read their query strings with them too, so a page and the
+API never disagree on which days and months may be asked for."""
 from __future__ import annotations
 
 from datetime import date, datetime, timezone
@@ -48,7 +52,9 @@ def _today() -> date:
     return crm_port.utcnow().date()
 
 
-def _as_of_in_range(value: date) -> date:
+def as_of_in_range(value: date) -> date:
+    """``value`` when it lies within the last ``AS_OF_YEARS`` years up to today, else ValueError
+    saying which days may be asked for."""
     today = _today()
     try:
         earliest = today.replace(year=today.year - AS_OF_YEARS)
@@ -59,7 +65,9 @@ def _as_of_in_range(value: date) -> date:
     return value
 
 
-def _period_in_range(value: str) -> str:
+def period_in_range(value: str) -> str:
+    """``value`` when it is a month within ``MONTHS_BACK`` before and ``MONTHS_AHEAD`` after this
+    month (or not a month at all), else ValueError saying which months may be asked for."""
     index = parse_period(value)
     if index is None:  # not a real month: the services name it in their words
         return value
@@ -72,9 +80,9 @@ def _period_in_range(value: str) -> str:
 
 Period = Annotated[str, Field(pattern=PERIOD, description=f"a month, YYYY-MM, at most {MONTHS_BACK} months "
                                                           f"before this month and {MONTHS_AHEAD} after it"),
-                   AfterValidator(_period_in_range)]
+                   AfterValidator(period_in_range)]
 AnyPeriod = Annotated[str, Field(pattern=PERIOD, description="a month, YYYY-MM")]  # a month of the records
-AsOf = Annotated[date, AfterValidator(_as_of_in_range)]
+AsOf = Annotated[date, AfterValidator(as_of_in_range)]
 AS_OF_RANGE = f"from {AS_OF_YEARS} years ago to today"
 
 

@@ -8,6 +8,8 @@ work, instead of being computed (or overflowing date arithmetic into a 500).
   close date, a time block's dates, the call queue's day): within ``RECORD_YEARS`` of today.
 - ``within_days(past, future)``: a date at most ``past`` days before and ``future`` days after
   today; ``moment_within_days``: the same for a moment with its time zone.
+- ``check_day``: the same rule for callers outside pydantic (a page reading ``?date=``), so a
+  page and the API never disagree on which days may be asked for.
 """
 from __future__ import annotations
 
@@ -28,6 +30,12 @@ def _check_day(value: date, past: int, future: int) -> date:
     if not first <= value <= last:
         raise ValueError(f"must be between {first.isoformat()} and {last.isoformat()}")
     return value
+
+
+def check_day(value: date, past: int = RECORD_DAYS, future: int = RECORD_DAYS) -> date:
+    """``value`` when it lies within [today - ``past`` days, today + ``future`` days] (by default
+    ``RecordDay``'s range), else ``ValueError`` saying which days may be asked for."""
+    return _check_day(value, past, future)
 
 
 def within_days(past: int, future: int):

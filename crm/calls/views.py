@@ -10,6 +10,7 @@ from flask import Blueprint, Response, current_app, flash, jsonify, redirect, re
 from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
 
+from crm.api.bounds import check_day
 from crm.calls import blocks as block_service
 from crm.calls import queue as queue_service
 from crm.calls.forms import BlockForm, LogCallForm, RecordingForm, ScriptForm, SettingsForm
@@ -36,9 +37,18 @@ SHORTCUTS = {"connected": "c", "voicemail": "v", "no_answer": "a", "wrong_number
 
 
 def _date_arg(name: str = "date") -> date | None:
+    """A day from the query string, or None (the page's default) when it is junk or lies
+    outside the range the API accepts for a day of records (``crm.api.bounds.check_day``):
+    weeks at the ends of the calendar overflow date arithmetic, and a day centuries away is
+    no day anyone plans. An out-of-range day is said on the page, junk silently ignored."""
     try:
-        return date.fromisoformat(request.args.get(name, ""))
+        day = date.fromisoformat(request.args.get(name, ""))
     except ValueError:
+        return None
+    try:
+        return check_day(day)
+    except ValueError as exc:
+        flash(f"{day.isoformat()} is out of range ({exc}); showing today instead.", "error")
         return None
 
 
@@ -261,6 +271,19 @@ def blocks():
         data = {key: getattr(form, key).data for key in
                 ("title", "kind", "start_time", "end_time", "on_date", "valid_from", "valid_until", "allow_overlap")}
         data["weekdays"] = form.weekdays.data or []
+        # The API's bounds on a block's days (``RecordDay``): a day at the end of the calendar
+        # overflows the service's date arithmetic (a 500), one centuries away is a typo.
+        out_of_range = False
+        for key in ("on_date", "valid_from", "valid_until"):
+            if data[key] is None:
+                continue
+            try:
+                check_day(data[key])
+            except ValueError as exc:
+                getattr(form, key).errors = [*getattr(form, key).errors, str(exc)]
+                out_of_range = True
+        if out_of_range:
+            return _render_blocks(form, settings_form, 422)
         try:
             block_service.create_block(current_user, data, utcnow())
             db.session.commit()

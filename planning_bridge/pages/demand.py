@@ -11,6 +11,7 @@ from flask import abort, render_template, request, url_for
 
 from planning_bridge import services
 from planning_bridge.api import csv_response
+from planning_bridge.api_schemas import period_in_range
 from planning_bridge.contracts import DemandRow
 from planning_bridge.crm_port import product_families, roles
 from planning_bridge.pages import PLANNERS, bp
@@ -144,6 +145,10 @@ def contributions(family: str, period: str):
     if family not in families or parse_period(period) is None:
         abort(404)
     period = period_text(parse_period(period))
+    try:
+        period_in_range(period)  # the months the API's drill-down answers for: no page beyond
+    except ValueError:
+        abort(404)
     filters = read_filters(request.args, list(families))
     lines = services.demand_contributions(
         family=family, period=period, probabilities=filters.probabilities,

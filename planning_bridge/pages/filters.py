@@ -1,11 +1,14 @@
 """The demand page's filters, read from the query string: a month range, the probability
 source, slip-adjusted timing and a set of families. Bad values never fail the page: each one
-gets a message and the default takes its place."""
+gets a message and the default takes its place. A month must lie where the planning API
+accepts one (``api_schemas.period_in_range``): far from today the page's history and
+horizon would run off the calendar the services know (1900-2999) and fail."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
 
+from planning_bridge.api_schemas import period_in_range
 from planning_bridge.contracts import PROBABILITY_SOURCES
 from planning_bridge.crm_port import utcnow
 from planning_bridge.periods import DEFAULT_HORIZON, MAX_HORIZON, month_index, parse_period, period_text
@@ -76,4 +79,9 @@ def _period_arg(args, name: str, default: str, errors: dict) -> str:
     if parse_period(text) is None:
         errors[name] = f"“{text[:20]}” is not a month written as YYYY-MM; using {default}."
         return default
-    return period_text(parse_period(text))
+    period = period_text(parse_period(text))
+    try:
+        return period_in_range(period)
+    except ValueError as exc:
+        errors[name] = f"{period} is too far from today ({exc}); using {default}."
+        return default

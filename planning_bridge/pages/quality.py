@@ -9,6 +9,7 @@ from datetime import date
 from flask import render_template, request
 
 from planning_bridge import services
+from planning_bridge.api_schemas import as_of_in_range
 from planning_bridge.contracts import (
     ACCURACY_FORECASTS, ACCURACY_ORIGINS, AccuracyCell, AccuracyReport,
 )
@@ -20,20 +21,27 @@ from planning_bridge.pages.verdicts import (
 )
 
 
-def _date_arg(name: str) -> tuple[date | None, str | None]:
+def _as_of_arg(name: str) -> tuple[date | None, str | None]:
+    """The day to score as of, bounded as the API bounds it (``api_schemas.as_of_in_range``):
+    a day years away would make the holdout run off the calendar or rebuild decades of
+    history in one request. A bad day gets a message and today takes its place."""
     text = (request.args.get(name) or "").strip()
     if not text:
         return None, None
     try:
-        return date.fromisoformat(text), None
+        day = date.fromisoformat(text)
     except ValueError:
         return None, f"“{text[:20]}” is not a date written as YYYY-MM-DD; using today."
+    try:
+        return as_of_in_range(day), None
+    except ValueError as exc:
+        return None, f"{day.isoformat()} is out of range ({exc}); using today."
 
 
 @bp.route("/calibration")
 @roles(*PLANNERS)
 def calibration():
-    as_of, error = _date_arg("as_of")
+    as_of, error = _as_of_arg("as_of")
     reports = services.calibration_reports(as_of=as_of)
     usable = [report for report in reports if report.holdout_count]
     return render_template(

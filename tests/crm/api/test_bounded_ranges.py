@@ -159,33 +159,116 @@ def test_an_out_of_range_value_is_refused_before_any_work(client, api_token, wor
 
 
 # --- pages ------------------------------------------------------------------------------------
-# Pages keep their convention (a bad value gets a message and the default takes its place),
-# but none may fail on an extreme one. Two are another owner's and still do (strict xfail until
-# fixed there): the calls pages read ?date= unbounded and date arithmetic overflows; the
-# planning demand page takes any month from 1900 to 2999 and its history range runs off it.
+# Pages keep their convention: a bad value in the query string gets a message and the default
+# takes its place (200); a path naming no month of the plan is a 404; never a 500. Their bounds
+# are the API's own (``crm.api.bounds.check_day``, ``planning_bridge.api_schemas``'
+# ``as_of_in_range`` / ``period_in_range``), so a page and the API agree on what may be asked.
 
-CALLS_PAGES_OVERFLOW = pytest.mark.xfail(
-    strict=True, reason="crm/calls/views.py reads ?date= unbounded: overflow at the ends of the calendar")
-DEMAND_PAGE_RANGE = pytest.mark.xfail(
-    strict=True, reason="planning_bridge/pages/filters.py: months far from today break the history range (500)")
+TOO_FAR_MONTH = "is too far from today"
+OUT_OF_RANGE = "is out of range"
+
+# (who, path, status, what the page says about the value: None when the default is silent)
+PAGE_CASES = [
+    ("alice", "/sequences/enrollments?page=99999999999", 200, None),
+    ("alice", "/sequences/enroll-bulk?q=" + "x" * 5000, 200, None),
+    ("alice", "/scoring/in-market?page=2147483647", 200, None),
+    ("alice", "/contacts?page=2147483647", 200, None),
+    ("alice", "/tracking/companies?days=100000", 200, None),
+    ("alice", "/imports?page=-5", 200, None),
+    ("alice", f"/meet/{{slug}}?start={FAR_FUTURE_DAY}", 200, None),
+    ("alice", f"/meet/{{slug}}?start={FIRST_DAY}", 200, None),
+    # the demand page and its drill-down: months as the API bounds them (2016-03 .. 2046-03)
+    ("pat", "/planning/?from=1900-01&to=1900-12", 200, f"1900-01 {TOO_FAR_MONTH}"),
+    ("pat", "/planning/?from=2999-01", 200, f"2999-01 {TOO_FAR_MONTH}"),
+    ("pat", "/planning/?to=2999-12", 200, f"2999-12 {TOO_FAR_MONTH}"),
+    ("pat", "/planning/?from=2016-02", 200, f"2016-02 {TOO_FAR_MONTH}"),
+    ("pat", "/planning/?from=2046-04", 200, f"2046-04 {TOO_FAR_MONTH}"),
+    ("pat", "/planning/demand.csv?from=1900-01&to=1900-12", 200, None),
+    ("pat", "/planning/snapshots?from=1900-01&to=2999-12", 200, None),
+    ("pat", "/planning/demand/PUMP/1900-01", 404, None),
+    ("pat", "/planning/demand/PUMP/2999-12", 404, None),
+    ("pat", "/planning/demand/PUMP/2026-04?from=1900-01&to=2999-12", 200, None),
+    # the calibration page: as_of within the last 10 years up to today
+    ("pat", f"/planning/calibration?as_of={FAR_FUTURE_DAY}", 200, f"{FAR_FUTURE_DAY} {OUT_OF_RANGE}"),
+    ("pat", f"/planning/calibration?as_of={FIRST_DAY}", 200, f"{FIRST_DAY} {OUT_OF_RANGE}"),
+    ("pat", "/planning/calibration?as_of=2026-03-11", 200, f"2026-03-11 {OUT_OF_RANGE}"),  # tomorrow
+    ("pat", "/planning/calibration?as_of=2016-03-09", 200, f"2016-03-09 {OUT_OF_RANGE}"),  # 10 years and a day
+    # the calls calendar and plan: ?date= within 20 years of today, as the call queue's API
+    ("alice", "/calls/calendar?date=9999-12-31", 200, f"9999-12-31 {OUT_OF_RANGE}"),
+    ("alice", f"/calls/calendar?date={FIRST_DAY}", 200, f"{FIRST_DAY} {OUT_OF_RANGE}"),
+    ("alice", "/calls/calendar?date=9999-12-31&view=day", 200, f"9999-12-31 {OUT_OF_RANGE}"),
+    ("alice", "/calls/calendar?date=2046-03-11", 200, f"2046-03-11 {OUT_OF_RANGE}"),
+    ("alice", "/calls/plan?date=9999-12-31", 200, f"9999-12-31 {OUT_OF_RANGE}"),
+    ("alice", f"/calls/plan?date={FIRST_DAY}", 200, f"{FIRST_DAY} {OUT_OF_RANGE}"),
+    ("alice", f"/calls/plan?date={FIRST_DAY}&period=day", 200, f"{FIRST_DAY} {OUT_OF_RANGE}"),
+    ("alice", "/calls/plan?date=2006-03-09", 200, f"2006-03-09 {OUT_OF_RANGE}"),
+]
 
 
-@pytest.mark.parametrize("who, path", [
-    ("alice", "/sequences/enrollments?page=99999999999"),
-    ("alice", "/sequences/enroll-bulk?q=" + "x" * 5000),
-    ("alice", "/scoring/in-market?page=2147483647"),
-    ("alice", "/contacts?page=2147483647"),
-    ("alice", "/tracking/companies?days=100000"),
-    pytest.param("pat", "/planning/?from=1900-01&to=1900-12", marks=DEMAND_PAGE_RANGE),
-    pytest.param("pat", "/planning/?from=2999-01", marks=DEMAND_PAGE_RANGE),
-    pytest.param("alice", "/calls/calendar?date=9999-12-31", marks=CALLS_PAGES_OVERFLOW),
-    pytest.param("alice", "/calls/calendar?date=0001-01-01", marks=CALLS_PAGES_OVERFLOW),
-    pytest.param("alice", "/calls/plan?date=9999-12-31", marks=CALLS_PAGES_OVERFLOW),
-    pytest.param("alice", "/calls/plan?date=0001-01-01", marks=CALLS_PAGES_OVERFLOW),
-])
-def test_pages_never_fail_on_an_extreme_value(client, login, alice, pat, families, who, path):
+@pytest.mark.parametrize("who, path, status, shown", PAGE_CASES, ids=[c[1][:70] for c in PAGE_CASES])
+def test_pages_never_fail_on_an_extreme_value(client, login, world, alice, pat, families, who, path, status,
+                                              shown):
     login(client, {"alice": alice, "pat": pat}[who])
-    assert client.get(path).status_code == 200  # rendered, the default in place of a bad value
+    response = client.get(_fill(path, world))
+    assert response.status_code == status, response.get_data(as_text=True)[:300]
+    if shown is not None:
+        assert shown in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("who, path, absent", [
+    ("pat", "/planning/?from=2016-03&to=2016-12", TOO_FAR_MONTH),
+    ("pat", "/planning/?from=2046-03", TOO_FAR_MONTH),
+    ("pat", "/planning/demand/PUMP/2046-03", None),
+    ("pat", "/planning/calibration?as_of=2016-03-10", OUT_OF_RANGE),
+    ("pat", "/planning/calibration?as_of=2026-03-10", OUT_OF_RANGE),
+    ("alice", "/calls/calendar?date=2046-03-10", OUT_OF_RANGE),
+    ("alice", "/calls/plan?date=2006-03-10&period=day", OUT_OF_RANGE),
+])
+def test_the_ends_of_each_page_range_are_still_shown(client, login, alice, pat, families, who, path, absent):
+    login(client, {"alice": alice, "pat": pat}[who])
+    response = client.get(path)
+    assert response.status_code == 200
+    if absent is not None:
+        assert absent not in response.get_data(as_text=True)
+
+
+def test_the_calendar_shows_the_last_day_of_the_range_and_today_past_it(client, login, alice):
+    login(client, alice)
+    assert "day of 10 Mar 2046" in client.get("/calls/calendar?date=2046-03-10&view=day").get_data(as_text=True)
+    past = client.get("/calls/calendar?date=2046-03-11&view=day").get_data(as_text=True)
+    assert "day of 10 Mar 2026" in past and "2046-03-11 is out of range" in past
+
+
+@pytest.mark.parametrize("dates", [
+    {"kind": "one_off", "on_date": "9999-12-31"},
+    {"kind": "one_off", "on_date": FIRST_DAY},
+    {"kind": "recurring", "weekdays": ["0"], "valid_from": FIRST_DAY},
+    {"kind": "recurring", "weekdays": ["0"], "valid_until": "9999-12-31"},
+])
+def test_the_blocks_page_refuses_days_the_api_refuses(client, login, alice, dates):
+    from crm.calls.models import TimeBlock
+    from tests.conftest import csrf_from
+
+    login(client, alice)
+    token = csrf_from(client.get("/calls/blocks").get_data(as_text=True))
+    response = client.post("/calls/blocks", data={"csrf_token": token, "title": "Calls", "start_time": "09:00",
+                                                  "end_time": "10:00", **dates})
+    assert response.status_code == 422
+    assert "must be between 2006-03-10 and 2046-03-10" in response.get_data(as_text=True)
+    assert db.session.query(TimeBlock).count() == 0
+
+
+def test_a_snapshot_of_months_the_api_refuses_is_not_taken(client, login, pat, families):
+    from planning_bridge.models import Snapshot
+    from tests.conftest import csrf_from
+
+    login(client, pat)
+    token = csrf_from(client.get("/planning/snapshots").get_data(as_text=True))
+    response = client.post("/planning/snapshots", data={"csrf_token": token, "from": "1900-01", "to": "1900-12",
+                                                        "probabilities": "stage"})
+    assert response.status_code == 302
+    assert f"1900-01 {TOO_FAR_MONTH}" in client.get(response.headers["Location"]).get_data(as_text=True)
+    assert db.session.query(Snapshot).count() == 0
 
 
 @pytest.mark.parametrize("path", [
