@@ -1,23 +1,25 @@
 """JSON API routes of the tracking feature (attached to ``crm.api.bp``): the events (raw,
-with verdicts), server-side page-view ingest, companies on the site, recomputing verdicts."""
+with verdicts), server-side page-view ingest, companies on the site, recomputing verdicts (a
+background job: ``crm/tracking/background.py``)."""
 from __future__ import annotations
 
 from datetime import timedelta
 from typing import Any, Literal
 
-from flask import current_app
+from flask import current_app, jsonify, url_for
 from pydantic import Field
 
 from crm.api import bp
+from crm.api.auth import api_user
 from crm.api.endpoint import endpoint, page_args
 from crm.api.schemas import Id, OutModel, PageOut, QueryModel, StrictModel, Text, UtcDateTime, page_out
 from crm.extensions import db
+from crm.jobs.runner import get_job_for
 from crm.timeutil import utcnow
-from crm.tracking import queries, website
+from crm.tracking import background, queries, website
 from crm.tracking.events import RequestFacts
 from crm.tracking.inbox import process_all
 from crm.tracking.models import EVENT_KINDS, VERDICTS
-from crm.tracking.recompute import recompute_verdicts
 from crm.web.access import SALES, roles
 
 EventKind = Literal[EVENT_KINDS]  # type: ignore[valid-type]
@@ -140,11 +142,45 @@ class RecomputeOut(OutModel):
     changed: int
 
 
+class RecomputeJobOut(OutModel):
+    id: int
+    url: str = Field(description="poll it (GET) for progress and, once done, the result")
+    status: Literal["queued", "running", "done", "failed"]
+    total: int = Field(description="emails, visitors and lone events to replay (counted when the worker starts)")
+    done: int = Field(description="replayed so far")
+    error: str | None = Field(description="why the job failed, when it did")
+    created_at: UtcDateTime
+    finished_at: UtcDateTime | None
+    result: RecomputeOut | None = Field(description="events examined and changed so far (final once done)")
+
+
+def _recompute_job_out(job) -> RecomputeJobOut:
+    result = job.result or {}
+    return RecomputeJobOut(
+        id=job.id, url=url_for("api.get_recompute_verdicts_job", job_id=job.id), status=job.status,
+        total=job.total, done=job.done, error=job.error, created_at=job.created_at, finished_at=job.finished_at,
+        result=RecomputeOut(examined=result["examined"], changed=result["changed"]) if result else None)
+
+
 @bp.post("/tracking/recompute-verdicts")
 @roles("admin")
-@endpoint("Recompute every verdict", response=RecomputeOut,
-          description="Re-judge every stored event with the current rules.")
+@endpoint("Recompute every verdict", response=RecomputeJobOut, status=202,
+          description="Re-judge every stored event with the current rules. The worker does it (it "
+                      "replays every event ever stored): the answer is 202 at once with the job "
+                      "(its `url` also in `Location`) to poll for progress and the counts. While one "
+                      "is queued or running, asking again answers with that job.")
 def recompute_tracking_verdicts():
-    result = recompute_verdicts()
+    job, _new = background.queue_recompute(api_user(), utcnow())
     db.session.commit()
-    return RecomputeOut(examined=result.examined, changed=result.changed)
+    answer = _recompute_job_out(job)
+    response = jsonify(answer.model_dump(mode="json"))
+    response.status_code, response.headers["Location"] = 202, answer.url
+    return response
+
+
+@bp.get("/tracking/recompute-verdicts/jobs/<int:job_id>")
+@roles("admin")
+@endpoint("A verdict recompute running in the background", response=RecomputeJobOut,
+          description="Progress (`done` of `total`) and, once done, how many events changed verdict.")
+def get_recompute_verdicts_job(job_id: int):
+    return _recompute_job_out(get_job_for(api_user(), job_id, kind=background.KIND))

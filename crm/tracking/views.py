@@ -12,8 +12,9 @@ from wtforms.validators import DataRequired, Length
 
 from crm.contacts.panels import ContactPanel, register_contact_panel
 from crm.extensions import db
+from crm.jobs.runner import open_job
 from crm.timeutil import utcnow
-from crm.tracking import ipranges, origins, queries
+from crm.tracking import background, ipranges, origins, queries
 from crm.tracking.recompute import recompute_verdicts
 from crm.web.access import SALES, roles
 from crm.web.formhelpers import CrmForm, commit_or_abort, commit_or_show_errors, int_arg
@@ -57,7 +58,8 @@ def tracked_origins():
                 return redirect(url_for(".tracked_origins"))
     base = request.host_url.rstrip("/")
     return render_template("tracking/origins.html", form=form, origins=origins.list_origins(),
-                           delete_form=ConfirmForm(formdata=None), snippet_url=f"{base}/t/snippet.js"), status
+                           delete_form=ConfirmForm(formdata=None), snippet_url=f"{base}/t/snippet.js",
+                           recompute_job=open_job(background.KIND)), status
 
 
 @bp.route("/tracking/admin/origins/<int:origin_id>/delete", methods=["POST"])
@@ -106,11 +108,15 @@ def _file_errors(form, exc) -> None:
 @bp.route("/tracking/admin/recompute", methods=["POST"])
 @roles("admin")
 def recompute():
+    """Queue the recompute for the worker (it replays every event: far too long for a
+    request) and follow it on its status page; a second click follows the first job."""
     form = ConfirmForm()
-    if form.validate_on_submit():
-        result = commit_or_abort(recompute_verdicts)
-        flash(f"Verdicts recomputed: {result.changed} of {result.examined} events changed.", "success")
-    return redirect(url_for(".tracked_origins"))
+    if not form.validate_on_submit():
+        return redirect(url_for(".tracked_origins"))
+    job, new = commit_or_abort(lambda: background.queue_recompute(current_user, utcnow()))
+    flash("Recomputing every verdict in the background." if new else "Already queued: here is its progress.",
+          "success")
+    return redirect(url_for("jobs.show_job", job_id=job.id), 303)
 
 
 # --- the contact page panel -------------------------------------------------------------------
