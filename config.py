@@ -132,12 +132,19 @@ class Config:
         # PostgreSQL: the database time one web request may use, in ms (0: unlimited); the
         # worker, CLI and scheduler are never limited (crm/web/budget.py).
         self.REQUEST_STATEMENT_TIMEOUT_MS = int(env.get("REQUEST_STATEMENT_TIMEOUT_MS", 10000))
+        # A running background job whose worker has been silent this long is taken for dead
+        # and claimed again, resuming after its last checkpoint (crm/jobs/runner.py).
+        self.BACKGROUND_JOB_STALE_MINUTES = int(env.get("BACKGROUND_JOB_STALE_MINUTES", 10))
         self.IMPORT_BATCH_SIZE = int(env.get("IMPORT_BATCH_SIZE", 1000))
         # Sequences: pause length for an out-of-office without a return date, the wait before
         # retrying a soft-bounced step, and before retrying a step that failed to render.
         self.SEQUENCE_PAUSE_DEFAULT_DAYS = int(env.get("SEQUENCE_PAUSE_DEFAULT_DAYS", 14))
         self.SEQUENCE_SOFT_BOUNCE_RETRY_HOURS = int(env.get("SEQUENCE_SOFT_BOUNCE_RETRY_HOURS", 24))
         self.SEQUENCE_RETRY_MINUTES = int(env.get("SEQUENCE_RETRY_MINUTES", 60))
+        # Bulk enrollment: up to this many contacts the request enrolls them itself; more go to
+        # the worker, which commits them in chunks (crm/sequences/bulk.py).
+        self.SEQUENCE_BULK_SYNC_MAX = int(env.get("SEQUENCE_BULK_SYNC_MAX", 100))
+        self.SEQUENCE_BULK_CHUNK = int(env.get("SEQUENCE_BULK_CHUNK", 50))
         # Calls: queue sizing, contacts' calling hours (their local time), click-to-call
         # (e.g. "https://dialer.example.com/call?to={phone}"; empty: tel: links), recordings.
         self.CALLS_PER_HOUR = int(env.get("CALLS_PER_HOUR", 12))
