@@ -26,6 +26,7 @@ from crm.imports.mapping import finish_mapping, target_choices
 from crm.imports.reader import ImportAborted
 from crm.timeutil import utcnow
 from crm.web.access import SALES, roles
+from crm.web.formhelpers import int_arg
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +74,7 @@ def upload_too_large(_exc):
 @bp.route("/imports")
 @roles(*SALES)
 def list_imports():
-    page = services.list_jobs(current_user, page=request.args.get("page", 1, type=int))
+    page = services.list_jobs(current_user, page=int_arg("page") or 1)
     return render_template("imports/list.html", page=page)
 
 
@@ -181,7 +182,7 @@ def cancel_upload():
 @roles(*SALES)
 def show_import(job_id: int):
     job = _job_or_404(job_id)
-    rejections = services.rejections_page(job, page=request.args.get("page", 1, type=int))
+    rejections = services.rejections_page(job, page=int_arg("page") or 1)
     return render_template("imports/show.html", job=job, rejections=rejections)
 
 

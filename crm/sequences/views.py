@@ -9,6 +9,7 @@ from datetime import date, datetime, time, timezone
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from crm.api.bounds import check_day
 from crm.contacts.forms import LIFECYCLE_CHOICES
 from crm.contacts.models import LIFECYCLE_STAGES
 from crm.contacts.panels import ContactPanel, register_contact_panel
@@ -308,9 +309,10 @@ def _until_from(text: str | None) -> datetime | None:
     if not text:
         return None
     try:
-        day = date.fromisoformat(text)
+        # Bounded before the zone conversion: 0001-01-01 east of UTC overflows datetime.
+        day = check_day(date.fromisoformat(text), past=0, future=366)
     except ValueError:
-        raise ValidationFailed("bad date", {"until": "a date such as 2026-04-20"}) from None
+        raise ValidationFailed("bad date", {"until": "a date such as 2026-04-20, within a year"}) from None
     return datetime.combine(day, time(0, 0), zone(current_user.time_zone)).astimezone(timezone.utc)
 
 

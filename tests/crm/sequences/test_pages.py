@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 
 from crm.extensions import db
@@ -159,3 +160,25 @@ def test_manual_email_task_page_edits_and_sends_the_draft(client, login, rep, to
     email = db.session.scalar(select(OutboundEmail))
     db.session.refresh(email)
     assert (email.status, email.text_body) == ("queued", "Yuki, a personal note.")
+
+
+@pytest.mark.parametrize("until", ["0001-01-01", "9999-12-31", "2026-02-30", "yesterday"])
+def test_pausing_until_an_impossible_day_is_a_clear_refusal(client, login, make_user, sequence, tokyo_contact, until):
+    """East of UTC, midnight of 0001-01-01 is before datetime's first moment: it was a 500."""
+    tokyo_rep = make_user("rep", time_zone="Asia/Tokyo")
+    tokyo_contact.owner_id = tokyo_rep.id
+    db.session.commit()
+    enrollment = services.enroll_contact(tokyo_rep, sequence.id, tokyo_contact.id, NOW)
+    db.session.commit()
+    _logged_in(client, login, tokyo_rep)
+    response = _post(client, "/sequences/enrollments", f"/sequences/enrollments/{enrollment.id}/pause", {"until": until})
+    assert response.status_code == 302  # back to the list, the reason flashed there
+    shown = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "a date such as 2026-04-20, within a year" in shown or "a future date within a year" in shown
+    db.session.refresh(enrollment)
+    assert enrollment.status == "active"
+
+
+def test_import_pages_survive_a_page_number_too_large_for_the_database(client, login, rep):
+    _logged_in(client, login, rep)
+    assert client.get("/imports?page=99999999999999999999").status_code == 200
