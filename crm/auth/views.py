@@ -17,7 +17,7 @@ from crm.errors import ServiceError
 from crm.extensions import db, limiter
 from crm.timeutil import utcnow
 from crm.web.access import EVERYONE, PUBLIC, declared_access, is_api_request, public, roles
-from crm.web.formhelpers import apply_service_errors
+from crm.web.formhelpers import commit_or_show_errors
 
 bp = Blueprint("auth", __name__)
 
@@ -110,17 +110,10 @@ def account():
     if request.method == "POST":
         status = 422
         if form.validate_on_submit():
-            try:
-                report = services.change_password(
-                    _signed_in_user(), form.current_password.data, form.new_password.data, utcnow(),
-                    session_secret=current_user.get_id(),
-                )
-                db.session.commit()
-            except ServiceError as exc:
-                db.session.rollback()
-                apply_service_errors(form, exc)
-                status = exc.status
-            else:
+            report, status = commit_or_show_errors(form, lambda: services.change_password(
+                _signed_in_user(), form.current_password.data, form.new_password.data, utcnow(),
+                session_secret=current_user.get_id()))
+            if report is not None:
                 _sign_in_again(report)
                 flash(_signed_out_message(messages.PASSWORD_CHANGED, report), "info")
                 return redirect(url_for("auth.account"))
@@ -138,16 +131,9 @@ def new_password():
     if request.method == "POST":
         status = 422
         if form.validate_on_submit():
-            try:
-                report = services.set_new_password(
-                    _signed_in_user(), form.new_password.data, utcnow(), session_secret=current_user.get_id()
-                )
-                db.session.commit()
-            except ServiceError as exc:
-                db.session.rollback()
-                apply_service_errors(form, exc)
-                status = exc.status
-            else:
+            report, status = commit_or_show_errors(form, lambda: services.set_new_password(
+                _signed_in_user(), form.new_password.data, utcnow(), session_secret=current_user.get_id()))
+            if report is not None:
                 _sign_in_again(report)
                 flash(_signed_out_message(messages.NEW_PASSWORD_SET, report), "info")
                 return redirect(safe_next(request.args.get("next")))

@@ -14,7 +14,6 @@ from datetime import date, time, timedelta
 
 import pytest
 from sqlalchemy import select
-from werkzeug.serving import make_server
 
 from crm.calls.blocks import covered_meetings, create_block
 from crm.calls.models import TimeBlock
@@ -167,20 +166,6 @@ RACE_TIMES = [(9, 0), (9, 30), (10, 30), (11, 30)]  # inside the raced 09:00-12:
 BOOKINGS_PER_ROUND = len(RACE_TIMES)
 
 
-@pytest.fixture
-def server(app):
-    saved = app.config["MEETING_BOOKING_RATE_LIMIT"]
-    app.config["MEETING_BOOKING_RATE_LIMIT"] = "1000 per minute"
-    srv = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=srv.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{srv.server_port}"
-    finally:
-        srv.shutdown()
-        thread.join(timeout=10)
-        srv.server_close()
-        app.config["MEETING_BOOKING_RATE_LIMIT"] = saved
 
 
 def post_all(requests: list[tuple[str, dict, dict]]) -> list[int]:

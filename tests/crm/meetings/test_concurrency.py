@@ -10,9 +10,7 @@ import urllib.error
 import urllib.request
 from collections import Counter
 
-import pytest
 from sqlalchemy import func, select
-from werkzeug.serving import make_server
 
 from crm.extensions import db
 from crm.meetings.models import Meeting
@@ -21,20 +19,6 @@ from tests.crm.meetings.helpers import berlin_at, future_weekday
 PARALLEL = 20
 
 
-@pytest.fixture
-def server(app):
-    saved = app.config["MEETING_BOOKING_RATE_LIMIT"]
-    app.config["MEETING_BOOKING_RATE_LIMIT"] = "1000 per minute"  # 20 requests from one address
-    srv = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=srv.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{srv.server_port}"
-    finally:
-        srv.shutdown()
-        thread.join(timeout=10)
-        srv.server_close()
-        app.config["MEETING_BOOKING_RATE_LIMIT"] = saved
 
 
 def race(url: str, bodies: list[dict]) -> list[tuple[int, dict]]:
