@@ -124,7 +124,7 @@ def _parse_weekdays(weekdays) -> str:
 
 class BlockOverlapsMeeting(Conflict):
     """The block would cover confirmed meetings of the rep (``meetings``: ``MeetingView``s of
-    ``crm.meetings.public``, soonest first)."""
+    ``crm.meetings.services``, soonest first)."""
 
     def __init__(self, message: str, fields: dict[str, str], meetings: list):
         super().__init__(message, fields)
@@ -195,7 +195,7 @@ def covered_meetings(user_id: int, block: TimeBlock, now: datetime) -> list:
     """The rep's confirmed meetings, not yet over at ``now``, that an occurrence of ``block``
     (saved or not) overlaps, soonest first. Past meetings do not count: a new weekly block
     is not about last month."""
-    from crm.meetings.public import meetings_between
+    from crm.meetings.services import meetings_between
 
     if block.kind == "one_off":
         start, end = day_bounds(block.on_date, block.time_zone)

@@ -56,7 +56,7 @@ def meeting_event(meeting, now: datetime) -> Event:
 
 
 def feed_calendar(user, now: datetime) -> bytes:
-    from crm.meetings.public import meetings_between
+    from crm.meetings.services import meetings_between
 
     calendar = Calendar()
     calendar.add("prodid", "-//Prospect CRM//Prospecting blocks//EN")

@@ -36,7 +36,7 @@ def storage_dir() -> Path:
     return Path(current_app.config.get("INSTANCE_DIR", "instance")) / "call-recordings"
 
 
-def _call_activity(actor, activity_id) -> Activity:
+def call_activity(actor, activity_id) -> Activity:
     activity = db.session.get(Activity, as_id(activity_id)) if as_id(activity_id) else None
     if activity is None or activity.kind != "call":
         raise NotFound("no such call")
@@ -79,7 +79,7 @@ def _read_upload(upload) -> tuple[bytes, str, str]:
 def attach_recording(activity_id, actor, *, now: datetime, upload=None, url: str | None = None) -> CallRecording:
     """Attach exactly one of ``upload`` (a werkzeug FileStorage-like object) or ``url``. Flushes;
     the file is written before the row so a row never points at a missing file."""
-    activity = _call_activity(actor, activity_id)
+    activity = call_activity(actor, activity_id)
     if (upload is None) == (url is None):
         raise ValidationFailed("send a file or a URL", {"file": "a file or a URL, not both"})
     recording = CallRecording(activity_id=activity.id, created_by_id=actor.id, created_at=now)

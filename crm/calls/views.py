@@ -353,7 +353,7 @@ def feed(token: str):
 @bp.route("/calls/calendar")
 @roles(*SALES)
 def calendar():
-    from crm.meetings.public import meetings_between
+    from crm.meetings.services import meetings_between
 
     rep = _viewed_rep()
     now = utcnow()
@@ -449,10 +449,10 @@ def plan():
 @bp.route("/calls/recordings/<int:activity_id>", methods=["GET", "POST"])
 @roles(*SALES)
 def recording(activity_id: int):
-    from crm.calls.recordings import _call_activity
+    from crm.calls.recordings import call_activity
 
     try:
-        activity = _call_activity(current_user, activity_id)
+        activity = call_activity(current_user, activity_id)
     except ServiceError as exc:
         abort_for(exc)
     form = RecordingForm()
@@ -497,7 +497,7 @@ def _contact_panel(contact, viewer, now) -> dict:
     return {"calls": calls, "open_tasks": tasks, "recordings": {cid: True for cid in recorded}}
 
 
-from crm.contacts.panels import ContactPanel, register_contact_panel  # noqa: E402
+from crm.contacts.panels import ContactPanel  # noqa: E402
 
-register_contact_panel(ContactPanel(key="calls", template="calls/_contact_panel.html", load=_contact_panel,
-                                    column="side", order=40))
+CONTACT_PANEL = ContactPanel(key="calls", template="calls/_contact_panel.html", load=_contact_panel,
+                                    column="side", order=40)

@@ -1,6 +1,8 @@
-"""Meeting services: meeting types, slots, atomic booking, cancel and reschedule. They flush
-and never commit; the page, API route or job commits, then sends the invites
-(``crm.meetings.invites``) so a failed send can never undo a booking."""
+"""The public face of the meetings feature: meeting types, slots, atomic booking, cancel and
+reschedule, the rep's booking link (``meeting_link_for``, from ``crm.meetings.links``) and the
+rep's meetings as other features see them (``meetings_between``). Services flush and never
+commit; the page, API route or job commits, then sends the invites (``crm.meetings.invites``)
+so a failed send can never undo a booking."""
 from __future__ import annotations
 
 import re
@@ -20,6 +22,7 @@ from crm.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from crm.extensions import db
 from crm.meetings import availability as av
 from crm.meetings.calendars import external_busy
+from crm.meetings.links import default_meeting_type, meeting_link_for, public_url  # noqa: F401  (re-exported)
 from crm.meetings.models import Meeting, MeetingHostLock, MeetingType, MeetingTypeMember
 from crm.policy import require_sales
 from crm.timeutil import is_valid_timezone
@@ -647,3 +650,25 @@ def contact_meetings(contact_id: int, limit: int = 10) -> list[Meeting]:
     return list(db.session.scalars(
         select(Meeting).where(Meeting.contact_id == contact_id)
         .order_by(Meeting.start_at.desc(), Meeting.id.desc()).limit(limit)))
+
+
+# --- meetings as other features see them (the calls feature's calendar page and ICS feed) ----
+
+@dataclass(frozen=True)
+class MeetingView:
+    id: int
+    title: str
+    start: datetime  # aware UTC
+    end: datetime
+    contact_id: int | None
+
+
+def meetings_between(user_id: int, start: datetime, end: datetime) -> list[MeetingView]:
+    """The user's confirmed (not cancelled) meetings overlapping [start, end)."""
+    rows = db.session.execute(
+        select(Meeting.id, Meeting.title, Meeting.start_at, Meeting.end_at, Meeting.contact_id)
+        .where(Meeting.host_id == user_id, Meeting.status == "confirmed",
+               Meeting.start_at < end, Meeting.end_at > start)
+        .order_by(Meeting.start_at, Meeting.id)
+    )
+    return [MeetingView(*row) for row in rows]

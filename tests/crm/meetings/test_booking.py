@@ -276,7 +276,7 @@ def test_pg_exclusion_constraint_refuses_overlaps_even_without_the_lock(rita, ma
 
 
 def test_meetings_between_lists_confirmed_overlapping_meetings(client, rita, make_type):
-    from crm.meetings.public import meetings_between
+    from crm.meetings.services import meetings_between
 
     meeting_type = make_type(rita)
     day = future_weekday(2)

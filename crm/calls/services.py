@@ -1,0 +1,23 @@
+"""The public face of the calls feature: what other features (and the pages, API, jobs and
+demo of this one) call. The work lives in the submodules; this module re-exports it.
+
+- time blocks (``crm.calls.blocks``): the rep's prospecting blocks, created and deleted, and
+  ``busy_intervals``, the blocks as busy time (the booking page of meetings reads it);
+- the daily queue (``crm.calls.queue``): build, read, live-intent refresh;
+- logging calls (``crm.calls.outcomes``) and attaching recordings (``crm.calls.recordings``);
+- the rep's call settings and secret calendar feed (``crm.calls.settings``).
+"""
+from __future__ import annotations
+
+from crm.calls.blocks import (  # noqa: F401  (re-exported)
+    BlockOverlapsMeeting, blocked_minutes, blocks_of, busy_intervals, create_block, day_bounds, day_occurrences,
+    delete_block, describe, local_to_utc, occurrences,
+)
+from crm.calls.outcomes import LoggedCall, complete_follow_up, log_call, open_follow_ups  # noqa: F401
+from crm.calls.queue import (  # noqa: F401  (re-exported)
+    build_queue, capacity_for, next_entry, queue_entries, refresh_live_intent, skip_entry, today_for,
+)
+from crm.calls.recordings import attach_recording, call_activity  # noqa: F401  (re-exported)
+from crm.calls.settings import (  # noqa: F401  (re-exported)
+    feed_url, regenerate_feed_token, set_calls_per_hour, settings_for, user_id_for_feed_token,
+)
