@@ -186,6 +186,13 @@ class UserRef(OutModel):
     name: str
 
 
+class CompanyRef(OutModel):
+    """A company as other records' schemas name it (a contact's, a deal's account)."""
+
+    id: int
+    name: str
+
+
 T = TypeVar("T")
 
 

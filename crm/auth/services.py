@@ -11,11 +11,10 @@ from sqlalchemy import select
 from crm.auth import messages
 from crm.auth.models import ApiToken, User, UserSession
 from crm.auth.passwords import hash_password, needs_rehash, password_problems, verify_password
-from crm.contacts.emails import normalize_email
 from crm.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from crm.extensions import db
 from crm.timeutil import is_valid_timezone
-from crm.validation import get_by_id
+from crm.validation import get_by_id, normalize_email
 from crm.web.access import ROLES
 
 TOKEN_PREFIX = "crm_"

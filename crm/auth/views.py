@@ -12,10 +12,10 @@ from flask_login.config import COOKIE_NAME as DEFAULT_REMEMBER_COOKIE
 
 from crm.auth import messages, services
 from crm.auth.forms import LoginForm, NewPasswordForm, PasswordChangeForm, TokenForm
-from crm.contacts.emails import normalize_email
 from crm.errors import ServiceError
 from crm.extensions import db, limiter
 from crm.timeutil import utcnow
+from crm.validation import normalize_email
 from crm.web.access import EVERYONE, PUBLIC, declared_access, is_api_request, public, roles
 from crm.web.formhelpers import commit_or_show_errors
 

@@ -3,15 +3,13 @@ time zones, custom values) is the services' job; these forms shape the input and
 check their own choices (``validate_choice=False``): the service does, with a clearer message."""
 from __future__ import annotations
 
-from wtforms import BooleanField, SelectField, StringField, TextAreaField, URLField
+from wtforms import BooleanField, SelectField, StringField, URLField
 from wtforms.validators import Length
 
-from crm.contacts.models import LIFECYCLE_STAGES
+from crm.contacts.models import LIFECYCLE_CHOICES
 from crm.web.formhelpers import CrmForm, choice_list, safe_id
+from crm.web.forms import ConfirmForm, NoteForm  # noqa: F401  (shared page forms, re-exported)
 
-LIFECYCLE_LABELS = {"lead": "Lead", "mql": "MQL", "sql": "SQL", "opportunity": "Opportunity",
-                    "customer": "Customer"}
-LIFECYCLE_CHOICES = [(stage, LIFECYCLE_LABELS[stage]) for stage in LIFECYCLE_STAGES]
 
 CONTACT_FIELDS = ("email", "first_name", "last_name", "title", "phone", "company_id", "owner_id",
                   "time_zone", "lifecycle_stage", "do_not_contact", "unsubscribed", "linkedin_url",
@@ -56,12 +54,3 @@ class CompanyForm(CrmForm):
         data = {name: self[name].data for name in COMPANY_FIELDS}
         data["owner_id"] = safe_id(data["owner_id"])
         return data
-
-
-class NoteForm(CrmForm):
-    body = TextAreaField("Add a note", validators=[Length(max=10_000)],
-                         render_kw={"rows": 3, "placeholder": "What happened? Next step?"})
-
-
-class ConfirmForm(CrmForm):
-    """A delete confirmation: nothing but the CSRF token."""

@@ -11,7 +11,12 @@ from crm.extensions import db
 from crm.jsontype import JSONType
 from crm.timeutil import UTCDateTime, utcnow
 
-LIFECYCLE_STAGES = ("lead", "mql", "sql", "opportunity", "customer")
+#: The lifecycle stages, in order, with their labels: the one definition every form, API schema,
+#: importer, rule and score reads.
+LIFECYCLE_LABELS = {"lead": "Lead", "mql": "MQL", "sql": "SQL", "opportunity": "Opportunity",
+                    "customer": "Customer"}
+LIFECYCLE_STAGES = tuple(LIFECYCLE_LABELS)
+LIFECYCLE_CHOICES = list(LIFECYCLE_LABELS.items())
 CUSTOM_FIELD_TYPES = ("text", "number", "choice", "date", "boolean")
 
 

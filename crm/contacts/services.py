@@ -1,5 +1,10 @@
-"""Contact and company services. They validate, flush and leave the commit to the caller.
-Field cleaning is in ``cleaning.py``, the timeline in ``timeline.py``; both re-exported here."""
+"""Contact and company services: the contacts feature's public face. They validate, flush and
+leave the commit to the caller.
+
+Other features import only this module (and ``crm.contacts.models``): the timeline
+(``record_activity``, from ``timeline.py``), email domains and free-mail (``emails.py``), custom
+fields (``custom_fields.py``), contact-page panels (``panels.py``) and the lifecycle stages are
+re-exported here."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -12,9 +17,14 @@ from crm.auth.models import User
 from crm.contacts.cleaning import (  # noqa: F401  (normalize_domain re-exported)
     clean_company_fields, clean_contact_fields, normalize_domain,
 )
-from crm.contacts.custom_fields import custom_filter_clause, list_custom_fields
+from crm.contacts.custom_fields import (  # noqa: F401  (re-exported)
+    FALSE_WORDS, TRUE_WORDS, clean_custom_values, custom_filter_clause, list_custom_fields,
+)
 from crm.contacts.emails import email_domain, is_freemail, normalize_email
-from crm.contacts.models import Activity, Company, Contact
+from crm.contacts.models import (  # noqa: F401  (re-exported)
+    LIFECYCLE_CHOICES, LIFECYCLE_LABELS, LIFECYCLE_STAGES, Activity, Company, Contact,
+)
+from crm.contacts.panels import ContactPanel  # noqa: F401  (re-exported)
 from crm.contacts.timeline import record_activity, timeline  # noqa: F401  (timeline re-exported)
 from crm.errors import Conflict, NotFound, ValidationFailed
 from crm.extensions import db
@@ -263,14 +273,21 @@ def add_note(
         company_id = company_id or contact.company_id
     if company_id is not None:
         get_company(company_id)
-    if deal_id is not None:
-        from crm.deals.services import get_deal  # deals depend on contacts, not the reverse
-
-        get_deal(deal_id)
+    if deal_id is not None and not _deal_exists(deal_id):
+        raise NotFound("no such deal")
     return record_activity(
         "note", now, contact_id=contact_id, company_id=company_id, deal_id=deal_id,
         user_id=actor.id, details={"body": body},
     )
+
+
+def _deal_exists(deal_id: int) -> bool:
+    """Whether the deal a note is for exists. Read through the timeline's own foreign key
+    (``Activity.deal_id`` -> ``deals.id``) because deals depend on contacts, not the reverse."""
+    if as_id(deal_id) is None:
+        return False
+    deals_id = next(iter(Activity.__table__.c.deal_id.foreign_keys)).column
+    return db.session.scalar(select(deals_id).where(deals_id == deal_id)) is not None
 
 
 # --- lookups for pages ------------------------------------------------------------------
