@@ -90,7 +90,7 @@ def check_sample(db, rng: random.Random, contacts: int, samples: int = 50) -> fl
     """Largest relative difference between stored scores and a from-scratch sum."""
     from sqlalchemy import select
 
-    from crm.scoring.engine import engagement_from_scratch
+    from crm.scoring.scores import engagement_from_scratch
     from crm.scoring.models import ContactScore, ScoreEvent
     from crm.scoring.rules import load_ruleset
 
@@ -109,7 +109,7 @@ def check_sample(db, rng: random.Random, contacts: int, samples: int = 50) -> fl
 
 
 def time_incremental(db, rng: random.Random, contacts: int, count: int, commit_each: bool) -> list[float]:
-    from crm.scoring.engine import record_event
+    from crm.scoring.scores import record_event
 
     kinds, weights = zip(*KINDS)
     costs = []
@@ -141,8 +141,8 @@ def main() -> None:
         url = f"sqlite:///{tmp.name}"
     app = make_app(url)
     from crm.extensions import db
-    from crm.scoring.engine import recompute_all
-    from crm.scoring.public import top_scored_contacts
+    from crm.scoring.scores import recompute_all
+    from crm.scoring.services import top_scored_contacts
     from crm.scoring.rules import get_settings
 
     with app.app_context():

@@ -6,14 +6,14 @@ from __future__ import annotations
 
 import json
 
-from crm.jobs.runner import JobKind, JobRun, register_kind
+from crm.jobs.runner import JobKind, JobRun
 
 RECOMPUTE = "scoring.recompute"
 TRAIN = "scoring.train"
 
 
 def run_recompute(run: JobRun) -> None:
-    from crm.scoring.engine import recompute_all
+    from crm.scoring.scores import recompute_all
 
     run.begin_chunk()
     result = recompute_all(run.now())
@@ -28,7 +28,7 @@ def run_train(run: JobRun) -> None:
     run.checkpoint(total=1, done=1, result=json.loads(json.dumps(report, default=float)))
 
 
-register_kind(JobKind(name=RECOMPUTE, run=run_recompute, title="Recomputing every score",
-                      result_template="jobs/_scoring_recompute.html", back_endpoint="scoring.admin"))
-register_kind(JobKind(name=TRAIN, run=run_train, title="Training the scoring model",
-                      result_template="jobs/_scoring_train.html", back_endpoint="scoring.admin"))
+RECOMPUTE_KIND = JobKind(name=RECOMPUTE, run=run_recompute, title="Recomputing every score",
+                      result_template="jobs/_scoring_recompute.html", back_endpoint="scoring.admin")
+TRAIN_KIND = JobKind(name=TRAIN, run=run_train, title="Training the scoring model",
+                      result_template="jobs/_scoring_train.html", back_endpoint="scoring.admin")

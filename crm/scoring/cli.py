@@ -62,7 +62,7 @@ def train_command(history, outcome):
 @scoring_cli.command("recompute")
 def recompute_command():
     """Rebuild every score exactly from the stored events and the current rules."""
-    from crm.scoring.engine import recompute_all
+    from crm.scoring.scores import recompute_all
 
     result = recompute_all(utcnow())
     db.session.commit()

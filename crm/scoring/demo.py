@@ -112,7 +112,7 @@ def plan_events(contacts, first_deals: dict[int, datetime], now: datetime, rng: 
 
 
 def seed(actors, today, now) -> dict[str, int]:
-    from crm.scoring.engine import recompute_all
+    from crm.scoring.scores import recompute_all
     from crm.scoring.rules import get_settings
 
     get_settings()

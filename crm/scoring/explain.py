@@ -10,7 +10,7 @@ from sqlalchemy import case, func, select
 
 from crm.contacts.models import Company, Contact
 from crm.extensions import db
-from crm.scoring.engine import blended_score, decay, engagement_at
+from crm.scoring.scores import blended_score, decay, engagement_at
 from crm.scoring.models import ContactScore, ScoreEvent
 from crm.scoring.rules import EventRule, Ruleset, fit_of
 

@@ -11,7 +11,7 @@ def _recompute_if_needed(now):
 
 
 def _refresh_fit(now):
-    from crm.scoring.engine import refresh_fit
+    from crm.scoring.scores import refresh_fit
 
     return refresh_fit(now) or None
 

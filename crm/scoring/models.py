@@ -36,7 +36,7 @@ class ScoreEvent(db.Model):
 class ContactScore(db.Model):
     """``engagement`` is the decayed sum of event points as of ``engagement_as_of``;
     ``rank_key`` = log2(engagement * multiplier) + as_of / half-life (both in hours since
-    ``crm.scoring.engine.EPOCH``) does not depend on "now" yet orders contacts exactly like
+    ``crm.scoring.scores.EPOCH``) does not depend on "now" yet orders contacts exactly like
     their score now, so "best now" is an index scan."""
 
     __tablename__ = "contact_scores"

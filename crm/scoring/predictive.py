@@ -36,7 +36,7 @@ from crm.contacts.models import Company, Contact
 from crm.deals.models import Deal
 from crm.errors import ValidationFailed
 from crm.extensions import db
-from crm.scoring.engine import hours, store_predictions
+from crm.scoring.scores import hours, store_predictions
 from crm.scoring.models import ScoreEvent, ScoringModel
 from crm.scoring.rules import Ruleset, fit_of, load_ruleset
 

@@ -3,7 +3,7 @@ pure functions that turn an event or a contact into points.
 
 Defaults (issue 3): pricing page 10, page view 1, human open 2, click 5, form 20, reply 30,
 half-life 14 days. The admin edits them on /scoring/admin; a change marks every score for an
-exact recomputation from the stored events (``crm.scoring.engine.recompute_all``).
+exact recomputation from the stored events (``crm.scoring.scores.recompute_all``).
 """
 from __future__ import annotations
 

@@ -3,7 +3,7 @@
 Every event (machine ones included) gets a ``TrackingEvent`` row and, when the contact is
 known, a timeline activity whose details carry the verdict and reason, so the raw signal stays
 visible. Only human events move anything: the email's first human open / click, the contact's
-engagement score (``crm.scoring.engine.record_event``) and hot-lead alerts for the owner.
+engagement score (``crm.scoring.scores.record_event``) and hot-lead alerts for the owner.
 """
 from __future__ import annotations
 
@@ -195,7 +195,7 @@ def reset_first_human_marks(email_id: int | None) -> None:
 
 
 def _score(event: TrackingEvent, contact: Contact) -> None:
-    from crm.scoring.engine import record_event
+    from crm.scoring.scores import record_event
 
     record_event(contact.id, event.kind, event.occurred_at, url=event.url)
 

@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 
 from crm.extensions import db
-from crm.scoring.engine import record_event, recompute_all
+from crm.scoring.scores import record_event, recompute_all
 from crm.scoring.models import ContactScore, ScoreEvent
 from tests.conftest import NOW
 

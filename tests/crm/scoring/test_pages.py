@@ -7,9 +7,9 @@ from datetime import timedelta
 import pytest
 
 from crm.extensions import db
-from crm.scoring.engine import record_event, refresh_fit
+from crm.scoring.scores import record_event, refresh_fit
 from crm.scoring.models import ContactScore, ScoringRule, ScoringSettings
-from crm.scoring.public import score_summaries
+from crm.scoring.services import score_summaries
 from crm.scoring.services import recompute_if_needed
 from crm.timeutil import utcnow
 from tests.conftest import NOW, csrf_from
@@ -128,7 +128,7 @@ def test_fit_rules_and_the_fit_refresh_job(client, login, admin, make_contact, m
 
 def test_refresh_picks_up_edited_titles_and_owners(make_contact, admin, alice, bob):
     from crm.contacts.services import update_contact
-    from crm.scoring.public import top_scored_contacts
+    from crm.scoring.services import top_scored_contacts
 
     contact = make_contact(title="Buyer", owner_id=alice.id)
     record_event(contact.id, "email_opened", NOW)

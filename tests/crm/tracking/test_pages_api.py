@@ -124,7 +124,7 @@ def test_recompute_cli(app, at, client, pixel_path):
 
 
 def test_recent_human_intent_for_the_owner(client, at, pixel_path, click_paths, ana, rep, bob, tracked_site):
-    from crm.tracking.public import recent_human_intent
+    from crm.tracking.services import recent_human_intent
 
     at(NOW - timedelta(hours=1))
     client.get(pixel_path, headers={"User-Agent": CHROME})

@@ -9,10 +9,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from crm.extensions import db
-from crm.scoring import engine
-from crm.scoring.engine import add_event, engagement_from_scratch, record_event, recompute_all
+from crm.scoring import scores
+from crm.scoring.scores import add_event, engagement_from_scratch, record_event, recompute_all
 from crm.scoring.models import ContactScore, ScoringSettings
-from crm.scoring.public import score_summaries, top_scored_contacts
+from crm.scoring.services import score_summaries, top_scored_contacts
 from tests.conftest import NOW
 
 H = 14 * 24.0  # default half-life in hours
@@ -23,7 +23,7 @@ def test_decay_matches_a_hand_computed_example():
     # 10 * 1/2 + 2 * 2^-0.5 = 5 + 1.41421356...
     value, as_of = add_event(0.0, None, 10.0, NOW - timedelta(days=14), H)
     value, as_of = add_event(value, as_of, 2.0, NOW - timedelta(days=7), H)
-    assert engine.engagement_at(value, as_of, NOW, H) == pytest.approx(6.414213562, rel=1e-9)
+    assert scores.engagement_at(value, as_of, NOW, H) == pytest.approx(6.414213562, rel=1e-9)
 
 
 def test_an_older_event_is_decayed_to_the_stored_time():
@@ -74,7 +74,7 @@ def test_stored_incremental_score_equals_recompute_all(make_contact, raw):
         assert row.rank_key == pytest.approx(incremental[2], rel=1e-12)
     finally:
         db.session.rollback()
-        db.session.execute(engine.ScoreEvent.__table__.delete())
+        db.session.execute(scores.ScoreEvent.__table__.delete())
         db.session.execute(ContactScore.__table__.delete())
         db.session.commit()
 
@@ -117,7 +117,7 @@ def test_rank_key_orders_like_the_score_now(make_user, make_contact):
     # so check the key against the score formula directly.
     for cid, score in ranked:
         row = db.session.get(ContactScore, cid)
-        assert score == pytest.approx(engine.score_now(row, NOW, engine.load_ruleset()))
+        assert score == pytest.approx(scores.score_now(row, NOW, scores.load_ruleset()))
     assert top_scored_contacts(rep.id, NOW, 10, exclude_ids={fresh_small.id}) == [ranked[1]]
     assert nothing.id not in [cid for cid, _ in ranked]
 
