@@ -1,17 +1,15 @@
-"""The narrow read API other packages (the planning bridge) use: functions returning frozen
-dataclasses, never models. Also the plan-feedback interface the bridge registers, so ``crm``
-never imports the bridge.
+"""The CRM's read side for the planning bridge (and any other reader outside ``crm``):
+functions returning frozen dataclasses, never models, and the plan-feedback interface through
+which the S&OP side may one day answer sales.
+
+What the bridge *builds with* (``db``, column types, errors, roles, API routes, jobs) is not
+here but in ``crm/kit.py``, the same kit every feature uses; its pages, routes, CLI and jobs are
+mounted by the manifest (``crm/features.py``). This module imports no web, API or scheduler
+code.
 
 What is here, by use:
 
-* **Infrastructure the bridge builds on** (re-exported so ``planning_bridge`` never imports
-  ``crm.extensions`` & co. directly): ``db`` — the one Flask-SQLAlchemy instance, so the
-  bridge's models register on the same metadata (one ``create_all``, one Alembic history) and
-  share the request's session; the column types ``UTCDateTime`` and ``JSONType``; the service
-  errors (mapped to pages and JSON answers by the CRM's handlers); ``roles`` for views;
-  ``api_blueprint()``, ``endpoint`` and ``api_user`` for routes under ``/api/v1``;
-  ``register_job`` for scheduled work.
-* **Reference data**: ``product_families()``, ``pipeline_stages()``.
+* **Reference data**: ``product_families()``, ``pipeline_stages()``, ``user_names()``.
 * **The pipeline now**: ``pipeline_lines()`` (one record per line, for small sets),
   ``open_pipeline_cells()`` (open lines aggregated per family, stage and expected close day in
   the database: what a million-line pipeline needs), ``open_line_columns()`` and
@@ -19,55 +17,40 @@ What is here, by use:
   (won units per family and close day), ``deal_summaries()`` (name and owner, no contact data).
 * **The pipeline as it stood on any past date**: ``pipeline_lines_as_of()`` and, for the
   bridge's models, ``deal_histories()`` whose ``state_at()`` replays ``DealChange`` — see
-  ``crm/public_history.py``.
+  ``crm/public_history.py``; ``history_fingerprint()`` changes whenever any of it does.
+* **Plan feedback**: the ``PlanFeedback`` protocol (targets and capacity slack per family and
+  month). Nothing implements it yet — the bridge does not; the S&OP loop will. A provider is
+  set per app with ``set_plan_feedback(app, provider)`` and read with ``plan_feedback()``
+  (``NO_PLAN_FEEDBACK``, which knows nothing, when none was set).
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import Callable, Iterator, Protocol
+from typing import Protocol
 
 import numpy as np
+from flask import Flask, current_app
 from sqlalchemy import Float, cast, func, select
 from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.orm import joinedload
+from sqlalchemy.sql.functions import FunctionElement
 
-from crm.api import bp as _api_bp
-from crm.api.auth import api_user  # noqa: F401  (re-export)
-from crm.api.endpoint import endpoint  # noqa: F401  (re-export)
 from crm.auth.models import User
 from crm.contacts.models import Activity
-from crm.public_history import (  # noqa: F401  (re-export)
-    DealHistory, DealState, StateLine, deal_histories, end_of_day, pipeline_lines_as_of,
-)
 from crm.deals.models import Deal, DealChange, DealLine, ProductFamily, Stage
-from crm.errors import (  # noqa: F401  (re-export)
-    Conflict, NotFound, PermissionDenied, ServiceError, ValidationFailed,
+from crm.extensions import db
+from crm.public_history import (
+    SYSTEM_ACTIVITY_PREFIX,
+    DealHistory,
+    DealState,
+    StateLine,
+    deal_histories,
+    pipeline_lines_as_of,
 )
-from crm.extensions import db  # noqa: F401  (re-export: the bridge's models share it)
-from crm.jsontype import JSONType  # noqa: F401  (re-export)
-from crm.public_types import Family, PipelineLine, StageInfo  # noqa: F401  (re-export)
-from crm.scheduler import Job, register_job as _register_job
-from crm.timeutil import UTCDateTime, utcnow  # noqa: F401  (re-export)
-from crm.web.access import roles  # noqa: F401  (re-export)
-
-#: Activity kinds the deal services write themselves; not a sign of anyone working the deal.
-SYSTEM_ACTIVITY_PREFIX = "deal_"
-
-
-def api_blueprint():
-    """The ``/api/v1`` blueprint. Routes must be attached at import time, before the first
-    ``create_app`` registers it (Flask refuses new routes on a registered blueprint)."""
-    return _api_bp
-
-
-def register_job(job_id: str, func: Callable, trigger: object) -> None:
-    """Add a periodic job (``func(now)``, run in an app context and committed after) to the
-    worker's table. Idempotent: a second registration of the same id is ignored."""
-    _register_job(Job(job_id, func, trigger))
-
+from crm.public_types import Family, PipelineLine, StageInfo
 
 # --- reference data ---------------------------------------------------------------------
 
@@ -363,34 +346,46 @@ def _seconds(epochs) -> np.ndarray:
 # --- what the S&OP side tells sales ---------------------------------------------------
 
 class PlanFeedback(Protocol):
-    """What the S&OP side tells sales; registered by the planning bridge."""
+    """What the S&OP side tells sales: the agreed target and the capacity slack of a product
+    family in a month (None: nothing agreed / not known). Nothing provides one yet; the S&OP
+    loop will, through ``set_plan_feedback`` where its app is built."""
 
     def targets(self, family: str, month: date) -> Decimal | None: ...
 
     def capacity_slack(self, family: str, month: date) -> float | None: ...
 
 
-_plan_feedback: PlanFeedback | None = None
+class NoPlanFeedback:
+    """The provider of an app nobody gave one: no targets, no known slack."""
+
+    def targets(self, family: str, month: date) -> Decimal | None:
+        return None
+
+    def capacity_slack(self, family: str, month: date) -> float | None:
+        return None
 
 
-def register_plan_feedback(provider: PlanFeedback) -> None:
-    global _plan_feedback
-    _plan_feedback = provider
+NO_PLAN_FEEDBACK = NoPlanFeedback()
+_PLAN_FEEDBACK_KEY = "crm.plan_feedback"
 
 
-def plan_feedback() -> PlanFeedback | None:
-    return _plan_feedback
+def set_plan_feedback(app: Flask, provider: PlanFeedback) -> None:
+    """Give ``app`` its plan-feedback provider. Kept in ``app.extensions``, so two apps in one
+    process (tests, the worker beside the web app) never see each other's."""
+    app.extensions[_PLAN_FEEDBACK_KEY] = provider
 
 
-#: Re-exports for the bridge (see the module docstring) and this module's own records and
-#: functions.
+def plan_feedback() -> PlanFeedback:
+    """The current app's provider (``NO_PLAN_FEEDBACK`` when none was set)."""
+    provider: PlanFeedback = current_app.extensions.get(_PLAN_FEEDBACK_KEY, NO_PLAN_FEEDBACK)
+    return provider
+
+
 __all__ = [
-    "Conflict", "DealFeatureColumns", "DealHistory", "DealState", "DealSummary", "Family",
-    "JSONType", "LineColumns", "NotFound", "PermissionDenied", "PipelineCell", "PipelineLine",
-    "PlanFeedback", "ServiceError", "StageInfo", "StateLine", "UTCDateTime", "ValidationFailed",
-    "WonUnits", "api_blueprint", "api_user", "db", "deal_histories", "deal_summaries",
-    "end_of_day", "endpoint", "history_fingerprint", "open_deal_features", "open_line_columns",
-    "open_pipeline_cells", "pipeline_lines", "pipeline_lines_as_of", "pipeline_stages",
-    "plan_feedback", "product_families", "register_job", "register_plan_feedback", "roles",
-    "user_names", "utcnow", "won_line_totals",
+    "NO_PLAN_FEEDBACK", "DealFeatureColumns", "DealHistory", "DealState", "DealSummary", "Family",
+    "LineColumns", "NoPlanFeedback", "PipelineCell", "PipelineLine", "PlanFeedback", "StageInfo",
+    "StateLine", "WonUnits", "deal_histories", "deal_summaries", "history_fingerprint",
+    "open_deal_features", "open_line_columns", "open_pipeline_cells", "pipeline_lines",
+    "pipeline_lines_as_of", "pipeline_stages", "plan_feedback", "product_families",
+    "set_plan_feedback", "user_names", "won_line_totals",
 ]

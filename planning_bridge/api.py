@@ -1,6 +1,7 @@
-"""JSON (and CSV) routes under ``/api/v1/planning``, attached to the CRM's API blueprint through
-the port: token-authenticated, described in the OpenAPI document, planners and admins only
-(sales managers steer by the CRM's own pipeline views; the demand plan is planning's).
+"""JSON (and CSV) routes under ``/api/v1/planning``, declared in ``routes`` and mounted on the
+CRM's API by the manifest (``planning_bridge.api:routes``): token-authenticated, described in
+the OpenAPI document, planners and admins only (sales managers steer by the CRM's own pipeline
+views; the demand plan is planning's).
 
 Thin callers of ``planning_bridge.services``: parse, call, commit, answer. Request and answer
 shapes are in ``api_schemas.py``.
@@ -25,7 +26,7 @@ from planning_bridge.api_schemas import (
 from planning_bridge.contracts import DEMAND_COLUMNS, ImportResult
 from planning_bridge.imports import MAX_BYTES
 
-bp = crm_port.api_blueprint()
+routes = crm_port.ApiRoutes()
 endpoint, roles = crm_port.endpoint, crm_port.roles
 PLANNERS = ("planner", "admin")
 MAX_REPORTED_REJECTIONS = 1000
@@ -33,7 +34,7 @@ MAX_REPORTED_REJECTIONS = 1000
 
 # --- demand input -------------------------------------------------------------------------
 
-@bp.get("/planning/demand-input")
+@routes.get("/planning/demand-input")
 @roles(*PLANNERS)
 @endpoint(
     "Demand-plan input per product family and month", query=DemandQuery, response=PlanningDemandOut,
@@ -51,7 +52,7 @@ def demand_input(query: DemandQuery):
     return demand_out(rows)
 
 
-@bp.get("/planning/demand-input/contributions")
+@routes.get("/planning/demand-input/contributions")
 @roles(*PLANNERS)
 @endpoint("The deals behind one family and month of the demand input", query=ContributionQuery,
           response=PlanningContributionsOut)
@@ -63,7 +64,7 @@ def demand_contributions(query: ContributionQuery):
     return PlanningContributionsOut(items=[asdict(item) for item in items])
 
 
-@bp.get("/planning/actuals")
+@routes.get("/planning/actuals")
 @roles(*PLANNERS)
 @endpoint("Actual units per family and month (imported, or won deals' lines)", query=ActualsQuery,
           response=PlanningActualsOut)
@@ -99,7 +100,7 @@ def _import_answer(result: ImportResult) -> PlanningImportOut:
                              replaced=result.replaced)
 
 
-@bp.post("/planning/imports/deals")
+@routes.post("/planning/imports/deals")
 @roles(*PLANNERS)
 @endpoint("Import deals exported by another CRM (CSV; replaces the previous import)",
           response=PlanningImportOut,
@@ -111,7 +112,7 @@ def import_deals():
     return _import_answer(services.import_deals_csv(_uploaded(), now=crm_port.utcnow()))
 
 
-@bp.post("/planning/imports/actuals")
+@routes.post("/planning/imports/actuals")
 @roles(*PLANNERS)
 @endpoint("Import actual orders per family and month (CSV)", response=PlanningImportOut,
           description="Multipart field `file`, or a `text/csv` body. Columns: family,period,units,"
@@ -123,14 +124,14 @@ def import_actuals():
 
 # --- snapshots ----------------------------------------------------------------------------
 
-@bp.get("/planning/snapshots")
+@routes.get("/planning/snapshots")
 @roles(*PLANNERS)
 @endpoint("Snapshots of the demand input, newest first", response=PlanningSnapshotsOut)
 def list_snapshots():
     return PlanningSnapshotsOut(items=[asdict(s) for s in services.list_snapshots()])
 
 
-@bp.post("/planning/snapshots")
+@routes.post("/planning/snapshots")
 @roles(*PLANNERS)
 @endpoint("Take a snapshot of the demand input now", body=SnapshotIn, response=PlanningSnapshotOut,
           status=201)
@@ -144,7 +145,7 @@ def create_snapshot(body: SnapshotIn):
     return PlanningSnapshotOut(**asdict(services.get_snapshot(snapshot_id)))
 
 
-@bp.get("/planning/snapshots/<int:snapshot_id>")
+@routes.get("/planning/snapshots/<int:snapshot_id>")
 @roles(*PLANNERS)
 @endpoint("One snapshot with its rows (format=csv: the demand-input columns)", query=SnapshotQuery,
           response=PlanningSnapshotRowsOut)
@@ -159,7 +160,7 @@ def get_snapshot(snapshot_id: int, query: SnapshotQuery):
 
 # --- quality ------------------------------------------------------------------------------
 
-@bp.get("/planning/calibration")
+@routes.get("/planning/calibration")
 @roles(*PLANNERS)
 @endpoint("Brier score and reliability of stage and calibrated probabilities (time-based holdout)",
           query=CalibrationQuery, response=PlanningCalibrationOut)
@@ -168,7 +169,7 @@ def calibration(query: CalibrationQuery):
     return PlanningCalibrationOut(reports=[asdict(r) for r in reports])
 
 
-@bp.get("/planning/accuracy")
+@routes.get("/planning/accuracy")
 @roles(*PLANNERS)
 @endpoint("Forecast accuracy per family and lag: WMAPE, bias, value added", query=AccuracyQuery,
           response=PlanningAccuracyOut)
@@ -180,7 +181,7 @@ def accuracy(query: AccuracyQuery):
 
 # --- settings and outliers ------------------------------------------------------------------
 
-@bp.get("/planning/families")
+@routes.get("/planning/families")
 @roles(*PLANNERS)
 @endpoint("Each product family's planning settings (combine rule, commit stage)",
           response=PlanningFamilySettingsOut, description=services.COMBINE_RULE_DOC)
@@ -188,7 +189,7 @@ def family_settings():
     return PlanningFamilySettingsOut(items=[asdict(s) for s in services.family_settings()])
 
 
-@bp.put("/planning/families/<code>")
+@routes.put("/planning/families/<code>")
 @roles(*PLANNERS)
 @endpoint("Set a family's combine rule and commit stage", body=FamilySettingIn,
           response=PlanningFamilySettingOut)
@@ -199,14 +200,14 @@ def save_family_setting(code: str, body: FamilySettingIn):
     return PlanningFamilySettingOut(**asdict(setting))
 
 
-@bp.get("/planning/families/<code>/outliers")
+@routes.get("/planning/families/<code>/outliers")
 @roles(*PLANNERS)
 @endpoint("A family's months flagged as outliers or decided on", response=PlanningOutliersOut)
 def list_outliers(code: str):
     return PlanningOutliersOut(items=[asdict(f) for f in services.list_outliers(code)])
 
 
-@bp.post("/planning/families/<code>/outliers")
+@routes.post("/planning/families/<code>/outliers")
 @roles(*PLANNERS)
 @endpoint("Decide on one month of a family's actuals: accept the outlier flag or keep the actual "
           "(the original is kept either way)", body=OutlierIn, response=PlanningOutlierOut)

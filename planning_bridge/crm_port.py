@@ -1,88 +1,47 @@
-"""The only module of the bridge that imports ``crm`` (and only ``crm.public``/``crm.signals``).
+"""The bridge's one door into ``crm``: the only bridge module importing it, and only from
+``crm.public`` (what the bridge reads: records and read functions) and ``crm.kit`` (what it
+builds with, as every feature does: ``db`` and column types, errors, roles, ``ApiRoutes`` and
+``endpoint``, ``Job`` and triggers, the clock).
 
-Everything the bridge needs from the CRM passes through here: the shared ``db`` (so the
-bridge's tables live on the CRM's metadata and session), column types, service errors, the
-role decorator, the API blueprint and its ``@endpoint`` declaration, the scheduler hook, and
-the read functions returning plain records.
+The names are listed once, in the imports below (hence the file-wide F401 exemption: every
+import here is a re-export); ``__all__`` is computed from them. The bridge's modules use
+``crm_port.<name>`` or import names from here.
 """
+# ruff: noqa: F401
+from crm.kit import (
+    ApiRoutes,
+    CronTrigger,
+    Job,
+    JSONType,
+    NotFound,
+    PermissionDenied,
+    ServiceError,
+    UTCDateTime,
+    ValidationFailed,
+    api_user,
+    db,
+    end_of_day,
+    endpoint,
+    roles,
+    utcnow,
+)
 from crm.public import (
-    Conflict,
     DealFeatureColumns,
     DealHistory,
     DealState,
-    DealSummary,
     Family,
-    JSONType,
     LineColumns,
-    NotFound,
-    PermissionDenied,
-    PipelineCell,
-    PipelineLine,
-    ServiceError,
     StageInfo,
-    UTCDateTime,
-    ValidationFailed,
-    WonUnits,
-    api_blueprint,
-    api_user,
-    db,
     deal_histories,
     deal_summaries,
-    end_of_day,
-    endpoint,
     history_fingerprint,
     open_deal_features,
     open_line_columns,
     open_pipeline_cells,
-    pipeline_lines,
-    pipeline_lines_as_of,
     pipeline_stages,
     product_families,
-    register_job,
-    roles,
     user_names,
-    utcnow,
     won_line_totals,
 )
-from crm.signals import deal_changed
 
-__all__ = [
-    "Conflict",
-    "DealFeatureColumns",
-    "DealHistory",
-    "DealState",
-    "DealSummary",
-    "Family",
-    "JSONType",
-    "LineColumns",
-    "NotFound",
-    "PermissionDenied",
-    "PipelineCell",
-    "PipelineLine",
-    "ServiceError",
-    "StageInfo",
-    "UTCDateTime",
-    "ValidationFailed",
-    "WonUnits",
-    "api_blueprint",
-    "api_user",
-    "db",
-    "deal_changed",
-    "deal_histories",
-    "deal_summaries",
-    "end_of_day",
-    "endpoint",
-    "history_fingerprint",
-    "open_deal_features",
-    "open_line_columns",
-    "open_pipeline_cells",
-    "pipeline_lines",
-    "pipeline_lines_as_of",
-    "pipeline_stages",
-    "product_families",
-    "register_job",
-    "roles",
-    "user_names",
-    "utcnow",
-    "won_line_totals",
-]
+__all__ = [name for name in dir() if not name.startswith("_")]  # dir() is sorted

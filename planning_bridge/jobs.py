@@ -1,20 +1,22 @@
-"""The bridge's scheduled work, added to the CRM's one job table (run by ``crm worker``)."""
+"""The bridge's periodic work: ``JOBS``, joined into the worker's one job table by the manifest
+(``crm/features.py``; run by ``crm worker``)."""
 from __future__ import annotations
 
-from apscheduler.triggers.cron import CronTrigger
+from datetime import datetime
 
-from planning_bridge import crm_port
+from planning_bridge import services
+from planning_bridge.crm_port import CronTrigger, Job
 
 MONTH_END_SNAPSHOTS = "planning-month-end-snapshots"
 
 
-def month_end_snapshots(now):
-    """Both probability sources' snapshots of the month just closed (idempotent)."""
-    from planning_bridge.snapshots import take_month_end_snapshots
-
-    return take_month_end_snapshots(now)
+def month_end_snapshots(now: datetime) -> list[int]:
+    """Both probability sources' snapshots of the month just closed (idempotent): the ids taken."""
+    return services.take_month_end_snapshots(now)
 
 
-def register_jobs() -> None:
+JOBS: list[Job] = [
     # Shortly after each month end, early enough to be there when the S&OP cycle starts.
-    crm_port.register_job(MONTH_END_SNAPSHOTS, month_end_snapshots, CronTrigger(day=1, hour=2, minute=30))
+    Job(MONTH_END_SNAPSHOTS, month_end_snapshots, CronTrigger(day=1, hour=2, minute=30)),
+]
+

@@ -8,7 +8,8 @@ import pytest
 
 from crm.errors import NotFound
 from crm.extensions import db
-from planning_bridge.jobs import month_end_snapshots
+from crm.scheduler import job_table
+from planning_bridge.jobs import MONTH_END_SNAPSHOTS, month_end_snapshots
 from planning_bridge.models import Snapshot
 from planning_bridge.services import demand_input, get_snapshot, list_snapshots, snapshot_rows, take_snapshot
 from tests.conftest import NOW
@@ -63,8 +64,5 @@ def test_unknown_snapshots_are_not_found(families):
 
 
 def test_the_month_end_job_is_in_the_worker_table(app):
-    from crm.scheduler import JOBS
-    from planning_bridge.jobs import MONTH_END_SNAPSHOTS
-
-    [job] = [job for job in JOBS if job.id == MONTH_END_SNAPSHOTS]
+    [job] = [job for job in job_table() if job.id == MONTH_END_SNAPSHOTS]
     assert str(job.trigger.fields[2]) == "1" and str(job.trigger.fields[5]) == "2"  # day 1, 02:30

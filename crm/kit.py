@@ -1,0 +1,65 @@
+"""The kit: the building blocks every feature builds with, gathered in one import.
+
+Why it exists: the planning bridge is a feature like the others. It keeps its tables on the
+CRM's one ``db`` (one ``create_all``, one Alembic history, the request's session), declares its
+JSON routes, pages, CLI and periodic jobs the way every ``crm/<feature>/`` does, and the manifest
+(``crm/features.py``) mounts them; nothing is registered by importing a module or calling a hook.
+What the bridge may *read* of the CRM is ``crm.public``; what it *builds with* is this module,
+so the bridge reaches no CRM internals and the boundary test can say so in one line
+(``planning_bridge`` imports ``crm.public``, ``crm.signals`` and ``crm.kit`` only).
+
+* tables: ``db`` and the column types ``UTCDateTime`` (aware UTC datetimes on every database)
+  and ``JSONType`` (JSONB on PostgreSQL);
+* service errors, which the CRM's handlers turn into pages and JSON answers: ``ServiceError``
+  and its ``ValidationFailed``, ``NotFound``, ``Conflict``, ``PermissionDenied``;
+* access: ``roles`` on every page and route, the role groups ``ROLES``, ``EVERYONE``, ``SALES``;
+* the JSON API: ``ApiRoutes`` (a feature's routes, mounted under ``/api/v1`` by the app
+  factory), ``endpoint`` (parses the request and describes the route in OpenAPI) and
+  ``api_user`` (the token's user);
+* periodic work: ``Job`` and the triggers ``CronTrigger``, ``IntervalTrigger``, listed in a
+  feature's ``jobs.JOBS``;
+* time: ``utcnow`` (the one clock tests freeze) and ``end_of_day`` ("as of a date" as a moment).
+
+Only re-exports: nothing is defined here.
+"""
+from __future__ import annotations
+
+from crm.api.auth import api_user
+from crm.api.endpoint import endpoint
+from crm.api.routing import ApiRoutes
+from crm.errors import (
+    Conflict,
+    NotFound,
+    PermissionDenied,
+    ServiceError,
+    ValidationFailed,
+)
+from crm.extensions import db
+from crm.jsontype import JSONType
+from crm.public_history import end_of_day
+from crm.scheduler import CronTrigger, IntervalTrigger, Job
+from crm.timeutil import UTCDateTime, utcnow
+from crm.web.access import EVERYONE, ROLES, SALES, roles
+
+__all__ = [
+    "EVERYONE",
+    "ROLES",
+    "SALES",
+    "ApiRoutes",
+    "Conflict",
+    "CronTrigger",
+    "IntervalTrigger",
+    "JSONType",
+    "Job",
+    "NotFound",
+    "PermissionDenied",
+    "ServiceError",
+    "UTCDateTime",
+    "ValidationFailed",
+    "api_user",
+    "db",
+    "end_of_day",
+    "endpoint",
+    "roles",
+    "utcnow",
+]
