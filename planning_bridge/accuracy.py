@@ -186,3 +186,7 @@ def added_value(origin: str, cells: list[AccuracyCell]) -> list[ValueAdded]:
             fva = round(b - a, 6) if a is not None and b is not None else None
             result.append(ValueAdded(origin, family, lag, candidate, reference, fva))
     return result
+
+
+def clear_cache() -> None:
+    _cached.cache_clear()

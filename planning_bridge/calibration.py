@@ -96,3 +96,7 @@ def reliability(p: np.ndarray, outcome: np.ndarray, buckets: int = BUCKETS) -> t
                 actual_rate=round(float(outcome[mask].mean()), 6),
             ))
     return tuple(rows)
+
+
+def clear_cache() -> None:
+    _reports.cache_clear()

@@ -32,6 +32,8 @@ import numpy as np
 from sqlalchemy import select
 
 from planning_bridge import crm_port
+from planning_bridge.baseline import flag_outliers as baseline_outliers
+from planning_bridge.baseline import forecast_baseline
 from planning_bridge.contracts import BaselineForecast
 from planning_bridge.models import Actual, OutlierOverride
 from planning_bridge.periods import completed_through, month_index, parse_period, period_text
@@ -168,8 +170,6 @@ def baseline_values(history: np.ndarray, first: int, start: int, end: int) -> tu
 @lru_cache(maxsize=512)
 def forecast(history: tuple[float, ...], horizon: int) -> BaselineForecast:
     """The baseline helper's forecast, cached: histories repeat across requests and backtests."""
-    from planning_bridge.baseline import forecast_baseline
-
     try:
         return forecast_baseline(history, horizon)
     except Exception:  # a failing fit must not take the demand input down with it
@@ -179,12 +179,10 @@ def forecast(history: tuple[float, ...], horizon: int) -> BaselineForecast:
 
 
 def flag_outliers(history: np.ndarray) -> tuple[int, ...]:
-    from planning_bridge.baseline import flag_outliers as flag
-
     if history.size == 0:
         return ()
     try:
-        return tuple(int(i) for i in flag(tuple(history.tolist())))
+        return tuple(int(i) for i in baseline_outliers(tuple(history.tolist())))
     except Exception:
         log.exception("outlier flags failed for a history of %d months", history.size)
         return ()

@@ -177,6 +177,10 @@ def _histories(_fingerprint, closed_only: bool) -> tuple:
     return tuple(crm_port.deal_histories(closed_only=closed_only))
 
 
+def clear_cache() -> None:
+    _histories.cache_clear()
+
+
 def open_states_as_of(as_of: date) -> list:
     """The CRM's deals open at the end of ``as_of``, replayed from their history
     (``DealState`` records)."""

@@ -21,6 +21,7 @@ from functools import lru_cache
 import numpy as np
 
 from planning_bridge import crm_port
+from planning_bridge.inputs import deal_histories
 
 SECONDS_PER_DAY = 86_400.0
 SETTLED_SHARE = 0.9
@@ -134,8 +135,6 @@ def observations_as_of(as_of: date) -> Observations:
 
 @lru_cache(maxsize=32)
 def _observations(as_of: date, _fingerprint) -> Observations:
-    from planning_bridge.inputs import deal_histories
-
     end = crm_port.end_of_day(as_of)
     rows = []
     for history in deal_histories(closed_only=True):  # deals reopened since are left out
@@ -179,7 +178,4 @@ def _days(delta: timedelta) -> float:
 
 
 def clear_cache() -> None:
-    from planning_bridge.inputs import _histories
-
     _observations.cache_clear()
-    _histories.cache_clear()

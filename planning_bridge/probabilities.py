@@ -31,7 +31,8 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GroupKFold
 from sklearn.preprocessing import StandardScaler
 
-from planning_bridge.observations import Features, Observations
+from planning_bridge import crm_port
+from planning_bridge.observations import Features, Observations, observations_as_of, settled
 
 log = logging.getLogger(__name__)
 
@@ -180,14 +181,12 @@ def empty_features() -> Features:
 
 def learned_for(as_of: date, defaults: dict[str, float]) -> Learned:
     """``calibrated`` as it could be learned at the end of ``as_of`` (cached per history state)."""
-    from planning_bridge import crm_port
     return _learned(as_of, crm_port.history_fingerprint(), tuple(sorted(defaults.items())))
 
 
 def _learned(as_of: date, fingerprint, defaults: tuple) -> Learned:
     key = (as_of, fingerprint, defaults)
     if key not in _CACHE:
-        from planning_bridge.observations import observations_as_of, settled
         if len(_CACHE) > 16:
             _CACHE.clear()
         _CACHE[key] = learn(settled(observations_as_of(as_of), np.datetime64(as_of, "D")), dict(defaults))

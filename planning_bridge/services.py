@@ -20,7 +20,7 @@ from datetime import date
 
 import numpy as np
 
-from planning_bridge import crm_port
+from planning_bridge import accuracy, calibration, crm_port, history, inputs, observations, probabilities
 from planning_bridge.accuracy import accuracy_report
 from planning_bridge.calibration import calibration_reports
 from planning_bridge.demand import (
@@ -56,11 +56,20 @@ def slip_distribution(as_of: date | None = None) -> SlipDistribution:
     return learn_slips(settled(observations_as_of(day), np.datetime64(day, "D")))
 
 
+def clear_caches() -> None:
+    """Forget every in-process cache of the bridge (learned models, reports, baselines, deal
+    histories). They are keyed on the state of the data, so only tests, whose databases restart
+    their ids, need this."""
+    for clear in (history.forecast.cache_clear, inputs.clear_cache, observations.clear_cache,
+                  probabilities.clear_cache, calibration.clear_cache, accuracy.clear_cache):
+        clear()
+
+
 __all__ = [
     "COMBINE_RULE_DOC", "DEFAULT_HORIZON", "DemandCell", "DemandRows", "SlipDistribution",
-    "accuracy_report", "actuals_by_family", "calibration_reports", "clear_outlier_override",
-    "default_commit_stage", "default_range", "demand_contributions", "demand_input",
-    "family_settings", "get_snapshot", "import_actuals_csv", "import_deals_csv",
+    "accuracy_report", "actuals_by_family", "calibration_reports", "clear_caches",
+    "clear_outlier_override", "default_commit_stage", "default_range", "demand_contributions",
+    "demand_input", "family_settings", "get_snapshot", "import_actuals_csv", "import_deals_csv",
     "last_probability_source", "list_outliers", "list_snapshots", "save_family_setting",
     "set_outlier_override", "slip_distribution", "snapshot_rows", "take_month_end_snapshots",
     "take_snapshot",

@@ -1,52 +1,23 @@
-"""Fixtures for the planning bridge: a clean slate of the bridge's in-process caches, a
-stand-in baseline while ``planning_bridge.baseline`` is not there, and small helpers to script
-deal histories through the CRM's services at chosen moments."""
+"""Fixtures for the planning bridge: a clean slate of the bridge's in-process caches, and small
+helpers to script deal histories through the CRM's services at chosen moments."""
 from __future__ import annotations
 
-import importlib.util
-import sys
-import types
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import pytest
 
 from crm.extensions import db
-
-
-def _seasonal_naive_module() -> types.ModuleType:
-    """Only for tests, and only while the real baseline is missing: last year's value (or the
-    mean for histories under a year); no outliers."""
-    from planning_bridge.contracts import BaselineForecast
-
-    def forecast_baseline(history, horizon, *, period=12):
-        values = [float(v) for v in history]
-        if len(values) >= period:
-            fitted = tuple(values[:period] + values[:-period])
-            forecast = tuple(values[len(values) - period + (h % period)] for h in range(horizon))
-            return BaselineForecast(fitted, forecast, "seasonal_naive")
-        level = sum(values) / len(values) if values else 0.0
-        return BaselineForecast((level,) * len(values), (level,) * horizon, "mean")
-
-    module = types.ModuleType("planning_bridge.baseline")
-    module.forecast_baseline = forecast_baseline
-    module.flag_outliers = lambda history, *, period=12: ()
-    return module
+from planning_bridge import services
 
 
 @pytest.fixture(autouse=True)
-def _fresh_bridge_caches(monkeypatch):
-    if importlib.util.find_spec("planning_bridge.baseline") is None:
-        monkeypatch.setitem(sys.modules, "planning_bridge.baseline", _seasonal_naive_module())
-    from planning_bridge import accuracy, calibration, history, observations, probabilities
-
-    for clear in (history.forecast.cache_clear, observations.clear_cache, probabilities.clear_cache,
-                  calibration._reports.cache_clear, accuracy._cached.cache_clear):
-        clear()
+def _fresh_bridge_caches():
+    services.clear_caches()
     yield
 
 
 def at(day: date, hour: int = 12) -> datetime:
-    return datetime(day.year, day.month, day.day, hour, tzinfo=timezone.utc)
+    return datetime(day.year, day.month, day.day, hour, tzinfo=UTC)
 
 
 @pytest.fixture
