@@ -9,6 +9,9 @@ from flask.cli import AppGroup
 
 from crm.errors import ServiceError
 from crm.extensions import db
+from crm.scoring.history import train_from_csv
+from crm.scoring.predictive import train_from_crm
+from crm.scoring.scores import recompute_all
 from crm.timeutil import utcnow
 
 scoring_cli = AppGroup("scoring", help="Lead scores: train the predictive model, recompute.")
@@ -27,9 +30,6 @@ def _fail(exc: ServiceError):
 def train_command(history, outcome):
     """Train the predictive model on this CRM's history (prints its metrics next to the
     engagement score alone), or with --history on an exported file (prints one JSON object)."""
-    from crm.scoring.history import train_from_csv
-    from crm.scoring.predictive import train_from_crm
-
     try:
         if history:
             if not outcome:
@@ -62,8 +62,6 @@ def train_command(history, outcome):
 @scoring_cli.command("recompute")
 def recompute_command():
     """Rebuild every score exactly from the stored events and the current rules."""
-    from crm.scoring.scores import recompute_all
-
     result = recompute_all(utcnow())
     db.session.commit()
     click.echo(f"recomputed {result['contacts']:,} contacts from {result['events']:,} events")

@@ -20,8 +20,12 @@ from crm.contacts.models import Activity, Contact
 from crm.deals.models import Deal
 from crm.demo.catalog import DEMO_DOMAIN, EMAIL_SUBJECTS
 from crm.demo.timing import business_moment
+from crm.errors import ServiceError
 from crm.extensions import db
 from crm.scoring.models import ScoreEvent
+from crm.scoring.predictive import train_from_crm
+from crm.scoring.rules import get_settings
+from crm.scoring.scores import recompute_all
 
 SEED = 4242
 SITE = f"https://www.{DEMO_DOMAIN}"
@@ -112,9 +116,6 @@ def plan_events(contacts, first_deals: dict[int, datetime], now: datetime, rng: 
 
 
 def seed(actors, today, now) -> dict[str, int]:
-    from crm.scoring.scores import recompute_all
-    from crm.scoring.rules import get_settings
-
     get_settings()
     contacts = db.session.execute(
         select(Contact.id, Contact.created_at, Contact.time_zone, Contact.unsubscribed).order_by(Contact.id)).all()
@@ -141,9 +142,6 @@ def seed(actors, today, now) -> dict[str, int]:
 
 def _train_if_quick(now: datetime) -> dict[str, int]:
     """Train the model on the demo history; skipped (not failed) if it errs or is slow."""
-    from crm.errors import ServiceError
-    from crm.scoring.predictive import train_from_crm
-
     try:
         with db.session.begin_nested():
             train_from_crm(now)

@@ -14,7 +14,7 @@ from datetime import datetime
 
 from crm.auth.models import User
 from crm.jobs.models import BackgroundJob
-from crm.jobs.runner import JobKind, JobRun, enqueue, open_job, register_kind
+from crm.jobs.runner import JobKind, JobRun, enqueue, open_job
 from crm.policy import require_admin
 from crm.tracking import recompute
 
@@ -54,5 +54,5 @@ def run_recompute(run: JobRun) -> None:
         run.checkpoint(params={**params, "cursor": cursor}, done=done, total=total, result=result)
 
 
-register_kind(JobKind(name=KIND, run=run_recompute, title="Recomputing every tracking verdict",
-                      result_template="tracking/_recompute_result.html", back_endpoint="tracking.tracked_origins"))
+JOB_KIND = JobKind(name=KIND, run=run_recompute, title="Recomputing every tracking verdict",
+                      result_template="tracking/_recompute_result.html", back_endpoint="tracking.tracked_origins")

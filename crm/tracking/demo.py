@@ -18,11 +18,12 @@ from sqlalchemy import select
 from crm.contacts.models import Company, Contact
 from crm.demo.catalog import DEMO_DOMAIN
 from crm.extensions import db
+from crm.signals import sent_emails_requested
 from crm.tracking.events import store_event
 from crm.tracking.ipranges import network_keys
 from crm.tracking.models import IpCompanyRange, TrackedOrigin, TrackingEvent, TrackingLink
 from crm.tracking.email import new_token
-from crm.tracking.website import find_or_create_visitor
+from crm.tracking.visitors import find_or_create_visitor
 
 SEED = 808
 SITE = f"https://www.{DEMO_DOMAIN}"
@@ -99,16 +100,8 @@ def _company_visits(rng: random.Random, ranges: list[IpCompanyRange], now: datet
 def _email_traffic(rng: random.Random, now: datetime) -> int:
     """Emails the outbox sent this week when mail's demo made some; otherwise a pretend email
     per contact (no outbox row), so the panel still shows what machines do to every email."""
-    try:
-        from crm.mail.models import OutboundEmail
-        sent = db.session.execute(
-            select(OutboundEmail.id, OutboundEmail.contact_id, OutboundEmail.subject, OutboundEmail.sent_at)
-            .where(OutboundEmail.status == "sent", OutboundEmail.contact_id.is_not(None),
-                   OutboundEmail.sent_at >= now - timedelta(days=7))
-            .order_by(OutboundEmail.id).limit(80)).all()
-    except Exception:  # mail's tables missing: nothing to attach to
-        db.session.rollback()
-        sent = []
+    sent = [row for _receiver, rows in sent_emails_requested.send(None, since=now - timedelta(days=7), limit=80)
+            for row in rows or ()]
     if not sent:
         contacts = db.session.scalars(select(Contact.id).where(Contact.unsubscribed.is_(False))
                                       .order_by(Contact.id).limit(400)).all()

@@ -1,4 +1,5 @@
-"""Tracking inside outgoing email. CONTRACT (called by mail.outbound when it renders).
+"""Tracking inside outgoing email (mail.outbound calls ``instrument_html`` / ``insert_links``
+through ``crm.tracking.services`` when it renders and sends).
 
 ``instrument_html`` gives each email a random open-pixel token and each http(s) link its own
 random click token; the destination stays in ``tracking_links`` and a token is all the URL
@@ -18,6 +19,7 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from crm.extensions import db
 from crm.tracking.models import TrackingLink
+from crm.tracking.origins import is_tracked_origin, origin_of
 
 TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{20,32}$")
 HREF_RE = re.compile(r"""(<a\b[^>]*?\bhref\s*=\s*)(["'])(.*?)\2""", re.IGNORECASE | re.DOTALL)
@@ -151,8 +153,6 @@ def contact_from_stitch_token(token: str | None) -> int | None:
 def destination_to(url: str, contact_id: int | None) -> str:
     """The stored URL; on a tracked website it also carries a signed ``_pc`` the snippet
     reads to attach the visitor to the contact (never leaked to third-party sites)."""
-    from crm.tracking.origins import is_tracked_origin, origin_of
-
     if contact_id is None or not is_tracked_origin(origin_of(url)):
         return url
     parts = urlsplit(url)

@@ -2,8 +2,12 @@
 
 Every event (machine ones included) gets a ``TrackingEvent`` row and, when the contact is
 known, a timeline activity whose details carry the verdict and reason, so the raw signal stays
-visible. Only human events move anything: the email's first human open / click, the contact's
-engagement score (``crm.scoring.scores.record_event``) and hot-lead alerts for the owner.
+visible. Only human events move anything: the email's first human open / click (kept by mail,
+told through ``crm.signals.email_engaged``), the contact's engagement score
+(``crm.scoring.services.record_event``) and hot-lead alerts for the owner
+(``crm.alerts.services.notify``). Tracking never imports mail (mail calls tracking to instrument
+what it sends): what it needs to know of an email comes through the signals in
+``crm/signals.py``.
 """
 from __future__ import annotations
 
@@ -13,11 +17,14 @@ from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import select
 
+from crm.alerts.services import notify
 from crm.contacts.models import Contact
-from crm.contacts.timeline import record_activity
+from crm.contacts.services import record_activity
 from crm.extensions import db
+from crm.scoring.services import record_event
+from crm.signals import email_engaged, email_engagement_recomputed, tracked_email_requested
 from crm.tracking import verdicts
 from crm.tracking.models import TrackingEvent
 
@@ -37,14 +44,14 @@ class RequestFacts:
 
 
 def outbound_email(email_id: int | None):
-    """The mail feature's ``OutboundEmail`` row (None when mail has no such row or table)."""
+    """What mail knows of one of its emails (``sent_at``, ``subject``), asked through
+    ``tracked_email_requested``; None when mail has no such email."""
     if email_id is None:
         return None
-    try:
-        from crm.mail.models import OutboundEmail
-    except ImportError:  # mail not built yet
-        return None
-    return db.session.get(OutboundEmail, email_id)
+    for _receiver, email in tracked_email_requested.send(email_id):
+        if email is not None:
+            return email
+    return None
 
 
 def delivered_at(email) -> datetime | None:
@@ -162,41 +169,33 @@ def on_human_event(event: TrackingEvent, contact: Contact, subject: str | None, 
 
 
 def _mark_first_human(event: TrackingEvent) -> bool:
-    """Set ``first_human_open_at`` / ``first_human_click_at``; True when this is the first."""
-    column = {"email_opened": "first_human_open_at", "email_clicked": "first_human_click_at"}.get(event.kind)
-    email = outbound_email(event.outbound_email_id) if column else None
-    if email is None or not hasattr(email, column):
+    """Tell mail a person opened / clicked the email (it keeps the first time); True when this
+    is the email's first human open (click)."""
+    if event.kind not in ("email_opened", "email_clicked") or event.outbound_email_id is None:
         return False
-    current = getattr(email, column)
-    if current is None or current > event.occurred_at:
-        setattr(email, column, event.occurred_at)
-        return current is None
-    return False
+    answers = email_engaged.send(event.outbound_email_id, kind=event.kind, occurred_at=event.occurred_at)
+    return any(first for _receiver, first in answers)
 
 
 def reset_first_human_marks(email_id: int | None) -> None:
-    """Recompute an email's first human open / click from its events (after verdicts change).
-    An UPDATE statement, not attribute sets: the session may hold a stale copy of the row."""
-    email = outbound_email(email_id)
-    if email is None:
+    """Recompute an email's first human open / click from its events (after verdicts change)
+    and tell mail (``email_engagement_recomputed``)."""
+    if email_id is None:
         return
     db.session.flush()
-    values = {}
-    for kind, column in (("email_opened", "first_human_open_at"), ("email_clicked", "first_human_click_at")):
-        if hasattr(email, column):
-            values[column] = db.session.scalar(
-                select(TrackingEvent.occurred_at).where(
-                    TrackingEvent.outbound_email_id == email_id, TrackingEvent.kind == kind,
-                    TrackingEvent.verdict == "human",
-                ).order_by(TrackingEvent.occurred_at).limit(1)
-            )
-    if values:
-        db.session.execute(update(type(email)).where(type(email).id == email_id).values(**values))
+    first = {}
+    for kind in ("email_opened", "email_clicked"):
+        first[kind] = db.session.scalar(
+            select(TrackingEvent.occurred_at).where(
+                TrackingEvent.outbound_email_id == email_id, TrackingEvent.kind == kind,
+                TrackingEvent.verdict == "human",
+            ).order_by(TrackingEvent.occurred_at).limit(1)
+        )
+    email_engagement_recomputed.send(email_id, first_open_at=first["email_opened"],
+                                     first_click_at=first["email_clicked"])
 
 
 def _score(event: TrackingEvent, contact: Contact) -> None:
-    from crm.scoring.scores import record_event
-
     record_event(contact.id, event.kind, event.occurred_at, url=event.url)
 
 
@@ -212,8 +211,6 @@ def alert_message(event: TrackingEvent, contact: Contact, subject: str | None) -
 
 
 def _alert(event: TrackingEvent, contact: Contact, subject: str | None) -> None:
-    from crm.alerts.services import notify
-
     if contact.owner_id is None:
         return
     notify(contact.owner_id, "hot_lead", alert_message(event, contact, subject),

@@ -1,15 +1,14 @@
-"""Worker jobs of the tracking feature."""
+"""Worker jobs of the tracking feature (``JOBS``, in the worker's table through the manifest)."""
 from __future__ import annotations
 
 from apscheduler.triggers.interval import IntervalTrigger
 
 from crm.scheduler import Job
+from crm.tracking.inbox import process_all
 
 
 def _process_inbox(now):
     """Queued opens, clicks and page views become events (verdicts, timeline, scores, alerts)."""
-    from crm.tracking.inbox import process_all
-
     return process_all()
 
 

@@ -1,5 +1,7 @@
 """Public tracking endpoints (no login): open pixel, click redirect, the website snippet,
-page-view intake and form capture. Each one parses the request, calls a service, commits.
+page-view intake and form capture, on their own blueprint ``bp`` ("tracking_public", declared
+in the manifest next to ``crm.tracking.views:bp``). Each one parses the request, calls a
+service, commits.
 
 Opens, clicks and page views come in at hundreds a second, so their path is kept short (see
 ``bench/tracking_ingest.py``): one INSERT into the intake queue (``crm.tracking.inbox``), no
@@ -28,14 +30,16 @@ from crm.timeutil import utcnow
 from crm.tracking import email as email_tracking
 from crm.tracking import website
 from crm.tracking.events import RequestFacts
-from crm.tracking.inbox import accept_link_hit, process_all, uses_session
+from crm.tracking.inbox import accept_link_hit, end_intake, forget_failed_transaction, process_all
 from crm.tracking.origins import is_tracked_origin, origin_of
-from crm.tracking.views import bp
 from crm.web.access import cookieless_paths, public
+from crm.web.formhelpers import commit_or_refuse
+
+bp = Blueprint("tracking_public", __name__)
 
 # Everything under /t/ is public and never uses the login session: its cookie is neither read
-# nor written there (see crm.app.SessionInterface).
-cookieless_paths("/t/")
+# nor written there (see crm.app.SessionInterface). Declared when the blueprint is registered.
+bp.record_once(lambda _state: cookieless_paths("/t/"))
 
 # A transparent 1x1 GIF (43 bytes).
 PIXEL = (b"GIF89a\x01\x00\x01\x00\x80\x00\x00\x00\x00\x00\xff\xff\xff!\xf9\x04\x01\x00\x00\x00\x00"
@@ -69,18 +73,6 @@ limiter.limit(_limit("TRACKING_PIXEL_RATE_LIMIT"))(email_hits)
 limiter.limit(_limit("TRACKING_COLLECT_RATE_LIMIT"))(site_hits)
 
 
-def _end_intake(commit: bool) -> None:
-    """End the request's intake. SQLite: the hit joined the request's session, commit or roll
-    it back. PostgreSQL: the INSERT has already committed on the intake connection and the
-    session was never opened; ``db.session.commit()`` would only create an empty Session to
-    commit and close it again (about 5% of an open pixel's time), so it is skipped."""
-    if uses_session():
-        if commit:
-            db.session.commit()
-        else:
-            db.session.rollback()
-
-
 def database_unavailable(exc: BaseException) -> bool:
     """Is ``exc`` the database being out of reach (down, restarting, refusing connections, the
     pool exhausted, SQLite locked past its timeout) rather than a bug? SQLAlchemy wraps the
@@ -94,20 +86,11 @@ def database_unavailable(exc: BaseException) -> bool:
     return isinstance(exc, (dbapi.OperationalError, dbapi.InterfaceError))
 
 
-def _forget_failed_transaction() -> None:
-    """Roll the request's session back after an outage error; rolling back a connection that
-    is already gone may fail too, which changes nothing."""
-    try:
-        db.session.rollback()
-    except Exception:  # noqa: BLE001  (the connection is gone; the session is reset anyway)
-        log.debug("rollback after a database outage failed", exc_info=True)
-
-
 def _outage(what: str, error: BaseException) -> None:
     # One line per refused hit, without a traceback: an outage is not a bug, and a thousand
     # tracebacks a second would bury the log.
     log.warning("tracking %s while the database is unavailable: %s", what, error.__class__.__name__)
-    _forget_failed_transaction()
+    forget_failed_transaction()
 
 
 def request_facts() -> RequestFacts:
@@ -123,9 +106,9 @@ def request_facts() -> RequestFacts:
 def open_pixel(token: str):
     try:
         if accept_link_hit("open", token, request_facts(), utcnow()) is None:
-            _end_intake(commit=False)
+            end_intake(commit=False)
             abort(404)
-        _end_intake(commit=True)
+        end_intake(commit=True)
     except Exception as exc:
         if not database_unavailable(exc):
             raise
@@ -146,9 +129,9 @@ def click(token: str):
     try:
         found = accept_link_hit("click", token, request_facts(), utcnow())
         if found is None or not email_tracking.is_trackable_url(found[0]):
-            _end_intake(commit=False)
+            end_intake(commit=False)
             abort(404)
-        _end_intake(commit=True)
+        end_intake(commit=True)
     except Exception as exc:
         if not database_unavailable(exc):
             raise
@@ -168,7 +151,7 @@ def _destination(url: str, contact_id: int | None) -> str:
     except Exception as exc:
         if not database_unavailable(exc):
             raise
-        _forget_failed_transaction()
+        forget_failed_transaction()
         return url
 
 
@@ -290,7 +273,7 @@ def _known_origin() -> str | None:
     except Exception as exc:
         if not database_unavailable(exc):
             raise
-        _forget_failed_transaction()
+        forget_failed_transaction()
         return None
 
 
@@ -306,9 +289,9 @@ def _collect():
         data = website.parse_json_body(raw)
         result = website.collect(data, origin=origin, request=request_facts(), now=utcnow())
     except website.BadPayload as exc:
-        _end_intake(commit=False)
+        end_intake(commit=False)
         return _error(400, exc.message, exc.fields, origin)
-    _end_intake(commit=bool(result.accepted))
+    end_intake(commit=bool(result.accepted))
     if result.accepted:
         process_inline()
     response = jsonify(result.as_json())
@@ -345,14 +328,9 @@ def _capture_form():
     origin, refused = _allowed_origin_or_403()
     if refused:
         return refused
-    try:
-        fields, url, visitor = _form_input()
-        result = website.capture_form(fields, page_url=url, visitor=visitor, origin=origin,
-                                      request=request_facts(), now=utcnow())
-    except website.BadPayload as exc:
-        db.session.rollback()
-        return _error(400, exc.message, exc.fields, origin)
-    db.session.commit()
+    result, refused_payload = commit_or_refuse(_store_form(origin), refusals=(website.BadPayload,))
+    if refused_payload is not None:
+        return _error(400, refused_payload.message, refused_payload.fields, origin)
     next_url = request.form.get("_next") if request.mimetype == "application/x-www-form-urlencoded" else None
     if next_url and origin_of(next_url) == origin and urlsplit(next_url).scheme in ("http", "https"):
         return redirect(next_url, code=303)
@@ -360,6 +338,14 @@ def _capture_form():
     return _cors(jsonify({"ok": True}), origin), status
 
 
-# Endpoints "tracking.email_hits.open_pixel", ... (nested, so they register with the feature).
+def _store_form(origin: str):
+    def store():
+        fields, url, visitor = _form_input()
+        return website.capture_form(fields, page_url=url, visitor=visitor, origin=origin,
+                                    request=request_facts(), now=utcnow())
+    return store
+
+
+# Endpoints "tracking_public.email_hits.open_pixel", ... (nested: they register with ``bp``).
 bp.register_blueprint(email_hits)
 bp.register_blueprint(site_hits)

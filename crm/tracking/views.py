@@ -1,21 +1,18 @@
-"""Pages of the tracking feature: companies on the site this week (sales), tracked origins
-and IP ranges (admins), the contact-page panel, and the ``crm tracking`` CLI. The public
-endpoints (pixel, redirect, snippet, intake) are in ``public_views``."""
+"""Pages of the tracking feature (blueprint ``bp``): companies on the site this week (sales),
+tracked origins and IP ranges (admins), and the contact-page panel. The public endpoints (pixel,
+redirect, snippet, intake) are ``public_views.bp``; the ``crm tracking`` CLI is ``cli.py``."""
 from __future__ import annotations
 
-import click
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf.file import FileField
 from wtforms import StringField
 from wtforms.validators import DataRequired, Length
 
-from crm.contacts.panels import ContactPanel, register_contact_panel
-from crm.extensions import db
+from crm.contacts.panels import ContactPanel
 from crm.jobs.runner import open_job
 from crm.timeutil import utcnow
 from crm.tracking import background, ipranges, origins, queries
-from crm.tracking.recompute import recompute_verdicts
 from crm.web.access import SALES, roles
 from crm.web.formhelpers import CrmForm, commit_or_abort, commit_or_show_errors, int_arg
 
@@ -125,51 +122,8 @@ def _panel(contact, viewer, now) -> dict:
     return {"events": queries.contact_events(contact.id), "counts": queries.human_counts(contact.id)}
 
 
-register_contact_panel(ContactPanel(key="tracking", template="tracking/_contact_panel.html",
-                                    load=_panel, column="main", order=30))
+CONTACT_PANEL = ContactPanel(key="tracking", template="tracking/_contact_panel.html",
+                             load=_panel, column="main", order=30)
 
 
-# --- CLI: flask --app wsgi crm tracking ... ---------------------------------------------------
-
-@click.group("tracking")
-def tracking_cli():
-    """Email and website tracking."""
-
-
-@tracking_cli.command("recompute-verdicts")
-def recompute_command():
-    """Re-judge every stored event with the current rules (crm/tracking/verdicts.py)."""
-    result = recompute_verdicts()
-    db.session.commit()
-    click.echo(f"{result.changed} of {result.examined} events changed verdict")
-
-
-@tracking_cli.command("import-ip-ranges")
-@click.argument("path", type=click.Path(exists=True, dir_okay=False))
-def import_ranges_command(path):
-    """Replace the IP ranges with a CSV file (cidr,company,domain)."""
-    from crm.auth.services import list_users
-    from crm.errors import ServiceError
-
-    admin = next((u for u in list_users() if u.role == "admin" and u.is_active), None)
-    if admin is None:
-        raise click.ClickException("create an admin user first")
-    try:
-        result = ipranges.import_ranges(admin, open(path, encoding="utf-8-sig").read(), utcnow())
-    except ServiceError as exc:
-        db.session.rollback()
-        raise click.ClickException(f"{exc.message}: {exc.fields}") from None
-    db.session.commit()
-    click.echo(f"imported {result.imported} ranges ({result.ipv4} IPv4, {result.ipv6} IPv6)")
-
-
-def _register_cli() -> None:
-    from crm.cli import crm_cli
-
-    if "tracking" not in crm_cli.commands:
-        crm_cli.add_command(tracking_cli)
-
-
-_register_cli()
-
-from crm.tracking import public_views  # noqa: E402,F401  (registers the public routes on bp)
+from crm.tracking.cli import tracking_cli  # noqa: E402,F401  (until the manifest names crm.tracking.cli)

@@ -197,6 +197,20 @@ def commit_or_abort(action: Callable[[], Any]) -> Any:
         abort_for(exc)
 
 
+def commit_or_refuse(action: Callable[[], Any], *, refusals: tuple[type[ServiceError], ...] = (ServiceError,)
+                     ) -> tuple[Any, ServiceError | None]:
+    """Run one service call and commit, for an endpoint that shapes its own error answer (the
+    tracking snippet's JSON): a refusal (one of ``refusals``) rolls back and is returned;
+    anything else propagates. Returns ``(result, None)`` or ``(None, refusal)``."""
+    try:
+        result = action()
+    except refusals as exc:
+        db.session.rollback()
+        return None, exc
+    db.session.commit()
+    return result, None
+
+
 def abort_for(exc: ServiceError):
     """Turn a not-found or permission error from a service into the matching error page."""
     if isinstance(exc, NotFound):
