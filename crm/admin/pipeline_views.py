@@ -7,13 +7,14 @@ from decimal import Decimal, InvalidOperation
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
+import crm.deals.services as services
 from crm.admin.forms import FamilyForm, StageForm
 from crm.admin.views import bp
-from crm.deals import services
 from crm.errors import ServiceError, ValidationFailed
-from crm.extensions import db
 from crm.web.access import roles
-from crm.web.formhelpers import abort_for, apply_service_errors, commit_or_abort, commit_or_show_errors, too_large
+from crm.web.formhelpers import (
+    abort_for, apply_service_errors, commit_or_abort, commit_or_flash, commit_or_show_errors, too_large,
+)
 
 PERCENT_ERROR = "a percentage between 0 and 100"
 
@@ -76,15 +77,8 @@ def toggle_family(family_id: int):
 @bp.route("/admin/families/<int:family_id>/delete", methods=["POST"])
 @roles("admin")
 def delete_family(family_id: int):
-    try:
-        services.delete_family(current_user, family_id)
-        db.session.commit()
-    except ServiceError as exc:
-        db.session.rollback()
-        if exc.status != 409:
-            abort_for(exc)
-        flash(exc.message, "error")
-    else:
+    _, done = commit_or_flash(lambda: services.delete_family(current_user, family_id))
+    if done:
         flash("Product family deleted.", "success")
     return redirect(url_for(".families"))
 
@@ -110,22 +104,21 @@ def _position(form: StageForm) -> int | None:
     return int(raw)
 
 
+def _stage_errors(form: StageForm, exc: ServiceError) -> None:
+    """The service's errors on the form, its probability message reworded in percent."""
+    if "probability" in exc.fields:
+        exc.fields["probability"] = PERCENT_ERROR
+    apply_service_errors(form, exc)
+
+
 def _save_stage(form: StageForm, stage=None) -> int:
     """Save from the form; returns 200, or the error status with the errors on the form."""
-    try:
-        services.save_stage(
-            current_user, name=form.name.data or "", probability=_probability(form),
-            position=_position(form), stage_id=stage.id if stage else None,
-            is_active=stage.is_active if stage else True,
-        )
-        db.session.commit()
-        return 200
-    except ServiceError as exc:
-        db.session.rollback()
-        if "probability" in exc.fields:
-            exc.fields["probability"] = PERCENT_ERROR
-        apply_service_errors(form, exc)
-        return exc.status
+    _, status = commit_or_show_errors(form, lambda: services.save_stage(
+        current_user, name=form.name.data or "", probability=_probability(form),
+        position=_position(form), stage_id=stage.id if stage else None,
+        is_active=stage.is_active if stage else True,
+    ), apply_errors=_stage_errors)
+    return status
 
 
 @bp.route("/admin/stages", methods=["GET", "POST"])
@@ -167,14 +160,7 @@ def edit_stage(stage_id: int):
 @roles("admin")
 def toggle_stage(stage_id: int):
     active = request.form.get("active") == "1"
-    try:
-        stage = services.set_stage_active(current_user, stage_id, active)
-        db.session.commit()
-    except ServiceError as exc:
-        db.session.rollback()
-        if exc.status != 409:
-            abort_for(exc)
-        flash(exc.message, "error")
-    else:
+    stage, done = commit_or_flash(lambda: services.set_stage_active(current_user, stage_id, active))
+    if done:
         flash(f"Stage {stage.name} {'reactivated' if active else 'deactivated'}.", "success")
     return redirect(url_for(".stages"))

@@ -7,19 +7,24 @@ import logging
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
+import crm.auth.services as auth_services
+import crm.contacts.services as contact_services
 from crm.admin.forms import CustomFieldForm, ForceResetForm, UserForm
-from crm.auth import messages as auth_messages
-from crm.auth import services as auth_services
-from crm.contacts import custom_fields
-from crm.errors import ServiceError, ValidationFailed
-from crm.extensions import db
+from crm.auth.services import messages as auth_messages
+from crm.errors import Conflict, ServiceError, ValidationFailed
 from crm.timeutil import all_timezones, utcnow
 from crm.web.access import roles
-from crm.web.formhelpers import commit_or_abort, abort_for, apply_service_errors, choice_list, safe_id
+from crm.web.formhelpers import (
+    abort_for, choice_list, commit_or_abort, commit_or_flash, commit_or_show_errors, safe_id,
+)
 
 log = logging.getLogger(__name__)
 
 bp = Blueprint("admin", __name__)
+
+
+#: What the user pages flash back to the list; a missing user or a non-admin gets the error page.
+USER_REFUSALS = (Conflict, ValidationFailed)
 
 
 def _managers(users) -> list:
@@ -53,19 +58,17 @@ def new_user():
         if form.validate_on_submit():
             raw_manager = safe_id(form.manager_id.data)
             manager_id = int(raw_manager) if raw_manager else None
-            try:
+
+            def create():
                 if manager_id is not None and form.role.data != "rep":
                     raise ValidationFailed("invalid user", {"manager_id": "only reps have a manager"})
-                user = auth_services.create_user(
+                return auth_services.create_user(
                     form.email.data or "", form.role.data, form.password.data or "",
                     name=form.name.data or "", manager_id=manager_id, time_zone=form.time_zone.data,
                 )
-                db.session.commit()
-            except ServiceError as exc:
-                db.session.rollback()
-                apply_service_errors(form, exc)
-                status = exc.status
-            else:
+
+            user, status = commit_or_show_errors(form, create)
+            if user is not None:
                 log.info("admin %s created user %s (%s)", current_user.id, user.id, user.role)
                 flash(f"{user.name} can now sign in as {user.email}.", "success")
                 return redirect(url_for(".users"))
@@ -81,18 +84,18 @@ def _password_hint() -> str:
 def force_password_reset(user_id: int):
     """Ask to confirm (GET, saying what will end), then force the reset (POST)."""
     form = ForceResetForm()
-    try:
-        if form.validate_on_submit():
-            report = auth_services.force_password_reset(current_user, user_id, utcnow())
-            db.session.commit()
-        else:
+    if not form.validate_on_submit():
+        try:  # the preview changes nothing: there is nothing to roll back
             preview = auth_services.preview_password_reset(current_user, user_id, utcnow())
-            return render_template("admin/force_reset.html", form=form, preview=preview)
-    except ServiceError as exc:
-        db.session.rollback()
-        if exc.status in (403, 404):
-            abort_for(exc)
-        flash(exc.message, "error")
+        except ServiceError as exc:
+            if exc.status in (403, 404):
+                abort_for(exc)
+            flash(exc.message, "error")
+            return redirect(url_for(".users"))
+        return render_template("admin/force_reset.html", form=form, preview=preview)
+    report, done = commit_or_flash(
+        lambda: auth_services.force_password_reset(current_user, user_id, utcnow()), refusals=USER_REFUSALS)
+    if not done:
         return redirect(url_for(".users"))
     log.info("admin %s forced a password reset for user %s", current_user.id, report.user.id)
     # Whole sentences side by side (crm.auth.messages).
@@ -105,15 +108,9 @@ def force_password_reset(user_id: int):
 
 
 def _set_active(user_id: int, active: bool):
-    try:
-        user = auth_services.set_user_active(current_user, user_id, active, utcnow())
-        db.session.commit()
-    except ServiceError as exc:
-        db.session.rollback()
-        if exc.status in (403, 404):
-            abort_for(exc)
-        flash(exc.message, "error")
-    else:
+    user, done = commit_or_flash(
+        lambda: auth_services.set_user_active(current_user, user_id, active, utcnow()), refusals=USER_REFUSALS)
+    if done:
         flash(f"{user.name} {'reactivated' if active else 'deactivated and signed out'}.", "success")
     return redirect(url_for(".users"))
 
@@ -135,15 +132,10 @@ def reactivate_user(user_id: int):
 def change_manager(user_id: int):
     raw = safe_id(request.form.get("manager_id", ""))
     manager_id = int(raw) if raw else None
-    try:
-        user = auth_services.set_manager(current_user, user_id, manager_id)
-        db.session.commit()
-    except ServiceError as exc:
-        db.session.rollback()
-        if exc.status in (403, 404):
-            abort_for(exc)
-        flash(next(iter(exc.fields.values()), exc.message), "error")
-    else:
+    user, done = commit_or_flash(
+        lambda: auth_services.set_manager(current_user, user_id, manager_id), refusals=USER_REFUSALS,
+        message=lambda exc: next(iter(exc.fields.values()), exc.message))
+    if done:
         flash(f"{user.name}'s manager updated.", "success")
     return redirect(url_for(".users"))
 
@@ -159,32 +151,26 @@ def custom_fields_page():
         status = 422
         if form.validate_on_submit():
             choices = [line.strip() for line in (form.choices.data or "").splitlines() if line.strip()]
-            try:
-                field = custom_fields.define_custom_field(
-                    current_user, form.entity.data, (form.key.data or "").strip(), form.label.data or "",
-                    form.field_type.data, choices,
-                )
-                db.session.commit()
-            except ServiceError as exc:
-                db.session.rollback()
-                apply_service_errors(form, exc)
-                status = exc.status
-            else:
+            field, status = commit_or_show_errors(form, lambda: contact_services.define_custom_field(
+                current_user, form.entity.data, (form.key.data or "").strip(), form.label.data or "",
+                form.field_type.data, choices,
+            ))
+            if field is not None:
                 flash(f"Field “{field.label}” added to {field.entity} records.", "success")
                 return redirect(url_for(".custom_fields_page"))
     elif request.args.get("entity") in ("contact", "company"):
         form.entity.data = request.args["entity"]
     return render_template(
         "admin/custom_fields.html", form=form,
-        contact_fields=custom_fields.list_custom_fields("contact"),
-        company_fields=custom_fields.list_custom_fields("company"),
+        contact_fields=contact_services.list_custom_fields("contact"),
+        company_fields=contact_services.list_custom_fields("company"),
     ), status
 
 
 @bp.route("/admin/custom-fields/<int:field_id>/delete", methods=["POST"])
 @roles("admin")
 def delete_custom_field(field_id: int):
-    commit_or_abort(lambda: custom_fields.delete_custom_field(current_user, field_id))
+    commit_or_abort(lambda: contact_services.delete_custom_field(current_user, field_id))
     flash("Field deleted. Values already stored stay in the records and return if you define it again.", "info")
     return redirect(url_for(".custom_fields_page"))
 

@@ -13,13 +13,11 @@ from crm.contacts.forms import COMPANY_FIELDS, CompanyForm, ConfirmForm, NoteFor
 from crm.contacts.views import bp
 from crm.deals.services import list_deals
 from crm.errors import ServiceError, ValidationFailed
-from crm.extensions import db
 from crm.policy import require_edit
 from crm.timeutil import utcnow
 from crm.web.access import SALES, roles
-from crm.web.formatting import timeline_names
 from crm.web.formhelpers import (
-    commit_or_abort, abort_for, apply_service_errors, commit_or_show_errors, custom_form_data, custom_values_from_form, int_arg,
+    commit_or_abort, abort_for, commit_or_show_errors, custom_form_data, custom_values_from_form, int_arg,
     sales_user_choices, text_arg, timezone_choices, with_custom_fields,
 )
 
@@ -133,7 +131,7 @@ def _render_company(company_id: int, note_form: NoteForm, status: int = 200):
     activities = services.timeline(company_id=company.id, page=int_arg("page") or 1)
     return render_template(
         "contacts/company.html", company=company, note_form=note_form,
-        activities=activities, names=timeline_names(activities),
+        activities=activities, names=services.timeline_names(activities),
         definitions=list_custom_fields("company"),
         contacts=services.search_contacts(company_id=company.id, page=int_arg("contacts_page") or 1, per_page=25),
         deals=list_deals(company_id=company.id, status=None, sort="expected_close", per_page=25,
@@ -152,16 +150,11 @@ def show_company(company_id: int):
 def add_company_note(company_id: int):
     form = NoteForm()
     if form.validate_on_submit():
-        try:
-            services.add_note(current_user, form.body.data, utcnow(), company_id=company_id)
-            db.session.commit()
-        except ValidationFailed as exc:
-            db.session.rollback()
-            apply_service_errors(form, exc)
-            return _render_company(company_id, form, 422)
-        except ServiceError as exc:
-            db.session.rollback()
-            abort_for(exc)
+        _, status = commit_or_show_errors(
+            form, lambda: services.add_note(current_user, form.body.data, utcnow(), company_id=company_id),
+            on_form=(ValidationFailed,))
+        if status != 200:
+            return _render_company(company_id, form, status)
         flash("Note added.", "success")
         return redirect(url_for(".show_company", company_id=company_id, _anchor="timeline"))
     return _render_company(company_id, form, 422)

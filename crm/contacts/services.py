@@ -18,7 +18,8 @@ from crm.contacts.cleaning import (  # noqa: F401  (normalize_domain re-exported
     clean_company_fields, clean_contact_fields, normalize_domain,
 )
 from crm.contacts.custom_fields import (  # noqa: F401  (re-exported)
-    FALSE_WORDS, TRUE_WORDS, clean_custom_values, custom_filter_clause, list_custom_fields,
+    FALSE_WORDS, TRUE_WORDS, clean_custom_values, custom_filter_clause, define_custom_field, delete_custom_field,
+    list_custom_fields,
 )
 from crm.contacts.emails import email_domain, is_freemail, normalize_email
 from crm.contacts.models import (  # noqa: F401  (re-exported)
@@ -281,13 +282,19 @@ def add_note(
     )
 
 
+def _deals_table():
+    """The deals table as the timeline's foreign key (``Activity.deal_id`` -> ``deals.id``)
+    points at it. The timeline reads a deal's existence and name through it because deals
+    depend on contacts, not the reverse (no import of the deals feature here)."""
+    return next(iter(Activity.__table__.c.deal_id.foreign_keys)).column.table
+
+
 def _deal_exists(deal_id: int) -> bool:
-    """Whether the deal a note is for exists. Read through the timeline's own foreign key
-    (``Activity.deal_id`` -> ``deals.id``) because deals depend on contacts, not the reverse."""
+    """Whether the deal a note is for exists."""
     if as_id(deal_id) is None:
         return False
-    deals_id = next(iter(Activity.__table__.c.deal_id.foreign_keys)).column
-    return db.session.scalar(select(deals_id).where(deals_id == deal_id)) is not None
+    deals = _deals_table()
+    return db.session.scalar(select(deals.c.id).where(deals.c.id == deal_id)) is not None
 
 
 # --- lookups for pages ------------------------------------------------------------------
@@ -315,3 +322,14 @@ def contact_names(contact_ids) -> dict[int, str]:
         select(Contact.id, Contact.first_name, Contact.last_name, Contact.email).where(Contact.id.in_(ids))
     )
     return {cid: f"{first} {last}".strip() or email for cid, first, last, email in rows}
+
+
+def timeline_names(activities: Page) -> dict[str, dict[int, str]]:
+    """Names of the contacts and deals a page of activities points at: two small queries
+    per page instead of one per row."""
+    items = list(activities.items)
+    deal_ids = {a.deal_id for a in items if a.deal_id is not None}
+    deals = _deals_table()
+    deal_names = dict(db.session.execute(
+        select(deals.c.id, deals.c.name).where(deals.c.id.in_(deal_ids))).all()) if deal_ids else {}
+    return {"contacts": contact_names(a.contact_id for a in items), "deals": deal_names}

@@ -15,13 +15,11 @@ from crm.contacts.forms import CONTACT_FIELDS, LIFECYCLE_CHOICES, ConfirmForm, C
 from crm.contacts.models import LIFECYCLE_STAGES
 from crm.deals.services import list_deals
 from crm.errors import ServiceError, ValidationFailed
-from crm.extensions import db
 from crm.policy import require_edit
 from crm.timeutil import utcnow
 from crm.web.access import SALES, roles
-from crm.web.formatting import timeline_names
 from crm.web.formhelpers import (
-    commit_or_abort, abort_for, apply_service_errors, choice_list, commit_or_show_errors, custom_form_data, custom_values_from_form, int_arg,
+    commit_or_abort, abort_for, choice_list, commit_or_show_errors, custom_form_data, custom_values_from_form, int_arg,
     sales_user_choices, sales_users, text_arg, timezone_choices, with_custom_fields,
 )
 from crm.web.pagination import Page
@@ -179,7 +177,7 @@ def _render_contact(contact_id: int, note_form: NoteForm, status: int = 200):
     deals = list_deals(contact_id=contact.id, status="open", per_page=20)
     return render_template(
         "contacts/show.html", contact=contact, activities=activities, deals=deals,
-        names=timeline_names(activities),
+        names=services.timeline_names(activities),
         definitions=list_custom_fields("contact"), note_form=note_form,
         panels=contact_panels(contact, current_user, utcnow()),
     ), status
@@ -196,16 +194,11 @@ def show_contact(contact_id: int):
 def add_contact_note(contact_id: int):
     form = NoteForm()
     if form.validate_on_submit():
-        try:
-            services.add_note(current_user, form.body.data, utcnow(), contact_id=contact_id)
-            db.session.commit()
-        except ValidationFailed as exc:
-            db.session.rollback()
-            apply_service_errors(form, exc)
-            return _render_contact(contact_id, form, 422)
-        except ServiceError as exc:
-            db.session.rollback()
-            abort_for(exc)
+        _, status = commit_or_show_errors(
+            form, lambda: services.add_note(current_user, form.body.data, utcnow(), contact_id=contact_id),
+            on_form=(ValidationFailed,))
+        if status != 200:
+            return _render_contact(contact_id, form, status)
         flash("Note added.", "success")
         return redirect(url_for(".show_contact", contact_id=contact_id, _anchor="timeline"))
     return _render_contact(contact_id, form, 422)

@@ -6,18 +6,24 @@ from __future__ import annotations
 from flask import abort, flash, redirect, render_template, url_for
 from flask_login import current_user
 
-from crm.contacts import services as contact_services
-from crm.contacts.forms import ConfirmForm, NoteForm
+import crm.contacts.services as contact_services
 from crm.deals import services
 from crm.deals.forms import CloseForm, StageForm
-from crm.deals.views import _editable_deal, bp
+from crm.deals.views import bp, editable_deal
 from crm.deals.visible import deal_view
 from crm.errors import Conflict, ServiceError, ValidationFailed
-from crm.extensions import db
 from crm.timeutil import utcnow
 from crm.web.access import EVERYONE, SALES, roles
-from crm.web.formatting import timeline_names
-from crm.web.formhelpers import commit_or_abort, abort_for, apply_service_errors, choice_list, int_arg, safe_id
+from crm.web.formhelpers import (
+    abort_for, apply_service_errors, choice_list, commit_or_abort, commit_or_show_errors, int_arg, safe_id,
+)
+from crm.web.forms import ConfirmForm, NoteForm
+
+
+def _action_errors(form, exc: ServiceError) -> None:
+    """Invalid input goes on its field; a conflict (the deal is closed, or already closed)
+    concerns the deal, not the field picked, so it shows as a form-level error."""
+    apply_service_errors(form, exc if isinstance(exc, ValidationFailed) else Conflict(exc.message))
 
 
 def _stage_form(deal, *, submitted: bool = False) -> StageForm:
@@ -34,7 +40,7 @@ def _render_deal(deal_id: int, *, note_form=None, close_form=None, stage_form=No
     activities = names = None
     if deal.shows("timeline"):  # planners: not even read
         activities = contact_services.timeline(deal_id=deal.id, page=int_arg("page") or 1)
-        names = timeline_names(activities)
+        names = contact_services.timeline_names(activities)
     return render_template(
         "deals/show.html", deal=deal, history=services.deal_history(deal.id) if deal.shows("history") else [],
         activities=activities, names=names,
@@ -53,19 +59,15 @@ def show_deal(deal_id: int):
 @bp.route("/deals/<int:deal_id>/stage", methods=["POST"])
 @roles(*SALES)
 def move_deal(deal_id: int):
-    deal = _editable_deal(deal_id)
+    deal = editable_deal(deal_id)
     form = _stage_form(deal, submitted=True)
     if form.validate_on_submit():
-        try:
-            services.update_deal(current_user, deal.id, {"stage_id": safe_id(form.stage_id.data)}, utcnow())
-            db.session.commit()
-        except ServiceError as exc:
-            db.session.rollback()
-            if not isinstance(exc, (ValidationFailed, Conflict)):
-                abort_for(exc)
-            # A conflict (the deal is closed) concerns the deal, not the stage picked.
-            apply_service_errors(form, exc if isinstance(exc, ValidationFailed) else Conflict(exc.message))
-            return _render_deal(deal_id, stage_form=form, status=exc.status)
+        _, status = commit_or_show_errors(
+            form, lambda: services.update_deal(current_user, deal.id, {"stage_id": safe_id(form.stage_id.data)},
+                                               utcnow()),
+            on_form=(ValidationFailed, Conflict), apply_errors=_action_errors)
+        if status != 200:
+            return _render_deal(deal_id, stage_form=form, status=status)
         flash("Stage changed.", "success")
         return redirect(url_for(".show_deal", deal_id=deal_id))
     return _render_deal(deal_id, stage_form=form, status=422)
@@ -74,20 +76,16 @@ def move_deal(deal_id: int):
 @bp.route("/deals/<int:deal_id>/close", methods=["POST"])
 @roles(*SALES)
 def close_deal(deal_id: int):
-    deal = _editable_deal(deal_id)
+    deal = editable_deal(deal_id)
     form = CloseForm()
     if form.validate_on_submit():
         won = form.outcome.data == "won"
-        try:
-            services.close_deal(current_user, deal.id, won=won, now=utcnow(), lost_reason=form.lost_reason.data)
-            db.session.commit()
-        except ServiceError as exc:
-            db.session.rollback()
-            if not isinstance(exc, (ValidationFailed, Conflict)):
-                abort_for(exc)
-            # A conflict (already closed) concerns the deal, not a field.
-            apply_service_errors(form, exc if isinstance(exc, ValidationFailed) else Conflict(exc.message))
-            return _render_deal(deal_id, close_form=form, status=exc.status)
+        _, status = commit_or_show_errors(
+            form, lambda: services.close_deal(current_user, deal.id, won=won, now=utcnow(),
+                                              lost_reason=form.lost_reason.data),
+            on_form=(ValidationFailed, Conflict), apply_errors=_action_errors)
+        if status != 200:
+            return _render_deal(deal_id, close_form=form, status=status)
         flash("Deal won. Well done!" if won else "Deal marked as lost.", "success")
         return redirect(url_for(".show_deal", deal_id=deal_id))
     return _render_deal(deal_id, close_form=form, status=422)
@@ -96,7 +94,7 @@ def close_deal(deal_id: int):
 @bp.route("/deals/<int:deal_id>/reopen", methods=["POST"])
 @roles(*SALES)
 def reopen_deal(deal_id: int):
-    deal = _editable_deal(deal_id)
+    deal = editable_deal(deal_id)
     form = ConfirmForm()
     if not form.validate_on_submit():
         abort(400)
@@ -108,7 +106,7 @@ def reopen_deal(deal_id: int):
 @bp.route("/deals/<int:deal_id>/delete", methods=["GET", "POST"])
 @roles(*SALES)
 def delete_deal(deal_id: int):
-    deal = _editable_deal(deal_id)
+    deal = editable_deal(deal_id)
     form = ConfirmForm()
     if form.validate_on_submit():
         name = deal.name
@@ -117,7 +115,8 @@ def delete_deal(deal_id: int):
         return redirect(url_for(".list_deals"))
     return render_template(
         "_confirm.html", form=form, title=f"Delete {deal.name}?",
-        message="The deal, its lines and its history are deleted for good. To keep the record, close it as lost instead.",
+        message="The deal, its lines and its history are deleted for good. "
+                "To keep the record, close it as lost instead.",
         cancel_url=url_for(".show_deal", deal_id=deal.id), action_label="Delete deal",
     )
 
@@ -127,18 +126,10 @@ def delete_deal(deal_id: int):
 def add_deal_note(deal_id: int):
     form = NoteForm()
     if form.validate_on_submit():
-        try:
-            deal = services.get_deal(deal_id)
-            contact_services.add_note(current_user, form.body.data, utcnow(), deal_id=deal.id,
-                                      contact_id=deal.contact_id, company_id=deal.company_id)
-            db.session.commit()
-        except ValidationFailed as exc:
-            db.session.rollback()
-            apply_service_errors(form, exc)
-            return _render_deal(deal_id, note_form=form, status=422)
-        except ServiceError as exc:
-            db.session.rollback()
-            abort_for(exc)
+        _, status = commit_or_show_errors(form, lambda: services.add_deal_note(current_user, deal_id, form.body.data,
+                                                                               utcnow()), on_form=(ValidationFailed,))
+        if status != 200:
+            return _render_deal(deal_id, note_form=form, status=status)
         flash("Note added.", "success")
         return redirect(url_for(".show_deal", deal_id=deal_id, _anchor="timeline"))
     return _render_deal(deal_id, note_form=form, status=422)

@@ -12,7 +12,7 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from crm.auth.models import User
 from crm.contacts.models import Activity, Company, Contact
-from crm.contacts.services import record_activity
+from crm.contacts.services import add_note, record_activity
 from crm.deals.catalog import (  # noqa: F401  (re-exported: the feature's one service surface)
     create_family, delete_family, family_by_code, family_usage, get_family, get_stage,
     list_families, list_stages, save_stage, set_stage_active, update_family,
@@ -270,6 +270,12 @@ def get_deal(deal_id: int) -> Deal:
     return deal
 
 
+def add_deal_note(actor: User, deal_id: int, body: str, now: datetime) -> Activity:
+    """A note on a deal's timeline, filed under its contact and company too."""
+    deal = get_deal(deal_id)
+    return add_note(actor, body, now, deal_id=deal.id, contact_id=deal.contact_id, company_id=deal.company_id)
+
+
 def list_deals(
     q: str = "", *, status: str | None = "open", owner_id: int | None = None,
     stage_id: int | None = None, company_id: int | None = None, contact_id: int | None = None,
@@ -334,10 +340,3 @@ def deal_history(deal_id: int) -> list[DealChange]:
         .order_by(DealChange.changed_at, DealChange.id)
     ))
 
-
-def deal_names(deal_ids) -> dict[int, str]:
-    """Names for a handful of deals (timelines link each deal row by name)."""
-    ids = {i for i in deal_ids if i is not None}
-    if not ids:
-        return {}
-    return dict(db.session.execute(select(Deal.id, Deal.name).where(Deal.id.in_(ids))).all())

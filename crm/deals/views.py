@@ -11,7 +11,7 @@ import logging
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from crm.contacts import services as contact_services
+import crm.contacts.services as contact_services
 from crm.deals import services
 from crm.deals.forms import SPARE_LINE_ROWS, DealForm
 from crm.deals.models import DEAL_STATUSES
@@ -200,7 +200,9 @@ def new_deal():
     return render_template("deals/form.html", form=form, deal=None), status
 
 
-def _editable_deal(deal_id: int):
+def editable_deal(deal_id: int):
+    """The deal if the current user may change it; otherwise its 404 or 403 page (the deal
+    page's actions in ``deal_page_views`` share it)."""
     try:
         deal = services.get_deal(deal_id)
         require_edit(current_user, deal)
@@ -212,7 +214,7 @@ def _editable_deal(deal_id: int):
 @bp.route("/deals/<int:deal_id>/edit", methods=["GET", "POST"])
 @roles(*SALES)
 def edit_deal(deal_id: int):
-    deal = _editable_deal(deal_id)
+    deal = editable_deal(deal_id)
     form = _deal_form(deal, initial=_initial_from(deal) if request.method == "GET" else None)
     status = 200
     if request.method == "POST":

@@ -13,9 +13,8 @@ from typing import Iterable, NamedTuple
 
 from sqlalchemy import func, insert, select
 
-from crm.contacts.emails import email_domain, is_freemail
 from crm.contacts.models import Company
-from crm.contacts.services import clean_company_fields, company_name_from_domain
+from crm.contacts.services import clean_company_fields, company_name_from_domain, email_domain, is_freemail
 from crm.errors import ValidationFailed
 from crm.extensions import db
 from crm.imports.lookups import in_values

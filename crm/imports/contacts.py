@@ -14,9 +14,10 @@ from typing import Any
 from sqlalchemy import func, insert, literal, select, update
 
 from crm.auth.models import User
-from crm.contacts.custom_fields import FALSE_WORDS, TRUE_WORDS, clean_custom_values, list_custom_fields
 from crm.contacts.models import Activity, Contact
-from crm.contacts.services import clean_contact_fields
+from crm.contacts.services import (
+    FALSE_WORDS, TRUE_WORDS, clean_contact_fields, clean_custom_values, list_custom_fields,
+)
 from crm.errors import ValidationFailed
 from crm.extensions import db
 from crm.imports.companies import CompanyKey, CompanyResolver, clean_company_cells

@@ -16,10 +16,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.exc import DataError
 
+import crm.deals.services as deal_services
 from crm.auth.models import User
-from crm.contacts.emails import normalize_email
 from crm.contacts.models import Contact
-from crm.deals import services as deal_services
+from crm.contacts.services import normalize_email
 from crm.deals.models import Deal
 from crm.errors import ServiceError
 from crm.extensions import db

@@ -1,6 +1,6 @@
 """Faster email validation for imports: the domain half of each check is memoised.
 
-Every imported row is validated by ``crm.contacts.emails.normalize_email`` (email-validator),
+Every imported row is validated by ``crm.validation.normalize_email`` (email-validator),
 as a hand-typed contact is. Two thirds of that check is the domain part (IDNA / UTS-46 rules,
 character by character), and an import repeats the same few thousand company domains a
 hundred thousand times. email-validator's domain check is a pure function of its arguments
@@ -10,12 +10,14 @@ Nothing is reimplemented; if email-validator's layout changes, the cache is simp
 """
 from __future__ import annotations
 
-import importlib
 import logging
+import sys
 import threading
 from contextlib import contextmanager
 from functools import lru_cache
 from typing import Iterator
+
+import email_validator  # noqa: F401  (loads email_validator.validate_email, patched below)
 
 log = logging.getLogger(__name__)
 
@@ -27,10 +29,9 @@ _original = None
 
 
 def _target_module():
-    try:
-        # The submodule (the package re-exports a function of the same name).
-        module = importlib.import_module("email_validator.validate_email")
-    except ImportError:  # pragma: no cover - layout changed
+    # The submodule (the package re-exports a function of the same name, hiding it as an attribute).
+    module = sys.modules.get("email_validator.validate_email")
+    if module is None:  # pragma: no cover - layout changed
         return None
     if not callable(getattr(module, "validate_email_domain_name", None)):
         return None

@@ -8,7 +8,7 @@ from sqlalchemy import String, any_, bindparam, select
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from crm.auth.models import User
-from crm.contacts.emails import normalize_email
+from crm.contacts.services import normalize_email
 from crm.extensions import db
 
 SALES_ROLES = ("rep", "manager", "admin")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from crm.contacts.custom_fields import list_custom_fields
+from crm.contacts.services import list_custom_fields
 from crm.imports.reader import ImportAborted
 
 IGNORE = ""

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from flask import abort, request
+from flask import abort, flash, request
 from flask_wtf import FlaskForm
 from wtforms import Form, SelectField, StringField
 from wtforms.validators import Length, Optional
 
 from crm.auth.services import list_users
-from crm.errors import NotFound, PermissionDenied, ServiceError
+from crm.errors import Conflict, NotFound, PermissionDenied, ServiceError
 from crm.extensions import db
 from crm.timeutil import all_timezones
 from crm.web.access import SALES
@@ -171,9 +171,11 @@ def apply_service_errors(form: Form, exc: ServiceError, aliases: dict[str, str] 
             form.form_errors.append(f"{key}: {message}")
 
 
-def commit_or_show_errors(form: Form, action: Callable[[], Any], *, apply_errors=apply_service_errors):
+def commit_or_show_errors(form: Form, action: Callable[[], Any], *, apply_errors=apply_service_errors,
+                          on_form: tuple[type[ServiceError], ...] | None = None):
     """Run one service call and commit. On a service error roll back and put its messages on
-    the form (a permission error becomes a 403 page). Returns ``(result or None, status)``."""
+    the form (a permission error becomes a 403 page). ``on_form`` narrows which errors go on the
+    form: any other becomes its error page (``abort_for``). Returns ``(result or None, status)``."""
     try:
         result = action()
         db.session.commit()
@@ -182,8 +184,28 @@ def commit_or_show_errors(form: Form, action: Callable[[], Any], *, apply_errors
         db.session.rollback()
         if isinstance(exc, PermissionDenied):
             abort(403, exc.message)
+        if on_form is not None and not isinstance(exc, on_form):
+            abort_for(exc)
         apply_errors(form, exc)
         return None, exc.status
+
+
+def commit_or_flash(action: Callable[[], Any], *, refusals: tuple[type[ServiceError], ...] = (Conflict,),
+                    message: Callable[[ServiceError], str] = lambda exc: exc.message) -> tuple[Any, bool]:
+    """Run one service call and commit, for a one-click action that goes back to a list page: a
+    refusal (by default a conflict) rolls back and is flashed as an error (``message(exc)``);
+    any other service error rolls back and becomes its error page. Returns ``(result, True)``
+    on success, ``(None, False)`` after a flashed refusal."""
+    try:
+        result = action()
+        db.session.commit()
+        return result, True
+    except ServiceError as exc:
+        db.session.rollback()
+        if not isinstance(exc, refusals):
+            abort_for(exc)
+        flash(message(exc), "error")
+        return None, False
 
 
 def commit_or_abort(action: Callable[[], Any]) -> Any:
