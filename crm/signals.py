@@ -22,6 +22,51 @@ meeting_booked = _signals.signal("meeting-booked")
 #: Receivers return a list of aware UTC ``(start, end)`` pairs overlapping the window; they only read.
 busy_time_requested = _signals.signal("busy-time-requested")
 
+# --- mail's news (sent by crm.mail; sequences subscribes in crm.sequences.services.connect_signals) ---
+# Receivers that stop or pause enrollments return the list of their ids: mail records them
+# (``InboundResult.stopped`` / ``.paused``, the inbound log, the timeline details).
+
+#: The send tick recorded a batch of messages the SMTP server accepted, each once, in the
+#: transaction that writes their ``email_sent`` activities (``crm.mail.outbound.sender``).
+#: sender: None; kwargs: ``emails`` (list of rows with ``id``, ``user_id``, ``message_id``,
+#: ``enrollment_id``, ``step_id``, ``sent_at``: each was sent at its own ``sent_at``).
+emails_sent = _signals.signal("emails-sent")
+
+#: The outbox gave up on a message: a permanent refusal (5xx), or too many transient failures.
+#: sender: the ``crm.mail.models.OutboundEmail`` (freshly loaded); kwargs: ``permanent`` (bool),
+#: ``now`` (datetime).
+email_failed = _signals.signal("email-failed")
+
+#: A bounce of one of our messages came back and matched a contact (inbound mail). A hard bounce
+#: has already marked the contact's address bounced. sender: the ``Contact``; kwargs:
+#: ``bounce_type`` ("hard"; anything else is treated as soft), ``email`` (the bounced
+#: ``OutboundEmail``, or None when only the recipient matched), ``now``. Returns stopped ids.
+email_bounced = _signals.signal("email-bounced")
+
+#: A contact, or a colleague at their company, replied to our email (inbound mail).
+#: sender: the ``Contact``; kwargs: ``email`` (the ``OutboundEmail`` replied to, or None),
+#: ``ends_outreach`` (bool: mail's rule that the reply ends automated outreach to the contact;
+#: False for a colleague's reply when ``MAIL_COLLEAGUE_REPLY_STOPS`` is off), ``now``.
+#: Returns stopped ids.
+reply_received = _signals.signal("reply-received")
+
+#: An out-of-office auto-reply from a contact (inbound mail). sender: the ``Contact``; kwargs:
+#: ``until`` (aware UTC datetime the contact is back, None when the notice states no date; may be
+#: in the past: back already), ``now``. Returns paused ids.
+out_of_office_received = _signals.signal("out-of-office-received")
+
+#: A contact unsubscribed (one-click, the confirmation page, or an unsubscribe request by mail),
+#: sent every time, also when they already were (receivers must be idempotent). sender: the
+#: ``Contact`` (already marked unsubscribed); kwargs: ``via`` (str), ``email`` (the
+#: ``OutboundEmail`` whose link or address was used, or None), ``now``. Returns stopped ids.
+contact_unsubscribed = _signals.signal("contact-unsubscribed")
+
+
+def receiver_ids(results) -> list[int]:
+    """The ids the receivers of one ``send`` returned (lists, or None for nothing), in order:
+    ``send`` gives ``(receiver, value)`` pairs."""
+    return [i for _receiver, value in results for i in (value or ())]
+
 # --- tracking asks mail about its emails (sent by crm.tracking; mail subscribes in
 # crm.mail.engagement.connect_signals). Tracking never imports mail: mail calls tracking (it
 # instruments the HTML it sends), so the answers come back through these. ---

@@ -5,6 +5,8 @@ from __future__ import annotations
 import click
 from flask.cli import AppGroup
 
+from crm.mail.inbound.imap import poll_all
+from crm.mail.outbound.sender import send_due
 from crm.timeutil import utcnow
 
 mail_group = AppGroup("mail", help="Outbox sending and inbound mail polling.")
@@ -14,8 +16,6 @@ mail_group = AppGroup("mail", help="Outbox sending and inbound mail polling.")
 @click.option("--until-empty", is_flag=True, help="Tick until nothing due is left.")
 def send_due_command(until_empty):
     """Claim and send the due outbox messages once (or until none is due)."""
-    from crm.mail.outbound.sender import send_due
-
     while True:
         result = send_due(utcnow())
         click.echo(f"sent {result.sent}, failed {result.failed}, retried {result.retried}, "
@@ -27,6 +27,4 @@ def send_due_command(until_empty):
 @mail_group.command("poll")
 def poll_command():
     """Poll every mailbox with IMAP settings once."""
-    from crm.mail.inbound.imap import poll_all
-
     click.echo(poll_all(utcnow()))

@@ -1,18 +1,16 @@
 """Worker jobs of the mail feature: the send tick (every few seconds) and IMAP polling."""
 from __future__ import annotations
 
+from crm.mail.inbound.imap import poll_all
+from crm.mail.outbound.sender import send_due
 from crm.scheduler import IntervalTrigger, Job
 
 
 def send_due_mail(now):
-    from crm.mail.outbound.sender import send_due
-
     return send_due(now) or None
 
 
 def poll_mailboxes(now):
-    from crm.mail.inbound.imap import poll_all
-
     return poll_all(now) or None
 
 

@@ -11,9 +11,10 @@ from flask import current_app
 from itsdangerous import BadSignature, URLSafeSerializer
 
 from crm.contacts.models import Contact
-from crm.contacts.timeline import record_activity
+from crm.contacts.services import record_activity
 from crm.extensions import db
 from crm.mail.models import OutboundEmail
+from crm.signals import contact_unsubscribed, receiver_ids
 
 SALT = "crm.mail.unsubscribe"
 
@@ -69,14 +70,13 @@ def contact_for_token(token: str) -> tuple[Contact | None, OutboundEmail | None]
 
 def unsubscribe_contact(contact: Contact, now: datetime, *, via: str,
                         email: OutboundEmail | None = None) -> list[int]:
-    """Mark the contact unsubscribed and stop every enrollment at once. Idempotent: a second
+    """Mark the contact unsubscribed and tell the features that write to them
+    (``contact_unsubscribed``: sequences stop every enrollment at once). Idempotent: a second
     call stops nothing new and writes no second activity. Returns the stopped enrollment ids.
     Flushes, never commits."""
-    from crm.sequences.services import stop_enrollments_for
-
     first_time = not contact.unsubscribed
     contact.unsubscribed = True
-    stopped = list(stop_enrollments_for(contact, "unsubscribed", None, now) or [])
+    stopped = receiver_ids(contact_unsubscribed.send(contact, via=via, email=email, now=now))
     if first_time:
         record_activity("unsubscribed", now, contact_id=contact.id, company_id=contact.company_id,
                         details={"via": via, "outbound_email_id": email.id if email else None,

@@ -1,4 +1,4 @@
-"""JSON API of the sequences feature (attached to ``crm.api.bp``): templates (CRUD and
+"""JSON API of the sequences feature (``routes``, mounted on /api/v1 from the manifest): templates (CRUD and
 preview), sequences and their steps, enrollments (one or bulk with per-contact refusals,
 list, pause / resume / stop) and the rep's sequence tasks. Thin callers of the services."""
 from __future__ import annotations
@@ -8,17 +8,19 @@ from typing import Literal
 from flask import jsonify, url_for
 from pydantic import AwareDatetime, Field
 
-from crm.api import bp
+from crm.api.routing import ApiRoutes
 from crm.api.auth import api_user
 from crm.api.endpoint import endpoint, page_args
 from crm.api.schemas import Id, OutModel, PageOut, QueryModel, StrictModel, Text, UserRef, UtcDateTime, page_out, patch_model
 from crm.contacts.models import LIFECYCLE_STAGES
 from crm.extensions import db
 from crm.jobs.runner import get_job_for
-from crm.sequences import bulk, library, services, tasks
+from crm.sequences import bulk, library, runner, services, tasks
 from crm.sequences.models import ENROLLMENT_STATUSES, STEP_KINDS
 from crm.timeutil import utcnow
 from crm.web.access import SALES, roles
+
+routes = ApiRoutes()
 
 StepKind = Literal[STEP_KINDS]  # type: ignore[valid-type]
 Status = Literal[ENROLLMENT_STATUSES]  # type: ignore[valid-type]
@@ -94,7 +96,7 @@ def _template_out(template, stats=None) -> TemplateOut:
                        created_at=template.created_at, updated_at=template.updated_at, stats=_stats_out(stats))
 
 
-@bp.get("/templates")
+@routes.get("/templates")
 @roles(*SALES)
 @endpoint("List email templates", query=QueryModel, response=TemplatePage,
           description="The team library, with sent / human opens / clicks / replies per template.")
@@ -104,7 +106,7 @@ def list_templates(query: QueryModel):
     return page_out(TemplatePage, page, lambda t: _template_out(t, stats.get(t.id, library.SendStats())))
 
 
-@bp.post("/templates")
+@routes.post("/templates")
 @roles(*SALES)
 @endpoint("Create an email template", body=TemplateIn, response=TemplateOut, status=201, description=TOKENS_HELP)
 def create_template(body: TemplateIn):
@@ -113,14 +115,14 @@ def create_template(body: TemplateIn):
     return _template_out(template)
 
 
-@bp.get("/templates/<int:template_id>")
+@routes.get("/templates/<int:template_id>")
 @roles(*SALES)
 @endpoint("Read an email template", response=TemplateOut)
 def get_template(template_id: int):
     return _template_out(library.get_template(template_id))
 
 
-@bp.patch("/templates/<int:template_id>")
+@routes.patch("/templates/<int:template_id>")
 @roles(*SALES)
 @endpoint("Update an email template", body=TemplatePatch, response=TemplateOut, description=TOKENS_HELP)
 def update_template(template_id: int, body):
@@ -129,7 +131,7 @@ def update_template(template_id: int, body):
     return _template_out(template)
 
 
-@bp.delete("/templates/<int:template_id>")
+@routes.delete("/templates/<int:template_id>")
 @roles(*SALES)
 @endpoint("Delete an email template", status=204, description="Refused (422) while a step uses it.")
 def delete_template(template_id: int):
@@ -137,7 +139,7 @@ def delete_template(template_id: int):
     db.session.commit()
 
 
-@bp.post("/templates/<int:template_id>/preview")
+@routes.post("/templates/<int:template_id>/preview")
 @roles(*SALES)
 @endpoint("Preview a template for a contact", body=PreviewIn, response=PreviewOut,
           description="Renders the stored template (or the unsaved parts sent) as this contact would get it "
@@ -223,7 +225,7 @@ def _hhmm(minutes: int) -> str:
 
 
 def _sequence_out(sequence) -> SequenceOut:
-    steps = library.engine.ordered_steps(sequence.id)
+    steps = runner.ordered_steps(sequence.id)
     stats = library.send_stats("step_id", [s.id for s in steps])
     return SequenceOut(
         id=sequence.id, name=sequence.name, owner=UserRef.model_validate(sequence.owner) if sequence.owner else None,
@@ -237,14 +239,14 @@ def _sequence_out(sequence) -> SequenceOut:
     )
 
 
-@bp.get("/sequences")
+@routes.get("/sequences")
 @roles(*SALES)
 @endpoint("List sequences", query=QueryModel, response=SequencePage)
 def list_sequences(query: QueryModel):
     return page_out(SequencePage, library.list_sequences(**page_args(query)), _sequence_out)
 
 
-@bp.post("/sequences")
+@routes.post("/sequences")
 @roles(*SALES)
 @endpoint("Create a sequence", body=SequenceIn, response=SequenceOut, status=201)
 def create_sequence(body: SequenceIn):
@@ -253,14 +255,14 @@ def create_sequence(body: SequenceIn):
     return _sequence_out(sequence)
 
 
-@bp.get("/sequences/<int:sequence_id>")
+@routes.get("/sequences/<int:sequence_id>")
 @roles(*SALES)
 @endpoint("Read a sequence with its steps", response=SequenceOut)
 def get_sequence(sequence_id: int):
     return _sequence_out(services.get_sequence(sequence_id))
 
 
-@bp.patch("/sequences/<int:sequence_id>")
+@routes.patch("/sequences/<int:sequence_id>")
 @roles(*SALES)
 @endpoint("Update a sequence", body=SequencePatch, response=SequenceOut)
 def update_sequence(sequence_id: int, body):
@@ -269,7 +271,7 @@ def update_sequence(sequence_id: int, body):
     return _sequence_out(sequence)
 
 
-@bp.delete("/sequences/<int:sequence_id>")
+@routes.delete("/sequences/<int:sequence_id>")
 @roles(*SALES)
 @endpoint("Delete a sequence", status=204, description="Refused (422) while it has live enrollments.")
 def delete_sequence(sequence_id: int):
@@ -277,7 +279,7 @@ def delete_sequence(sequence_id: int):
     db.session.commit()
 
 
-@bp.post("/sequences/<int:sequence_id>/steps")
+@routes.post("/sequences/<int:sequence_id>/steps")
 @roles(*SALES)
 @endpoint("Add a step at the end", body=StepIn, response=SequenceOut, status=201,
           description="Editing an active sequence affects only steps its enrollments have not done yet.")
@@ -287,7 +289,7 @@ def add_step(sequence_id: int, body: StepIn):
     return _sequence_out(services.get_sequence(sequence_id))
 
 
-@bp.patch("/sequences/<int:sequence_id>/steps/<int:step_id>")
+@routes.patch("/sequences/<int:sequence_id>/steps/<int:step_id>")
 @roles(*SALES)
 @endpoint("Update a step", body=StepPatch, response=SequenceOut,
           description="Emails already sent are not changed; enrollments pick the change up on steps not yet done.")
@@ -297,7 +299,7 @@ def update_step(sequence_id: int, step_id: int, body):
     return _sequence_out(services.get_sequence(sequence_id))
 
 
-@bp.delete("/sequences/<int:sequence_id>/steps/<int:step_id>")
+@routes.delete("/sequences/<int:sequence_id>/steps/<int:step_id>")
 @roles(*SALES)
 @endpoint("Delete a step", status=204)
 def delete_step(sequence_id: int, step_id: int):
@@ -305,7 +307,7 @@ def delete_step(sequence_id: int, step_id: int):
     db.session.commit()
 
 
-@bp.post("/sequences/<int:sequence_id>/steps/order")
+@routes.post("/sequences/<int:sequence_id>/steps/order")
 @roles(*SALES)
 @endpoint("Reorder the steps", body=StepOrderIn, response=SequenceOut,
           description="Every step id of the sequence, once, in the new order.")
@@ -419,7 +421,7 @@ def _enrollment_out(enrollment) -> EnrollmentOut:
     return EnrollmentOut.model_validate(enrollment)
 
 
-@bp.get("/enrollments")
+@routes.get("/enrollments")
 @roles(*SALES)
 @endpoint("List enrollments", query=EnrollmentQuery, response=EnrollmentPage)
 def list_enrollments(query: EnrollmentQuery):
@@ -428,7 +430,7 @@ def list_enrollments(query: EnrollmentQuery):
     return page_out(EnrollmentPage, page, _enrollment_out)
 
 
-@bp.post("/enrollments")
+@routes.post("/enrollments")
 @roles(*SALES)
 @endpoint("Enroll a contact", body=EnrollIn, response=EnrollmentOut, status=201,
           description="409 when the contact is already active in a sequence; 422 with the reason for "
@@ -463,7 +465,7 @@ def _bulk_job_out(job) -> BulkJobOut:
                              refused=[RefusalOut(**r) for r in result.get("refused", [])]) if result else None)
 
 
-@bp.post("/enrollments/bulk")
+@routes.post("/enrollments/bulk")
 @roles(*SALES)
 @endpoint("Enroll many contacts", body=BulkEnrollIn, response=BulkEnrollOut,
           description=f"At most {services.BULK_LIMIT} contacts; each is enrolled or refused with its reason. "
@@ -488,7 +490,7 @@ def enroll_bulk(body: BulkEnrollIn):
     return BulkEnrollOut(enrolled=report.enrolled, refused=[RefusalOut(**r) for r in report.refused])
 
 
-@bp.get("/enrollments/bulk/jobs/<int:job_id>")
+@routes.get("/enrollments/bulk/jobs/<int:job_id>")
 @roles(*SALES)
 @endpoint("A bulk enrollment running in the background", response=BulkJobOut,
           description="Progress (`done` of `total`, `error_count` refused) and, once done, the report. "
@@ -497,14 +499,14 @@ def get_bulk_enroll_job(job_id: int):
     return _bulk_job_out(get_job_for(api_user(), job_id, kind=bulk.KIND))
 
 
-@bp.get("/enrollments/<int:enrollment_id>")
+@routes.get("/enrollments/<int:enrollment_id>")
 @roles(*SALES)
 @endpoint("Read an enrollment", response=EnrollmentOut)
 def get_enrollment(enrollment_id: int):
     return _enrollment_out(services.get_enrollment(enrollment_id))
 
 
-@bp.post("/enrollments/<int:enrollment_id>/pause")
+@routes.post("/enrollments/<int:enrollment_id>/pause")
 @roles(*SALES)
 @endpoint("Pause an enrollment", body=PauseIn, response=EnrollmentOut,
           description="Resuming moves every pending date forward by the time spent paused.")
@@ -514,7 +516,7 @@ def pause(enrollment_id: int, body: PauseIn):
     return _enrollment_out(services.get_enrollment(enrollment_id))
 
 
-@bp.post("/enrollments/<int:enrollment_id>/resume")
+@routes.post("/enrollments/<int:enrollment_id>/resume")
 @roles(*SALES)
 @endpoint("Resume a paused enrollment", body=ResumeIn, response=EnrollmentOut)
 def resume(enrollment_id: int, body: ResumeIn):
@@ -523,7 +525,7 @@ def resume(enrollment_id: int, body: ResumeIn):
     return _enrollment_out(services.get_enrollment(enrollment_id))
 
 
-@bp.post("/enrollments/<int:enrollment_id>/stop")
+@routes.post("/enrollments/<int:enrollment_id>/stop")
 @roles(*SALES)
 @endpoint("Stop an enrollment", body=StopIn, response=EnrollmentOut)
 def stop(enrollment_id: int, body: StopIn):
@@ -532,7 +534,7 @@ def stop(enrollment_id: int, body: StopIn):
     return _enrollment_out(services.get_enrollment(enrollment_id))
 
 
-@bp.post("/enrollments/holiday")
+@routes.post("/enrollments/holiday")
 @roles(*SALES)
 @endpoint("Pause all of a rep's active enrollments", body=HolidayIn, response=IdsOut,
           description="For a holiday: reps for themselves, managers for their team, admins for anyone.")
@@ -542,7 +544,7 @@ def holiday(body: HolidayIn):
     return IdsOut(ids=ids)
 
 
-@bp.post("/enrollments/holiday/end")
+@routes.post("/enrollments/holiday/end")
 @roles(*SALES)
 @endpoint("Resume all of a rep's paused enrollments", body=HolidayIn, response=IdsOut)
 def holiday_end(body: HolidayIn):
@@ -577,14 +579,14 @@ class TaskDoneOut(OutModel):
     completed: bool = Field(description="false when the task was already done")
 
 
-@bp.get("/sequence-tasks")
+@routes.get("/sequence-tasks")
 @roles(*SALES)
 @endpoint("My open sequence tasks", response=TaskList)
 def my_tasks():
     return TaskList(items=[TaskOut.model_validate(t) for t in tasks.open_tasks(api_user().id)])
 
 
-@bp.post("/sequence-tasks/<int:task_id>/complete")
+@routes.post("/sequence-tasks/<int:task_id>/complete")
 @roles(*SALES)
 @endpoint("Complete a call or social task", body=TaskDoneIn, response=TaskDoneOut,
           description="The enrollment moves on to its next step. Manual emails are completed by sending them.")

@@ -22,11 +22,13 @@ from datetime import datetime
 from flask import current_app
 
 from crm.auth.models import User
+from crm.contacts.services import search_contacts
 from crm.errors import ValidationFailed
 from crm.jobs.models import BackgroundJob
-from crm.jobs.runner import JobFailed, JobKind, JobRun, enqueue, register_kind
+from crm.jobs.runner import JobFailed, JobKind, JobRun, enqueue
 from crm.policy import require_sales
-from crm.sequences import engine, services
+from crm.sequences import enrollments
+from crm.sequences.runner import ordered_steps
 from crm.validation import as_id
 from crm.web.access import SALES
 
@@ -47,19 +49,17 @@ def chunk_size() -> int:
 class BulkOutcome:
     """Either the report of a batch enrolled now, or the job that will enroll it."""
 
-    report: services.EnrollReport | None = None
+    report: enrollments.EnrollReport | None = None
     job: BackgroundJob | None = None
 
 
 def _clean_ids(contact_ids) -> list[int]:
-    return [i for i in dict.fromkeys(as_id(c) for c in contact_ids) if i is not None][:services.BULK_LIMIT]
+    return [i for i in dict.fromkeys(as_id(c) for c in contact_ids) if i is not None][:enrollments.BULK_LIMIT]
 
 
 def matching_count(filters: dict) -> int:
     """How many contacts the filter matches (one count query), at most ``BULK_LIMIT``."""
-    from crm.contacts.services import search_contacts
-
-    return min(search_contacts(**filters, per_page=1).total, services.BULK_LIMIT)
+    return min(search_contacts(**filters, per_page=1).total, enrollments.BULK_LIMIT)
 
 
 def enroll_in_bulk(actor: User, sequence_id, now: datetime, *, contact_ids=None,
@@ -67,19 +67,19 @@ def enroll_in_bulk(actor: User, sequence_id, now: datetime, *, contact_ids=None,
     """Enroll ``contact_ids`` (or the contacts ``filters`` match: the contacts list's search)
     in the sequence: now when they are few, else queue a job. Flushes, never commits."""
     require_sales(actor)
-    sequence = services.get_sequence(sequence_id)
-    if not engine.ordered_steps(sequence.id):
+    sequence = enrollments.get_sequence(sequence_id)
+    if not ordered_steps(sequence.id):
         raise ValidationFailed("this sequence has no steps", {"sequence_id": "add a step first"})
     if contact_ids is not None:
         ids = _clean_ids(contact_ids)
         if len(ids) <= sync_max():
-            return BulkOutcome(report=services.enroll_contacts(actor, sequence.id, ids, now))
+            return BulkOutcome(report=enrollments.enroll_contacts(actor, sequence.id, ids, now))
         params, total = {"sequence_id": sequence.id, "contact_ids": ids}, len(ids)
     else:
         filters = dict(filters or {})
         total = matching_count(filters)
         if total <= sync_max():
-            return BulkOutcome(report=services.enroll_filtered(actor, sequence.id, filters, now))
+            return BulkOutcome(report=enrollments.enroll_filtered(actor, sequence.id, filters, now))
         params = {"sequence_id": sequence.id, "filter": filters}
     return BulkOutcome(job=enqueue(KIND, actor, params, now, total=total))
 
@@ -93,7 +93,7 @@ def run_bulk_enroll(run: JobRun) -> None:
     params = dict(job.params)
     ids = params.get("contact_ids")
     if ids is None:  # a filter: which contacts, decided once and kept for a resumed run
-        ids = services.filtered_contact_ids(params.get("filter") or {})
+        ids = enrollments.filtered_contact_ids(params.get("filter") or {})
         params["contact_ids"] = ids
         run.checkpoint(params=params, total=len(ids))
         job = run.job
@@ -102,12 +102,12 @@ def run_bulk_enroll(run: JobRun) -> None:
     while done < len(ids):
         run.begin_chunk()
         chunk = ids[done:done + size]
-        report = services.enroll_contacts(actor, params["sequence_id"], chunk, run.now())
+        report = enrollments.enroll_contacts(actor, params["sequence_id"], chunk, run.now())
         result["enrolled"] += report.enrolled
         result["refused"] += report.refused
         done += len(chunk)
         run.checkpoint(done=done, error_count=len(result["refused"]), result=result)
 
 
-register_kind(JobKind(name=KIND, run=run_bulk_enroll, title="Enrolling contacts in a sequence",
-                      result_template="sequences/_bulk_report.html", back_endpoint="sequences.enroll_bulk"))
+JOB_KIND = JobKind(name=KIND, run=run_bulk_enroll, title="Enrolling contacts in a sequence",
+                      result_template="sequences/_bulk_report.html", back_endpoint="sequences.enroll_bulk")

@@ -13,9 +13,10 @@ from datetime import datetime, time, timedelta, timezone
 from sqlalchemy import select
 
 from crm.contacts.models import Contact
-from crm.contacts.timeline import record_activity
+from crm.contacts.services import record_activity
 from crm.extensions import db
-from crm.sequences import engine, library, services
+from crm.mail.models import OutboundEmail
+from crm.sequences import enrollments, library, runner
 from crm.sequences.models import Enrollment, Sequence
 from crm.timeutil import utcnow
 
@@ -90,7 +91,7 @@ def _contactable(user_id: int, limit: int) -> list[Contact]:
 def _enroll(sequence, contact, rep, state: str, index: int, now: datetime, future: datetime) -> None:
     start = now - timedelta(days={"finished": 24, "replied": 9, "bounced": 8, "paused": 6, "task": 7,
                                   "active": 3}.get(state, 0), hours=index + 1)
-    enrollment = services.start_enrollment(sequence, contact, rep, rep, start)
+    enrollment = enrollments.start_enrollment(sequence, contact, rep, rep, start)
     steps_to_walk = {"finished": 99, "replied": 1 + index % 2, "bounced": 1, "paused": 1, "task": 2, "active": 1}
     _walk(enrollment, steps_to_walk.get(state, 0), now, opened=index % 3 != 0)
     if state == "replied":
@@ -98,9 +99,9 @@ def _enroll(sequence, contact, rep, state: str, index: int, now: datetime, futur
     elif state == "bounced":
         bounced_at = min(now - timedelta(hours=1), enrollment.updated_at + timedelta(hours=1))  # after the send
         contact.email_bounced_at = bounced_at
-        services.end_enrollment(enrollment, "bounced", None, bounced_at)
+        runner.end_enrollment(enrollment, "bounced", None, bounced_at)
     elif state == "paused":
-        services.pause_live_enrollment(enrollment, "out_of_office", now + timedelta(days=5), now - timedelta(days=2), None)
+        enrollments.pause_live_enrollment(enrollment, "out_of_office", now + timedelta(days=5), now - timedelta(days=2), None)
     _nothing_due_in_the_past(enrollment, now, future)
 
 
@@ -111,7 +112,7 @@ def _walk(enrollment: Enrollment, steps: int, now: datetime, *, opened: bool) ->
         if enrollment.status != "active" or step is None or due is None or due > now - timedelta(hours=3):
             return
         if step.is_email:
-            email = engine.enqueue_step_email(enrollment, step, due, status="queued")
+            email = runner.enqueue_step_email(enrollment, step, due, status="queued")
             email.status, email.sent_at, email.attempts, email.due_at = "sent", due, 1, due
             if opened:
                 email.first_human_open_at = due + timedelta(hours=3)
@@ -120,21 +121,20 @@ def _walk(enrollment: Enrollment, steps: int, now: datetime, *, opened: bool) ->
                             details={"outbound_email_id": email.id, "subject": email.subject, "kind": "sequence",
                                      "enrollment_id": enrollment.id, "step_id": step.id})
         else:
-            task = engine.create_task(enrollment, step, step.kind if step.kind != "manual_email" else "manual_email",
+            task = runner.create_task(enrollment, step, step.kind if step.kind != "manual_email" else "manual_email",
                                       due, due)
             task.done_at, task.outcome = due + timedelta(hours=1), "connected" if step.kind == "call" else "done"
-        engine.advance(enrollment, step.id, due + timedelta(hours=1))
+        runner.advance(enrollment, step.id, due + timedelta(hours=1))
 
 
 def _reply(enrollment: Enrollment, at: datetime) -> None:
-    model = engine.outbound_email_model()
-    last = db.session.scalar(select(model).where(model.enrollment_id == enrollment.id)
-                             .order_by(model.id.desc())) if model is not None else None
+    last = db.session.scalar(select(OutboundEmail).where(OutboundEmail.enrollment_id == enrollment.id)
+                             .order_by(OutboundEmail.id.desc()))
     if last is not None:
         last.replied_at = at
     record_activity("email_replied", at, contact_id=enrollment.contact_id, company_id=enrollment.contact.company_id,
                     details={"subject": f"Re: {enrollment.thread_subject or ''}", "enrollment_id": enrollment.id})
-    services.end_enrollment(enrollment, "replied", None, at)
+    runner.end_enrollment(enrollment, "replied", None, at)
 
 
 def _nothing_due_in_the_past(enrollment: Enrollment, now: datetime, future: datetime) -> None:
@@ -144,8 +144,8 @@ def _nothing_due_in_the_past(enrollment: Enrollment, now: datetime, future: date
         return
     step = enrollment.current_step
     if step is not None and not step.is_email and enrollment.next_due_at <= now and enrollment.status == "active":
-        engine.create_task(enrollment, step, step.kind, enrollment.next_due_at, now)
+        runner.create_task(enrollment, step, step.kind, enrollment.next_due_at, now)
         enrollment.awaiting, enrollment.next_due_at = "task", None
     elif enrollment.next_due_at < future:
-        enrollment.next_due_at = engine.email_send_moment(enrollment, step, future) if step is not None \
+        enrollment.next_due_at = runner.email_send_moment(enrollment, step, future) if step is not None \
             and step.is_email else future

@@ -15,7 +15,7 @@ from sqlalchemy.orm.util import identity_key
 from crm.auth.models import User
 from crm.contacts.models import Company, Contact, zone_of
 from crm.extensions import db
-from crm.sequences import engine
+from crm.sequences.runner import advance, cancel_pending_mail, end_enrollment
 from crm.sequences.models import LIVE_STATUSES, Enrollment, Sequence, SequenceStep
 
 log = logging.getLogger(__name__)
@@ -43,7 +43,7 @@ def on_emails_sent(emails) -> None:
 
     The send tick calls this for every batch, so it is written for that: the enrollments are
     read with Core (one joined query; their reps and sequences, a handful, as ORM objects),
-    moved on by the same ``engine.advance`` as everywhere else, and written back with one
+    moved on by the same ``runner.advance`` as everywhere else, and written back with one
     executemany UPDATE per shape (moved on; finished). Each repeats what was read (current step, awaiting) and asks
     for a live status in its WHERE: an enrollment stopped meanwhile, say by a reply that
     arrived while this batch was being sent, keeps that change instead of being overwritten;
@@ -67,7 +67,7 @@ def _email_sent(enrollment, email, now: datetime, steps: list[SequenceStep]) -> 
         if email.step_id not in done and enrollment.is_live:
             enrollment.completed_step_ids = done + [email.step_id]
         return
-    engine.advance(enrollment, email.step_id, now, steps=steps, flush=False)
+    advance(enrollment, email.step_id, now, steps=steps, flush=False)
 
 
 _ENROLLMENTS = Enrollment.__table__
@@ -87,7 +87,7 @@ _WRITE_BACK = update(_ENROLLMENTS).where(
 
 
 class _EnrollmentState(SimpleNamespace):
-    """An enrollment as moving it on reads and writes it: ``engine.advance`` takes it like an
+    """An enrollment as moving it on reads and writes it: ``runner.advance`` takes it like an
     ORM ``Enrollment`` (``user``, ``sequence``, ``contact.effective_time_zone``...)."""
 
     @property
@@ -155,8 +155,6 @@ def on_email_failed(email, permanent: bool, now: datetime) -> None:
     if enrollment is None or not enrollment.is_live:
         return
     if permanent:
-        from crm.sequences.services import end_enrollment
-
         end_enrollment(enrollment, "bounced", None, now)
         return
     on_soft_bounce(email, now)
@@ -170,12 +168,8 @@ def on_soft_bounce(email, now: datetime) -> None:
         return
     enrollment.soft_bounce_count = (enrollment.soft_bounce_count or 0) + 1
     if enrollment.soft_bounce_count >= SOFT_BOUNCE_STRIKES:
-        from crm.sequences.services import end_enrollment
-
         end_enrollment(enrollment, "bounced", None, now)
         return
-    from crm.sequences.services import cancel_pending_mail
-
     cancel_pending_mail(enrollment, now)  # a follow-up queued meanwhile waits for the retry
     if email.step_id is not None:
         enrollment.completed_step_ids = [s for s in (enrollment.completed_step_ids or []) if s != email.step_id]

@@ -3,21 +3,10 @@ enrollments whose pause (an out-of-office's return date, a holiday) is over."""
 from __future__ import annotations
 
 from crm.scheduler import IntervalTrigger, Job
-
-
-def _run_due_steps(now):
-    from crm.sequences.engine import run_due_steps
-
-    return run_due_steps(now)
-
-
-def _resume_due_pauses(now):
-    from crm.sequences.services import resume_due_pauses
-
-    return resume_due_pauses(now)
-
+from crm.sequences.enrollments import resume_due_pauses
+from crm.sequences.runner import run_due_steps
 
 JOBS: list = [
-    Job("sequences-run-due-steps", _run_due_steps, IntervalTrigger(seconds=10)),
-    Job("sequences-resume-pauses", _resume_due_pauses, IntervalTrigger(minutes=5)),
+    Job("sequences-run-due-steps", run_due_steps, IntervalTrigger(seconds=10)),
+    Job("sequences-resume-pauses", resume_due_pauses, IntervalTrigger(minutes=5)),
 ]

@@ -10,13 +10,16 @@ from typing import Any
 from sqlalchemy import func, select
 
 from crm.auth.models import User
+from crm.contacts.services import get_contact
 from crm.errors import NotFound, ValidationFailed
 from crm.extensions import db
+from crm.mail.models import OutboundEmail
 from crm.policy import require_edit, require_sales
-from crm.sequences import engine
+from crm.sequences.context import template_context
+from crm.sequences.enrollments import get_sequence, live_enrollment_count
 from crm.sequences.models import STEP_KINDS, EmailTemplate, Sequence, SequenceStep
 from crm.sequences.rendering import render_email, validate_email_sources
-from crm.sequences.services import get_sequence
+from crm.sequences.runner import ordered_steps
 from crm.validation import as_id, has_control_chars
 from crm.web.pagination import Page, paginate
 
@@ -106,9 +109,6 @@ def template_choices() -> list[tuple[int, str]]:
 
 def preview(sender: User, contact_id, subject: str, text_body: str, html_body: str | None, step_id=None):
     """The email as ``contact_id`` would get it from ``sender`` (nothing is stored)."""
-    from crm.contacts.services import get_contact
-    from crm.sequences.context import template_context
-
     contact = get_contact(contact_id)
     return render_email(subject or "", text_body or "", html_body or None,
                         template_context(contact, sender, step_id=as_id(step_id)))
@@ -143,9 +143,9 @@ def send_stats(by: str, ids) -> dict[int, SendStats]:
     """Sent / human opens / clicks / replies per template or step id (one grouped query).
     Opens and clicks come from tracking (human events only), replies from inbound mail;
     auto-replies never set ``replied_at``."""
-    model = engine.outbound_email_model()
+    model = OutboundEmail
     ids = [i for i in ids if i is not None]
-    if model is None or not ids or not hasattr(model, "first_human_open_at"):
+    if not ids:
         return {}
     key = getattr(model, by)
     rows = db.session.execute(
@@ -222,8 +222,6 @@ def update_sequence(actor: User, sequence_id, data: dict, now: datetime) -> Sequ
 
 
 def delete_sequence(actor: User, sequence_id) -> None:
-    from crm.sequences.services import live_enrollment_count
-
     sequence = get_sequence(sequence_id)
     require_edit(actor, sequence)
     live = live_enrollment_count(sequence.id)
@@ -296,7 +294,7 @@ def _step_fields(data: dict, *, current: SequenceStep | None) -> dict[str, Any]:
 def add_step(actor: User, sequence_id, data: dict, now: datetime) -> SequenceStep:
     sequence = get_sequence(sequence_id)
     require_edit(actor, sequence)
-    steps = engine.ordered_steps(sequence.id)
+    steps = ordered_steps(sequence.id)
     if len(steps) >= MAX_STEPS:
         raise ValidationFailed("too many steps", {"kind": f"at most {MAX_STEPS} steps"})
     step = SequenceStep(sequence_id=sequence.id, position=len(steps) + 1, **_step_fields(data, current=None))
@@ -335,7 +333,7 @@ def move_step(actor: User, sequence_id, step_id, direction: str | int, now: date
     sequence = get_sequence(sequence_id)
     require_edit(actor, sequence)
     step = get_step(sequence.id, step_id)
-    steps = engine.ordered_steps(sequence.id)
+    steps = ordered_steps(sequence.id)
     index = steps.index(step)
     if direction == "up":
         target = index - 1
@@ -357,7 +355,7 @@ def move_step(actor: User, sequence_id, step_id, direction: str | int, now: date
 def reorder_steps(actor: User, sequence_id, step_ids: list[int], now: datetime) -> None:
     sequence = get_sequence(sequence_id)
     require_edit(actor, sequence)
-    steps = {s.id: s for s in engine.ordered_steps(sequence.id)}
+    steps = {s.id: s for s in ordered_steps(sequence.id)}
     if sorted(step_ids) != sorted(steps):
         raise ValidationFailed("bad order", {"step_ids": "every step of the sequence, once"})
     for position, step_id in enumerate(step_ids, start=1):
@@ -367,5 +365,5 @@ def reorder_steps(actor: User, sequence_id, step_ids: list[int], now: datetime) 
 
 
 def _renumber(sequence_id: int) -> None:
-    for position, step in enumerate(engine.ordered_steps(sequence_id), start=1):
+    for position, step in enumerate(ordered_steps(sequence_id), start=1):
         step.position = position

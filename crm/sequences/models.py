@@ -181,5 +181,3 @@ class SequenceTask(db.Model):
     contact: Mapped[Contact] = relationship()
     owner: Mapped[User] = relationship()
 
-
-from crm.sequences import listeners  # noqa: E402,F401  (contact deletion cancels queued sequence mail)

@@ -1,5 +1,6 @@
 """Tasks sequence steps create for reps (calls, social touches, manual emails to edit and
-send). CONTRACT (called by calls): ``due_call_tasks``, ``complete_call_task``."""
+send). The calls feature uses ``due_call_tasks`` and ``complete_call_task`` (through
+``crm.sequences.services``)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -10,8 +11,10 @@ from sqlalchemy.orm import joinedload
 
 from crm.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from crm.extensions import db
-from crm.sequences import engine
+from crm.mail.models import OutboundEmail
+from crm.sequences.enrollments import can_act_for
 from crm.sequences.models import Enrollment, SequenceStep, SequenceTask
+from crm.sequences.runner import advance, ordered_steps
 from crm.validation import as_id
 
 OUTCOME_MAX = 40
@@ -30,7 +33,7 @@ class DueCallTask:
 def _step_ordinal(step: SequenceStep | None) -> int:
     if step is None:
         return 0
-    ids = [s.id for s in engine.ordered_steps(step.sequence_id)]
+    ids = [s.id for s in ordered_steps(step.sequence_id)]
     return ids.index(step.id) + 1 if step.id in ids else step.position
 
 
@@ -63,7 +66,7 @@ def _advance_for(task: SequenceTask, now: datetime) -> None:
     enrollment = db.session.get(Enrollment, task.enrollment_id)
     if enrollment is not None and enrollment.is_live and enrollment.current_step_id == task.step_id \
             and enrollment.awaiting == "task":
-        engine.advance(enrollment, task.step_id, now)
+        advance(enrollment, task.step_id, now)
 
 
 def complete_call_task(task_id: int, actor, now: datetime, outcome: str) -> bool:
@@ -88,8 +91,6 @@ def get_task(task_id) -> SequenceTask:
 
 
 def require_task_owner(actor, task: SequenceTask) -> None:
-    from crm.sequences.services import can_act_for
-
     if actor is not None and not can_act_for(actor, task.owner):
         raise PermissionDenied("this task is not yours")
 
@@ -116,10 +117,9 @@ def complete_task(actor, task_id, now: datetime, outcome: str = "done") -> bool:
 
 
 def draft_of(task: SequenceTask):
-    model = engine.outbound_email_model()
-    if model is None or task.outbound_email_id is None:
+    if task.outbound_email_id is None:
         return None
-    return db.session.get(model, task.outbound_email_id)
+    return db.session.get(OutboundEmail, task.outbound_email_id)
 
 
 def send_manual_email(actor, task_id, subject: str, text_body: str, now: datetime):

@@ -12,11 +12,11 @@ from flask_login import current_user
 from crm.api.bounds import check_day
 from crm.contacts.forms import LIFECYCLE_CHOICES
 from crm.contacts.models import LIFECYCLE_STAGES
-from crm.contacts.panels import ContactPanel, register_contact_panel
+from crm.contacts.panels import ContactPanel
 from crm.errors import NotFound, ServiceError, ValidationFailed
 from crm.extensions import db
 from crm.jobs.runner import recent_jobs
-from crm.sequences import bulk, engine, library, services, tasks
+from crm.sequences import bulk, library, runner, services, tasks
 from crm.sequences.forms import (
     STEP_KIND_LABELS, TOKENS_HINT, BulkEnrollForm, EnrollForm, ManualEmailForm, OutcomeForm, PauseForm,
     SequenceForm, StepForm, TemplateForm,
@@ -33,8 +33,8 @@ from crm.web.formhelpers import (
 
 bp = Blueprint("sequences", __name__)
 
-register_contact_panel(ContactPanel(key="sequences", template="sequences/_contact_panel.html",
-                                    load=load_contact_panel, column="main", order=10))
+CONTACT_PANEL = ContactPanel(key="sequences", template="sequences/_contact_panel.html",
+                                    load=load_contact_panel, column="main", order=10)
 
 
 def _sequence_choices(blank: str | None = None):
@@ -83,7 +83,7 @@ def _builder(sequence_id: int, settings: SequenceForm | None = None, step_form: 
     settings = settings or SequenceForm(formdata=None, data=SequenceForm.initial(sequence))
     step_form = step_form or StepForm(formdata=None)
     step_form.template_id.choices = _template_choices()
-    steps = engine.ordered_steps(sequence.id)
+    steps = runner.ordered_steps(sequence.id)
     return render_template(
         "sequences/builder.html", sequence=sequence, steps=steps, settings=settings, step_form=step_form,
         live=services.live_enrollment_count(sequence.id), stats=library.send_stats("step_id", [s.id for s in steps]),

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from crm.extensions import db
 from crm.mail.models import OutboundEmail
-from crm.sequences.engine import run_due_steps
+from crm.sequences.services import run_due_steps
 from crm.sequences.models import Enrollment, SequenceStep
 from tests.conftest import PASSWORD
 

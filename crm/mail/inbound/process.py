@@ -13,15 +13,17 @@ webhook and the IMAP poller alike.
    email from a contact counts); a colleague at the same company domain (not free-mail), the
    contact of that domain we emailed last. A colleague's reply stops the sequence only when
    ``MAIL_COLLEAGUE_REPLY_STOPS`` (default on). Bounces match the bounced recipient.
-4. **Act** (the Outbox model contract): reply -> ``replied_at``, stop every enrollment
-   ('replied'), ``email_replied`` activity, notify the owner, score event; auto-reply -> pause
-   until the stated return date (the start of that day in the contact's time zone; the date
+4. **Act**: reply -> ``replied_at``, ``reply_received`` (sequences stop every enrollment,
+   'replied'), ``email_replied`` activity, notify the owner, score event; auto-reply ->
+   ``out_of_office_received`` (sequences pause until the stated return date (the start of that day in the contact's time zone; the date
    is read relative to the message's own ``Date:``, see ``classify.py``), else the sequences
    default; a return day that has already begun ("back today", or a notice read from a
    backlog after its date) leaves a pause that has already ended, which the resume job lifts
-   at its next tick (``pause_enrollments_for``); hard bounce -> address marked bounced, ``bounced_at``, stop ('bounced');
-   soft bounce -> ``on_soft_bounce`` (sequences retries; 3 strikes stop); unsubscribe request
-   -> unsubscribed + stop ('unsubscribed'). Flushes; the caller commits.
+   at its next tick (``pause_enrollments_for``)); hard bounce -> address marked bounced,
+   ``bounced_at``, ``email_bounced`` (sequences stop, 'bounced'); soft bounce ->
+   ``email_bounced`` (sequences retry the step; 3 strikes stop); unsubscribe request ->
+   unsubscribed + ``contact_unsubscribed`` (sequences stop, 'unsubscribed'). The signals are
+   documented in ``crm/signals.py``. Flushes; the caller commits.
 """
 from __future__ import annotations
 
@@ -35,15 +37,17 @@ from flask import current_app
 from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 
+from crm.alerts.services import notify
 from crm.auth.models import User
-from crm.contacts.emails import email_domain, is_freemail
 from crm.contacts.models import Company, Contact
-from crm.contacts.timeline import record_activity
+from crm.contacts.services import email_domain, is_freemail, record_activity
 from crm.extensions import db
 from crm.mail.inbound.classify import InboundClassification, classify_message, normalize_address
 from crm.mail.inbound.parse import parse_mail
 from crm.mail.models import InboundMessage, Mailbox, OutboundEmail
 from crm.mail.unsubscribe import contact_for_token, token_from_address, unsubscribe_contact
+from crm.scoring.services import record_event
+from crm.signals import email_bounced, out_of_office_received, receiver_ids, reply_received
 
 log = logging.getLogger(__name__)
 
@@ -231,16 +235,12 @@ def _last_sent_to(contact_id: int) -> OutboundEmail | None:
 # --- effects -------------------------------------------------------------------------------
 
 def _on_reply(verdict, match: _Match, now, result: InboundResult) -> None:
-    from crm.alerts.services import notify
-    from crm.scoring.engine import record_event
-    from crm.sequences.services import stop_enrollments_for
-
     contact, email = match.contact, match.email
     if email is not None and email.replied_at is None:
         email.replied_at = now
     colleague = match.matched_by == "colleague"
-    if not colleague or current_app.config.get("MAIL_COLLEAGUE_REPLY_STOPS", True):
-        result.stopped = list(stop_enrollments_for(contact, "replied", None, now) or [])
+    ends_outreach = not colleague or bool(current_app.config.get("MAIL_COLLEAGUE_REPLY_STOPS", True))
+    result.stopped = receiver_ids(reply_received.send(contact, email=email, ends_outreach=ends_outreach, now=now))
     record_activity("email_replied", now, contact_id=contact.id, company_id=contact.company_id,
                     user_id=email.user_id if email else contact.owner_id,
                     details={"subject": verdict.subject[:300], "from": verdict.from_address,
@@ -256,29 +256,21 @@ def _on_reply(verdict, match: _Match, now, result: InboundResult) -> None:
 
 
 def _on_auto_reply(verdict, match: _Match, now, result: InboundResult) -> None:
-    from crm.sequences.services import pause_enrollments_for
-
     until = None
     if verdict.return_date is not None:
         zone = ZoneInfo(match.contact.effective_time_zone)
         until = datetime.combine(verdict.return_date, time(0, 0), zone).astimezone(timezone.utc)
-    result.paused = list(pause_enrollments_for(match.contact, "out_of_office", until, now) or [])
+    result.paused = receiver_ids(out_of_office_received.send(match.contact, until=until, now=now))
 
 
 def _on_bounce(verdict, match: _Match, now, result: InboundResult) -> None:
-    from crm.sequences.services import stop_enrollments_for
-
     contact, email = match.contact, match.email
     if verdict.bounce_type == "hard":
         contact.email_bounced_at = contact.email_bounced_at or now
         if email is not None:
             email.bounced_at = email.bounced_at or now
-        result.stopped = list(stop_enrollments_for(contact, "bounced", None, now) or [])
-    elif email is not None and email.enrollment_id is not None:
-        from crm.mail.outbound.sender import _hook
-
-        db.session.flush()
-        _hook("on_soft_bounce", email.id, now)
+    db.session.flush()
+    result.stopped = receiver_ids(email_bounced.send(contact, bounce_type=verdict.bounce_type, email=email, now=now))
     record_activity("email_bounced", now, contact_id=contact.id, company_id=contact.company_id,
                     user_id=email.user_id if email else None,
                     details={"bounce_type": verdict.bounce_type, "status": verdict.dsn_status,

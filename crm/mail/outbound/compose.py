@@ -26,6 +26,7 @@ from html import escape
 
 from crm.mail.models import Mailbox, OutboundEmail
 from crm.mail.unsubscribe import make_token, unsubscribe_mailto, unsubscribe_url
+from crm.tracking.services import instrument_html
 
 CRLF = "\r\n"
 MAX_LINE = 78
@@ -156,8 +157,6 @@ def _header(value: str):
 
 
 def _instrument(html: str, email: OutboundEmail, links: list | None) -> str:
-    from crm.tracking.email import instrument_html
-
     return instrument_html(html, outbound_email_id=email.id, contact_id=email.contact_id, links=links)
 
 

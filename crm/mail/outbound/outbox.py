@@ -13,7 +13,8 @@ from datetime import datetime
 from flask import current_app
 from sqlalchemy import func, select, update
 
-from crm.contacts.emails import normalize_email
+from crm.auth.models import User
+from crm.contacts.services import normalize_email
 from crm.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from crm.extensions import db
 from crm.mail.models import OutboundEmail, mailbox_for
@@ -157,8 +158,6 @@ def list_outbox(actor, *, box: str = "scheduled", user_id: int | None = None, pa
                 per_page: int = 50) -> Page:
     """The actor's outbox (a manager may look at a rep of their team, an admin at anyone's):
     scheduled mail soonest first, sent and failed mail newest first."""
-    from crm.auth.models import User
-
     owner_id = actor.id
     if user_id and user_id != actor.id:
         owner = db.session.get(User, user_id)

@@ -18,7 +18,7 @@ How a message leaves, exactly once
    ``.`` (the moment the server accepts it) wait until that mark is committed. A permanent refusal (5xx) commits ``failed``; a transient
    one (4xx, lost connection) puts the row back to ``queued`` with a backoff.
 4. **Record**, once per batch: the side effects of the sent messages (the ``email_sent``
-   activity, the sequences hook that moves the enrollment on, the mailbox's last send) in one
+   activity, the ``emails_sent`` signal that moves enrollments on, the mailbox's last send) in one
    transaction that also sets ``recorded_at``. Only rows with ``recorded_at IS NULL`` are
    taken (``UPDATE ... RETURNING``), so each message is recorded once even when two workers
    try; the start of every tick records whatever a crashed worker marked but did not record.
@@ -59,7 +59,6 @@ never fails. A limit of 0 or less is off.
 """
 from __future__ import annotations
 
-import importlib.util
 import logging
 import os
 import smtplib
@@ -75,14 +74,17 @@ from flask import current_app
 from sqlalchemy import String, func, insert, literal, or_, select, update
 from sqlalchemy.exc import OperationalError
 
+from crm.auth.models import User
 from crm.contacts.models import Activity, Contact
 from crm.extensions import db
+from crm.jsontype import json_object
 from crm.mail import transport
-from crm.mail.models import Mailbox, OutboundEmail
+from crm.mail.models import Mailbox, OutboundEmail, mailbox_for
 from crm.mail.outbound.compose import build_wire, tracked_html
 from crm.mail.outbound.marks import MarkFailed, Marks  # noqa: F401  (MarkFailed: raised through send_due)
-from crm.jsontype import json_object
+from crm.signals import email_failed, emails_sent
 from crm.timeutil import UTCDateTime, utcnow
+from crm.tracking.services import insert_links
 
 log = logging.getLogger(__name__)
 DAY = timedelta(hours=24)
@@ -210,9 +212,6 @@ def _lock_mailbox(user_id: int) -> Mailbox | None:
     exists = db.session.scalar(select(Mailbox.id).where(Mailbox.user_id == user_id))
     if exists is not None:
         return None  # another worker holds it
-    from crm.auth.models import User
-    from crm.mail.models import mailbox_for
-
     user = db.session.get(User, user_id)
     if user is None:
         return None
@@ -366,8 +365,6 @@ def prepare(emails: list, mailbox, now: datetime) -> list[Prepared]:
     never leave a sent message pointing at links that were rolled back. The rest of each
     message (headers, unsubscribe token, MIME) is built later, while the server digests the
     one before it (``deliver``)."""
-    from crm.tracking.email import insert_links
-
     links: list[dict] = []
     prepared = [Prepared(email, tracked_html(email, links)) for email in emails]
     insert_links(links)
@@ -443,7 +440,7 @@ _RECORDED_COLUMNS = (_OUTBOX.c.id, _OUTBOX.c.user_id, _OUTBOX.c.message_id, _OUT
 
 def record_sent(ids: list[int] | None = None, *, limit: int = RECORD_BATCH) -> int:
     """Write what sending caused, for sent messages not recorded yet (``ids``, or any, oldest
-    first): the ``email_sent`` activity, the sequences hook, the mailbox's last send. One
+    first): the ``email_sent`` activity, the ``emails_sent`` signal, the mailbox's last send. One
     transaction per ``limit`` rows; ``recorded_at IS NULL`` in the UPDATE makes a row recorded
     once however many workers try. Returns the number recorded."""
     if ids is not None:
@@ -485,9 +482,8 @@ def _write_side_effects(rows) -> None:
             update(Mailbox).where(Mailbox.user_id == user_id,
                                   or_(Mailbox.last_sent_at.is_(None), Mailbox.last_sent_at < sent_at))
             .values(last_sent_at=sent_at).execution_options(synchronize_session=False))
-    hooked = [row for row in rows if row.enrollment_id is not None]
-    if hooked:
-        _batch_hook("on_emails_sent", hooked)
+    db.session.flush()
+    emails_sent.send(None, emails=list(rows))
 
 
 def _insert_sent_activities(ids: list[int]) -> None:
@@ -553,8 +549,8 @@ def backoff(attempts: int) -> timedelta:
 
 def _fail(email, now: datetime, reason: str, *, permanent: bool) -> str:
     _update(email, status="failed", last_error=reason[:1000], attempts=max(email.attempts or 0, 1))
-    if email.enrollment_id is not None:
-        _hook("on_email_failed", email.id, permanent, now)
+    db.session.flush()
+    email_failed.send(db.session.get(OutboundEmail, email.id, populate_existing=True), permanent=permanent, now=now)
     db.session.commit()
     log.warning("outbound email %s failed (%s): %s", email.id, "permanent" if permanent else "gave up", reason)
     return "failed"
@@ -568,37 +564,3 @@ def _release(emails, now: datetime, reason: str) -> None:
         .values(status="queued", claimed_by=None, last_error=reason, due_at=now + backoff(1))
         .execution_options(synchronize_session=False))
     db.session.commit()
-
-
-_MISSING_HOOK_LOGGED: set[str] = set()
-
-
-def _batch_hook(name: str, rows: list) -> None:
-    """Call ``crm.sequences.hooks.<name>(rows)`` for a batch of sent rows (each with
-    ``id``, ``enrollment_id``, ``step_id``, ``message_id`` and ``sent_at``)."""
-    hooks = _hooks_module(name)
-    function = getattr(hooks, name, None) if hooks else None
-    if function is not None:
-        db.session.flush()
-        function(rows)
-
-
-def _hooks_module(name: str):
-    if importlib.util.find_spec("crm.sequences.hooks") is None:
-        if name not in _MISSING_HOOK_LOGGED:
-            log.warning("crm.sequences.hooks is missing: %s not called", name)
-            _MISSING_HOOK_LOGGED.add(name)
-        return None
-    from crm.sequences import hooks
-
-    return hooks
-
-
-def _hook(name: str, email_id: int, *args) -> None:
-    """Call ``crm.sequences.hooks.<name>(email, ...)`` (enrollment side effects) when the
-    sequences feature provides it; imported lazily because sequences imports the outbox."""
-    hooks = _hooks_module(name)
-    function = getattr(hooks, name, None) if hooks else None
-    if function is not None:
-        db.session.flush()
-        function(db.session.get(OutboundEmail, email_id, populate_existing=True), *args)

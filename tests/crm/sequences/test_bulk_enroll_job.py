@@ -16,7 +16,7 @@ from sqlalchemy import func, select, text
 from crm.extensions import db
 from crm.jobs import runner
 from crm.jobs.models import BackgroundJob
-from crm.sequences import bulk, services
+from crm.sequences import bulk, enrollments, services
 from crm.sequences.models import Enrollment
 from tests.conftest import NOW, csrf_from
 
@@ -125,7 +125,7 @@ def test_progress_increases_chunk_by_chunk(api_token, client, rep, sequence, con
     client.post(f"{API}/enrollments/bulk", headers=api_token(rep),
                 json={"sequence_id": sequence.id, "contact_ids": [c.id for c in contacts]})
     seen = []
-    enroll = services.enroll_contacts
+    enroll = enrollments.enroll_contacts
 
     def watching(actor, sequence_id, chunk, now):
         # What another request reads meanwhile: the committed row, from its own connection.
@@ -133,7 +133,7 @@ def test_progress_increases_chunk_by_chunk(api_token, client, rep, sequence, con
             seen.append(other.execute(text("SELECT done, total FROM background_jobs")).one())
         return enroll(actor, sequence_id, chunk, now)
 
-    monkeypatch.setattr(services, "enroll_contacts", watching)
+    monkeypatch.setattr(enrollments, "enroll_contacts", watching)
     runner.run_queued_jobs(NOW)
     assert [tuple(row) for row in seen] == [(0, 11), (3, 11), (6, 11), (9, 11)]
     assert (_job().done, _job().status) == (11, "done")
@@ -148,7 +148,7 @@ def test_a_second_claim_resumes_after_a_crash_without_enrolling_anyone_twice(
     client.post(f"{API}/enrollments/bulk", headers=api_token(rep),
                 json={"sequence_id": sequence.id, "contact_ids": [c.id for c in contacts]})
     calls = []
-    enroll = services.enroll_contacts
+    enroll = enrollments.enroll_contacts
 
     def dies_in_the_third_chunk(actor, sequence_id, chunk, now):
         calls.append(list(chunk))
@@ -157,7 +157,7 @@ def test_a_second_claim_resumes_after_a_crash_without_enrolling_anyone_twice(
             raise WorkerKilled  # the third chunk's enrollments are flushed, never committed
         return report
 
-    monkeypatch.setattr(services, "enroll_contacts", dies_in_the_third_chunk)
+    monkeypatch.setattr(enrollments, "enroll_contacts", dies_in_the_third_chunk)
     with pytest.raises(WorkerKilled):
         runner.run_queued_jobs(NOW)
     db.session.rollback()  # what the dead process's connection amounts to
@@ -165,7 +165,7 @@ def test_a_second_claim_resumes_after_a_crash_without_enrolling_anyone_twice(
     assert (job.status, job.done, job.attempts) == ("running", 6, 1)
     assert set(_enrollments_per_contact()) == {c.id for c in contacts[:6] if c is not contacts[3]}
 
-    monkeypatch.setattr(services, "enroll_contacts", enroll)
+    monkeypatch.setattr(enrollments, "enroll_contacts", enroll)
     assert runner.run_queued_jobs(NOW + timedelta(minutes=1)) == 0  # heartbeat fresh: maybe still working
     clock.advance(timedelta(minutes=runner.DEFAULT_STALE_MINUTES + 1))
     assert runner.run_queued_jobs(NOW + timedelta(minutes=runner.DEFAULT_STALE_MINUTES + 1)) == 1

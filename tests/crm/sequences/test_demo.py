@@ -10,7 +10,7 @@ from crm.contacts.models import Activity
 from crm.extensions import db
 from crm.mail.models import OutboundEmail
 from crm.sequences import demo
-from crm.sequences.engine import run_due_steps
+from crm.sequences.services import run_due_steps
 from crm.sequences.models import Enrollment, SequenceTask
 from crm.timeutil import utcnow
 from tests.conftest import NOW

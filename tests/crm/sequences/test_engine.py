@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from crm.extensions import db
 from crm.mail.models import OutboundEmail
 from crm.sequences import hooks, library, services, tasks
-from crm.sequences.engine import run_due_steps
+from crm.sequences.services import run_due_steps
 from crm.sequences.models import Enrollment, SequenceTask
 from tests.conftest import NOW
 

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from crm.extensions import db
 from crm.mail.models import OutboundEmail
 from crm.sequences import services
-from crm.sequences.engine import run_due_steps
+from crm.sequences.services import run_due_steps
 from crm.sequences.models import Enrollment, Sequence, SequenceStep, SequenceTask
 from tests.conftest import NOW, csrf_from
 

@@ -10,7 +10,7 @@ from crm.extensions import db
 from crm.mail.models import OutboundEmail
 from crm.mail.outbound.sender import send_due
 from crm.sequences import library
-from crm.sequences.engine import run_due_steps
+from crm.sequences.services import run_due_steps
 from crm.sequences.models import Enrollment
 from crm.sequences.services import enroll_contact, resume_due_pauses
 from tests.conftest import NOW

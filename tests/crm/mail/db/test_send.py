@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
+from crm import signals
 from crm.contacts.models import Activity
 from crm.extensions import db
 from crm.mail.models import Mailbox, OutboundEmail, mailbox_for
@@ -136,23 +137,28 @@ def test_min_gap_sends_one_message_per_gap(app, smtp_sink, queue, alice, make_co
 
 def test_permanent_refusal_fails_and_the_rest_goes_on(app, smtp_sink, queue, alice, make_contact, monkeypatch):
     calls = []
-    monkeypatch.setattr("crm.mail.outbound.sender._hook", lambda name, email_id, *args: calls.append((name, email_id, args)))
-    monkeypatch.setattr("crm.mail.outbound.sender._batch_hook", lambda name, rows: calls.extend(
-        (name, row.id, (row.sent_at,)) for row in rows))
+
+    def failed(email, *, permanent, now):
+        calls.append(("email_failed", email.id, (permanent, now)))
+
+    def sent(_sender, *, emails):
+        calls.extend(("emails_sent", row.id, (row.sent_at,)) for row in emails)
+
     bad = make_contact(email="nobody@globex-industries.com")
     good = make_contact()
     smtp_sink.refuse("nobody@globex-industries.com")
     refused = queue(alice, bad, enrollment_id=7)
     fine = queue(alice, good, enrollment_id=8)
 
-    result = send_due(NOW)
+    with signals.email_failed.connected_to(failed), signals.emails_sent.connected_to(sent):
+        result = send_due(NOW)
 
     assert (result.sent, result.failed) == (1, 1)
     refused = _reload(refused)
     assert refused.status == "failed" and refused.last_error.startswith("550")
     assert _reload(fine).status == "sent"
-    assert ("on_email_failed", refused.id, (True, NOW)) in calls
-    assert ("on_emails_sent", fine.id, (NOW,)) in calls  # recorded with its batch
+    assert ("email_failed", refused.id, (True, NOW)) in calls
+    assert ("emails_sent", fine.id, (NOW,)) in calls  # recorded with its batch
     assert [r.rcpt_tos for r in smtp_sink.wait_for(1)] == [[good.email]]
 
 

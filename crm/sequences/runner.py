@@ -14,22 +14,26 @@ Life of a step:
    commit leaves it claimed.
 3. An auto email is rendered and handed to the mail outbox; a manual email becomes a draft
    plus a task; a call or social step becomes a task. The enrollment then *awaits*.
-4. It moves on when the email is SENT (``hooks.on_email_sent``) or the task is done; the
-   last step finishes it.
+4. It moves on when the email is SENT (``hooks.on_emails_sent``, subscribed to mail's
+   ``emails_sent`` signal) or the task is done; the last step finishes it.
+
+Ending an enrollment (``end_enrollment``: a reply, a bounce, an unsubscribe, a booking, a rep
+stopping it) lives here too, since a step that runs may have to end it.
 """
 from __future__ import annotations
 
-import importlib
 import logging
 from datetime import datetime, timedelta
-from types import ModuleType
 
 from flask import current_app
 from sqlalchemy import select, update
 
-from crm.contacts.timeline import record_activity
+from crm.auth.models import User
+from crm.contacts.services import record_activity
 from crm.errors import ValidationFailed
 from crm.extensions import db
+from crm.mail.models import OutboundEmail
+from crm.mail.services import cancel_queued_for_enrollment, enqueue_email
 from crm.sequences.context import template_context
 from crm.sequences.models import Enrollment, SequenceStep, SequenceTask
 from crm.sequences.rendering import RenderedEmail, render_email
@@ -39,21 +43,7 @@ log = logging.getLogger(__name__)
 
 REP_WORKDAYS = frozenset(range(5))  # users have no working-days setting yet: Monday to Friday
 BATCH_SIZE = 200
-
-
-def outbox() -> ModuleType | None:
-    """The mail feature's outbox module (``enqueue_email``...), or None while it is missing."""
-    try:
-        return importlib.import_module("crm.mail.outbound.outbox")
-    except ImportError:
-        return None
-
-
-def outbound_email_model():
-    try:
-        return getattr(importlib.import_module("crm.mail.models"), "OutboundEmail", None)
-    except ImportError:  # pragma: no cover
-        return None
+STOP_REASONS = ("replied", "bounced", "unsubscribed", "meeting_booked", "manual", "contact_deleted")
 
 
 # --- steps and due times --------------------------------------------------------------------
@@ -164,12 +154,9 @@ def thread_headers(enrollment: Enrollment, step: SequenceStep, own_subject: str)
 
 
 def enqueue_step_email(enrollment: Enrollment, step: SequenceStep, now: datetime, *, status: str):
-    mail = outbox()
-    if mail is None:
-        raise RuntimeError("the mail outbox is not available")
     rendered, template_id = render_step(enrollment, step)
     subject, in_reply_to, references = thread_headers(enrollment, step, rendered.subject)
-    email = mail.enqueue_email(
+    email = enqueue_email(
         sender=enrollment.user, contact=enrollment.contact, to_address=enrollment.contact.email,
         subject=subject, text_body=rendered.text_body, html_body=rendered.html_body,
         due_at=email_send_moment(enrollment, step, now), now=now, kind="sequence", status=status,
@@ -196,8 +183,6 @@ def create_task(enrollment: Enrollment, step: SequenceStep, kind: str, due_at: d
 
 def execute_step(enrollment: Enrollment, now: datetime) -> str:
     """Run the enrollment's current step (already claimed). Returns what was done."""
-    from crm.sequences.services import end_enrollment  # services import the engine
-
     step = enrollment.current_step
     if step is None:  # deleted since it became current: the next pending one takes its place
         step = next_pending_step(enrollment)
@@ -223,6 +208,35 @@ def execute_step(enrollment: Enrollment, now: datetime) -> str:
     enrollment.updated_at = now
     db.session.flush()
     return step.kind
+
+
+# --- ending an enrollment ------------------------------------------------------------------------
+
+def cancel_pending_mail(enrollment: Enrollment, now: datetime) -> int:
+    """Cancel the enrollment's queued email and manual drafts in the outbox."""
+    cancelled = cancel_queued_for_enrollment(enrollment.id, now) or 0
+    drafts = db.session.scalars(select(OutboundEmail).where(OutboundEmail.enrollment_id == enrollment.id,
+                                                            OutboundEmail.status == "draft")).all()
+    for draft in drafts:
+        draft.status = "cancelled"
+        cancelled += 1
+    return cancelled
+
+
+def end_enrollment(enrollment: Enrollment, reason: str, actor: User | None, now: datetime) -> None:
+    """Stop one live enrollment: nothing more is sent, open tasks are closed."""
+    if reason not in STOP_REASONS:
+        raise ValidationFailed("unknown stop reason", {"reason": f"one of {', '.join(STOP_REASONS)}"})
+    cancel_pending_mail(enrollment, now)
+    for task in db.session.scalars(select(SequenceTask).where(SequenceTask.enrollment_id == enrollment.id,
+                                                              SequenceTask.done_at.is_(None))):
+        task.done_at, task.outcome = now, "cancelled"
+    enrollment.status, enrollment.stop_reason = "stopped", reason
+    enrollment.next_due_at, enrollment.awaiting, enrollment.pending_email_id = None, None, None
+    enrollment.paused_until = None
+    enrollment.ended_at = enrollment.updated_at = now
+    record_sequence_activity("sequence_stopped", enrollment, now, actor.id if actor else None, reason=reason)
+    db.session.flush()
 
 
 # --- the tick ---------------------------------------------------------------------------------

@@ -1,0 +1,42 @@
+"""The mail feature's public face: what other features call. Re-exported from the submodules
+that implement it:
+
+* the outbox (``outbound/outbox.py``): ``enqueue_email`` (a rendered message from a rep to a
+  contact, queued or as a draft), ``cancel_queued_for_enrollment``, ``send_later``,
+  ``cancel_email``, ``get_email``, ``list_outbox``;
+* the transport (``transport.py``): ``send_message`` for a one-off ``EmailMessage`` that
+  does not go through the outbox (meeting invitations), and ``SmtpSettings``;
+* inbound mail (``inbound/process.py``): ``process_inbound``;
+* unsubscribing (``unsubscribe.py``): ``unsubscribe_contact``;
+* ``mailbox_signature``: the rep's signature, for templates.
+
+What mail's news does elsewhere (a sequence email sent, failed or bounced, a reply, an
+out-of-office notice, an unsubscribe) is not called from here: mail sends the signals in
+``crm/signals.py`` and the features concerned subscribe to them.
+
+Services flush and never commit (the send tick and the IMAP poll commit as they go: they are
+jobs, see ``outbound/sender.py``).
+"""
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from crm.extensions import db
+from crm.mail.inbound.process import InboundResult, process_inbound
+from crm.mail.models import Mailbox, OutboundEmail, mailbox_for
+from crm.mail.outbound.outbox import (
+    cancel_email, cancel_queued_for_enrollment, enqueue_email, get_email, list_outbox, send_later,
+)
+from crm.mail.transport import SmtpSettings, send_message
+from crm.mail.unsubscribe import unsubscribe_contact
+
+__all__ = [
+    "InboundResult", "Mailbox", "OutboundEmail", "SmtpSettings", "cancel_email", "cancel_queued_for_enrollment",
+    "enqueue_email", "get_email", "list_outbox", "mailbox_for", "mailbox_signature", "process_inbound",
+    "send_later", "send_message", "unsubscribe_contact",
+]
+
+
+def mailbox_signature(user_id: int) -> str:
+    """The rep's mailbox signature, "" when they have no mailbox yet."""
+    return db.session.scalar(select(Mailbox.signature).where(Mailbox.user_id == user_id)) or ""
