@@ -7,13 +7,12 @@ from datetime import timedelta
 from crm.alerts.services import notify
 from crm.contacts.models import Contact
 from crm.extensions import db
+from crm.scoring.services import score_summaries, top_scored_contacts
 
 PER_REP = 3
 
 
 def seed(actors, today, now) -> dict[str, int]:
-    from crm.scoring.public import score_summaries, top_scored_contacts
-
     created = 0
     for key in ("europe", "east", "west"):
         rep = actors.get(key)

@@ -185,6 +185,8 @@ class JobRun:
             .execution_options(synchronize_session=False)
         ).rowcount
         if changed != 1:
+            # The worker's unit of work: this run's uncommitted chunk must not reach the job
+            # another worker now owns (a job, not a request: no request-scoped helper applies).
             db.session.rollback()
             raise ClaimLost(f"job {self.job_id} was claimed again")
 
@@ -200,7 +202,7 @@ def run_job(job: BackgroundJob, clock: Callable[[], datetime]) -> str:
         kind.run(run)
         status, error = "done", None
     except ClaimLost:
-        db.session.rollback()
+        db.session.rollback()  # the unit of work of a job someone else now runs: drop it
         log.warning("job %s: claimed again by another worker; this one stops", run.job_id)
         return "lost"
     except ServiceError as exc:
@@ -208,6 +210,7 @@ def run_job(job: BackgroundJob, clock: Callable[[], datetime]) -> str:
     except Exception:
         log.exception("job %s (%s) crashed", run.job_id, job.kind)
         status, error = "failed", "stopped on an internal error; the progress shown was saved"
+    # End the last chunk's unit of work (committed checkpoints stay) before the final status.
     db.session.rollback()
     finished = db.session.execute(
         update(BackgroundJob)

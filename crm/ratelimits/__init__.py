@@ -8,4 +8,7 @@ one: Redis when ``RATELIMIT_STORAGE_URI`` names it, otherwise the app's database
 (``DatabaseStorage`` here, table ``rate_limit_counters``), automatically on PostgreSQL and with
 ``RATELIMIT_STORAGE_URI=crm-database://`` on SQLite. Only a single process on SQLite keeps
 them all in memory, which is exact there.
+
+Infrastructure, not a feature: it offers no services; ``crm.extensions`` (the limiter) is its
+only caller, and no feature imports it.
 """

@@ -12,7 +12,7 @@ from crm.contacts.models import Company, Contact
 from crm.extensions import db
 from crm.scoring.scores import blended_score, decay, engagement_at
 from crm.scoring.models import ContactScore, ScoreEvent
-from crm.scoring.rules import EventRule, Ruleset, fit_of
+from crm.scoring.rules import EventRule, FitResult, Ruleset, fit_of
 
 MAX_FACTORS = 4
 
@@ -94,7 +94,7 @@ def engagement_factors(contact_ids: list[int], now: datetime, ruleset: Ruleset) 
     return factors
 
 
-def fit_by_contact(contact_ids: list[int], ruleset: Ruleset) -> dict[int, object]:
+def fit_by_contact(contact_ids: list[int], ruleset: Ruleset) -> dict[int, FitResult]:
     rows = db.session.execute(
         select(Contact.id, Contact.title, Company.employee_count, Company.industry)
         .outerjoin(Company, Company.id == Contact.company_id).where(Contact.id.in_(contact_ids))

@@ -109,7 +109,7 @@ def in_market(*, owner_id: int | None, now: datetime, page: int = 1, per_page: i
     ids = list(db.session.scalars(
         query.order_by(ContactScore.rank_key.desc(), ContactScore.contact_id.desc())
         .limit(per_page).offset((page - 1) * per_page)))
-    return Page(_scored(ids, now), page, per_page, total)
+    return Page(_scored(ids, now), page, per_page, total or 0)
 
 
 def newly_converted(*, owner_id: int | None, now: datetime, limit: int = 20) -> list[ScoredContact]:
@@ -144,7 +144,7 @@ class ScoreDetail:
 def score_detail(contact_id, now: datetime) -> ScoreDetail:
     cid = as_id(contact_id)
     summary = score_summaries([cid], now).get(cid) if cid else None
-    if summary is None:
+    if cid is None or summary is None:
         raise NotFound("no such contact")
     return ScoreDetail(cid, summary, trend(cid, now, load_ruleset()))
 
@@ -178,7 +178,7 @@ def save_settings(data: dict, now: datetime):
     errors: dict[str, str] = {}
     half_life = _number(data.get("half_life_days"), "half_life_days", 0.5, 3650, errors)
     saturation = _number(data.get("saturation_points"), "saturation_points", 1, 10000, errors)
-    if errors:
+    if errors or half_life is None or saturation is None:  # None only with an error
         raise ValidationFailed("check the settings", errors)
     settings = get_settings()
     changed = (settings.half_life_days, settings.saturation_points) != (half_life, saturation)

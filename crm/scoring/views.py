@@ -7,7 +7,7 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from crm.contacts.panels import ContactPanel, register_contact_panel
+from crm.contacts.services import ContactPanel
 from crm.errors import ServiceError
 from crm.extensions import db
 from crm.jobs.runner import enqueue, open_job
@@ -164,17 +164,5 @@ def _panel(contact, viewer, now):
             "change": round(detail.trend[-1] - detail.trend[0], 1) if detail.trend else 0}
 
 
-register_contact_panel(ContactPanel(key="score", template="scoring/_contact_panel.html", load=_panel,
-                                    column="side", order=10))
-
-
-def _register_cli() -> None:
-    from crm.cli import crm_cli
-    from crm.scoring.cli import scoring_cli
-
-    if "scoring" not in crm_cli.commands:
-        crm_cli.add_command(scoring_cli)
-
-
-_register_cli()
-
+CONTACT_PANEL = ContactPanel(key="score", template="scoring/_contact_panel.html", load=_panel,
+                             column="side", order=10)

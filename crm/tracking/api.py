@@ -100,8 +100,7 @@ def ingest_tracking_events(body: IngestIn):
     data = {"visitor": body.visitor, "pc": body.pc, "events": body.events}
     facts = RequestFacts(ip=body.ip, user_agent=body.user_agent or "api", method="POST")
     result = website.collect(data, origin=None, request=facts, now=utcnow())
-    if not result.accepted:
-        db.session.rollback()
+    if not result.accepted:  # the API's error handler rolls the session back
         raise website.BadPayload("no event was valid", {
             f"events.{r['index']}": r["error"] for r in result.results})
     db.session.commit()

@@ -100,8 +100,8 @@ def _company_visits(rng: random.Random, ranges: list[IpCompanyRange], now: datet
 def _email_traffic(rng: random.Random, now: datetime) -> int:
     """Emails the outbox sent this week when mail's demo made some; otherwise a pretend email
     per contact (no outbox row), so the panel still shows what machines do to every email."""
-    sent = [row for _receiver, rows in sent_emails_requested.send(None, since=now - timedelta(days=7), limit=80)
-            for row in rows or ()]
+    answers = sent_emails_requested.send(None, since=now - timedelta(days=7), limit=80)
+    sent = [row for _receiver, rows in answers for row in rows or ()]
     if not sent:
         contacts = db.session.scalars(select(Contact.id).where(Contact.unsubscribed.is_(False))
                                       .order_by(Contact.id).limit(400)).all()

@@ -9,7 +9,7 @@ from flask_wtf.file import FileField
 from wtforms import StringField
 from wtforms.validators import DataRequired, Length
 
-from crm.contacts.panels import ContactPanel
+from crm.contacts.services import ContactPanel
 from crm.jobs.runner import open_job
 from crm.timeutil import utcnow
 from crm.tracking import background, ipranges, origins, queries
