@@ -1,4 +1,4 @@
-"""JSON API of the calls feature (attached to ``crm.api.bp``): the call queue, logging calls,
+"""JSON API of the calls feature (``routes``, mounted on /api/v1 from the manifest): the call queue, logging calls,
 time blocks, the calendar feed URL and recordings by URL. Thin callers of the services."""
 from __future__ import annotations
 
@@ -7,9 +7,8 @@ from typing import Literal
 
 from flask import jsonify
 from pydantic import AwareDatetime, Field
-from sqlalchemy.exc import IntegrityError
 
-from crm.api import bp
+from crm.api.routing import ApiRoutes
 from crm.api.auth import api_user
 from crm.api.bounds import RecordDay, within_days
 from crm.api.endpoint import endpoint
@@ -22,10 +21,11 @@ from crm.calls.permissions import rep_for
 from crm.calls.priority import REASON_CODES
 from crm.calls.recordings import attach_recording
 from crm.calls.settings import feed_url, regenerate_feed_token, settings_for
-from crm.errors import Conflict
 from crm.extensions import db
 from crm.timeutil import utcnow
 from crm.web.access import SALES, roles
+
+routes = ApiRoutes()
 
 Outcome = Literal[OUTCOMES]  # type: ignore[valid-type]
 
@@ -69,7 +69,7 @@ def _queue_out(rep, day, include_done: bool) -> QueueOut:
                     entries=[QueueEntryOut.model_validate(e) for e in entries])
 
 
-@bp.get("/call-queue")
+@routes.get("/call-queue")
 @roles(*SALES)
 @endpoint("Read a rep's call queue", query=QueueQuery, response=QueueOut,
           description="Ordered open entries (position 1 first). Reps read their own queue; managers "
@@ -81,18 +81,14 @@ def get_call_queue(query: QueueQuery):
     return _queue_out(rep, day, query.include_done)
 
 
-@bp.post("/call-queue")
+@routes.post("/call-queue")
 @roles(*SALES)
 @endpoint("Build (or rebuild) my call queue", body=BuildIn, response=QueueOut,
           description="Entries already logged stay; open ones are replaced by a fresh selection.")
 def build_call_queue(body: BuildIn):
     user, now = api_user(), utcnow()
-    try:
-        queue_service.build_queue(user, now, body.date)
-        db.session.commit()
-    except IntegrityError:
-        db.session.rollback()
-        raise Conflict("the queue is being built by another request; read it again") from None
+    queue_service.build_queue(user, now, body.date)  # a concurrent build: QueueRaced, a 409 conflict
+    db.session.commit()
     return _queue_out(user, body.date or queue_service.today_for(user, now), False)
 
 
@@ -121,7 +117,7 @@ class CallOut(OutModel):
     follow_up_id: int | None
 
 
-@bp.post("/calls")
+@routes.post("/calls")
 @roles(*SALES)
 @endpoint("Log a call", body=CallIn, response=CallOut, status=201,
           description="Writes a `call` activity, completes the queue entry (409 when it was already "
@@ -149,7 +145,7 @@ class RecordingOut(OutModel):
     created_at: UtcDateTime
 
 
-@bp.post("/calls/<int:activity_id>/recording")
+@routes.post("/calls/<int:activity_id>/recording")
 @roles(*SALES)
 @endpoint("Attach a recording URL to a call", body=RecordingIn, response=RecordingOut, status=201,
           description="File uploads go through the page (multipart); here the phone system's https URL.")
@@ -196,14 +192,14 @@ class FeedOut(OutModel):
     url: str
 
 
-@bp.get("/time-blocks")
+@routes.get("/time-blocks")
 @roles(*SALES)
 @endpoint("List my time blocks", response=BlockList)
 def list_time_blocks():
     return BlockList(items=[BlockOut.model_validate(b) for b in block_service.blocks_of(api_user().id)])
 
 
-@bp.post("/time-blocks")
+@routes.post("/time-blocks")
 @roles(*SALES)
 @endpoint("Create a time block", body=BlockIn, response=BlockOut, status=201,
           description="Local wall-clock times in `time_zone`; recurring blocks need weekdays, one-off blocks `on_date`. "
@@ -213,7 +209,7 @@ def create_time_block(body: BlockIn):
     try:
         block = block_service.create_block(api_user(), body.model_dump(), utcnow())
     except block_service.BlockOverlapsMeeting as exc:
-        db.session.rollback()
+        # Refused before anything was written; the request's session is discarded unsaved.
         response = jsonify({"error": {"code": exc.code, "message": exc.message, "fields": exc.fields},
                             "meetings": [{"id": m.id, "title": m.title, "start": m.start.isoformat(),
                                           "end": m.end.isoformat()} for m in exc.meetings]})
@@ -223,7 +219,7 @@ def create_time_block(body: BlockIn):
     return BlockOut.model_validate(block)
 
 
-@bp.delete("/time-blocks/<int:block_id>")
+@routes.delete("/time-blocks/<int:block_id>")
 @roles(*SALES)
 @endpoint("Delete a time block")
 def delete_time_block(block_id: int):
@@ -232,7 +228,7 @@ def delete_time_block(block_id: int):
     return None
 
 
-@bp.get("/calendar-feed")
+@routes.get("/calendar-feed")
 @roles(*SALES)
 @endpoint("My secret calendar (ICS) feed URL", response=FeedOut)
 def get_calendar_feed():
@@ -241,7 +237,7 @@ def get_calendar_feed():
     return FeedOut(url=feed_url(settings))
 
 
-@bp.post("/calendar-feed")
+@routes.post("/calendar-feed")
 @roles(*SALES)
 @endpoint("Regenerate my calendar feed URL (the old one stops working)", response=FeedOut)
 def regenerate_calendar_feed():

@@ -2,7 +2,8 @@
 
 A block is stored in local wall-clock time with its zone; each occurrence is computed per
 local date with ``zoneinfo``, so Monday-Friday 09:00-10:30 in New York is 14:00 UTC in winter
-and 13:00 UTC in summer. ``busy_intervals`` is the CONTRACT the booking page (meetings) calls.
+and 13:00 UTC in summer. ``busy_intervals`` answers the booking page's question for busy time
+(``crm.signals.busy_time_requested``, connected by ``crm.calls.services.connect_signals``).
 
 Blocks and meetings never silently overlap, whichever comes first: a booking inside a block
 is refused by the booking (blocks are busy time), and a block over a confirmed meeting of the
@@ -22,6 +23,7 @@ from sqlalchemy import select
 from crm.calls.models import TimeBlock
 from crm.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from crm.extensions import db
+from crm.meetings.services import lock_hosts, meetings_between
 from crm.timeutil import is_valid_timezone
 
 WEEKDAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
@@ -168,8 +170,6 @@ def create_block(actor, data: dict, now: datetime) -> TimeBlock:
     # The rep's calendar lock, the one booking takes before it re-checks: from here to the
     # commit no booking of this rep can run its check, and any booking that committed before
     # is seen by the queries below (each statement reads what is committed when it starts).
-    from crm.meetings.services import lock_hosts
-
     lock_hosts([actor.id])
     if len(blocks_of(actor.id)) >= MAX_BLOCKS_PER_USER:
         raise ValidationFailed("too many blocks", {"kind": f"at most {MAX_BLOCKS_PER_USER} blocks"})
@@ -195,8 +195,6 @@ def covered_meetings(user_id: int, block: TimeBlock, now: datetime) -> list:
     """The rep's confirmed meetings, not yet over at ``now``, that an occurrence of ``block``
     (saved or not) overlaps, soonest first. Past meetings do not count: a new weekly block
     is not about last month."""
-    from crm.meetings.services import meetings_between
-
     if block.kind == "one_off":
         start, end = day_bounds(block.on_date, block.time_zone)
     else:

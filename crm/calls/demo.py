@@ -13,7 +13,7 @@ from crm.calls.models import OUTCOME_LABELS, CallTask
 from crm.calls.queue import build_queue
 from crm.calls.scripts import save_script
 from crm.contacts.models import Contact
-from crm.contacts.timeline import record_activity
+from crm.contacts.services import record_activity
 from crm.extensions import db
 
 REP_KEYS = ("europe", "east", "west")

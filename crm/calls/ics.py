@@ -12,6 +12,7 @@ from icalendar import Calendar, Event, vRecur
 
 from crm.calls.blocks import blocks_of
 from crm.calls.models import TimeBlock
+from crm.meetings.services import meetings_between
 
 ICAL_DAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
 MEETINGS_BACK = timedelta(days=30)
@@ -56,8 +57,6 @@ def meeting_event(meeting, now: datetime) -> Event:
 
 
 def feed_calendar(user, now: datetime) -> bytes:
-    from crm.meetings.services import meetings_between
-
     calendar = Calendar()
     calendar.add("prodid", "-//Prospect CRM//Prospecting blocks//EN")
     calendar.add("version", "2.0")

@@ -8,11 +8,10 @@ from datetime import time
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
 from crm.auth.models import User
 from crm.calls.models import CallSettings
-from crm.calls.queue import ACTIVE_CALLERS, build_queue, refresh_live_intent, today_for
+from crm.calls.queue import ACTIVE_CALLERS, QueueRaced, build_queue, refresh_live_intent, today_for
 from crm.extensions import db
 from crm.scheduler import CronTrigger, IntervalTrigger, Job
 
@@ -33,10 +32,9 @@ def build_morning_queues(now) -> int:
         if local.time() < MORNING or (settings and settings.queue_built_on == today_for(user, now)):
             continue
         try:
-            with db.session.begin_nested():
-                build_queue(user, now)
+            build_queue(user, now)
             built += 1
-        except IntegrityError:  # built on demand at the same moment: theirs stands
+        except QueueRaced:  # built on demand at the same moment: theirs stands
             log.info("queue of user %s built concurrently", user.id)
     return built
 
@@ -47,11 +45,7 @@ def join_live_intent(now) -> int:
         settings = db.session.get(CallSettings, user.id)
         if settings is None or settings.queue_built_on != today_for(user, now):
             continue  # no queue today yet: the morning build takes intent in
-        try:
-            with db.session.begin_nested():
-                joined += refresh_live_intent(user, now)
-        except IntegrityError:
-            log.info("live intent for user %s joined concurrently", user.id)
+        joined += refresh_live_intent(user, now)  # a concurrent join is skipped inside (a savepoint)
     return joined
 
 

@@ -11,13 +11,15 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import and_, select, update
+from sqlalchemy.orm import joinedload
 
 from crm.calls.models import OUTCOME_LABELS, OUTCOMES, CallQueueEntry, CallTask
 from crm.contacts.models import Activity, Contact
-from crm.contacts.timeline import record_activity
+from crm.contacts.services import record_activity
 from crm.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from crm.extensions import db
 from crm.policy import require_sales
+from crm.sequences.services import complete_call_task, due_call_tasks
 from crm.validation import as_id, has_control_chars
 
 MAX_NOTES = 5000
@@ -89,8 +91,6 @@ def _open_entry_for(actor, contact_id: int, now: datetime) -> int | None:
 
 
 def _complete_sequence_task(actor, entry, contact_id: int, outcome: str, now: datetime) -> bool:
-    from crm.sequences.tasks import complete_call_task, due_call_tasks
-
     task_id = entry.task_id if entry is not None else None
     if task_id is None:  # a call logged outside the queue still completes the due step
         task_id = next((t.task_id for t in due_call_tasks(actor.id, now) if t.contact_id == contact_id), None)
@@ -155,8 +155,6 @@ def _task(actor, contact, kind, title, due_at, activity, now) -> CallTask:
 
 
 def open_follow_ups(user_id: int, until: datetime, limit: int = 50) -> list[CallTask]:
-    from sqlalchemy.orm import joinedload
-
     return list(db.session.scalars(
         select(CallTask).options(joinedload(CallTask.contact))
         .where(CallTask.user_id == user_id, CallTask.done_at.is_(None), CallTask.due_at <= until)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
@@ -83,6 +84,4 @@ def team_plan(viewer: User, start: date, days: int) -> list[PlanActual]:
 
 
 def now_local_day(user: User, now: datetime) -> date:
-    from zoneinfo import ZoneInfo
-
     return now.astimezone(ZoneInfo(user.time_zone or "UTC")).date()

@@ -5,12 +5,12 @@ blocked time, and store the result as ``CallQueueEntry`` rows.
 Every read is bounded by the rep's own signals or an index range (``bench/call_queue.py``
 checks the build time does not grow with the size of the database):
 
-- live intent: ``crm.tracking.public.recent_human_intent`` (last 30 minutes);
-- due call tasks: ``crm.sequences.tasks.due_call_tasks``;
+- live intent: ``crm.tracking.services.recent_human_intent`` (last 30 minutes);
+- due call tasks: ``crm.sequences.services.due_call_tasks``;
 - converted: ``form_submitted`` / ``email_replied`` activities of the rep's contacts since the
   start of the last working day;
 - callbacks: the rep's open ``CallTask`` callbacks due today;
-- scores: ``crm.scoring.public.top_scored_contacts`` (else the rep's book, by the owner index).
+- scores: ``crm.scoring.services.top_scored_contacts`` (else the rep's book, by the owner index).
 """
 from __future__ import annotations
 
@@ -20,14 +20,19 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app
 from sqlalchemy import and_, delete, or_, select, true
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
 from crm.calls.blocks import blocked_minutes, day_bounds, local_to_utc
 from crm.calls.models import CallQueueEntry, CallTask
 from crm.calls.priority import LIVE_INTENT_MINUTES, Candidate, best_per_contact
-from crm.calls.settings import settings_for
+from crm.calls.settings import settings_for, stored_settings
 from crm.contacts.models import Activity, Contact
+from crm.errors import Conflict
 from crm.extensions import db
+from crm.scoring.services import top_scored_contacts
+from crm.sequences.services import due_call_tasks
+from crm.tracking.services import recent_human_intent
 
 CONVERSION_KINDS = ("form_submitted", "email_replied")
 TOUCH_KINDS = ("call", "email_sent")
@@ -91,8 +96,6 @@ def _when(moment: datetime, zone: str, day: date) -> str:
 # --- candidates from each source -----------------------------------------------------------
 
 def intent_candidates(user, now: datetime) -> list[Candidate]:
-    from crm.tracking.public import recent_human_intent
-
     found = []
     for intent in recent_human_intent(user.id, now - timedelta(minutes=LIVE_INTENT_MINUTES)):
         minutes = max(0, int((now - intent.occurred_at).total_seconds() // 60))
@@ -102,8 +105,6 @@ def intent_candidates(user, now: datetime) -> list[Candidate]:
 
 
 def task_candidates(user, day: date, day_end: datetime) -> list[Candidate]:
-    from crm.sequences.tasks import due_call_tasks
-
     zone = rep_zone(user)
     found = []
     for task in due_call_tasks(user.id, day_end):
@@ -162,8 +163,6 @@ def callback_candidates(user, day_end: datetime) -> list[Candidate]:
 
 
 def score_candidates(user, now: datetime, limit: int, exclude: set[int]) -> list[Candidate]:
-    from crm.scoring.public import top_scored_contacts
-
     scored = top_scored_contacts(user.id, now, limit, frozenset(exclude))
     found = [Candidate(cid, "score", f"score {score:.0f}, not contacted in the last "
                        f"{recent_days()} days", now, score=float(score)) for cid, score in scored]
@@ -242,26 +241,70 @@ def select_for_capacity(placed: list[Placed], capacity: int) -> list[Placed]:
 
 
 def capacity_for(user, day: date) -> int:
-    per_hour = settings_for(user).calls_per_hour
+    per_hour = stored_settings(user).calls_per_hour
     return blocked_minutes(user, day) * per_hour // 60
 
 
 # --- building and storing ----------------------------------------------------------------------
 
-def build_queue(user, now: datetime, day: date | None = None) -> list[CallQueueEntry]:
-    """(Re)build the rep's queue for ``day`` (default: the rep's today). Entries already
-    logged stay; open entries are replaced by the new selection. Flushes."""
-    day = day or today_for(user, now)
+def plan_queue(user, now: datetime, day: date) -> list[Placed]:
+    """The selection a build of the rep's queue for ``day`` would store, in priority order.
+    Reads only."""
     day_start, day_end = day_bounds(day, rep_zone(user))
     capacity = capacity_for(user, day)
     candidates = (intent_candidates(user, now) + task_candidates(user, day, day_end)
                   + converted_candidates(user, day, now) + callback_candidates(user, day_end))
     taken = {c.contact_id for c in candidates}
     candidates += score_candidates(user, now, capacity * 2 + 10, taken)
-    chosen = _place_all(user, candidates, now, day_start, day_end, capacity, day)
-    _store(user, day, chosen, now, prune=True)
-    settings_for(user, now).queue_built_on = day
-    db.session.flush()
+    return _place_all(user, candidates, now, day_start, day_end, capacity, day)
+
+
+@dataclass(frozen=True)
+class PlannedEntry:
+    """A queue entry not stored yet (``id`` None): what My day shows before the queue is built."""
+    id: None
+    position: int
+    contact: Contact
+    contact_id: int
+    reason_code: str
+    reason: str
+    held_until: datetime | None
+    status: str = "queued"
+
+
+def preview_queue(user, now: datetime, day: date) -> list[PlannedEntry]:
+    """The queue a build would store for ``day``, ordered as it would be numbered. Reads only."""
+    chosen = sorted(plan_queue(user, now, day), key=lambda p: (-p.priority, p.candidate.contact_id))
+    contacts = _contacts({p.candidate.contact_id for p in chosen})
+    return [PlannedEntry(None, position, contacts[p.candidate.contact_id], p.candidate.contact_id,
+                         p.candidate.reason_code, p.candidate.reason, p.held_until)
+            for position, p in enumerate(chosen, start=1)]
+
+
+def queue_built(user, now: datetime) -> bool:
+    """Was the rep's queue for their today built (by the morning job or the rep)?"""
+    return stored_settings(user).queue_built_on == today_for(user, now)
+
+
+class QueueRaced(Conflict):
+    """Another request (or the morning job) stored the same queue at the same moment; its
+    queue stands. The build's writes are already undone (a savepoint): the caller's session
+    stays usable."""
+
+
+def build_queue(user, now: datetime, day: date | None = None) -> list[CallQueueEntry]:
+    """(Re)build the rep's queue for ``day`` (default: the rep's today). Entries already
+    logged stay; open entries are replaced by the new selection. Flushes.
+    :raises QueueRaced: a concurrent build stored it first"""
+    day = day or today_for(user, now)
+    chosen = plan_queue(user, now, day)
+    try:
+        with db.session.begin_nested():
+            _store(user, day, chosen, now, prune=True)
+            settings_for(user, now).queue_built_on = day
+            db.session.flush()
+    except IntegrityError:
+        raise QueueRaced("the queue is being built by another request; read it again") from None
     return queue_entries(user.id, day)
 
 
@@ -274,7 +317,11 @@ def refresh_live_intent(user, now: datetime) -> int:
     day = today_for(user, now)
     day_start, day_end = day_bounds(day, rep_zone(user))
     chosen = _place_all(user, candidates, now, day_start, day_end, 0, day)
-    return _store(user, day, chosen, now, prune=False)
+    try:
+        with db.session.begin_nested():
+            return _store(user, day, chosen, now, prune=False)
+    except IntegrityError:  # another request let the same contacts join at the same moment
+        return 0
 
 
 def _worked_today(user_id: int, day: date, ids) -> set[int]:

@@ -6,8 +6,14 @@ demo of this one) call. The work lives in the submodules; this module re-exports
 - the daily queue (``crm.calls.queue``): build, read, live-intent refresh;
 - logging calls (``crm.calls.outcomes``) and attaching recordings (``crm.calls.recordings``);
 - the rep's call settings and secret calendar feed (``crm.calls.settings``).
+
+``connect_signals`` (called where the app is built) answers the meetings feature's question
+for a host's busy time (``crm.signals.busy_time_requested``) with the host's blocks, so
+meetings never imports calls (calls imports meetings: its calendar shows the meetings).
 """
 from __future__ import annotations
+
+from datetime import datetime
 
 from crm.calls.blocks import (  # noqa: F401  (re-exported)
     BlockOverlapsMeeting, blocked_minutes, blocks_of, busy_intervals, create_block, day_bounds, day_occurrences,
@@ -21,3 +27,16 @@ from crm.calls.recordings import attach_recording, call_activity  # noqa: F401  
 from crm.calls.settings import (  # noqa: F401  (re-exported)
     feed_url, regenerate_feed_token, set_calls_per_hour, settings_for, user_id_for_feed_token,
 )
+from crm.signals import busy_time_requested
+
+
+def blocks_as_busy_time(sender: int, *, start: datetime, end: datetime, **_kwargs) -> list[tuple[datetime, datetime]]:
+    """Receiver of ``busy_time_requested``: the user's (``sender``) blocks in [start, end)."""
+    return busy_intervals(sender, start, end)
+
+
+def connect_signals() -> None:
+    """Subscribe the calls feature's receivers (idempotent: blinker keeps one connection per
+    receiver). Blocks are busy time for booking: without this, meetings could be booked
+    inside a prospecting block."""
+    busy_time_requested.connect(blocks_as_busy_time)

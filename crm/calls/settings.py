@@ -32,6 +32,16 @@ def settings_for(user, now: datetime | None = None) -> CallSettings:
     return found
 
 
+def stored_settings(user) -> CallSettings:
+    """The rep's settings as a page shows them, without writing: the stored row, or an unsaved
+    one with the configured defaults (no feed token: the blocks page creates it)."""
+    found = db.session.get(CallSettings, user.id)
+    if found is not None:
+        return found
+    return CallSettings(user_id=user.id, calls_per_hour=current_app.config.get("CALLS_PER_HOUR", 12),
+                        queue_built_on=None)
+
+
 def set_calls_per_hour(user, value, now: datetime) -> CallSettings:
     try:
         number = int(value)

@@ -6,29 +6,35 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, Response, current_app, flash, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from crm.api.bounds import check_day
+from crm.auth.models import User
 from crm.calls import blocks as block_service
 from crm.calls import queue as queue_service
 from crm.calls.forms import BlockForm, LogCallForm, RecordingForm, ScriptForm, SettingsForm
 from crm.calls.ics import feed_calendar
-from crm.calls.models import OUTCOME_LABELS, OUTCOMES, CallQueueEntry
+from crm.calls.models import OUTCOME_LABELS, OUTCOMES, CallQueueEntry, CallRecording, CallTask
 from crm.calls.outcomes import complete_follow_up, log_call, open_follow_ups
 from crm.calls.permissions import rep_for
 from crm.calls.plan import team_plan, week_start
-from crm.calls.recordings import attach_recording
+from crm.calls.recordings import attach_recording, call_activity
 from crm.calls.scripts import delete_script, get_script, list_scripts, objections_text, parse_objections, save_script
-from crm.calls.settings import feed_url, regenerate_feed_token, set_calls_per_hour, settings_for, user_id_for_feed_token
+from crm.calls.settings import (
+    feed_url, regenerate_feed_token, set_calls_per_hour, settings_for, stored_settings, user_id_for_feed_token,
+)
 from crm.calls.workpage import describe_activity, work_context
-from crm.auth.models import User
+from crm.contacts.models import Activity
+from crm.contacts.services import ContactPanel
 from crm.errors import ServiceError, ValidationFailed
 from crm.extensions import db, limiter
+from crm.meetings.services import meetings_between
 from crm.timeutil import utcnow
 from crm.web.access import SALES, public, roles
-from crm.web.formhelpers import abort_for, commit_or_abort, int_arg
+from crm.web.formhelpers import abort_for, commit_or_abort, commit_or_show_errors, int_arg
 
 bp = Blueprint("calls", __name__)
 
@@ -75,48 +81,50 @@ def rep_time(moment, user=None):
 @bp.route("/calls")
 @roles(*SALES)
 def my_day():
+    """Reads only. The morning job builds the queue; before it has run today (or with no
+    worker in development) the rep's own page shows the queue a build would store, and
+    "Start calling" (a POST) stores it."""
     rep = _viewed_rep()
     now = utcnow()
     day = queue_service.today_for(rep, now)
-    if rep.id == current_user.id:
-        _build_if_missing(rep, now)
-    settings_for(rep, now)
-    db.session.commit()  # before reading the rest: a commit expires what was loaded
-    settings = settings_for(rep, now)
+    own = rep.id == current_user.id
     entries = queue_service.queue_entries(rep.id, day, include_done=True)
+    open_entries: list = [e for e in entries if e.status == "queued"]
+    preview = own and not queue_service.queue_built(rep, now)
+    if preview:
+        open_entries = queue_service.preview_queue(rep, now, day)
     return render_template(
-        "calls/my_day.html", rep=rep, day=day, now=now, entries=entries,
-        open_entries=[e for e in entries if e.status == "queued"],
-        logged=[e for e in entries if e.status != "queued"],
+        "calls/my_day.html", rep=rep, day=day, now=now, entries=entries, open_entries=open_entries,
+        logged=[e for e in entries if e.status != "queued"], preview=preview,
         blocks=block_service.day_occurrences(rep, day), capacity=queue_service.capacity_for(rep, day),
-        settings=settings, follow_ups=open_follow_ups(rep.id, now + timedelta(days=1)),
-        own=rep.id == current_user.id, outcome_labels=OUTCOME_LABELS,
+        settings=stored_settings(rep), follow_ups=open_follow_ups(rep.id, now + timedelta(days=1)),
+        own=own, outcome_labels=OUTCOME_LABELS,
     )
 
 
 def _build_if_missing(user, now) -> None:
-    """The morning job builds the queue; a rep who opens the app before it ran (or who has
-    no worker in development) gets it built on the spot, once a day."""
-    if settings_for(user, now).queue_built_on == queue_service.today_for(user, now):
+    """The morning job builds the queue; a rep who starts calling before it ran (or who has
+    no worker in development) gets it built on the spot, once a day. Flushes."""
+    if queue_service.queue_built(user, now):
         return
     try:
         queue_service.build_queue(user, now)
-        db.session.commit()
-    except IntegrityError:
-        db.session.rollback()
+    except queue_service.QueueRaced:  # the morning job built it at the same moment: theirs stands
+        pass
 
 
 @bp.route("/calls/queue/build", methods=["POST"])
 @roles(*SALES)
 def build_queue():
+    """Build (or rebuild) the rep's queue; ``then=work`` goes on to the first call."""
     try:
         entries = queue_service.build_queue(current_user, utcnow())
-        db.session.commit()
-        flash(f"Your queue has {len(entries)} calls.", "success")
-    except IntegrityError:  # the morning job built it at the same moment: show that one
-        db.session.rollback()
+    except queue_service.QueueRaced:  # the morning job built it at the same moment: show that one
         flash("The queue was just rebuilt; here it is.", "info")
-    return redirect(url_for(".my_day"))
+    else:
+        flash(f"Your queue has {len(entries)} calls.", "success")
+    db.session.commit()
+    return redirect(url_for(".work_next" if request.form.get("then") == "work" else ".my_day"))
 
 
 @bp.route("/calls/poll")
@@ -124,12 +132,8 @@ def build_queue():
 def poll():
     """Small JSON for the queue pages: live intent joins, what is next, how many are left."""
     now = utcnow()
-    try:
-        joined = queue_service.refresh_live_intent(current_user, now)
-        db.session.commit()
-    except IntegrityError:
-        db.session.rollback()
-        joined = 0
+    joined = queue_service.refresh_live_intent(current_user, now)
+    db.session.commit()
     day = queue_service.today_for(current_user, now)
     entries = queue_service.queue_entries(current_user.id, day)
     upcoming = queue_service.next_entry(current_user, now)
@@ -147,11 +151,8 @@ def poll():
 def work_next():
     now = utcnow()
     _build_if_missing(current_user, now)
-    try:
-        queue_service.refresh_live_intent(current_user, now)
-        db.session.commit()
-    except IntegrityError:
-        db.session.rollback()
+    queue_service.refresh_live_intent(current_user, now)
+    db.session.commit()
     entry = queue_service.next_entry(current_user, now)
     if entry is None:
         return render_template("calls/work_done.html", now=now,
@@ -163,8 +164,6 @@ def work_next():
 def _own_entry(entry_id: int) -> CallQueueEntry:
     entry = db.session.get(CallQueueEntry, entry_id)
     if entry is None or entry.user_id != current_user.id:
-        from flask import abort
-
         abort(404)
     return entry
 
@@ -207,30 +206,38 @@ def log_entry(entry_id: int):
     if not form.validate_on_submit():
         return _render_work(entry, form, 422)
     now = utcnow()
-    try:
+
+    def log():
         follow_up = None
         if form.follow_up_title.data:
             due = form.follow_up_due.data or queue_service.today_for(current_user, now) + timedelta(days=1)
             follow_up = {"title": form.follow_up_title.data,
                          "due_at": block_service.local_to_utc(due, datetime.min.time().replace(hour=9),
                                                               current_user.time_zone or "UTC")}
-        log_call(current_user, contact_id=entry.contact_id, entry_id=entry.id, outcome=form.outcome.data,
-                 notes=form.notes.data or "", duration_seconds=form.duration_seconds.data,
-                 callback_at=_callback_time(form.callback_at.data), follow_up=follow_up, now=now)
-        db.session.commit()
-    except ServiceError as exc:
-        db.session.rollback()
-        if exc.status == 409:
-            flash(exc.message, "error")
-            return redirect(url_for(".work_next"))
-        if exc.status in (403, 404):
-            abort_for(exc)
-        for name, message in exc.fields.items():
-            field = getattr(form, name.split(".")[0].replace("follow_up", "follow_up_title"), None)
-            (field.errors.append(message) if field is not None else form.form_errors.append(message))
+        return log_call(current_user, contact_id=entry.contact_id, entry_id=entry.id, outcome=form.outcome.data,
+                        notes=form.notes.data or "", duration_seconds=form.duration_seconds.data,
+                        callback_at=_callback_time(form.callback_at.data), follow_up=follow_up, now=now)
+
+    logged, status = commit_or_show_errors(form, log, apply_errors=_call_errors)
+    if status == 409:
+        return redirect(url_for(".work_next"))
+    if logged is None:
         return _render_work(entry, form, 422)
     flash(f"Logged: {OUTCOME_LABELS[form.outcome.data]} with {entry.contact.full_name}.", "success")
     return redirect(url_for(".work_next"))
+
+
+def _call_errors(form, exc: ServiceError) -> None:
+    """A call logged twice (another tab) is said and the page moves on; a missing entry or
+    contact is its error page; anything else goes next to its field."""
+    if exc.status == 409:
+        flash(exc.message, "error")
+        return
+    if exc.status in (403, 404):
+        abort_for(exc)
+    for name, message in exc.fields.items():
+        field = getattr(form, name.split(".")[0].replace("follow_up", "follow_up_title"), None)
+        (field.errors.append(message) if field is not None else form.form_errors.append(message))
 
 
 @bp.route("/calls/work/<int:entry_id>/skip", methods=["POST"])
@@ -284,23 +291,25 @@ def blocks():
                 out_of_range = True
         if out_of_range:
             return _render_blocks(form, settings_form, 422)
-        try:
-            block_service.create_block(current_user, data, utcnow())
-            db.session.commit()
-        except block_service.BlockOverlapsMeeting as exc:
-            # The message names the meeting; the checkbox next to it is the way through.
-            db.session.rollback()
-            form.form_errors.append(exc.message)
-            form.allow_overlap.errors = [*form.allow_overlap.errors, exc.fields["allow_overlap"]]
-            return _render_blocks(form, settings_form, 409)
-        except ValidationFailed as exc:
-            db.session.rollback()
-            for name, message in exc.fields.items():
-                getattr(form, name, form.title).errors.append(message)
-            return _render_blocks(form, settings_form, 422)
+        created, status = commit_or_show_errors(
+            form, lambda: block_service.create_block(current_user, data, utcnow()), apply_errors=_block_errors)
+        if created is None:
+            return _render_blocks(form, settings_form, status)
         flash("Time block saved.", "success")
         return redirect(url_for(".blocks"))
     return _render_blocks(BlockForm(formdata=None), settings_form)
+
+
+def _block_errors(form, exc: ServiceError) -> None:
+    if isinstance(exc, block_service.BlockOverlapsMeeting):
+        # The message names the meeting; the checkbox next to it is the way through (409).
+        form.form_errors.append(exc.message)
+        form.allow_overlap.errors = [*form.allow_overlap.errors, exc.fields["allow_overlap"]]
+        return
+    if not isinstance(exc, ValidationFailed):
+        abort_for(exc)
+    for name, message in exc.fields.items():
+        getattr(form, name, form.title).errors.append(message)
 
 
 @bp.route("/calls/blocks/<int:block_id>/delete", methods=["POST"])
@@ -353,8 +362,6 @@ def feed(token: str):
 @bp.route("/calls/calendar")
 @roles(*SALES)
 def calendar():
-    from crm.meetings.services import meetings_between
-
     rep = _viewed_rep()
     now = utcnow()
     view = "day" if request.args.get("view") == "day" else "week"
@@ -404,20 +411,20 @@ def edit_script(script_id: int | None = None):
                       data={"name": script.name, "body": script.body,
                             "objections": objections_text(script)} if script else None)
     if request.method == "POST" and form.validate_on_submit():
-        try:
-            save_script(current_user, _script_data(form), utcnow(), script_id)
-            db.session.commit()
+        saved, _status = commit_or_show_errors(
+            form, lambda: save_script(current_user, _script_data(form), utcnow(), script_id), apply_errors=_script_errors)
+        if saved is not None:
             flash("Script saved.", "success")
             return redirect(url_for(".scripts"))
-        except ValidationFailed as exc:
-            db.session.rollback()
-            for name, message in exc.fields.items():
-                getattr(form, name, form.name).errors.append(message)
-        except ServiceError as exc:
-            db.session.rollback()
-            abort_for(exc)
     status = 422 if request.method == "POST" else 200
     return render_template("calls/script_form.html", form=form, script=script), status
+
+
+def _script_errors(form, exc: ServiceError) -> None:
+    if not isinstance(exc, ValidationFailed):
+        abort_for(exc)
+    for name, message in exc.fields.items():
+        getattr(form, name, form.name).errors.append(message)
 
 
 @bp.route("/calls/scripts/<int:script_id>/delete", methods=["POST"])
@@ -449,8 +456,6 @@ def plan():
 @bp.route("/calls/recordings/<int:activity_id>", methods=["GET", "POST"])
 @roles(*SALES)
 def recording(activity_id: int):
-    from crm.calls.recordings import call_activity
-
     try:
         activity = call_activity(current_user, activity_id)
     except ServiceError as exc:
@@ -460,31 +465,26 @@ def recording(activity_id: int):
     if request.method == "POST" and form.validate_on_submit():
         upload = form.file.data if getattr(form.file.data, "filename", "") else None
         url = form.url.data or None
-        try:
-            attach_recording(activity.id, current_user, now=utcnow(), upload=upload, url=url)
-            db.session.commit()
+        attached, status = commit_or_show_errors(
+            form, lambda: attach_recording(activity.id, current_user, now=utcnow(), upload=upload, url=url),
+            apply_errors=_recording_errors)
+        if attached is not None:
             flash("Recording attached.", "success")
             return redirect(url_for(".my_day"))
-        except ServiceError as exc:
-            db.session.rollback()
-            for name, message in exc.fields.items():
-                getattr(form, name, form.url).errors.append(message)
-            status = exc.status
     elif request.method == "POST":
         status = 422
     return render_template("calls/recording.html", form=form, activity=activity), status
+
+
+def _recording_errors(form, exc: ServiceError) -> None:
+    for name, message in exc.fields.items():
+        getattr(form, name, form.url).errors.append(message)
 
 
 # --- the contact page panel ----------------------------------------------------------------
 
 def _contact_panel(contact, viewer, now) -> dict:
     """The last calls, open callbacks / follow-ups and which calls have a recording (3 queries)."""
-    from sqlalchemy import select
-    from sqlalchemy.orm import joinedload
-
-    from crm.calls.models import CallRecording, CallTask
-    from crm.contacts.models import Activity
-
     calls = db.session.scalars(
         select(Activity).options(joinedload(Activity.user))
         .where(Activity.contact_id == contact.id, Activity.kind == "call")
@@ -497,7 +497,5 @@ def _contact_panel(contact, viewer, now) -> dict:
     return {"calls": calls, "open_tasks": tasks, "recordings": {cid: True for cid in recorded}}
 
 
-from crm.contacts.panels import ContactPanel  # noqa: E402
-
 CONTACT_PANEL = ContactPanel(key="calls", template="calls/_contact_panel.html", load=_contact_panel,
-                                    column="side", order=40)
+                             column="side", order=40)

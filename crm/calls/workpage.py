@@ -12,6 +12,7 @@ from crm.calls.scripts import list_scripts
 from crm.contacts.models import Activity
 from crm.deals.models import Deal
 from crm.extensions import db
+from crm.scoring.services import score_summaries
 
 ENGAGEMENT_KINDS = ("page_viewed", "email_opened", "email_clicked", "form_submitted", "email_replied")
 
@@ -27,8 +28,6 @@ def dial_link(phone: str | None) -> str | None:
 
 
 def work_context(entry, now: datetime) -> dict:
-    from crm.scoring.public import score_summaries
-
     contact = entry.contact
     recent = db.session.scalars(
         select(Activity).where(Activity.contact_id == contact.id)

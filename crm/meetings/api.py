@@ -1,14 +1,15 @@
-"""JSON API routes of the meetings feature (attached to ``crm.api.bp``): the public slots and
+"""JSON API routes of the meetings feature (``routes``, mounted on /api/v1 from the manifest): the public slots and
 booking (no token, rate-limited per IP) and the rep's meeting types and meetings."""
 from __future__ import annotations
 
 from datetime import date
 from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo
 
 from flask import current_app, jsonify
 from pydantic import Field
 
-from crm.api import bp
+from crm.api.routing import ApiRoutes
 from crm.api.auth import api_user
 from crm.api.endpoint import endpoint
 from crm.api.schemas import Id, OutModel, QueryModel, StrictModel, Text, TimeZoneName, UtcDateTime
@@ -19,6 +20,8 @@ from crm.meetings.invites import manage_url, send_invites
 from crm.timeutil import utcnow
 from crm.validation import check_web_url
 from crm.web.access import SALES, public, roles
+
+routes = ApiRoutes()
 
 
 def _slots_limit() -> str:
@@ -64,8 +67,6 @@ class BookingOut(OutModel):
 
 
 def iso_in(slots, tz: str) -> list[str]:
-    from zoneinfo import ZoneInfo
-
     zone = ZoneInfo(tz)
     return [slot.astimezone(zone).isoformat() for slot in slots]
 
@@ -77,7 +78,7 @@ def fresh_slots(meeting_type, tz: str) -> list[str]:
         return iso_in(services.slots_for_days(meeting_type, utcnow(), None, 7, "UTC"), "UTC")
 
 
-@bp.get("/booking/<slug>/slots")
+@routes.get("/booking/<slug>/slots")
 @public
 @limiter.limit(_slots_limit)
 @endpoint("Free slots of a booking link", query=SlotsQuery, response=SlotsOut,
@@ -89,7 +90,7 @@ def booking_slots(slug: str, query: SlotsQuery):
                     time_zone=query.tz, slots=iso_in(slots, query.tz))
 
 
-@bp.post("/booking/<slug>")
+@routes.post("/booking/<slug>")
 @public
 @limiter.limit(_booking_limit)
 @endpoint("Book a slot", body=BookingIn, response=BookingOut, status=201,
@@ -97,18 +98,18 @@ def booking_slots(slug: str, query: SlotsQuery):
                       "422 for bad input or a time the link never offers.")
 def book_slot(slug: str, body: BookingIn):
     meeting_type = services.public_meeting_type(slug)
-    guest = services.clean_guest(meeting_type, body.name, body.email, body.tz, body.answers)
+    guest = services.guest_from(meeting_type, body.model_dump(include={"name", "email", "tz", "answers"}))
     start = services.parse_start(body.start)
     now = utcnow()
     try:
         meeting = services.book(meeting_type, start, guest, now, source_token=body.source)
-        db.session.commit()
     except Conflict as exc:
-        db.session.rollback()
+        # Nothing of the loser is kept: the request's session is discarded unsaved at teardown.
         response = jsonify({"error": {"code": exc.code, "message": exc.message, "fields": exc.fields},
                             "slots": fresh_slots(services.public_meeting_type(slug), guest.time_zone)})
         response.status_code = 409
         return response
+    db.session.commit()
     send_invites(meeting, "REQUEST", now)
     return booking_out(meeting, guest.time_zone)
 
@@ -222,10 +223,8 @@ class MeetingTypeList(OutModel):
 
 
 def type_out(meeting_type) -> MeetingTypeOut:
-    from crm.meetings.links import public_url
-
     data: dict[str, Any] = {c.name: getattr(meeting_type, c.name) for c in meeting_type.__table__.columns}
-    data.update(url=public_url(meeting_type.slug), member_ids=[m.user_id for m in meeting_type.members])
+    data.update(url=services.public_url(meeting_type.slug), member_ids=[m.user_id for m in meeting_type.members])
     return MeetingTypeOut.model_validate(data)
 
 
@@ -247,14 +246,14 @@ def _type_data(body) -> dict[str, Any]:
     return {k: v for k, v in data.items() if v is not None or k == "daily_max"}
 
 
-@bp.get("/meeting-types")
+@routes.get("/meeting-types")
 @roles(*SALES)
 @endpoint("List my meeting types", response=MeetingTypeList)
 def list_meeting_types():
     return MeetingTypeList(items=[type_out(t) for t in services.list_meeting_types(api_user())])
 
 
-@bp.post("/meeting-types")
+@routes.post("/meeting-types")
 @roles(*SALES)
 @endpoint("Create a meeting type (mine)", body=MeetingTypeIn, response=MeetingTypeOut, status=201)
 def create_meeting_type(body: MeetingTypeIn):
@@ -264,14 +263,14 @@ def create_meeting_type(body: MeetingTypeIn):
     return type_out(meeting_type)
 
 
-@bp.get("/meeting-types/<int:meeting_type_id>")
+@routes.get("/meeting-types/<int:meeting_type_id>")
 @roles(*SALES)
 @endpoint("Read a meeting type", response=MeetingTypeOut)
 def get_meeting_type(meeting_type_id: int):
     return type_out(services.get_own_meeting_type(api_user(), meeting_type_id))
 
 
-@bp.patch("/meeting-types/<int:meeting_type_id>")
+@routes.patch("/meeting-types/<int:meeting_type_id>")
 @roles(*SALES)
 @endpoint("Update a meeting type", body=MeetingTypePatch, response=MeetingTypeOut)
 def update_meeting_type(meeting_type_id: int, body: MeetingTypePatch):
@@ -285,7 +284,7 @@ def update_meeting_type(meeting_type_id: int, body: MeetingTypePatch):
     return type_out(meeting_type)
 
 
-@bp.delete("/meeting-types/<int:meeting_type_id>")
+@routes.delete("/meeting-types/<int:meeting_type_id>")
 @roles(*SALES)
 @endpoint("Delete a meeting type", status=204, description="Booked meetings stay.")
 def delete_meeting_type(meeting_type_id: int):
@@ -329,7 +328,7 @@ class CancelIn(StrictModel):
     reason: Text(500) = ""
 
 
-@bp.get("/meetings")
+@routes.get("/meetings")
 @roles(*SALES)
 @endpoint("List my meetings", query=MeetingsQuery, response=MeetingList,
           description="`upcoming` (soonest first) or `past` (latest first), at most per_page.")
@@ -338,14 +337,14 @@ def list_meetings(query: MeetingsQuery):
     return MeetingList(items=[MeetingOut.model_validate(m) for m in items])
 
 
-@bp.get("/meetings/<int:meeting_id>")
+@routes.get("/meetings/<int:meeting_id>")
 @roles(*SALES)
 @endpoint("Read a meeting", response=MeetingOut)
 def get_meeting(meeting_id: int):
     return MeetingOut.model_validate(services.get_meeting_for(api_user(), meeting_id))
 
 
-@bp.post("/meetings/<int:meeting_id>/cancel")
+@routes.post("/meetings/<int:meeting_id>/cancel")
 @roles(*SALES)
 @endpoint("Cancel a meeting", body=CancelIn, response=MeetingOut,
           description="Sends METHOD:CANCEL to the guest and the host. Cancelling twice is harmless.")

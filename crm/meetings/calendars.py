@@ -14,12 +14,13 @@ from zoneinfo import ZoneInfo
 
 import icalendar
 import recurring_ical_events
+from flask import current_app
 from sqlalchemy import delete, select
 
 from crm.errors import NotFound, ValidationFailed
 from crm.extensions import db
 from crm.meetings.models import ExternalBusy, ExternalCalendar
-from crm.validation import check_web_url
+from crm.validation import check_web_url, get_by_id
 
 log = logging.getLogger(__name__)
 
@@ -112,8 +113,6 @@ class _CheckedRedirects(urllib.request.HTTPRedirectHandler):
 
 
 def _check_feed_address(url: str) -> None:
-    from flask import current_app
-
     parts = urllib.parse.urlsplit(url)
     if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
         raise CalendarError("only http(s) feed addresses are supported")
@@ -193,8 +192,6 @@ def user_calendars(user_id: int) -> list[ExternalCalendar]:
 
 
 def get_own_calendar(user, calendar_id) -> ExternalCalendar:
-    from crm.validation import get_by_id
-
     calendar = get_by_id(ExternalCalendar, calendar_id)
     if calendar is None or calendar.user_id != user.id:
         raise NotFound("no such calendar")

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 import icalendar
 from flask import current_app
 
+from crm.mail.services import send_message
 from crm.meetings.models import Meeting
 from crm.meetings.tokens import manage_token
 
@@ -97,8 +98,6 @@ def build_message(meeting: Meeting, method: str, now: datetime, *, to_guest: boo
 def send_invites(meeting: Meeting, method: str, now: datetime, *, rescheduled: bool = False) -> int:
     """Mail the guest and the host; returns how many went out. Never raises: the meeting is
     already committed, so a failure is logged for the operator instead."""
-    from crm.mail.transport import send_message
-
     sent = 0
     for to_guest in (True, False):
         try:

@@ -5,7 +5,6 @@ commit; the page, API route or job commits, then sends the invites (``crm.meetin
 so a failed send can never undo a booking."""
 from __future__ import annotations
 
-import re
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -13,164 +12,44 @@ from typing import Any
 
 from flask import current_app
 from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
 
+from crm.alerts.services import notify
 from crm.auth.models import User
-from crm.contacts.emails import normalize_email
 from crm.contacts.models import Contact
+from crm.contacts.services import (
+    create_contact, find_contact_by_email, find_or_create_company_for_email, record_activity,
+)
 from crm.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from crm.extensions import db
 from crm.meetings import availability as av
 from crm.meetings.calendars import external_busy
+from crm.meetings.inputs import (  # noqa: F401  (limits re-exported for the API's schemas)
+    MAX_ANSWER, MAX_QUESTIONS, TYPE_DEFAULTS, GuestBooking, MeetingTypeCreate, MeetingTypeUpdate, parse,
+)
 from crm.meetings.links import default_meeting_type, meeting_link_for, public_url  # noqa: F401  (re-exported)
 from crm.meetings.models import Meeting, MeetingHostLock, MeetingType, MeetingTypeMember
+from crm.meetings.tokens import read_manage_token, read_source_token
 from crm.policy import require_sales
+from crm.scoring.services import record_event
+from crm.signals import busy_time_requested, meeting_booked
 from crm.timeutil import is_valid_timezone
-from crm.validation import check_web_url, get_by_id, has_control_chars
+from crm.validation import check_web_url, get_by_id
 
-SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{1,78}[a-z0-9])$")
 MAX_DAYS = 62
 ROUND_ROBIN_PERIOD = timedelta(days=30)
-MAX_QUESTIONS = 10
-MAX_ANSWER = 2000
-
-TYPE_DEFAULTS: dict[str, Any] = {
-    "description": "", "buffer_before_minutes": 0, "buffer_after_minutes": 0, "min_notice_hours": 4,
-    "not_today": False, "horizon_days": 30, "increment_minutes": 30, "daily_max": None,
-    "location_kind": "video", "location_value": "", "questions": [], "is_active": True,
-}
-_INT_LIMITS = {
-    "duration_minutes": (5, 720), "buffer_before_minutes": (0, 240), "buffer_after_minutes": (0, 240),
-    "min_notice_hours": (0, 24 * 60), "horizon_days": (1, 365), "increment_minutes": (5, 720),
-    "daily_max": (1, 100),
-}
-
-
-# --- meeting types: validation ----------------------------------------------------------------
-
-def _clean_text(value: Any, limit: int, field: str, errors: dict, *, required: bool = False) -> str:
-    text = "" if value is None else str(value).strip()
-    if required and not text:
-        errors[field] = "required"
-    elif len(text) > limit:
-        errors[field] = f"at most {limit} characters"
-    elif has_control_chars(text):
-        errors[field] = "must not contain control characters"
-    return text
-
-
-def clean_weekly_hours(rows: Any, errors: dict) -> list[dict[str, Any]]:
-    """``[{"weekday", "start", "end"}]`` checked: known weekday, HH:MM, start before end, and
-    no two ranges of a day overlapping (they would offer the same slot twice)."""
-    if not isinstance(rows, list) or not rows:
-        errors["weekly_hours"] = "give at least one range of hours"
-        return []
-    if len(rows) > 70:
-        errors["weekly_hours"] = "at most 70 ranges"
-        return []
-    clean, spans = [], []
-    for i, row in enumerate(rows):
-        try:
-            weekday = row["weekday"]
-            if isinstance(weekday, bool) or not isinstance(weekday, int) or not 0 <= weekday <= 6:
-                raise ValueError("weekday is 0 (Monday) to 6 (Sunday)")
-            start, end = av.parse_hhmm(row["start"]), av.parse_hhmm(row["end"])
-            if start >= end:
-                raise ValueError("start must be before end")
-        except (KeyError, TypeError) as exc:
-            errors[f"weekly_hours.{i}"] = f"needs weekday, start and end ({exc.__class__.__name__})"
-            continue
-        except ValueError as exc:
-            errors[f"weekly_hours.{i}"] = str(exc)
-            continue
-        spans.append((weekday, start, end, i))
-        clean.append({"weekday": weekday, "start": av.format_hhmm(start), "end": av.format_hhmm(end)})
-    spans.sort()
-    for (d1, _s1, e1, _), (d2, s2, _e2, i2) in zip(spans, spans[1:]):
-        if d1 == d2 and s2 < e1:
-            errors[f"weekly_hours.{i2}"] = "overlaps another range of the same day"
-    return sorted(clean, key=lambda r: (r["weekday"], r["start"]))
-
-
-def clean_questions(rows: Any, errors: dict) -> list[dict[str, Any]]:
-    if rows in (None, ""):
-        return []
-    if not isinstance(rows, list) or len(rows) > MAX_QUESTIONS:
-        errors["questions"] = f"a list of at most {MAX_QUESTIONS} questions"
-        return []
-    clean = []
-    for i, row in enumerate(rows):
-        label = row.get("label") if isinstance(row, dict) else row
-        label = _clean_text(label, 200, f"questions.{i}", errors, required=True)
-        required = bool(row.get("required")) if isinstance(row, dict) else False
-        clean.append({"key": f"q{i + 1}", "label": label, "required": required})
-    return clean
-
-
-def clean_type_fields(data: dict[str, Any], *, partial: bool) -> dict[str, Any]:
-    """Validated meeting-type fields; :raises ValidationFailed: with every bad field."""
-    errors: dict[str, str] = {}
-    clean: dict[str, Any] = {}
-    for key in ("name", "slug", "duration_minutes", "time_zone", "weekly_hours"):
-        if not partial and key not in data:
-            errors[key] = "required"
-    if "name" in data:
-        clean["name"] = _clean_text(data["name"], 120, "name", errors, required=True)
-    if "slug" in data:
-        slug = str(data["slug"] or "").strip().lower()
-        if not SLUG_RE.match(slug):
-            errors["slug"] = "3-80 lower-case letters, digits and dashes"
-        clean["slug"] = slug
-    if "description" in data:
-        clean["description"] = _clean_text(data["description"], 2000, "description", errors)
-    if "time_zone" in data:
-        if not is_valid_timezone(data["time_zone"]):
-            errors["time_zone"] = "not a known time zone (IANA name such as Europe/Berlin)"
-        clean["time_zone"] = data["time_zone"]
-    for key, (low, high) in _INT_LIMITS.items():
-        if key not in data:
-            continue
-        value = data[key]
-        if value is None and key == "daily_max":
-            clean[key] = None
-            continue
-        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-            errors[key] = f"a whole number from {low} to {high}"
-        clean[key] = value
-    if "weekly_hours" in data:
-        clean["weekly_hours"] = clean_weekly_hours(data["weekly_hours"], errors)
-    if "questions" in data:
-        clean["questions"] = clean_questions(data["questions"], errors)
-    if "location_kind" in data:
-        if data["location_kind"] not in ("video", "phone", "address", "none"):
-            errors["location_kind"] = "one of video, phone, address, none"
-        clean["location_kind"] = data["location_kind"]
-    if "location_value" in data:
-        clean["location_value"] = _clean_text(data["location_value"], 500, "location_value", errors)
-    for key in ("not_today", "is_active"):
-        if key in data:
-            clean[key] = bool(data[key])
-    if "member_ids" in data:
-        clean["member_ids"] = _clean_members(data["member_ids"], errors)
-    if errors:
-        raise ValidationFailed("invalid meeting type", errors)
-    return clean
-
-
-def _clean_members(value: Any, errors: dict) -> list[int]:
-    if value in (None, ""):
-        return []
-    ids = sorted({int(v) for v in value if str(v).isdigit()}) if isinstance(value, list) else None
-    if ids is None or len(ids) > 50:
-        errors["member_ids"] = "a list of at most 50 user ids"
-        return []
-    users = db.session.scalars(select(User).where(User.id.in_(ids))).all() if ids else []
-    if len(users) != len(ids) or any(u.role not in ("rep", "manager", "admin") or not u.is_active for u in users):
-        errors["member_ids"] = "every member must be an active sales user"
-    return ids
 
 
 # --- meeting types: services ------------------------------------------------------------------
+
+def _check_members(member_ids: list[int]) -> None:
+    """Team members are active sales users (the input model checked the list's shape)."""
+    users = db.session.scalars(select(User).where(User.id.in_(member_ids))).all() if member_ids else []
+    if len(users) != len(member_ids) or any(u.role not in ("rep", "manager", "admin") or not u.is_active
+                                            for u in users):
+        raise ValidationFailed("invalid meeting type", {"member_ids": "every member must be an active sales user"})
+
 
 def _slug_taken(slug: str, except_id: int | None = None) -> bool:
     query = select(MeetingType.id).where(MeetingType.slug == slug)
@@ -195,8 +74,11 @@ def _check_video_link(kind: str | None, value: str | None) -> None:
 
 
 def create_meeting_type(actor: User, data: dict[str, Any], now: datetime) -> MeetingType:
+    """``data`` as a page's form or the API's body gives it, parsed by ``MeetingTypeCreate``.
+    :raises ValidationFailed: (invalid meeting type) with every bad field; :raises Conflict: slug taken"""
     require_sales(actor)
-    clean = clean_type_fields(data, partial=False)
+    clean = parse(MeetingTypeCreate, data, "invalid meeting type").changes()
+    _check_members(clean.get("member_ids", []))
     _check_video_link(clean.get("location_kind", TYPE_DEFAULTS["location_kind"]),
                       clean.get("location_value", TYPE_DEFAULTS["location_value"]))
     if _slug_taken(clean["slug"]):
@@ -220,8 +102,11 @@ def get_own_meeting_type(actor: User, meeting_type_id: Any) -> MeetingType:
 
 
 def update_meeting_type(actor: User, meeting_type_id: Any, data: dict[str, Any], now: datetime) -> MeetingType:
+    """Only the fields in ``data`` change (parsed by ``MeetingTypeUpdate``)."""
     meeting_type = get_own_meeting_type(actor, meeting_type_id)
-    clean = clean_type_fields(data, partial=True)
+    clean = parse(MeetingTypeUpdate, data, "invalid meeting type").changes()
+    if "member_ids" in clean:
+        _check_members(clean["member_ids"])
     _check_video_link(clean.get("location_kind", meeting_type.location_kind),
                       clean.get("location_value", meeting_type.location_value))
     if "slug" in clean and _slug_taken(clean["slug"], except_id=meeting_type.id):
@@ -284,10 +169,12 @@ def booked_meetings(host_id: int, start: datetime, end: datetime, *,
 
 
 def busy_for(host_id: int, start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
-    """Prospecting blocks (calls feature) and external calendar events."""
-    from crm.calls.blocks import busy_intervals
-
-    return list(busy_intervals(host_id, start, end)) + external_busy(host_id, start, end)
+    """Busy time other features keep (the calls feature's prospecting blocks, asked through
+    ``crm.signals.busy_time_requested``) and external calendar events."""
+    busy: list[tuple[datetime, datetime]] = []
+    for _receiver, intervals in busy_time_requested.send(host_id, start=start, end=end):
+        busy.extend(intervals or [])
+    return busy + external_busy(host_id, start, end)
 
 
 def host_free_slots(meeting_type: MeetingType, host_id: int, now: datetime,
@@ -341,30 +228,12 @@ class Guest:
     answers: dict[str, str]
 
 
-def clean_guest(meeting_type: MeetingType, name: Any, email: Any, tz: Any, answers: Any) -> Guest:
-    errors: dict[str, str] = {}
-    clean_name = _clean_text(name, 200, "name", errors, required=True)
-    try:
-        clean_email = normalize_email(str(email or "")[:254])
-        if len(clean_email) > 254:
-            raise ValueError("too long")
-    except ValueError as exc:
-        errors["email"] = str(exc)
-        clean_email = ""
-    zone = str(tz or "UTC")
-    if not is_valid_timezone(zone):
-        errors["tz"] = "not a known time zone"
-    answers = answers if isinstance(answers, dict) else {}
-    clean_answers = {}
-    for question in meeting_type.questions or []:
-        key = question["key"]
-        value = _clean_text(answers.get(key, ""), MAX_ANSWER, f"answers.{key}", errors,
-                            required=bool(question.get("required")))
-        if value:
-            clean_answers[key] = value
-    if errors:
-        raise ValidationFailed("please check the form", errors)
-    return Guest(clean_name, clean_email, zone, clean_answers)
+def guest_from(meeting_type: MeetingType, data: dict[str, Any]) -> Guest:
+    """The guest of a booking from ``data`` (name, email, tz, answers), as the public page or
+    the API gives it, parsed by ``GuestBooking`` against the type's questions.
+    :raises ValidationFailed: (please check the form) with every bad field"""
+    guest = parse(GuestBooking, data, "please check the form", questions=meeting_type.questions or [])
+    return Guest(guest.name, guest.email, guest.tz, guest.answers)
 
 
 def parse_start(value: Any) -> datetime:
@@ -407,8 +276,6 @@ def lock_hosts(host_ids: list[int]) -> None:
         if not raw.in_transaction:
             raw.execute("BEGIN IMMEDIATE")
         return
-    from sqlalchemy.dialects.postgresql import insert as pg_insert
-
     db.session.execute(
         pg_insert(MeetingHostLock).values([{"user_id": h} for h in host_ids])
         .on_conflict_do_nothing(index_elements=["user_id"]))
@@ -440,12 +307,10 @@ def pick_round_robin(meeting_type: MeetingType, candidates: list[int], now: date
 def _contact_for_guest(host: User, guest: Guest, now: datetime) -> Contact:
     """Create or update the contact (and its company from the domain) through the contacts
     services, acting as the host so a rep's guest becomes the rep's contact."""
-    from crm.contacts import services as contacts
-
     first, _, last = guest.name.partition(" ")
-    contact = contacts.find_contact_by_email(guest.email)
+    contact = find_contact_by_email(guest.email)
     if contact is None:
-        return contacts.create_contact(host, {
+        return create_contact(host, {
             "email": guest.email, "first_name": first[:100], "last_name": last[:100],
             "time_zone": guest.time_zone, "source": "meeting link",
             "owner_id": host.id if host.role in ("rep", "manager", "admin") else None,
@@ -456,7 +321,7 @@ def _contact_for_guest(host: User, guest: Guest, now: datetime) -> Contact:
     if not contact.time_zone and guest.time_zone != "UTC":
         updates["time_zone"] = guest.time_zone
     if contact.company_id is None:
-        company = contacts.find_or_create_company_for_email(guest.email, now)
+        company = find_or_create_company_for_email(guest.email, now)
         if company is not None:
             contact.company_id = company.id
     for key, value in updates.items():
@@ -472,8 +337,6 @@ def book(meeting_type: MeetingType, start: datetime, guest: Guest, now: datetime
     slot wins; the others get ``Conflict``. Side effects: contact, meeting, ``meeting_booked``
     activity, the contact's sequences stopped, the rep alerted, scoring told.
     :raises Conflict: the slot is no longer free; :raises ValidationFailed: never offered."""
-    from crm.meetings.tokens import read_source_token
-
     host_ids = meeting_type.host_ids
     lock_hosts(host_ids)
     day_start, day_end = start - timedelta(days=1), start + timedelta(days=1)
@@ -498,8 +361,14 @@ def book(meeting_type: MeetingType, start: datetime, guest: Guest, now: datetime
         location_value=meeting_type.location_value,
         source_enrollment_id=enrollment_id, source_step_id=step_id, created_at=now, updated_at=now,
     )
-    db.session.add(meeting)
-    _flush_or_conflict()
+    # In a savepoint: a refusal by the database leaves the caller's session usable (the API
+    # answers the loser with fresh slots).
+    try:
+        with db.session.begin_nested():
+            db.session.add(meeting)
+            db.session.flush()
+    except IntegrityError:
+        raise Conflict("this time was just taken", {"start": "just taken, please pick another time"}) from None
     _after_booking(meeting, contact, meeting_type, now)
     return meeting
 
@@ -524,18 +393,15 @@ def _is_offered_ever(meeting_type: MeetingType, start: datetime, now: datetime) 
 
 
 def _after_booking(meeting: Meeting, contact: Contact, meeting_type: MeetingType, now: datetime) -> None:
-    from crm.alerts.services import notify
-    from crm.contacts.timeline import record_activity
-    from crm.scoring.engine import record_event
-    from crm.sequences.services import stop_enrollments_for
-
+    """The timeline entry, then ``meeting_booked`` (sequences stop the contact's enrollments),
+    the host's alert and the scoring event."""
     record_activity("meeting_booked", now, contact_id=contact.id, company_id=contact.company_id,
                     user_id=meeting.host_id, details={
                         "meeting_id": meeting.id, "title": meeting.title,
                         "start": meeting.start_at.isoformat(), "end": meeting.end_at.isoformat(),
                         "meeting_type": meeting_type.name, "enrollment_id": meeting.source_enrollment_id,
                         "step_id": meeting.source_step_id})
-    stop_enrollments_for(contact, "meeting_booked", None, now)
+    meeting_booked.send(meeting.id, contact=contact, now=now)
     notify(meeting.host_id, "meeting_booked",
            f"{meeting.guest_name} booked {meeting_type.name} on {meeting.start_at:%Y-%m-%d %H:%M} UTC",
            now=now, contact_id=contact.id, url=f"/meetings?focus={meeting.id}")
@@ -545,8 +411,6 @@ def _after_booking(meeting: Meeting, contact: Contact, meeting_type: MeetingType
 # --- cancel and reschedule --------------------------------------------------------------------
 
 def meeting_by_token(token: str) -> Meeting:
-    from crm.meetings.tokens import read_manage_token
-
     found = read_manage_token(token)
     meeting = db.session.get(Meeting, found[0]) if found and 0 < found[0] <= 2**31 - 1 else None
     if meeting is None or meeting.uid != found[1]:
@@ -563,8 +427,6 @@ def cancel_meeting(meeting: Meeting, now: datetime, *, reason: str = "", by_user
     meeting.sequence += 1
     meeting.updated_at = now
     db.session.flush()
-    from crm.contacts.timeline import record_activity
-
     if meeting.contact_id:
         record_activity("meeting_cancelled", now, contact_id=meeting.contact_id,
                         user_id=by_user.id if by_user else None,
@@ -600,8 +462,6 @@ def reschedule(meeting: Meeting, start: datetime, now: datetime) -> Meeting:
     meeting.sequence += 1
     meeting.updated_at = now
     _flush_or_conflict()
-    from crm.contacts.timeline import record_activity
-
     if meeting.contact_id:
         record_activity("meeting_rescheduled", now, contact_id=meeting.contact_id, user_id=None,
                         details={"meeting_id": meeting.id, "title": meeting.title,

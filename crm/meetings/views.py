@@ -9,7 +9,7 @@ from datetime import date, timedelta
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from crm.contacts.panels import ContactPanel, register_contact_panel
+from crm.contacts.services import ContactPanel
 from crm.errors import Conflict, ServiceError
 from crm.extensions import db, limiter
 from crm.meetings import availability as av
@@ -18,7 +18,6 @@ from crm.meetings.forms import (
     WEEKDAYS, BookingForm, CalendarUploadForm, CalendarUrlForm, CancelForm, ConfirmForm, MeetingTypeForm,
 )
 from crm.meetings.invites import send_invites
-from crm.meetings.links import public_url
 from crm.meetings.tokens import manage_token
 from crm.timeutil import all_timezones, is_valid_timezone, utcnow
 from crm.web.access import SALES, public, roles
@@ -112,26 +111,30 @@ def booking_form(slug: str):
     if form.validate_on_submit():
         answers = {q["key"]: request.form.get(f"answer_{q['key']}", "") for q in meeting_type.questions}
         now = utcnow()
-        try:
-            guest = services.clean_guest(meeting_type, form.name.data, form.email.data, tz, answers)
-            meeting = services.book(meeting_type, start, guest, now, source_token=form.src.data or None)
-            db.session.commit()
-        except Conflict:
-            db.session.rollback()
-            return _just_taken(meeting_type, tz)
-        except ServiceError as exc:
-            db.session.rollback()
-            apply_service_errors(form, exc)
-            status = exc.status
-        else:
+
+        def book():
+            guest = services.guest_from(meeting_type, {"name": form.name.data, "email": form.email.data,
+                                                       "tz": tz, "answers": answers})
+            return services.book(meeting_type, start, guest, now, source_token=form.src.data or None)
+
+        meeting, status = commit_or_show_errors(form, book, apply_errors=_booking_errors)
+        if meeting is not None:
             send_invites(meeting, "REQUEST", now)
             return redirect(url_for("meetings.manage", token=manage_token(meeting), booked=1))
+        if status == Conflict.status:
+            return _just_taken(meeting_type, tz)
     elif request.method == "POST":
         status = 422
     return render_template("meetings/public_book.html", meeting_type=meeting_type, form=form, tz=tz,
                            start=start.astimezone(av.ZoneInfo(tz)),
                            end=(start + timedelta(minutes=meeting_type.duration_minutes)).astimezone(av.ZoneInfo(tz)),
                            answers=request.form), status
+
+
+def _booking_errors(form, exc: ServiceError) -> None:
+    """The slot just taken is answered with fresh slots (``_just_taken``); the rest go on the form."""
+    if not isinstance(exc, Conflict):
+        apply_service_errors(form, exc)
 
 
 def _just_taken(meeting_type, tz: str):
@@ -191,14 +194,10 @@ def reschedule(token: str):
     form = ConfirmForm()
     if request.method == "POST" and form.validate_on_submit():
         now = utcnow()
-        try:
-            start = services.parse_start(request.form.get("start", ""))
-            services.reschedule(meeting, start, now)
-            db.session.commit()
-        except ServiceError as exc:
-            db.session.rollback()
-            flash(exc.fields.get("start") or exc.message, "error")
-        else:
+        moved, _status = commit_or_show_errors(
+            form, lambda: services.reschedule(meeting, services.parse_start(request.form.get("start", "")), now),
+            apply_errors=lambda _form, exc: flash(exc.fields.get("start") or exc.message, "error"))
+        if moved is not None:
             send_invites(meeting, "REQUEST", now, rescheduled=True)
             flash("The meeting has moved. Both of you have been sent an update.", "success")
             return redirect(url_for("meetings.manage", token=token))
@@ -249,7 +248,7 @@ def _type_form(form: MeetingTypeForm) -> MeetingTypeForm:
 @roles(*SALES)
 def list_types():
     return render_template("meetings/types.html", types=services.list_meeting_types(current_user),
-                           public_url=public_url, weekdays=WEEKDAYS, form=ConfirmForm())
+                           public_url=services.public_url, weekdays=WEEKDAYS, form=ConfirmForm())
 
 
 @bp.route("/meetings/types/new", methods=["GET", "POST"])
@@ -265,7 +264,7 @@ def new_type():
         created, status = commit_or_show_errors(
             form, lambda: services.create_meeting_type(current_user, form.service_data(), utcnow()))
         if created:
-            flash(f"Meeting type created: {public_url(created.slug)}", "success")
+            flash(f"Meeting type created: {services.public_url(created.slug)}", "success")
             return redirect(url_for("meetings.list_types"))
     elif request.method == "POST":
         status = 422
@@ -384,5 +383,5 @@ def _contact_panel(contact, viewer, now):
     return {"meetings": services.contact_meetings(contact.id), "zone": av.ZoneInfo(tz), "now": now}
 
 
-register_contact_panel(ContactPanel(key="meetings", template="meetings/_contact_panel.html",
-                                    load=_contact_panel, column="side", order=30))
+CONTACT_PANEL = ContactPanel(key="meetings", template="meetings/_contact_panel.html",
+                                    load=_contact_panel, column="side", order=30)

@@ -36,15 +36,15 @@ def callee(make_contact, ny_rep):
 @pytest.fixture
 def live_intent(monkeypatch):
     """Control what ``recent_human_intent`` returns (the tracking provider)."""
-    from crm.tracking import public
-    from crm.tracking.public import Intent
+    from crm.calls import queue
+    from crm.tracking.services import Intent
 
     intents: list = []
 
     def fake(owner_id, since):
         return [i for i in intents if i.occurred_at >= since]
 
-    monkeypatch.setattr(public, "recent_human_intent", fake)
+    monkeypatch.setattr(queue, "recent_human_intent", fake)
 
     def add(contact_id, occurred_at, label="opened 'Pricing follow-up'", kind="email_opened"):
         intents.append(Intent(contact_id, kind, occurred_at, label))
@@ -55,8 +55,8 @@ def live_intent(monkeypatch):
 @pytest.fixture
 def call_tasks(monkeypatch):
     """Control ``due_call_tasks`` / ``complete_call_task`` (the sequences provider)."""
-    from crm.sequences import tasks
-    from crm.sequences.tasks import DueCallTask
+    from crm.calls import outcomes, queue
+    from crm.sequences.services import DueCallTask
 
     state = {"tasks": [], "completed": []}
 
@@ -69,8 +69,9 @@ def call_tasks(monkeypatch):
         state["completed"].append(task_id)
         return True
 
-    monkeypatch.setattr(tasks, "due_call_tasks", due)
-    monkeypatch.setattr(tasks, "complete_call_task", complete)
+    monkeypatch.setattr(queue, "due_call_tasks", due)
+    monkeypatch.setattr(outcomes, "due_call_tasks", due)
+    monkeypatch.setattr(outcomes, "complete_call_task", complete)
 
     def add(task_id, contact_id, due_at, sequence="Q4 outbound", step=3):
         state["tasks"].append(DueCallTask(task_id, contact_id, 1, sequence, step, due_at))

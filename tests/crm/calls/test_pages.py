@@ -219,9 +219,18 @@ def test_contact_page_panel_shows_calls_and_open_callbacks(client, login, ny_rep
     assert "Call back " + contact.full_name in html
 
 
-def test_opening_my_day_builds_the_queue_once_when_the_job_has_not(client, login, ny_rep, callee, frozen):
+def test_my_day_shows_the_queue_before_the_job_built_it_and_start_calling_builds_it(client, login, ny_rep,
+                                                                                      callee, frozen):
+    """Issue 13: opening My day (a GET) writes nothing; "Start calling" (a POST) builds the
+    queue the page showed, once a day, and goes on to the first call."""
+    from crm.calls.models import CallQueueEntry, CallSettings
+
     callee(first_name="Early", last_name="Bird")
     login(client, ny_rep)
-    assert "Early Bird" in client.get("/calls").get_data(as_text=True)
-    from crm.calls.models import CallSettings
+    html = client.get("/calls").get_data(as_text=True)
+    assert "Early Bird" in html
+    assert db.session.get(CallSettings, ny_rep.id) is None and db.session.query(CallQueueEntry).count() == 0
+    started = client.post("/calls/queue/build", data={"csrf_token": csrf_from(html), "then": "work"})
+    assert started.status_code == 302 and started.headers["Location"].endswith("/calls/work")
     assert db.session.get(CallSettings, ny_rep.id).queue_built_on == date(2026, 3, 10)
+    assert "Early Bird" in client.get("/calls").get_data(as_text=True)

@@ -126,10 +126,10 @@ def test_callbacks_are_held_until_their_time_and_beat_scores(ny_rep, callee):
 
 
 def test_highest_scores_not_contacted_recently(ny_rep, callee, monkeypatch):
-    from crm.scoring import public
+    from crm.calls import queue
 
     low, high, unscored = callee(), callee(), callee()
-    monkeypatch.setattr(public, "top_scored_contacts",
+    monkeypatch.setattr(queue, "top_scored_contacts",
                         lambda owner_id, now, limit, exclude_ids=frozenset(): [(high.id, 88.0), (low.id, 41.0)])
     entries = build_queue(ny_rep, NY_8AM)
     assert codes(entries)[:2] == [(high.id, "score"), (low.id, "score")]
