@@ -1,7 +1,17 @@
-"""Mail: outbound SMTP, inbound classification and the IMAP poller.
+"""Mail: the outbox and how messages leave (SMTP), what comes back (IMAP, the webhook) and
+unsubscribing.
 
-Owns how sequence emails leave (``outbound``) and what comes back (``inbound``: a pure
-classifier deciding reply / auto-reply / bounce / unsubscribe request / other from a raw
-RFC 822 message, fed by the IMAP poller and the inbound-mail webhook). Called by the
-sequences feature and the worker's jobs.
+Owns: the mailboxes (a rep's sending identity and limits), the outbox (``outbound_emails``:
+every message we send, scheduled or sent; ``outbound/``: enqueue, the claiming send tick, the
+MIME writer), the inbound log (``inbound_messages``; ``inbound/``: the pure classifier, the
+matching and its effects, the IMAP poller) and unsubscribe tokens (``unsubscribe.py``).
+
+Offers (``services.py``): ``enqueue_email`` and ``cancel_queued_for_enrollment`` (sequences),
+``send_message`` (meetings' invitations), ``send_later``, ``process_inbound``,
+``unsubscribe_contact``, ``mailbox_signature``. Announces in ``crm/signals.py``:
+``emails_sent``, ``email_failed``, ``email_bounced``, ``reply_received``,
+``out_of_office_received``, ``contact_unsubscribed`` (sequences subscribe).
+
+Called by: sequences (the outbox), meetings (invitations), tracking (reads ``OutboundEmail``),
+the worker's jobs (send tick, IMAP poll), its pages, API and ``flask crm mail`` commands.
 """

@@ -1,4 +1,4 @@
-"""JSON API of the mail feature (attached to ``crm.api.bp``): the rep's outbox (list, one-off
+"""JSON API of the mail feature (``routes``, mounted on /api/v1 from the manifest): the rep's outbox (list, one-off
 "send later", cancel) and the inbound-mail webhook."""
 from __future__ import annotations
 
@@ -8,19 +8,22 @@ from typing import Literal
 from flask import current_app, request
 from pydantic import Field
 
-from crm.api import bp
 from crm.api.auth import api_user
 from crm.api.bounds import moment_within_days
 from crm.api.endpoint import PayloadTooLarge, endpoint, page_args
+from crm.api.routing import ApiRoutes
 from crm.api.schemas import Id, OutModel, PageOut, QueryModel, StrictModel, Text, UtcDateTime, page_out
 from crm.contacts.models import Contact
-from crm.errors import NotFound, ServiceError
+from crm.errors import NotFound, ServiceError, ValidationFailed
 from crm.extensions import db, limiter
 from crm.mail.inbound.process import process_inbound
 from crm.mail.outbound import outbox
+from crm.policy import require_edit
 from crm.timeutil import utcnow
 from crm.validation import get_by_id
 from crm.web.access import SALES, public, roles
+
+routes = ApiRoutes()
 
 
 class Unauthorized(ServiceError):
@@ -82,7 +85,7 @@ class OneOffIn(StrictModel):
         None, description="ISO 8601 with a time zone, within the next 5 years; default: now")
 
 
-@bp.get("/outbox")
+@routes.get("/outbox")
 @roles(*SALES)
 @endpoint("List the outbox", query=OutboxQuery, response=OutboxPage)
 def list_outbox(query: OutboxQuery):
@@ -90,12 +93,10 @@ def list_outbox(query: OutboxQuery):
     return page_out(OutboxPage, page, OutboxEmailOut.model_validate)
 
 
-@bp.post("/outbox")
+@routes.post("/outbox")
 @roles(*SALES)
 @endpoint("Send an email later", body=OneOffIn, response=OutboxEmailOut, status=201)
 def send_later(body: OneOffIn):
-    from crm.policy import require_edit
-
     now = utcnow()
     contact = get_by_id(Contact, body.contact_id)
     if contact is None:
@@ -103,8 +104,6 @@ def send_later(body: OneOffIn):
     require_edit(api_user(), contact)
     due_at = body.due_at or now
     if due_at.tzinfo is None:
-        from crm.errors import ValidationFailed
-
         raise ValidationFailed("invalid request body", {"due_at": "give a time zone (e.g. Z)"})
     email = outbox.send_later(actor=api_user(), contact=contact, subject=body.subject, text_body=body.text_body,
                               html_body=body.html_body, due_at=due_at, now=now)
@@ -112,14 +111,14 @@ def send_later(body: OneOffIn):
     return OutboxEmailOut.model_validate(email)
 
 
-@bp.get("/outbox/<int:outbound_email_id>")
+@routes.get("/outbox/<int:outbound_email_id>")
 @roles(*SALES)
 @endpoint("Read an outbox email", response=OutboxEmailOut)
 def get_outbox_email(outbound_email_id: int):
     return OutboxEmailOut.model_validate(outbox.get_email(api_user(), outbound_email_id))
 
 
-@bp.delete("/outbox/<int:outbound_email_id>")
+@routes.delete("/outbox/<int:outbound_email_id>")
 @roles(*SALES)
 @endpoint("Cancel a scheduled email", response=OutboxEmailOut,
           description="Only queued or draft emails can be cancelled (409 otherwise); the row stays, "
@@ -166,7 +165,7 @@ def read_raw_message() -> bytes:
     return raw
 
 
-@bp.post("/inbound-mail")
+@routes.post("/inbound-mail")
 @public
 @limiter.limit(_inbound_limit)
 @endpoint(

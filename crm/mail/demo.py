@@ -10,7 +10,7 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from crm.contacts.models import Contact
-from crm.contacts.timeline import record_activity
+from crm.contacts.services import record_activity
 from crm.extensions import db
 from crm.mail.models import InboundMessage, OutboundEmail, mailbox_for
 

@@ -18,12 +18,10 @@ from sqlalchemy import select
 from wtforms import DateTimeLocalField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
-from crm.cli import crm_cli
 from crm.contacts.models import Contact
-from crm.contacts.panels import ContactPanel, register_contact_panel
+from crm.contacts.services import ContactPanel
 from crm.errors import ServiceError
 from crm.extensions import csrf, db, limiter
-from crm.mail.cli import mail_group
 from crm.mail.models import InboundMessage, OutboundEmail
 from crm.mail.outbound import outbox
 from crm.mail.unsubscribe import contact_for_token, unsubscribe_contact
@@ -34,7 +32,6 @@ from crm.web.access import SALES, public, roles
 from crm.web.formhelpers import choice_list, int_arg
 
 bp = Blueprint("mail", __name__)
-crm_cli.add_command(mail_group)
 
 BOXES = (("scheduled", "Scheduled"), ("sent", "Sent"), ("failed", "Failed & cancelled"))
 
@@ -176,5 +173,5 @@ def _emails_panel(contact, viewer, now: datetime) -> dict:
     return {"emails": emails, "inbound": inbound}
 
 
-register_contact_panel(ContactPanel(key="mail", template="mail/_contact_panel.html", load=_emails_panel,
-                                    column="main", order=20))
+CONTACT_PANEL = ContactPanel(key="mail", template="mail/_contact_panel.html", load=_emails_panel,
+                                    column="main", order=20)

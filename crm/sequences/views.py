@@ -10,9 +10,8 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from crm.api.bounds import check_day
-from crm.contacts.forms import LIFECYCLE_CHOICES
-from crm.contacts.models import LIFECYCLE_STAGES
-from crm.contacts.panels import ContactPanel
+from crm.contacts.models import LIFECYCLE_CHOICES, LIFECYCLE_STAGES
+from crm.contacts.services import ContactPanel, find_contact_by_email, search_contacts
 from crm.errors import NotFound, ServiceError, ValidationFailed
 from crm.extensions import db
 from crm.jobs.runner import recent_jobs
@@ -212,8 +211,6 @@ def list_templates():
 
 def _preview(form: TemplateForm):
     """Render the form's content for the contact named in it (nothing stored)."""
-    from crm.contacts.services import find_contact_by_email
-
     contact = find_contact_by_email(form.preview_email.data or "")
     if contact is None:
         form.preview_email.errors = list(form.preview_email.errors or []) + ["no contact with this email"]
@@ -430,8 +427,6 @@ def enroll_bulk():
                 report = outcome.report
         else:
             status = 422
-    from crm.contacts.services import search_contacts
-
     matching = search_contacts(**filters, per_page=1).total
     return render_template("sequences/enroll_bulk.html", form=form, filters=filters, matching=matching,
                            report=report, owners=sales_users(), stages=LIFECYCLE_CHOICES, args=source,

@@ -75,7 +75,6 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Iterable, Literal
 
-from crm.contacts.emails import normalize_email
 from crm.mail.inbound.autoreply import automated_sender_reason, has_reply_prefix, judge_auto_reply
 from crm.mail.inbound.bounces import is_dsn, looks_like_text_bounce, read_dsn, read_text_bounce
 from crm.mail.inbound.ooo_dates import find_return_date, message_day
@@ -83,6 +82,7 @@ from crm.mail.inbound.parse import ParsedMail, parse_mail
 from crm.mail.inbound.text import strip_signature
 from crm.mail.inbound.unsubscribe import unsubscribe_by_address_or_subject, unsubscribe_by_wording
 from crm.timeutil import utcnow
+from crm.validation import normalize_email
 
 logger = logging.getLogger(__name__)
 
