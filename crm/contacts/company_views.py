@@ -10,8 +10,8 @@ from flask_login import current_user
 from crm.contacts import services
 from crm.contacts.custom_fields import list_custom_fields
 from crm.contacts.forms import COMPANY_FIELDS, CompanyForm, ConfirmForm, NoteForm
+from crm.contacts.panels import company_panels
 from crm.contacts.views import bp
-from crm.deals.services import list_deals
 from crm.errors import ServiceError, ValidationFailed
 from crm.policy import require_edit
 from crm.timeutil import utcnow
@@ -134,8 +134,7 @@ def _render_company(company_id: int, note_form: NoteForm, status: int = 200):
         activities=activities, names=services.timeline_names(activities),
         definitions=list_custom_fields("company"),
         contacts=services.search_contacts(company_id=company.id, page=int_arg("contacts_page") or 1, per_page=25),
-        deals=list_deals(company_id=company.id, status=None, sort="expected_close", per_page=25,
-                         page=int_arg("deals_page") or 1),
+        panels=company_panels(company, current_user, utcnow()),
     ), status
 
 

@@ -13,7 +13,6 @@ from crm.contacts.panels import contact_panels
 from crm.contacts.custom_fields import list_custom_fields
 from crm.contacts.forms import CONTACT_FIELDS, LIFECYCLE_CHOICES, ConfirmForm, ContactForm, NoteForm
 from crm.contacts.models import LIFECYCLE_STAGES
-from crm.deals.services import list_deals
 from crm.errors import ServiceError, ValidationFailed
 from crm.policy import require_edit
 from crm.timeutil import utcnow
@@ -174,9 +173,8 @@ def _render_contact(contact_id: int, note_form: NoteForm, status: int = 200):
     except ServiceError as exc:
         abort_for(exc)
     activities = services.timeline(contact_id=contact.id, page=int_arg("page") or 1)
-    deals = list_deals(contact_id=contact.id, status="open", per_page=20)
     return render_template(
-        "contacts/show.html", contact=contact, activities=activities, deals=deals,
+        "contacts/show.html", contact=contact, activities=activities,
         names=services.timeline_names(activities),
         definitions=list_custom_fields("contact"), note_form=note_form,
         panels=contact_panels(contact, current_user, utcnow()),

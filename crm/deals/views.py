@@ -12,6 +12,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 import crm.contacts.services as contact_services
+from crm.contacts.services import ContactPanel
 from crm.deals import services
 from crm.deals.forms import SPARE_LINE_ROWS, DealForm
 from crm.deals.models import DEAL_STATUSES
@@ -30,6 +31,25 @@ log = logging.getLogger(__name__)
 bp = Blueprint("deals", __name__)
 
 DEAL_SORTS = ("expected_close", "amount", "created", "name")
+
+
+# --- panels on the contact and company pages (declared in the manifest) ---------------------
+
+def _contact_deals(contact, viewer, now) -> dict:
+    return {"deals": services.list_deals(contact_id=contact.id, status="open", per_page=20)}
+
+
+def _company_deals(company, viewer, now) -> dict:
+    return {"deals": services.list_deals(company_id=company.id, status=None, sort="expected_close", per_page=25,
+                                         page=int_arg("deals_page") or 1)}
+
+
+#: The contact's open deals, below the other side panels.
+CONTACT_PANEL = ContactPanel(key="deals", template="deals/_contact_panel.html", load=_contact_deals,
+                             column="side", order=1000)
+#: Every deal with the company, paged (``?deals_page=``).
+COMPANY_PANEL = ContactPanel(key="company_deals", template="deals/_company_panel.html", load=_company_deals,
+                             page="company")
 
 
 # --- board and list ---------------------------------------------------------------------

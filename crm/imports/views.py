@@ -18,7 +18,6 @@ from flask_login import current_user
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from crm.errors import NotFound, ServiceError
-from crm.extensions import db
 from crm.imports import services
 from crm.imports.csvsafe import safe_cell
 from crm.imports.forms import UploadForm, mapping_form
@@ -26,7 +25,7 @@ from crm.imports.mapping import finish_mapping, target_choices
 from crm.imports.reader import ImportAborted
 from crm.timeutil import utcnow
 from crm.web.access import SALES, roles
-from crm.web.formhelpers import int_arg
+from crm.web.formhelpers import commit_or_show_errors, int_arg
 
 log = logging.getLogger(__name__)
 
@@ -149,21 +148,23 @@ def map_columns():
     ), (400 if request.method == "POST" else 200)
 
 
+def _form_level_errors(form, exc: ServiceError) -> None:
+    """The mapping page has one field per column: a refusal is shown above them all."""
+    form.form_errors.append("; ".join(exc.fields.values()) or exc.message)
+
+
 def _queue(pending: dict, headers: list[str], targets: list[str], form):
     try:
         mapping = finish_mapping(pending["kind"], headers, targets)
-        job = services.queue_import(
-            current_user, kind=pending["kind"], filename=pending["filename"],
-            stored_name=pending["name"], on_duplicate=pending["on_duplicate"],
-            encoding=pending["encoding"], mapping=mapping, now=utcnow(),
-        )
-        db.session.commit()
     except ImportAborted as exc:
         form.form_errors.append(str(exc))
         return None
-    except ServiceError as exc:
-        db.session.rollback()
-        form.form_errors.append("; ".join(exc.fields.values()) or exc.message)
+    job, _ = commit_or_show_errors(form, lambda: services.queue_import(
+        current_user, kind=pending["kind"], filename=pending["filename"],
+        stored_name=pending["name"], on_duplicate=pending["on_duplicate"],
+        encoding=pending["encoding"], mapping=mapping, now=utcnow(),
+    ), apply_errors=_form_level_errors)
+    if job is None:
         return None
     session.pop(PENDING, None)
     flash("Import queued: it starts within a few seconds.", "success")

@@ -6,6 +6,8 @@ from typing import Generic, Sequence, TypeVar
 
 from sqlalchemy import Select, func, select
 
+from crm.extensions import db
+
 T = TypeVar("T")
 
 
@@ -37,8 +39,6 @@ def clamp_page(page: int | None, per_page: int | None, default: int = 50, maximu
 
 def paginate(query: Select, page: int | None, per_page: int | None, default: int = 50) -> Page:
     """One page of an ordered SELECT of ORM entities, with the total it was cut from."""
-    from crm.extensions import db
-
     page, per_page = clamp_page(page, per_page, default)
     total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
     items = db.session.scalars(query.limit(per_page).offset((page - 1) * per_page)).all()
