@@ -2,16 +2,17 @@
 time blocks, the calendar feed URL and recordings by URL. Thin callers of the services."""
 from __future__ import annotations
 
-from datetime import date as Date, time
+from datetime import date as Date
+from datetime import time
 from typing import Literal
 
 from flask import jsonify
 from pydantic import AwareDatetime, Field
 
-from crm.api.routing import ApiRoutes
 from crm.api.auth import api_user
 from crm.api.bounds import RecordDay, within_days
 from crm.api.endpoint import endpoint
+from crm.api.routing import ApiRoutes
 from crm.api.schemas import Id, OutModel, QueryModel, StrictModel, Text, TimeZoneName, UtcDateTime
 from crm.calls import blocks as block_service
 from crm.calls import queue as queue_service

@@ -16,16 +16,35 @@ from __future__ import annotations
 from datetime import datetime
 
 from crm.calls.blocks import (  # noqa: F401  (re-exported)
-    BlockOverlapsMeeting, blocked_minutes, blocks_of, busy_intervals, create_block, day_bounds, day_occurrences,
-    delete_block, describe, local_to_utc, occurrences,
+    BlockOverlapsMeeting,
+    blocked_minutes,
+    blocks_of,
+    busy_intervals,
+    create_block,
+    day_bounds,
+    day_occurrences,
+    delete_block,
+    describe,
+    local_to_utc,
+    occurrences,
 )
 from crm.calls.outcomes import LoggedCall, complete_follow_up, log_call, open_follow_ups  # noqa: F401
 from crm.calls.queue import (  # noqa: F401  (re-exported)
-    build_queue, capacity_for, next_entry, queue_entries, refresh_live_intent, skip_entry, today_for,
+    build_queue,
+    capacity_for,
+    next_entry,
+    queue_entries,
+    refresh_live_intent,
+    skip_entry,
+    today_for,
 )
 from crm.calls.recordings import attach_recording, call_activity  # noqa: F401  (re-exported)
 from crm.calls.settings import (  # noqa: F401  (re-exported)
-    feed_url, regenerate_feed_token, set_calls_per_hour, settings_for, user_id_for_feed_token,
+    feed_url,
+    regenerate_feed_token,
+    set_calls_per_hour,
+    settings_for,
+    user_id_for_feed_token,
 )
 from crm.signals import busy_time_requested
 

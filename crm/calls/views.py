@@ -24,7 +24,12 @@ from crm.calls.plan import team_plan, week_start
 from crm.calls.recordings import attach_recording, call_activity
 from crm.calls.scripts import delete_script, get_script, list_scripts, objections_text, parse_objections, save_script
 from crm.calls.settings import (
-    feed_url, regenerate_feed_token, set_calls_per_hour, settings_for, stored_settings, user_id_for_feed_token,
+    feed_url,
+    regenerate_feed_token,
+    set_calls_per_hour,
+    settings_for,
+    stored_settings,
+    user_id_for_feed_token,
 )
 from crm.calls.workpage import describe_activity, work_context
 from crm.contacts.models import Activity
@@ -412,7 +417,8 @@ def edit_script(script_id: int | None = None):
                             "objections": objections_text(script)} if script else None)
     if request.method == "POST" and form.validate_on_submit():
         saved, _status = commit_or_show_errors(
-            form, lambda: save_script(current_user, _script_data(form), utcnow(), script_id), apply_errors=_script_errors)
+            form, lambda: save_script(current_user, _script_data(form), utcnow(), script_id),
+            apply_errors=_script_errors)
         if saved is not None:
             flash("Script saved.", "success")
             return redirect(url_for(".scripts"))

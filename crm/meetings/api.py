@@ -9,9 +9,9 @@ from zoneinfo import ZoneInfo
 from flask import current_app, jsonify
 from pydantic import Field
 
-from crm.api.routing import ApiRoutes
 from crm.api.auth import api_user
 from crm.api.endpoint import endpoint
+from crm.api.routing import ApiRoutes
 from crm.api.schemas import Id, OutModel, QueryModel, StrictModel, Text, TimeZoneName, UtcDateTime
 from crm.errors import Conflict, ServiceError, ValidationFailed
 from crm.extensions import db, limiter

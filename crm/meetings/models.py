@@ -14,7 +14,15 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
-    CheckConstraint, DDL, ForeignKey, Index, String, Text, column, event, func,
+    DDL,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    column,
+    event,
+    func,
 )
 from sqlalchemy.dialects.postgresql import ExcludeConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship

@@ -19,14 +19,23 @@ from crm.alerts.services import notify
 from crm.auth.models import User
 from crm.contacts.models import Contact
 from crm.contacts.services import (
-    create_contact, find_contact_by_email, find_or_create_company_for_email, record_activity,
+    create_contact,
+    find_contact_by_email,
+    find_or_create_company_for_email,
+    record_activity,
 )
 from crm.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from crm.extensions import db
 from crm.meetings import availability as av
 from crm.meetings.calendars import external_busy
 from crm.meetings.inputs import (  # noqa: F401  (limits re-exported for the API's schemas)
-    MAX_ANSWER, MAX_QUESTIONS, TYPE_DEFAULTS, GuestBooking, MeetingTypeCreate, MeetingTypeUpdate, parse,
+    MAX_ANSWER,
+    MAX_QUESTIONS,
+    TYPE_DEFAULTS,
+    GuestBooking,
+    MeetingTypeCreate,
+    MeetingTypeUpdate,
+    parse,
 )
 from crm.meetings.links import default_meeting_type, meeting_link_for, public_url  # noqa: F401  (re-exported)
 from crm.meetings.models import Meeting, MeetingHostLock, MeetingType, MeetingTypeMember
@@ -185,7 +194,8 @@ def host_free_slots(meeting_type: MeetingType, host_id: int, now: datetime,
     load_start, load_end = window_start - timedelta(days=1), window_end + timedelta(days=1)
     return av.free_slots(
         rules_for(meeting_type), now=now, window_start=window_start, window_end=window_end,
-        meetings=booked_meetings(host_id, load_start, load_end, exclude_id=exclude_meeting_id), busy=busy_for(host_id, load_start, load_end),
+        meetings=booked_meetings(host_id, load_start, load_end, exclude_id=exclude_meeting_id),
+        busy=busy_for(host_id, load_start, load_end),
     )
 
 
@@ -272,7 +282,7 @@ def lock_hosts(host_ids: list[int]) -> None:
     waiting (a transaction that already wrote holds the write lock anyway)."""
     connection = db.session.connection()
     if connection.dialect.name == "sqlite":
-        raw = connection.connection.dbapi_connection
+        raw: Any = connection.connection.dbapi_connection
         if not raw.in_transaction:
             raw.execute("BEGIN IMMEDIATE")
         return
@@ -347,6 +357,8 @@ def book(meeting_type: MeetingType, start: datetime, guest: Guest, now: datetime
         raise ValidationFailed("invalid start", {"start": "not a bookable time of this link"})
     host_id = pick_round_robin(meeting_type, free[start], now)
     host = db.session.get(User, host_id)
+    if host is None:  # a member removed between the slot query and now: the slot is gone
+        raise Conflict("this time was just taken", {"start": "just taken, please pick another time"})
     contact = _contact_for_guest(host, guest, now)
     enrollment_id, step_id = read_source_token(source_token)
     meeting = Meeting(
@@ -388,7 +400,8 @@ def _is_offered_ever(meeting_type: MeetingType, start: datetime, now: datetime) 
     rules = rules_for(meeting_type)
     local = av.local_date(start, rules.time_zone)
     today = av.local_date(now, rules.time_zone)
-    within_dates = (today + timedelta(days=1 if rules.not_today else 0)) <= local < today + timedelta(days=rules.horizon_days)
+    first_day = today + timedelta(days=1 if rules.not_today else 0)
+    within_dates = first_day <= local < today + timedelta(days=rules.horizon_days)
     return within_dates and start >= now + rules.min_notice and start in av.day_candidates(rules, local)
 
 
@@ -413,7 +426,7 @@ def _after_booking(meeting: Meeting, contact: Contact, meeting_type: MeetingType
 def meeting_by_token(token: str) -> Meeting:
     found = read_manage_token(token)
     meeting = db.session.get(Meeting, found[0]) if found and 0 < found[0] <= 2**31 - 1 else None
-    if meeting is None or meeting.uid != found[1]:
+    if found is None or meeting is None or meeting.uid != found[1]:
         raise NotFound("this link is not valid")
     return meeting
 

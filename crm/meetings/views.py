@@ -15,15 +15,27 @@ from crm.extensions import db, limiter
 from crm.meetings import availability as av
 from crm.meetings import calendars, services
 from crm.meetings.forms import (
-    WEEKDAYS, BookingForm, CalendarUploadForm, CalendarUrlForm, CancelForm, ConfirmForm, MeetingTypeForm,
+    WEEKDAYS,
+    BookingForm,
+    CalendarUploadForm,
+    CalendarUrlForm,
+    CancelForm,
+    ConfirmForm,
+    MeetingTypeForm,
 )
 from crm.meetings.invites import send_invites
 from crm.meetings.tokens import manage_token
 from crm.timeutil import all_timezones, is_valid_timezone, utcnow
 from crm.web.access import SALES, public, roles
 from crm.web.formhelpers import (
-    abort_for, apply_service_errors, choice_list, commit_or_abort, commit_or_show_errors, sales_users,
-    text_arg, timezone_choices,
+    abort_for,
+    apply_service_errors,
+    choice_list,
+    commit_or_abort,
+    commit_or_show_errors,
+    sales_users,
+    text_arg,
+    timezone_choices,
 )
 
 log = logging.getLogger(__name__)
