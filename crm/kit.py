@@ -8,7 +8,8 @@ What the bridge may *read* of the CRM is ``crm.public``; what it *builds with* i
 so the bridge reaches no CRM internals and the boundary test can say so in one line
 (``planning_bridge`` imports ``crm.public``, ``crm.signals`` and ``crm.kit`` only).
 
-* tables: ``db`` and the column types ``UTCDateTime`` (aware UTC datetimes on every database)
+* tables: ``Model`` (the base class of every table: ``db.Model``), ``db`` (its session and
+  metadata) and the column types ``UTCDateTime`` (aware UTC datetimes on every database)
   and ``JSONType`` (JSONB on PostgreSQL);
 * service errors, which the CRM's handlers turn into pages and JSON answers: ``ServiceError``
   and its ``ValidationFailed``, ``NotFound``, ``Conflict``, ``PermissionDenied``;
@@ -20,46 +21,32 @@ so the bridge reaches no CRM internals and the boundary test can say so in one l
   feature's ``jobs.JOBS``;
 * time: ``utcnow`` (the one clock tests freeze) and ``end_of_day`` ("as of a date" as a moment).
 
-Only re-exports: nothing is defined here.
+Only re-exports (``Model`` is ``db.Model`` under a name type checkers understand).
 """
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 from crm.api.auth import api_user
 from crm.api.endpoint import endpoint
 from crm.api.routing import ApiRoutes
-from crm.errors import (
-    Conflict,
-    NotFound,
-    PermissionDenied,
-    ServiceError,
-    ValidationFailed,
-)
-from crm.extensions import db
+from crm.errors import Conflict, NotFound, PermissionDenied, ServiceError, ValidationFailed
+from crm.extensions import Base, db
 from crm.jsontype import JSONType
 from crm.public_history import end_of_day
 from crm.scheduler import CronTrigger, IntervalTrigger, Job
 from crm.timeutil import UTCDateTime, utcnow
 from crm.web.access import EVERYONE, ROLES, SALES, roles
 
+if TYPE_CHECKING:
+    # What ``db.Model`` is, spelled so type checkers can use it as a base class: Flask-SQLAlchemy
+    # builds it at run time from ``Base`` (``SQLAlchemy(model_class=Base)``), which mypy cannot see.
+    Model = Base
+else:
+    Model = db.Model
+
 __all__ = [
-    "EVERYONE",
-    "ROLES",
-    "SALES",
-    "ApiRoutes",
-    "Conflict",
-    "CronTrigger",
-    "IntervalTrigger",
-    "JSONType",
-    "Job",
-    "NotFound",
-    "PermissionDenied",
-    "ServiceError",
-    "UTCDateTime",
-    "ValidationFailed",
-    "api_user",
-    "db",
-    "end_of_day",
-    "endpoint",
-    "roles",
-    "utcnow",
+    "ApiRoutes", "Conflict", "CronTrigger", "EVERYONE", "IntervalTrigger", "JSONType", "Job", "Model",
+    "NotFound", "PermissionDenied", "ROLES", "SALES", "ServiceError", "UTCDateTime",
+    "ValidationFailed", "api_user", "db", "end_of_day", "endpoint", "roles", "utcnow",
 ]

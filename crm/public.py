@@ -263,7 +263,8 @@ def won_line_totals() -> list[WonUnits]:
         .where(Deal.status == "won")
         .group_by(ProductFamily.code, Deal.closed_on)
     ).all()
-    return [WonUnits(code, closed, float(q), Decimal(a or 0)) for code, closed, q, a in rows]
+    # A closed deal always has its close day (check constraint closed_on_matches_status).
+    return [WonUnits(code, closed, float(q), Decimal(a or 0)) for code, closed, q, a in rows if closed is not None]
 
 
 @dataclass(frozen=True)

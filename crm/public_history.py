@@ -147,12 +147,12 @@ def deal_histories(*, closed_only: bool = False, created_before: datetime | None
     ):
         events[deal_id].append((at, name, value))
     touches = defaultdict(list)
-    for deal_id, at in db.session.execute(
+    for touched_id, at in db.session.execute(
         select(Activity.deal_id, Activity.occurred_at)
         .where(*wanted(Activity.deal_id), ~Activity.kind.startswith(SYSTEM_ACTIVITY_PREFIX))
         .order_by(Activity.occurred_at)
     ):
-        touches[deal_id].append(at)
+        touches[touched_id].append(at)
     return [
         DealHistory(
             deal_id=str(deal_id), created_at=created_at, closed_on=closed_on,

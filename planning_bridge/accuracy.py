@@ -20,6 +20,7 @@ candidate: ``calibrated`` over ``stage``, and ``stage`` and ``calibrated`` over 
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
 
@@ -132,11 +133,12 @@ def snapshot_forecasts(targets: list[int], lags, slip_adjusted: bool = False) ->
     for snapshot in crm_port.db.session.scalars(select(Snapshot).order_by(Snapshot.taken_at, Snapshot.id)):
         if bool(snapshot.parameters.get("slip_adjusted")) != slip_adjusted:
             continue
-        key = (month_index(snapshot.as_of), snapshot.probabilities)
-        current = chosen.get(key)
+        origin_key = (month_index(snapshot.as_of), snapshot.probabilities)
+        current = chosen.get(origin_key)
         if current is None or current.scheduled_month is None or snapshot.scheduled_month is not None:
-            chosen[key] = snapshot
-    forecasts, used = {}, set()
+            chosen[origin_key] = snapshot
+    forecasts: dict[tuple[str, int, int, str], float] = {}
+    used: set[int] = set()
     for (origin, probabilities), snapshot in chosen.items():
         for row in snapshot.rows:
             month = month_index(date.fromisoformat(row.period + "-01"))
@@ -150,29 +152,40 @@ def snapshot_forecasts(targets: list[int], lags, slip_adjusted: bool = False) ->
     return forecasts, len(used)
 
 
+@dataclass
+class _Totals:
+    """One (family, lag, forecast) cell's sums over the months scored."""
+
+    months: set[int] = field(default_factory=set)
+    actual: float = 0.0
+    forecast: float = 0.0
+    abs_error: float = 0.0
+    error: float = 0.0
+
+
 def score(origin, forecasts, actuals, targets, lags, families) -> list[AccuracyCell]:
-    totals = defaultdict(lambda: [set(), 0.0, 0.0, 0.0, 0.0])  # months, actual, forecast, |err|, err
+    totals: defaultdict[tuple[str, int, str], _Totals] = defaultdict(_Totals)
     for (family, month, lag, name), value in forecasts.items():
         actual = float(actuals.get(family, {}).get(month, 0.0))
         for key in ((family, lag, name), (ALL, lag, name)):
             entry = totals[key]
-            entry[0].add(month)
-            entry[1] += actual
-            entry[2] += value
-            entry[3] += abs(value - actual)
-            entry[4] += value - actual
+            entry.months.add(month)
+            entry.actual += actual
+            entry.forecast += value
+            entry.abs_error += abs(value - actual)
+            entry.error += value - actual
     cells = []
     for family in families + [ALL]:
         for lag in lags:
             for name in ACCURACY_FORECASTS:
-                entry = totals.get((family, lag, name))
-                if entry is None:
+                found = totals.get((family, lag, name))
+                if found is None:
                     continue
-                seen, actual, forecast, abs_error, error = entry
                 cells.append(AccuracyCell(
-                    origin, family, lag, name, len(seen), round(actual, 6), round(forecast, 6),
-                    round(abs_error / actual, 6) if actual > 0 else None,
-                    round(error / actual, 6) if actual > 0 else None,
+                    origin, family, lag, name, len(found.months), round(found.actual, 6),
+                    round(found.forecast, 6),
+                    round(found.abs_error / found.actual, 6) if found.actual > 0 else None,
+                    round(found.error / found.actual, 6) if found.actual > 0 else None,
                 ))
     return cells
 

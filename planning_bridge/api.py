@@ -16,12 +16,32 @@ from flask import Response, request
 
 from planning_bridge import crm_port, services
 from planning_bridge.api_schemas import (
-    AccuracyQuery, ActualsQuery, CalibrationQuery, ContributionQuery, DemandQuery, FamilySettingIn,
-    OutlierIn, PlanningAccuracyOut, PlanningActualsOut, PlanningCalibrationOut,
-    PlanningContributionsOut, PlanningDemandOut, PlanningFamilySettingOut,
-    PlanningFamilySettingsOut, PlanningImportOut, PlanningOutlierOut, PlanningOutliersOut,
-    PlanningSnapshotOut, PlanningSnapshotRowsOut, PlanningSnapshotsOut, SnapshotIn, SnapshotQuery,
-    demand_out, row_out,
+    AccuracyQuery,
+    ActualsQuery,
+    CalibrationQuery,
+    ContributionQuery,
+    DemandQuery,
+    FamilySettingIn,
+    OutlierIn,
+    PlanningAccuracyOut,
+    PlanningActualsOut,
+    PlanningCalibrationOut,
+    PlanningCalibrationReportOut,
+    PlanningContributionOut,
+    PlanningContributionsOut,
+    PlanningDemandOut,
+    PlanningFamilySettingOut,
+    PlanningFamilySettingsOut,
+    PlanningImportOut,
+    PlanningOutlierOut,
+    PlanningOutliersOut,
+    PlanningSnapshotOut,
+    PlanningSnapshotRowsOut,
+    PlanningSnapshotsOut,
+    SnapshotIn,
+    SnapshotQuery,
+    demand_out,
+    row_out,
 )
 from planning_bridge.contracts import DEMAND_COLUMNS, ImportResult
 from planning_bridge.imports import MAX_BYTES
@@ -61,7 +81,7 @@ def demand_contributions(query: ContributionQuery):
         family=query.family, period=query.period, probabilities=query.probabilities,
         as_of=query.as_of, slip_adjusted=query.slip_adjusted,
     )
-    return PlanningContributionsOut(items=[asdict(item) for item in items])
+    return PlanningContributionsOut(items=[PlanningContributionOut(**asdict(item)) for item in items])
 
 
 @routes.get("/planning/actuals")
@@ -128,7 +148,7 @@ def import_actuals():
 @roles(*PLANNERS)
 @endpoint("Snapshots of the demand input, newest first", response=PlanningSnapshotsOut)
 def list_snapshots():
-    return PlanningSnapshotsOut(items=[asdict(s) for s in services.list_snapshots()])
+    return PlanningSnapshotsOut(items=[PlanningSnapshotOut(**asdict(s)) for s in services.list_snapshots()])
 
 
 @routes.post("/planning/snapshots")
@@ -154,7 +174,7 @@ def get_snapshot(snapshot_id: int, query: SnapshotQuery):
     rows = services.snapshot_rows(snapshot_id)
     if query.format == "csv":
         return csv_response(rows, f"snapshot-{snapshot_id}.csv", info.probabilities_used)
-    return PlanningSnapshotRowsOut(snapshot=asdict(info), columns=list(DEMAND_COLUMNS),
+    return PlanningSnapshotRowsOut(snapshot=PlanningSnapshotOut(**asdict(info)), columns=list(DEMAND_COLUMNS),
                                    rows=[row_out(r) for r in rows])
 
 
@@ -166,7 +186,7 @@ def get_snapshot(snapshot_id: int, query: SnapshotQuery):
           query=CalibrationQuery, response=PlanningCalibrationOut)
 def calibration(query: CalibrationQuery):
     reports = services.calibration_reports(as_of=query.as_of)
-    return PlanningCalibrationOut(reports=[asdict(r) for r in reports])
+    return PlanningCalibrationOut(reports=[PlanningCalibrationReportOut(**asdict(r)) for r in reports])
 
 
 @routes.get("/planning/accuracy")
@@ -186,7 +206,7 @@ def accuracy(query: AccuracyQuery):
 @endpoint("Each product family's planning settings (combine rule, commit stage)",
           response=PlanningFamilySettingsOut, description=services.COMBINE_RULE_DOC)
 def family_settings():
-    return PlanningFamilySettingsOut(items=[asdict(s) for s in services.family_settings()])
+    return PlanningFamilySettingsOut(items=[PlanningFamilySettingOut(**asdict(s)) for s in services.family_settings()])
 
 
 @routes.put("/planning/families/<code>")
@@ -204,7 +224,7 @@ def save_family_setting(code: str, body: FamilySettingIn):
 @roles(*PLANNERS)
 @endpoint("A family's months flagged as outliers or decided on", response=PlanningOutliersOut)
 def list_outliers(code: str):
-    return PlanningOutliersOut(items=[asdict(f) for f in services.list_outliers(code)])
+    return PlanningOutliersOut(items=[PlanningOutlierOut(**asdict(f)) for f in services.list_outliers(code)])
 
 
 @routes.post("/planning/families/<code>/outliers")

@@ -18,14 +18,25 @@ from decimal import Decimal
 from typing import Annotated, Literal
 
 from pydantic import (
-    AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSchema, field_validator,
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainSerializer,
     ValidationInfo,
+    WithJsonSchema,
+    field_validator,
 )
 
 from planning_bridge import crm_port
 from planning_bridge.contracts import COMBINE_RULES, DEMAND_COLUMNS
 from planning_bridge.periods import (
-    DEFAULT_HORIZON, MAX_HORIZON, month_index, parse_period, period_text, resolve_range,
+    DEFAULT_HORIZON,
+    MAX_HORIZON,
+    month_index,
+    parse_period,
+    period_text,
+    resolve_range,
 )
 
 PERIOD = r"^\d{4}-\d{2}$"

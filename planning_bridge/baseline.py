@@ -34,7 +34,11 @@ from statsmodels.tsa.stattools import acf
 
 from planning_bridge.contracts import BaselineForecast
 from planning_bridge.outliers import (
-    as_history, find_outliers, flag_outliers, is_constant, seasonal_profile,
+    as_history,
+    find_outliers,
+    flag_outliers,
+    is_constant,
+    seasonal_profile,
 )
 
 try:  # installed with scikit-learn; only a speed-up, so its absence is no error

@@ -13,6 +13,7 @@ from crm.kit import (
     CronTrigger,
     Job,
     JSONType,
+    Model,
     NotFound,
     PermissionDenied,
     ServiceError,

@@ -32,7 +32,7 @@ from decimal import Decimal
 import numpy as np
 
 from planning_bridge import crm_port
-from planning_bridge.bands import LOW, HIGH, Moments, approximate_percentiles, band
+from planning_bridge.bands import HIGH, LOW, Moments, approximate_percentiles, band
 from planning_bridge.contracts import PROBABILITY_SOURCES, DealContribution, DemandRow
 from planning_bridge.history import baseline_values, family_histories, won_units
 from planning_bridge.periods import MAX_HORIZON, month_index, month_indexes, parse_period, period_text
@@ -84,11 +84,12 @@ def check_range(start: str, end: str) -> tuple[int, int]:
         errors["from"] = "a month written YYYY-MM"
     if last is None:
         errors["to"] = "a month written YYYY-MM"
-    if not errors and last < first:
-        errors["to"] = "must not be before from"
-    if not errors and last - first + 1 > MAX_HORIZON:
-        errors["to"] = f"at most {MAX_HORIZON} months after from"
-    if errors:
+    if first is not None and last is not None:
+        if last < first:
+            errors["to"] = "must not be before from"
+        elif last - first + 1 > MAX_HORIZON:
+            errors["to"] = f"at most {MAX_HORIZON} months after from"
+    if errors or first is None or last is None:
         raise crm_port.ValidationFailed("invalid month range", errors)
     return first, last
 
@@ -191,7 +192,8 @@ def accumulate(plan: ProbabilityPlan, lead_times, day: date, first: int, last: i
     row_family = (np.array([family_pos.get(code, -1) for code in rows.families] or [-1])[rows.family]
                   if len(rows) else np.zeros(0, np.int64))
     size = len(wanted) * n_months
-    sums = Sums(list(wanted), n_months, *(np.zeros(size) for _ in range(5)), np.zeros((size, 4)), {})
+    sums = Sums(list(wanted), n_months, weighted=np.zeros(size), revenue=np.zeros(size), best=np.zeros(size),
+                commit=np.zeros(size), deals=np.zeros(size), moments=np.zeros((size, 4)), exact={})
     small_cells = None
     for mask, month, weight in placements(plan, lead_times, day):
         inside = mask & (row_family >= 0) & (month >= first) & (month <= last)
@@ -293,11 +295,13 @@ def without_idle_inactive(cells: list[DemandCell], inactive: set[str]) -> list[D
 def cell_band(sums: Sums, index: int) -> tuple[float, float]:
     quantities, chances = sums.exact.get(index, (None, None))
     if quantities is not None and index in sums.exact:
-        return band(quantities, chances, (LOW, HIGH))
+        low, high = band(quantities, chances, (LOW, HIGH))
+        return low, high
     mean, variance, third, maximum = sums.moments[index]
     if maximum <= 0:
         return 0.0, 0.0
-    return approximate_percentiles(Moments(mean, variance, third, maximum), (LOW, HIGH))
+    low, high = approximate_percentiles(Moments(mean, variance, third, maximum), (LOW, HIGH))
+    return low, high
 
 
 def _r(value) -> float:

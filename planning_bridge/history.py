@@ -36,7 +36,7 @@ from planning_bridge.baseline import flag_outliers as baseline_outliers
 from planning_bridge.baseline import forecast_baseline
 from planning_bridge.contracts import BaselineForecast
 from planning_bridge.models import Actual, OutlierOverride
-from planning_bridge.periods import completed_through, month_index, parse_period, period_text
+from planning_bridge.periods import completed_through, month_index, parse_period, period_index, period_text
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +64,7 @@ def imported_actuals() -> dict[str, dict[int, float]]:
     for family, period, units in crm_port.db.session.execute(
         select(Actual.family, Actual.period, Actual.units)
     ):
-        found[family][parse_period(period)] = float(units)
+        found[family][period_index(period)] = float(units)
     return dict(found)
 
 
@@ -148,7 +148,7 @@ def apply_overrides(raw: np.ndarray, first: int, overrides: dict[int, OutlierOve
 def _overrides() -> dict[str, dict[int, OutlierOverride]]:
     found: dict[str, dict[int, OutlierOverride]] = defaultdict(dict)
     for decision in crm_port.db.session.scalars(select(OutlierOverride)):
-        found[decision.family][parse_period(decision.period)] = decision
+        found[decision.family][period_index(decision.period)] = decision
     return dict(found)
 
 

@@ -21,9 +21,10 @@ import re
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import IO, Any, Iterator
+from typing import IO, Any, Iterator, cast
 
 from sqlalchemy import delete, insert, select
+from sqlalchemy.engine import CursorResult
 
 from planning_bridge import crm_port
 from planning_bridge.contracts import ImportRejection, ImportResult
@@ -47,7 +48,7 @@ class RowError(ValueError):
     pass
 
 
-def import_deals_csv(source: str | Path | IO, *, now: datetime | None = None) -> ImportResult:
+def import_deals_csv(source: str | Path | bytes | IO, *, now: datetime | None = None) -> ImportResult:
     """Replace the imported deals with the file's (see the module docstring). Flushes; the
     caller commits."""
     now = now or crm_port.utcnow()
@@ -56,7 +57,8 @@ def import_deals_csv(source: str | Path | IO, *, now: datetime | None = None) ->
         return ImportResult("deals", 0, 0, tuple(rejected))
     families = {f.code for f in crm_port.product_families()}
     stages = stage_probabilities()
-    records, first_seen = [], {}
+    records: list[dict[str, Any]] = []
+    first_seen: dict[str, tuple[int, dict[str, Any]]] = {}
     for line, raw in rows:
         try:
             record = _deal_record(raw, families, stages)
@@ -68,14 +70,14 @@ def import_deals_csv(source: str | Path | IO, *, now: datetime | None = None) ->
     if rejected:
         return ImportResult("deals", len(records) + len(rejected), 0, tuple(rejected))
     session = crm_port.db.session
-    replaced = session.execute(delete(ImportedDealLine)).rowcount or 0
+    replaced = cast("CursorResult[Any]", session.execute(delete(ImportedDealLine))).rowcount or 0
     if records:
         session.execute(insert(ImportedDealLine), records)
     session.flush()
     return ImportResult("deals", len(records), len(records), (), replaced)
 
 
-def import_actuals_csv(source: str | Path | IO, *, now: datetime | None = None) -> ImportResult:
+def import_actuals_csv(source: str | Path | bytes | IO, *, now: datetime | None = None) -> ImportResult:
     """Write the file's actual units per family and month (see the module docstring). Flushes;
     the caller commits."""
     now = now or crm_port.utcnow()
@@ -83,7 +85,8 @@ def import_actuals_csv(source: str | Path | IO, *, now: datetime | None = None) 
     if header is None:
         return ImportResult("actuals", 0, 0, tuple(rejected))
     families = {f.code for f in crm_port.product_families()}
-    records, seen = [], {}
+    records: list[dict[str, Any]] = []
+    seen: dict[tuple[str, str], int] = {}
     for line, raw in rows:
         try:
             record = _actual_record(raw, families)
@@ -186,7 +189,7 @@ def _text_of(source) -> str:
 
 def _deal_record(raw: dict[str, str], families: set[str], stages: dict[str, float]) -> dict[str, Any]:
     _unreadable(raw)
-    record = {
+    record: dict[str, Any] = {
         "deal_id": _text(raw, "deal_id", 100),
         "family": _family(raw, families),
         "quantity": _number(raw, "quantity", positive=True),

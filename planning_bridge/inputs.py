@@ -69,7 +69,7 @@ def concat(parts: list[PipelineRows]) -> PipelineRows:
     families = tuple(dict.fromkeys(code for part in parts for code in part.families))
     stages = tuple(dict.fromkeys(name for part in parts for name in part.stages))
     imported = tuple(i for part in parts for i in part.imported_ids)
-    arrays = {name: [] for name in ARRAY_FIELDS}
+    arrays: dict[str, list[np.ndarray]] = {name: [] for name in ARRAY_FIELDS}
     offset = 0
     for part in parts:
         fam_map = np.array([families.index(c) for c in part.families] or [0], np.int64)

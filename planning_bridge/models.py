@@ -12,14 +12,14 @@ from typing import Any
 from sqlalchemy import CheckConstraint, ForeignKey, Index, Numeric, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from planning_bridge.crm_port import JSONType, UTCDateTime, db
+from planning_bridge.crm_port import JSONType, Model, UTCDateTime
 
 MONEY = Numeric(14, 2)
 TOTAL_MONEY = Numeric(18, 2)  # sums over many deals
 PERIOD = String(7)  # "YYYY-MM"
 
 
-class ImportedDealLine(db.Model):
+class ImportedDealLine(Model):
     """One line of a deal exported by another CRM (``planning import-deals``). Each import
     replaces the previous set: the file is that CRM's full export."""
 
@@ -48,7 +48,7 @@ class ImportedDealLine(db.Model):
     imported_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
-class Actual(db.Model):
+class Actual(Model):
     """Actual orders of one family in one month, from the ERP (``planning import-actuals``),
     by the month the demand fell in."""
 
@@ -66,7 +66,7 @@ class Actual(db.Model):
     imported_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
-class FamilySetting(db.Model):
+class FamilySetting(Model):
     """How one family's demand input is built. Families without a row use the defaults
     (``planning_bridge.settings``)."""
 
@@ -85,7 +85,7 @@ class FamilySetting(db.Model):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
-class OutlierOverride(db.Model):
+class OutlierOverride(Model):
     """A planner's decision on one month of one family's actuals. The actual itself is never
     changed: the baseline reads the history through these decisions."""
 
@@ -102,7 +102,7 @@ class OutlierOverride(db.Model):
     decided_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
-class Snapshot(db.Model):
+class Snapshot(Model):
     """A frozen demand input with its parameters and model version. ``scheduled_month`` is
     set for the month-end job's snapshots only; unique with the probability source, so a job
     that runs twice (two workers, a retry) keeps one."""
@@ -130,7 +130,7 @@ class Snapshot(db.Model):
     )
 
 
-class SnapshotRow(db.Model):
+class SnapshotRow(Model):
     """One family and month of a snapshot: the published columns, plus the two baselines
     (from all actuals, and from the actuals that did not come from CRM deals) so accuracy can
     score "baseline alone" and "baseline + pipeline" from the same snapshot, and the units of

@@ -68,7 +68,7 @@ class Observations:
 
 def review_moments(start: datetime, stop: datetime) -> list[datetime]:
     """The 1st and 16th of each month (00:00 UTC) strictly after ``start``, before ``stop``."""
-    moments = []
+    moments: list[datetime] = []
     year, month = start.year, start.month
     while True:
         for day in (1, 16):

@@ -24,6 +24,15 @@ def parse_period(text: str) -> int | None:
     return year * 12 + month - 1
 
 
+def period_index(text: str) -> int:
+    """The month index of a ``YYYY-MM`` string known to be one (stored, or checked already):
+    ``ValueError`` if it is not."""
+    index = parse_period(text)
+    if index is None:
+        raise ValueError(f"not a month written YYYY-MM: {text!r}")
+    return index
+
+
 def period_text(index: int) -> str:
     return f"{index // 12:04d}-{index % 12 + 1:02d}"
 
@@ -73,5 +82,5 @@ def resolve_range(start: str | None, end: str | None, today: date,
     A malformed ``start`` is passed through for the service to name."""
     first = parse_period(start) if start else month_index(today)
     if first is None:
-        return start, end or start
+        return start or "", end or start or ""
     return period_text(first), end or period_text(first + horizon - 1)

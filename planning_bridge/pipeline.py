@@ -74,11 +74,11 @@ def _features_now(moment: datetime, lines) -> tuple[np.ndarray, Features]:
     rebuilt date, so both paths agree). ``lines`` (``LineColumns``) give each deal's main
     family: the one with the largest amount."""
     columns = crm_port.open_deal_features()
-    now = np.datetime64(moment.astimezone(timezone.utc).replace(tzinfo=None), "s")
+    now: np.datetime64 = np.datetime64(moment.astimezone(timezone.utc).replace(tzinfo=None), "s")
     seconds = np.timedelta64(86_400, "s")
 
     def days(since: np.ndarray) -> np.ndarray:
-        return np.maximum((now - since) / seconds, 0.0)
+        return np.maximum(np.true_divide(now - since, seconds), 0.0)
 
     stage_names = np.array(columns.stage_names + ("",), dtype=object)
     touched = ~np.isnat(columns.last_activity)

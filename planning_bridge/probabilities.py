@@ -24,6 +24,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 import numpy as np
 from sklearn.calibration import CalibratedClassifierCV
@@ -78,8 +79,9 @@ class CalibratedModel:
 
     stages: tuple[str, ...]
     families: tuple[str, ...]
-    scaler: object = field(repr=False, default=None)
-    classifier: object = field(repr=False, default=None)
+    # Set by ``fit``: a StandardScaler and a CalibratedClassifierCV (scikit-learn ships no types).
+    scaler: Any = field(repr=False, default=None)
+    classifier: Any = field(repr=False, default=None)
 
     @classmethod
     def fit(cls, observations: Observations) -> CalibratedModel:
@@ -142,7 +144,7 @@ class Learned:
     method: str
     train_count: int
     deal_count: int
-    predictor: object = None         # StageRates, CalibratedModel or None
+    predictor: StageRates | CalibratedModel | None = None
 
     def predict(self, features: Features, defaults: dict[str, float]) -> np.ndarray:
         if self.predictor is None:

@@ -24,18 +24,30 @@ from planning_bridge import accuracy, calibration, crm_port, history, inputs, ob
 from planning_bridge.accuracy import accuracy_report
 from planning_bridge.calibration import calibration_reports
 from planning_bridge.demand import (
-    DemandCell, DemandRows, demand_contributions, demand_input, last_probability_source,
+    DemandCell,
+    DemandRows,
+    demand_contributions,
+    demand_input,
+    last_probability_source,
 )
 from planning_bridge.history import actuals_by_family
 from planning_bridge.imports import import_actuals_csv, import_deals_csv
 from planning_bridge.observations import observations_as_of, settled
 from planning_bridge.periods import DEFAULT_HORIZON, default_range
 from planning_bridge.settings import (
-    clear_outlier_override, default_commit_stage, family_settings, list_outliers,
-    save_family_setting, set_outlier_override,
+    clear_outlier_override,
+    default_commit_stage,
+    family_settings,
+    list_outliers,
+    save_family_setting,
+    set_outlier_override,
 )
 from planning_bridge.snapshots import (
-    get_snapshot, list_snapshots, snapshot_rows, take_month_end_snapshots, take_snapshot,
+    get_snapshot,
+    list_snapshots,
+    snapshot_rows,
+    take_month_end_snapshots,
+    take_snapshot,
 )
 from planning_bridge.timing import SlipDistribution, learn_slips
 

@@ -17,7 +17,7 @@ from planning_bridge import crm_port
 from planning_bridge.contracts import COMBINE_RULES, FamilySettings, OutlierFlag
 from planning_bridge.history import baseline_values, family_histories, flag_outliers
 from planning_bridge.models import FamilySetting, OutlierOverride
-from planning_bridge.periods import parse_period, period_text
+from planning_bridge.periods import parse_period, period_index, period_text
 
 DEFAULT_RULE = "baseline_plus_pipeline"
 COMMIT_PROBABILITY = 0.75
@@ -100,7 +100,7 @@ def list_outliers(family: str, *, as_of: date | None = None) -> list[OutlierFlag
     flagged = {history.first + i for i in flag_outliers(history.raw)}
     fitted, _method = baseline_values(history.raw, history.first, history.first, history.last)
     decisions = {
-        parse_period(d.period): d for d in crm_port.db.session.scalars(
+        period_index(d.period): d for d in crm_port.db.session.scalars(
             select(OutlierOverride).where(OutlierOverride.family == family))
     }
     names = crm_port.user_names(d.decided_by_id for d in decisions.values())
@@ -114,7 +114,7 @@ def list_outliers(family: str, *, as_of: date | None = None) -> list[OutlierFlag
             accepted=decision.accepted if decision else None,
             override_units=decision.value if decision else None,
             effective_units=float(history.total[index]),
-            decided_by=names.get(decision.decided_by_id) if decision else None,
+            decided_by=names.get(decision.decided_by_id) if decision and decision.decided_by_id is not None else None,
             decided_at=decision.decided_at if decision else None,
         ))
     return flags
@@ -139,7 +139,7 @@ def set_outlier_override(
                 raise ValueError
         except (TypeError, ValueError):
             errors["value"] = "a number of units, 0 or more"
-    if errors:
+    if errors or month is None:
         raise crm_port.ValidationFailed("invalid outlier decision", errors)
     lead_times = {f.code: f.lead_time_days for f in crm_port.product_families()}
     if family not in lead_times:

@@ -2,7 +2,6 @@
 page family); importing them here attaches them to ``bp``."""
 from __future__ import annotations
 
-from planning_bridge.pages import bp
-from planning_bridge.pages import demand, imports, quality, settings, snapshots  # noqa: F401  (routes)
+from planning_bridge.pages import bp, demand, imports, quality, settings, snapshots  # noqa: F401  (routes)
 
 __all__ = ["bp"]

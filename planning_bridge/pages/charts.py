@@ -11,7 +11,7 @@ def _round(value: float | None) -> float | None:
 
 
 def family_chart(family: str, rows: list[DemandRow], actuals: dict[str, float],
-                 drill_urls: dict[str, str], history: list[str] = ()) -> dict:
+                 drill_urls: dict[str, str], history: tuple[str, ...] | list[str] = ()) -> dict:
     """One family's demand chart: baseline and weighted pipeline stacked as bars, the pipeline's
     10-90 % band drawn on top of the baseline (so it brackets the pipeline part of the stack),
     the suggested demand input as a line and the actuals where known.

@@ -142,9 +142,10 @@ def demand_download():
 @roles(*PLANNERS)
 def contributions(family: str, period: str):
     families = _families_by_code()
-    if family not in families or parse_period(period) is None:
+    index = parse_period(period)
+    if family not in families or index is None:
         abort(404)
-    period = period_text(parse_period(period))
+    period = period_text(index)
     try:
         period_in_range(period)  # the months the API's drill-down answers for: no page beyond
     except ValueError:

@@ -11,15 +11,15 @@ from datetime import date
 from planning_bridge.api_schemas import period_in_range
 from planning_bridge.contracts import PROBABILITY_SOURCES
 from planning_bridge.crm_port import utcnow
-from planning_bridge.periods import DEFAULT_HORIZON, MAX_HORIZON, month_index, parse_period, period_text
+from planning_bridge.periods import DEFAULT_HORIZON, MAX_HORIZON, month_index, parse_period, period_index, period_text
 
 
 def add_months(period: str, months: int) -> str:
-    return period_text(parse_period(period) + months)
+    return period_text(period_index(period) + months)
 
 
 def periods(start: str, end: str) -> list[str]:
-    return [period_text(i) for i in range(parse_period(start), parse_period(end) + 1)]
+    return [period_text(i) for i in range(period_index(start), period_index(end) + 1)]
 
 
 @dataclass(frozen=True)
@@ -33,7 +33,7 @@ class DemandFilters:
 
     def query(self, **overrides) -> dict:
         """The filters as query-string arguments (for links that keep them)."""
-        args = {"from": self.start, "to": self.end, "probabilities": self.probabilities}
+        args: dict[str, str | list[str]] = {"from": self.start, "to": self.end, "probabilities": self.probabilities}
         if self.slip_adjusted:
             args["slip"] = "1"
         if self.families:
@@ -53,7 +53,7 @@ def read_filters(args, known_families: list[str], today: date | None = None) -> 
     this_month = period_text(month_index(today or utcnow().date()))
     start = _period_arg(args, "from", this_month, errors)
     end = _period_arg(args, "to", add_months(start, DEFAULT_HORIZON - 1), errors)
-    months = parse_period(end) - parse_period(start) + 1
+    months = period_index(end) - period_index(start) + 1
     if months < 1:
         errors["to"] = f"The end month is before the start month; showing {DEFAULT_HORIZON} months instead."
         end = add_months(start, DEFAULT_HORIZON - 1)
@@ -76,10 +76,11 @@ def _period_arg(args, name: str, default: str, errors: dict) -> str:
     text = (args.get(name) or "").strip()
     if not text:
         return default
-    if parse_period(text) is None:
+    index = parse_period(text)
+    if index is None:
         errors[name] = f"“{text[:20]}” is not a month written as YYYY-MM; using {default}."
         return default
-    period = period_text(parse_period(text))
+    period = period_text(index)
     try:
         return period_in_range(period)
     except ValueError as exc:

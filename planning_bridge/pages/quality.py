@@ -11,13 +11,19 @@ from flask import render_template, request
 from planning_bridge import services
 from planning_bridge.api_schemas import as_of_in_range
 from planning_bridge.contracts import (
-    ACCURACY_FORECASTS, ACCURACY_ORIGINS, AccuracyCell, AccuracyReport,
+    ACCURACY_FORECASTS,
+    ACCURACY_ORIGINS,
+    AccuracyCell,
+    AccuracyReport,
 )
 from planning_bridge.crm_port import roles
 from planning_bridge.pages import PLANNERS, bp
 from planning_bridge.pages.charts import reliability_chart
 from planning_bridge.pages.verdicts import (
-    ALL_FAMILIES, accuracy_verdict, calibration_verdict, pipeline_verdict,
+    ALL_FAMILIES,
+    accuracy_verdict,
+    calibration_verdict,
+    pipeline_verdict,
 )
 
 

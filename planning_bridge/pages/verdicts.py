@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from planning_bridge.contracts import AccuracyReport, CalibrationReport, ValueAdded
+from planning_bridge.contracts import AccuracyReport, CalibrationReport
 
 ALL_FAMILIES = "ALL"  # the pooled row of the accuracy report
 
@@ -38,8 +38,16 @@ def _points(value: float) -> str:
     return f"{abs(value) * 100:.1f}"
 
 
-def _pooled(report: AccuracyReport, origin: str, candidate: str, reference: str) -> list[ValueAdded]:
-    return [v for v in report.value_added
+@dataclass(frozen=True)
+class KnownValue:
+    """One lag's value added (all families pooled) where it could be measured."""
+
+    lag: int
+    fva: float
+
+
+def _pooled(report: AccuracyReport, origin: str, candidate: str, reference: str) -> list[KnownValue]:
+    return [KnownValue(v.lag, v.fva) for v in report.value_added
             if v.origin == origin and v.family == ALL_FAMILIES and v.candidate == candidate
             and v.reference == reference and v.fva is not None]
 
@@ -52,7 +60,7 @@ def preferred_origin(report: AccuracyReport) -> str | None:
     return None
 
 
-def _by_lag(values: list[ValueAdded]) -> str:
+def _by_lag(values: list[KnownValue]) -> str:
     """"4.0 points at lag 1, 3.0 at lag 2 and 2.0 at lag 3"."""
     parts = [f"{_points(v.fva)} at lag {v.lag}" for v in values]
     parts[0] = parts[0].replace(" at", " points at", 1)

@@ -8,7 +8,11 @@ import numpy as np
 import pytest
 
 from planning_bridge.bands import (
-    Moments, approximate_percentiles, band, convolved_percentiles, enumerated_percentiles,
+    Moments,
+    approximate_percentiles,
+    band,
+    convolved_percentiles,
+    enumerated_percentiles,
 )
 
 

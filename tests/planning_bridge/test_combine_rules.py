@@ -13,8 +13,13 @@ from crm.extensions import db
 from planning_bridge import history, settings
 from planning_bridge.contracts import BaselineForecast
 from planning_bridge.services import (
-    actuals_by_family, demand_input, family_settings, import_actuals_csv, list_outliers,
-    save_family_setting, set_outlier_override,
+    actuals_by_family,
+    demand_input,
+    family_settings,
+    import_actuals_csv,
+    list_outliers,
+    save_family_setting,
+    set_outlier_override,
 )
 from tests.planning_bridge.conftest import at
 

@@ -152,7 +152,8 @@ def test_planner_corrects_a_month_that_was_not_flagged(client, spiky_actuals):
     assert _post(client, "/planning/settings/PUMP/outliers", page, period=last_month, value="77").status_code == 302
     flag = next(f for f in services.list_outliers("PUMP") if f.period == last_month)
     assert flag.effective_units == 77 and flag.original_units != 77
-    assert f"{last_month}: the baseline now reads 77 units; the original is kept." in client.get(page).get_data(as_text=True)
+    message = f"{last_month}: the baseline now reads 77 units; the original is kept."
+    assert message in client.get(page).get_data(as_text=True)
 
 
 def test_correcting_needs_a_real_month(client, spiky_actuals):

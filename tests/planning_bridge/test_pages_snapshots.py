@@ -7,8 +7,8 @@ import io
 import pytest
 
 from planning_bridge.contracts import DEMAND_COLUMNS
-from planning_bridge.models import Snapshot
 from planning_bridge.crm_port import db
+from planning_bridge.models import Snapshot
 from tests.conftest import csrf_from
 from tests.planning_bridge.pages_helpers import FUTURE
 

@@ -48,23 +48,23 @@ def test_each_field_takes_its_value_at_the_end_of_the_day(scripted):
 def test_changed_lines_replace_the_old_ones(scripted):
     deal, _late, _lost = scripted
     lines = lines_of(date(2026, 3, 31), deal)
-    assert sorted((l.family, l.quantity, l.amount) for l in lines) == [
+    assert sorted((line.family, line.quantity, line.amount) for line in lines) == [
         ("PUMP", 12, Decimal("1140.00")), ("VALVE", 5, Decimal("200.00"))]
 
 
 def test_a_backdated_close_was_not_known_before_it_was_recorded(scripted):
     deal, _late, _lost = scripted
-    assert {l.won for l in lines_of(date(2026, 4, 15), deal)} == {None}  # closed on the 14th, recorded the 20th
+    assert {line.won for line in lines_of(date(2026, 4, 15), deal)} == {None}  # closed on the 14th, recorded the 20th
     closed = lines_of(date(2026, 4, 20), deal)
-    assert {(l.won, l.closed_on) for l in closed} == {(True, date(2026, 4, 14))}
+    assert {(line.won, line.closed_on) for line in closed} == {(True, date(2026, 4, 14))}
 
 
 def test_deals_created_later_are_left_out_and_lost_ones_are_closed(scripted):
     _deal, late, lost = scripted
     assert lines_of(date(2026, 4, 6), late) == []
     assert len(lines_of(date(2026, 4, 7), late)) == 1
-    assert [(l.won, l.closed_on) for l in lines_of(date(2026, 2, 1), lost)] == [(None, None)]
-    assert [(l.won, l.closed_on) for l in lines_of(date(2026, 2, 2), lost)] == [(False, date(2026, 2, 2))]
+    assert [(line.won, line.closed_on) for line in lines_of(date(2026, 2, 1), lost)] == [(None, None)]
+    assert [(line.won, line.closed_on) for line in lines_of(date(2026, 2, 2), lost)] == [(False, date(2026, 2, 2))]
 
 
 def test_a_reopened_deal_is_open_again(scripted, admin):
@@ -74,8 +74,8 @@ def test_a_reopened_deal_is_open_again(scripted, admin):
     _deal, _late, lost = scripted
     reopen_deal(admin, lost.id, at(date(2026, 3, 1)))
     db.session.commit()
-    assert [l.won for l in lines_of(date(2026, 2, 15), lost)] == [False]
-    assert [l.won for l in lines_of(date(2026, 3, 1), lost)] == [None]
+    assert [line.won for line in lines_of(date(2026, 2, 15), lost)] == [False]
+    assert [line.won for line in lines_of(date(2026, 3, 1), lost)] == [None]
 
 
 def test_history_replays_stage_entry_and_touches(scripted, admin):
