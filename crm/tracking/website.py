@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from crm.contacts import services as contacts
+import crm.contacts.services as contacts
 from crm.contacts.models import Contact
 from crm.errors import ServiceError, ValidationFailed
 from crm.tracking.events import RequestFacts, store_event
