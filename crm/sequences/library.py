@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from pydantic_core import PydanticCustomError
 from sqlalchemy import func, select
 
 from crm.auth.models import User
@@ -17,31 +18,23 @@ from crm.mail.models import OutboundEmail
 from crm.policy import require_edit, require_sales
 from crm.sequences.context import template_context
 from crm.sequences.enrollments import get_sequence, live_enrollment_count
+from crm.sequences.inputs import MAX_BODY, SequenceCreate, SequenceInput, TemplateInput, parse, text
 from crm.sequences.models import STEP_KINDS, EmailTemplate, Sequence, SequenceStep
 from crm.sequences.rendering import render_email, validate_email_sources
 from crm.sequences.runner import ordered_steps
-from crm.validation import as_id, has_control_chars
+from crm.validation import as_id
 from crm.web.pagination import Page, paginate
 
-MAX_BODY = 100_000
 MAX_STEPS = 30
 
 
-def _text(data: dict, key: str, errors: dict, *, limit: int, required: bool = False, multiline: bool = False):
-    value = data.get(key)
-    if value is None:
-        value = ""
-    if not isinstance(value, str):
-        errors[key] = "must be text"
+def _text(data: dict, key: str, errors: dict, *, limit: int, multiline: bool = False) -> str | None:
+    """A step's text field by the input models' rule (``inputs.text``); its error lands in ``errors``."""
+    try:
+        return text(data.get(key), limit=limit, multiline=multiline)
+    except PydanticCustomError as exc:
+        errors[key] = exc.message()
         return None
-    value = value.strip() if not multiline else value.replace("\r\n", "\n")
-    if "\x00" in value or (not multiline and has_control_chars(value)):
-        errors[key] = "must not contain control characters"
-    elif len(value) > limit:
-        errors[key] = f"at most {limit:,} characters"
-    elif required and not value.strip():
-        errors[key] = "required"
-    return value
 
 
 # --- templates ------------------------------------------------------------------------------
@@ -54,19 +47,9 @@ def get_template(template_id) -> EmailTemplate:
 
 
 def _template_fields(data: dict) -> dict[str, Any]:
-    errors: dict[str, str] = {}
-    clean = {
-        "name": _text(data, "name", errors, limit=200, required=True),
-        "subject": _text(data, "subject", errors, limit=500, required=True),
-        "text_body": _text(data, "text_body", errors, limit=MAX_BODY, required=True, multiline=True),
-        "html_body": _text(data, "html_body", errors, limit=MAX_BODY, multiline=True) or None,
-    }
-    if clean["html_body"] is not None and not clean["html_body"].strip():
-        clean["html_body"] = None
-    if errors:
-        raise ValidationFailed("invalid template", errors)
-    validate_email_sources(clean["subject"], clean["text_body"], clean["html_body"])
-    return clean
+    fields = parse(TemplateInput, data, "invalid template").model_dump()
+    validate_email_sources(fields["subject"], fields["text_body"], fields["html_body"])
+    return fields
 
 
 def create_template(actor: User, data: dict, now: datetime) -> EmailTemplate:
@@ -158,54 +141,10 @@ def send_stats(by: str, ids) -> dict[int, SendStats]:
 
 # --- sequences ------------------------------------------------------------------------------
 
-def _window_minutes(value, key: str, errors: dict) -> int | None:
-    """'HH:MM' or minutes of the day."""
-    if isinstance(value, int) and not isinstance(value, bool):
-        minutes = value
-    elif isinstance(value, str) and ":" in value:
-        hours, _, mins = value.strip().partition(":")
-        minutes = int(hours) * 60 + int(mins) if hours.isdigit() and mins.isdigit() and len(mins) == 2 else -1
-    else:
-        minutes = -1
-    if not 0 <= minutes <= 1440:
-        errors[key] = "a time such as 08:00"
-        return None
-    return minutes
-
-
-def _sequence_fields(data: dict, *, current: Sequence | None) -> dict[str, Any]:
-    errors: dict[str, str] = {}
-    clean: dict[str, Any] = {}
-    if "name" in data or current is None:
-        clean["name"] = _text(data, "name", errors, limit=200, required=True)
-    if "send_days" in data:
-        days = data["send_days"]
-        if not isinstance(days, (list, tuple)) or not days or \
-                not all(isinstance(d, int) and not isinstance(d, bool) and 0 <= d <= 6 for d in days):
-            errors["send_days"] = "at least one weekday number, 0 (Monday) to 6 (Sunday)"
-        else:
-            clean["send_days"] = sorted(set(days))
-    for key in ("window_start", "window_end"):
-        if key in data:
-            clean[f"{key}_minute"] = _window_minutes(data[key], key, errors)
-    if "colleague_reply_stops" in data:
-        if not isinstance(data["colleague_reply_stops"], bool):
-            errors["colleague_reply_stops"] = "true or false"
-        else:
-            clean["colleague_reply_stops"] = data["colleague_reply_stops"]
-    start = clean.get("window_start_minute", current.window_start_minute if current else 8 * 60)
-    end = clean.get("window_end_minute", current.window_end_minute if current else 17 * 60)
-    if not errors and start is not None and end is not None and start >= end:
-        errors["window_end"] = "must be after the window start"
-    if errors:
-        raise ValidationFailed("invalid sequence", errors)
-    return clean
-
-
 def create_sequence(actor: User, data: dict, now: datetime) -> Sequence:
     require_sales(actor)
     sequence = Sequence(owner_id=actor.id, created_at=now, updated_at=now,
-                        **_sequence_fields(data, current=None))
+                        **parse(SequenceCreate, data, "invalid sequence").changes())
     db.session.add(sequence)
     db.session.flush()
     return sequence
@@ -214,7 +153,7 @@ def create_sequence(actor: User, data: dict, now: datetime) -> Sequence:
 def update_sequence(actor: User, sequence_id, data: dict, now: datetime) -> Sequence:
     sequence = get_sequence(sequence_id)
     require_edit(actor, sequence)
-    for key, value in _sequence_fields(data, current=sequence).items():
+    for key, value in parse(SequenceInput, data, "invalid sequence", current=sequence).changes().items():
         setattr(sequence, key, value)
     sequence.updated_at = now
     db.session.flush()

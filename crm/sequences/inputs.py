@@ -1,0 +1,171 @@
+"""Input models of the sequences feature, one per write operation of the library: an email
+template created or changed (``TemplateInput``: the service parses the stored template merged
+with the change, so both are one model), and a sequence's settings created or changed
+(``SequenceInput``, only the fields sent). Pages' forms (``service_data``) and the API's bodies
+both reach the services as dicts, which parse them here (``parse``): one set of rules, the same
+messages, keyed by field in ``ValidationFailed.fields``.
+
+What needs the database or rendering (a template's tokens, checked by
+``rendering.validate_email_sources``) stays in the services: these models check the input's
+shape only."""
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
+from pydantic_core import PydanticCustomError
+
+from crm.errors import ValidationFailed
+from crm.validation import has_control_chars
+
+MAX_BODY = 100_000
+DEFAULT_WINDOW = (8 * 60, 17 * 60)  # a new sequence sends 08:00 to 17:00 unless told otherwise
+
+Model = TypeVar("Model", bound=BaseModel)
+
+
+def invalid(message: str, *, field: str | None = None) -> PydanticCustomError:
+    """A field's error, carried to ``ValidationFailed.fields`` word for word; ``field`` names it
+    when a check of the whole model raises it."""
+    return PydanticCustomError("invalid", "{message}", {"message": message, "field": field})
+
+
+def parse(model: type[Model], data: Any, message: str, **context: Any) -> Model:
+    """``data`` (a dict) validated by ``model``; :raises ValidationFailed: with every bad field."""
+    try:
+        return model.model_validate(data if isinstance(data, dict) else {}, context=context)
+    except ValidationError as exc:
+        fields: dict[str, str] = {}
+        for error in exc.errors():
+            key = (error.get("ctx") or {}).get("field") or ".".join(str(part) for part in error["loc"]) or "input"
+            fields.setdefault(key, "required" if error["type"] == "missing" else error["msg"])
+        raise ValidationFailed(message, fields) from None
+
+
+def text(value: Any, *, limit: int, required: bool = False, multiline: bool = False) -> str:
+    """One line (trimmed) or a body (line ends made "\\n"); no control characters in a line, no
+    NUL anywhere."""
+    if value is None:
+        value = ""
+    if not isinstance(value, str):
+        raise invalid("must be text")
+    value = value.strip() if not multiline else value.replace("\r\n", "\n")
+    if "\x00" in value or (not multiline and has_control_chars(value)):
+        raise invalid("must not contain control characters")
+    if len(value) > limit:
+        raise invalid(f"at most {limit:,} characters")
+    if required and not value.strip():
+        raise invalid("required")
+    return value
+
+
+# --- templates ------------------------------------------------------------------------------
+
+class TemplateInput(BaseModel):
+    """A template's fields, all of them (an update parses the stored template with the change
+    applied). A blank HTML body is no HTML body."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    name: str = Field(None, validate_default=True)  # None: "required"
+    subject: str = Field(None, validate_default=True)
+    text_body: str = Field(None, validate_default=True)
+    html_body: str | None = None
+
+    @field_validator("name", mode="before")
+    @classmethod
+    def _name(cls, value: Any) -> str:
+        return text(value, limit=200, required=True)
+
+    @field_validator("subject", mode="before")
+    @classmethod
+    def _subject(cls, value: Any) -> str:
+        return text(value, limit=500, required=True)
+
+    @field_validator("text_body", mode="before")
+    @classmethod
+    def _text_body(cls, value: Any) -> str:
+        return text(value, limit=MAX_BODY, required=True, multiline=True)
+
+    @field_validator("html_body", mode="before")
+    @classmethod
+    def _html_body(cls, value: Any) -> str | None:
+        html = text(value, limit=MAX_BODY, multiline=True)
+        return html if html.strip() else None
+
+
+# --- sequences ------------------------------------------------------------------------------
+
+def window_minutes(value: Any) -> int:
+    """'HH:MM' or minutes of the day, 0 to 1440."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        minutes = value
+    elif isinstance(value, str) and ":" in value:
+        hours, _, mins = value.strip().partition(":")
+        minutes = int(hours) * 60 + int(mins) if hours.isdigit() and mins.isdigit() and len(mins) == 2 else -1
+    else:
+        minutes = -1
+    if not 0 <= minutes <= 1440:
+        raise invalid("a time such as 08:00")
+    return minutes
+
+
+class SequenceInput(BaseModel):
+    """A sequence's settings; on an update only the fields sent (``changes``). The send window
+    must open before it closes, the fields not sent read from ``context["current"]`` (the
+    sequence being changed; a new one has the default window)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    name: str | None = None
+    send_days: list[int] | None = None
+    window_start: int | None = None  # minutes of the day
+    window_end: int | None = None
+    colleague_reply_stops: bool | None = None
+
+    @field_validator("name", mode="before")
+    @classmethod
+    def _name(cls, value: Any) -> str:
+        return text(value, limit=200, required=True)
+
+    @field_validator("send_days", mode="before")
+    @classmethod
+    def _send_days(cls, value: Any) -> list[int]:
+        if not isinstance(value, (list, tuple)) or not value or \
+                not all(isinstance(d, int) and not isinstance(d, bool) and 0 <= d <= 6 for d in value):
+            raise invalid("at least one weekday number, 0 (Monday) to 6 (Sunday)")
+        return sorted(set(value))
+
+    @field_validator("window_start", "window_end", mode="before")
+    @classmethod
+    def _window(cls, value: Any) -> int:
+        return window_minutes(value)
+
+    @field_validator("colleague_reply_stops", mode="before")
+    @classmethod
+    def _flag(cls, value: Any) -> bool:
+        if not isinstance(value, bool):
+            raise invalid("true or false")
+        return value
+
+    @model_validator(mode="after")
+    def _window_order(self, info: ValidationInfo) -> SequenceInput:
+        current = (info.context or {}).get("current")
+        start = self.window_start if self.window_start is not None else \
+            (current.window_start_minute if current is not None else DEFAULT_WINDOW[0])
+        end = self.window_end if self.window_end is not None else \
+            (current.window_end_minute if current is not None else DEFAULT_WINDOW[1])
+        if start >= end:
+            raise invalid("must be after the window start", field="window_end")
+        return self
+
+    def changes(self) -> dict[str, Any]:
+        """The sent fields as the sequence's columns."""
+        columns = {"window_start": "window_start_minute", "window_end": "window_end_minute"}
+        return {columns.get(key, key): getattr(self, key) for key in self.model_fields_set}
+
+
+class SequenceCreate(SequenceInput):
+    """A new sequence: the name is required; the other settings default to the table's."""
+
+    name: str = Field(None, validate_default=True)  # None: "required"
