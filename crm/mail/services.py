@@ -25,7 +25,12 @@ from crm.extensions import db
 from crm.mail.inbound.process import InboundResult, process_inbound
 from crm.mail.models import Mailbox, OutboundEmail, mailbox_for
 from crm.mail.outbound.outbox import (
-    cancel_email, cancel_queued_for_enrollment, enqueue_email, get_email, list_outbox, send_later,
+    cancel_email,
+    cancel_queued_for_enrollment,
+    enqueue_email,
+    get_email,
+    list_outbox,
+    send_later,
 )
 from crm.mail.transport import SmtpSettings, send_message
 from crm.mail.unsubscribe import unsubscribe_contact

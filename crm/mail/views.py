@@ -20,7 +20,7 @@ from wtforms.validators import DataRequired, Length, Optional
 
 from crm.contacts.models import Contact
 from crm.contacts.services import ContactPanel
-from crm.errors import ServiceError
+from crm.errors import Conflict, PermissionDenied, ServiceError
 from crm.extensions import csrf, db, limiter
 from crm.mail.models import InboundMessage, OutboundEmail
 from crm.mail.outbound import outbox
@@ -29,7 +29,7 @@ from crm.policy import can_edit_owned
 from crm.timeutil import is_valid_timezone, utcnow
 from crm.validation import get_by_id
 from crm.web.access import SALES, public, roles
-from crm.web.formhelpers import choice_list, int_arg
+from crm.web.formhelpers import choice_list, commit_or_flash, int_arg
 
 bp = Blueprint("mail", __name__)
 
@@ -93,14 +93,12 @@ def send_later():
     due_at = now
     if form.send_at.data:
         due_at = form.send_at.data.replace(tzinfo=_zone()).astimezone(timezone.utc)
-    try:
-        email = outbox.send_later(actor=current_user, contact=contact, subject=form.subject.data,
-                                  text_body=form.text_body.data, html_body=None, due_at=due_at, now=now)
-    except ServiceError as exc:
-        db.session.rollback()
-        flash(f"Not scheduled: {exc.message} ({'; '.join(exc.fields.values())})", "error")
+    email, scheduled = commit_or_flash(
+        lambda: outbox.send_later(actor=current_user, contact=contact, subject=form.subject.data,
+                                  text_body=form.text_body.data, html_body=None, due_at=due_at, now=now),
+        refusals=(ServiceError,), message=lambda exc: f"Not scheduled: {exc.message} ({'; '.join(exc.fields.values())})")
+    if not scheduled:
         return redirect(url_for("mail.outbox_page"))
-    db.session.commit()
     flash(f"Scheduled for {email.due_at.astimezone(_zone()).strftime('%d %b %Y %H:%M')}.", "success")
     return redirect(url_for("mail.outbox_page"))
 
@@ -119,15 +117,11 @@ def show_email(email_id: int):
 @bp.route("/outbox/<int:email_id>/cancel", methods=["POST"])
 @roles(*SALES)
 def cancel_email(email_id: int):
-    try:
-        outbox.cancel_email(current_user, email_id, utcnow())
-    except ServiceError as exc:
-        db.session.rollback()
-        if exc.status == 404:
-            abort(404)
-        flash(exc.message, "error")
+    # Not found (or not theirs to see): a 404 page; any other refusal is flashed.
+    _, cancelled = commit_or_flash(lambda: outbox.cancel_email(current_user, email_id, utcnow()),
+                                   refusals=(Conflict, PermissionDenied))
+    if not cancelled:
         return redirect(url_for("mail.outbox_page"))
-    db.session.commit()
     flash("Email cancelled.", "success")
     return redirect(url_for("mail.outbox_page"))
 

@@ -8,10 +8,21 @@ from typing import Literal
 from flask import jsonify, url_for
 from pydantic import AwareDatetime, Field
 
-from crm.api.routing import ApiRoutes
 from crm.api.auth import api_user
 from crm.api.endpoint import endpoint, page_args
-from crm.api.schemas import Id, OutModel, PageOut, QueryModel, StrictModel, Text, UserRef, UtcDateTime, page_out, patch_model
+from crm.api.routing import ApiRoutes
+from crm.api.schemas import (
+    Id,
+    OutModel,
+    PageOut,
+    QueryModel,
+    StrictModel,
+    Text,
+    UserRef,
+    UtcDateTime,
+    page_out,
+    patch_model,
+)
 from crm.contacts.models import LIFECYCLE_STAGES
 from crm.extensions import db
 from crm.jobs.runner import get_job_for

@@ -15,8 +15,8 @@ from sqlalchemy.orm.util import identity_key
 from crm.auth.models import User
 from crm.contacts.models import Company, Contact, zone_of
 from crm.extensions import db
-from crm.sequences.runner import advance, cancel_pending_mail, end_enrollment
 from crm.sequences.models import LIVE_STATUSES, Enrollment, Sequence, SequenceStep
+from crm.sequences.runner import advance, cancel_pending_mail, end_enrollment
 
 log = logging.getLogger(__name__)
 

@@ -16,11 +16,33 @@ Services take ``actor`` and ``now``, flush and never commit.
 from __future__ import annotations
 
 from crm.sequences.enrollments import (
-    BULK_LIMIT, DEFAULT_PAUSE_DAYS, PAUSE_REASONS, REFUSALS, EnrollReport, can_act_for, enroll_contact,
-    enroll_contacts, enroll_filtered, filtered_contact_ids, get_enrollment, get_sequence, list_enrollments,
-    live_enrollment_count, pause_all_for_user, pause_enrollment, pause_enrollments_for, pause_live_enrollment,
-    refusal_for, require_act_on, resume_all_for_user, resume_due_pauses, resume_enrollment,
-    resume_paused_enrollment, start_enrollment, stop_enrollment, stop_enrollments_for,
+    BULK_LIMIT,
+    DEFAULT_PAUSE_DAYS,
+    PAUSE_REASONS,
+    REFUSALS,
+    EnrollReport,
+    can_act_for,
+    enroll_contact,
+    enroll_contacts,
+    enroll_filtered,
+    filtered_contact_ids,
+    get_enrollment,
+    get_sequence,
+    list_enrollments,
+    live_enrollment_count,
+    pause_all_for_user,
+    pause_enrollment,
+    pause_enrollments_for,
+    pause_live_enrollment,
+    refusal_for,
+    require_act_on,
+    resume_all_for_user,
+    resume_due_pauses,
+    resume_enrollment,
+    resume_paused_enrollment,
+    start_enrollment,
+    stop_enrollment,
+    stop_enrollments_for,
 )
 from crm.sequences.runner import STOP_REASONS, cancel_pending_mail, end_enrollment, run_due_steps
 from crm.sequences.subscribers import connect as connect_signals

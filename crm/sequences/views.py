@@ -12,13 +12,20 @@ from flask_login import current_user
 from crm.api.bounds import check_day
 from crm.contacts.models import LIFECYCLE_CHOICES, LIFECYCLE_STAGES
 from crm.contacts.services import ContactPanel, find_contact_by_email, search_contacts
-from crm.errors import NotFound, ServiceError, ValidationFailed
-from crm.extensions import db
+from crm.errors import Conflict, NotFound, ServiceError, ValidationFailed
 from crm.jobs.runner import recent_jobs
 from crm.sequences import bulk, library, runner, services, tasks
 from crm.sequences.forms import (
-    STEP_KIND_LABELS, TOKENS_HINT, BulkEnrollForm, EnrollForm, ManualEmailForm, OutcomeForm, PauseForm,
-    SequenceForm, StepForm, TemplateForm,
+    STEP_KIND_LABELS,
+    TOKENS_HINT,
+    BulkEnrollForm,
+    EnrollForm,
+    ManualEmailForm,
+    OutcomeForm,
+    PauseForm,
+    SequenceForm,
+    StepForm,
+    TemplateForm,
 )
 from crm.sequences.models import ENROLLMENT_STATUSES
 from crm.sequences.panel import load_contact_panel
@@ -26,14 +33,26 @@ from crm.sequences.schedule import zone
 from crm.timeutil import utcnow
 from crm.web.access import SALES, roles
 from crm.web.formhelpers import (
-    abort_for, apply_service_errors, choice_list, commit_or_abort, commit_or_show_errors, int_arg, sales_users,
+    abort_for,
+    apply_service_errors,
+    choice_list,
+    commit_or_abort,
+    commit_or_flash,
+    commit_or_show_errors,
+    int_arg,
+    sales_users,
     text_arg,
 )
 
 bp = Blueprint("sequences", __name__)
 
 CONTACT_PANEL = ContactPanel(key="sequences", template="sequences/_contact_panel.html",
-                                    load=load_contact_panel, column="main", order=10)
+                             load=load_contact_panel, column="main", order=10)
+
+
+def _fields_message(exc: ServiceError) -> str:
+    """A refusal's field messages in one line (what the one-click forms flash)."""
+    return "; ".join(exc.fields.values()) or exc.message
 
 
 def _sequence_choices(blank: str | None = None):
@@ -119,16 +138,10 @@ def delete_sequence(sequence_id: int):
         abort_for(exc)
     form = OutcomeForm()
     if request.method == "POST" and form.validate_on_submit():
-        try:
-            library.delete_sequence(current_user, sequence_id)
-            db.session.commit()
-        except ValidationFailed as exc:
-            db.session.rollback()
-            flash("; ".join(exc.fields.values()) or exc.message, "error")
+        _, deleted = commit_or_flash(lambda: library.delete_sequence(current_user, sequence_id),
+                                     refusals=(ValidationFailed,), message=_fields_message)
+        if not deleted:
             return redirect(url_for(".builder", sequence_id=sequence_id))
-        except ServiceError as exc:
-            db.session.rollback()
-            abort_for(exc)
         flash("Sequence deleted.", "success")
         return redirect(url_for(".list_sequences"))
     return render_template("_confirm.html", form=form, title=f"Delete {sequence.name}?",
@@ -268,16 +281,10 @@ def delete_template(template_id: int):
     form = OutcomeForm()
     if not form.validate_on_submit():
         abort_for(ValidationFailed("the form expired; reload the page"))
-    try:
-        library.delete_template(current_user, template_id)
-        db.session.commit()
+    _, deleted = commit_or_flash(lambda: library.delete_template(current_user, template_id),
+                                 refusals=(ValidationFailed,), message=_fields_message)
+    if deleted:
         flash("Template deleted.", "success")
-    except ValidationFailed as exc:
-        db.session.rollback()
-        flash("; ".join(exc.fields.values()) or exc.message, "error")
-    except ServiceError as exc:
-        db.session.rollback()
-        abort_for(exc)
     return redirect(url_for(".list_templates"))
 
 
@@ -327,25 +334,20 @@ def enrollment_action(enrollment_id: int, action: str):
     if not form.validate_on_submit():
         abort_for(ValidationFailed("the form expired; reload the page"))
     now = utcnow()
-    try:
+
+    def act():
         if action == "pause":
             services.pause_enrollment(current_user, enrollment_id, _until_from(form.until.data), now)
         elif action == "resume":
             services.resume_enrollment(current_user, enrollment_id, now)
         else:
             services.stop_enrollment(current_user, enrollment_id, "manual", now)
-        db.session.commit()
+
+    _, done = commit_or_flash(act, refusals=(ValidationFailed, Conflict), message=lambda exc: (
+        _fields_message(exc) if isinstance(exc, ValidationFailed) else exc.message))
+    if done:
         flash({"pause": "Enrollment paused.", "resume": "Enrollment resumed.", "stop": "Enrollment stopped."}[action],
               "success")
-    except (ValidationFailed,) as exc:
-        db.session.rollback()
-        flash("; ".join(exc.fields.values()) or exc.message, "error")
-    except ServiceError as exc:
-        db.session.rollback()
-        if exc.status == 409:
-            flash(exc.message, "error")
-        else:
-            abort_for(exc)
     return redirect(_back(url_for(".list_enrollments")))
 
 
@@ -356,18 +358,18 @@ def holiday():
     if not form.validate_on_submit():
         abort_for(ValidationFailed("the form expired; reload the page"))
     now = utcnow()
-    try:
-        if request.form.get("action") == "resume":
+    resume = request.form.get("action") == "resume"
+
+    def act() -> str:
+        if resume:
             ids = services.resume_all_for_user(current_user, current_user.id, now)
-            message = f"{len(ids)} enrollment(s) resumed; their dates moved forward by the time paused."
-        else:
-            ids = services.pause_all_for_user(current_user, current_user.id, _until_from(form.until.data), now)
-            message = f"{len(ids)} enrollment(s) paused."
-        db.session.commit()
+            return f"{len(ids)} enrollment(s) resumed; their dates moved forward by the time paused."
+        ids = services.pause_all_for_user(current_user, current_user.id, _until_from(form.until.data), now)
+        return f"{len(ids)} enrollment(s) paused."
+
+    message, done = commit_or_flash(act, refusals=(ValidationFailed,), message=_fields_message)
+    if done:
         flash(message, "success")
-    except ValidationFailed as exc:
-        db.session.rollback()
-        flash("; ".join(exc.fields.values()) or exc.message, "error")
     return redirect(url_for(".list_enrollments", mine=1))
 
 
@@ -382,15 +384,12 @@ def enroll_one():
     if not form.validate_on_submit():
         flash("The form expired; please try again.", "error")
         return redirect(back)
-    try:
-        services.enroll_contact(current_user, form.sequence_id.data, contact_id, utcnow())
-        db.session.commit()
+    # A refusal (already active, do-not-contact...) is flashed; no such contact or not theirs: an error page.
+    _, done = commit_or_flash(lambda: services.enroll_contact(current_user, form.sequence_id.data, contact_id,
+                                                              utcnow()),
+                              refusals=(ValidationFailed, Conflict))
+    if done:
         flash("Enrolled. The first step is scheduled inside the contact's send window.", "success")
-    except ServiceError as exc:
-        db.session.rollback()
-        if exc.status in (403, 404) and not exc.fields:
-            abort_for(exc)
-        flash(exc.message, "error")
     return redirect(back)
 
 
@@ -413,14 +412,9 @@ def enroll_bulk():
     report, status = None, 200
     if request.method == "POST":
         if form.validate_on_submit():
-            try:
-                outcome = bulk.enroll_in_bulk(current_user, form.sequence_id.data, utcnow(), filters=filters)
-                db.session.commit()
-            except ServiceError as exc:
-                db.session.rollback()
-                apply_service_errors(form, exc)
-                status = exc.status
-            else:
+            outcome, status = commit_or_show_errors(form, lambda: bulk.enroll_in_bulk(
+                current_user, form.sequence_id.data, utcnow(), filters=filters))
+            if outcome is not None:
                 if outcome.job is not None:  # many: the worker enrolls them, the status page follows
                     flash(f"Enrolling {outcome.job.total:,} contacts in the background.", "success")
                     return redirect(url_for("jobs.show_job", job_id=outcome.job.id), 303)
@@ -472,14 +466,8 @@ def complete_task(task_id: int):
     form = OutcomeForm()
     if not form.validate_on_submit():
         abort_for(ValidationFailed("the form expired; reload the page"))
-    try:
-        done = tasks.complete_task(current_user, task_id, utcnow(), (form.outcome.data or "done").strip() or "done")
-        db.session.commit()
+    done, completed = commit_or_flash(lambda: tasks.complete_task(
+        current_user, task_id, utcnow(), (form.outcome.data or "done").strip() or "done"), refusals=(ValidationFailed,))
+    if completed:
         flash("Task done; the sequence moves on." if done else "This task was already done.", "success")
-    except ValidationFailed as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
-    except ServiceError as exc:
-        db.session.rollback()
-        abort_for(exc)
     return redirect(_back(url_for(".my_tasks")))

@@ -24,7 +24,11 @@ from email.policy import EmailPolicy
 from email.utils import getaddresses
 
 from crm.mail.inbound.decode import (
-    MAX_BODY_BYTES, clean_text, decode_header_value, normalize_message_ids, payload_text,
+    MAX_BODY_BYTES,
+    clean_text,
+    decode_header_value,
+    normalize_message_ids,
+    payload_text,
 )
 from crm.mail.inbound.text import html_to_text, split_quoted, tidy
 

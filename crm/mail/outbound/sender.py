@@ -66,9 +66,9 @@ import socket
 import time
 import uuid
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from types import SimpleNamespace
 from typing import Callable
-from datetime import datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import String, func, insert, literal, or_, select, update
