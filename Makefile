@@ -7,7 +7,7 @@ FLASK := $(VENV)/bin/flask --app wsgi
 TEST_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/test
 PYTHON ?= python3
 
-.PHONY: run test test-sqlite test-postgres test-shifted test-summary install install-dev worker bench clean
+.PHONY: run lint test test-sqlite test-postgres test-shifted test-summary install install-dev worker bench clean
 
 $(VENV)/bin/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -50,6 +50,7 @@ endef
 ## run; both summaries come last; fails if either failed. Logs stay in TEST_LOG_DIR.
 test: install-dev
 	@logs="$${TEST_LOG_DIR:-$$(mktemp -d "$${TMPDIR:-/tmp}/crm-test-logs.XXXXXX")}"; mkdir -p "$$logs"; \
+	$(MAKE) --no-print-directory lint TEST_LOG="$$logs/0-lint.log" || true; \
 	$(MAKE) --no-print-directory test-sqlite TEST_LOG="$$logs/1-sqlite.log" || true; \
 	if $(PY) -c "import psycopg,sys; psycopg.connect('$(TEST_DATABASE_URL)', connect_timeout=3).close()" 2>/dev/null; then \
 		$(MAKE) --no-print-directory test-postgres TEST_LOG="$$logs/2-postgres.log" || true; \
@@ -62,6 +63,12 @@ test: install-dev
 		echo $$rc > "$$logs/2-postgres.rc"; \
 	fi; \
 	$(MAKE) --no-print-directory test-summary TEST_LOG_DIR="$$logs"
+
+## lint: ruff (lint and import order) on all the code, mypy on the services and the bridge
+## (both configured in pyproject.toml); part of `make test`
+MYPY_PATHS = crm/*/services.py crm/*/inputs.py crm/public.py crm/kit.py planning_bridge
+lint: install-dev
+	$(call logged,lint (ruff and mypy),$(VENV)/bin/ruff check crm planning_bridge tests bench config.py wsgi.py && $(VENV)/bin/mypy $(MYPY_PATHS))
 
 test-sqlite: install-dev
 	$(call logged,SQLite,env -u TEST_DATABASE_URL $(PY) -m pytest $(PYTEST_ARGS))

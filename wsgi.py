@@ -2,7 +2,7 @@
 import click
 
 from config import ConfigError
-from crm import create_app
+from crm.app import create_app
 from crm.app import create_help_app
 
 try:

@@ -53,7 +53,7 @@ def normalise(url: str) -> str:
 def make_app(url: str):
     os.environ["TEST_DATABASE_URL"] = url
     from config import TestConfig
-    from crm import create_app
+    from crm.app import create_app
 
     return create_app(TestConfig())
 

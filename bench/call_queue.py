@@ -46,7 +46,7 @@ DETAILS = json.dumps({"subject": "Pump sizing"})
 
 def make_app(url: str):
     from config import TestConfig
-    from crm import create_app
+    from crm.app import create_app
 
     config = TestConfig()
     config.SQLALCHEMY_DATABASE_URI = config._database_url(url)

@@ -56,7 +56,7 @@ def write_csv(path: Path, count: int) -> None:
 
 def make_app(url: str, batch_size: int):
     from config import TestConfig
-    from crm import create_app
+    from crm.app import create_app
 
     config = TestConfig()
     config.SQLALCHEMY_DATABASE_URI = config._database_url(url)

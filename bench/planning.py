@@ -40,7 +40,7 @@ BATCH = 50_000
 
 def make_app(url: str):
     from config import TestConfig
-    from crm import create_app
+    from crm.app import create_app
 
     config = TestConfig()
     config.SQLALCHEMY_DATABASE_URI = config._database_url(url)

@@ -38,7 +38,7 @@ NOW = datetime(2026, 11, 25, 12, tzinfo=timezone.utc)
 
 def make_app(url: str):
     from config import TestConfig
-    from crm import create_app
+    from crm.app import create_app
 
     config = TestConfig()
     config.SQLALCHEMY_DATABASE_URI = config._database_url(url)

@@ -97,7 +97,7 @@ def start_sink() -> tuple[subprocess.Popen, int]:
 
 def make_app(url: str, port: int, async_commit: bool = False):
     from config import TestConfig
-    from crm import create_app
+    from crm.app import create_app
 
     config = TestConfig()
     config.SQLALCHEMY_DATABASE_URI = config._database_url(url)

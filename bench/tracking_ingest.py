@@ -54,7 +54,7 @@ def make_app():
     """gunicorn factory: the real app plus the bare 204 endpoint."""
     from flask import Response
 
-    from crm import create_app
+    from crm.app import create_app
     from crm.web.access import public
 
     app = create_app("production")
@@ -98,7 +98,7 @@ def prepare_database(base_url: str, port: int) -> tuple[str, list[str]]:
         admin.dispose()
     url = scratch_url(base_url)
     os.environ.update(server_env(url, port))
-    from crm import create_app
+    from crm.app import create_app
     from crm.auth.services import create_user
     from crm.contacts.services import create_contact
     from crm.extensions import db
@@ -134,7 +134,7 @@ def drain_and_count(url: str) -> tuple[dict[str, int], dict[str, int], float, in
     """Queued hits by kind, then the worker's processing (timed), then events by kind."""
     from sqlalchemy import func, select
 
-    from crm import create_app
+    from crm.app import create_app
     from crm.extensions import db
     from crm.tracking.inbox import process_all
     from crm.tracking.models import TrackingEvent, TrackingInbox

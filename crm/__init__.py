@@ -1,7 +1,6 @@
 """Prospecting CRM: contacts, companies, deals, the timeline, and the features that work them.
 
-``create_app`` is the composition root; see ``crm/app.py``.
+Every feature is a package here, wired by the manifest (``crm/features.py``); ``crm.app``'s
+``create_app`` is the composition root. Importing this package imports nothing else, so a
+feature's module can be loaded (and tested) without building the whole app.
 """
-from crm.app import create_app
-
-__all__ = ["create_app"]

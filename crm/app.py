@@ -1,4 +1,5 @@
-"""The composition root: extensions, blueprints, CLI, error handlers, then the planning bridge."""
+"""The composition root: extensions, then everything the manifest (``crm/features.py``) names:
+tables, blueprints, API routes, CLI groups, jobs, contact panels, timeline labels, signals."""
 from __future__ import annotations
 
 import copy
@@ -10,9 +11,19 @@ import click
 from flask import Flask, g, request
 from flask.sessions import SecureCookieSessionInterface
 
-import planning_bridge
 from config import CONFIGS, ConfigError, ConfigWithoutSecrets
+from crm.api.routes import build_api_blueprint
+from crm.api.auth import authenticate_api_request
+from crm.auth.passwords import configure_hasher
+from crm.auth.services import user_for_session
+from crm.cli import build_cli
+from crm.contacts.panels import panels_in_order
 from crm.extensions import csrf, db, limiter, login_manager, migrate
+from crm.features import load_all, timeline_labels
+from crm.jobs.runner import register_kind
+from crm.web import budget
+from crm.web.errors import register_error_handlers
+from crm.web.formatting import register_template_helpers
 from crm.timeutil import utcnow
 from crm.web import access
 from crm.web.access import enforce_declared_roles, is_api_request
@@ -63,7 +74,7 @@ def create_app(config: object | str | None = None) -> Flask:
     _register_cli(app)
     _register_hooks(app)
     _init_request_budget(app)
-    planning_bridge.init_app(app)
+    _connect_signals()
     return app
 
 
@@ -82,11 +93,9 @@ def _trust_proxies(app: Flask) -> None:
 def _init_request_budget(app: Flask) -> None:
     """A statement timeout on every transaction a web request opens, and the background jobs
     requests queue instead of doing long work themselves (issue #19)."""
-    from crm import jobs
-    from crm.web import budget
-
     budget.init_app(app)
-    jobs.init_app(app)
+    for kind in load_all("job_kinds"):
+        register_kind(kind)
 
 
 def create_help_app(error: ConfigError) -> Flask:
@@ -131,9 +140,7 @@ def _refusing(command: click.Command, error: ConfigError) -> click.Command:
 
 
 def _init_extensions(app: Flask) -> None:
-    from crm import models  # noqa: F401  (every table registered before Alembic looks)
-    from crm.auth.passwords import configure_hasher
-
+    load_all("models")  # every table on the metadata before Alembic or create_all looks
     configure_hasher(app.config["PASSWORD_HASH_PROFILE"])
 
     db.init_app(app)
@@ -146,8 +153,6 @@ def _init_extensions(app: Flask) -> None:
 
     @login_manager.user_loader
     def load_user(secret: str):
-        from crm.auth.services import user_for_session
-
         user = user_for_session(secret, utcnow())
         if user is not None:
             user._session_secret = secret
@@ -155,36 +160,38 @@ def _init_extensions(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from crm.admin.views import bp as admin_bp
-    from crm.api import bp as api_bp
-    from crm.auth.views import bp as auth_bp
-    from crm.contacts.views import bp as contacts_bp
-    from crm.deals.views import bp as deals_bp
-    from crm.imports.views import bp as imports_bp
-    from crm.web.views import bp as web_bp
-    from crm.web.errors import register_error_handlers
-    from crm.web.formatting import register_template_helpers
-
-    from crm.features import feature_modules
-
-    feature_bps = [module.bp for module in feature_modules("views")]
-    for bp in (web_bp, auth_bp, contacts_bp, deals_bp, admin_bp, imports_bp, *feature_bps):
+    for bp in load_all("blueprints"):
         app.register_blueprint(bp)
+    api_bp = build_api_blueprint(load_all("api"))
     csrf.exempt(api_bp)  # token-authenticated, no cookies: nothing for CSRF to forge
     app.register_blueprint(api_bp)
     register_error_handlers(app)
     register_template_helpers(app)
+    app.extensions["crm_contact_panels"] = panels_in_order(load_all("contact_panels"))
+    app.extensions["crm_timeline_labels"] = timeline_labels()
+    app.extensions["crm_demo_seeders"] = load_all("demo")
 
 
 def _register_cli(app: Flask) -> None:
-    from crm.cli import crm_cli
+    app.cli.add_command(build_cli(load_all("cli")))
+    for group in load_all("root_cli"):
+        app.cli.add_command(group)
 
-    app.cli.add_command(crm_cli)
+
+_signals_connected = False
+
+
+def _connect_signals() -> None:
+    """Subscribers join the process-wide signals once, however many apps a process builds
+    (tests build many): connecting twice would run each subscriber twice."""
+    global _signals_connected
+    if not _signals_connected:
+        for connect in load_all("signals"):
+            connect()
+        _signals_connected = True
 
 
 def _register_hooks(app: Flask) -> None:
-    from crm.api.auth import authenticate_api_request
-
     @app.before_request
     def authenticate_and_authorize():
         if is_api_request():

@@ -2,15 +2,18 @@
 Each command parses its arguments, calls a service, commits."""
 from __future__ import annotations
 
+import copy
 import sys
 
 import click
 from flask import current_app
 from flask.cli import AppGroup
+from werkzeug.serving import run_simple
 
 from crm.auth import services as auth_services
 from crm.errors import ServiceError
 from crm.extensions import db
+from crm.scheduler import build_scheduler, freeze_startup_objects, job_table
 from crm.timeutil import utcnow
 
 crm_cli = AppGroup(
@@ -69,8 +72,6 @@ def create_token_command(email, name):
 @crm_cli.command("worker")
 def worker_command():
     """Run the scheduler (exactly one per deployment)."""
-    from crm.scheduler import build_scheduler, freeze_startup_objects
-
     scheduler = build_scheduler(current_app._get_current_object(), blocking=True)
     freeze_startup_objects()
     click.echo(f"worker: {len(scheduler.get_jobs())} jobs; Ctrl-C stops")
@@ -85,25 +86,27 @@ def worker_command():
 @click.option("--port", default=5000, type=int)
 def serve_command(host, port):
     """Development server; with SCHEDULER_IN_PROCESS the worker's jobs run inside it too."""
-    from crm.scheduler import build_scheduler
-
     app = current_app._get_current_object()
     if app.config.get("SCHEDULER_IN_PROCESS"):
         scheduler = build_scheduler(app, blocking=False)
         scheduler.start()
         click.echo(f"scheduler running in-process with {len(scheduler.get_jobs())} jobs")
     # Flask refuses app.run() inside a CLI command; werkzeug's server is what it would run.
-    from werkzeug.serving import run_simple
-
     run_simple(host, port, app, threaded=True, use_reloader=False)
 
 
-def _register_feature_commands() -> None:
-    from crm.demo.cli import seed_demo_command
-    from crm.imports.cli import import_group
+@crm_cli.command("jobs")
+def jobs_command():
+    """List the worker's job table: every feature's periodic jobs (from crm/features.py)."""
+    for job in job_table():
+        click.echo(f"{job.id:<32} {job.trigger}  {job.func.__module__}.{job.func.__qualname__}")
 
-    crm_cli.add_command(import_group)
-    crm_cli.add_command(seed_demo_command)
 
-
-_register_feature_commands()
+def build_cli(feature_commands: list[click.Command]) -> AppGroup:
+    """The ``crm`` group of one app: the core commands above plus each feature's group from the
+    manifest. A copy, so building an app never changes ``crm_cli`` for another app."""
+    group = copy.copy(crm_cli)
+    group.commands = dict(crm_cli.commands)
+    for command in feature_commands:
+        group.add_command(command)
+    return group

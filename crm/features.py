@@ -1,31 +1,223 @@
-"""The features that plug into the core, in one list.
+"""The manifest: every feature of the product, core ones and the planning bridge included, and
+what each one plugs in. This is the only place a feature is wired.
 
-Each feature is a package ``crm/<name>/`` with the same optional modules:
+A feature is a package with the standard rooms (``models.py``, ``inputs.py``, ``services.py``,
+``views.py``, ``api.py``, ``cli.py``, ``jobs.py``, ``demo.py``; see README "Architecture"). Its
+entry below names, as ``"module:attribute"`` strings, the objects the app is built from:
 
-- ``models.py``  its tables (imported so metadata is complete);
-- ``views.py``   a blueprint ``bp`` for its pages (and public endpoints);
-- ``api.py``     routes added to the JSON API blueprint;
-- ``jobs.py``    ``JOBS``, a list of ``crm.scheduler.Job`` for the worker;
-- ``demo.py``    ``seed(actors, today, now) -> dict[str, int]``, called by ``crm seed-demo``.
+- ``models``: modules whose tables join the metadata (Alembic, ``create_all`` in tests);
+- ``blueprints``: Flask blueprints with its pages and public endpoints;
+- ``api``: an ``ApiRoutes`` (``crm/api/routing.py``) mounted under ``/api/v1``; the OpenAPI
+  document is built from the mounted routes;
+- ``cli``: a click group added under ``flask crm`` (``root_cli`` under ``flask`` itself);
+- ``jobs``: a list of ``crm.scheduler.Job``, joined into the worker's one job table
+  (``flask --app wsgi crm jobs`` lists it);
+- ``job_kinds``: ``crm.jobs.runner.JobKind`` values, the kinds of background work requests queue;
+- ``contact_panels``: ``ContactPanel`` values the contact page (or, ``page="company"``, the
+  company page) shows;
+- ``timeline_labels``: how the activity kinds the feature writes read on a timeline;
+- ``signals``: functions ``connect()`` that subscribe the feature to other features' signals
+  (``crm/signals.py``), called once per process;
+- ``demo``: ``seed(actors, today, now) -> dict[str, int]`` for ``crm seed-demo``;
+- ``setup``: ``init(app)`` for per-app wiring nothing above covers.
 
-The composition root (``crm/app.py``), the scheduler and the demo read this list, so adding a
-feature never means editing them.
+Why strings: naming an object here must not import the feature while this module loads (the
+app factory imports them all in one place, ``load``), and nothing is registered by importing a
+module for its side effects: what is not named here does not exist for the app.
 """
 from __future__ import annotations
 
 import importlib
-from types import ModuleType
+from dataclasses import dataclass, field
+from typing import Any
 
-FEATURES: tuple[str, ...] = (
-    "sequences", "mail", "meetings", "calls", "tracking", "scoring", "alerts",
+
+@dataclass(frozen=True)
+class Feature:
+    name: str
+    about: str
+    models: tuple[str, ...] = ()
+    blueprints: tuple[str, ...] = ()
+    api: str | None = None
+    cli: str | None = None
+    root_cli: str | None = None
+    jobs: str | None = None
+    job_kinds: tuple[str, ...] = ()
+    contact_panels: tuple[str, ...] = ()
+    timeline_labels: dict[str, str] = field(default_factory=dict)
+    signals: tuple[str, ...] = ()
+    demo: str | None = None
+    setup: str | None = None
+
+
+FEATURES: tuple[Feature, ...] = (
+    Feature(
+        "web", "The shell: home page, navigation, error pages, template helpers.",
+        blueprints=("crm.web.views:bp",),
+    ),
+    Feature(
+        "auth", "Users, roles, sign-in, sessions, API tokens.",
+        models=("crm.auth.models",),
+        blueprints=("crm.auth.views:bp",),
+        jobs="crm.auth.jobs:JOBS",
+    ),
+    Feature(
+        "contacts", "Contacts, companies, custom fields, the timeline and the contact page.",
+        models=("crm.contacts.models",),
+        blueprints=("crm.contacts.views:bp",),
+        api="crm.contacts.api:routes",
+        timeline_labels={
+            "note": "Note", "contact_created": "Contact created", "imported": "Imported",
+            "form_submitted": "Form submitted",
+        },
+    ),
+    Feature(
+        "deals", "Deals, stages, product families and deal lines.",
+        models=("crm.deals.models",),
+        blueprints=("crm.deals.views:bp",),
+        api="crm.deals.api:routes",
+        contact_panels=("crm.deals.views:CONTACT_PANEL", "crm.deals.views:COMPANY_PANEL"),
+        timeline_labels={
+            "deal_created": "Deal created", "deal_stage_changed": "Deal moved",
+            "deal_won": "Deal won", "deal_lost": "Deal lost",
+        },
+    ),
+    Feature(
+        "admin", "Administration pages: users, custom fields, the pipeline's stages.",
+        blueprints=("crm.admin.views:bp",),
+    ),
+    Feature(
+        "imports", "CSV imports of contacts, companies and deals, queued and resumable.",
+        models=("crm.imports.models",),
+        blueprints=("crm.imports.views:bp",),
+        cli="crm.imports.cli:import_group",
+        jobs="crm.imports.jobs:JOBS",
+    ),
+    Feature(
+        "demo", "The demo company: ``flask crm seed-demo`` fills an empty database with a living CRM.",
+        cli="crm.demo.cli:seed_demo_command",
+    ),
+    Feature(
+        "jobs", "Background work a request queues and the worker runs, with progress pages.",
+        models=("crm.jobs.models",),
+        blueprints=("crm.jobs.views:bp",),
+        jobs="crm.jobs.runner:JOBS",
+    ),
+    Feature(
+        "ratelimits", "Rate-limit counters kept in the database (shared by every process).",
+        models=("crm.ratelimits.models",),
+    ),
+    Feature(
+        "sequences", "Email sequences: templates, steps, enrollments, call tasks.",
+        models=("crm.sequences.models",),
+        blueprints=("crm.sequences.views:bp",),
+        api="crm.sequences.api:routes",
+        jobs="crm.sequences.jobs:JOBS",
+        signals=("crm.sequences.subscribers:connect",),
+        job_kinds=("crm.sequences.bulk:JOB_KIND",),
+        contact_panels=("crm.sequences.views:CONTACT_PANEL",),
+        demo="crm.sequences.demo:seed",
+    ),
+    Feature(
+        "mail", "Outgoing mail (outbox, SMTP), incoming mail (IMAP, webhook), unsubscribes.",
+        models=("crm.mail.models",),
+        blueprints=("crm.mail.views:bp",),
+        api="crm.mail.api:routes",
+        cli="crm.mail.cli:mail_group",
+        jobs="crm.mail.jobs:JOBS",
+        signals=("crm.mail.engagement:connect_signals",),
+        contact_panels=("crm.mail.views:CONTACT_PANEL",),
+        timeline_labels={
+            "email_sent": "Email sent", "email_replied": "Replied", "email_bounced": "Email bounced",
+        },
+        demo="crm.mail.demo:seed",
+    ),
+    Feature(
+        "meetings", "Booking links, availability, meetings and calendar invites.",
+        models=("crm.meetings.models",),
+        blueprints=("crm.meetings.views:bp",),
+        api="crm.meetings.api:routes",
+        jobs="crm.meetings.jobs:JOBS",
+        contact_panels=("crm.meetings.views:CONTACT_PANEL",),
+        timeline_labels={"meeting_booked": "Meeting booked"},
+        demo="crm.meetings.demo:seed",
+    ),
+    Feature(
+        "calls", "The call queue, time blocks, logging calls, recordings.",
+        models=("crm.calls.models",),
+        blueprints=("crm.calls.views:bp",),
+        api="crm.calls.api:routes",
+        jobs="crm.calls.jobs:JOBS",
+        signals=("crm.calls.services:connect_signals",),
+        contact_panels=("crm.calls.views:CONTACT_PANEL",),
+        timeline_labels={"call": "Call"},
+        demo="crm.calls.demo:seed",
+    ),
+    Feature(
+        "tracking", "Email opens and clicks, website visits, and the verdicts on them.",
+        models=("crm.tracking.models",),
+        blueprints=("crm.tracking.views:bp", "crm.tracking.public_views:bp"),
+        api="crm.tracking.api:routes",
+        cli="crm.tracking.cli:tracking_cli",
+        jobs="crm.tracking.jobs:JOBS",
+        job_kinds=("crm.tracking.background:JOB_KIND",),
+        contact_panels=("crm.tracking.views:CONTACT_PANEL",),
+        timeline_labels={
+            "email_opened": "Email opened", "email_clicked": "Link clicked", "page_viewed": "Page viewed",
+        },
+        demo="crm.tracking.demo:seed",
+    ),
+    Feature(
+        "scoring", "Lead scores: rules, events, the predictive model.",
+        models=("crm.scoring.models",),
+        blueprints=("crm.scoring.views:bp",),
+        api="crm.scoring.api:routes",
+        cli="crm.scoring.cli:scoring_cli",
+        jobs="crm.scoring.jobs:JOBS",
+        job_kinds=("crm.scoring.background:RECOMPUTE_KIND", "crm.scoring.background:TRAIN_KIND"),
+        contact_panels=("crm.scoring.views:CONTACT_PANEL",),
+        demo="crm.scoring.demo:seed",
+    ),
+    Feature(
+        "alerts", "Alerts for reps (a hot lead, a reply, a booking), in the page and the API.",
+        models=("crm.alerts.models",),
+        blueprints=("crm.alerts.views:bp",),
+        api="crm.alerts.api:routes",
+        jobs="crm.alerts.jobs:JOBS",
+        demo="crm.alerts.demo:seed",
+    ),
+    Feature(
+        "planning", "The planning bridge: pipeline-based demand input for S&OP, accuracy, snapshots.",
+        models=("planning_bridge.models",),
+        blueprints=("planning_bridge.views:bp",),
+        api="planning_bridge.api:routes",
+        root_cli="planning_bridge.cli:planning_cli",
+        jobs="planning_bridge.jobs:JOBS",
+    ),
 )
 
 
-def feature_modules(kind: str) -> list[ModuleType]:
-    """``kind`` is one of models, views, api, jobs, demo; features without it are skipped."""
-    modules = []
-    for name in FEATURES:
-        dotted = f"crm.{name}.{kind}"
-        if importlib.util.find_spec(dotted) is not None:
-            modules.append(importlib.import_module(dotted))
-    return modules
+def load(reference: str) -> Any:
+    """The object a ``"module:attribute"`` reference names (``"module"`` alone: the module)."""
+    module_name, _, attribute = reference.partition(":")
+    module = importlib.import_module(module_name)
+    return getattr(module, attribute) if attribute else module
+
+
+def feature(name: str) -> Feature:
+    return next(f for f in FEATURES if f.name == name)
+
+
+def load_all(kind: str) -> list[Any]:
+    """Every object of one kind the manifest names, in manifest order: ``kind`` is a field of
+    ``Feature`` holding one reference or a tuple of them."""
+    found = []
+    for entry in FEATURES:
+        value = getattr(entry, kind)
+        references = value if isinstance(value, tuple) else (value,) if value else ()
+        found.extend(load(reference) for reference in references)
+    return found
+
+
+def timeline_labels() -> dict[str, str]:
+    return {kind: label for entry in FEATURES for kind, label in entry.timeline_labels.items()}

@@ -17,7 +17,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import event, text
 
 from config import TestConfig
-from crm import create_app
+from crm.app import create_app
 from crm.extensions import db, limiter
 from crm.timeutil import CLOCK
 

@@ -12,7 +12,7 @@ from flask_migrate import downgrade, upgrade
 from sqlalchemy import create_engine, make_url, text
 
 from config import TestConfig
-from crm import create_app
+from crm.app import create_app
 from crm.extensions import db
 
 

@@ -1,15 +1,17 @@
-"""JSON API routes of the alerts feature (attached to ``crm.api.bp``)."""
+"""JSON API routes of the alerts feature (``routes``, mounted on /api/v1 from the manifest)."""
 from __future__ import annotations
 
 from pydantic import Field
 
 from crm.alerts import services
-from crm.api import bp
+from crm.api.routing import ApiRoutes
 from crm.api.auth import api_user
 from crm.api.endpoint import endpoint
 from crm.api.schemas import OutModel, UtcDateTime
 from crm.web.access import EVERYONE, roles
 from pydantic import BaseModel, ConfigDict
+
+routes = ApiRoutes()
 
 
 class AlertOut(OutModel):
@@ -33,7 +35,7 @@ class AlertQuery(BaseModel):
     after: int = Field(0, ge=0, le=2**31 - 1, description="only alerts with a larger id")
 
 
-@bp.get("/alerts")
+@routes.get("/alerts")
 @roles(*EVERYONE)
 @endpoint("List my alerts newer than an id", query=AlertQuery, response=AlertList)
 def list_alerts(query: AlertQuery):

@@ -1,22 +1,21 @@
-"""Imports each feature's API module so their routes attach to the blueprint, and serves the
-OpenAPI document built from them."""
+"""The API blueprint of one app: every feature's routes from the manifest, the error answers,
+the per-token rate limit and the OpenAPI document built from the mounted routes.
+
+A new blueprint per app, because Flask refuses new routes on a blueprint once an app has
+registered it, and each app mounts the routes its manifest names."""
+from __future__ import annotations
+
 import hashlib
 
-from flask import current_app, jsonify, request
+from flask import Blueprint, current_app, jsonify, request
 from flask_limiter.util import get_remote_address
 
-from crm.api import bp
 from crm.api.endpoint import endpoint
 from crm.api.errors import register_api_error_handlers
 from crm.api.openapi import build_document
-from crm.contacts import api as contacts_api  # noqa: F401
-from crm.deals import api as deals_api  # noqa: F401
+from crm.api.routing import ApiRoutes
 from crm.extensions import limiter
-from crm.features import feature_modules
 from crm.web.access import public
-
-feature_modules("api")  # each feature's routes attach to bp
-register_api_error_handlers(bp)
 
 
 def _api_rate_key() -> str:
@@ -28,10 +27,14 @@ def _api_rate_key() -> str:
     return "api-anon:" + get_remote_address()
 
 
-limiter.limit(lambda: current_app.config["API_RATE_LIMIT"], key_func=_api_rate_key)(bp)
+# One decorator object for every app's blueprint: Flask-Limiter keeps blueprint limits by
+# blueprint name, and an equal limit added again is the same limit, not a second one.
+API_RATE_LIMIT = limiter.limit(lambda: current_app.config["API_RATE_LIMIT"], key_func=_api_rate_key)
+
+core_routes = ApiRoutes()
 
 
-@bp.get("/openapi.json")
+@core_routes.get("/openapi.json")
 @public
 @endpoint("This OpenAPI 3.1 document")
 def openapi_document():
@@ -39,3 +42,12 @@ def openapi_document():
     if document is None:  # routes are fixed once the app is built: build once
         document = current_app.extensions["crm_openapi"] = build_document(current_app)
     return jsonify(document)
+
+
+def build_api_blueprint(feature_routes: list[ApiRoutes]) -> Blueprint:
+    bp = Blueprint("api", __name__, url_prefix="/api/v1")
+    for routes in (*feature_routes, core_routes):
+        routes.mount(bp)
+    register_api_error_handlers(bp)
+    API_RATE_LIMIT(bp)
+    return bp

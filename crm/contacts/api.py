@@ -7,11 +7,11 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, Field
 
-from crm.api import bp
+from crm.api.routing import ApiRoutes
 from crm.api.auth import api_user
 from crm.api.endpoint import endpoint, page_args
 from crm.api.schemas import (
-    CustomKey, CustomValues, Id, OutModel, PageOut, QueryModel, StrictModel, Text, UserRef,
+    CompanyRef, CustomKey, CustomValues, Id, OutModel, PageOut, QueryModel, StrictModel, Text, UserRef,
     UtcDateTime, page_out, patch_model,
 )
 from crm.contacts import services
@@ -19,6 +19,8 @@ from crm.contacts.models import LIFECYCLE_STAGES
 from crm.extensions import db
 from crm.timeutil import utcnow
 from crm.web.access import SALES, roles
+
+routes = ApiRoutes()
 
 LifecycleStage = Literal[LIFECYCLE_STAGES]  # type: ignore[valid-type]
 ContactSort = Literal[tuple(  # type: ignore[misc]
@@ -51,11 +53,6 @@ class ContactIn(StrictModel):
 
 
 ContactPatch = patch_model(ContactIn, "ContactPatch")
-
-
-class CompanyRef(OutModel):
-    id: int
-    name: str
 
 
 class ContactOut(OutModel):
@@ -112,7 +109,7 @@ def contact_out(contact) -> ContactOut:
     return ContactOut.model_validate(contact)
 
 
-@bp.get("/contacts")
+@routes.get("/contacts")
 @roles(*SALES)
 @endpoint("List contacts", query=ContactQuery, response=ContactPage, description=CUSTOM_FILTER_HELP)
 def list_contacts(query: ContactQuery):
@@ -124,7 +121,7 @@ def list_contacts(query: ContactQuery):
     return page_out(ContactPage, page, contact_out)
 
 
-@bp.post("/contacts")
+@routes.post("/contacts")
 @roles(*SALES)
 @endpoint("Create a contact", body=ContactIn, response=ContactOut, status=201)
 def create_contact(body: ContactIn):
@@ -133,14 +130,14 @@ def create_contact(body: ContactIn):
     return contact_out(services.get_contact(contact.id))
 
 
-@bp.get("/contacts/<int:contact_id>")
+@routes.get("/contacts/<int:contact_id>")
 @roles(*SALES)
 @endpoint("Read a contact", response=ContactOut)
 def get_contact(contact_id: int):
     return contact_out(services.get_contact(contact_id))
 
 
-@bp.patch("/contacts/<int:contact_id>")
+@routes.patch("/contacts/<int:contact_id>")
 @roles(*SALES)
 @endpoint("Update a contact", body=ContactPatch, response=ContactOut,
           description="Only the fields sent change; `custom` values merge into the stored ones.")
@@ -150,7 +147,7 @@ def update_contact(contact_id: int, body: ContactPatch):
     return contact_out(services.get_contact(contact_id))
 
 
-@bp.delete("/contacts/<int:contact_id>")
+@routes.delete("/contacts/<int:contact_id>")
 @roles(*SALES)
 @endpoint("Delete a contact", status=204)
 def delete_contact(contact_id: int):
@@ -202,7 +199,7 @@ def company_out(company) -> CompanyOut:
     return CompanyOut.model_validate(company)
 
 
-@bp.get("/companies")
+@routes.get("/companies")
 @roles(*SALES)
 @endpoint("List companies", query=CompanyQuery, response=CompanyPage)
 def list_companies(query: CompanyQuery):
@@ -210,7 +207,7 @@ def list_companies(query: CompanyQuery):
     return page_out(CompanyPage, page, company_out)
 
 
-@bp.post("/companies")
+@routes.post("/companies")
 @roles(*SALES)
 @endpoint("Create a company", body=CompanyIn, response=CompanyOut, status=201)
 def create_company(body: CompanyIn):
@@ -219,14 +216,14 @@ def create_company(body: CompanyIn):
     return company_out(services.get_company(company.id))
 
 
-@bp.get("/companies/<int:company_id>")
+@routes.get("/companies/<int:company_id>")
 @roles(*SALES)
 @endpoint("Read a company", response=CompanyOut)
 def get_company(company_id: int):
     return company_out(services.get_company(company_id))
 
 
-@bp.patch("/companies/<int:company_id>")
+@routes.patch("/companies/<int:company_id>")
 @roles(*SALES)
 @endpoint("Update a company", body=CompanyPatch, response=CompanyOut,
           description="Only the fields sent change; `custom` values merge into the stored ones.")
@@ -236,7 +233,7 @@ def update_company(company_id: int, body: CompanyPatch):
     return company_out(services.get_company(company_id))
 
 
-@bp.delete("/companies/<int:company_id>")
+@routes.delete("/companies/<int:company_id>")
 @roles(*SALES)
 @endpoint("Delete a company", status=204,
           description="Its contacts and deals stay, without a company; its activities go.")
@@ -283,7 +280,7 @@ def activity_out(activity) -> ActivityOut:
     return ActivityOut.model_validate(activity)
 
 
-@bp.get("/activities")
+@routes.get("/activities")
 @roles(*SALES)
 @endpoint("List activities, newest first", query=ActivityQuery, response=ActivityPage)
 def list_activities(query: ActivityQuery):
@@ -294,7 +291,7 @@ def list_activities(query: ActivityQuery):
     return page_out(ActivityPage, page, activity_out)
 
 
-@bp.post("/activities")
+@routes.post("/activities")
 @roles(*SALES)
 @endpoint("Add a note", body=NoteIn, response=ActivityOut, status=201,
           description="Creates an activity of kind `note`. A note on a contact is also filed "

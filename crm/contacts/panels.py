@@ -1,11 +1,13 @@
 """Panels other features add to the contact page (sequence state, score, pages read,
-meetings, calls), without the contacts feature knowing about them.
+meetings, calls, open deals) and the company page (deals), without the contacts feature
+knowing about them.
 
-A feature registers a panel at import time from its ``views.py``::
+A feature declares its panel in its ``views.py`` and names it in its manifest entry
+(``contact_panels`` in ``crm/features.py``); the app keeps the list in ``extensions``::
 
-    register_contact_panel(ContactPanel(
+    CONTACT_PANEL = ContactPanel(
         key="sequences", template="sequences/_contact_panel.html",
-        load=lambda contact, viewer, now: {"enrollments": ...}, column="main", order=10))
+        load=lambda contact, viewer, now: {"enrollments": ...}, column="main", order=10)
 
 The template receives ``contact`` and ``panel`` (what ``load`` returned). ``load`` runs a
 bounded number of queries: the contact page's query count must not grow with history.
@@ -16,8 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Callable
 
-PANELS: list["ContactPanel"] = []
-
+from flask import current_app
 
 @dataclass(frozen=True)
 class ContactPanel:
@@ -26,14 +27,23 @@ class ContactPanel:
     load: Callable[[Any, Any, datetime], dict[str, Any]]
     column: str = "side"  # "side" (left, narrow) or "main" (above the timeline)
     order: int = 50
+    page: str = "contact"  # "contact" (load gets the contact) or "company" (load gets the company)
 
 
-def register_contact_panel(panel: ContactPanel) -> None:
-    if any(existing.key == panel.key for existing in PANELS):
-        PANELS[:] = [p for p in PANELS if p.key != panel.key]  # re-import in tests: replace
-    PANELS.append(panel)
-    PANELS.sort(key=lambda p: (p.order, p.key))
+def panels_in_order(panels: list[ContactPanel]) -> list[ContactPanel]:
+    keys = [panel.key for panel in panels]
+    if len(set(keys)) != len(keys):
+        raise RuntimeError(f"contact panel keys declared twice: {sorted(keys)}")
+    return sorted(panels, key=lambda p: (p.order, p.key))
 
 
 def contact_panels(contact, viewer, now: datetime) -> list[tuple[ContactPanel, dict[str, Any]]]:
-    return [(panel, panel.load(contact, viewer, now)) for panel in PANELS]
+    panels = current_app.extensions["crm_contact_panels"]
+    return [(panel, panel.load(contact, viewer, now)) for panel in panels if panel.page == "contact"]
+
+
+def company_panels(company, viewer, now: datetime) -> list[tuple[ContactPanel, dict[str, Any]]]:
+    """The panels for the company page (``page="company"``): its template receives ``company``
+    and ``panel``. How the deals feature shows a company's deals without contacts importing it."""
+    panels = current_app.extensions["crm_contact_panels"]
+    return [(panel, panel.load(company, viewer, now)) for panel in panels if panel.page == "company"]

@@ -10,15 +10,14 @@ from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
-from crm.api import bp
+from crm.api.routing import ApiRoutes
 from crm.api.auth import api_user
 from crm.api.bounds import RecordDay
 from crm.api.endpoint import endpoint, page_args
 from crm.api.schemas import (
-    CENT, MAX_AMOUNT, Id, MoneyIn, Money, OutModel, PageOut, Quantity, QueryModel, StrictModel,
+    CENT, MAX_AMOUNT, CompanyRef, Id, MoneyIn, Money, OutModel, PageOut, Quantity, QueryModel, StrictModel,
     Text, UserRef, UtcDateTime, page_out, patch_model,
 )
-from crm.contacts.api import CompanyRef
 from crm.deals import services
 from crm.deals.models import DEAL_STATUSES
 from crm.deals.visible import deal_view
@@ -27,6 +26,8 @@ from crm.extensions import db
 from crm.policy import require_personal_data
 from crm.timeutil import utcnow
 from crm.web.access import EVERYONE, SALES, roles
+
+routes = ApiRoutes()
 
 FAMILY_CODE = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"  # addressed in URLs: no slashes or spaces
 
@@ -173,7 +174,7 @@ def _deal_data(body) -> dict[str, Any]:
     return data
 
 
-@bp.get("/deals")
+@routes.get("/deals")
 @roles(*EVERYONE)
 @endpoint("List deals", query=DealQuery, response=DealPage)
 def list_deals(query: DealQuery):
@@ -187,7 +188,7 @@ def list_deals(query: DealQuery):
     return page_out(DealPage, page, deal_out)
 
 
-@bp.post("/deals")
+@routes.post("/deals")
 @roles(*SALES)
 @endpoint("Create a deal with its lines", body=DealIn, response=DealOut, status=201)
 def create_deal(body: DealIn):
@@ -196,14 +197,14 @@ def create_deal(body: DealIn):
     return deal_out(services.get_deal(deal.id))
 
 
-@bp.get("/deals/<int:deal_id>")
+@routes.get("/deals/<int:deal_id>")
 @roles(*EVERYONE)
 @endpoint("Read a deal", response=DealOut)
 def get_deal(deal_id: int):
     return deal_out(services.get_deal(deal_id))
 
 
-@bp.patch("/deals/<int:deal_id>")
+@routes.patch("/deals/<int:deal_id>")
 @roles(*SALES)
 @endpoint("Update a deal", body=DealPatch, response=DealOut,
           description="Only the fields sent change. `lines` replaces all lines. Changes of stage, "
@@ -214,7 +215,7 @@ def update_deal(deal_id: int, body: DealPatch):
     return deal_out(services.get_deal(deal_id))
 
 
-@bp.delete("/deals/<int:deal_id>")
+@routes.delete("/deals/<int:deal_id>")
 @roles(*SALES)
 @endpoint("Delete a deal", status=204)
 def delete_deal(deal_id: int):
@@ -222,7 +223,7 @@ def delete_deal(deal_id: int):
     db.session.commit()
 
 
-@bp.post("/deals/<int:deal_id>/close")
+@routes.post("/deals/<int:deal_id>/close")
 @roles(*SALES)
 @endpoint("Close a deal as won or lost", body=DealCloseIn, response=DealOut)
 def close_deal(deal_id: int, body: DealCloseIn):
@@ -234,7 +235,7 @@ def close_deal(deal_id: int, body: DealCloseIn):
     return deal_out(services.get_deal(deal_id))
 
 
-@bp.post("/deals/<int:deal_id>/reopen")
+@routes.post("/deals/<int:deal_id>/reopen")
 @roles(*SALES)
 @endpoint("Reopen a closed deal", response=DealOut)
 def reopen_deal(deal_id: int):
@@ -243,7 +244,7 @@ def reopen_deal(deal_id: int):
     return deal_out(services.get_deal(deal_id))
 
 
-@bp.get("/deals/<int:deal_id>/history")
+@routes.get("/deals/<int:deal_id>/history")
 @roles(*EVERYONE)
 @endpoint("A deal's change history, oldest first", response=DealHistory,
           description="One row per change of stage, expected_close, amount, lines or status; "
@@ -296,7 +297,7 @@ def _family(code: str):
     return family
 
 
-@bp.get("/product-families")
+@routes.get("/product-families")
 @roles(*EVERYONE)
 @endpoint("List product families", query=FamilyQuery, response=FamilyPage)
 def list_families(query: FamilyQuery):
@@ -310,7 +311,7 @@ def list_families(query: FamilyQuery):
     )
 
 
-@bp.post("/product-families")
+@routes.post("/product-families")
 @roles("admin")
 @endpoint("Create a product family", body=FamilyIn, response=FamilyOut, status=201)
 def create_family(body: FamilyIn):
@@ -319,14 +320,14 @@ def create_family(body: FamilyIn):
     return FamilyOut.model_validate(family)
 
 
-@bp.get("/product-families/<code>")
+@routes.get("/product-families/<code>")
 @roles(*EVERYONE)
 @endpoint("Read a product family", response=FamilyOut)
 def get_family(code: str):
     return FamilyOut.model_validate(_family(code))
 
 
-@bp.patch("/product-families/<code>")
+@routes.patch("/product-families/<code>")
 @roles("admin")
 @endpoint("Update a product family", body=FamilyPatch, response=FamilyOut,
           description="Changing `code` moves the family to its new URL.")
@@ -336,7 +337,7 @@ def update_family(code: str, body: FamilyPatch):
     return FamilyOut.model_validate(family)
 
 
-@bp.delete("/product-families/<code>")
+@routes.delete("/product-families/<code>")
 @roles("admin")
 @endpoint("Delete a product family", status=204,
           description="A family with deal lines cannot be deleted (409): deactivate it instead.")

@@ -22,12 +22,13 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Callable
 
+from flask import current_app
 from sqlalchemy import func, insert, select
 
 from crm.auth import services as auth_services
 from crm.auth.models import User
 from crm.contacts.models import Activity, Company, Contact
-from crm.contacts.services import clean_company_fields, clean_contact_fields
+from crm.contacts.services import company_values, contact_values
 from crm.deals import services as deal_services
 from crm.deals.models import Deal
 from crm.demo import catalog
@@ -116,15 +117,14 @@ def seed_demo(*, seed: int, today: date, commit: Callable[[], None]) -> dict[str
 
 def _seed_features(actors: dict[str, User], today: date, commit: Callable[[], None]) -> dict[str, int]:
     """Each feature's own demo rows (sequences, meetings, time blocks, tracking, scores), in
-    ``crm.features`` order, each committed on its own. ``now`` is midnight UTC starting
+    manifest order (``crm/features.py``; the app keeps them in ``extensions``), each committed
+    on its own. ``now`` is midnight UTC starting
     ``today``, the end of the core demo's history: the same rows whenever it is seeded, and
     nothing that happened "later today" than the moment someone first looks."""
-    from crm.features import feature_modules
-
     now = datetime.combine(today, time(0), tzinfo=timezone.utc)
     counts: dict[str, int] = {}
-    for module in feature_modules("demo"):
-        counts.update(module.seed(actors, today, now))
+    for seed in current_app.extensions["crm_demo_seeders"]:
+        counts.update(seed(actors, today, now))
         commit()
     return counts
 
@@ -160,7 +160,7 @@ def _create_pipeline(admin: User) -> list[int]:
 def _insert_companies(companies: list[CompanyPlan], actors: dict[str, User]) -> dict[str, int]:
     rows = []
     for company in companies:
-        row = clean_company_fields({
+        row = company_values({
             "name": company.name, "domain": company.domain, "industry": company.industry,
             "employee_count": company.employee_count, "time_zone": company.country.time_zone,
         }, partial=False)
@@ -175,7 +175,7 @@ def _insert_contacts(
 ) -> dict[str, int]:
     rows = []
     for contact in contacts:
-        row = clean_contact_fields({
+        row = contact_values({
             "email": contact.email, "first_name": contact.first_name, "last_name": contact.last_name,
             "title": contact.title, "phone": contact.phone, "time_zone": contact.time_zone,
             "lifecycle_stage": contact.lifecycle_stage, "do_not_contact": contact.do_not_contact,

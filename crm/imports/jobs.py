@@ -20,6 +20,7 @@ from crm.extensions import db
 from crm.imports.lookups import SALES_ROLES
 from crm.imports.models import ImportJob
 from crm.imports.reader import ImportAborted
+from crm.scheduler import IntervalTrigger, Job
 from crm.imports.services import (
     ImportOptions, JobSink, import_file, stored_file, tally_of, upload_dir,
 )
@@ -145,3 +146,7 @@ def _clock_from(now: datetime) -> Callable[[], datetime]:
     while a fixed ``now`` keeps tests deterministic."""
     started = time.monotonic()
     return lambda: now + timedelta(seconds=time.monotonic() - started)
+
+
+# The worker's table (crm/features.py): queued uploads are picked up within seconds.
+JOBS = [Job("run-queued-imports", run_queued_imports, IntervalTrigger(seconds=5))]

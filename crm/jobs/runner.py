@@ -28,6 +28,7 @@ from crm.auth.models import User
 from crm.errors import NotFound, ServiceError
 from crm.extensions import db
 from crm.jobs.models import OPEN_STATUSES, BackgroundJob
+from crm.scheduler import IntervalTrigger, Job
 from crm.validation import as_id
 
 log = logging.getLogger(__name__)
@@ -239,3 +240,7 @@ def _clock_from(now: datetime) -> Callable[[], datetime]:
     while a fixed ``now`` keeps tests deterministic."""
     started = time.monotonic()
     return lambda: now + timedelta(seconds=time.monotonic() - started)
+
+
+# The worker's table (crm/features.py): the work requests queue is picked up within seconds.
+JOBS = [Job("run-background-jobs", run_queued_jobs, IntervalTrigger(seconds=2))]

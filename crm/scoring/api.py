@@ -1,15 +1,17 @@
-"""JSON API routes of the scoring feature (attached to ``crm.api.bp``): a contact's score
+"""JSON API routes of the scoring feature (``routes``, mounted on /api/v1 from the manifest): a contact's score
 with its factors and trend, and the "in the market" list."""
 from __future__ import annotations
 
 from pydantic import Field
 
-from crm.api import bp
+from crm.api.routing import ApiRoutes
 from crm.api.endpoint import endpoint, page_args
 from crm.api.schemas import Id, OutModel, PageOut, QueryModel, page_out
 from crm.scoring import services
 from crm.timeutil import utcnow
 from crm.web.access import SALES, roles
+
+routes = ApiRoutes()
 
 
 class ScoreOut(OutModel):
@@ -38,7 +40,7 @@ def score_out(contact_id: int, summary, cls=ScoreOut, **extra) -> ScoreOut:
                predictive=summary.predictive, factors=list(summary.factors), **extra)
 
 
-@bp.get("/contacts/<int:contact_id>/score")
+@routes.get("/contacts/<int:contact_id>/score")
 @roles(*SALES)
 @endpoint("Read a contact's score and its explanation", response=ScoreDetailOut)
 def get_contact_score(contact_id: int):
@@ -46,7 +48,7 @@ def get_contact_score(contact_id: int):
     return score_out(detail.contact_id, detail.summary, ScoreDetailOut, trend=detail.trend)
 
 
-@bp.get("/scores")
+@routes.get("/scores")
 @roles(*SALES)
 @endpoint("List contacts by score now (in the market)", query=InMarketQuery, response=ScorePage)
 def list_scores(query: InMarketQuery):

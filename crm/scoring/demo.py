@@ -18,8 +18,7 @@ from sqlalchemy import func, insert, select
 
 from crm.contacts.models import Activity, Contact
 from crm.deals.models import Deal
-from crm.demo.catalog import DEMO_DOMAIN, EMAIL_SUBJECTS
-from crm.demo.timing import business_moment
+from crm.demo.services import DEMO_DOMAIN, EMAIL_SUBJECTS, business_moment
 from crm.errors import ServiceError
 from crm.extensions import db
 from crm.scoring.models import ScoreEvent

@@ -1,4 +1,4 @@
-"""JSON API routes of the tracking feature (attached to ``crm.api.bp``): the events (raw,
+"""JSON API routes of the tracking feature (``routes``, mounted on /api/v1 from the manifest): the events (raw,
 with verdicts), server-side page-view ingest, companies on the site, recomputing verdicts (a
 background job: ``crm/tracking/background.py``)."""
 from __future__ import annotations
@@ -9,7 +9,7 @@ from typing import Any, Literal
 from flask import current_app, jsonify, url_for
 from pydantic import Field
 
-from crm.api import bp
+from crm.api.routing import ApiRoutes
 from crm.api.auth import api_user
 from crm.api.endpoint import endpoint, page_args
 from crm.api.schemas import Id, OutModel, PageOut, QueryModel, StrictModel, Text, UtcDateTime, page_out
@@ -21,6 +21,8 @@ from crm.tracking.events import RequestFacts
 from crm.tracking.inbox import process_all
 from crm.tracking.models import EVENT_KINDS, VERDICTS
 from crm.web.access import SALES, roles
+
+routes = ApiRoutes()
 
 EventKind = Literal[EVENT_KINDS]  # type: ignore[valid-type]
 VerdictName = Literal[VERDICTS]  # type: ignore[valid-type]
@@ -55,7 +57,7 @@ class EventQuery(QueryModel):
     days: int | None = Field(None, ge=1, le=3650, description="only the last N days")
 
 
-@bp.get("/tracking/events")
+@routes.get("/tracking/events")
 @roles(*SALES)
 @endpoint("List tracking events, newest first", query=EventQuery, response=EventPage,
           description="Opens, clicks, page views and form captures with their verdict and reason. "
@@ -90,7 +92,7 @@ class IngestOut(OutModel):
     results: list[ItemResult]
 
 
-@bp.post("/tracking/events")
+@routes.post("/tracking/events")
 @roles("admin")
 @endpoint("Ingest page views", body=IngestIn, response=IngestOut,
           description="Good events are stored and bad ones rejected one by one (`results[i].status` "
@@ -126,7 +128,7 @@ class CompaniesOut(OutModel):
     items: list[CompanyVisitOut]
 
 
-@bp.get("/tracking/companies-visiting")
+@routes.get("/tracking/companies-visiting")
 @roles(*SALES)
 @endpoint("Companies on the website", query=CompaniesQuery, response=CompaniesOut,
           description="Companies (by imported IP ranges) whose people read the site in the last "
@@ -161,7 +163,7 @@ def _recompute_job_out(job) -> RecomputeJobOut:
         result=RecomputeOut(examined=result["examined"], changed=result["changed"]) if result else None)
 
 
-@bp.post("/tracking/recompute-verdicts")
+@routes.post("/tracking/recompute-verdicts")
 @roles("admin")
 @endpoint("Recompute every verdict", response=RecomputeJobOut, status=202,
           description="Re-judge every stored event with the current rules. The worker does it (it "
@@ -177,7 +179,7 @@ def recompute_tracking_verdicts():
     return response
 
 
-@bp.get("/tracking/recompute-verdicts/jobs/<int:job_id>")
+@routes.get("/tracking/recompute-verdicts/jobs/<int:job_id>")
 @roles("admin")
 @endpoint("A verdict recompute running in the background", response=RecomputeJobOut,
           description="Progress (`done` of `total`) and, once done, how many events changed verdict.")

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 
 from crm.contacts.models import Company, Contact
-from crm.demo.catalog import DEMO_DOMAIN
+from crm.demo.services import DEMO_DOMAIN
 from crm.extensions import db
 from crm.signals import sent_emails_requested
 from crm.tracking.events import store_event

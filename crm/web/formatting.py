@@ -9,33 +9,13 @@ from datetime import date, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from flask import Flask
+from flask import Flask, current_app
 from flask_login import current_user
 
 from crm.policy import can_edit_owned
 from crm.timeutil import is_valid_timezone, utcnow
 
 CURRENCY_SYMBOLS = {"EUR": "€", "USD": "$", "GBP": "£"}
-
-# Activity kinds other features write; unknown kinds fall back to a humanised name.
-ACTIVITY_LABELS = {
-    "note": "Note",
-    "contact_created": "Contact created",
-    "deal_created": "Deal created",
-    "deal_stage_changed": "Deal moved",
-    "deal_won": "Deal won",
-    "deal_lost": "Deal lost",
-    "email_sent": "Email sent",
-    "email_opened": "Email opened",
-    "email_clicked": "Link clicked",
-    "email_replied": "Replied",
-    "email_bounced": "Email bounced",
-    "call": "Call",
-    "meeting_booked": "Meeting booked",
-    "form_submitted": "Form submitted",
-    "page_viewed": "Page viewed",
-    "imported": "Imported",
-}
 
 
 def _zone(name: str | None) -> ZoneInfo:
@@ -87,7 +67,9 @@ def quantity(value: float | None) -> str:
 
 
 def activity_label(kind: str) -> str:
-    return ACTIVITY_LABELS.get(kind) or kind.replace("_", " ").capitalize()
+    """How an activity kind reads on a timeline: each feature declares the kinds it writes
+    (``timeline_labels`` in ``crm/features.py``); an undeclared kind still reads as words."""
+    return current_app.extensions["crm_timeline_labels"].get(kind) or kind.replace("_", " ").capitalize()
 
 
 # Detail keys carry their unit as a suffix (``duration_s``, ``duration_min``): shown without it.
@@ -148,13 +130,3 @@ def register_template_helpers(app: Flask) -> None:
     app.add_template_global(time_in_zone, "time_in_zone")
     app.add_template_global(viewer_zone_name, "viewer_zone")
 
-
-def timeline_names(activities) -> dict[str, dict[int, str]]:
-    """Names of the contacts and deals a page of activities points at: two small queries
-    per page instead of one per row."""
-    from crm.contacts.services import contact_names
-    from crm.deals.services import deal_names
-
-    items = list(activities.items)
-    return {"contacts": contact_names(a.contact_id for a in items),
-            "deals": deal_names(a.deal_id for a in items)}

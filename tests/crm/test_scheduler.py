@@ -1,17 +1,20 @@
 from datetime import timedelta
 
+import pytest
+
 from sqlalchemy import func, select
 
 from crm.auth.models import UserSession
 from crm.auth.services import purge_expired_sessions, start_session
 from crm.contacts.models import Company
 from crm.extensions import db
-from crm.scheduler import Job, all_jobs, build_scheduler, run_job
+from crm.features import FEATURES, load
+from crm.scheduler import Job, build_scheduler, job_table, run_job
 from tests.conftest import NOW
 
 
 def test_every_job_id_is_unique_and_scheduled(app):
-    ids = [job.id for job in all_jobs()]  # the core's and every feature's
+    ids = [job.id for job in job_table()]  # every feature's, core ones included
     assert len(ids) == len(set(ids))
     scheduler = build_scheduler(app, blocking=False)
     assert {j.id for j in scheduler.get_jobs()} == set(ids)
@@ -47,9 +50,24 @@ def test_purge_drops_expired_and_long_revoked_sessions_only(alice):
 
 
 def test_feature_jobs_are_scheduled_by_the_worker(app):
-    from crm.features import feature_modules
-
-    feature_ids = {job.id for module in feature_modules("jobs") for job in module.JOBS}
-    assert feature_ids, "features declare their jobs in crm/<feature>/jobs.py"
+    feature_ids = {job.id for entry in FEATURES if entry.jobs for job in load(entry.jobs)}
+    assert {"purge-expired-sessions", "run-queued-imports", "run-background-jobs"} <= feature_ids
     scheduled = {j.id for j in build_scheduler(app, blocking=False).get_jobs()}
     assert feature_ids <= scheduled
+
+
+def test_a_job_id_declared_twice_stops_the_worker_from_starting(monkeypatch):
+    import crm.scheduler
+
+    twice = [Job("same", lambda now: None, None), Job("same", lambda now: None, None)]
+    monkeypatch.setattr(crm.scheduler, "load_all", lambda kind: [twice])
+    with pytest.raises(RuntimeError, match="same"):
+        job_table()
+
+
+def test_the_jobs_command_lists_the_job_table(app):
+    result = app.test_cli_runner().invoke(args=["crm", "jobs"])
+    assert result.exit_code == 0
+    listed = [line.split()[0] for line in result.output.splitlines()]
+    assert listed == [job.id for job in job_table()]
+    assert {"planning-month-end-snapshots", "purge-expired-sessions"} <= set(listed)

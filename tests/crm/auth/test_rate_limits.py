@@ -6,7 +6,7 @@ import pytest
 from limits.storage import MemoryStorage
 
 from config import TestConfig
-from crm import create_app
+from crm.app import create_app
 from crm.extensions import SweptMemoryStorage, limiter
 from crm.ratelimits.storage import DatabaseStorage
 from tests.conftest import PASSWORD, csrf_from

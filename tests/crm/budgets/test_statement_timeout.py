@@ -15,7 +15,7 @@ from sqlalchemy import event, func, select, text
 from sqlalchemy.exc import OperationalError
 
 from config import TestConfig
-from crm import create_app
+from crm.app import create_app
 from crm.contacts.models import Company
 from crm.extensions import db
 from crm.scheduler import Job, run_job

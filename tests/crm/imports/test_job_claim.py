@@ -13,6 +13,7 @@ from crm.imports import services
 from crm.imports.jobs import claim_next_job, run_import_job, run_queued_imports
 from crm.imports.mapping import default_mapping
 from crm.imports.models import ImportJob, ImportRejection
+from crm.scheduler import job_table, run_job
 from tests.conftest import NOW
 
 
@@ -128,9 +129,7 @@ def test_a_job_whose_uploader_lost_the_right_to_import_fails_clearly(queue, alic
 
 
 def test_the_scheduler_runs_queued_imports(app, queue):
-    from crm.scheduler import JOBS, run_job
-
     job = queue()
-    run_job(app, next(j for j in JOBS if j.id == "run-queued-imports"))
+    run_job(app, next(j for j in job_table() if j.id == "run-queued-imports"))
     db.session.refresh(job)
     assert job.status == "done" and job.created_count == 1

@@ -4,7 +4,7 @@ headers of a trusted proxy believed (only when configured)."""
 from __future__ import annotations
 
 from config import TestConfig
-from crm import create_app
+from crm.app import create_app
 from tests.conftest import csrf_from
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from config import TestConfig
-from crm import create_app
+from crm.app import create_app
 from crm.extensions import db
 from crm.mail.models import OutboundEmail
 from crm.mail.outbound.sender import send_due
