@@ -14,14 +14,14 @@ from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import joinedload
 
 from crm.auth.models import User
-from crm.contacts.cleaning import (  # noqa: F401  (normalize_domain re-exported)
-    clean_company_fields, clean_contact_fields, normalize_domain,
-)
 from crm.contacts.custom_fields import (  # noqa: F401  (re-exported)
     FALSE_WORDS, TRUE_WORDS, clean_custom_values, custom_filter_clause, define_custom_field, delete_custom_field,
     list_custom_fields,
 )
 from crm.contacts.emails import email_domain, is_freemail, normalize_email
+from crm.contacts.inputs import (  # noqa: F401  (re-exported)
+    CompanyCreate, CompanyUpdate, ContactCreate, ContactUpdate, company_values, contact_values, normalize_domain,
+)
 from crm.contacts.models import (  # noqa: F401  (re-exported)
     LIFECYCLE_CHOICES, LIFECYCLE_LABELS, LIFECYCLE_STAGES, Activity, Company, Contact,
 )
@@ -55,7 +55,7 @@ def _domain_taken(domain: str | None, except_id: int | None = None) -> bool:
 
 def create_company(actor: User, data: dict[str, Any], now: datetime) -> Company:
     require_sales(actor)
-    clean = clean_company_fields(data, partial=False)
+    clean = company_values(data, partial=False)
     if _domain_taken(clean.get("domain")):
         raise Conflict("a company with this domain exists", {"domain": "already taken"})
     company = Company(created_at=now, updated_at=now, **{"custom": {}, **clean})
@@ -67,7 +67,7 @@ def create_company(actor: User, data: dict[str, Any], now: datetime) -> Company:
 def update_company(actor: User, company_id: int, data: dict[str, Any], now: datetime) -> Company:
     company = get_company(company_id)
     require_edit(actor, company)
-    clean = clean_company_fields(data, partial=True)
+    clean = company_values(data, partial=True)
     if _domain_taken(clean.get("domain"), except_id=company.id):
         raise Conflict("a company with this domain exists", {"domain": "already taken"})
     if "custom" in clean:
@@ -145,7 +145,7 @@ def create_contact(actor: User, data: dict[str, Any], now: datetime) -> Contact:
     :raises ValidationFailed: bad fields; :raises Conflict: the email exists
     """
     require_sales(actor)
-    clean = clean_contact_fields(data, partial=False)
+    clean = contact_values(data, partial=False)
     if db.session.scalar(select(Contact.id).where(Contact.email == clean["email"])):
         raise Conflict("a contact with this email exists", {"email": "already exists"})
     if clean.get("company_id") is None:
@@ -167,7 +167,7 @@ def create_contact(actor: User, data: dict[str, Any], now: datetime) -> Contact:
 def update_contact(actor: User, contact_id: int, data: dict[str, Any], now: datetime) -> Contact:
     contact = get_contact(contact_id)
     require_edit(actor, contact)
-    clean = clean_contact_fields(data, partial=True)
+    clean = contact_values(data, partial=True)
     if "email" in clean and clean["email"] != contact.email:
         if db.session.scalar(select(Contact.id).where(Contact.email == clean["email"])):
             raise Conflict("a contact with this email exists", {"email": "already exists"})

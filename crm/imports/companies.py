@@ -14,7 +14,7 @@ from typing import Iterable, NamedTuple
 from sqlalchemy import func, insert, select
 
 from crm.contacts.models import Company
-from crm.contacts.services import clean_company_fields, company_name_from_domain, email_domain, is_freemail
+from crm.contacts.services import company_name_from_domain, company_values, email_domain, is_freemail
 from crm.errors import ValidationFailed
 from crm.extensions import db
 from crm.imports.lookups import in_values
@@ -29,7 +29,7 @@ def clean_company_cells(name: str | None, domain: str | None, errors: dict) -> t
     if not data:
         return None, None
     try:
-        clean = clean_company_fields(data, partial=True)
+        clean = company_values(data, partial=True)
     except ValidationFailed as exc:
         for key, message in exc.fields.items():
             errors["company" if key == "name" else key] = (

@@ -16,7 +16,7 @@ from sqlalchemy import func, insert, literal, select, update
 from crm.auth.models import User
 from crm.contacts.models import Activity, Contact
 from crm.contacts.services import (
-    FALSE_WORDS, TRUE_WORDS, clean_contact_fields, clean_custom_values, list_custom_fields,
+    FALSE_WORDS, TRUE_WORDS, clean_custom_values, contact_values, list_custom_fields,
 )
 from crm.errors import ValidationFailed
 from crm.extensions import db
@@ -58,7 +58,7 @@ def _parse_flag(value: str) -> bool | str:
         return True
     if word in FALSE_WORDS:
         return False
-    return value  # left as text: clean_contact_fields reports "must be true or false"
+    return value  # left as text: contact_values reports "must be true or false"
 
 
 class ContactRowCleaner:
@@ -86,7 +86,7 @@ class ContactRowCleaner:
             except RowRejected as exc:
                 errors["owner"] = str(exc).removeprefix("owner: ")
         try:
-            clean = clean_contact_fields(data, partial=True)
+            clean = contact_values(data, partial=True)
         except ValidationFailed as exc:
             errors.update(exc.fields)
             clean = {}

@@ -1,0 +1,290 @@
+"""Input models for the contact and company writes: the one validation every caller goes through.
+
+A page's WTForms form (``service_data()``), the API's body (``model_dump(exclude_unset=True)``),
+a CSV row and the demo seeder all hand a dict to the services, which parse it here. A create
+model checks its required fields even when they are absent; an update model checks only the
+fields sent. Every problem is reported at once, per field, as ``ValidationFailed(fields=...)``
+with the same field names and messages the pages and the API have always shown.
+"""
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic_core import PydanticCustomError
+
+from crm.auth.models import User
+from crm.contacts.custom_fields import clean_custom_values
+from crm.contacts.models import LIFECYCLE_STAGES, Company
+from crm.errors import ValidationFailed
+from crm.timeutil import is_valid_timezone
+from crm.validation import check_web_url, get_by_id, has_control_chars, normalize_email
+
+CONTACT_TEXT_FIELDS = {
+    "first_name": 100, "last_name": 100, "title": 200, "phone": 40,
+    "linkedin_url": 300, "x_url": 300, "source": 100,
+}
+COMPANY_TEXT_FIELDS = {"name": 200, "industry": 100}
+NAME_FIELDS = ("first_name", "last_name", "name")  # stored as "" rather than NULL when blank
+SALES_ROLES = ("rep", "manager", "admin")
+
+
+# --- shared field rules --------------------------------------------------------------------------
+
+def _text(value: Any, key: str, limit: int) -> tuple[str | None, str | None]:
+    """The stripped text (None when blank, "" for names) and the problem with it, if any."""
+    text = "" if value is None else str(value).strip()
+    problem = None
+    if len(text) > limit:
+        problem = f"at most {limit} characters"
+    elif has_control_chars(text):
+        problem = "contains control characters"
+    return text or (None if key not in NAME_FIELDS else ""), problem
+
+
+def _time_zone(value: Any) -> str | None:
+    tz = (value or "").strip() or None
+    if tz and not is_valid_timezone(tz):
+        raise ValueError("unknown IANA time zone")
+    return tz
+
+
+def _owner_id(value: Any) -> int | None:
+    if value in (None, ""):
+        return None
+    owner = get_by_id(User, value)
+    if owner is None or owner.role not in SALES_ROLES:
+        raise ValueError("must be a sales user")
+    return owner.id
+
+
+def _custom(entity: str, value: Any) -> dict[str, Any]:
+    try:
+        return clean_custom_values(entity, value or {})
+    except ValidationFailed as exc:  # one error per custom key, expanded by ``parse``
+        raise PydanticCustomError("custom_values", "invalid custom values", {"fields": exc.fields}) from None
+
+
+def normalize_domain(raw: str | None) -> str | None:
+    """A company's web domain as stored: lower-case, no scheme, path or ``www.``, in ASCII
+    (IDNA) form, which is what is measured against the 253-character limit.
+
+    :raises ValueError: not a domain name
+    """
+    if not raw or not str(raw).strip():
+        return None
+    domain = str(raw).strip().lower()
+    for prefix in ("https://", "http://"):
+        if domain.startswith(prefix):
+            domain = domain[len(prefix):]
+    domain = domain.split("/")[0].removeprefix("www.")
+    if "." not in domain or " " in domain:
+        raise ValueError("not a domain name")
+    ascii_domain = domain.encode("idna").decode("ascii")
+    if len(ascii_domain) > 253:
+        raise ValueError("not a domain name")
+    return ascii_domain
+
+
+class _Input(BaseModel):
+    """Fields arrive as typed by a person or a file (``Any``); each validator shapes its own.
+    Keys the model does not know are ignored, as the services always did."""
+
+    model_config = ConfigDict(extra="ignore", arbitrary_types_allowed=True)
+    #: What ``ValidationFailed`` says above the per-field messages.
+    INVALID: ClassVar[str] = "invalid input"
+
+    @classmethod
+    def parse(cls, data: dict[str, Any]) -> dict[str, Any]:
+        """The model values for ``data``: only the fields sent, plus those a create always
+        sets (validated defaults).
+
+        :raises ValidationFailed: with every bad field at once
+        """
+        try:
+            model = cls.model_validate(data)
+        except ValidationError as exc:
+            raise ValidationFailed(cls.INVALID, field_errors(exc)) from None
+        always = {name for name, info in cls.model_fields.items() if info.validate_default}
+        return model.model_dump(include=model.model_fields_set | always)
+
+
+def field_errors(exc: ValidationError) -> dict[str, str]:
+    """Pydantic's errors as ``{field: message}``: a validator's own message as written (without
+    pydantic's "Value error, " prefix), custom-value errors under their ``custom.<key>`` names."""
+    fields: dict[str, str] = {}
+    for error in exc.errors():
+        ctx = error.get("ctx") or {}
+        if error["type"] == "custom_values":
+            fields.update(ctx["fields"])
+            continue
+        key = ".".join(str(part) for part in error["loc"])
+        fields[key] = str(ctx["error"]) if error["type"] == "value_error" else error["msg"]
+    return fields
+
+
+# --- contacts ------------------------------------------------------------------------------------
+
+class ContactUpdate(_Input):
+    """A change to a contact: only the fields sent are checked and changed."""
+
+    INVALID: ClassVar[str] = "invalid contact"
+
+    email: Any = None
+    first_name: Any = None
+    last_name: Any = None
+    title: Any = None
+    phone: Any = None
+    linkedin_url: Any = None
+    x_url: Any = None
+    source: Any = None
+    time_zone: Any = None
+    lifecycle_stage: Any = None
+    do_not_contact: Any = None
+    unsubscribed: Any = None
+    owner_id: Any = None
+    company_id: Any = None
+    custom: Any = None
+
+    @field_validator("email")
+    @classmethod
+    def _email(cls, value: Any) -> str:
+        return normalize_email(value)
+
+    @field_validator(*CONTACT_TEXT_FIELDS)
+    @classmethod
+    def _text(cls, value: Any, info) -> str | None:
+        text, problem = _text(value, info.field_name, CONTACT_TEXT_FIELDS[info.field_name])
+        if info.field_name in ("linkedin_url", "x_url") and text:
+            try:
+                check_web_url(text)
+            except ValueError as url_problem:
+                problem = f"must be an http(s) URL: {url_problem}"
+        if problem:
+            raise ValueError(problem)
+        return text
+
+    @field_validator("time_zone")
+    @classmethod
+    def _time_zone(cls, value: Any) -> str | None:
+        return _time_zone(value)
+
+    @field_validator("lifecycle_stage")
+    @classmethod
+    def _stage(cls, value: Any) -> str:
+        stage = (value or "lead").strip().lower()
+        if stage not in LIFECYCLE_STAGES:
+            raise ValueError(f"one of {', '.join(LIFECYCLE_STAGES)}")
+        return stage
+
+    @field_validator("do_not_contact", "unsubscribed")
+    @classmethod
+    def _flag(cls, value: Any) -> bool:
+        if not isinstance(value, bool):
+            raise ValueError("must be true or false")
+        return value
+
+    @field_validator("owner_id")
+    @classmethod
+    def _owner(cls, value: Any) -> int | None:
+        return _owner_id(value)
+
+    @field_validator("company_id")
+    @classmethod
+    def _company(cls, value: Any) -> int | None:
+        if value in (None, ""):
+            return None
+        company = get_by_id(Company, value)
+        if company is None:
+            raise ValueError("no such company")
+        return company.id
+
+    @field_validator("custom")
+    @classmethod
+    def _custom(cls, value: Any) -> dict[str, Any]:
+        return _custom("contact", value)
+
+
+class ContactCreate(ContactUpdate):
+    """A new contact: the email is required and the lifecycle stage defaults to lead."""
+
+    email: Any = Field(None, validate_default=True)
+    lifecycle_stage: Any = Field(None, validate_default=True)
+
+
+# --- companies -----------------------------------------------------------------------------------
+
+class CompanyUpdate(_Input):
+    """A change to a company: only the fields sent are checked and changed."""
+
+    INVALID: ClassVar[str] = "invalid company"
+
+    name: Any = None
+    industry: Any = None
+    domain: Any = None
+    employee_count: Any = None
+    time_zone: Any = None
+    owner_id: Any = None
+    custom: Any = None
+
+    @field_validator(*COMPANY_TEXT_FIELDS)
+    @classmethod
+    def _text(cls, value: Any, info) -> str | None:
+        text, problem = _text(value, info.field_name, COMPANY_TEXT_FIELDS[info.field_name])
+        if problem:
+            raise ValueError(problem)
+        if info.field_name == "name" and not text:
+            raise ValueError("required")
+        return text
+
+    @field_validator("domain")
+    @classmethod
+    def _domain(cls, value: Any) -> str | None:
+        try:
+            return normalize_domain(value)
+        except (ValueError, UnicodeError):
+            raise ValueError("not a domain name") from None
+
+    @field_validator("employee_count")
+    @classmethod
+    def _employees(cls, value: Any) -> int | None:
+        if value in (None, ""):
+            return None
+        try:
+            count = int(value)
+        except (TypeError, ValueError):
+            count = -1
+        if not 0 <= count <= 10_000_000:
+            raise ValueError("a whole number from 0 to 10,000,000")
+        return count
+
+    @field_validator("time_zone")
+    @classmethod
+    def _time_zone(cls, value: Any) -> str | None:
+        return _time_zone(value)
+
+    @field_validator("owner_id")
+    @classmethod
+    def _owner(cls, value: Any) -> int | None:
+        return _owner_id(value)
+
+    @field_validator("custom")
+    @classmethod
+    def _custom(cls, value: Any) -> dict[str, Any]:
+        return _custom("company", value)
+
+
+class CompanyCreate(CompanyUpdate):
+    """A new company: the name is required."""
+
+    name: Any = Field(None, validate_default=True)
+
+
+def contact_values(data: dict[str, Any], *, partial: bool) -> dict[str, Any]:
+    """Contact input (a form, the API, a CSV row) as model values (``partial``: an update)."""
+    return (ContactUpdate if partial else ContactCreate).parse(data)
+
+
+def company_values(data: dict[str, Any], *, partial: bool) -> dict[str, Any]:
+    """Company input as model values (``partial``: an update)."""
+    return (CompanyUpdate if partial else CompanyCreate).parse(data)
