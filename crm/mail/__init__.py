@@ -12,6 +12,10 @@ Offers (``services.py``): ``enqueue_email`` and ``cancel_queued_for_enrollment``
 ``emails_sent``, ``email_failed``, ``email_bounced``, ``reply_received``,
 ``out_of_office_received``, ``contact_unsubscribed`` (sequences subscribe).
 
-Called by: sequences (the outbox), meetings (invitations), tracking (reads ``OutboundEmail``),
-the worker's jobs (send tick, IMAP poll), its pages, API and ``flask crm mail`` commands.
+Answers tracking through signals (``engagement.py``: the email an open or click was on, its
+first human open / click, recently sent emails); mail itself calls ``crm.tracking.services`` to
+instrument what it sends.
+
+Called by: sequences (the outbox), meetings (invitations), the worker's jobs (send tick, IMAP
+poll), the app factory (``engagement.connect_signals``), its pages, API and ``flask crm mail``.
 """
