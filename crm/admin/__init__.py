@@ -1,2 +1,7 @@
-"""Administration pages: users and teams, product families, pipeline stages, custom fields.
-Calls ``crm.auth.services``, ``crm.deals.services`` and ``crm.contacts.custom_fields``."""
+"""Administration pages (admins only): users and teams, custom fields (``views.py``), product
+families and pipeline stages (``pipeline_views.py``, on the same blueprint).
+
+Owns no tables and offers no services: it is pages over ``crm.auth.services``,
+``crm.contacts.services`` (custom fields) and ``crm.deals.services`` (families, stages).
+Called by: nobody but the app, which mounts its blueprint from the manifest.
+"""

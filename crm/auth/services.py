@@ -240,7 +240,7 @@ def authenticate(email: str, password: str) -> User | None:
     except ValueError:
         email = email.strip().lower()
     user = db.session.scalar(select(User).where(User.email == email))
-    if not verify_password(user.password_hash if user else None, password):
+    if not verify_password(user.password_hash if user else None, password) or user is None:
         return None
     if not user.is_active:
         return None

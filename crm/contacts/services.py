@@ -126,7 +126,7 @@ def list_companies(q: str = "", *, sort: str = "name", page: int = 1, per_page: 
     if q.strip():
         like = f"%{q.strip().lower()}%"
         query = query.where(or_(func.lower(Company.name).like(like), Company.domain.like(like)))
-    total = db.session.scalar(select(func.count()).select_from(query.subquery()))
+    total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
     order = {"name": Company.name, "created": Company.created_at.desc(), "size": Company.employee_count.desc()}
     items = db.session.scalars(
         query.options(joinedload(Company.owner))
@@ -235,7 +235,7 @@ def search_contacts(
                 query = query.where(custom_filter_clause(Contact, fields[key], value))
             except ValueError as exc:
                 raise ValidationFailed("bad filter", {f"custom.{key}": str(exc)}) from None
-    total = db.session.scalar(select(func.count()).select_from(query.subquery()))
+    total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
     columns = CONTACT_SORTS.get(sort, CONTACT_SORTS["name"])
     order = [c.desc() if descending else c.asc() for c in columns]
     items = db.session.scalars(
@@ -330,6 +330,6 @@ def timeline_names(activities: Page) -> dict[str, dict[int, str]]:
     items = list(activities.items)
     deal_ids = {a.deal_id for a in items if a.deal_id is not None}
     deals = _deals_table()
-    deal_names = dict(db.session.execute(
+    deal_names: dict[int, str] = dict(db.session.execute(
         select(deals.c.id, deals.c.name).where(deals.c.id.in_(deal_ids))).all()) if deal_ids else {}
     return {"contacts": contact_names(a.contact_id for a in items), "deals": deal_names}

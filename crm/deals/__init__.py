@@ -1,6 +1,14 @@
 """Deals, their product lines, the editable pipeline of stages, product families and the
 change history (``DealChange``) from which the pipeline can be rebuilt as of any past date.
 
-Exposes ``services.py``; called by the pages, the API, the CSV importer, the demo seeder and,
-through ``crm/public.py``, the planning bridge.
+Owns: ``Deal``, ``DealLine``, ``Stage``, ``ProductFamily``, ``DealChange``; the deal pages
+(``views.py``, ``deal_page_views.py``), the API (``api.py``) and the deals panels on the contact
+and company pages (``views.CONTACT_PANEL``, ``views.COMPANY_PANEL``).
+
+Offers (``services.py``, re-exporting the catalogue from ``catalog.py``): deal create/update/
+close/reopen/delete, board and list queries, deal notes, stages and families, the history.
+
+Called by: its pages and API, the admin pages (families, stages), the CSV importer, the demo
+seeder and, through ``crm/public.py``, the planning bridge. Depends on contacts (a deal's
+company, contact and timeline), never the reverse.
 """

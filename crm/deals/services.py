@@ -52,11 +52,11 @@ def _clean_lines(raw_lines: Any, errors: dict) -> list[dict[str, Any]] | None:
         if not isinstance(raw, dict):
             errors[prefix] = "an object with family, quantity and unit_price"
             continue
-        family = families.get(str(raw.get("family", ""))) or by_id.get(raw.get("family_id"))
+        family = families.get(str(raw.get("family", ""))) or by_id.get(raw.get("family_id"))  # type: ignore[arg-type]
         if family is None:
             errors[f"{prefix}.family"] = "unknown product family"
         try:
-            quantity = float(raw.get("quantity"))
+            quantity = float(raw.get("quantity"))  # type: ignore[arg-type]
             if not 0 < quantity < MAX_QUANTITY:  # also refuses NaN and infinities
                 raise ValueError
         except (TypeError, ValueError):
@@ -168,7 +168,8 @@ def create_deal(actor: User, data: dict[str, Any], now: datetime) -> Deal:
     if clean.get("owner_id") is None and actor.role == "rep":
         clean["owner_id"] = actor.id
     if clean.get("contact_id") and not clean.get("company_id"):
-        clean["company_id"] = db.session.get(Contact, clean["contact_id"]).company_id
+        contact = db.session.get(Contact, clean["contact_id"])  # checked by clean_deal_fields
+        clean["company_id"] = contact.company_id if contact else None
     deal = Deal(stage=stage, status="open", created_at=now, stage_entered_at=now, **clean)
     _apply_lines(deal, lines)
     db.session.add(deal)
@@ -221,7 +222,7 @@ def close_deal(
     before = _tracked_values(deal)
     deal.status = "won" if won else "lost"
     deal.closed_on = closed_on or now.date()
-    deal.lost_reason = None if won else lost_reason.strip()[:200]
+    deal.lost_reason = None if won else (lost_reason or "").strip()[:200]
     db.session.flush()
     _record_changes(deal, before, actor, now)
     record_activity(
@@ -292,7 +293,7 @@ def list_deals(
                           (Deal.company_id, company_id), (Deal.contact_id, contact_id)):
         if value not in (None, ""):
             query = query.where(column == value)
-    total = db.session.scalar(select(func.count()).select_from(query.subquery()))
+    total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
     order = {"expected_close": Deal.expected_close, "amount": Deal.amount.desc(),
              "created": Deal.created_at.desc(), "name": Deal.name}
     items = db.session.scalars(

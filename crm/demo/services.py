@@ -1,6 +1,6 @@
-"""What other features' demo seeds share with the demo company: its mail domain, subjects and
-the business hours its events fall in."""
-from crm.demo.catalog import DEMO_DOMAIN, EMAIL_SUBJECTS
-from crm.demo.timing import business_moment
+"""The demo data's public face: what other features' ``demo.py`` seeders read from the shared
+demo catalogue (the demo company's domain, email subjects, business-hours moments)."""
+from __future__ import annotations
 
-__all__ = ["DEMO_DOMAIN", "EMAIL_SUBJECTS", "business_moment"]
+from crm.demo.catalog import DEMO_DOMAIN, EMAIL_SUBJECTS  # noqa: F401  (re-exported)
+from crm.demo.timing import business_moment  # noqa: F401  (re-exported)

@@ -1,5 +1,6 @@
 """CSV import of contacts and of deals with lines: header mapping, per-row validation through
-the contact and deal services, duplicate handling, batched commits, streaming, rejected rows.
+the contact and deal services' own input rules, duplicate handling, batched commits, streaming,
+rejected rows. Owns ``ImportJob`` and its rejected rows (``models.py``).
 
 Exposes ``services.py`` (``import_file``, ``inspect_file``, ``queue_import``, job queries) and
 ``jobs.py`` (``run_queued_imports``, the worker's periodic job). Called by

@@ -213,7 +213,7 @@ def list_jobs(actor: User, *, page: int = 1, per_page: int = 20) -> Page:
     """The actor's imports, newest first (an admin sees everyone's)."""
     page, per_page = clamp_page(page, per_page, default=20)
     query = visible_jobs_query(actor)
-    total = db.session.scalar(select(func.count()).select_from(query.subquery()))
+    total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
     items = db.session.scalars(
         query.order_by(ImportJob.created_at.desc(), ImportJob.id.desc())
         .limit(per_page).offset((page - 1) * per_page)
@@ -232,7 +232,7 @@ def get_job(actor: User, job_id: int) -> ImportJob:
 def rejections_page(job: ImportJob, *, page: int = 1, per_page: int = 50) -> Page:
     page, per_page = clamp_page(page, per_page)
     base = select(ImportRejection).where(ImportRejection.job_id == job.id)
-    total = db.session.scalar(select(func.count()).select_from(base.subquery()))
+    total = db.session.scalar(select(func.count()).select_from(base.subquery())) or 0
     items = db.session.scalars(
         base.order_by(ImportRejection.line_number, ImportRejection.id)
         .limit(per_page).offset((page - 1) * per_page)
