@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from crm.extensions import db
-from crm.meetings.links import meeting_link_for
+from crm.meetings.services import meeting_link_for
 from crm.meetings.models import Meeting
 from crm.sequences import library
 from crm.sequences.models import Enrollment

@@ -184,7 +184,7 @@ def test_rep_cancels_through_the_api(client, rita, make_type, api_token, smtp_si
 
 
 def test_booking_stops_the_contacts_sequences_and_credits_the_step(client, rita, make_type, make_contact):
-    from crm.meetings.links import meeting_link_for
+    from crm.meetings.services import meeting_link_for
     from crm.sequences import library
     from crm.sequences.models import Enrollment
     from crm.sequences.services import enroll_contact
