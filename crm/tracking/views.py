@@ -125,5 +125,3 @@ def _panel(contact, viewer, now) -> dict:
 CONTACT_PANEL = ContactPanel(key="tracking", template="tracking/_contact_panel.html",
                              load=_panel, column="main", order=30)
 
-
-from crm.tracking.cli import tracking_cli  # noqa: E402,F401  (until the manifest names crm.tracking.cli)
