@@ -13,7 +13,12 @@ from crm.admin.views import bp
 from crm.errors import ServiceError, ValidationFailed
 from crm.web.access import roles
 from crm.web.formhelpers import (
-    abort_for, apply_service_errors, commit_or_abort, commit_or_flash, commit_or_show_errors, too_large,
+    abort_for,
+    apply_service_errors,
+    commit_or_abort,
+    commit_or_flash,
+    commit_or_show_errors,
+    too_large,
 )
 
 PERCENT_ERROR = "a percentage between 0 and 100"

@@ -15,7 +15,12 @@ from crm.errors import Conflict, ServiceError, ValidationFailed
 from crm.timeutil import all_timezones, utcnow
 from crm.web.access import roles
 from crm.web.formhelpers import (
-    abort_for, choice_list, commit_or_abort, commit_or_flash, commit_or_show_errors, safe_id,
+    abort_for,
+    choice_list,
+    commit_or_abort,
+    commit_or_flash,
+    commit_or_show_errors,
+    safe_id,
 )
 
 log = logging.getLogger(__name__)

@@ -7,12 +7,23 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, Field
 
-from crm.api.routing import ApiRoutes
 from crm.api.auth import api_user
 from crm.api.endpoint import endpoint, page_args
+from crm.api.routing import ApiRoutes
 from crm.api.schemas import (
-    CompanyRef, CustomKey, CustomValues, Id, OutModel, PageOut, QueryModel, StrictModel, Text, UserRef,
-    UtcDateTime, page_out, patch_model,
+    CompanyRef,
+    CustomKey,
+    CustomValues,
+    Id,
+    OutModel,
+    PageOut,
+    QueryModel,
+    StrictModel,
+    Text,
+    UserRef,
+    UtcDateTime,
+    page_out,
+    patch_model,
 )
 from crm.contacts import services
 from crm.contacts.models import LIFECYCLE_STAGES

@@ -17,8 +17,16 @@ from crm.policy import require_edit
 from crm.timeutil import utcnow
 from crm.web.access import SALES, roles
 from crm.web.formhelpers import (
-    commit_or_abort, abort_for, commit_or_show_errors, custom_form_data, custom_values_from_form, int_arg,
-    sales_user_choices, text_arg, timezone_choices, with_custom_fields,
+    abort_for,
+    commit_or_abort,
+    commit_or_show_errors,
+    custom_form_data,
+    custom_values_from_form,
+    int_arg,
+    sales_user_choices,
+    text_arg,
+    timezone_choices,
+    with_custom_fields,
 )
 
 log = logging.getLogger(__name__)

@@ -10,7 +10,6 @@ from crm.contacts.models import LIFECYCLE_CHOICES
 from crm.web.formhelpers import CrmForm, choice_list, safe_id
 from crm.web.forms import ConfirmForm, NoteForm  # noqa: F401  (shared page forms, re-exported)
 
-
 CONTACT_FIELDS = ("email", "first_name", "last_name", "title", "phone", "company_id", "owner_id",
                   "time_zone", "lifecycle_stage", "do_not_contact", "unsubscribed", "linkedin_url",
                   "x_url", "source")

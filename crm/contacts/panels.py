@@ -20,6 +20,7 @@ from typing import Any, Callable
 
 from flask import current_app
 
+
 @dataclass(frozen=True)
 class ContactPanel:
     key: str

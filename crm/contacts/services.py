@@ -15,15 +15,31 @@ from sqlalchemy.orm import joinedload
 
 from crm.auth.models import User
 from crm.contacts.custom_fields import (  # noqa: F401  (re-exported)
-    FALSE_WORDS, TRUE_WORDS, clean_custom_values, custom_filter_clause, define_custom_field, delete_custom_field,
+    FALSE_WORDS,
+    TRUE_WORDS,
+    clean_custom_values,
+    custom_filter_clause,
+    define_custom_field,
+    delete_custom_field,
     list_custom_fields,
 )
 from crm.contacts.emails import email_domain, is_freemail, normalize_email
 from crm.contacts.inputs import (  # noqa: F401  (re-exported)
-    CompanyCreate, CompanyUpdate, ContactCreate, ContactUpdate, company_values, contact_values, normalize_domain,
+    CompanyCreate,
+    CompanyUpdate,
+    ContactCreate,
+    ContactUpdate,
+    company_values,
+    contact_values,
+    normalize_domain,
 )
 from crm.contacts.models import (  # noqa: F401  (re-exported)
-    LIFECYCLE_CHOICES, LIFECYCLE_LABELS, LIFECYCLE_STAGES, Activity, Company, Contact,
+    LIFECYCLE_CHOICES,
+    LIFECYCLE_LABELS,
+    LIFECYCLE_STAGES,
+    Activity,
+    Company,
+    Contact,
 )
 from crm.contacts.panels import ContactPanel  # noqa: F401  (re-exported)
 from crm.contacts.timeline import record_activity, timeline  # noqa: F401  (timeline re-exported)

@@ -9,17 +9,27 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from crm.contacts import services
-from crm.contacts.panels import contact_panels
 from crm.contacts.custom_fields import list_custom_fields
 from crm.contacts.forms import CONTACT_FIELDS, LIFECYCLE_CHOICES, ConfirmForm, ContactForm, NoteForm
 from crm.contacts.models import LIFECYCLE_STAGES
+from crm.contacts.panels import contact_panels
 from crm.errors import ServiceError, ValidationFailed
 from crm.policy import require_edit
 from crm.timeutil import utcnow
 from crm.web.access import SALES, roles
 from crm.web.formhelpers import (
-    commit_or_abort, abort_for, choice_list, commit_or_show_errors, custom_form_data, custom_values_from_form, int_arg,
-    sales_user_choices, sales_users, text_arg, timezone_choices, with_custom_fields,
+    abort_for,
+    choice_list,
+    commit_or_abort,
+    commit_or_show_errors,
+    custom_form_data,
+    custom_values_from_form,
+    int_arg,
+    sales_user_choices,
+    sales_users,
+    text_arg,
+    timezone_choices,
+    with_custom_fields,
 )
 from crm.web.pagination import Page
 

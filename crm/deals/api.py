@@ -10,13 +10,27 @@ from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
-from crm.api.routing import ApiRoutes
 from crm.api.auth import api_user
 from crm.api.bounds import RecordDay
 from crm.api.endpoint import endpoint, page_args
+from crm.api.routing import ApiRoutes
 from crm.api.schemas import (
-    CENT, MAX_AMOUNT, CompanyRef, Id, MoneyIn, Money, OutModel, PageOut, Quantity, QueryModel, StrictModel,
-    Text, UserRef, UtcDateTime, page_out, patch_model,
+    CENT,
+    MAX_AMOUNT,
+    CompanyRef,
+    Id,
+    Money,
+    MoneyIn,
+    OutModel,
+    PageOut,
+    Quantity,
+    QueryModel,
+    StrictModel,
+    Text,
+    UserRef,
+    UtcDateTime,
+    page_out,
+    patch_model,
 )
 from crm.deals import services
 from crm.deals.models import DEAL_STATUSES

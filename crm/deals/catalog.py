@@ -14,7 +14,6 @@ from crm.extensions import db
 from crm.policy import require_admin
 from crm.validation import as_id, has_control_chars
 
-
 # --- product families -------------------------------------------------------------------
 
 def list_families(active_only: bool = False) -> list[ProductFamily]:

@@ -15,7 +15,13 @@ from crm.errors import Conflict, ServiceError, ValidationFailed
 from crm.timeutil import utcnow
 from crm.web.access import EVERYONE, SALES, roles
 from crm.web.formhelpers import (
-    abort_for, apply_service_errors, choice_list, commit_or_abort, commit_or_show_errors, int_arg, safe_id,
+    abort_for,
+    apply_service_errors,
+    choice_list,
+    commit_or_abort,
+    commit_or_show_errors,
+    int_arg,
+    safe_id,
 )
 from crm.web.forms import ConfirmForm, NoteForm
 

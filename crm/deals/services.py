@@ -14,8 +14,17 @@ from crm.auth.models import User
 from crm.contacts.models import Activity, Company, Contact
 from crm.contacts.services import add_note, record_activity
 from crm.deals.catalog import (  # noqa: F401  (re-exported: the feature's one service surface)
-    create_family, delete_family, family_by_code, family_usage, get_family, get_stage,
-    list_families, list_stages, save_stage, set_stage_active, update_family,
+    create_family,
+    delete_family,
+    family_by_code,
+    family_usage,
+    get_family,
+    get_stage,
+    list_families,
+    list_stages,
+    save_stage,
+    set_stage_active,
+    update_family,
 )
 from crm.deals.models import DEAL_STATUSES, Deal, DealChange, DealLine, Stage
 from crm.errors import Conflict, NotFound, ValidationFailed

@@ -22,7 +22,14 @@ from crm.policy import require_edit
 from crm.timeutil import utcnow
 from crm.web.access import EVERYONE, SALES, roles
 from crm.web.formhelpers import (
-    abort_for, apply_service_errors, choice_list, commit_or_show_errors, int_arg, safe_id, sales_user_choices, sales_users,
+    abort_for,
+    apply_service_errors,
+    choice_list,
+    commit_or_show_errors,
+    int_arg,
+    safe_id,
+    sales_user_choices,
+    sales_users,
     text_arg,
 )
 

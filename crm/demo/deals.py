@@ -21,10 +21,21 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from crm.demo import catalog
 from crm.demo.people import (
-    ActivityPlan, CompanyPlan, ContactPlan, contact_activity, rep_time_zone, weighted,
+    ActivityPlan,
+    CompanyPlan,
+    ContactPlan,
+    contact_activity,
+    rep_time_zone,
+    weighted,
 )
 from crm.demo.timing import (
-    HISTORY_WEEKS, Clock, business_moment, end_of_history, history_start, logistic, next_workday,
+    HISTORY_WEEKS,
+    Clock,
+    business_moment,
+    end_of_history,
+    history_start,
+    logistic,
+    next_workday,
     poisson,
 )
 

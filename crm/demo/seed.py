@@ -34,7 +34,12 @@ from crm.deals.models import Deal
 from crm.demo import catalog
 from crm.demo.deals import DealPlan, plan_deals, promote_deal_people
 from crm.demo.people import (
-    ActivityPlan, CompanyPlan, ContactPlan, assign_base_lifecycle, plan_companies, plan_contact_activities,
+    ActivityPlan,
+    CompanyPlan,
+    ContactPlan,
+    assign_base_lifecycle,
+    plan_companies,
+    plan_contact_activities,
     plan_contacts,
 )
 from crm.demo.timing import history_start

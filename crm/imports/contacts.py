@@ -16,13 +16,21 @@ from sqlalchemy import func, insert, literal, select, update
 from crm.auth.models import User
 from crm.contacts.models import Activity, Contact
 from crm.contacts.services import (
-    FALSE_WORDS, TRUE_WORDS, clean_custom_values, contact_values, list_custom_fields,
+    FALSE_WORDS,
+    TRUE_WORDS,
+    clean_custom_values,
+    contact_values,
+    list_custom_fields,
 )
 from crm.errors import ValidationFailed
 from crm.extensions import db
 from crm.imports.companies import CompanyKey, CompanyResolver, clean_company_cells
 from crm.imports.lookups import (
-    BatchResult, OwnerLookup, RowRejected, begin_batch_transaction, format_reason,
+    BatchResult,
+    OwnerLookup,
+    RowRejected,
+    begin_batch_transaction,
+    format_reason,
     in_values,
 )
 from crm.imports.mapping import CUSTOM_PREFIX, Mapping

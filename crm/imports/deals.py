@@ -25,7 +25,12 @@ from crm.errors import ServiceError
 from crm.extensions import db
 from crm.imports.companies import CompanyKey, CompanyResolver, clean_company_cells
 from crm.imports.lookups import (
-    BatchResult, OwnerLookup, RowRejected, begin_batch_transaction, format_reason, in_values,
+    BatchResult,
+    OwnerLookup,
+    RowRejected,
+    begin_batch_transaction,
+    format_reason,
+    in_values,
 )
 from crm.imports.mapping import Mapping
 

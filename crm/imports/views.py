@@ -11,8 +11,17 @@ import io
 import logging
 
 from flask import (
-    Blueprint, Response, abort, current_app, flash, jsonify, redirect, render_template, request,
-    session, url_for,
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
 )
 from flask_login import current_user
 from werkzeug.exceptions import RequestEntityTooLarge
