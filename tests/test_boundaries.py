@@ -192,6 +192,13 @@ def bridge_outside_its_port(fact: ImportFact) -> bool:
     return fact.module != "planning_bridge.crm_port" or fact.target not in BRIDGE_PORT
 
 
+def port_leans_on_infrastructure(fact: ImportFact) -> bool:
+    """The port (records and reads) stays narrow: it offers data, not the app's plumbing."""
+    if fact.module not in {"crm.public", "crm.public_history", "crm.public_types"}:
+        return False
+    return fact.target.startswith(("crm.api", "crm.web", "crm.scheduler", "crm.kit"))
+
+
 def crm_imports_the_bridge(fact: ImportFact) -> bool:
     return fact.module.split(".")[0] == "crm" and fact.target.split(".")[0] == "planning_bridge"
 
@@ -243,6 +250,10 @@ def test_only_the_composition_root_wires_the_app(facts):
 
 def test_bridge_reads_crm_only_through_its_port(facts):
     assert offenders(facts, bridge_outside_its_port) == []
+
+
+def test_the_port_offers_data_not_plumbing(facts):
+    assert offenders(facts, port_leans_on_infrastructure) == []
 
 
 def test_crm_never_imports_the_bridge(facts):
@@ -375,6 +386,7 @@ def test_the_checks_catch_each_kind_of_violation():
     assert any(bridge_outside_its_port(f) for f in facts_of("planning_bridge.demand", "from crm.public import db\n"))
     assert any(bridge_outside_its_port(f) for f in facts_of("planning_bridge.crm_port", "from crm.api import bp\n"))
     assert not any(bridge_outside_its_port(f) for f in facts_of("planning_bridge.crm_port", "from crm.kit import db\n"))
+    assert any(port_leans_on_infrastructure(f) for f in facts_of("crm.public", "from crm.api import bp\n"))
     assert any(crm_imports_the_bridge(f) for f in facts_of("crm.deals.services", "import planning_bridge\n"))
 
     assert cycles({"calls": {"meetings"}, "meetings": {"calls"}, "mail": {"contacts"}}) == [("calls", "meetings")]

@@ -8,17 +8,17 @@ than ``IMPORT_STALE_MINUTES``) is claimed again and resumes after its last commi
 from __future__ import annotations
 
 import logging
-import time
 from datetime import datetime, timedelta
 from typing import Callable
 
 from flask import current_app
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import select
 
 from crm.errors import ServiceError
 from crm.extensions import db
 from crm.imports.lookups import SALES_ROLES
 from crm.imports.models import ImportJob
+from crm.jobs.claims import claim_oldest, clock_from
 from crm.imports.reader import ImportAborted
 from crm.scheduler import IntervalTrigger, Job
 from crm.imports.services import (
@@ -35,53 +35,15 @@ def _stale_after() -> timedelta:
     return timedelta(minutes=current_app.config.get("IMPORT_STALE_MINUTES", DEFAULT_STALE_MINUTES))
 
 
-def _claimable(now: datetime):
-    return or_(
-        ImportJob.status == "queued",
-        and_(ImportJob.status == "running", ImportJob.heartbeat_at < now - _stale_after()),
-    )
-
-
 def claim_next_job(now: datetime) -> ImportJob | None:
     """Mark the oldest claimable job running and return it (the caller commits at once).
     Two callers never get the same job."""
-    if db.engine.dialect.name == "postgresql":
-        job = db.session.scalar(
-            select(ImportJob).where(_claimable(now))
-            .order_by(ImportJob.created_at, ImportJob.id).limit(1)
-            .with_for_update(skip_locked=True)
-        )
-        if job is None:
-            return None
-        job.status, job.heartbeat_at = "running", now
-        job.started_at = job.started_at or now
-        db.session.flush()
-        return job
-    candidates = db.session.execute(
-        select(ImportJob.id, ImportJob.status, ImportJob.heartbeat_at).where(_claimable(now))
-        .order_by(ImportJob.created_at, ImportJob.id).limit(10)
-    ).all()
-    for job_id, status, heartbeat in candidates:
-        # Only wins if nobody changed the row since we read it.
-        same_heartbeat = (ImportJob.heartbeat_at.is_(None) if heartbeat is None
-                          else ImportJob.heartbeat_at == heartbeat)
-        claimed = db.session.execute(
-            update(ImportJob)
-            .where(ImportJob.id == job_id, ImportJob.status == status, same_heartbeat)
-            .values(status="running", heartbeat_at=now,
-                    started_at=func.coalesce(ImportJob.started_at, now))
-            .execution_options(synchronize_session=False)
-        )
-        if claimed.rowcount == 1:
-            job = db.session.get(ImportJob, job_id)
-            db.session.refresh(job)
-            return job
-    return None
+    return claim_oldest(ImportJob, now, _stale_after())
 
 
 def run_import_job(job: ImportJob, now: datetime, clock: Callable[[], datetime] | None = None) -> str:
     """Run (or resume) a claimed job to its end; returns its final status."""
-    clock = clock or _clock_from(now)
+    clock = clock or clock_from(now)
     job_id = job.id
     try:
         actor = job.user
@@ -109,7 +71,7 @@ def run_import_job(job: ImportJob, now: datetime, clock: Callable[[], datetime] 
 
 def run_queued_imports(now: datetime, clock: Callable[[], datetime] | None = None) -> int:
     """The periodic job: run every claimable import; returns how many ran."""
-    clock = clock or _clock_from(now)
+    clock = clock or clock_from(now)
     ran = 0
     while (job := claim_next_job(now)) is not None:
         db.session.commit()  # the claim is visible to other workers before the long work
@@ -139,13 +101,6 @@ def _remove_file(name: str) -> None:
         stored_file(name).unlink(missing_ok=True)
     except (ServiceError, OSError):
         log.warning("could not remove upload %s", name)
-
-
-def _clock_from(now: datetime) -> Callable[[], datetime]:
-    """``now`` moved forward by the real time elapsed: heartbeats keep up with a long run
-    while a fixed ``now`` keeps tests deterministic."""
-    started = time.monotonic()
-    return lambda: now + timedelta(seconds=time.monotonic() - started)
 
 
 # The worker's table (crm/features.py): queued uploads are picked up within seconds.

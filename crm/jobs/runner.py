@@ -16,17 +16,17 @@ rolls its chunk back instead of doing it twice.
 from __future__ import annotations
 
 import logging
-import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Callable
 
 from flask import current_app
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import select, update
 
 from crm.auth.models import User
 from crm.errors import NotFound, ServiceError
 from crm.extensions import db
+from crm.jobs.claims import claim_oldest, clock_from
 from crm.jobs.models import OPEN_STATUSES, BackgroundJob
 from crm.scheduler import IntervalTrigger, Job
 from crm.validation import as_id
@@ -106,47 +106,10 @@ def _stale_after() -> timedelta:
     return timedelta(minutes=current_app.config.get("BACKGROUND_JOB_STALE_MINUTES", DEFAULT_STALE_MINUTES))
 
 
-def _claimable(now: datetime):
-    return or_(
-        BackgroundJob.status == "queued",
-        and_(BackgroundJob.status == "running", BackgroundJob.heartbeat_at < now - _stale_after()),
-    )
-
-
 def claim_next_job(now: datetime) -> BackgroundJob | None:
     """Mark the oldest claimable job running, one more attempt, and return it (the caller
     commits at once). Two workers never get the same claim."""
-    if db.engine.dialect.name == "postgresql":
-        job = db.session.scalar(
-            select(BackgroundJob).where(_claimable(now))
-            .order_by(BackgroundJob.created_at, BackgroundJob.id).limit(1)
-            .with_for_update(skip_locked=True)
-        )
-        if job is None:
-            return None
-        job.status, job.heartbeat_at, job.attempts = "running", now, job.attempts + 1
-        job.started_at = job.started_at or now
-        db.session.flush()
-        return job
-    candidates = db.session.execute(
-        select(BackgroundJob.id, BackgroundJob.attempts).where(_claimable(now))
-        .order_by(BackgroundJob.created_at, BackgroundJob.id).limit(10)
-    ).all()
-    for job_id, attempts in candidates:
-        claimed = db.session.execute(
-            update(BackgroundJob)
-            .where(BackgroundJob.id == job_id, BackgroundJob.attempts == attempts, _claimable(now))
-            .values(status="running", heartbeat_at=now, attempts=attempts + 1)
-            .execution_options(synchronize_session=False)
-        )
-        if claimed.rowcount == 1:
-            job = db.session.get(BackgroundJob, job_id)
-            db.session.refresh(job)
-            if job.started_at is None:
-                job.started_at = now
-                db.session.flush()
-            return job
-    return None
+    return claim_oldest(BackgroundJob, now, _stale_after())
 
 
 class JobRun:
@@ -226,20 +189,13 @@ def run_job(job: BackgroundJob, clock: Callable[[], datetime]) -> str:
 
 def run_queued_jobs(now: datetime, clock: Callable[[], datetime] | None = None) -> int:
     """The periodic job: run every claimable job; returns how many ran."""
-    clock = clock or _clock_from(now)
+    clock = clock or clock_from(now)
     ran = 0
     while (job := claim_next_job(clock())) is not None:
         db.session.commit()  # the claim is visible to other workers before the long work
         run_job(job, clock)
         ran += 1
     return ran
-
-
-def _clock_from(now: datetime) -> Callable[[], datetime]:
-    """``now`` moved forward by the real time elapsed: heartbeats keep up with a long run
-    while a fixed ``now`` keeps tests deterministic."""
-    started = time.monotonic()
-    return lambda: now + timedelta(seconds=time.monotonic() - started)
 
 
 # The worker's table (crm/features.py): the work requests queue is picked up within seconds.
