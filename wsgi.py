@@ -2,8 +2,7 @@
 import click
 
 from config import ConfigError
-from crm.app import create_app
-from crm.app import create_help_app
+from crm.app import create_app, create_help_app
 
 try:
     app = create_app()

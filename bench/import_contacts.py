@@ -44,7 +44,7 @@ def generate_rows(count: int, seed: int = 42):
         domain = rng.choice(FREEMAIL) if rng.random() < 0.1 else f"company{company_no}.com"
         email = f"{first.lower()}.{last.lower()}.{n}@{domain}".encode("ascii", "ignore").decode()
         yield [email, first, last, rng.choice(TITLES), f"+49 30 {rng.randrange(10**7):07d}",
-               f"Company {company_no}" if not domain in FREEMAIL else ""]
+               f"Company {company_no}" if domain not in FREEMAIL else ""]
 
 
 def write_csv(path: Path, count: int) -> None:

@@ -90,9 +90,9 @@ def check_sample(db, rng: random.Random, contacts: int, samples: int = 50) -> fl
     """Largest relative difference between stored scores and a from-scratch sum."""
     from sqlalchemy import select
 
-    from crm.scoring.scores import engagement_from_scratch
     from crm.scoring.models import ContactScore, ScoreEvent
     from crm.scoring.rules import load_ruleset
+    from crm.scoring.scores import engagement_from_scratch
 
     ruleset = load_ruleset()
     worst = 0.0
@@ -141,9 +141,9 @@ def main() -> None:
         url = f"sqlite:///{tmp.name}"
     app = make_app(url)
     from crm.extensions import db
+    from crm.scoring.rules import get_settings
     from crm.scoring.scores import recompute_all
     from crm.scoring.services import top_scored_contacts
-    from crm.scoring.rules import get_settings
 
     with app.app_context():
         db.session.remove()

@@ -161,8 +161,8 @@ def bench_outbox(url: str, port: int, count: int, sink_pid: int, async_commit: b
     from crm.extensions import db
     from crm.mail.models import Mailbox, OutboundEmail
     from crm.mail.outbound.compose import build_wire
-    from crm.sequences.models import Enrollment
     from crm.mail.outbound.sender import send_due
+    from crm.sequences.models import Enrollment
 
     app = make_app(url, port, async_commit)
     now = datetime.now(timezone.utc)

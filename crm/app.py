@@ -12,8 +12,8 @@ from flask import Flask, g, request
 from flask.sessions import SecureCookieSessionInterface
 
 from config import CONFIGS, ConfigError, ConfigWithoutSecrets
-from crm.api.routes import build_api_blueprint
 from crm.api.auth import authenticate_api_request
+from crm.api.routes import build_api_blueprint
 from crm.auth.passwords import configure_hasher
 from crm.auth.services import user_for_session
 from crm.cli import build_cli
@@ -21,12 +21,11 @@ from crm.contacts.panels import panels_in_order
 from crm.extensions import csrf, db, limiter, login_manager, migrate
 from crm.features import load_all, timeline_labels
 from crm.jobs.runner import register_kind
-from crm.web import budget
+from crm.timeutil import utcnow
+from crm.web import access, budget
+from crm.web.access import enforce_declared_roles, is_api_request
 from crm.web.errors import register_error_handlers
 from crm.web.formatting import register_template_helpers
-from crm.timeutil import utcnow
-from crm.web import access
-from crm.web.access import enforce_declared_roles, is_api_request
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -1,15 +1,14 @@
 """JSON API routes of the alerts feature (``routes``, mounted on /api/v1 from the manifest)."""
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from crm.alerts import services
-from crm.api.routing import ApiRoutes
 from crm.api.auth import api_user
 from crm.api.endpoint import endpoint
+from crm.api.routing import ApiRoutes
 from crm.api.schemas import OutModel, UtcDateTime
 from crm.web.access import EVERYONE, roles
-from pydantic import BaseModel, ConfigDict
 
 routes = ApiRoutes()
 

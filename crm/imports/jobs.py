@@ -18,12 +18,17 @@ from crm.errors import ServiceError
 from crm.extensions import db
 from crm.imports.lookups import SALES_ROLES
 from crm.imports.models import ImportJob
-from crm.jobs.claims import claim_oldest, clock_from
 from crm.imports.reader import ImportAborted
-from crm.scheduler import IntervalTrigger, Job
 from crm.imports.services import (
-    ImportOptions, JobSink, import_file, stored_file, tally_of, upload_dir,
+    ImportOptions,
+    JobSink,
+    import_file,
+    stored_file,
+    tally_of,
+    upload_dir,
 )
+from crm.jobs.claims import claim_oldest, clock_from
+from crm.scheduler import IntervalTrigger, Job
 
 log = logging.getLogger(__name__)
 

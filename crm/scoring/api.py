@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from crm.api.routing import ApiRoutes
 from crm.api.endpoint import endpoint, page_args
+from crm.api.routing import ApiRoutes
 from crm.api.schemas import Id, OutModel, PageOut, QueryModel, page_out
 from crm.scoring import services
 from crm.timeutil import utcnow

@@ -10,9 +10,9 @@ from sqlalchemy import case, func, select
 
 from crm.contacts.models import Company, Contact
 from crm.extensions import db
-from crm.scoring.scores import blended_score, decay, engagement_at
 from crm.scoring.models import ContactScore, ScoreEvent
 from crm.scoring.rules import EventRule, FitResult, Ruleset, fit_of
+from crm.scoring.scores import blended_score, decay, engagement_at
 
 MAX_FACTORS = 4
 

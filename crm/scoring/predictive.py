@@ -36,9 +36,9 @@ from crm.contacts.models import Company, Contact
 from crm.deals.models import Deal
 from crm.errors import ValidationFailed
 from crm.extensions import db
-from crm.scoring.scores import hours, store_predictions
 from crm.scoring.models import ScoreEvent, ScoringModel
 from crm.scoring.rules import Ruleset, fit_of, load_ruleset
+from crm.scoring.scores import hours, store_predictions
 
 HORIZON = timedelta(days=90)
 SNAPSHOT_EVERY = timedelta(days=30)

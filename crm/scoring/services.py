@@ -19,7 +19,7 @@ from crm.extensions import db
 from crm.scoring.explain import MAX_FACTORS, engagement_factors, fit_by_contact, fit_phrases, trend
 from crm.scoring.models import ContactScore, FitRule, ScoringModel, ScoringRule, new_rules_revision
 from crm.scoring.rules import EVENT_KINDS, get_settings, load_ruleset
-from crm.scoring.scores import ZERO_KEY, engagement_at, record_event, recompute_all, score_now
+from crm.scoring.scores import ZERO_KEY, engagement_at, recompute_all, record_event, score_now
 from crm.validation import as_id, has_control_chars
 from crm.web.pagination import Page, clamp_page
 

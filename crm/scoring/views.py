@@ -17,9 +17,12 @@ from crm.scoring.rules import get_settings
 from crm.timeutil import utcnow
 from crm.web.access import SALES, roles
 from crm.web.formhelpers import (
-    commit_or_abort, commit_or_show_errors, int_arg, sales_users,
+    CrmForm,
+    commit_or_abort,
+    commit_or_show_errors,
+    int_arg,
+    sales_users,
 )
-from crm.web.formhelpers import CrmForm
 
 bp = Blueprint("scoring", __name__)
 

@@ -9,9 +9,9 @@ from typing import Any, Literal
 from flask import current_app, jsonify, url_for
 from pydantic import Field
 
-from crm.api.routing import ApiRoutes
 from crm.api.auth import api_user
 from crm.api.endpoint import endpoint, page_args
+from crm.api.routing import ApiRoutes
 from crm.api.schemas import Id, OutModel, PageOut, QueryModel, StrictModel, Text, UtcDateTime, page_out
 from crm.extensions import db
 from crm.jobs.runner import get_job_for

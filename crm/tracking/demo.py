@@ -19,10 +19,10 @@ from crm.contacts.models import Company, Contact
 from crm.demo.services import DEMO_DOMAIN
 from crm.extensions import db
 from crm.signals import sent_emails_requested
+from crm.tracking.email import new_token
 from crm.tracking.events import store_event
 from crm.tracking.ipranges import network_keys
 from crm.tracking.models import IpCompanyRange, TrackedOrigin, TrackingEvent, TrackingLink
-from crm.tracking.email import new_token
 from crm.tracking.visitors import find_or_create_visitor
 
 SEED = 808

@@ -23,7 +23,6 @@ from crm.tracking import verdicts
 from crm.tracking.events import delivered_at, facts_of, outbound_email, reset_first_human_marks
 from crm.tracking.models import TrackingEvent
 
-
 CHUNK = 200  # emails, visitors or lone events replayed per chunk
 STAGES = ("emails", "visitors", "loose", "done")
 START: dict = {"stage": "emails", "after": None}

@@ -10,14 +10,16 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from crm.extensions import db
-from crm.meetings.services import meeting_link_for
 from crm.meetings.models import Meeting
+from crm.meetings.services import meeting_link_for
 from crm.sequences import library
 from crm.sequences.models import Enrollment
 from crm.sequences.services import enroll_contact
 from tests.conftest import NOW
-from tests.crm.meetings.conftest import make_type  # noqa: F401  (fixture)
-from tests.crm.meetings.conftest import rita  # noqa: F401  (fixture)
+from tests.crm.meetings.conftest import (
+    make_type,  # noqa: F401  (fixture)
+    rita,  # noqa: F401  (fixture)
+)
 from tests.crm.meetings.helpers import calendar_part, future_weekday
 
 pytestmark = pytest.mark.browser

@@ -8,8 +8,8 @@ from sqlalchemy import select
 
 from crm.extensions import db
 from crm.mail.models import OutboundEmail
-from crm.sequences.services import run_due_steps
 from crm.sequences.models import Enrollment, SequenceStep
+from crm.sequences.services import run_due_steps
 from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.browser

@@ -1,7 +1,6 @@
 from datetime import timedelta
 
 import pytest
-
 from sqlalchemy import func, select
 
 from crm.auth.models import UserSession

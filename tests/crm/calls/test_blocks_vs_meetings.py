@@ -113,7 +113,8 @@ def test_recurring_blocks_count_every_future_occurrence_but_not_past_or_cancelle
 
 
 def test_a_meeting_already_over_does_not_refuse_a_new_weekly_block(rita, intro, clock):
-    from crm.meetings.services import Guest, book as book_meeting
+    from crm.meetings.services import Guest
+    from crm.meetings.services import book as book_meeting
 
     monday = future_weekday(0)
     book_meeting(intro, berlin_at(monday, 10), Guest("Gus Guest", "gus@guests.com", "Europe/Berlin", {}), NOW)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import smtplib
 
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from crm.mail.transport import quote_address
 

@@ -9,8 +9,8 @@ from datetime import timedelta
 import pytest
 
 from crm.extensions import db
-from crm.scoring.scores import record_event, recompute_all
 from crm.scoring.models import ContactScore, ScoreEvent
+from crm.scoring.scores import recompute_all, record_event
 from tests.conftest import NOW
 
 THREADS = 8

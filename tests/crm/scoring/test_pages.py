@@ -7,10 +7,9 @@ from datetime import timedelta
 import pytest
 
 from crm.extensions import db
-from crm.scoring.scores import record_event, refresh_fit
 from crm.scoring.models import ContactScore, ScoringRule, ScoringSettings
-from crm.scoring.services import score_summaries
-from crm.scoring.services import recompute_if_needed
+from crm.scoring.scores import record_event, refresh_fit
+from crm.scoring.services import recompute_if_needed, score_summaries
 from crm.timeutil import utcnow
 from tests.conftest import NOW, csrf_from
 

@@ -13,10 +13,10 @@ from sqlalchemy import update
 from crm.contacts.models import Contact
 from crm.errors import ValidationFailed
 from crm.extensions import db
-from crm.scoring.scores import record_event
 from crm.scoring.history import train_from_csv
 from crm.scoring.models import ContactScore, ScoringModel
 from crm.scoring.predictive import evaluate, train_from_crm
+from crm.scoring.scores import record_event
 from tests.conftest import NOW
 
 

@@ -6,12 +6,13 @@ import math
 from datetime import timedelta
 
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from crm.extensions import db
 from crm.scoring import scores
-from crm.scoring.scores import add_event, engagement_from_scratch, record_event, recompute_all
 from crm.scoring.models import ContactScore, ScoringSettings
+from crm.scoring.scores import add_event, engagement_from_scratch, recompute_all, record_event
 from crm.scoring.services import score_summaries, top_scored_contacts
 from tests.conftest import NOW
 

@@ -10,9 +10,8 @@ from crm.extensions import db
 from crm.mail.models import OutboundEmail
 from crm.mail.outbound.sender import send_due
 from crm.sequences import library
-from crm.sequences.services import run_due_steps
 from crm.sequences.models import Enrollment
-from crm.sequences.services import enroll_contact, resume_due_pauses
+from crm.sequences.services import enroll_contact, resume_due_pauses, run_due_steps
 from tests.conftest import NOW
 from tests.crm.mail.db.test_inbound import post, raw
 

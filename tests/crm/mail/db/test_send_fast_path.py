@@ -3,18 +3,18 @@ next message is accepted), the batched record of side effects, the prebuilt batc
 writer (byte for byte what the email package writes), and the ``MAIL_ASYNC_COMMIT`` knob."""
 from __future__ import annotations
 
+import threading
+import time
+from email import charset as email_charset
 from email import message_from_bytes
 from email.header import Header
 from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
-from email import charset as email_charset
 from email.policy import compat32
 
-import threading
-import time
-
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import event, select, text, update
 
 from crm.contacts.models import Activity
