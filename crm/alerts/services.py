@@ -6,8 +6,10 @@ index range scan on (user_id, id)), shows a toast per new alert and a badge of u
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any, cast
 
 from sqlalchemy import func, select, update
+from sqlalchemy.engine import CursorResult
 
 from crm.alerts.models import Alert
 from crm.errors import NotFound
@@ -75,7 +77,8 @@ def mark_read(user_id: int, alert_id: int, now: datetime) -> Alert:
 
 
 def mark_all_read(user_id: int, now: datetime) -> int:
-    result = db.session.execute(
-        update(Alert).where(Alert.user_id == user_id, Alert.read_at.is_(None)).values(read_at=now))
+    # an UPDATE returns a CursorResult (Session.execute is typed as returning the plain Result)
+    result = cast("CursorResult[Any]", db.session.execute(
+        update(Alert).where(Alert.user_id == user_id, Alert.read_at.is_(None)).values(read_at=now)))
     db.session.flush()
     return result.rowcount or 0
