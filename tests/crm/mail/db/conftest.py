@@ -5,8 +5,13 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import select
 
+from crm.contacts.models import Contact
 from crm.extensions import db, limiter
+from crm.mail.outbound.outbox import enqueue_email
+from crm.sequences import library
+from crm.sequences.services import enroll_contact
 from tests.conftest import NOW, _empty_all_tables
 
 
@@ -41,5 +46,37 @@ def queue(unlimited):
         email = enqueue_email(sender=sender, contact=contact, now=NOW - timedelta(minutes=1), **values)
         db.session.commit()
         return email
+
+    return make
+
+
+@pytest.fixture
+def sequence(alice, unlimited):
+    seq = library.create_sequence(alice, {"name": "Freight outreach"}, NOW)
+    library.add_step(alice, seq.id, {"kind": "auto_email", "subject": "Quick question about your freight costs",
+                                     "text_body": "Hi {{ contact.first_name }}, a quick question."}, NOW)
+    library.add_step(alice, seq.id, {"kind": "auto_email", "delay_days": 2, "subject": "Following up",
+                                     "text_body": "Following up, {{ contact.first_name }}."}, NOW)
+    db.session.commit()
+    return seq
+
+
+@pytest.fixture
+def prospect(alice, make_contact, make_company, sequence):
+    """prospect(email, message_id=None) -> (contact, enrollment, sent OutboundEmail or None)."""
+    def make(email: str, message_id: str | None = None, time_zone: str = "Europe/Berlin"):
+        domain = email.rpartition("@")[2].lower()
+        company = db.session.scalar(select(Contact.company_id).where(Contact.email.like(f"%@{domain}")))
+        if company is None and domain not in ("gmail.com",):
+            company = make_company(name=domain, domain=domain).id
+        contact = make_contact(email=email, owner_id=alice.id, company_id=company, time_zone=time_zone, actor=alice)
+        enrollment = enroll_contact(alice, sequence.id, contact.id, NOW)
+        sent = None
+        if message_id:
+            sent = enqueue_email(sender=alice, contact=contact, to_address=email, subject="Quick question about your freight costs",
+                                 text_body="Hi", html_body=None, due_at=NOW, now=NOW, enrollment_id=enrollment.id)
+            sent.message_id, sent.status, sent.sent_at = message_id, "sent", NOW
+        db.session.commit()
+        return contact, enrollment, sent
 
     return make

@@ -20,7 +20,7 @@ from crm.extensions import db
 from crm.mail.inbound.imap import poll_all
 from crm.mail.models import InboundMessage, MailboxCursor, mailbox_for
 from tests.conftest import NOW
-from tests.crm.mail.db.test_inbound import SECRET, post, prospect, raw, sequence  # noqa: F401  (fixtures)
+from tests.crm.mail.db.test_inbound import post, raw
 from tests.mailsink import free_port
 
 USER, PASSWORD = "alice-imap", "imap-secret"

@@ -14,10 +14,7 @@ from sqlalchemy import select
 from crm.contacts.models import Activity, Contact
 from crm.extensions import db
 from crm.mail.models import InboundMessage, OutboundEmail
-from crm.mail.outbound.outbox import enqueue_email
-from crm.sequences import library
 from crm.sequences.models import Enrollment
-from crm.sequences.services import enroll_contact
 from tests.conftest import NOW
 from tests.crm.mail.mailfactory import day_month, out_of_office
 
@@ -50,38 +47,6 @@ def without_headers(data: bytes, *names: str) -> bytes:
 
 def post(client, data: bytes, headers=SECRET):
     return client.post("/api/v1/inbound-mail", data=data, headers=headers, content_type="message/rfc822")
-
-
-@pytest.fixture
-def sequence(alice, unlimited):
-    seq = library.create_sequence(alice, {"name": "Freight outreach"}, NOW)
-    library.add_step(alice, seq.id, {"kind": "auto_email", "subject": "Quick question about your freight costs",
-                                     "text_body": "Hi {{ contact.first_name }}, a quick question."}, NOW)
-    library.add_step(alice, seq.id, {"kind": "auto_email", "delay_days": 2, "subject": "Following up",
-                                     "text_body": "Following up, {{ contact.first_name }}."}, NOW)
-    db.session.commit()
-    return seq
-
-
-@pytest.fixture
-def prospect(alice, make_contact, make_company, sequence):
-    """prospect(email, message_id=None) -> (contact, enrollment, sent OutboundEmail or None)."""
-    def make(email: str, message_id: str | None = None, time_zone: str = "Europe/Berlin"):
-        domain = email.rpartition("@")[2].lower()
-        company = db.session.scalar(select(Contact.company_id).where(Contact.email.like(f"%@{domain}")))
-        if company is None and domain not in ("gmail.com",):
-            company = make_company(name=domain, domain=domain).id
-        contact = make_contact(email=email, owner_id=alice.id, company_id=company, time_zone=time_zone, actor=alice)
-        enrollment = enroll_contact(alice, sequence.id, contact.id, NOW)
-        sent = None
-        if message_id:
-            sent = enqueue_email(sender=alice, contact=contact, to_address=email, subject="Quick question about your freight costs",
-                                 text_body="Hi", html_body=None, due_at=NOW, now=NOW, enrollment_id=enrollment.id)
-            sent.message_id, sent.status, sent.sent_at = message_id, "sent", NOW
-        db.session.commit()
-        return contact, enrollment, sent
-
-    return make
 
 
 def _enrollment(enrollment_id):

@@ -13,7 +13,6 @@ from crm.mail.models import OutboundEmail
 from crm.mail.outbound.sender import send_due
 from crm.mail.unsubscribe import make_token
 from tests.conftest import NOW, csrf_from
-from tests.crm.mail.db.test_inbound import prospect, sequence  # noqa: F401  (fixtures)
 
 API = "/api/v1"
 
