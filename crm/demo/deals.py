@@ -109,18 +109,18 @@ def _initial_lines(rng: random.Random, company: CompanyPlan) -> tuple[Line, ...]
 
 
 def _revised_quantities(rng: random.Random, lines, company: CompanyPlan) -> tuple[Line, ...]:
-    revised = [Line(l.family, float(max(1, round(l.quantity * rng.uniform(0.6, 1.5)))), l.unit_price)
-               for l in lines]
+    revised = [Line(line.family, float(max(1, round(line.quantity * rng.uniform(0.6, 1.5)))), line.unit_price)
+               for line in lines]
     if rng.random() < 0.2 and len(revised) < len(FAMILIES):
-        code = rng.choice([c for c in FAMILIES if c not in {l.family for l in revised}])
+        code = rng.choice([c for c in FAMILIES if c not in {line.family for line in revised}])
         revised.append(_line(rng, FAMILIES[code], company))
     return tuple(revised)
 
 
 def _discounted(rng: random.Random, lines) -> tuple[Line, ...]:
     factor = Decimal(str(round(1 - rng.uniform(0.03, 0.12), 3)))
-    return tuple(Line(l.family, l.quantity, (l.unit_price * factor).quantize(CENT, ROUND_HALF_UP))
-                 for l in lines)
+    return tuple(Line(line.family, line.quantity, (line.unit_price * factor).quantize(CENT, ROUND_HALF_UP))
+                 for line in lines)
 
 
 # --- one deal ---------------------------------------------------------------------------

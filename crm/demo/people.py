@@ -174,12 +174,12 @@ def _phone(rng: random.Random, country: catalog.Country) -> str | None:
 
 
 def _email(rng: random.Random, company: CompanyPlan, first: str, last: str, taken: set[str]) -> str:
-    f, l = slug(first), slug(last)
+    first_slug, last_slug = slug(first), slug(last)
     if company.employee_count < 60 and rng.random() < 0.25:
-        local = f"{f}.{l}{rng.randint(10, 99)}"
+        local = f"{first_slug}.{last_slug}{rng.randint(10, 99)}"
         domain = rng.choice(catalog.FREEMAIL[company.country.names])
     else:
-        local = company.email_pattern.format(f=f, l=l, fi=f[:1], li=l[:1])
+        local = company.email_pattern.format(f=first_slug, l=last_slug, fi=first_slug[:1], li=last_slug[:1])
         domain = company.domain
     email, n = f"{local}@{domain}", 2
     while email in taken:

@@ -60,8 +60,8 @@ class Snapshot:
 
 
 def _lines(deal: Deal) -> list:
-    return [{"family": l.family.code, "quantity": l.quantity, "unit_price": str(l.unit_price),
-             "amount": str(l.amount)} for l in deal.lines]
+    return [{"family": line.family.code, "quantity": line.quantity, "unit_price": str(line.unit_price),
+             "amount": str(line.amount)} for line in deal.lines]
 
 
 def _deals() -> list[DealFacts]:

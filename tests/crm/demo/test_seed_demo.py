@@ -69,7 +69,7 @@ def test_seed_demo_prints_every_login_with_the_shared_password(runs):
     assert runs.first_exit == 0, runs.first_output
     assert "demo data seeded" in runs.first_output
     for user in catalog.USERS:
-        line = next(l for l in runs.first_output.splitlines() if user.email in l)
+        line = next(printed for printed in runs.first_output.splitlines() if user.email in printed)
         assert user.role in line and catalog.DEMO_PASSWORD in line
 
 

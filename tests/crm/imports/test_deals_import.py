@@ -38,7 +38,7 @@ def test_rows_with_the_same_deal_id_become_one_deal_with_lines(deal_setup, alice
     assert (outcome.tally.rows_seen, outcome.tally.created) == (4, 3)
     deals = _deals()
     iberia = deals["Iberia pumps"]
-    assert [(l.family.code, l.quantity, l.unit_price) for l in iberia.lines] == [
+    assert [(line.family.code, line.quantity, line.unit_price) for line in iberia.lines] == [
         ("PUMP", 10.0, Decimal("1200.00")), ("VALVE", 40.0, Decimal("85.50"))]
     assert iberia.amount == Decimal("15420.00")
     assert iberia.stage.name == "Qualified" and iberia.expected_close == date(2026, 6, 30)
@@ -122,7 +122,7 @@ def test_without_a_deal_id_rows_group_by_name(deal_setup, csv_file, run_import):
     outcome, _sink = run_import(path, kind="deals", batch_size=2)
     deals = _deals()
     assert sorted(deals) == ["Pumps for Lyon", "Valves for Porto"]
-    assert [l.quantity for l in deals["Pumps for Lyon"].lines] == [1.0, 2.0, 4.0]
+    assert [line.quantity for line in deals["Pumps for Lyon"].lines] == [1.0, 2.0, 4.0]
     assert outcome.tally.created == 2
 
 
