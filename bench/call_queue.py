@@ -204,8 +204,10 @@ def main() -> None:
             print(f"  build: median {results[count][0] * 1000:.1f} ms, min {results[count][1] * 1000:.1f} ms "
                   f"({results[count][2]} entries)")
     ratio = results[large][0] / results[small][0]
-    print(f"\nqueue build with {small:,} contacts: {results[small][0] * 1000:.1f} ms (median; min {results[small][1] * 1000:.1f})")
-    print(f"queue build with {large:,} contacts: {results[large][0] * 1000:.1f} ms (median; min {results[large][1] * 1000:.1f})")
+    print(f"\nqueue build with {small:,} contacts: {results[small][0] * 1000:.1f} ms "
+          f"(median; min {results[small][1] * 1000:.1f})")
+    print(f"queue build with {large:,} contacts: {results[large][0] * 1000:.1f} ms "
+          f"(median; min {results[large][1] * 1000:.1f})")
     print(f"ratio: {ratio:.2f} (target <= 3; of the minimums {results[large][1] / results[small][1]:.2f})")
 
 

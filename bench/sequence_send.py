@@ -45,7 +45,8 @@ sys.path.insert(0, str(ROOT))
 HTML = ("<html><body><p>Hi {{ contact.first_name }},</p><p>We help plants like yours cut pump maintenance costs. "
         "Would a <a href=\"https://acme-sales.example/case-study\">short case study</a> help?</p>"
         "<p>Best,<br>{{ sender.name }}</p></body></html>")
-TEXT = "Hi {{ contact.first_name }},\n\nWe help plants like yours cut pump maintenance costs. Would a short case study help?\n\nBest,\n{{ sender.name }}\n"
+TEXT = ("Hi {{ contact.first_name }},\n\nWe help plants like yours cut pump maintenance costs. "
+        "Would a short case study help?\n\nBest,\n{{ sender.name }}\n")
 
 
 def process_cpu() -> float:
@@ -171,7 +172,8 @@ def bench_outbox(url: str, port: int, count: int, sink_pid: int, async_commit: b
         db.drop_all()
         db.create_all()
         render_seconds = queue_rows(count, now)
-        queued = db.session.scalar(select(func.count()).select_from(OutboundEmail).where(OutboundEmail.status == "queued"))
+        queued = db.session.scalar(
+            select(func.count()).select_from(OutboundEmail).where(OutboundEmail.status == "queued"))
         assert queued == count, f"the sequence tick queued {queued} of {count} steps"
         sample = db.session.scalars(select(OutboundEmail).limit(1)).one()
         size = len(build_wire(sample, db.session.scalar(select(Mailbox).limit(1)), now, links=[]))

@@ -288,7 +288,8 @@ def main() -> None:
         count = stored.get(event_kind, 0)
         lost = sent - count
         print(f"  {kind:<9} ratio to bare: median {statistics.median(ratios):.2f} (rounds {ratios[0]:.2f}-"
-              f"{ratios[-1]:.2f}; totals {total[kind]:.0f}/{total['bare']:.0f} req/s = {total[kind] / total['bare']:.2f})"
+              f"{ratios[-1]:.2f}; totals {total[kind]:.0f}/{total['bare']:.0f} req/s = "
+              f"{total[kind] / total['bare']:.2f})"
               f"\n            statuses {statuses}  queued {queued.get(inbox_kind, 0)}, events stored {count} of {sent} "
               f"sent (warm-up included) "
               f"({'nothing lost' if lost == 0 and good == sent else f'{lost} LOST'})")

@@ -72,7 +72,8 @@ def login():
             return render_template("auth/login.html", form=form), 401
         # A fresh session: nothing from before login survives (no session fixation).
         session.clear()
-        lifetime = current_app.config["REMEMBER_COOKIE_DURATION"] if form.remember.data else current_app.config["PERMANENT_SESSION_LIFETIME"]
+        lifetime = (current_app.config["REMEMBER_COOKIE_DURATION"] if form.remember.data
+                    else current_app.config["PERMANENT_SESSION_LIFETIME"])
         user._session_secret = services.start_session(
             user, utcnow(), lifetime, request.headers.get("User-Agent", "")
         )

@@ -105,7 +105,8 @@ class CallIn(StrictModel):
     outcome: Outcome
     notes: Text(5000) = ""
     duration_seconds: int | None = Field(None, ge=0, le=6 * 3600)
-    entry_id: Id | None = Field(None, description="the queue entry being logged (default: today's open entry for the contact)")
+    entry_id: Id | None = Field(
+        None, description="the queue entry being logged (default: today's open entry for the contact)")
     callback_at: AwareDatetime | None = Field(None, description="required for outcome callback")
     follow_up: FollowUpIn | None = None
 
@@ -203,7 +204,8 @@ def list_time_blocks():
 @routes.post("/time-blocks")
 @roles(*SALES)
 @endpoint("Create a time block", body=BlockIn, response=BlockOut, status=201,
-          description="Local wall-clock times in `time_zone`; recurring blocks need weekdays, one-off blocks `on_date`. "
+          description="Local wall-clock times in `time_zone`; recurring blocks need weekdays, "
+                      "one-off blocks `on_date`. "
                       "409 `conflict` when the block covers confirmed meetings of yours (named in the message "
                       "and listed in `meetings`), unless `allow_overlap`.")
 def create_time_block(body: BlockIn):

@@ -17,7 +17,8 @@ from crm.contacts.services import record_activity
 from crm.extensions import db
 
 REP_KEYS = ("europe", "east", "west")
-OUTCOME_MIX = ["no_answer"] * 5 + ["voicemail"] * 3 + ["connected"] * 2 + ["not_interested", "meeting_booked", "callback"]
+OUTCOME_MIX = (["no_answer"] * 5 + ["voicemail"] * 3 + ["connected"] * 2
+               + ["not_interested", "meeting_booked", "callback"])
 NOTES = {
     "connected": "Talked about current pump maintenance costs; sending a comparison.",
     "not_interested": "Locked into a 3-year supplier contract.",
@@ -30,13 +31,17 @@ SCRIPTS = [
      "like yours cut pump downtime by a third with condition monitoring. Do you have two minutes?\n\n"
      "Ask: how do you plan maintenance today? Who decides on spare parts?\n"
      "Close: a 20-minute call with an engineer next week?",
-     "objections": [{"objection": "We already have a supplier", "answer": "Most of our customers did too; what would you change about them?"},
-                    {"objection": "Send me an email", "answer": "Happy to; so it's relevant, what's the one problem you'd want solved?"},
-                    {"objection": "No budget", "answer": "Understood; when does next year's maintenance budget get set?"}]},
+     "objections": [{"objection": "We already have a supplier",
+                     "answer": "Most of our customers did too; what would you change about them?"},
+                    {"objection": "Send me an email",
+                     "answer": "Happy to; so it's relevant, what's the one problem you'd want solved?"},
+                    {"objection": "No budget",
+                     "answer": "Understood; when does next year's maintenance budget get set?"}]},
     {"name": "Follow-up after pricing page", "body": "Hi {name}, I saw you were looking at our pricing. Any questions "
      "I can answer, or should I put together a quote for your volumes?",
      "objections": [{"objection": "Just browsing", "answer": "Fair; what made you look now?"},
-                    {"objection": "Too expensive", "answer": "Compared with what? Let's look at total cost over five years."}]},
+                    {"objection": "Too expensive",
+                     "answer": "Compared with what? Let's look at total cost over five years."}]},
 ]
 
 
@@ -57,7 +62,8 @@ def seed(actors, today, now) -> dict[str, int]:
                            "valid_from": today - timedelta(days=60)}, now)
         counts["call_blocks"] += 1
         contacts = list(db.session.scalars(
-            select(Contact).where(Contact.owner_id == rep.id, Contact.phone.is_not(None)).order_by(Contact.id).limit(60)))
+            select(Contact).where(Contact.owner_id == rep.id, Contact.phone.is_not(None))
+            .order_by(Contact.id).limit(60)))
         if not contacts:
             continue
         for day in _week_days(today):
@@ -71,7 +77,8 @@ def seed(actors, today, now) -> dict[str, int]:
                 activity = record_activity("call", at, contact_id=contact.id, company_id=contact.company_id,
                                            user_id=rep.id, details={
                                                "outcome": outcome, "outcome_label": OUTCOME_LABELS[outcome],
-                                               "notes": NOTES.get(outcome, ""), "duration_seconds": rng.randint(15, 600)})
+                                               "notes": NOTES.get(outcome, ""),
+                                               "duration_seconds": rng.randint(15, 600)})
                 counts["calls_logged"] += 1
                 if outcome == "callback" and day == _week_days(today)[0]:
                     db.session.add(CallTask(user_id=rep.id, contact_id=contact.id, kind="callback",

@@ -60,7 +60,8 @@ class LogCallForm(FlaskForm):
 class ScriptForm(FlaskForm):
     name = StringField("Name", validators=[DataRequired(), Length(max=100)])
     body = TextAreaField("Talk track", validators=[Optional(), Length(max=20000)])
-    objections = TextAreaField("Objections (one a line: objection | answer)", validators=[Optional(), Length(max=60000)])
+    objections = TextAreaField("Objections (one a line: objection | answer)",
+                               validators=[Optional(), Length(max=60000)])
 
 
 class RecordingForm(FlaskForm):

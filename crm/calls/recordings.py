@@ -19,7 +19,8 @@ from crm.validation import as_id, check_web_url
 
 # extension -> (accepted content types, magic-byte check)
 AUDIO_TYPES = {
-    "mp3": ({"audio/mpeg", "audio/mp3"}, lambda head: head.startswith(b"ID3") or head[:2] in (b"\xff\xfb", b"\xff\xf3", b"\xff\xf2")),
+    "mp3": ({"audio/mpeg", "audio/mp3"},
+            lambda head: head.startswith(b"ID3") or head[:2] in (b"\xff\xfb", b"\xff\xf3", b"\xff\xf2")),
     "wav": ({"audio/wav", "audio/x-wav", "audio/wave"}, lambda head: head[:4] == b"RIFF" and head[8:12] == b"WAVE"),
     "ogg": ({"audio/ogg", "application/ogg"}, lambda head: head[:4] == b"OggS"),
     "m4a": ({"audio/mp4", "audio/x-m4a", "audio/m4a"}, lambda head: head[4:8] == b"ftyp"),
@@ -52,7 +53,8 @@ def validate_recording_url(url: str) -> str:
     try:
         url = check_web_url(url, max_length=MAX_URL)
     except ValueError as problem:
-        raise ValidationFailed("invalid recording URL", {"url": f"an https:// URL without credentials: {problem}"}) from None
+        raise ValidationFailed("invalid recording URL",
+                               {"url": f"an https:// URL without credentials: {problem}"}) from None
     if urlsplit(url).scheme.lower() != "https":
         raise ValidationFailed("invalid recording URL", {"url": "an https:// URL without credentials"})
     return url

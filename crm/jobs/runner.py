@@ -8,10 +8,10 @@ Claiming: on PostgreSQL ``SELECT ... FOR UPDATE SKIP LOCKED``; elsewhere a condi
 that must change exactly one row (as ``crm/imports/jobs.py``). Every claim increments
 ``attempts``; a kind's code starts each chunk of work with ``JobRun.begin_chunk`` and ends it
 with ``JobRun.checkpoint``, which write the job row only ``WHERE attempts`` is still their own
-and commit the progress together with the work of the chunk. So a job left ``running`` by a worker that died (heartbeat older than
-``BACKGROUND_JOB_STALE_MINUTES``) is claimed again and resumes after its last checkpoint,
-and should the first worker wake up after all, its next checkpoint finds its claim gone and
-rolls its chunk back instead of doing it twice.
+and commit the progress together with the work of the chunk. So a job left ``running`` by a
+worker that died (heartbeat older than ``BACKGROUND_JOB_STALE_MINUTES``) is claimed again and
+resumes after its last checkpoint, and should the first worker wake up after all, its next
+checkpoint finds its claim gone and rolls its chunk back instead of doing it twice.
 """
 from __future__ import annotations
 

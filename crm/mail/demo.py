@@ -16,7 +16,8 @@ from crm.mail.models import InboundMessage, OutboundEmail, mailbox_for
 
 REP_KEYS = ("europe", "east", "west")
 SENT = [
-    ("Following up on our call", "Thanks for the call today. As promised, the pump efficiency figures are attached.", 6),
+    ("Following up on our call",
+     "Thanks for the call today. As promised, the pump efficiency figures are attached.", 6),
     ("Spare parts lead times", "Quick note on lead times: seals and impellers ship from stock within 3 days.", 3),
 ]
 DRAFT = ("Case study: 18% less downtime", "I thought this case study from a plant like yours might interest you.")

@@ -96,7 +96,8 @@ def send_later():
     email, scheduled = commit_or_flash(
         lambda: outbox.send_later(actor=current_user, contact=contact, subject=form.subject.data,
                                   text_body=form.text_body.data, html_body=None, due_at=due_at, now=now),
-        refusals=(ServiceError,), message=lambda exc: f"Not scheduled: {exc.message} ({'; '.join(exc.fields.values())})")
+        refusals=(ServiceError,),
+        message=lambda exc: f"Not scheduled: {exc.message} ({'; '.join(exc.fields.values())})")
     if not scheduled:
         return redirect(url_for("mail.outbox_page"))
     flash(f"Scheduled for {email.due_at.astimezone(_zone()).strftime('%d %b %Y %H:%M')}.", "success")

@@ -58,16 +58,20 @@ class MeetingTypeForm(CrmForm):
     hours_4 = _hours_field("Friday")
     hours_5 = _hours_field("Saturday")
     hours_6 = _hours_field("Sunday")
-    buffer_before_minutes = IntegerField("Buffer before (minutes)", default=0, validators=[Optional(), NumberRange(0, 240)])
-    buffer_after_minutes = IntegerField("Buffer after (minutes)", default=0, validators=[Optional(), NumberRange(0, 240)])
+    buffer_before_minutes = IntegerField("Buffer before (minutes)", default=0,
+                                         validators=[Optional(), NumberRange(0, 240)])
+    buffer_after_minutes = IntegerField("Buffer after (minutes)", default=0,
+                                        validators=[Optional(), NumberRange(0, 240)])
     min_notice_hours = IntegerField("Minimum notice (hours)", default=4, validators=[Optional(), NumberRange(0, 1440)])
     not_today = BooleanField("Never on the same day")
     horizon_days = IntegerField("Bookable days ahead", default=30, validators=[Optional(), NumberRange(1, 365)])
-    increment_minutes = IntegerField("Start times every (minutes)", default=30, validators=[Optional(), NumberRange(5, 720)])
+    increment_minutes = IntegerField("Start times every (minutes)", default=30,
+                                     validators=[Optional(), NumberRange(5, 720)])
     daily_max = IntegerField("At most meetings a day", validators=[Optional(), NumberRange(1, 100)])
     location_kind = SelectField("Location", choices=choice_list(LOCATION_CHOICES), validate_choice=False)
     location_value = StringField("Video link, phone number or address", validators=[Optional(), Length(max=500)])
-    questions = TextAreaField("Questions (one per line; end with * if required)", validators=[Optional(), Length(max=3000)])
+    questions = TextAreaField("Questions (one per line; end with * if required)",
+                              validators=[Optional(), Length(max=3000)])
     member_ids = SelectMultipleField("Team (round-robin): leave empty for a personal link", validate_choice=False)
     is_active = BooleanField("Active", default=True)
 
@@ -123,7 +127,8 @@ class MeetingTypeForm(CrmForm):
         for weekday in range(7):
             ranges = [f"{r['start']}-{r['end']}" for r in meeting_type.weekly_hours if r["weekday"] == weekday]
             self[f"hours_{weekday}"].data = ", ".join(ranges)
-        self.questions.data = "\n".join(q["label"] + (" *" if q.get("required") else "") for q in meeting_type.questions)
+        self.questions.data = "\n".join(q["label"] + (" *" if q.get("required") else "")
+                                        for q in meeting_type.questions)
         self.member_ids.data = [str(m.user_id) for m in meeting_type.members]
 
 

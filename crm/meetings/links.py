@@ -1,4 +1,5 @@
-"""The rep's booking link, re-exported by ``crm.meetings.services`` (sequences put it in emails as ``{{ meeting_link }}``)."""
+"""The rep's booking link, re-exported by ``crm.meetings.services`` (sequences put it in emails
+as ``{{ meeting_link }}``)."""
 from __future__ import annotations
 
 from urllib.parse import urlencode

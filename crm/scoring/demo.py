@@ -31,7 +31,8 @@ SITE = f"https://www.{DEMO_DOMAIN}"
 PRICING = [("/pricing", "Pricing"), ("/pricing/service-plans", "Service plans and pricing")]
 PRODUCTS = [("/products/centrifugal-pumps", "Centrifugal pumps"), ("/products/control-valves", "Control valves"),
             ("/products/condition-monitoring", "Condition monitoring"), ("/products/dosing-pumps", "Dosing pumps")]
-CONTENT = [("/blog/cavitation-explained", "Cavitation explained"), ("/blog/energy-audit-checklist", "Energy audit checklist"),
+CONTENT = [("/blog/cavitation-explained", "Cavitation explained"),
+           ("/blog/energy-audit-checklist", "Energy audit checklist"),
            ("/case-studies/brewery-energy-savings", "Case study: brewery energy savings"), ("/", "Home"),
            ("/about", "About us"), ("/careers", "Careers")]
 FORMS = [("/contact", "Contact us"), ("/request-a-quote", "Request a quote")]

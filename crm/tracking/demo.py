@@ -32,8 +32,10 @@ PAGES = [("/", "Home"), ("/pricing", "Pricing"), ("/products/centrifugal-pumps",
          "Case study: brewery energy savings"), ("/blog/cavitation-explained", "Cavitation explained"),
          ("/request-a-quote", "Request a quote"), ("/careers", "Careers")]
 BROWSERS = [
-    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36",
-    "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_6) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Safari/605.1.15",
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/131.0.0.0 Safari/537.36",
+    "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_6) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+    "Version/18.1 Safari/605.1.15",
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:133.0) Gecko/20100101 Firefox/133.0",
 ]
 MACHINES = [
@@ -91,7 +93,8 @@ def _company_visits(rng: random.Random, ranges: list[IpCompanyRange], now: datet
                     break
                 store_event(TrackingEvent(
                     kind="page_viewed", occurred_at=at, visitor_id=visitor.id, url=SITE + page, title=title,
-                    label=page, ip=ip, user_agent=agent, method="GET", high_value=page in ("/pricing", "/request-a-quote"),
+                    label=page, ip=ip, user_agent=agent, method="GET",
+                    high_value=page in ("/pricing", "/request-a-quote"),
                     company_name=r.company_name, company_domain=r.domain))
                 count += 1
     return count
@@ -105,7 +108,8 @@ def _email_traffic(rng: random.Random, now: datetime) -> int:
     if not sent:
         contacts = db.session.scalars(select(Contact.id).where(Contact.unsubscribed.is_(False))
                                       .order_by(Contact.id).limit(400)).all()
-        sent = [(None, cid, "Pump efficiency check-in", now - timedelta(days=rng.randint(1, 6), hours=rng.randint(1, 8)))
+        sent = [(None, cid, "Pump efficiency check-in",
+                 now - timedelta(days=rng.randint(1, 6), hours=rng.randint(1, 8)))
                 for cid in rng.sample(list(contacts), k=min(40, len(contacts)))]
     count = 0
     for email_id, contact_id, subject, sent_at in sent:
@@ -117,7 +121,8 @@ def _email_traffic(rng: random.Random, now: datetime) -> int:
                 count += _email_event(link, kind, sent_at + delay, agent, ip, subject, sent_at, now)
         if rng.random() < 0.3:
             at = sent_at + timedelta(hours=rng.randint(1, 20), minutes=rng.randint(0, 59))
-            count += _email_event(link, "email_opened", at, rng.choice(BROWSERS), "203.0.113.200", subject, sent_at, now)
+            count += _email_event(link, "email_opened", at, rng.choice(BROWSERS), "203.0.113.200",
+                                  subject, sent_at, now)
     return count
 
 

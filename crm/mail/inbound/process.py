@@ -15,11 +15,12 @@ webhook and the IMAP poller alike.
    ``MAIL_COLLEAGUE_REPLY_STOPS`` (default on). Bounces match the bounced recipient.
 4. **Act**: reply -> ``replied_at``, ``reply_received`` (sequences stop every enrollment,
    'replied'), ``email_replied`` activity, notify the owner, score event; auto-reply ->
-   ``out_of_office_received`` (sequences pause until the stated return date (the start of that day in the contact's time zone; the date
-   is read relative to the message's own ``Date:``, see ``classify.py``), else the sequences
-   default; a return day that has already begun ("back today", or a notice read from a
-   backlog after its date) leaves a pause that has already ended, which the resume job lifts
-   at its next tick (``pause_enrollments_for``)); hard bounce -> address marked bounced,
+   ``out_of_office_received`` (sequences pause until the stated return date (the start of
+   that day in the contact's time zone; the date is read relative to the message's own
+   ``Date:``, see ``classify.py``), else the sequences default; a return day that has
+   already begun ("back today", or a notice read from a backlog after its date) leaves a
+   pause that has already ended, which the resume job lifts at its next tick
+   (``pause_enrollments_for``)); hard bounce -> address marked bounced,
    ``bounced_at``, ``email_bounced`` (sequences stop, 'bounced'); soft bounce ->
    ``email_bounced`` (sequences retry the step; 3 strikes stop); unsubscribe request ->
    unsubscribed + ``contact_unsubscribed`` (sequences stop, 'unsubscribed'). The signals are

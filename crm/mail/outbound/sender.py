@@ -15,8 +15,9 @@ How a message leaves, exactly once
    ``sent`` mark committed on its own: one UPDATE by primary key in autocommit, on a
    connection of its own (``marks.Marks``); on PostgreSQL it is sent without waiting and its
    commit overlaps the next message's SMTP envelope; the next message's content and final
-   ``.`` (the moment the server accepts it) wait until that mark is committed. A permanent refusal (5xx) commits ``failed``; a transient
-   one (4xx, lost connection) puts the row back to ``queued`` with a backoff.
+   ``.`` (the moment the server accepts it) wait until that mark is committed. A permanent
+   refusal (5xx) commits ``failed``; a transient one (4xx, lost connection) puts the row back
+   to ``queued`` with a backoff.
 4. **Record**, once per batch: the side effects of the sent messages (the ``email_sent``
    activity, the ``emails_sent`` signal that moves enrollments on, the mailbox's last send) in one
    transaction that also sets ``recorded_at``. Only rows with ``recorded_at IS NULL`` are
@@ -490,7 +491,8 @@ def _insert_sent_activities(ids: list[int]) -> None:
     """The ``email_sent`` activities, built by the database from the outbox rows themselves
     (one INSERT ... SELECT: no subject or address travels to the worker and back)."""
     contacts, email = Contact.__table__, _OUTBOX.c
-    details = json_object(*(part for key, column in _ACTIVITY_DETAILS for part in (literal(key, String()), email[column])))
+    details = json_object(*(part for key, column in _ACTIVITY_DETAILS
+                            for part in (literal(key, String()), email[column])))
     source = (
         select(literal("email_sent", String()), email.sent_at, email.contact_id, contacts.c.company_id, email.user_id,
                literal(utcnow(), UTCDateTime()), details)
