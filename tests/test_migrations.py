@@ -59,5 +59,6 @@ def test_revision_ids_fit_alembic_version():
     from pathlib import Path
 
     versions = Path(__file__).resolve().parent.parent / "migrations" / "versions"
-    ids = {p.name: re.search(r'^revision(?::[^=]*)? = ["\']([^"\']+)["\']', p.read_text(), re.M).group(1) for p in versions.glob("*.py")}
+    revision = re.compile(r'^revision(?::[^=]*)? = ["\']([^"\']+)["\']', re.M)
+    ids = {p.name: revision.search(p.read_text()).group(1) for p in versions.glob("*.py")}
     assert ids and {name: rid for name, rid in ids.items() if len(rid) > 32} == {}

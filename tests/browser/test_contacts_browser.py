@@ -17,7 +17,8 @@ pytestmark = pytest.mark.browser
 @pytest.fixture
 def rep_with_contacts(make_user, make_company, make_contact, clock):
     rep = make_user("rep", name="Rita Rep", email="rita@acme-sales.com", time_zone="Europe/Paris")
-    acme = make_company(name="Acme Pumps", domain="acmepumps.com", industry="Manufacturing", time_zone="America/Chicago")
+    acme = make_company(name="Acme Pumps", domain="acmepumps.com", industry="Manufacturing",
+                        time_zone="America/Chicago")
     grace = make_contact(first_name="Grace", last_name="Hopper", email="grace@acmepumps.com", title="VP Engineering",
                          company_id=acme.id, owner_id=rep.id, lifecycle_stage="sql", actor=rep)
     make_contact(first_name="Alan", last_name="Turing", email="alan@bletchley-park.com", owner_id=rep.id,

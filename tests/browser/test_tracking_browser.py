@@ -135,7 +135,8 @@ def test_snippet_page_view_then_form_submit_lands_on_the_timeline(page, app, liv
     page.click("button[type=submit]")
     page.wait_for_url("**/thanks.html*")
 
-    contact = wait_until(lambda: db.session.scalar(select(Contact).where(Contact.email == "ben.lee@buyer-corp.example")))
+    contact = wait_until(
+        lambda: db.session.scalar(select(Contact).where(Contact.email == "ben.lee@buyer-corp.example")))
     assert contact is not None and (contact.first_name, contact.last_name) == ("Ben", "Lee")
     views = wait_until(lambda: db.session.scalars(select(Activity).where(
         Activity.contact_id == contact.id, Activity.kind == "page_viewed").order_by(Activity.occurred_at)).all())

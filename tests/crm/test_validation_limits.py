@@ -22,15 +22,16 @@ def test_huge_references_are_field_errors(admin, stages, families):
         contacts.create_contact(admin, {"email": "a@b-corp.com", "owner_id": HUGE, "company_id": HUGE}, NOW)
     assert set(exc.value.fields) == {"owner_id", "company_id"}
     with pytest.raises(ValidationFailed) as exc:
-        deals.create_deal(admin, {"name": "X", "stage_id": HUGE, "expected_close": "2026-01-01",
-                                  "owner_id": HUGE, "lines": [{"family": "PUMP", "quantity": 1e300, "unit_price": "1e20"}]}, NOW)
+        deals.create_deal(admin, {"name": "X", "stage_id": HUGE, "expected_close": "2026-01-01", "owner_id": HUGE,
+                                  "lines": [{"family": "PUMP", "quantity": 1e300, "unit_price": "1e20"}]}, NOW)
     assert {"stage_id", "owner_id", "lines.0.quantity", "lines.0.unit_price"} <= set(exc.value.fields)
 
 
 def test_control_characters_and_overflowing_numbers_are_refused(admin):
     define_custom_field(admin, "contact", "budget", "Budget", "number")
     with pytest.raises(ValidationFailed) as exc:
-        contacts.create_contact(admin, {"email": "c@b-corp.com", "first_name": "Nul\x00", "custom": {"budget": "1e400"}}, NOW)
+        contacts.create_contact(
+            admin, {"email": "c@b-corp.com", "first_name": "Nul\x00", "custom": {"budget": "1e400"}}, NOW)
     assert set(exc.value.fields) == {"first_name", "custom.budget"}
     with pytest.raises(ValidationFailed) as exc:
         contacts.create_company(admin, {"name": "Big", "employee_count": HUGE}, NOW)

@@ -88,7 +88,8 @@ def test_deactivate_signs_the_user_out_and_reactivate_lets_them_back(app, as_adm
 
 
 def test_an_admin_cannot_deactivate_themselves(as_admin, admin):
-    response = as_admin.post(f"/admin/users/{admin.id}/deactivate", data={"csrf_token": csrf(as_admin)}, follow_redirects=True)
+    response = as_admin.post(f"/admin/users/{admin.id}/deactivate", data={"csrf_token": csrf(as_admin)},
+                             follow_redirects=True)
     assert "cannot deactivate your own account" in response.get_data(as_text=True)
     db.session.expire_all()
     assert db.session.get(User, admin.id).is_active
@@ -96,12 +97,13 @@ def test_an_admin_cannot_deactivate_themselves(as_admin, admin):
 
 def test_move_a_rep_to_another_manager(as_admin, alice, make_user):
     other = make_user("manager", name="Otto Manager")
-    response = as_admin.post(f"/admin/users/{alice.id}/manager", data={"csrf_token": csrf(as_admin), "manager_id": str(other.id)})
+    response = as_admin.post(f"/admin/users/{alice.id}/manager",
+                             data={"csrf_token": csrf(as_admin), "manager_id": str(other.id)})
     assert response.status_code == 302
     db.session.expire_all()
     assert db.session.get(User, alice.id).manager_id == other.id
-    response = as_admin.post(f"/admin/users/{alice.id}/manager", data={"csrf_token": csrf(as_admin), "manager_id": str(alice.id)},
-                             follow_redirects=True)
+    response = as_admin.post(f"/admin/users/{alice.id}/manager",
+                             data={"csrf_token": csrf(as_admin), "manager_id": str(alice.id)}, follow_redirects=True)
     assert "must be a manager" in response.get_data(as_text=True)
 
 
@@ -139,7 +141,8 @@ def test_family_errors_and_a_used_family_cannot_be_deleted(as_admin, families, m
     assert 'id="name-error">required' in html and 'id="lead_time_days-error">whole days between 0 and 3650' in html
     make_deal()  # a PUMP line
     pump = families[0]
-    response = as_admin.post(f"/admin/families/{pump.id}/delete", data={"csrf_token": csrf(as_admin)}, follow_redirects=True)
+    response = as_admin.post(f"/admin/families/{pump.id}/delete", data={"csrf_token": csrf(as_admin)},
+                             follow_redirects=True)
     assert "deactivate it instead" in response.get_data(as_text=True)
     assert db.session.get(ProductFamily, pump.id) is not None
 
@@ -147,7 +150,8 @@ def test_family_errors_and_a_used_family_cannot_be_deleted(as_admin, families, m
 # --- pipeline stages ----------------------------------------------------------------------
 
 def test_create_and_edit_a_stage_in_percent(as_admin):
-    response = as_admin.post("/admin/stages", data={"csrf_token": csrf(as_admin), "name": "Discovery", "probability": "20"})
+    response = as_admin.post("/admin/stages",
+                             data={"csrf_token": csrf(as_admin), "name": "Discovery", "probability": "20"})
     assert response.status_code == 302
     stage = db.session.query(Stage).one()
     assert stage.probability == Decimal("0.200")
@@ -161,10 +165,12 @@ def test_create_and_edit_a_stage_in_percent(as_admin):
 
 
 def test_stage_errors_speak_in_percent(as_admin, stages):
-    response = as_admin.post("/admin/stages", data={"csrf_token": csrf(as_admin), "name": "Too sure", "probability": "150"})
+    response = as_admin.post("/admin/stages",
+                             data={"csrf_token": csrf(as_admin), "name": "Too sure", "probability": "150"})
     assert response.status_code == 422
     assert 'id="probability-error">a percentage between 0 and 100' in response.get_data(as_text=True)
-    response = as_admin.post("/admin/stages", data={"csrf_token": csrf(as_admin), "name": "Qualified", "probability": "30"})
+    response = as_admin.post("/admin/stages",
+                             data={"csrf_token": csrf(as_admin), "name": "Qualified", "probability": "30"})
     assert response.status_code == 409 and 'id="name-error">already taken' in response.get_data(as_text=True)
 
 
@@ -200,7 +206,8 @@ def test_define_a_choice_field_and_see_it_on_the_contact_form(app, as_admin, ali
 
 def test_custom_field_errors_are_shown(as_admin):
     response = as_admin.post("/admin/custom-fields", data={
-        "csrf_token": csrf(as_admin), "entity": "contact", "label": "", "key": "Bad Key", "field_type": "choice", "choices": ""})
+        "csrf_token": csrf(as_admin), "entity": "contact", "label": "", "key": "Bad Key", "field_type": "choice",
+        "choices": ""})
     assert response.status_code == 422
     html = response.get_data(as_text=True)
     assert 'id="key-error">lower-case letters' in html

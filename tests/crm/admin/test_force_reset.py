@@ -93,7 +93,8 @@ def test_force_reset_end_to_end(app, as_admin, alice, login, api_token):
 
     # Weak, unchanged and mistyped passwords are refused with the reason.
     response = set_new(browser, "aaaaaaaaaaaa")
-    assert response.status_code == 422 and 'Repeats like &#34;aaa&#34; are easy to guess.' in response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert 'Repeats like &#34;aaa&#34; are easy to guess.' in response.get_data(as_text=True)
     response = set_new(browser, PASSWORD)
     assert response.status_code == 422
     assert "The new password must be different from the current one." in response.get_data(as_text=True)
@@ -104,7 +105,8 @@ def test_force_reset_end_to_end(app, as_admin, alice, login, api_token):
     # A good one: on to where she was going, signed in, the flag cleared.
     response = set_new(browser, NEW_PASSWORD, next_="/deals")
     assert response.status_code == 302 and response.headers["Location"].endswith("/deals")
-    assert "New password set. Welcome back. No other session was signed in." in browser.get("/deals").get_data(as_text=True)
+    deals_page = browser.get("/deals").get_data(as_text=True)
+    assert "New password set. Welcome back. No other session was signed in." in deals_page
     assert signed_in(browser)
     assert not fresh(alice).must_change_password
     assert services.user_for_api_token(late_headers["Authorization"].split()[1], NOW) is None  # revoked by the change
@@ -154,7 +156,8 @@ def test_an_admin_cannot_force_their_own_reset(as_admin, admin):
     page = as_admin.get("/account").get_data(as_text=True)
     response = as_admin.post(f"/admin/users/{admin.id}/force-reset", data={"csrf_token": csrf_from(page)})
     assert response.status_code == 302
-    assert "Change your own password on your account page instead." in as_admin.get("/admin/users").get_data(as_text=True)
+    users_page = as_admin.get("/admin/users").get_data(as_text=True)
+    assert "Change your own password on your account page instead." in users_page
     assert not fresh(admin).must_change_password
     assert as_admin.get(f"/admin/users/{admin.id}/force-reset").status_code == 302
 

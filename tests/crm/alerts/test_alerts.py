@@ -19,7 +19,8 @@ def test_notify_stores_an_alert_and_ignores_nobody(alice, make_contact):
     notify(None, "reply", "nobody to tell", now=NOW)
     db.session.commit()
     [alert] = _alerts(alice)
-    assert (alert.kind, alert.message, alert.contact_id, alert.read_at) == ("reply", "Ana Ruiz replied", contact.id, None)
+    assert (alert.kind, alert.message, alert.contact_id, alert.read_at) == (
+        "reply", "Ana Ruiz replied", contact.id, None)
     assert db.session.query(Alert).count() == 1
 
 
@@ -33,7 +34,8 @@ def test_hot_lead_alerts_for_one_contact_collapse_for_a_while(alice, make_contac
     notify(alice.id, "reply", "replies are never collapsed", now=NOW + timedelta(minutes=42), contact_id=contact.id)
     db.session.commit()
     assert [a.message for a in _alerts(alice)] == [
-        "Ana is reading Pricing now: call", "again, later", "replies are never collapsed", "replies are never collapsed"]
+        "Ana is reading Pricing now: call", "again, later", "replies are never collapsed",
+        "replies are never collapsed"]
 
 
 def test_poll_returns_only_my_new_alerts(client, login, alice, bob):

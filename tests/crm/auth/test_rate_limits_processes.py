@@ -116,7 +116,8 @@ def _wait_for_both_workers(server: Gunicorn, process: subprocess.Popen) -> None:
         if process.poll() is not None:
             pytest.fail("gunicorn stopped:\n" + server.log.read_text(errors="replace")[-3000:])
         if time.monotonic() > deadline:
-            pytest.fail("gunicorn's two workers did not both answer:\n" + server.log.read_text(errors="replace")[-3000:])
+            pytest.fail("gunicorn's two workers did not both answer:\n"
+                        + server.log.read_text(errors="replace")[-3000:])
         try:
             Browser(server.port).request("GET", "/login")
         except OSError:

@@ -94,7 +94,8 @@ def test_time_blocks_and_feed_url(api, alice):
 
 
 def test_a_rep_cannot_delete_anothers_block(api, alice, bob):
-    block = api(alice).post("/time-blocks", json={"weekdays": [0], "start_time": "09:00", "end_time": "10:00"}).get_json()
+    block = api(alice).post("/time-blocks",
+                            json={"weekdays": [0], "start_time": "09:00", "end_time": "10:00"}).get_json()
     assert api(bob).delete(f"/time-blocks/{block['id']}").status_code == 403
 
 

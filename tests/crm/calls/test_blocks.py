@@ -57,7 +57,8 @@ def test_overlapping_blocks_merge_into_one_busy_interval(ny_rep):
     ({"kind": "recurring", "weekdays": [0], "start_time": time(10), "end_time": time(9)}, "end_time"),
     ({"kind": "one_off", "start_time": time(9), "end_time": time(10)}, "on_date"),
     ({"kind": "recurring", "weekdays": [9], "start_time": time(9), "end_time": time(10)}, "weekdays"),
-    ({"kind": "recurring", "weekdays": [0], "start_time": time(9), "end_time": time(10), "time_zone": "Mars/Base"}, "time_zone"),
+    ({"kind": "recurring", "weekdays": [0], "start_time": time(9), "end_time": time(10), "time_zone": "Mars/Base"},
+     "time_zone"),
 ])
 def test_invalid_blocks_are_refused(alice, data, field):
     with pytest.raises(ValidationFailed) as caught:

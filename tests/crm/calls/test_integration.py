@@ -54,7 +54,8 @@ def test_a_sequence_call_step_is_queued_and_completed_by_the_call(ny_rep, callee
     db.session.add(task)
     db.session.commit()
     entry = build_queue(ny_rep, NY_8AM)[0]
-    assert (entry.reason_code, entry.reason, entry.task_id) == ("call_task", "step 3 of 'Q4 outbound', due yesterday", task.id)
+    assert (entry.reason_code, entry.reason, entry.task_id) == (
+        "call_task", "step 3 of 'Q4 outbound', due yesterday", task.id)
     logged = log_call(ny_rep, contact_id=contact.id, entry_id=entry.id, outcome="voicemail", now=AT)
     db.session.commit()
     assert logged.task_completed

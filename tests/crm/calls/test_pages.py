@@ -80,7 +80,8 @@ def test_the_working_page_logs_and_moves_to_the_next(client, login, ny_rep, call
     second = callee(first_name="Alan", last_name="Turing")
     record_activity("email_opened", NY_8AM - timedelta(days=1), contact_id=first.id,
                     details={"subject": "Pricing follow-up"})
-    db.session.add(CallScript(name="Opener", body="Hi there", objections=[{"objection": "No budget", "answer": "When?"}]))
+    db.session.add(CallScript(name="Opener", body="Hi there",
+                              objections=[{"objection": "No budget", "answer": "When?"}]))
     db.session.commit()
     entries = build_queue(ny_rep, NY_8AM)
     db.session.commit()

@@ -57,7 +57,8 @@ def test_company_form_errors_are_shown(as_alice, make_company):
     html = response.get_data(as_text=True)
     assert 'id="name-error">required' in html
     assert 'id="employee_count-error">a whole number from 0 to 10,000,000' in html
-    response = as_alice.post("/companies/new", data={"csrf_token": csrf(as_alice), "name": "Again", "domain": "TAKEN.com"})
+    response = as_alice.post("/companies/new",
+                             data={"csrf_token": csrf(as_alice), "name": "Again", "domain": "TAKEN.com"})
     assert response.status_code == 409
     assert 'id="domain-error">already taken' in response.get_data(as_text=True)
 
@@ -74,7 +75,8 @@ def test_company_page_lists_people_deals_and_timeline(as_alice, make_company, ma
 
 def test_company_note_is_added(as_alice, make_company):
     company = make_company()
-    response = as_alice.post(f"/companies/{company.id}/notes", data={"csrf_token": csrf(as_alice), "body": "Budget cycle starts in May"})
+    response = as_alice.post(f"/companies/{company.id}/notes",
+                             data={"csrf_token": csrf(as_alice), "body": "Budget cycle starts in May"})
     assert response.status_code == 302
     assert "Budget cycle starts in May" in as_alice.get(f"/companies/{company.id}").get_data(as_text=True)
 

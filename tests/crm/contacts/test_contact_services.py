@@ -21,7 +21,8 @@ def test_database_refuses_mixed_case_email_even_past_the_service(app):
     with pytest.raises(IntegrityError):
         db.session.execute(insert(Contact), [{"email": "Ann@Globex-Corp.com", "first_name": "", "last_name": "",
                                               "lifecycle_stage": "lead", "do_not_contact": False,
-                                              "unsubscribed": False, "custom": {}, "created_at": NOW, "updated_at": NOW}])
+                                              "unsubscribed": False, "custom": {}, "created_at": NOW,
+                                              "updated_at": NOW}])
         db.session.flush()
     db.session.rollback()
 
@@ -78,7 +79,8 @@ def test_custom_fields_are_validated_stored_and_filterable(admin, alice):
     define_custom_field(admin, "contact", "budget", "Budget", "number")
     define_custom_field(admin, "contact", "region", "Region", "choice", ["EMEA", "AMER"])
     define_custom_field(admin, "contact", "champion", "Champion", "boolean")
-    c1 = services.create_contact(alice, {"email": "f@a-corp.com", "custom": {"budget": "1500", "region": "EMEA", "champion": "yes"}}, NOW)
+    c1 = services.create_contact(
+        alice, {"email": "f@a-corp.com", "custom": {"budget": "1500", "region": "EMEA", "champion": "yes"}}, NOW)
     services.create_contact(alice, {"email": "g@a-corp.com", "custom": {"region": "AMER"}}, NOW)
     db.session.commit()
     assert c1.custom == {"budget": 1500, "region": "EMEA", "champion": True}

@@ -13,7 +13,8 @@ from crm.deals.models import Deal, DealChange, DealLine
 from crm.extensions import db
 from crm.imports.reader import ImportAborted
 
-HEADER = "Deal ID,Deal Name,Company Domain,Contact Email,Owner,Stage,Close Date,Product Family,Qty,Unit Price,Status,Closed On,Lost Reason,Created On\n"
+HEADER = ("Deal ID,Deal Name,Company Domain,Contact Email,Owner,Stage,Close Date,Product Family,Qty,Unit Price,"
+          "Status,Closed On,Lost Reason,Created On\n")
 
 
 @pytest.fixture
@@ -28,7 +29,8 @@ def _deals():
 
 def test_rows_with_the_same_deal_id_become_one_deal_with_lines(deal_setup, alice, csv_file, run_import):
     path = csv_file(HEADER +
-        f"D-1,Iberia pumps,iberia-valves.com,Ana@Iberia-Valves.com,{alice.email},qualified,2026-06-30,PUMP,10,1200.00,,,,2026-01-15\n"
+        f"D-1,Iberia pumps,iberia-valves.com,Ana@Iberia-Valves.com,{alice.email},qualified,2026-06-30,"
+        "PUMP,10,1200.00,,,,2026-01-15\n"
         "D-1,Iberia pumps,,,,Qualified,2026-06-30,valve,40,85.5,,,,\n"
         "D-2,Nordic valves,nordic-pumps.com,,,Proposal,2026-05-31,VALVE,100,80,won,2026-03-01,,\n"
         "D-3,Lost deal,,,,Prospecting,2026-04-30,PUMP,1,999,lost,2026-02-20,Price too high,\n"

@@ -23,7 +23,8 @@ def test_common_header_spellings_map_to_contact_fields():
 def test_imported_contact_gets_every_mapped_field(csv_file, run_import):
     path = csv_file(
         "Email Address,First Name,Last Name,Job Title,Phone Number,LinkedIn,Website,Company\n"
-        "ana@iberia-valves.com,Ana,Ruiz,Buyer,+34 600 000 000,https://linkedin.com/in/ana,iberia-valves.com,Iberia Valves\n"
+        "ana@iberia-valves.com,Ana,Ruiz,Buyer,+34 600 000 000,https://linkedin.com/in/ana,"
+        "iberia-valves.com,Iberia Valves\n"
     )
     outcome, sink = run_import(path)
     assert outcome.tally.created == 1 and not sink.rejections

@@ -92,7 +92,8 @@ def test_minimum_notice_counts_from_now():
 
 def test_not_today_and_horizon_in_local_dates():
     now = datetime(2026, 3, 16, 6, 0, tzinfo=UTC)
-    r = rules(hours=[(d, "09:00", "10:00") for d in range(7)], duration=60, increment=60, not_today=True, horizon_days=3)
+    r = rules(hours=[(d, "09:00", "10:00") for d in range(7)], duration=60, increment=60, not_today=True,
+              horizon_days=3)
     found = slots(r, now, *day_window(days=10))
     assert [s.astimezone(ZoneInfo("Europe/Berlin")).date() for s in found] == [date(2026, 3, 17), date(2026, 3, 18)]
 
@@ -103,7 +104,8 @@ def test_increments_set_the_grid():
     r60 = rules(hours=((0, "09:00", "10:00"),), increment=60)
     assert [s.astimezone(ZoneInfo("Europe/Berlin")).strftime("%H:%M") for s in slots(r15, now, *day_window())] == [
         "09:00", "09:15", "09:30"]
-    assert [s.astimezone(ZoneInfo("Europe/Berlin")).strftime("%H:%M") for s in slots(r60, now, *day_window())] == ["09:00"]
+    assert [s.astimezone(ZoneInfo("Europe/Berlin")).strftime("%H:%M")
+            for s in slots(r60, now, *day_window())] == ["09:00"]
 
 
 def berlin(hh, mm, day=MONDAY):
@@ -115,14 +117,16 @@ def test_buffers_stack_with_the_neighbouring_meetings_buffers():
     existing = av.BookedMeeting(berlin(10, 0), berlin(10, 30), timedelta(minutes=15), timedelta(minutes=15))
     r = rules(hours=((0, "09:00", "12:00"),), increment=15, buffer_before=timedelta(minutes=15),
               buffer_after=timedelta(minutes=15))
-    found = [s.astimezone(ZoneInfo("Europe/Berlin")).strftime("%H:%M") for s in slots(r, now, *day_window(), meetings=[existing])]
+    found = [s.astimezone(ZoneInfo("Europe/Berlin")).strftime("%H:%M")
+             for s in slots(r, now, *day_window(), meetings=[existing])]
     # Before: our slot + 15 after must end by 09:45 (their 15 before) -> last start 09:00.
     # After: their 10:30 + 15 + our 15 -> first start 11:00.
     assert found == ["09:00", "11:00", "11:15", "11:30"]
     # Without buffers on either side the neighbours touch.
     plain = rules(hours=((0, "09:00", "12:00"),), increment=15)
     bare = av.BookedMeeting(berlin(10, 0), berlin(10, 30))
-    found = [s.astimezone(ZoneInfo("Europe/Berlin")).strftime("%H:%M") for s in slots(plain, now, *day_window(), meetings=[bare])]
+    found = [s.astimezone(ZoneInfo("Europe/Berlin")).strftime("%H:%M")
+             for s in slots(plain, now, *day_window(), meetings=[bare])]
     assert "09:30" in found and "10:30" in found and "09:45" not in found and "10:15" not in found
 
 
@@ -148,7 +152,8 @@ def test_busy_intervals_block_with_the_new_slots_buffers():
 
 
 def test_busy_index_merges_and_searches():
-    index = av.BusyIndex([(berlin(9, 0), berlin(10, 0)), (berlin(9, 30), berlin(11, 0)), (berlin(14, 0), berlin(15, 0))])
+    index = av.BusyIndex([(berlin(9, 0), berlin(10, 0)), (berlin(9, 30), berlin(11, 0)),
+                          (berlin(14, 0), berlin(15, 0))])
     assert index.starts == [berlin(9, 0), berlin(14, 0)]
     assert index.overlaps(berlin(10, 30), berlin(10, 45))
     assert not index.overlaps(berlin(11, 0), berlin(14, 0))

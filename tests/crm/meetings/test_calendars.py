@@ -124,7 +124,8 @@ def test_uploaded_calendar_removes_slots(client, rita, make_type, login, clock, 
         "upload-file": (BytesIO(ics(monday)), "work.ics")}, content_type="multipart/form-data")
     assert response.status_code == 302
     assert db.session.query(ExternalCalendar).one().kind == "file"
-    slots = client.get(f"/api/v1/booking/{meeting_type.slug}/slots?start={monday}&days=2&tz=Europe/Berlin").get_json()["slots"]
+    slots = client.get(
+        f"/api/v1/booking/{meeting_type.slug}/slots?start={monday}&days=2&tz=Europe/Berlin").get_json()["slots"]
     monday_hours = [s[11:16] for s in slots if s.startswith(str(monday))]
     tuesday_hours = [s[11:16] for s in slots if s.startswith(str(monday + timedelta(days=1)))]
     assert "10:00" not in monday_hours and "10:30" not in monday_hours and "09:30" in monday_hours

@@ -29,7 +29,8 @@ def test_a_video_location_must_be_a_web_link_in_the_service(rita, link):
 
 
 def test_patching_either_half_of_a_video_location_is_checked_as_stored(rita):
-    meeting_type = create_meeting_type(rita, _type_data(rita, location_kind="address", location_value="javascript:x"), NOW)
+    meeting_type = create_meeting_type(
+        rita, _type_data(rita, location_kind="address", location_value="javascript:x"), NOW)
     with pytest.raises(ValidationFailed):  # the stored address text becomes a video link: checked
         update_meeting_type(rita, meeting_type.id, {"location_kind": "video"}, NOW)
     updated = update_meeting_type(rita, meeting_type.id, {"location_kind": "video",

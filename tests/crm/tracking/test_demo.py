@@ -18,7 +18,8 @@ def test_demo_seed_makes_a_living_feature_once(app, make_company, make_contact, 
     counts = demo.seed({"admin": admin}, NOW.date(), NOW)
     db.session.commit()
     assert counts["IP ranges"] >= 6 and counts["page views"] > 0 and counts["email tracking events"] > 0
-    verdicts = dict(db.session.execute(select(TrackingEvent.verdict, func.count()).group_by(TrackingEvent.verdict)).all())
+    verdicts = dict(db.session.execute(
+        select(TrackingEvent.verdict, func.count()).group_by(TrackingEvent.verdict)).all())
     assert verdicts.get("privacy_proxy") and verdicts.get("human")
     assert companies_visiting(NOW)
     assert demo.seed({"admin": admin}, NOW.date(), NOW) == {}

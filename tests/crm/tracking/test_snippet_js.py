@@ -22,11 +22,17 @@ globalThis.document = {
   addEventListener: (type, fn) => { listeners[type] = fn; },
 };
 const store = {};
-globalThis.localStorage = { getItem: (k) => (k in store ? store[k] : null), setItem: (k, v) => { store[k] = String(v); } };
+globalThis.localStorage = { getItem: (k) => (k in store ? store[k] : null),
+                            setItem: (k, v) => { store[k] = String(v); } };
 globalThis.location = { href: "https://site.test/pricing?_pc=SIGNED&plan=pro#top", search: "?_pc=SIGNED&plan=pro",
                         pathname: "/pricing", hash: "#top", protocol: "https:" };
-globalThis.history = { state: null, replaceState: (s, t, url) => { location.href = "https://site.test" + url; location.search = url.includes("?") ? "?" + url.split("?")[1].split("#")[0] : ""; } };
-Object.defineProperty(globalThis, "navigator", { value: { sendBeacon: (url, blob) => { beacons.push([url, blob]); return true; } }, configurable: true });
+globalThis.history = { state: null, replaceState: (s, t, url) => {
+  location.href = "https://site.test" + url;
+  location.search = url.includes("?") ? "?" + url.split("?")[1].split("#")[0] : "";
+} };
+Object.defineProperty(globalThis, "navigator", {
+  value: { sendBeacon: (url, blob) => { beacons.push([url, blob]); return true; } }, configurable: true,
+});
 const run = () => { (0, eval)(SOURCE); };
 (async () => {
   run();
@@ -34,13 +40,15 @@ const run = () => { (0, eval)(SOURCE); };
   run();  // a second page: same visitor id
   const el = (name, value, type) => ({ name, value, type: type || "text", disabled: false, checked: false });
   const email = el("email", "ben@buyer.example", "email");
-  const form = { tagName: "FORM", hasAttribute: () => false, querySelector: (sel) => (sel.includes("email") ? email : null),
-                 elements: [email, el("first_name", "Ben"), el("password", "secret", "password"), el("card_number", "4111"),
-                            el("_hp", "", "hidden"), el("csrf", "zzz", "hidden")] };
+  const form = { tagName: "FORM", hasAttribute: () => false,
+                 querySelector: (sel) => (sel.includes("email") ? email : null),
+                 elements: [email, el("first_name", "Ben"), el("password", "secret", "password"),
+                            el("card_number", "4111"), el("_hp", "", "hidden"), el("csrf", "zzz", "hidden")] };
   listeners.submit({ target: form });
   const out = [];
   for (const [url, blob] of beacons) { out.push({ url, type: blob.type, body: JSON.parse(await blob.text()) }); }
-  console.log(JSON.stringify({ firstId, secondId: store["_crm_vid"], cookie: document.cookie, href: location.href, beacons: out }));
+  console.log(JSON.stringify({ firstId, secondId: store["_crm_vid"], cookie: document.cookie,
+                               href: location.href, beacons: out }));
 })();
 """
 

@@ -8,7 +8,8 @@ from werkzeug.routing import Rule
 from crm.web.access import PUBLIC, ROLES, declared_access
 
 SKIP_METHODS = {"HEAD", "OPTIONS"}
-PLACEHOLDERS = {"int": "999999", "integer": "999999", "default": "zz-missing", "string": "zz-missing", "path": "zz/missing"}
+PLACEHOLDERS = {"int": "999999", "integer": "999999", "default": "zz-missing", "string": "zz-missing",
+                "path": "zz/missing"}
 
 
 def build_path(rule: Rule) -> str:
@@ -76,7 +77,8 @@ def test_role_matrix(app, identities):
             is_api = path.startswith("/api/")
             anonymous = _request(app.test_client(), method, path)
             if access == PUBLIC:
-                refused = anonymous.status_code in (401, 403) and OWN_CREDENTIALS.get(rule.endpoint) != anonymous.status_code
+                refused = (anonymous.status_code in (401, 403)
+                           and OWN_CREDENTIALS.get(rule.endpoint) != anonymous.status_code)
                 if refused or _is_login_redirect(anonymous):
                     failures.append(f"{method} {rule.rule}: public but refused anonymous ({anonymous.status_code})")
                 continue

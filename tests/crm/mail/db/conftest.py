@@ -73,8 +73,9 @@ def prospect(alice, make_contact, make_company, sequence):
         enrollment = enroll_contact(alice, sequence.id, contact.id, NOW)
         sent = None
         if message_id:
-            sent = enqueue_email(sender=alice, contact=contact, to_address=email, subject="Quick question about your freight costs",
-                                 text_body="Hi", html_body=None, due_at=NOW, now=NOW, enrollment_id=enrollment.id)
+            sent = enqueue_email(sender=alice, contact=contact, to_address=email,
+                                 subject="Quick question about your freight costs", text_body="Hi", html_body=None,
+                                 due_at=NOW, now=NOW, enrollment_id=enrollment.id)
             sent.message_id, sent.status, sent.sent_at = message_id, "sent", NOW
         db.session.commit()
         return contact, enrollment, sent

@@ -43,7 +43,8 @@ def _run_worker(now):
     return send_due(now)
 
 
-def test_step_one_goes_out_then_a_reply_stops_the_sequence(client, smtp_sink, alice, make_contact, make_company, unlimited):
+def test_step_one_goes_out_then_a_reply_stops_the_sequence(client, smtp_sink, alice, make_contact, make_company,
+                                                           unlimited):
     contact, enrollment = _enrolled(alice, make_contact, make_company)
     # NOW is a Tuesday 15:30 in Berlin: inside the default send window.
     result = _run_worker(NOW)
@@ -107,7 +108,8 @@ def test_a_bounce_stops_and_marks_the_address(client, smtp_sink, alice, make_con
     assert db.session.get(Contact, contact.id, populate_existing=True).email_bounced_at == NOW
 
 
-def test_a_permanent_smtp_refusal_stops_the_enrollment_as_bounced(smtp_sink, alice, make_contact, make_company, unlimited):
+def test_a_permanent_smtp_refusal_stops_the_enrollment_as_bounced(smtp_sink, alice, make_contact, make_company,
+                                                                  unlimited):
     contact, enrollment = _enrolled(alice, make_contact, make_company, "gone@globex-industries.com")
     smtp_sink.refuse("gone@globex-industries.com")
     assert _run_worker(NOW).failed == 1

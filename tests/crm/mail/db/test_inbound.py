@@ -74,7 +74,8 @@ def test_no_secret_configured_closes_the_webhook(app, client):
 
 
 def test_wrong_content_type_empty_and_oversized_bodies(app, client):
-    response = client.post("/api/v1/inbound-mail", data=raw("reply_gmail.eml"), headers=SECRET, content_type="text/plain")
+    response = client.post("/api/v1/inbound-mail", data=raw("reply_gmail.eml"), headers=SECRET,
+                           content_type="text/plain")
     assert response.status_code == 415
     assert post(client, b"").status_code == 400
     app.config["MAIL_INBOUND_MAX_BYTES"], saved = 1000, app.config["MAIL_INBOUND_MAX_BYTES"]
@@ -84,7 +85,8 @@ def test_wrong_content_type_empty_and_oversized_bodies(app, client):
         app.config["MAIL_INBOUND_MAX_BYTES"] = saved
 
 
-@pytest.mark.parametrize("junk", [b"\x00\xff" * 100, b"From: \n\n", b"Content-Type: multipart/mixed; boundary=x\n\n--x\n--x",
+@pytest.mark.parametrize("junk", [b"\x00\xff" * 100, b"From: \n\n",
+                                  b"Content-Type: multipart/mixed; boundary=x\n\n--x\n--x",
                                   b"Subject: =?bogus?Q?=FF?=\nFrom: a@b\n\nhi", b"x" * 50_000])
 def test_junk_is_classified_never_a_crash(client, junk):
     response = post(client, junk)
@@ -150,7 +152,8 @@ def test_a_colleague_reply_stops_by_default_and_not_when_configured(app, client,
     fresh = without_headers(raw("reply_colleague.eml", **{"5e2c9a71": "5e2c9a72"}), "In-Reply-To", "References")
     body = post(client, fresh).get_json()
     assert body["contact_id"] == contact.id and body["stopped"] == [enrollment.id]
-    assert db.session.scalars(select(InboundMessage.matched_by).order_by(InboundMessage.id)).all() == ["colleague", "colleague"]
+    matched_by = db.session.scalars(select(InboundMessage.matched_by).order_by(InboundMessage.id)).all()
+    assert matched_by == ["colleague", "colleague"]
 
 
 def test_the_reps_own_sent_copy_never_counts(client, prospect, alice):
@@ -261,7 +264,8 @@ def test_out_of_office_pauses_until_midnight_in_the_contacts_zone(client, clock,
 def test_out_of_office_with_a_date_resumes_on_that_day(client, clock, prospect):
     from crm.sequences.services import resume_due_pauses
 
-    contact, enrollment, _ = prospect("celine.dubois@chateau-margaux-logistique.fr", "<seq.8a2c5e1f9b04.1@mail.acme-sales.com>")
+    contact, enrollment, _ = prospect("celine.dubois@chateau-margaux-logistique.fr",
+                                      "<seq.8a2c5e1f9b04.1@mail.acme-sales.com>")
     clock.freeze(datetime(2026, 11, 25, 8, 20, 41, tzinfo=timezone.utc))
     post(client, raw("ooo_french_zimbra.eml"))
     back = datetime(2026, 12, 2, 23, 0, tzinfo=timezone.utc)  # "de retour le jeudi 3 décembre", Berlin
@@ -326,7 +330,8 @@ def test_back_today_resumes_at_the_same_tick_never_14_days(client, prospect):
     from crm.sequences.services import resume_due_pauses
 
     contact, enrollment, _ = prospect(BOB, OURS)
-    body = post(client, notice(f"I was travelling last week and am back in the office on {day_month(NOW.date())}.")).get_json()
+    body = post(client, notice(
+        f"I was travelling last week and am back in the office on {day_month(NOW.date())}.")).get_json()
     assert body["classification"] == "auto_reply" and body["paused"] == [enrollment.id]
     paused = _enrollment(enrollment.id)
     assert paused.paused_until == berlin_midnight(NOW.date()) == datetime(2026, 3, 9, 23, 0, tzinfo=timezone.utc)

@@ -145,7 +145,8 @@ def test_api_refuses_unsubscribed_contacts_and_others_contacts(client, api_token
     response = client.post(f"{API}/outbox", headers=headers,
                            json={"contact_id": unsubscribed.id, "subject": "Hi", "text_body": "Hi"})
     assert response.status_code == 422
-    response = client.post(f"{API}/outbox", headers=headers, json={"contact_id": bobs.id, "subject": "Hi", "text_body": "Hi"})
+    response = client.post(f"{API}/outbox", headers=headers,
+                           json={"contact_id": bobs.id, "subject": "Hi", "text_body": "Hi"})
     assert response.status_code == 403
     assert client.get(f"{API}/outbox?user_id={bob.id}", headers=headers).status_code == 404
 

@@ -79,7 +79,8 @@ def test_tracking_links_of_a_sent_message_are_stored(app, smtp_sink, queue, alic
         assert link.outbound_email_id in {e.id for e in emails}
 
 
-def test_sending_more_messages_costs_no_more_sqlalchemy_statements(app, smtp_sink, queue, alice, make_contact, statements):
+def test_sending_more_messages_costs_no_more_sqlalchemy_statements(app, smtp_sink, queue, alice, make_contact,
+                                                                   statements):
     """Per message, only the mark runs (straight through the driver, on its own connection):
     no per-message SELECT of the row, the contact or the mailbox, no per-message activity or
     enrollment write. A tick of 6 messages runs exactly the statements a tick of 2 does."""
@@ -195,7 +196,8 @@ _bodies = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characte
 _header_values = st.one_of(
     st.text(st.characters(min_codepoint=32, max_codepoint=126), min_size=1, max_size=120).map(str.strip)
     .filter(bool),
-    st.text(st.characters(blacklist_categories=("Cs", "Cc")), min_size=1, max_size=60).map(lambda v: Header(v, "utf-8")),
+    st.text(st.characters(blacklist_categories=("Cs", "Cc")), min_size=1, max_size=60)
+    .map(lambda v: Header(v, "utf-8")),
 )
 
 
@@ -212,7 +214,8 @@ def test_write_mime_writes_what_the_email_package_writes(text, html, subject):
 
 
 def test_long_list_unsubscribe_is_folded_after_the_comma_and_reads_back_whole():
-    value = "<https://crm.acme-sales.com/u/" + "t" * 60 + ">, <mailto:unsubscribe+" + "t" * 60 + "@acme-sales.com?subject=unsubscribe>"
+    value = ("<https://crm.acme-sales.com/u/" + "t" * 60 + ">, <mailto:unsubscribe+" + "t" * 60
+             + "@acme-sales.com?subject=unsubscribe>")
     wire = write_mime([("List-Unsubscribe", value)], "hi\n", None, boundary=None)
     head = wire.split(b"\r\n\r\n")[0]
     assert b"List-Unsubscribe: <https://crm.acme-sales.com/u/" + b"t" * 60 + b">,\r\n <mailto:" in head
