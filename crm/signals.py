@@ -6,8 +6,12 @@ from blinker import Namespace
 
 _signals = Namespace()
 
-#: A deal's tracked fields changed (stage, expected close, amount, lines, status).
-#: sender: the deal id (int); kwargs: ``fields`` (tuple of field names), ``now`` (datetime).
+#: A deal's tracked fields changed, sent by ``crm.deals.services`` (create, update, close, reopen;
+#: the importer and the demo go through them) once the change's ``DealChange`` rows are added,
+#: and only when at least one field changed (a creation names all five).
+#: sender: the deal id (int); kwargs: ``fields`` (tuple of the changed ``DealChange.field`` names,
+#: in the order "stage", "expected_close", "amount", "lines", "status"), ``now`` (datetime, the
+#: change's time). No subscriber yet.
 deal_changed = _signals.signal("deal-changed")
 
 #: A guest booked a meeting (the public booking page or the API), sent by

@@ -31,6 +31,7 @@ from crm.contacts.inputs import (  # noqa: F401  (re-exported)
     ContactUpdate,
     company_values,
     contact_values,
+    field_errors,
     normalize_domain,
 )
 from crm.contacts.models import (  # noqa: F401  (re-exported)

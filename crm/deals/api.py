@@ -74,7 +74,7 @@ class _LinesFitOneDeal(StrictModel):
     @model_validator(mode="after")
     def _total_fits(self):
         lines = getattr(self, "lines", None) or ()
-        total = sum((line_amount(l.quantity, l.unit_price) for l in lines), Decimal(0))
+        total = sum((line_amount(line.quantity, line.unit_price) for line in lines), Decimal(0))
         if total > MAX_AMOUNT:
             raise ValueError("the lines add up to more than the largest amount a deal can hold")
         return self
@@ -127,7 +127,8 @@ class DealOut(OutModel):
     expected_close: date
     company_id: int | None
     company: CompanyRef | None = Field(description="the account's id and name (all readers)")
-    contact_id: int | None = Field(description="the primary contact; null for readers who may not see contacts (planners)")
+    contact_id: int | None = Field(
+        description="the primary contact; null for readers who may not see contacts (planners)")
     owner_id: int | None
     owner: UserRef | None
     source: str | None
@@ -169,11 +170,12 @@ def deal_out(deal) -> DealOut:
     """A deal as the API's caller may see it (the fields ``crm.policy`` lets them read)."""
     view = deal_view(api_user(), deal)
     lines = [
-        DealLineOut(family=l.family.code, quantity=l.quantity, unit_price=l.unit_price, amount=l.amount)
-        for l in view.lines
+        DealLineOut(family=line.family.code, quantity=line.quantity, unit_price=line.unit_price, amount=line.amount)
+        for line in view.lines
     ]
     return DealOut.model_validate({
-        **{key: getattr(view, key) for key in DealOut.model_fields if key not in ("lines", "stage", "owner", "company")},
+        **{key: getattr(view, key) for key in DealOut.model_fields
+           if key not in ("lines", "stage", "owner", "company")},
         "stage": StageRef.model_validate(view.stage),
         "company": CompanyRef(id=view.company.id, name=view.company.name) if view.company else None,
         "owner": UserRef(id=view.owner.id, name=view.owner.name) if view.owner else None,

@@ -2,17 +2,17 @@
 editable pipeline of stages with their default win probabilities. Admin-only writes."""
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from sqlalchemy import func, select
 
 from crm.auth.models import User
+from crm.deals.inputs import FamilyCreate, FamilyUpdate, StageInput
 from crm.deals.models import Deal, DealLine, ProductFamily, Stage
-from crm.errors import Conflict, NotFound, ValidationFailed
+from crm.errors import Conflict, NotFound
 from crm.extensions import db
 from crm.policy import require_admin
-from crm.validation import as_id, has_control_chars
+from crm.validation import as_id
 
 # --- product families -------------------------------------------------------------------
 
@@ -36,35 +36,9 @@ def family_by_code(code: str) -> ProductFamily | None:
     return db.session.scalar(select(ProductFamily).where(ProductFamily.code == code))
 
 
-def _clean_family(data: dict[str, Any], partial: bool) -> dict[str, Any]:
-    errors, clean = {}, {}
-    for key, limit in (("code", 40), ("name", 200), ("unit", 20)):
-        if key in data or (not partial and key != "unit"):
-            value = str(data.get(key) or "").strip()
-            if not value:
-                errors[key] = "required"
-            elif len(value) > limit:
-                errors[key] = f"at most {limit} characters"
-            elif has_control_chars(value):
-                errors[key] = "contains control characters"
-            clean[key] = value
-    if "lead_time_days" in data:
-        try:
-            clean["lead_time_days"] = int(data["lead_time_days"])
-            if clean["lead_time_days"] < 0 or clean["lead_time_days"] > 3650:
-                raise ValueError
-        except (TypeError, ValueError):
-            errors["lead_time_days"] = "whole days between 0 and 3650"
-    if "is_active" in data:
-        clean["is_active"] = bool(data["is_active"])
-    if errors:
-        raise ValidationFailed("invalid product family", errors)
-    return clean
-
-
 def create_family(actor: User, data: dict[str, Any]) -> ProductFamily:
     require_admin(actor)
-    clean = _clean_family(data, partial=False)
+    clean = FamilyCreate.parse(data).values()
     if family_by_code(clean["code"]):
         raise Conflict("family code exists", {"code": "already taken"})
     family = ProductFamily(**clean)
@@ -76,7 +50,7 @@ def create_family(actor: User, data: dict[str, Any]) -> ProductFamily:
 def update_family(actor: User, family_id: int, data: dict[str, Any]) -> ProductFamily:
     require_admin(actor)
     family = get_family(family_id)
-    clean = _clean_family(data, partial=True)
+    clean = FamilyUpdate.parse(data).values()
     if "code" in clean and clean["code"] != family.code and family_by_code(clean["code"]):
         raise Conflict("family code exists", {"code": "already taken"})
     for key, value in clean.items():
@@ -105,37 +79,14 @@ def list_stages(active_only: bool = True) -> list[Stage]:
     return list(db.session.scalars(query))
 
 
-def _clean_probability(value: Any, errors: dict) -> Decimal | None:
-    try:
-        probability = Decimal(str(value))
-    except (InvalidOperation, TypeError):
-        errors["probability"] = "a number between 0 and 1"
-        return None
-    if not probability.is_finite() or not Decimal(0) <= probability <= Decimal(1):
-        errors["probability"] = "a number between 0 and 1"
-        return None
-    return probability.quantize(Decimal("0.001"))
-
-
 def save_stage(
     actor: User, *, name: str, probability: Any, position: int | None = None,
     stage_id: int | None = None, is_active: bool = True,
 ) -> Stage:
+    """Create a stage (``stage_id`` None) or change one; the values are parsed by ``StageInput``."""
     require_admin(actor)
-    errors: dict[str, str] = {}
-    name = (name or "").strip()
-    if not name or len(name) > 60 or has_control_chars(name):
-        errors["name"] = "1 to 60 characters, no control characters"
-    if position is not None:
-        try:
-            position = int(position)
-            if not 0 <= position <= 10_000:
-                raise ValueError
-        except (TypeError, ValueError):
-            errors["position"] = "a whole number between 0 and 10,000"
-    prob = _clean_probability(probability, errors)
-    if errors:
-        raise ValidationFailed("invalid stage", errors)
+    values = StageInput.parse({"name": name, "probability": probability, "position": position})
+    name, prob, position = values.name, values.probability, values.position
     clash = db.session.scalar(select(Stage).where(Stage.name == name))
     if clash is not None and clash.id != stage_id:
         raise Conflict("stage name exists", {"name": "already taken"})

@@ -1,5 +1,6 @@
 """Deal forms: the deal with its product lines, stage moves and closing. The services validate
-values (dates, amounts, families); these forms shape the input and carry CSRF."""
+values (dates, amounts, families) through ``crm.deals.inputs``; these forms shape the input
+and carry CSRF."""
 from __future__ import annotations
 
 from wtforms import FieldList, FormField, SelectField, StringField

@@ -1,10 +1,12 @@
 """Deal services. Every change of a deal's stage, expected close, amount, lines or status is
-written to ``DealChange`` in the same flush. The catalogue (families, stages) lives in
-``catalog.py`` and is re-exported here, so callers have one services module per feature."""
+written to ``DealChange`` in the same flush and announced by ``crm.signals.deal_changed``.
+Input is parsed by the models in ``inputs.py`` (``DealCreate``, ``DealUpdate``...). The
+catalogue (families, stages) lives in ``catalog.py``; both are re-exported here, so callers
+have one services module per feature."""
 from __future__ import annotations
 
 from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import delete, func, or_, select
@@ -26,109 +28,27 @@ from crm.deals.catalog import (  # noqa: F401  (re-exported: the feature's one s
     set_stage_active,
     update_family,
 )
+from crm.deals.inputs import (  # noqa: F401  (re-exported)
+    DealCreate,
+    DealLineInput,
+    DealUpdate,
+    FamilyCreate,
+    FamilyUpdate,
+    StageInput,
+    deal_input,
+)
 from crm.deals.models import DEAL_STATUSES, Deal, DealChange, DealLine, Stage
 from crm.errors import Conflict, NotFound, ValidationFailed
 from crm.extensions import db
 from crm.policy import require_edit, require_sales
-from crm.validation import MAX_MONEY, MAX_QUANTITY, as_id, get_by_id, has_control_chars
+from crm.signals import deal_changed
+from crm.validation import as_id
 from crm.web.pagination import Page, clamp_page
 
-CENT = Decimal("0.01")
 TRACKED_FIELDS = ("stage", "expected_close", "amount", "lines", "status")
 
 
 # --- deals ------------------------------------------------------------------------------
-
-def _parse_date(value: Any, key: str, errors: dict) -> date | None:
-    if isinstance(value, date):
-        return value
-    try:
-        return date.fromisoformat(str(value).strip())
-    except (TypeError, ValueError):
-        errors[key] = "a date YYYY-MM-DD"
-        return None
-
-
-def _clean_lines(raw_lines: Any, errors: dict) -> list[dict[str, Any]] | None:
-    if not isinstance(raw_lines, list):
-        errors["lines"] = "a list of lines"
-        return None
-    families = {f.code: f for f in list_families()}
-    by_id = {f.id: f for f in families.values()}
-    lines = []
-    for index, raw in enumerate(raw_lines):
-        prefix = f"lines.{index}"
-        if not isinstance(raw, dict):
-            errors[prefix] = "an object with family, quantity and unit_price"
-            continue
-        family = families.get(str(raw.get("family", ""))) or by_id.get(raw.get("family_id"))  # type: ignore[arg-type]
-        if family is None:
-            errors[f"{prefix}.family"] = "unknown product family"
-        try:
-            quantity = float(raw.get("quantity"))  # type: ignore[arg-type]
-            if not 0 < quantity < MAX_QUANTITY:  # also refuses NaN and infinities
-                raise ValueError
-        except (TypeError, ValueError):
-            errors[f"{prefix}.quantity"] = "a number above 0"
-            quantity = None
-        try:
-            unit_price = Decimal(str(raw.get("unit_price")))
-            if not unit_price.is_finite() or not 0 <= unit_price < MAX_MONEY:
-                raise InvalidOperation
-            unit_price = unit_price.quantize(CENT)
-        except (InvalidOperation, TypeError, ValueError):
-            errors[f"{prefix}.unit_price"] = "an amount of 0 or more"
-            unit_price = None
-        if family and quantity and unit_price is not None:
-            amount = (Decimal(str(quantity)) * unit_price).quantize(CENT)
-            lines.append({"family": family, "quantity": quantity, "unit_price": unit_price, "amount": amount})
-    return lines
-
-
-def clean_deal_fields(data: dict[str, Any], *, partial: bool) -> dict[str, Any]:
-    errors: dict[str, str] = {}
-    clean: dict[str, Any] = {}
-    if "name" in data or not partial:
-        name = str(data.get("name") or "").strip()
-        if not name or len(name) > 200:
-            errors["name"] = "1 to 200 characters"
-        elif has_control_chars(name):
-            errors["name"] = "contains control characters"
-        clean["name"] = name
-    if "stage_id" in data or "stage" in data or not partial:
-        stage = None
-        if data.get("stage_id") not in (None, ""):
-            stage = get_by_id(Stage, data["stage_id"])
-        elif data.get("stage"):
-            stage = db.session.scalar(select(Stage).where(Stage.name == data["stage"]))
-        if stage is None:
-            errors["stage_id"] = "unknown pipeline stage"
-        clean["stage"] = stage
-    if "expected_close" in data or not partial:
-        clean["expected_close"] = _parse_date(data.get("expected_close"), "expected_close", errors)
-    for key, model in (("company_id", Company), ("contact_id", Contact), ("owner_id", User)):
-        if key in data:
-            value = data[key]
-            if value in (None, ""):
-                clean[key] = None
-                continue
-            record = get_by_id(model, value)
-            if record is None or (model is User and record.role not in ("rep", "manager", "admin")):
-                errors[key] = "not found" if model is not User else "must be a sales user"
-            clean[key] = record.id if record else None
-    if "lines" in data or not partial:
-        clean["lines"] = _clean_lines(data.get("lines", []), errors)
-    if "currency" in data:
-        currency = str(data["currency"] or "").upper()
-        if len(currency) != 3 or not currency.isalpha():
-            errors["currency"] = "an ISO 4217 code such as EUR"
-        clean["currency"] = currency
-    if "source" in data:
-        clean["source"] = (str(data["source"] or "").strip() or None)
-    if errors:
-        raise ValidationFailed("invalid deal", errors)
-    return clean
-
 
 def _lines_snapshot(lines) -> list[dict[str, Any]]:
     return [
@@ -149,35 +69,42 @@ def _tracked_values(deal: Deal) -> dict[str, Any]:
 
 
 def _record_changes(deal: Deal, before: dict[str, Any], actor: User | None, now: datetime) -> None:
+    """Write a ``DealChange`` for every tracked field that differs from ``before`` ({} for a
+    new deal) and tell ``crm.signals.deal_changed`` which fields changed (nothing when none did)."""
     after = _tracked_values(deal)
+    changed = []
     for field in TRACKED_FIELDS:
         if before.get(field) != after[field]:
+            changed.append(field)
             db.session.add(DealChange(
                 deal_id=deal.id, field=field, old_value=before.get(field),
                 new_value=after[field], changed_by_id=actor.id if actor else None, changed_at=now,
             ))
+    if changed:
+        deal_changed.send(deal.id, fields=tuple(changed), now=now)
 
 
-def _apply_lines(deal: Deal, lines: list[dict[str, Any]]) -> None:
+def _apply_lines(deal: Deal, lines: list[DealLineInput]) -> None:
     deal.lines = [
-        DealLine(family=l["family"], family_id=l["family"].id, quantity=l["quantity"],
-                 unit_price=l["unit_price"], amount=l["amount"])
-        for l in lines
+        DealLine(family=line.family, family_id=line.family.id, quantity=line.quantity,
+                 unit_price=line.unit_price, amount=line.amount)
+        for line in lines
     ]
-    deal.amount = sum((l["amount"] for l in lines), Decimal("0.00"))
+    deal.amount = sum((line.amount for line in lines), Decimal("0.00"))
 
 
 def create_deal(actor: User, data: dict[str, Any], now: datetime) -> Deal:
-    """Create an open deal with its lines. The creation is the first DealChange of each
-    tracked field (old value null), so the history replays from day one."""
+    """Create an open deal with its lines, from input parsed by ``DealCreate``. The creation
+    is the first DealChange of each tracked field (old value null), so the history replays
+    from day one."""
     require_sales(actor)
-    clean = clean_deal_fields(data, partial=False)
+    clean = DealCreate.parse(data).values()
     lines = clean.pop("lines")
-    stage = clean.pop("stage")
+    stage = clean.pop("stage_id")
     if clean.get("owner_id") is None and actor.role == "rep":
         clean["owner_id"] = actor.id
     if clean.get("contact_id") and not clean.get("company_id"):
-        contact = db.session.get(Contact, clean["contact_id"])  # checked by clean_deal_fields
+        contact = db.session.get(Contact, clean["contact_id"])  # checked by DealCreate
         clean["company_id"] = contact.company_id if contact else None
     deal = Deal(stage=stage, status="open", created_at=now, stage_entered_at=now, **clean)
     _apply_lines(deal, lines)
@@ -193,16 +120,18 @@ def create_deal(actor: User, data: dict[str, Any], now: datetime) -> Deal:
 
 
 def update_deal(actor: User, deal_id: int, data: dict[str, Any], now: datetime) -> Deal:
+    """Change the fields sent (parsed by ``DealUpdate``); ``lines`` replaces all lines."""
     deal = get_deal(deal_id)
     require_edit(actor, deal)
-    clean = clean_deal_fields(data, partial=True)
+    clean = DealUpdate.parse(data).values()
     before = _tracked_values(deal)
     if "lines" in clean:
         _apply_lines(deal, clean.pop("lines"))
-    if "stage" in clean:
-        stage = clean.pop("stage")
+    if "stage_id" in clean:
+        stage = clean.pop("stage_id")
         if not deal.is_open:
-            raise Conflict("a closed deal's stage cannot change; reopen it first", {"stage_id": "deal is closed"})
+            raise Conflict("a closed deal's stage cannot change; reopen it first",
+                           {"stage_id": "deal is closed"})
         if stage.id != deal.stage_id:
             deal.stage, deal.stage_entered_at = stage, now
     for key, value in clean.items():

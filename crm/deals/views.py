@@ -160,9 +160,9 @@ def _form_lines(form: DealForm) -> tuple[list[dict], list[int]]:
 
 def _deal_data(form: DealForm, deal=None) -> tuple[dict, list[int]]:
     lines, rows = _form_lines(form)
-    data = {"name": form.name.data, "company_id": safe_id(form.company_id.data), "owner_id": safe_id(form.owner_id.data),
-            "expected_close": form.expected_close.data, "currency": form.currency.data or "EUR",
-            "source": form.source.data, "lines": lines, "contact_id": None}
+    data = {"name": form.name.data, "company_id": safe_id(form.company_id.data),
+            "owner_id": safe_id(form.owner_id.data), "expected_close": form.expected_close.data,
+            "currency": form.currency.data or "EUR", "source": form.source.data, "lines": lines, "contact_id": None}
     if deal is None or deal.is_open:  # a closed deal keeps its stage until reopened
         data["stage_id"] = safe_id(form.stage_id.data)
     return data, rows
@@ -201,7 +201,7 @@ def _save_deal(form: DealForm, deal=None):
     contact_ok = _resolve_contact(form, data)
     if not contact_ok:
         try:
-            services.clean_deal_fields(data, partial=deal is not None)  # report the other errors too
+            services.deal_input(data, partial=deal is not None)  # report the other errors too
         except ServiceError as exc:
             _apply_deal_errors(form, exc, rows)
         return None, 422

@@ -92,7 +92,7 @@ def deal_view(actor: User, deal, *, with_lines: bool = True, with_contact: bool 
 
     owner, company = deal.owner, deal.company
     contact = deal.contact if with_contact and "contact" in visible else None
-    lines = ([LineView(l.family, l.quantity, l.unit_price, l.amount) for l in deal.lines]
+    lines = ([LineView(line.family, line.quantity, line.unit_price, line.amount) for line in deal.lines]
              if with_lines and "lines" in visible else [])
     return DealView(
         visible=visible,

@@ -241,8 +241,8 @@ class DealImporter:
 
     def _add_lines(self, deal_id: int, lines: list[dict]) -> None:
         deal = deal_services.get_deal(deal_id)
-        current = [{"family": l.family.code, "quantity": l.quantity, "unit_price": str(l.unit_price)}
-                   for l in deal.lines]
+        current = [{"family": line.family.code, "quantity": line.quantity, "unit_price": str(line.unit_price)}
+                   for line in deal.lines]
         deal_services.update_deal(self.actor, deal_id, {"lines": current + lines}, self.now)
 
     def _close_as_in_file(self, deal: Deal, row: DealRow) -> None:
