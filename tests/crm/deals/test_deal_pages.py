@@ -148,7 +148,8 @@ def test_edit_deal_replaces_lines_and_records_history(as_alice, alice, make_deal
 
 def test_move_stage_from_the_deal_page(as_alice, alice, stages, make_deal):
     deal = make_deal(owner_id=alice.id)
-    response = as_alice.post(f"/deals/{deal.id}/stage", data={"csrf_token": csrf(as_alice), "stage_id": str(stages[2].id)})
+    response = as_alice.post(f"/deals/{deal.id}/stage",
+                             data={"csrf_token": csrf(as_alice), "stage_id": str(stages[2].id)})
     assert response.status_code == 302
     assert fresh(deal.id).stage_id == stages[2].id
     html = as_alice.get(f"/deals/{deal.id}").get_data(as_text=True)
@@ -157,11 +158,13 @@ def test_move_stage_from_the_deal_page(as_alice, alice, stages, make_deal):
 
 def test_losing_a_deal_needs_a_reason(as_alice, alice, make_deal):
     deal = make_deal(owner_id=alice.id)
-    response = as_alice.post(f"/deals/{deal.id}/close", data={"csrf_token": csrf(as_alice), "outcome": "lost", "lost_reason": ""})
+    response = as_alice.post(f"/deals/{deal.id}/close",
+                             data={"csrf_token": csrf(as_alice), "outcome": "lost", "lost_reason": ""})
     assert response.status_code == 422
     assert 'id="lost_reason-error">required' in response.get_data(as_text=True)
     assert fresh(deal.id).status == "open"
-    response = as_alice.post(f"/deals/{deal.id}/close", data={"csrf_token": csrf(as_alice), "outcome": "lost", "lost_reason": "Went with a competitor"})
+    response = as_alice.post(f"/deals/{deal.id}/close", data={
+        "csrf_token": csrf(as_alice), "outcome": "lost", "lost_reason": "Went with a competitor"})
     assert response.status_code == 302
     assert (fresh(deal.id).status, fresh(deal.id).lost_reason) == ("lost", "Went with a competitor")
 
@@ -189,7 +192,8 @@ def test_delete_deal_after_confirmation(as_alice, alice, make_deal):
 def test_deal_note_lands_on_the_deal_and_contact_timelines(as_alice, alice, make_deal, make_contact):
     contact = make_contact()
     deal = make_deal(owner_id=alice.id, contact_id=contact.id)
-    response = as_alice.post(f"/deals/{deal.id}/notes", data={"csrf_token": csrf(as_alice), "body": "Procurement wants 3 quotes"})
+    response = as_alice.post(f"/deals/{deal.id}/notes",
+                             data={"csrf_token": csrf(as_alice), "body": "Procurement wants 3 quotes"})
     assert response.status_code == 302
     assert "Procurement wants 3 quotes" in as_alice.get(f"/deals/{deal.id}").get_data(as_text=True)
     assert "Procurement wants 3 quotes" in as_alice.get(f"/contacts/{contact.id}").get_data(as_text=True)
@@ -221,7 +225,8 @@ def test_a_rep_cannot_change_a_colleagues_deal(client, charlie, alice, login, st
     deal = make_deal(owner_id=alice.id)
     login(client, charlie)
     token = csrf(client)
-    assert client.post(f"/deals/{deal.id}/stage", data={"csrf_token": token, "stage_id": str(stages[1].id)}).status_code == 403
+    moved = client.post(f"/deals/{deal.id}/stage", data={"csrf_token": token, "stage_id": str(stages[1].id)})
+    assert moved.status_code == 403
     assert client.post(f"/deals/{deal.id}/close", data={"csrf_token": token, "outcome": "won"}).status_code == 403
     assert "Close deal" not in client.get(f"/deals/{deal.id}").get_data(as_text=True)
 
