@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from email_validator import EmailNotValidError, validate_email
+from pydantic import BaseModel, ValidationError
 
+from crm.errors import ValidationFailed
 from crm.extensions import db
 
 MAX_ID = 2**31 - 1  # INTEGER columns; past 2**63 SQLite cannot even bind the value
@@ -117,3 +119,51 @@ def normalize_email(raw: str) -> str:
     except EmailNotValidError as exc:
         raise ValueError(str(exc)) from None
     return info.normalized.lower()
+
+
+# --- input models -----------------------------------------------------------------------------
+
+InputModel = TypeVar("InputModel", bound=BaseModel)
+
+
+def field_errors(exc: ValidationError, root: str = "input") -> tuple[dict[str, str], str | None]:
+    """Pydantic's errors as ``{"dotted.field": "reason"}`` (the first reason per field), and the
+    summary a check of the whole model asked for, if any. The one mapping every input model, page
+    and API route uses, so an error reads the same wherever the input came from:
+
+    - a missing field reads ``required``; a validator's ``ValueError`` reads as written (without
+      pydantic's "Value error, " prefix);
+    - a ``PydanticCustomError`` may carry ``fields`` (several fields at once, e.g. a list's rows
+      or custom fields), ``field`` (the field a whole-model check blames) and ``summary``;
+    - an error about the input as a whole is filed under ``root``.
+    """
+    fields: dict[str, str] = {}
+    summary: str | None = None
+    for error in exc.errors(include_url=False):
+        ctx = error.get("ctx") or {}
+        summary = ctx.get("summary") or summary
+        if ctx.get("fields"):
+            for key, reason in ctx["fields"].items():
+                fields.setdefault(key, reason)
+            continue
+        key = ctx.get("field") or ".".join(str(part) for part in error["loc"]) or root
+        if error["type"] == "missing":
+            reason = "required"
+        elif error["type"] == "value_error":
+            reason = str(ctx.get("error", error["msg"].removeprefix("Value error, ")))
+        else:
+            reason = error["msg"]
+        fields.setdefault(key, reason)
+    return fields, summary
+
+
+def parse_input(model: type[InputModel], data: Any, message: str, **context: Any) -> InputModel:
+    """``data`` (a dict; anything else reads as empty) validated by ``model``.
+
+    :raises ValidationFailed: ``message`` (or a whole-model check's summary) with every bad field
+    """
+    try:
+        return model.model_validate(data if isinstance(data, dict) else {}, context=context)
+    except ValidationError as exc:
+        fields, summary = field_errors(exc)
+        raise ValidationFailed(summary or message, fields) from None

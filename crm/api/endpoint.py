@@ -23,6 +23,7 @@ from pydantic import BaseModel, ValidationError
 
 from crm.api.schemas import MAX_ID
 from crm.errors import NotFound, ServiceError, ValidationFailed
+from crm.validation import field_errors
 
 SPEC_ATTR = "_crm_api_spec"
 MAX_BODY_BYTES = 1024 * 1024
@@ -88,16 +89,6 @@ def spec_of(view: Callable | None) -> EndpointSpec | None:
     return None
 
 
-def field_errors(exc: ValidationError) -> dict[str, str]:
-    """pydantic errors as ``{"dotted.path": "reason"}``, the first reason per field."""
-    fields: dict[str, str] = {}
-    for error in exc.errors(include_url=False):
-        path = ".".join(str(part) for part in error["loc"]) or "body"
-        message = error["msg"].removeprefix("Value error, ")
-        fields.setdefault(path, message)
-    return fields
-
-
 def parse_body(model: type[BaseModel]) -> BaseModel:
     if not request.is_json:
         raise UnsupportedMediaType("send a JSON body with Content-Type: application/json")
@@ -112,7 +103,7 @@ def parse_body(model: type[BaseModel]) -> BaseModel:
         malformed = [e for e in exc.errors(include_url=False) if e["type"] == "json_invalid"]
         if malformed:
             raise ServiceError(f"malformed JSON: {malformed[0]['msg']}") from None
-        raise ValidationFailed("invalid request body", field_errors(exc)) from None
+        raise ValidationFailed("invalid request body", field_errors(exc, root="body")[0]) from None
 
 
 def parse_query(model: type[BaseModel]) -> BaseModel:
@@ -130,7 +121,7 @@ def parse_query(model: type[BaseModel]) -> BaseModel:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        raise ValidationFailed("invalid query parameters", field_errors(exc)) from None
+        raise ValidationFailed("invalid query parameters", field_errors(exc, root="body")[0]) from None
 
 
 def render(result: Any, spec: EndpointSpec) -> Response:

@@ -18,7 +18,7 @@ from crm.contacts.custom_fields import clean_custom_values
 from crm.contacts.models import LIFECYCLE_STAGES, Company
 from crm.errors import ValidationFailed
 from crm.timeutil import is_valid_timezone
-from crm.validation import check_web_url, get_by_id, has_control_chars, normalize_email
+from crm.validation import check_web_url, field_errors, get_by_id, has_control_chars, normalize_email
 
 CONTACT_TEXT_FIELDS = {
     "first_name": 100, "last_name": 100, "title": 200, "phone": 40,
@@ -104,23 +104,9 @@ class _Input(BaseModel):
         try:
             model = cls.model_validate(data)
         except ValidationError as exc:
-            raise ValidationFailed(cls.INVALID, field_errors(exc)) from None
+            raise ValidationFailed(cls.INVALID, field_errors(exc)[0]) from None
         always = {name for name, info in cls.model_fields.items() if info.validate_default}
         return model.model_dump(include=model.model_fields_set | always)
-
-
-def field_errors(exc: ValidationError) -> dict[str, str]:
-    """Pydantic's errors as ``{field: message}``: a validator's own message as written (without
-    pydantic's "Value error, " prefix), custom-value errors under their ``custom.<key>`` names."""
-    fields: dict[str, str] = {}
-    for error in exc.errors():
-        ctx = error.get("ctx") or {}
-        if error["type"] == "custom_values":
-            fields.update(ctx["fields"])
-            continue
-        key = ".".join(str(part) for part in error["loc"])
-        fields[key] = str(ctx["error"]) if error["type"] == "value_error" else error["msg"]
-    return fields
 
 
 # --- contacts ------------------------------------------------------------------------------------

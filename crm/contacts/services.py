@@ -31,7 +31,6 @@ from crm.contacts.inputs import (  # noqa: F401  (re-exported)
     ContactUpdate,
     company_values,
     contact_values,
-    field_errors,
     normalize_domain,
 )
 from crm.contacts.models import (  # noqa: F401  (re-exported)

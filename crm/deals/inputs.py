@@ -5,7 +5,7 @@ importer) and the demo seeder all hand a dict to the services, which parse it he
 model checks its required fields even when they are absent; an update model checks only the
 fields sent. Every problem is reported at once, per field, as ``ValidationFailed(fields=...)``
 with the field names and messages the pages, the API and the importer have always shown
-(pydantic's errors are mapped by ``crm.contacts.services.field_errors``, the same mapping
+(pydantic's errors are mapped by ``crm.validation.field_errors``, the same mapping
 contacts use); a line's problems are named ``lines.<n>.<field>``.
 
 Values come back as records where the service needs records (``DealUpdate.stage_id`` is the
@@ -22,11 +22,10 @@ from sqlalchemy import select
 
 from crm.auth.models import User
 from crm.contacts.models import Company, Contact
-from crm.contacts.services import field_errors
 from crm.deals.models import ProductFamily, Stage
 from crm.errors import ValidationFailed
 from crm.extensions import db
-from crm.validation import MAX_MONEY, MAX_QUANTITY, get_by_id, has_control_chars
+from crm.validation import MAX_MONEY, MAX_QUANTITY, field_errors, get_by_id, has_control_chars
 
 CENT = Decimal("0.01")
 SALES_ROLES = ("rep", "manager", "admin")
@@ -62,7 +61,7 @@ class _Input(BaseModel):
         try:
             return cls.model_validate(data, context={"families": _FamilyLookup()})
         except ValidationError as exc:
-            raise ValidationFailed(cls.INVALID, field_errors(exc)) from None
+            raise ValidationFailed(cls.INVALID, field_errors(exc)[0]) from None
 
     def values(self) -> dict[str, Any]:
         """The fields sent, plus those a create always sets, by field name, as validated."""

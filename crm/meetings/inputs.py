@@ -9,16 +9,15 @@ services: these models check the shape of the input only."""
 from __future__ import annotations
 
 import re
-from typing import Any, TypeVar
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
 from crm.contacts.services import normalize_email
-from crm.errors import ValidationFailed
 from crm.meetings import availability as av
 from crm.timeutil import is_valid_timezone
-from crm.validation import has_control_chars
+from crm.validation import has_control_chars, parse_input
 
 SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{1,78}[a-z0-9])$")
 MAX_QUESTIONS = 10
@@ -47,28 +46,8 @@ def invalid(fields: dict[str, str]) -> PydanticCustomError:
     return PydanticCustomError("invalid", "{summary}", {"summary": "; ".join(fields.values()), "fields": fields})
 
 
-def errors_by_field(exc: ValidationError) -> dict[str, str]:
-    """Pydantic's errors as ``{field: message}``; a missing field is ``required``."""
-    found: dict[str, str] = {}
-    for error in exc.errors():
-        fields = (error.get("ctx") or {}).get("fields")
-        if fields:
-            found.update(fields)
-        else:
-            key = ".".join(str(part) for part in error["loc"]) or "input"
-            found[key] = "required" if error["type"] == "missing" else error["msg"]
-    return found
-
-
-Model = TypeVar("Model", bound=BaseModel)
-
-
-def parse(model: type[Model], data: Any, message: str, **context: Any) -> Model:
-    """``data`` (a dict) validated by ``model``; :raises ValidationFailed: with every bad field."""
-    try:
-        return model.model_validate(data if isinstance(data, dict) else {}, context=context)
-    except ValidationError as exc:
-        raise ValidationFailed(message, errors_by_field(exc)) from None
+#: ``parse(Model, data, message, **context)``: the kernel's one mapping of pydantic's errors.
+parse = parse_input
 
 
 # --- shared checks ----------------------------------------------------------------------------
