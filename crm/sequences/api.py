@@ -27,7 +27,8 @@ from crm.contacts.models import LIFECYCLE_STAGES
 from crm.extensions import db
 from crm.jobs.runner import get_job_for
 from crm.sequences import bulk, library, runner, services, tasks
-from crm.sequences.models import ENROLLMENT_STATUSES, STEP_KINDS
+from crm.sequences.inputs import MAX_BODY, MAX_SUBJECT, MAX_TASK_NOTE
+from crm.sequences.models import ENROLLMENT_STATUSES, MAX_DELAY_DAYS, STEP_KINDS
 from crm.timeutil import utcnow
 from crm.web.access import SALES, roles
 
@@ -102,8 +103,9 @@ def _stats_out(stats) -> StatsOut:
 def _template_out(template, stats=None) -> TemplateOut:
     if stats is None:
         stats = library.send_stats("template_id", [template.id]).get(template.id)
+    owner = UserRef.model_validate(template.owner) if template.owner else None
     return TemplateOut(id=template.id, name=template.name, subject=template.subject, text_body=template.text_body,
-                       html_body=template.html_body, owner=UserRef.model_validate(template.owner) if template.owner else None,
+                       html_body=template.html_body, owner=owner,
                        created_at=template.created_at, updated_at=template.updated_at, stats=_stats_out(stats))
 
 
@@ -183,13 +185,14 @@ SequencePatch = patch_model(SequenceIn, "SequencePatch")
 
 class StepIn(StrictModel):
     kind: StepKind
-    delay_days: int = Field(0, ge=0, le=365, description="business days after the previous step, on the rep's calendar")
+    delay_days: int = Field(0, ge=0, le=MAX_DELAY_DAYS,
+                            description="business days after the previous step, on the rep's calendar")
     template_id: Id | None = None
-    subject: Text(500) | None = Field(None, description="own subject when no template is used")
-    text_body: Text(100_000) | None = None
-    html_body: Text(100_000) | None = None
+    subject: Text(MAX_SUBJECT) | None = Field(None, description="own subject when no template is used")
+    text_body: Text(MAX_BODY) | None = None
+    html_body: Text(MAX_BODY) | None = None
     new_thread: bool = Field(False, description="a follow-up with its own subject instead of 'Re: <first subject>'")
-    task_note: Text(5000) | None = None
+    task_note: Text(MAX_TASK_NOTE) | None = None
 
 
 StepPatch = patch_model(StepIn, "StepPatch")

@@ -71,7 +71,8 @@ def _sequences_for(rep, templates, now):
     intro = library.create_sequence(rep, {"name": f"Plant managers — {region}"}, now - timedelta(days=45))
     library.add_step(rep, intro.id, {"kind": "auto_email", "template_id": templates[0].id}, now)
     library.add_step(rep, intro.id, {"kind": "auto_email", "delay_days": 3, "template_id": templates[1].id}, now)
-    library.add_step(rep, intro.id, {"kind": "call", "delay_days": 2, "task_note": "Ask about the next shutdown window"}, now)
+    library.add_step(rep, intro.id, {"kind": "call", "delay_days": 2,
+                                     "task_note": "Ask about the next shutdown window"}, now)
     library.add_step(rep, intro.id, {"kind": "auto_email", "delay_days": 4, "template_id": templates[2].id}, now)
     fair = library.create_sequence(rep, {"name": f"Trade fair follow-up — {region}", "window_start": "09:00",
                                          "window_end": "16:00"}, now - timedelta(days=20))
@@ -101,7 +102,8 @@ def _enroll(sequence, contact, rep, state: str, index: int, now: datetime, futur
         contact.email_bounced_at = bounced_at
         runner.end_enrollment(enrollment, "bounced", None, bounced_at)
     elif state == "paused":
-        enrollments.pause_live_enrollment(enrollment, "out_of_office", now + timedelta(days=5), now - timedelta(days=2), None)
+        enrollments.pause_live_enrollment(enrollment, "out_of_office", now + timedelta(days=5),
+                                          now - timedelta(days=2), None)
     _nothing_due_in_the_past(enrollment, now, future)
 
 

@@ -194,7 +194,8 @@ def enroll_filtered(actor: User, sequence_id, filters: dict, now: datetime) -> E
 
 # --- ending, pausing, resuming ---------------------------------------------------------------
 
-def pause_live_enrollment(enrollment: Enrollment, reason: str, until: datetime | None, now: datetime, actor_id: int | None) -> None:
+def pause_live_enrollment(enrollment: Enrollment, reason: str, until: datetime | None, now: datetime,
+                          actor_id: int | None) -> None:
     if enrollment.status != "active":
         return
     # A queued email is withdrawn and its step runs again (re-rendered) after the pause; a

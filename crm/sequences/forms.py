@@ -6,12 +6,12 @@ from wtforms import BooleanField, HiddenField, SelectField, SelectMultipleField,
 from wtforms.validators import Length
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from crm.sequences.inputs import MAX_BODY, MAX_SUBJECT, MAX_TASK_NOTE
+from crm.sequences.models import STEP_KIND_LABELS
 from crm.web.formhelpers import CrmForm, choice_list
 
 WEEKDAY_CHOICES = [(str(n), name) for n, name in enumerate(("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"))]
-STEP_KIND_CHOICES = [("auto_email", "Automatic email"), ("manual_email", "Manual email (you edit, then send)"),
-                     ("call", "Call task"), ("social", "Social task (e.g. connect on LinkedIn)")]
-STEP_KIND_LABELS = dict(STEP_KIND_CHOICES)
+STEP_KIND_CHOICES = list(STEP_KIND_LABELS.items())
 TOKENS_HINT = ("Tokens: {{ contact.first_name }}, {{ contact.last_name }}, {{ contact.full_name }}, "
                "{{ contact.title }}, {{ company.name }}, {{ sender.name }}, {{ sender.signature }}, "
                "{{ meeting_link }}, {{ unsubscribe_url }}.")
@@ -43,7 +43,8 @@ class SequenceForm(CrmForm):
     def service_data(self) -> dict:
         days = [int(d) for d in self.send_days.data or [] if str(d).isdigit() and len(str(d)) == 1]
         return {"name": self.name.data or "", "send_days": days, "window_start": self.window_start.data or "",
-                "window_end": self.window_end.data or "", "colleague_reply_stops": bool(self.colleague_reply_stops.data)}
+                "window_end": self.window_end.data or "",
+                "colleague_reply_stops": bool(self.colleague_reply_stops.data)}
 
 
 class StepForm(CrmForm):
@@ -51,11 +52,11 @@ class StepForm(CrmForm):
     delay_days = StringField("Wait (business days)", default="0", validators=[Length(max=3)],
                              render_kw={"inputmode": "numeric", "class": "short"})
     template_id = SelectField("Template", choices=[], validate_choice=False)
-    subject = StringField("Own subject", validators=[Length(max=500)])
-    text_body = TextAreaField("Own text", validators=[Length(max=100_000)], render_kw={"rows": 6})
-    html_body = TextAreaField("Own HTML (optional)", validators=[Length(max=100_000)], render_kw={"rows": 4})
+    subject = StringField("Own subject", validators=[Length(max=MAX_SUBJECT)])
+    text_body = TextAreaField("Own text", validators=[Length(max=MAX_BODY)], render_kw={"rows": 6})
+    html_body = TextAreaField("Own HTML (optional)", validators=[Length(max=MAX_BODY)], render_kw={"rows": 4})
     new_thread = BooleanField("Start a new thread with this step's subject (instead of “Re: first subject”)")
-    task_note = TextAreaField("Task note", validators=[Length(max=5000)], render_kw={"rows": 2})
+    task_note = TextAreaField("Task note", validators=[Length(max=MAX_TASK_NOTE)], render_kw={"rows": 2})
 
     @classmethod
     def initial(cls, step) -> dict:

@@ -98,7 +98,8 @@ class _EnrollmentState(SimpleNamespace):
 def _load_states(ids: set[int]) -> dict[int, _EnrollmentState]:
     enrollments, contacts, companies = _ENROLLMENTS, Contact.__table__, Company.__table__
     rows = db.session.execute(
-        select(enrollments.c.id, enrollments.c.sequence_id, enrollments.c.user_id, *(enrollments.c[name] for name in _MOVED + _FINISHED),
+        select(enrollments.c.id, enrollments.c.sequence_id, enrollments.c.user_id,
+               *(enrollments.c[name] for name in _MOVED + _FINISHED),
                contacts.c.time_zone.label("contact_zone"), companies.c.time_zone.label("company_zone"))
         .join(contacts, contacts.c.id == enrollments.c.contact_id)
         .outerjoin(companies, companies.c.id == contacts.c.company_id)
@@ -123,7 +124,8 @@ def _by_id(model, ids: set[int]) -> dict:
 def _write_back(states: list[_EnrollmentState]) -> None:
     """One executemany per shape (moved on; finished). An enrollment stopped or moved on by
     someone else meanwhile matches no row and keeps that change."""
-    changed = [state for state in states if any(getattr(state, name) != state.seen[name] for name in _MOVED + _FINISHED)]
+    changed = [state for state in states
+               if any(getattr(state, name) != state.seen[name] for name in _MOVED + _FINISHED)]
     for columns in (_MOVED, _MOVED + _FINISHED):
         rows = [state for state in changed if (state.status != state.seen["status"]) == (columns != _MOVED)]
         if not rows:

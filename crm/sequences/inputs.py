@@ -1,44 +1,52 @@
 """Input models of the sequences feature, one per write operation of the library: an email
 template created or changed (``TemplateInput``: the service parses the stored template merged
-with the change, so both are one model), and a sequence's settings created or changed
-(``SequenceInput``, only the fields sent). Pages' forms (``service_data``) and the API's bodies
-both reach the services as dicts, which parse them here (``parse``): one set of rules, the same
-messages, keyed by field in ``ValidationFailed.fields``.
+with the change, so both are one model), a sequence's settings created or changed
+(``SequenceCreate``, ``SequenceInput``: only the fields sent) and a step added or changed
+(``StepCreate``, ``StepInput``: only the fields sent, read over the step being changed). Pages'
+forms (``service_data``) and the API's bodies both reach the services as dicts, which parse them
+here (``parse``): one set of rules, the same messages, keyed by field in ``ValidationFailed.fields``.
 
-What needs the database or rendering (a template's tokens, checked by
-``rendering.validate_email_sources``) stays in the services: these models check the input's
-shape only."""
+What needs the database or rendering stays in the services: a template's tokens (checked by
+``rendering.validate_email_sources``) and whether a chosen template exists (the service passes
+``template_exists`` in the context). These models check the input's shape."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from crm.errors import ValidationFailed
-from crm.validation import has_control_chars
+from crm.sequences.models import EMAIL_KINDS, MAX_DELAY_DAYS, STEP_KINDS
+from crm.validation import as_id, has_control_chars
 
 MAX_BODY = 100_000
+MAX_SUBJECT = 500
+MAX_TASK_NOTE = 5000
 DEFAULT_WINDOW = (8 * 60, 17 * 60)  # a new sequence sends 08:00 to 17:00 unless told otherwise
 
 Model = TypeVar("Model", bound=BaseModel)
 
 
-def invalid(message: str, *, field: str | None = None) -> PydanticCustomError:
+def invalid(message: str, *, field: str | None = None, summary: str | None = None) -> PydanticCustomError:
     """A field's error, carried to ``ValidationFailed.fields`` word for word; ``field`` names it
-    when a check of the whole model raises it."""
-    return PydanticCustomError("invalid", "{message}", {"message": message, "field": field})
+    when a check of the whole model raises it, ``summary`` replaces the error's overall message."""
+    return PydanticCustomError("invalid", "{message}", {"message": message, "field": field, "summary": summary})
 
 
 def parse(model: type[Model], data: Any, message: str, **context: Any) -> Model:
-    """``data`` (a dict) validated by ``model``; :raises ValidationFailed: with every bad field."""
+    """``data`` (a dict) validated by ``model``; :raises ValidationFailed: with every bad field
+    (and ``message``, unless a check of the whole model gave its own summary)."""
     try:
         return model.model_validate(data if isinstance(data, dict) else {}, context=context)
     except ValidationError as exc:
         fields: dict[str, str] = {}
         for error in exc.errors():
-            key = (error.get("ctx") or {}).get("field") or ".".join(str(part) for part in error["loc"]) or "input"
+            ctx = error.get("ctx") or {}
+            key = ctx.get("field") or ".".join(str(part) for part in error["loc"]) or "input"
             fields.setdefault(key, "required" if error["type"] == "missing" else error["msg"])
+            message = ctx.get("summary") or message
         raise ValidationFailed(message, fields) from None
 
 
@@ -80,7 +88,7 @@ class TemplateInput(BaseModel):
     @field_validator("subject", mode="before")
     @classmethod
     def _subject(cls, value: Any) -> str:
-        return text(value, limit=500, required=True)
+        return text(value, limit=MAX_SUBJECT, required=True)
 
     @field_validator("text_body", mode="before")
     @classmethod
@@ -169,3 +177,105 @@ class SequenceCreate(SequenceInput):
     """A new sequence: the name is required; the other settings default to the table's."""
 
     name: str = Field(None, validate_default=True)  # None: "required"
+
+
+# --- steps ----------------------------------------------------------------------------------
+
+TemplateExists = Callable[[int], bool]
+
+
+class StepInput(BaseModel):
+    """A step's fields; on an update only the fields sent (``changes``), read over the step being
+    changed (``context["current"]``). A blank text is no text; an empty template choice is none.
+    An email step without a template needs its own subject and text. The chosen template must
+    exist (``context["template_exists"]``, a check the service supplies)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    kind: str | None = None
+    delay_days: int = 0
+    template_id: int | None = None
+    subject: str | None = None
+    text_body: str | None = None
+    html_body: str | None = None
+    new_thread: bool = False
+    task_note: str | None = None
+
+    @field_validator("kind", mode="before")
+    @classmethod
+    def _kind(cls, value: Any) -> str:
+        if value not in STEP_KINDS:
+            raise invalid(f"one of {', '.join(STEP_KINDS)}")
+        return str(value)
+
+    @field_validator("delay_days", mode="before")
+    @classmethod
+    def _delay_days(cls, value: Any) -> int:
+        if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= MAX_DELAY_DAYS:
+            raise invalid(f"whole business days, 0 to {MAX_DELAY_DAYS}")
+        return value
+
+    @field_validator("template_id", mode="before")
+    @classmethod
+    def _template_id(cls, value: Any, info: ValidationInfo) -> int | None:
+        if value in (None, "", 0):
+            return None
+        template_id = as_id(value)
+        exists: TemplateExists | None = (info.context or {}).get("template_exists")
+        if template_id is None or (exists is not None and not exists(template_id)):
+            raise invalid("no such template")
+        return template_id
+
+    @field_validator("subject", mode="before")
+    @classmethod
+    def _subject(cls, value: Any) -> str | None:
+        return text(value, limit=MAX_SUBJECT) or None
+
+    @field_validator("text_body", "html_body", mode="before")
+    @classmethod
+    def _body(cls, value: Any) -> str | None:
+        body = text(value, limit=MAX_BODY, multiline=True)
+        return body if body.strip() else None
+
+    @field_validator("task_note", mode="before")
+    @classmethod
+    def _task_note(cls, value: Any) -> str | None:
+        note = text(value, limit=MAX_TASK_NOTE, multiline=True)
+        return note if note.strip() else None
+
+    @field_validator("new_thread", mode="before")
+    @classmethod
+    def _flag(cls, value: Any) -> bool:
+        if not isinstance(value, bool):
+            raise invalid("true or false")
+        return value
+
+    @model_validator(mode="after")
+    def _email_content(self, info: ValidationInfo) -> StepInput:
+        current = (info.context or {}).get("current")
+        if self.final("kind", current) in EMAIL_KINDS and self.final("template_id", current) is None and \
+                not (self.final("subject", current) and self.final("text_body", current)):
+            raise invalid("choose a template, or write a subject and text below", field="template_id",
+                          summary="an email step needs a template or its own subject and text")
+        return self
+
+    def final(self, key: str, current: Any) -> Any:
+        """The field as the step will have it: sent, else the current step's, else none."""
+        return getattr(self, key) if key in self.model_fields_set else getattr(current, key, None)
+
+    def own_email(self, current: Any) -> tuple[str, str, str | None] | None:
+        """The step's own subject, text and HTML when it is an email step without a template
+        (for the service's token check), else None."""
+        if self.final("kind", current) not in EMAIL_KINDS or self.final("template_id", current) is not None:
+            return None
+        return self.final("subject", current), self.final("text_body", current), self.final("html_body", current)
+
+    def changes(self) -> dict[str, Any]:
+        """The sent fields as the step's columns."""
+        return {key: getattr(self, key) for key in self.model_fields_set}
+
+
+class StepCreate(StepInput):
+    """A new step: the kind is required; the other fields default to the table's."""
+
+    kind: str = Field(None, validate_default=True)  # None: "one of ..."

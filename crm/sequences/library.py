@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from pydantic_core import PydanticCustomError
 from sqlalchemy import func, select
 
 from crm.auth.models import User
@@ -18,23 +17,14 @@ from crm.mail.models import OutboundEmail
 from crm.policy import require_edit, require_sales
 from crm.sequences.context import template_context
 from crm.sequences.enrollments import get_sequence, live_enrollment_count
-from crm.sequences.inputs import MAX_BODY, SequenceCreate, SequenceInput, TemplateInput, parse, text
-from crm.sequences.models import STEP_KINDS, EmailTemplate, Sequence, SequenceStep
+from crm.sequences.inputs import SequenceCreate, SequenceInput, StepCreate, StepInput, TemplateInput, parse
+from crm.sequences.models import EmailTemplate, Sequence, SequenceStep
 from crm.sequences.rendering import render_email, validate_email_sources
 from crm.sequences.runner import ordered_steps
 from crm.validation import as_id
 from crm.web.pagination import Page, paginate
 
 MAX_STEPS = 30
-
-
-def _text(data: dict, key: str, errors: dict, *, limit: int, multiline: bool = False) -> str | None:
-    """A step's text field by the input models' rule (``inputs.text``); its error lands in ``errors``."""
-    try:
-        return text(data.get(key), limit=limit, multiline=multiline)
-    except PydanticCustomError as exc:
-        errors[key] = exc.message()
-        return None
 
 
 # --- templates ------------------------------------------------------------------------------
@@ -165,7 +155,8 @@ def delete_sequence(actor: User, sequence_id) -> None:
     require_edit(actor, sequence)
     live = live_enrollment_count(sequence.id)
     if live:
-        raise ValidationFailed("the sequence has live enrollments", {"sequence_id": f"stop its {live} enrollment(s) first"})
+        raise ValidationFailed("the sequence has live enrollments",
+                               {"sequence_id": f"stop its {live} enrollment(s) first"})
     db.session.delete(sequence)
     db.session.flush()
 
@@ -187,47 +178,16 @@ def get_step(sequence_id, step_id) -> SequenceStep:
     return step
 
 
-def _step_fields(data: dict, *, current: SequenceStep | None) -> dict[str, Any]:
-    errors: dict[str, str] = {}
-    clean: dict[str, Any] = {}
-    merged = {**({} if current is None else {
-        "kind": current.kind, "template_id": current.template_id, "subject": current.subject,
-        "text_body": current.text_body, "html_body": current.html_body}), **data}
-    kind = merged.get("kind")
-    if kind not in STEP_KINDS:
-        errors["kind"] = f"one of {', '.join(STEP_KINDS)}"
-    clean["kind"] = kind
-    if "delay_days" in data or current is None:
-        delay = data.get("delay_days", 0)
-        if not isinstance(delay, int) or isinstance(delay, bool) or not 0 <= delay <= 365:
-            errors["delay_days"] = "whole business days, 0 to 365"
-        clean["delay_days"] = delay
-    if "template_id" in data:
-        template_id = data["template_id"]
-        if template_id in (None, "", 0):
-            clean["template_id"] = None
-        elif as_id(template_id) is None or db.session.get(EmailTemplate, as_id(template_id)) is None:
-            errors["template_id"] = "no such template"
-        else:
-            clean["template_id"] = as_id(template_id)
-    for key, limit in (("subject", 500), ("text_body", MAX_BODY), ("html_body", MAX_BODY), ("task_note", 5000)):
-        if key in data:
-            value = _text(data, key, errors, limit=limit, multiline=key != "subject")
-            clean[key] = value if value and value.strip() else None
-    if "new_thread" in data:
-        if not isinstance(data["new_thread"], bool):
-            errors["new_thread"] = "true or false"
-        else:
-            clean["new_thread"] = data["new_thread"]
-    if errors:
-        raise ValidationFailed("invalid step", errors)
-    final = {**merged, **clean}
-    if kind in ("auto_email", "manual_email") and final.get("template_id") is None:
-        if not final.get("subject") or not final.get("text_body"):
-            raise ValidationFailed("an email step needs a template or its own subject and text",
-                                   {"template_id": "choose a template, or write a subject and text below"})
-        validate_email_sources(final["subject"], final["text_body"], final.get("html_body"))
-    return clean
+def _step_changes(data: dict, *, current: SequenceStep | None) -> dict[str, Any]:
+    """``data`` parsed by the step's input model (over ``current``, the step being changed),
+    its own email content checked for tokens; the columns to set."""
+    model = StepCreate if current is None else StepInput
+    step = parse(model, data, "invalid step", current=current,
+                 template_exists=lambda template_id: db.session.get(EmailTemplate, template_id) is not None)
+    own_email = step.own_email(current)
+    if own_email is not None:
+        validate_email_sources(*own_email)
+    return step.changes()
 
 
 def add_step(actor: User, sequence_id, data: dict, now: datetime) -> SequenceStep:
@@ -236,7 +196,7 @@ def add_step(actor: User, sequence_id, data: dict, now: datetime) -> SequenceSte
     steps = ordered_steps(sequence.id)
     if len(steps) >= MAX_STEPS:
         raise ValidationFailed("too many steps", {"kind": f"at most {MAX_STEPS} steps"})
-    step = SequenceStep(sequence_id=sequence.id, position=len(steps) + 1, **_step_fields(data, current=None))
+    step = SequenceStep(sequence_id=sequence.id, position=len(steps) + 1, **_step_changes(data, current=None))
     db.session.add(step)
     sequence.updated_at = now
     db.session.flush()
@@ -249,7 +209,7 @@ def update_step(actor: User, sequence_id, step_id, data: dict, now: datetime) ->
     sequence = get_sequence(sequence_id)
     require_edit(actor, sequence)
     step = get_step(sequence.id, step_id)
-    for key, value in _step_fields(data, current=step).items():
+    for key, value in _step_changes(data, current=step).items():
         setattr(step, key, value)
     sequence.updated_at = now
     db.session.flush()

@@ -18,6 +18,7 @@ def cancel_mail_of_deleted_contacts(session, _flush_context, _instances) -> None
         return
     live = select(Enrollment.id).where(Enrollment.contact_id.in_(contact_ids), Enrollment.status.in_(LIVE_STATUSES))
     session.execute(
-        update(OutboundEmail).where(OutboundEmail.enrollment_id.in_(live), OutboundEmail.status.in_(("queued", "draft")))
+        update(OutboundEmail)
+        .where(OutboundEmail.enrollment_id.in_(live), OutboundEmail.status.in_(("queued", "draft")))
         .values(status="cancelled", last_error="cancelled: contact deleted")
         .execution_options(synchronize_session=False))

@@ -18,7 +18,13 @@ from crm.extensions import db
 from crm.jsontype import JSONType
 from crm.timeutil import UTCDateTime, utcnow
 
-STEP_KINDS = ("auto_email", "manual_email", "call", "social")
+# A step's kinds, with the labels the builder shows: the one list forms, the API and the input
+# model read (and the table's check constraint below).
+STEP_KIND_LABELS = {"auto_email": "Automatic email", "manual_email": "Manual email (you edit, then send)",
+                    "call": "Call task", "social": "Social task (e.g. connect on LinkedIn)"}
+STEP_KINDS = tuple(STEP_KIND_LABELS)
+EMAIL_KINDS = ("auto_email", "manual_email")
+MAX_DELAY_DAYS = 365  # business days a step may wait after the previous one
 TASK_KINDS = ("call", "social", "manual_email")
 ENROLLMENT_STATUSES = ("active", "paused", "finished", "stopped")
 LIVE_STATUSES = ("active", "paused")
@@ -69,8 +75,8 @@ class Sequence(db.Model):
 class SequenceStep(db.Model):
     __tablename__ = "sequence_steps"
     __table_args__ = (
-        CheckConstraint("kind IN ('auto_email', 'manual_email', 'call', 'social')", name="step_kind"),
-        CheckConstraint("delay_days >= 0 AND delay_days <= 365", name="delay_days"),
+        CheckConstraint(f"kind IN ({', '.join(repr(kind) for kind in STEP_KINDS)})", name="step_kind"),
+        CheckConstraint(f"delay_days >= 0 AND delay_days <= {MAX_DELAY_DAYS}", name="delay_days"),
         Index("ix_sequence_steps_sequence_position", "sequence_id", "position"),
     )
 
@@ -95,7 +101,7 @@ class SequenceStep(db.Model):
 
     @property
     def is_email(self) -> bool:
-        return self.kind in ("auto_email", "manual_email")
+        return self.kind in EMAIL_KINDS
 
 
 class Enrollment(db.Model):

@@ -139,11 +139,13 @@ def _render(source: str, context: dict[str, Any], env: ImmutableSandboxedEnviron
     try:
         template = _checked_template(source, env is HTML_ENV)
     except TemplateError as exc:  # compile errors the check did not catch
-        raise TemplateRefused(str(exc.message if hasattr(exc, "message") else exc), getattr(exc, "lineno", None)) from None
+        raise TemplateRefused(str(exc.message if hasattr(exc, "message") else exc),
+                              getattr(exc, "lineno", None)) from None
     try:
         return template.render(context)
     except TemplateError as exc:
-        raise TemplateRefused(str(exc.message if hasattr(exc, "message") else exc), getattr(exc, "lineno", None)) from None
+        raise TemplateRefused(str(exc.message if hasattr(exc, "message") else exc),
+                              getattr(exc, "lineno", None)) from None
     except (TypeError, ValueError, ArithmeticError) as exc:  # e.g. a filter given a bad argument
         raise TemplateRefused(str(exc), None) from None
 

@@ -16,7 +16,6 @@ from crm.errors import Conflict, NotFound, ServiceError, ValidationFailed
 from crm.jobs.runner import recent_jobs
 from crm.sequences import bulk, library, runner, services, tasks
 from crm.sequences.forms import (
-    STEP_KIND_LABELS,
     TOKENS_HINT,
     BulkEnrollForm,
     EnrollForm,
@@ -27,7 +26,7 @@ from crm.sequences.forms import (
     StepForm,
     TemplateForm,
 )
-from crm.sequences.models import ENROLLMENT_STATUSES
+from crm.sequences.models import ENROLLMENT_STATUSES, STEP_KIND_LABELS
 from crm.sequences.panel import load_contact_panel
 from crm.sequences.schedule import zone
 from crm.timeutil import utcnow
@@ -145,7 +144,8 @@ def delete_sequence(sequence_id: int):
         flash("Sequence deleted.", "success")
         return redirect(url_for(".list_sequences"))
     return render_template("_confirm.html", form=form, title=f"Delete {sequence.name}?",
-                           message="The sequence and its steps are deleted. Emails already sent stay in the outbox history.",
+                           message="The sequence and its steps are deleted. "
+                                   "Emails already sent stay in the outbox history.",
                            cancel_url=url_for(".builder", sequence_id=sequence_id), action_label="Delete sequence")
 
 
@@ -397,7 +397,8 @@ def _bulk_filters(source) -> dict:
     owner = source.get("owner", "")
     stage = source.get("stage", "")
     return {"q": (source.get("q", "") or "")[:200],
-            "owner_id": current_user.id if owner == "me" else (int(owner) if owner.isdigit() and len(owner) < 10 else None),
+            "owner_id": current_user.id if owner == "me" else
+            (int(owner) if owner.isdigit() and len(owner) < 10 else None),
             "stage": stage if stage in LIFECYCLE_STAGES else None}
 
 

@@ -8,8 +8,11 @@ from datetime import timedelta
 import pytest
 
 from crm.api.openapi import api_routes
+from crm.errors import ValidationFailed
 from crm.extensions import db
+from crm.sequences import library, services
 from crm.timeutil import utcnow
+from tests.conftest import NOW
 from tests.crm.api.conftest import PREFIX, ApiClient, error_of
 from tests.crm.api.test_api_errors import NASTY_BODIES, NASTY_QUERIES
 
@@ -79,10 +82,37 @@ def test_sequences_steps_and_enrollments(api, rep, bob, tokyo_contact, template,
     assert len(holiday["ids"]) == 1
 
 
-def test_garbage_against_real_records_is_never_a_500(app, api, admin, tokyo_contact, caplog):
-    from crm.sequences import library, services
-    from tests.conftest import NOW
+def test_steps_are_checked_by_one_input_model_for_api_and_services(api, rep, sequence, template):
+    """The API's step body and the services parse through the same rules (``StepInput``): the
+    same field names and messages either way, an update read over the step it changes."""
+    client = api(rep)
+    bare = client.post(f"/sequences/{sequence.id}/steps", json={"kind": "manual_email", "subject": "  "})
+    assert bare.status_code == 422
+    assert error_of(bare)["message"] == "an email step needs a template or its own subject and text"
+    assert error_of(bare)["fields"] == {"template_id": "choose a template, or write a subject and text below"}
+    with pytest.raises(ValidationFailed) as refused:
+        library.add_step(rep, sequence.id, {"kind": "mail", "delay_days": True, "template_id": 10**6,
+                                            "subject": "a\x01", "new_thread": "y"}, NOW)
+    assert refused.value.message == "invalid step"
+    assert refused.value.fields == {
+        "kind": "one of auto_email, manual_email, call, social", "delay_days": "whole business days, 0 to 365",
+        "template_id": "no such template", "subject": "must not contain control characters",
+        "new_thread": "true or false"}
+    with pytest.raises(ValidationFailed) as missing:
+        library.add_step(rep, sequence.id, {"delay_days": 1}, NOW)
+    assert missing.value.fields == {"kind": "one of auto_email, manual_email, call, social"}
+    first = sequence.steps[0]  # an automatic email using the template, no own content
+    with pytest.raises(ValidationFailed) as untemplated:
+        library.update_step(rep, sequence.id, first.id, {"template_id": ""}, NOW)
+    assert set(untemplated.value.fields) == {"template_id"}
+    changed = library.update_step(rep, sequence.id, first.id, {"template_id": None, "subject": "Hello",
+                                                                "text_body": "Hi {{ contact.first_name }}",
+                                                                "html_body": " "}, NOW)
+    assert (changed.kind, changed.template_id, changed.subject, changed.html_body, changed.delay_days) == \
+        ("auto_email", None, "Hello", None, 0)
 
+
+def test_garbage_against_real_records_is_never_a_500(app, api, admin, tokyo_contact, caplog):
     template = library.create_template(admin, {"name": "n", "subject": "s", "text_body": "b"}, NOW)
     sequence = library.create_sequence(admin, {"name": "n"}, NOW)
     step = library.add_step(admin, sequence.id, {"kind": "call"}, NOW)

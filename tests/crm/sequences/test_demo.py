@@ -10,8 +10,8 @@ from crm.contacts.models import Activity
 from crm.extensions import db
 from crm.mail.models import OutboundEmail
 from crm.sequences import demo
-from crm.sequences.services import run_due_steps
 from crm.sequences.models import Enrollment, SequenceTask
+from crm.sequences.services import run_due_steps
 from crm.timeutil import utcnow
 from tests.conftest import NOW
 
@@ -34,7 +34,8 @@ def test_demo_seeds_a_living_feature_without_sending(make_user, make_contact, ma
     assert db.session.scalar(select(func.count()).select_from(OutboundEmail).where(OutboundEmail.status == "sent")) > 20
     assert db.session.scalar(select(func.count()).select_from(SequenceTask).where(SequenceTask.done_at.is_(None))) > 0
     # Nothing is queued, and no step is due before the real clock: the worker sends nothing now.
-    assert db.session.scalar(select(func.count()).select_from(OutboundEmail).where(OutboundEmail.status == "queued")) == 0
+    queued = select(func.count()).select_from(OutboundEmail).where(OutboundEmail.status == "queued")
+    assert db.session.scalar(queued) == 0
     assert run_due_steps(max(NOW, utcnow()) + timedelta(hours=1)) == {}
     # Demo history lies before the reference day's midnight, like the core demo's.
     midnight = NOW.replace(hour=0, minute=0, second=0, microsecond=0)

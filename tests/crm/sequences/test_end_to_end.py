@@ -11,8 +11,8 @@ from crm.extensions import db
 from crm.mail.models import OutboundEmail
 from crm.mail.outbound.sender import send_due
 from crm.sequences import services
-from crm.sequences.services import run_due_steps
 from crm.sequences.models import SequenceTask
+from crm.sequences.services import run_due_steps
 from tests.conftest import NOW
 
 

@@ -12,8 +12,8 @@ from sqlalchemy import func, select
 from crm.extensions import db
 from crm.mail.models import OutboundEmail
 from crm.sequences import hooks, library, services, tasks
-from crm.sequences.services import run_due_steps
 from crm.sequences.models import Enrollment, SequenceTask
+from crm.sequences.services import run_due_steps
 from tests.conftest import NOW
 
 

@@ -10,8 +10,8 @@ from sqlalchemy import select
 from crm.extensions import db
 from crm.mail.models import OutboundEmail
 from crm.sequences import services
-from crm.sequences.services import run_due_steps
 from crm.sequences.models import Enrollment, Sequence, SequenceStep, SequenceTask
+from crm.sequences.services import run_due_steps
 from tests.conftest import NOW, csrf_from
 
 
@@ -37,7 +37,8 @@ def test_a_rep_builds_a_sequence_with_plain_forms(client, login, rep, template):
     assert _post(client, builder, f"{builder}/steps", {"kind": "auto_email", "delay_days": "0",
                                                        "template_id": str(template.id)}).status_code == 302
     assert _post(client, builder, f"{builder}/steps", {"kind": "auto_email", "delay_days": "3", "template_id": "",
-                                                       "subject": "Follow-up", "text_body": "Hi {{ contact.first_name }}"}).status_code == 302
+                                                       "subject": "Follow-up",
+                                                       "text_body": "Hi {{ contact.first_name }}"}).status_code == 302
     assert _post(client, builder, f"{builder}/steps", {"kind": "call", "delay_days": "2", "template_id": "",
                                                        "task_note": "Call the plant"}).status_code == 302
     # A bad token is refused with the reason, on the form, nothing saved.
@@ -75,7 +76,8 @@ def test_template_editor_refuses_unknown_tokens_and_previews_for_a_real_contact(
     html = preview.get_data(as_text=True)
     assert preview.status_code == 200 and "For Nippon Pumps" in html and "Hi Yuki" in html
     saved = _post(client, "/sequences/templates/new", "/sequences/templates/new", {
-        "name": "Good", "subject": "For {{ company.name }}", "text_body": "Hi {{ contact.first_name }}", "action": "save"})
+        "name": "Good", "subject": "For {{ company.name }}", "text_body": "Hi {{ contact.first_name }}",
+        "action": "save"})
     assert saved.status_code == 302
     assert "Good" in client.get("/sequences/templates").get_data(as_text=True)
 
@@ -171,7 +173,8 @@ def test_pausing_until_an_impossible_day_is_a_clear_refusal(client, login, make_
     enrollment = services.enroll_contact(tokyo_rep, sequence.id, tokyo_contact.id, NOW)
     db.session.commit()
     _logged_in(client, login, tokyo_rep)
-    response = _post(client, "/sequences/enrollments", f"/sequences/enrollments/{enrollment.id}/pause", {"until": until})
+    response = _post(client, "/sequences/enrollments", f"/sequences/enrollments/{enrollment.id}/pause",
+                     {"until": until})
     assert response.status_code == 302  # back to the list, the reason flashed there
     shown = client.get(response.headers["Location"]).get_data(as_text=True)
     assert "a date such as 2026-04-20, within a year" in shown or "a future date within a year" in shown
