@@ -12,22 +12,18 @@ What needs the database or rendering stays in the services: a template's tokens 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
-from crm.errors import ValidationFailed
 from crm.sequences.models import EMAIL_KINDS, MAX_DELAY_DAYS, STEP_KINDS
-from crm.validation import as_id, has_control_chars
+from crm.validation import as_id, has_control_chars, parse_input
 
 MAX_BODY = 100_000
 MAX_SUBJECT = 500
 MAX_TASK_NOTE = 5000
 DEFAULT_WINDOW = (8 * 60, 17 * 60)  # a new sequence sends 08:00 to 17:00 unless told otherwise
-
-Model = TypeVar("Model", bound=BaseModel)
-
 
 def invalid(message: str, *, field: str | None = None, summary: str | None = None) -> PydanticCustomError:
     """A field's error, carried to ``ValidationFailed.fields`` word for word; ``field`` names it
@@ -35,19 +31,9 @@ def invalid(message: str, *, field: str | None = None, summary: str | None = Non
     return PydanticCustomError("invalid", "{message}", {"message": message, "field": field, "summary": summary})
 
 
-def parse(model: type[Model], data: Any, message: str, **context: Any) -> Model:
-    """``data`` (a dict) validated by ``model``; :raises ValidationFailed: with every bad field
-    (and ``message``, unless a check of the whole model gave its own summary)."""
-    try:
-        return model.model_validate(data if isinstance(data, dict) else {}, context=context)
-    except ValidationError as exc:
-        fields: dict[str, str] = {}
-        for error in exc.errors():
-            ctx = error.get("ctx") or {}
-            key = ctx.get("field") or ".".join(str(part) for part in error["loc"]) or "input"
-            fields.setdefault(key, "required" if error["type"] == "missing" else error["msg"])
-            message = ctx.get("summary") or message
-        raise ValidationFailed(message, fields) from None
+#: ``parse(Model, data, message, **context)``: the kernel's one mapping of pydantic's errors
+#: (``crm.validation.parse_input``; a whole-model check's ``summary`` replaces ``message``).
+parse = parse_input
 
 
 def text(value: Any, *, limit: int, required: bool = False, multiline: bool = False) -> str:
