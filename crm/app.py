@@ -177,17 +177,12 @@ def _register_cli(app: Flask) -> None:
         app.cli.add_command(group)
 
 
-_signals_connected = False
-
-
 def _connect_signals() -> None:
-    """Subscribers join the process-wide signals once, however many apps a process builds
-    (tests build many): connecting twice would run each subscriber twice."""
-    global _signals_connected
-    if not _signals_connected:
-        for connect in load_all("signals"):
-            connect()
-        _signals_connected = True
+    """Each feature's subscribers join the process-wide signals. Every ``connect`` is idempotent
+    (blinker keeps a receiver once, however often it is connected), so building many apps in one
+    process (tests do) never runs a subscriber twice."""
+    for connect in load_all("signals"):
+        connect()
 
 
 def _register_hooks(app: Flask) -> None:

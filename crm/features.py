@@ -17,7 +17,7 @@ entry below names, as ``"module:attribute"`` strings, the objects the app is bui
   company page) shows;
 - ``timeline_labels``: how the activity kinds the feature writes read on a timeline;
 - ``signals``: functions ``connect()`` that subscribe the feature to other features' signals
-  (``crm/signals.py``), called once per process;
+  (``crm/signals.py``), called for every app built, so they must be idempotent;
 - ``demo``: ``seed(actors, today, now) -> dict[str, int]`` for ``crm seed-demo``;
 - ``setup``: ``init(app)`` for per-app wiring nothing above covers.
 

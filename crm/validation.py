@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from typing import Any, TypeVar
+from typing import Any, ClassVar, Self, TypeVar
 from urllib.parse import urlsplit
 
 from email_validator import EmailNotValidError, validate_email
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from crm.errors import ValidationFailed
 from crm.extensions import db
@@ -123,7 +123,7 @@ def normalize_email(raw: str) -> str:
 
 # --- input models -----------------------------------------------------------------------------
 
-InputModel = TypeVar("InputModel", bound=BaseModel)
+Validated = TypeVar("Validated", bound=BaseModel)
 
 
 def field_errors(exc: ValidationError, root: str = "input") -> tuple[dict[str, str], str | None]:
@@ -157,7 +157,7 @@ def field_errors(exc: ValidationError, root: str = "input") -> tuple[dict[str, s
     return fields, summary
 
 
-def parse_input(model: type[InputModel], data: Any, message: str, **context: Any) -> InputModel:
+def parse_input(model: type[Validated], data: Any, message: str, **context: Any) -> Validated:
     """``data`` (a dict; anything else reads as empty) validated by ``model``.
 
     :raises ValidationFailed: ``message`` (or a whole-model check's summary) with every bad field
@@ -167,3 +167,30 @@ def parse_input(model: type[InputModel], data: Any, message: str, **context: Any
     except ValidationError as exc:
         fields, summary = field_errors(exc)
         raise ValidationFailed(summary or message, fields) from None
+
+
+class InputModel(BaseModel):
+    """The base of a write operation's input model. Fields arrive as typed by a person or a file
+    (forms, the API, a CSV row); each field's validator shapes its own, and keys the model does
+    not know are ignored, as the services always did. A create declares its required fields with
+    ``validate_default=True``; an update checks only what is sent."""
+
+    model_config = ConfigDict(extra="ignore", arbitrary_types_allowed=True)
+    #: What ``ValidationFailed`` says above the per-field messages.
+    INVALID: ClassVar[str] = "invalid input"
+
+    @classmethod
+    def parse(cls, data: dict[str, Any], **context: Any) -> Self:
+        """The validated input; ``context`` reaches the validators (``info.context``).
+
+        :raises ValidationFailed: with every bad field at once
+        """
+        try:
+            return cls.model_validate(data, context=context or None)
+        except ValidationError as exc:
+            raise ValidationFailed(cls.INVALID, field_errors(exc)[0]) from None
+
+    def values(self) -> dict[str, Any]:
+        """The fields sent, plus those a create always sets, by field name, as validated."""
+        always = {name for name, info in type(self).model_fields.items() if info.validate_default}
+        return {name: getattr(self, name) for name in self.model_fields_set | always}

@@ -5,6 +5,7 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select
 
@@ -13,6 +14,7 @@ from crm.auth.models import ApiToken, User, UserSession
 from crm.auth.passwords import hash_password, needs_rehash, password_problems, verify_password
 from crm.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from crm.extensions import db
+from crm.policy import SALES_ROLES
 from crm.timeutil import is_valid_timezone
 from crm.validation import get_by_id, normalize_email
 from crm.web.access import ROLES
@@ -344,6 +346,18 @@ def user_for_api_token(secret: str, now: datetime) -> User | None:
     if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=1):
         token.last_used_at = now
     return token.user
+
+
+def sales_user_id(value: Any) -> int | None:
+    """The id of the sales user (rep, manager, admin) ``value`` names, or None for a blank; a
+    record's owner must be one. :raises ValueError: for anyone else (in an input model's
+    validator, it becomes that field's error)."""
+    if value in (None, ""):
+        return None
+    owner = get_by_id(User, value)
+    if owner is None or owner.role not in SALES_ROLES:
+        raise ValueError("must be a sales user")
+    return owner.id
 
 
 def get_user_by_email(email: str) -> User:

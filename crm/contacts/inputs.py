@@ -10,15 +10,15 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import Field, field_validator
 from pydantic_core import PydanticCustomError
 
-from crm.auth.models import User
+from crm.auth.services import sales_user_id
 from crm.contacts.custom_fields import clean_custom_values
 from crm.contacts.models import LIFECYCLE_STAGES, Company
 from crm.errors import ValidationFailed
 from crm.timeutil import is_valid_timezone
-from crm.validation import check_web_url, field_errors, get_by_id, has_control_chars, normalize_email
+from crm.validation import InputModel, check_web_url, get_by_id, has_control_chars, normalize_email
 
 CONTACT_TEXT_FIELDS = {
     "first_name": 100, "last_name": 100, "title": 200, "phone": 40,
@@ -26,7 +26,6 @@ CONTACT_TEXT_FIELDS = {
 }
 COMPANY_TEXT_FIELDS = {"name": 200, "industry": 100}
 NAME_FIELDS = ("first_name", "last_name", "name")  # stored as "" rather than NULL when blank
-SALES_ROLES = ("rep", "manager", "admin")
 
 
 # --- shared field rules --------------------------------------------------------------------------
@@ -47,15 +46,6 @@ def _time_zone(value: Any) -> str | None:
     if tz and not is_valid_timezone(tz):
         raise ValueError("unknown IANA time zone")
     return tz
-
-
-def _owner_id(value: Any) -> int | None:
-    if value in (None, ""):
-        return None
-    owner = get_by_id(User, value)
-    if owner is None or owner.role not in SALES_ROLES:
-        raise ValueError("must be a sales user")
-    return owner.id
 
 
 def _custom(entity: str, value: Any) -> dict[str, Any]:
@@ -86,32 +76,9 @@ def normalize_domain(raw: str | None) -> str | None:
     return ascii_domain
 
 
-class _Input(BaseModel):
-    """Fields arrive as typed by a person or a file (``Any``); each validator shapes its own.
-    Keys the model does not know are ignored, as the services always did."""
-
-    model_config = ConfigDict(extra="ignore", arbitrary_types_allowed=True)
-    #: What ``ValidationFailed`` says above the per-field messages.
-    INVALID: ClassVar[str] = "invalid input"
-
-    @classmethod
-    def parse(cls, data: dict[str, Any]) -> dict[str, Any]:
-        """The model values for ``data``: only the fields sent, plus those a create always
-        sets (validated defaults).
-
-        :raises ValidationFailed: with every bad field at once
-        """
-        try:
-            model = cls.model_validate(data)
-        except ValidationError as exc:
-            raise ValidationFailed(cls.INVALID, field_errors(exc)[0]) from None
-        always = {name for name, info in cls.model_fields.items() if info.validate_default}
-        return model.model_dump(include=model.model_fields_set | always)
-
-
 # --- contacts ------------------------------------------------------------------------------------
 
-class ContactUpdate(_Input):
+class ContactUpdate(InputModel):
     """A change to a contact: only the fields sent are checked and changed."""
 
     INVALID: ClassVar[str] = "invalid contact"
@@ -173,7 +140,7 @@ class ContactUpdate(_Input):
     @field_validator("owner_id")
     @classmethod
     def _owner(cls, value: Any) -> int | None:
-        return _owner_id(value)
+        return sales_user_id(value)
 
     @field_validator("company_id")
     @classmethod
@@ -200,7 +167,7 @@ class ContactCreate(ContactUpdate):
 
 # --- companies -----------------------------------------------------------------------------------
 
-class CompanyUpdate(_Input):
+class CompanyUpdate(InputModel):
     """A change to a company: only the fields sent are checked and changed."""
 
     INVALID: ClassVar[str] = "invalid company"
@@ -252,7 +219,7 @@ class CompanyUpdate(_Input):
     @field_validator("owner_id")
     @classmethod
     def _owner(cls, value: Any) -> int | None:
-        return _owner_id(value)
+        return sales_user_id(value)
 
     @field_validator("custom")
     @classmethod
@@ -268,9 +235,9 @@ class CompanyCreate(CompanyUpdate):
 
 def contact_values(data: dict[str, Any], *, partial: bool) -> dict[str, Any]:
     """Contact input (a form, the API, a CSV row) as model values (``partial``: an update)."""
-    return (ContactUpdate if partial else ContactCreate).parse(data)
+    return (ContactUpdate if partial else ContactCreate).parse(data).values()
 
 
 def company_values(data: dict[str, Any], *, partial: bool) -> dict[str, Any]:
     """Company input as model values (``partial``: an update)."""
-    return (CompanyUpdate if partial else CompanyCreate).parse(data)
+    return (CompanyUpdate if partial else CompanyCreate).parse(data).values()

@@ -17,18 +17,16 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any, ClassVar, Self
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 from sqlalchemy import select
 
-from crm.auth.models import User
+from crm.auth.services import sales_user_id
 from crm.contacts.models import Company, Contact
 from crm.deals.models import ProductFamily, Stage
-from crm.errors import ValidationFailed
 from crm.extensions import db
-from crm.validation import MAX_MONEY, MAX_QUANTITY, field_errors, get_by_id, has_control_chars
+from crm.validation import MAX_MONEY, MAX_QUANTITY, InputModel, get_by_id, has_control_chars
 
 CENT = Decimal("0.01")
-SALES_ROLES = ("rep", "manager", "admin")
 FAMILY_TEXT_FIELDS = {"code": 40, "name": 200, "unit": 20}
 
 
@@ -44,29 +42,12 @@ class _FamilyLookup:
         return self._by_code.get(code)
 
 
-class _Input(BaseModel):
-    """Fields arrive as typed by a person or a file; each field's ``plain`` validator shapes it
-    (so the annotation is the validated type). Keys the model does not know are ignored."""
-
-    model_config = ConfigDict(extra="ignore", arbitrary_types_allowed=True)
-    #: What ``ValidationFailed`` says above the per-field messages.
-    INVALID: ClassVar[str] = "invalid input"
+class _Input(InputModel):
+    """Deals' inputs read product families by code once per parse, however many lines name them."""
 
     @classmethod
-    def parse(cls, data: dict[str, Any]) -> Self:
-        """The validated input.
-
-        :raises ValidationFailed: with every bad field at once
-        """
-        try:
-            return cls.model_validate(data, context={"families": _FamilyLookup()})
-        except ValidationError as exc:
-            raise ValidationFailed(cls.INVALID, field_errors(exc)[0]) from None
-
-    def values(self) -> dict[str, Any]:
-        """The fields sent, plus those a create always sets, by field name, as validated."""
-        always = {name for name, info in type(self).model_fields.items() if info.validate_default}
-        return {name: getattr(self, name) for name in self.model_fields_set | always}
+    def parse(cls, data: dict[str, Any], **context: Any) -> Self:
+        return super().parse(data, families=_FamilyLookup(), **context)
 
 
 # --- deals ---------------------------------------------------------------------------------------
@@ -178,12 +159,7 @@ class DealUpdate(_Input):
     @field_validator("owner_id", mode="plain")
     @classmethod
     def _owner(cls, value: Any) -> int | None:
-        if value in (None, ""):
-            return None
-        owner = get_by_id(User, value)
-        if owner is None or owner.role not in SALES_ROLES:
-            raise ValueError("must be a sales user")
-        return owner.id
+        return sales_user_id(value)
 
     @field_validator("lines", mode="before")
     @classmethod

@@ -16,7 +16,6 @@ from sqlalchemy import select
 
 from crm.errors import ServiceError
 from crm.extensions import db
-from crm.imports.lookups import SALES_ROLES
 from crm.imports.models import ImportJob
 from crm.imports.reader import ImportAborted
 from crm.imports.services import (
@@ -28,6 +27,7 @@ from crm.imports.services import (
     upload_dir,
 )
 from crm.jobs.claims import claim_oldest, clock_from
+from crm.policy import SALES_ROLES
 from crm.scheduler import IntervalTrigger, Job
 
 log = logging.getLogger(__name__)

@@ -10,8 +10,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from crm.auth.models import User
 from crm.contacts.services import normalize_email
 from crm.extensions import db
-
-SALES_ROLES = ("rep", "manager", "admin")
+from crm.policy import SALES_ROLES
 
 
 @dataclass

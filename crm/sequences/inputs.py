@@ -36,6 +36,13 @@ def invalid(message: str, *, field: str | None = None, summary: str | None = Non
 parse = parse_input
 
 
+def flag(value: Any) -> bool:
+    """A yes/no field: a real boolean, not a string or number that looks like one."""
+    if not isinstance(value, bool):
+        raise invalid("true or false")
+    return value
+
+
 def text(value: Any, *, limit: int, required: bool = False, multiline: bool = False) -> str:
     """One line (trimmed) or a body (line ends made "\\n"); no control characters in a line, no
     NUL anywhere."""
@@ -138,9 +145,7 @@ class SequenceInput(BaseModel):
     @field_validator("colleague_reply_stops", mode="before")
     @classmethod
     def _flag(cls, value: Any) -> bool:
-        if not isinstance(value, bool):
-            raise invalid("true or false")
-        return value
+        return flag(value)
 
     @model_validator(mode="after")
     def _window_order(self, info: ValidationInfo) -> SequenceInput:
@@ -232,9 +237,7 @@ class StepInput(BaseModel):
     @field_validator("new_thread", mode="before")
     @classmethod
     def _flag(cls, value: Any) -> bool:
-        if not isinstance(value, bool):
-            raise invalid("true or false")
-        return value
+        return flag(value)
 
     @model_validator(mode="after")
     def _email_content(self, info: ValidationInfo) -> StepInput:

@@ -5,8 +5,8 @@ Thin callers of ``planning_bridge.services``: parse the request, call a service,
 Planners and admins only (``@roles("planner", "admin")`` on every route), like the planning
 API: sales managers steer by the deal board and their team's pipeline in money, while these
 pages change what goes to supply (settings, outlier decisions, imports, snapshots), so they stay
-with the people who own the demand plan. Registered by ``planning_bridge.init_app`` through
-``planning_bridge.views``.
+with the people who own the demand plan. Mounted by the manifest (``crm/features.py``,
+"planning") as ``planning_bridge.views:bp``.
 """
 from __future__ import annotations
 
