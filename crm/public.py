@@ -18,10 +18,10 @@ What is here, by use:
 * **The pipeline as it stood on any past date**: ``pipeline_lines_as_of()`` and, for the
   bridge's models, ``deal_histories()`` whose ``state_at()`` replays ``DealChange`` — see
   ``crm/public_history.py``; ``history_fingerprint()`` changes whenever any of it does.
-* **Plan feedback**: the ``PlanFeedback`` protocol (targets and capacity slack per family and
-  month). Nothing implements it yet — the bridge does not; the S&OP loop will. A provider is
-  set per app with ``set_plan_feedback(app, provider)`` and read with ``plan_feedback()``
-  (``NO_PLAN_FEEDBACK``, which knows nothing, when none was set).
+* **Plan feedback**: the ``PlanFeedback`` protocol (the published consensus plan as
+  ``PlanCell`` rows, capacity slack and available-to-promise per family and month), provided
+  by the S&OP side. A provider is set per app with ``set_plan_feedback(app, provider)`` and
+  read with ``plan_feedback()`` (``NO_PLAN_FEEDBACK``, which knows nothing, when none was set).
 """
 from __future__ import annotations
 
@@ -346,23 +346,52 @@ def _seconds(epochs) -> np.ndarray:
 
 # --- what the S&OP side tells sales ---------------------------------------------------
 
+@dataclass(frozen=True)
+class PlanCell:
+    """One family and month of the consensus plan in force (the latest published version):
+    what operations will produce (``capacity_units``, None when not entered), what sales are
+    to sell (``demand_units``) and the revenue that stands for. ``period`` is the month's
+    first day; ``cycle`` the S&OP cycle that published it ("YYYY-MM")."""
+
+    family: str
+    period: date
+    demand_units: Decimal
+    capacity_units: Decimal | None
+    revenue: Decimal | None
+    cycle: str
+    version: int
+
+
 class PlanFeedback(Protocol):
-    """What the S&OP side tells sales: the agreed target and the capacity slack of a product
-    family in a month (None: nothing agreed / not known). Nothing provides one yet; the S&OP
-    loop will, through ``set_plan_feedback`` where its app is built."""
+    """What the S&OP side tells sales. The CRM defines it; the planning bridge provides it
+    (``set_plan_feedback`` where its app is built), so the CRM never imports the bridge.
 
-    def targets(self, family: str, month: date) -> Decimal | None: ...
+    * ``plan(start, end)``: the published plan's cells for the months from ``start`` to
+      ``end`` (first days, both included); empty when nothing is published.
+    * ``capacity_slack(family, month)``: capacity − planned demand − units already committed
+      (won deals shipping that month); None when no capacity is known for that month.
+    * ``earliest_month(family, quantity, start)``: available-to-promise, the first month from
+      ``start`` whose free capacity (capacity − committed) takes ``quantity``; None when no
+      month of the plan's horizon can.
+    """
 
-    def capacity_slack(self, family: str, month: date) -> float | None: ...
+    def plan(self, start: date, end: date) -> list[PlanCell]: ...
+
+    def capacity_slack(self, family: str, month: date) -> Decimal | None: ...
+
+    def earliest_month(self, family: str, quantity: Decimal, start: date) -> date | None: ...
 
 
 class NoPlanFeedback:
-    """The provider of an app nobody gave one: no targets, no known slack."""
+    """The provider of an app nobody gave one: no plan, no known capacity."""
 
-    def targets(self, family: str, month: date) -> Decimal | None:
+    def plan(self, start: date, end: date) -> list[PlanCell]:
+        return []
+
+    def capacity_slack(self, family: str, month: date) -> Decimal | None:
         return None
 
-    def capacity_slack(self, family: str, month: date) -> float | None:
+    def earliest_month(self, family: str, quantity: Decimal, start: date) -> date | None:
         return None
 
 
@@ -384,7 +413,7 @@ def plan_feedback() -> PlanFeedback:
 
 __all__ = [
     "NO_PLAN_FEEDBACK", "DealFeatureColumns", "DealHistory", "DealState", "DealSummary", "Family",
-    "LineColumns", "NoPlanFeedback", "PipelineCell", "PipelineLine", "PlanFeedback", "StageInfo",
+    "LineColumns", "NoPlanFeedback", "PipelineCell", "PipelineLine", "PlanCell", "PlanFeedback", "StageInfo",
     "StateLine", "WonUnits", "deal_histories", "deal_summaries", "history_fingerprint",
     "open_deal_features", "open_line_columns", "open_pipeline_cells", "pipeline_lines",
     "pipeline_lines_as_of", "pipeline_stages", "plan_feedback", "product_families",
