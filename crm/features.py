@@ -154,6 +154,10 @@ FEATURES: tuple[Feature, ...] = (
         demo="crm.calls.demo:seed",
     ),
     Feature(
+        "recordings", "Call recordings: uploads checked by content, range-served audio, analysis in the worker.",
+        models=("crm.recordings.models",),
+    ),
+    Feature(
         "tracking", "Email opens and clicks, website visits, and the verdicts on them.",
         models=("crm.tracking.models",),
         blueprints=("crm.tracking.views:bp", "crm.tracking.public_views:bp"),
