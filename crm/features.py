@@ -158,6 +158,14 @@ FEATURES: tuple[Feature, ...] = (
         models=("crm.recordings.models",),
     ),
     Feature(
+        "reviews", "Conversation review: transcripts, keyword trackers, the review queue, the player, comments "
+                   "at the second, scorecards, the library of clips, the rep's feedback.",
+        models=("crm.reviews.models",),
+        blueprints=("crm.reviews.views:bp",),
+        api="crm.reviews.api:routes",
+        demo="crm.reviews.demo:seed",
+    ),
+    Feature(
         "tracking", "Email opens and clicks, website visits, and the verdicts on them.",
         models=("crm.tracking.models",),
         blueprints=("crm.tracking.views:bp", "crm.tracking.public_views:bp"),

@@ -118,7 +118,7 @@ _VTT_TIMING_RE = re.compile(rf"^\s*{_VTT_TIME}\s*-->\s*{_VTT_TIME}(?:\s+.*)?$")
 def _seconds(hours: str | None, minutes: str, seconds: str, fraction: str) -> float:
     if int(minutes) > 59 or int(seconds) > 59:
         raise ValueError("minutes and seconds run 00-59")
-    return int(hours or 0) * 3600 + int(minutes) * 60 + int(seconds) + int(fraction.ljust(3, "0")) / 1000
+    return round(int(hours or 0) * 3600 + int(minutes) * 60 + int(seconds) + int(fraction.ljust(3, "0")) / 1000, 3)
 
 
 def parse_timing(line: str) -> tuple[float, float]:
@@ -199,8 +199,9 @@ def parse_srt(text: str) -> list[Segment]:
     for first, block in _blocks(_lines(text)):
         timing_at = 1 if re.fullmatch(r"\s*\d+\s*", block[0]) else 0
         if timing_at >= len(block) or "-->" not in block[timing_at]:
-            problems.append((first, f"a subtitle needs an index and a timing line 'start --> end': "
-                                    f"{block[0].strip()[:60]!r}"))
+            shown = block[min(timing_at, len(block) - 1)].strip()[:60]
+            problems.append((first + min(timing_at, len(block) - 1),
+                             f"a subtitle needs an index and a timing line 'start --> end': {shown!r}"))
             continue
         try:
             start, end = parse_timing(block[timing_at])
