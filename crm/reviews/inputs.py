@@ -47,9 +47,9 @@ def _seconds(value: Any) -> float:
 class CommentCreate(InputModel):
     INVALID: ClassVar[str] = "invalid comment"
 
+    parent_id: int | None = None  # first: the time's check reads it
     at_seconds: float | None = Field(None, validate_default=True)
     body: str = Field("", validate_default=True)
-    parent_id: int | None = None
 
     @field_validator("at_seconds", mode="before")
     @classmethod

@@ -20,7 +20,7 @@ from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, and_, delete, exists, func, or_, select
+from sqlalchemy import Select, delete, exists, func, or_, select, true
 
 from crm.alerts.services import notify
 from crm.auth.models import User
@@ -439,7 +439,12 @@ def save_scorecard(actor: User, recording_id: Any, data: dict[str, Any], *, now:
         db.session.add(card)
     card.score = score_of(found, {cid: r.rating for cid, r in given.items()})
     card.updated_at = now
-    card.ratings = [Rating(criterion_id=cid, rating=r.rating, note=r.note) for cid, r in given.items()]
+    existing = {rating.criterion_id: rating for rating in card.ratings}
+    for criterion_id, value in given.items():
+        rating = existing.get(criterion_id) or Rating(criterion_id=criterion_id)
+        rating.rating, rating.note = value.rating, value.note
+        if criterion_id not in existing:
+            card.ratings.append(rating)
     db.session.flush()
     return card
 
@@ -528,7 +533,7 @@ def queue_query(actor: User, filters: inputs.QueueFilters) -> Select:
     if filters.tracker_id is not None:
         conditions.append(exists().where(TrackerHit.recording_id == Recording.id,
                                          TrackerHit.tracker_id == filters.tracker_id))
-    return query.where(and_(*conditions)).order_by(Activity.occurred_at.desc(), Recording.id.desc())
+    return query.where(true(), *conditions).order_by(Activity.occurred_at.desc(), Recording.id.desc())
 
 
 def review_queue(actor: User, data: dict[str, Any]) -> tuple[Page, inputs.QueueFilters]:
