@@ -46,7 +46,7 @@ from crm.reviews.models import (
     Transcript,
     TranscriptLine,
 )
-from crm.reviews.transcripts import fold, parse_transcript, speaker_role
+from crm.reviews.transcripts import fold, parse_transcript, speaker_roles
 from crm.validation import as_id
 from crm.web.pagination import Page, paginate
 
@@ -130,14 +130,14 @@ def save_transcript(actor: User, recording_id: Any, raw: bytes | str, *, now: da
         db.session.execute(delete(TranscriptLine).where(TranscriptLine.recording_id == recording.id))
         db.session.delete(existing)
         db.session.flush()
-    names = rep_names(recording)
+    roles = speaker_roles({s.label for s in segments}, rep_names(recording))
     transcript = Transcript(recording_id=recording.id, format=(fmt or "").lower() or _format_of(filename, raw),
                             filename=(filename or "")[:255] or None, uploaded_by_id=actor.id, uploaded_at=now)
     db.session.add(transcript)
     db.session.flush()
     db.session.add_all([
         TranscriptLine(transcript_id=transcript.id, recording_id=recording.id, position=position,
-                       start_seconds=s.start, end_seconds=s.end, speaker=speaker_role(s.label, names),
+                       start_seconds=s.start, end_seconds=s.end, speaker=roles[s.label],
                        label=s.label, text=s.text, folded=fold(s.text))
         for position, s in enumerate(segments)])
     db.session.flush()

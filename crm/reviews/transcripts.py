@@ -87,6 +87,16 @@ def speaker_role(label: str | None, rep_names: tuple[str, ...] = ()) -> str | No
     return "rep" if folded in names else "prospect"
 
 
+def speaker_roles(labels: set[str | None], rep_names: tuple[str, ...] = ()) -> dict[str | None, str | None]:
+    """``speaker_role`` for every label of one transcript, with one more rule: when no label is
+    the rep (a meeting tool naming people the CRM does not know), names are not guessed to be
+    the prospect; only the generic labels are placed."""
+    roles = {label: speaker_role(label, rep_names) for label in labels}
+    if "rep" in roles.values():
+        return roles
+    return {label: speaker_role(label) for label in labels}
+
+
 _TAG_RE = re.compile(r"<[^>]*>")
 
 

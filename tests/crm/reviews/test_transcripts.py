@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from crm.errors import ValidationFailed
-from crm.reviews.transcripts import TranscriptError, detect_format, fold, parse_transcript, speaker_role
+from crm.reviews.transcripts import TranscriptError, detect_format, fold, parse_transcript, speaker_role, speaker_roles
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "transcripts"
 
@@ -117,3 +117,9 @@ def test_speaker_roles(label, expected):
 
 def test_unknown_names_stay_unplaced_without_the_reps_name():
     assert speaker_role("Carlos Pérez", ()) is None
+
+
+def test_a_transcript_without_the_rep_guesses_no_names():
+    assert speaker_roles({"Ana García", "Carlos Pérez", None}, ("Alice Rep", "Alice")) == {
+        "Ana García": None, "Carlos Pérez": None, None: None}
+    assert speaker_roles({"Alice", "Carlos Pérez"}, ("Alice Rep", "Alice")) == {"Alice": "rep", "Carlos Pérez": "prospect"}
