@@ -345,16 +345,17 @@ def add_comment(actor: User, recording_id: Any, data: dict[str, Any], *, now: da
         recording = recording_to_review(actor, recording_id)
     else:
         recording = recording_with_review(actor, recording_id)
+    parent_id: int | None = None
     if values.parent_id is not None:
         parent = db.session.get(Comment, values.parent_id)
         if parent is None or parent.recording_id != recording.id:
             raise ValidationFailed("no such comment on this call", {"parent_id": "not a comment on this call"})
         parent_id = parent.parent_id or parent.id  # one level of replies: a reply to a reply joins the thread
         at_seconds = parent.at_seconds
+    elif values.at_seconds is None:
+        raise ValidationFailed(inputs.CommentCreate.INVALID, {"at_seconds": "required"})
     else:
-        parent_id, at_seconds = None, values.at_seconds
-        if at_seconds is None:
-            raise ValidationFailed(inputs.CommentCreate.INVALID, {"at_seconds": "required"})
+        at_seconds = values.at_seconds
         check_within(recording, at_seconds, "at_seconds")
     comment = Comment(recording_id=recording.id, parent_id=parent_id, author_id=actor.id, at_seconds=at_seconds,
                       body=values.body, created_at=now)
@@ -604,7 +605,8 @@ def add_clip(actor: User, recording_id: Any, data: dict[str, Any], *, now: datet
         raise ValidationFailed("no such folder", {"folder_id": "not a library folder"})
     check_within(recording, values.end_seconds, "end_seconds")
     if values.end_seconds - values.start_seconds > MAX_CLIP_SECONDS:
-        raise ValidationFailed("clip too long", {"end_seconds": f"a clip lasts at most {MAX_CLIP_SECONDS // 60} minutes"})
+        raise ValidationFailed("clip too long",
+                               {"end_seconds": f"a clip lasts at most {MAX_CLIP_SECONDS // 60} minutes"})
     end = min(values.end_seconds, recording.duration_seconds or values.end_seconds)
     clip = Clip(folder_id=target.id, recording_id=recording.id, start_seconds=values.start_seconds,
                 end_seconds=end, note=values.note, created_by_id=actor.id, created_at=now)

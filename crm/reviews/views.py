@@ -4,7 +4,6 @@ rubrics, the library (and the clip's audio), the rep's feedback. Views parse the
 the services and render; the player's behaviour is ``crm/static/reviews/player.js``."""
 from __future__ import annotations
 
-
 from flask import Blueprint, Response, flash, redirect, render_template, request, send_file, url_for
 from flask_login import current_user
 
@@ -145,9 +144,7 @@ def scorecard(recording_id: int):
     ratings = [{"criterion_id": key.removeprefix("rating-"), "rating": value,
                 "note": request.form.get("note-" + key.removeprefix("rating-"), "")}
                for key, value in request.form.items() if key.startswith("rating-")]
-    missing = [{"criterion_id": key.removeprefix("note-"), "rating": ""} for key in request.form
-               if key.startswith("note-") and "rating-" + key.removeprefix("note-") not in request.form]
-    data = {"rubric_id": rubric_id, "ratings": ratings + missing}
+    data = {"rubric_id": rubric_id, "ratings": ratings}
     return _act(recording_id, "scorecard",
                 lambda: services.save_scorecard(current_user, recording_id, data, now=utcnow()),
                 "scorecards", "Scorecard saved.")

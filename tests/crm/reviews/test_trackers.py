@@ -47,7 +47,8 @@ def test_trackers_count_per_call_and_side(mallory, alice, make_recording, now):
     services.save_transcript(alice, recording.id, SEGMENTS_JSON, now=now, fmt="json")
     db.session.commit()
     assert hits_by_name(mallory, recording) == {"Price": 3, "Price (prospect)": 1, "Competitors": 1}
-    marks = {item.tracker.name: [h.at_seconds for h in item.marks] for item in services.tracker_hits(alice, recording.id)}
+    marks = {item.tracker.name: [h.at_seconds for h in item.marks]
+             for item in services.tracker_hits(alice, recording.id)}
     assert marks["Price"] == [5.0, 10.0]  # one mark per line, at the line's start (count 1 and 2)
 
 

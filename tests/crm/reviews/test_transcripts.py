@@ -122,4 +122,5 @@ def test_unknown_names_stay_unplaced_without_the_reps_name():
 def test_a_transcript_without_the_rep_guesses_no_names():
     assert speaker_roles({"Ana García", "Carlos Pérez", None}, ("Alice Rep", "Alice")) == {
         "Ana García": None, "Carlos Pérez": None, None: None}
-    assert speaker_roles({"Alice", "Carlos Pérez"}, ("Alice Rep", "Alice")) == {"Alice": "rep", "Carlos Pérez": "prospect"}
+    assert speaker_roles({"Alice", "Carlos Pérez"}, ("Alice Rep", "Alice")) == {
+        "Alice": "rep", "Carlos Pérez": "prospect"}
