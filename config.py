@@ -146,13 +146,18 @@ class Config:
         self.SEQUENCE_BULK_SYNC_MAX = int(env.get("SEQUENCE_BULK_SYNC_MAX", 100))
         self.SEQUENCE_BULK_CHUNK = int(env.get("SEQUENCE_BULK_CHUNK", 50))
         # Calls: queue sizing, contacts' calling hours (their local time), click-to-call
-        # (e.g. "https://dialer.example.com/call?to={phone}"; empty: tel: links), recordings.
+        # (e.g. "https://dialer.example.com/call?to={phone}"; empty: tel: links).
         self.CALLS_PER_HOUR = int(env.get("CALLS_PER_HOUR", 12))
         self.CALLING_HOURS = tuple(env.get("CALLING_HOURS", "09:00-18:00").split("-", 1))
         self.CALL_RECENT_CONTACT_DAYS = int(env.get("CALL_RECENT_CONTACT_DAYS", 7))
         self.CALL_DIALER_URL_TEMPLATE = env.get("CALL_DIALER_URL_TEMPLATE", "")
-        self.CALL_RECORDING_MAX_BYTES = int(env.get("CALL_RECORDING_MAX_BYTES", 50 * 1024 * 1024))
         self.CALL_FEED_RATE_LIMIT = env.get("CALL_FEED_RATE_LIMIT", "60 per minute")
+        # Call recordings (crm/recordings): the largest upload (413 beyond; an hour of 16 kHz
+        # stereo WAV is 230 MB, of 8 kHz 115 MB) and where files are kept (default
+        # <instance>/recordings; recordings attached before are read from <instance>/call-recordings).
+        self.RECORDING_MAX_BYTES = int(env.get("RECORDING_MAX_BYTES", 200 * 1024 * 1024))
+        self.RECORDINGS_DIR = Path(env["RECORDINGS_DIR"]) if env.get("RECORDINGS_DIR") else \
+            self.INSTANCE_DIR / "recordings"
 
     def _database_url(self, url: str | None) -> str:
         if not url:

@@ -143,7 +143,7 @@ FEATURES: tuple[Feature, ...] = (
         demo="crm.meetings.demo:seed",
     ),
     Feature(
-        "calls", "The call queue, time blocks, logging calls, recordings.",
+        "calls", "The call queue, time blocks, logging calls, scripts, plan versus actual.",
         models=("crm.calls.models",),
         blueprints=("crm.calls.views:bp",),
         api="crm.calls.api:routes",
@@ -156,6 +156,12 @@ FEATURES: tuple[Feature, ...] = (
     Feature(
         "recordings", "Call recordings: uploads checked by content, range-served audio, analysis in the worker.",
         models=("crm.recordings.models",),
+        blueprints=("crm.recordings.views:bp",),
+        api="crm.recordings.api:routes",
+        cli="crm.recordings.cli:recordings_group",
+        jobs="crm.recordings.jobs:JOBS",
+        demo="crm.recordings.demo:seed",
+        setup="crm.recordings.views:init",
     ),
     Feature(
         "reviews", "Conversation review: transcripts, keyword trackers, the review queue, the player, comments "

@@ -49,13 +49,24 @@ class EndpointSpec:
     response: type[BaseModel] | None = None
     status: int = 200
     description: str = ""
+    # A multipart/form-data body: ``form`` models its text fields (parsed into ``form=``),
+    # ``files`` names its file fields (the view reads them from ``request.files``).
+    form: type[BaseModel] | None = None
+    files: tuple[str, ...] = ()
+    form_limit: Callable[[], int] | None = None  # the largest body accepted (default: MAX_CONTENT_LENGTH)
+    # A binary answer (e.g. "audio/*") instead of JSON, and the extra statuses it may carry.
+    media_type: str | None = None
+    extra_statuses: tuple[int, ...] = ()
 
 
 def endpoint(
     summary: str, *, body: type[BaseModel] | None = None, query: type[BaseModel] | None = None,
     response: type[BaseModel] | None = None, status: int = 200, description: str = "",
+    form: type[BaseModel] | None = None, files: tuple[str, ...] = (), form_limit: Callable[[], int] | None = None,
+    media_type: str | None = None, extra_statuses: tuple[int, ...] = (),
 ) -> Callable:
-    spec = EndpointSpec(summary, body, query, response, status, description)
+    spec = EndpointSpec(summary, body, query, response, status, description, form, files, form_limit, media_type,
+                        extra_statuses)
 
     def decorate(view: Callable) -> Callable:
         @functools.wraps(view)
@@ -65,6 +76,8 @@ def endpoint(
                 path_args["body"] = parse_body(spec.body)
             if spec.query is not None:
                 path_args["query"] = parse_query(spec.query)
+            if spec.form is not None:
+                path_args["form"] = parse_form(spec.form, spec.form_limit)
             return render(view(**path_args), spec)
 
         setattr(handle, SPEC_ATTR, spec)
@@ -104,6 +117,19 @@ def parse_body(model: type[BaseModel]) -> BaseModel:
         if malformed:
             raise ServiceError(f"malformed JSON: {malformed[0]['msg']}") from None
         raise ValidationFailed("invalid request body", field_errors(exc, root="body")[0]) from None
+
+
+def parse_form(model: type[BaseModel], limit: Callable[[], int] | None = None) -> BaseModel:
+    """Validate the text fields of a multipart/form-data body (reading the form reads the
+    whole body, files included: ``limit`` first replaces MAX_CONTENT_LENGTH for it)."""
+    if limit is not None:
+        request.max_content_length = limit()
+    if request.mimetype != "multipart/form-data":
+        raise UnsupportedMediaType("send a multipart/form-data body")
+    try:
+        return model.model_validate(request.form.to_dict())
+    except ValidationError as exc:
+        raise ValidationFailed("invalid form fields", field_errors(exc, root="body")[0]) from None
 
 
 def parse_query(model: type[BaseModel]) -> BaseModel:

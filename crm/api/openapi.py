@@ -31,6 +31,7 @@ ERRORS = {
     404: ("NotFound", "No such record"),
     409: ("Conflict", "The change conflicts with existing data (duplicate, record in use, state)"),
     413: ("PayloadTooLarge", "The request body is too large"),
+    416: ("RangeNotSatisfiable", "The requested byte range lies outside the file"),
     422: ("ValidationFailed", "Invalid input; `fields` names each bad field"),
 }
 DESCRIPTION = """Token-authenticated JSON API of the prospecting CRM.
@@ -121,10 +122,24 @@ def _operation(rule: Rule, method: str, spec: EndpointSpec, access, refs) -> dic
             "required": True,
             "content": {"application/json": {"schema": refs[(spec.body, "validation")]}},
         }
+    if spec.form is not None:
+        operation["requestBody"] = {"required": True,
+                                    "content": {"multipart/form-data": {"schema": _form_schema(spec)}}}
     operation["responses"] = _responses(method, spec, is_public, bool(_path_parameters(rule.rule)), refs)
     if is_public:
         operation["security"] = []
     return operation
+
+
+def _form_schema(spec: EndpointSpec) -> dict[str, Any]:
+    """The multipart body: the form model's fields plus each file field as binary."""
+    assert spec.form is not None
+    schema = spec.form.model_json_schema(ref_template=REF_TEMPLATE)
+    properties = {name: {k: v for k, v in prop.items() if k != "title"}
+                  for name, prop in schema.get("properties", {}).items()}
+    properties.update({name: {"type": "string", "format": "binary"} for name in spec.files})
+    return {"type": "object", "properties": properties,
+            "required": sorted(set(schema.get("required", [])) | set(spec.files))}
 
 
 def _path_parameters(rule: str) -> list[dict[str, Any]]:
@@ -170,7 +185,9 @@ def _without_null(schema: dict[str, Any]) -> dict[str, Any]:
 
 def _responses(method: str, spec: EndpointSpec, is_public: bool, has_path_args: bool, refs):
     success: dict[str, Any] = {"description": spec.summary}
-    if spec.response is not None:
+    if spec.media_type is not None:
+        success["content"] = {spec.media_type: {"schema": {"type": "string", "format": "binary"}}}
+    elif spec.response is not None:
         success["content"] = {"application/json": {"schema": refs[(spec.response, "serialization")]}}
     elif spec.status == 200:
         success["content"] = {"application/json": {"schema": {"type": "object"}}}
@@ -179,13 +196,17 @@ def _responses(method: str, spec: EndpointSpec, is_public: bool, has_path_args: 
         codes |= {401, 403}
     if has_path_args:
         codes.add(404)
-    if spec.body is not None:
+    if spec.body is not None or spec.form is not None:
         codes |= {400, 413, 422}
     if spec.query is not None:
         codes.add(422)
     if method in ("POST", "PATCH", "PUT", "DELETE") and not is_public:
         codes.add(409)
     responses = {str(spec.status): success}
+    for code in spec.extra_statuses:
+        if code not in ERRORS:  # a success such as 206 Partial Content
+            responses[str(code)] = dict(success, description=f"{spec.summary} ({code})")
+    codes |= {code for code in spec.extra_statuses if code in ERRORS}
     for code in sorted(codes):
         responses[str(code)] = {"$ref": f"#/components/responses/{ERRORS[code][0]}"}
     return responses

@@ -5,7 +5,7 @@ Owns: prospecting time blocks (``TimeBlock``) and the secret ICS feed, the daily
 and follow-ups (``CallTask``), call scripts, recordings, plan versus actual, ``CallSettings``.
 
 Offers (``crm.calls.services``): blocks (``create_block``, ``busy_intervals``...), the queue
-(``build_queue``, ``queue_entries``...), ``log_call``, ``attach_recording``, settings and the
+(``build_queue``, ``queue_entries``...), ``log_call``, settings and the
 feed; ``connect_signals`` answers meetings' ``busy_time_requested`` with the rep's blocks.
 
 Called by: its pages, API, jobs and demo; meetings' booking (through the signal). It calls

@@ -1,5 +1,6 @@
 """JSON API of the calls feature (``routes``, mounted on /api/v1 from the manifest): the call queue, logging calls,
-time blocks, the calendar feed URL and recordings by URL. Thin callers of the services."""
+time blocks, the calendar feed URL, and (kept for phone systems that use it) a recording's URL, which the
+recordings feature stores. Thin callers of the services."""
 from __future__ import annotations
 
 from datetime import date as Date
@@ -20,9 +21,9 @@ from crm.calls.models import OUTCOMES
 from crm.calls.outcomes import log_call
 from crm.calls.permissions import rep_for
 from crm.calls.priority import REASON_CODES
-from crm.calls.recordings import attach_recording
 from crm.calls.settings import feed_url, regenerate_feed_token, settings_for
 from crm.extensions import db
+from crm.recordings import services as recordings
 from crm.timeutil import utcnow
 from crm.web.access import SALES, roles
 
@@ -150,11 +151,13 @@ class RecordingOut(OutModel):
 @routes.post("/calls/<int:activity_id>/recording")
 @roles(*SALES)
 @endpoint("Attach a recording URL to a call", body=RecordingIn, response=RecordingOut, status=201,
-          description="File uploads go through the page (multipart); here the phone system's https URL.")
+          description="The phone system's https URL, stored as a linked recording (not analysed). Upload the "
+                      "audio itself with POST /recordings (multipart) to have it analysed.")
 def attach_call_recording(activity_id: int, body: RecordingIn):
-    recording = attach_recording(activity_id, api_user(), now=utcnow(), url=body.url)
+    recording = recordings.attach_recording_url(api_user(), activity_id, body.url, now=utcnow())
     db.session.commit()
-    return RecordingOut.model_validate(recording)
+    return RecordingOut(id=recording.id, activity_id=recording.activity_id, source=recording.source,
+                        url=recording.source_url, created_at=recording.created_at)
 
 
 # --- time blocks and the feed ---------------------------------------------------------------

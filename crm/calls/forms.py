@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from flask_wtf.file import FileField
 from wtforms import (
     BooleanField,
     DateField,
@@ -62,8 +61,3 @@ class ScriptForm(FlaskForm):
     body = TextAreaField("Talk track", validators=[Optional(), Length(max=20000)])
     objections = TextAreaField("Objections (one a line: objection | answer)",
                                validators=[Optional(), Length(max=60000)])
-
-
-class RecordingForm(FlaskForm):
-    file = FileField("Audio file (mp3, wav, ogg, m4a, webm)")
-    url = StringField("…or the recording's https URL from the phone system", validators=[Optional(), Length(max=2000)])

@@ -1,6 +1,6 @@
 """Tables of the calls feature: prospecting time blocks, per-rep call settings (calls per hour,
 the secret calendar feed token), the daily call queue, callbacks and follow-up tasks, team call
-scripts, and recordings attached to call activities."""
+and team call scripts. (Recordings of calls are the recordings feature's: ``crm.recordings``.)"""
 from __future__ import annotations
 
 from datetime import date, datetime, time
@@ -141,21 +141,3 @@ class CallScript(db.Model):
     position: Mapped[int] = mapped_column(default=0)
     updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
-
-
-class CallRecording(db.Model):
-    """A recording of a call activity: an uploaded file under instance/call-recordings/ or an
-    https URL from the phone system. Review comes with the recordings feature."""
-
-    __tablename__ = "call_recordings"
-    __table_args__ = (CheckConstraint("source IN ('upload', 'url')", name="source"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    activity_id: Mapped[int] = mapped_column(ForeignKey("activities.id", ondelete="CASCADE"), index=True)
-    source: Mapped[str] = mapped_column(String(10))
-    url: Mapped[str | None] = mapped_column(String(2000))
-    storage_path: Mapped[str | None] = mapped_column(String(300))
-    content_type: Mapped[str | None] = mapped_column(String(100))
-    size_bytes: Mapped[int | None]
-    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

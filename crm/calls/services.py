@@ -4,7 +4,7 @@ demo of this one) call. The work lives in the submodules; this module re-exports
 - time blocks (``crm.calls.blocks``): the rep's prospecting blocks, created and deleted, and
   ``busy_intervals``, the blocks as busy time (the booking page of meetings reads it);
 - the daily queue (``crm.calls.queue``): build, read, live-intent refresh;
-- logging calls (``crm.calls.outcomes``) and attaching recordings (``crm.calls.recordings``);
+- logging calls (``crm.calls.outcomes``) (recordings: ``crm.recordings.services``);
 - the rep's call settings and secret calendar feed (``crm.calls.settings``).
 
 ``connect_signals`` (called where the app is built) answers the meetings feature's question
@@ -38,7 +38,6 @@ from crm.calls.queue import (  # noqa: F401  (re-exported)
     skip_entry,
     today_for,
 )
-from crm.calls.recordings import attach_recording, call_activity  # noqa: F401  (re-exported)
 from crm.calls.settings import (  # noqa: F401  (re-exported)
     feed_url,
     regenerate_feed_token,

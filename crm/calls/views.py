@@ -1,5 +1,5 @@
 """Pages of the calls feature: My day (the queue), the focused working page, time blocks and
-the calendar, the secret ICS feed, call scripts, plan versus actual, recordings. Views parse,
+the calendar, the secret ICS feed, call scripts, plan versus actual. Views parse,
 call the services, commit and render."""
 from __future__ import annotations
 
@@ -15,13 +15,12 @@ from crm.api.bounds import check_day
 from crm.auth.models import User
 from crm.calls import blocks as block_service
 from crm.calls import queue as queue_service
-from crm.calls.forms import BlockForm, LogCallForm, RecordingForm, ScriptForm, SettingsForm
+from crm.calls.forms import BlockForm, LogCallForm, ScriptForm, SettingsForm
 from crm.calls.ics import feed_calendar
-from crm.calls.models import OUTCOME_LABELS, OUTCOMES, CallQueueEntry, CallRecording, CallTask
+from crm.calls.models import OUTCOME_LABELS, OUTCOMES, CallQueueEntry, CallTask
 from crm.calls.outcomes import complete_follow_up, log_call, open_follow_ups
 from crm.calls.permissions import rep_for
 from crm.calls.plan import team_plan, week_start
-from crm.calls.recordings import attach_recording, call_activity
 from crm.calls.scripts import delete_script, get_script, list_scripts, objections_text, parse_objections, save_script
 from crm.calls.settings import (
     feed_url,
@@ -37,6 +36,7 @@ from crm.contacts.services import ContactPanel
 from crm.errors import ServiceError, ValidationFailed
 from crm.extensions import db, limiter
 from crm.meetings.services import meetings_between
+from crm.recordings import services as recordings
 from crm.timeutil import utcnow
 from crm.web.access import SALES, public, roles
 from crm.web.formhelpers import abort_for, commit_or_abort, commit_or_show_errors, int_arg
@@ -462,35 +462,15 @@ def plan():
 @bp.route("/calls/recordings/<int:activity_id>", methods=["GET", "POST"])
 @roles(*SALES)
 def recording(activity_id: int):
-    try:
-        activity = call_activity(current_user, activity_id)
-    except ServiceError as exc:
-        abort_for(exc)
-    form = RecordingForm()
-    status = 200
-    if request.method == "POST" and form.validate_on_submit():
-        upload = form.file.data if getattr(form.file.data, "filename", "") else None
-        url = form.url.data or None
-        attached, status = commit_or_show_errors(
-            form, lambda: attach_recording(activity.id, current_user, now=utcnow(), upload=upload, url=url),
-            apply_errors=_recording_errors)
-        if attached is not None:
-            flash("Recording attached.", "success")
-            return redirect(url_for(".my_day"))
-    elif request.method == "POST":
-        status = 422
-    return render_template("calls/recording.html", form=form, activity=activity), status
-
-
-def _recording_errors(form, exc: ServiceError) -> None:
-    for name, message in exc.fields.items():
-        getattr(form, name, form.url).errors.append(message)
+    """The old address of the attach page (bookmarks, the My day link): the recordings feature's."""
+    return redirect(url_for("recordings.attach", activity_id=activity_id), code=308)
 
 
 # --- the contact page panel ----------------------------------------------------------------
 
 def _contact_panel(contact, viewer, now) -> dict:
-    """The last calls, open callbacks / follow-ups and which calls have a recording (3 queries)."""
+    """The last calls, open callbacks / follow-ups and which calls have a recording the viewer may
+    hear (3 queries)."""
     calls = db.session.scalars(
         select(Activity).options(joinedload(Activity.user))
         .where(Activity.contact_id == contact.id, Activity.kind == "call")
@@ -498,9 +478,8 @@ def _contact_panel(contact, viewer, now) -> dict:
     tasks = db.session.scalars(
         select(CallTask).where(CallTask.contact_id == contact.id, CallTask.done_at.is_(None))
         .order_by(CallTask.due_at).limit(5)).all()
-    recorded = set(db.session.scalars(select(CallRecording.activity_id).where(
-        CallRecording.activity_id.in_([c.id for c in calls])))) if calls else set()
-    return {"calls": calls, "open_tasks": tasks, "recordings": {cid: True for cid in recorded}}
+    return {"calls": calls, "open_tasks": tasks,
+            "recordings": recordings.recorded_call_ids(viewer, [c.id for c in calls])}
 
 
 CONTACT_PANEL = ContactPanel(key="calls", template="calls/_contact_panel.html", load=_contact_panel,

@@ -92,6 +92,8 @@ def upgrade():
     op.create_index("ix_recordings_status_created", "recordings", ["status", "created_at"])
     op.create_index("ix_recordings_user_created", "recordings", ["user_id", "created_at"])
     _move_call_recordings()
+    op.drop_index("ix_call_recordings_activity_id", table_name="call_recordings")
+    op.drop_table("call_recordings")
 
 
 def _chosen_legacy_rows(conn) -> list:
@@ -134,6 +136,27 @@ def _move_call_recordings():
 
 
 def downgrade():
+    op.create_table(
+        "call_recordings",
+        sa.Column("id", sa.Integer(), primary_key=True),
+        sa.Column("activity_id", sa.Integer(), sa.ForeignKey("activities.id", ondelete="CASCADE"), nullable=False),
+        sa.Column("source", sa.String(10), nullable=False),
+        sa.Column("url", sa.String(2000), nullable=True),
+        sa.Column("storage_path", sa.String(300), nullable=True),
+        sa.Column("content_type", sa.String(100), nullable=True),
+        sa.Column("size_bytes", sa.Integer(), nullable=True),
+        sa.Column("created_by_id", sa.Integer(), sa.ForeignKey("users.id", ondelete="SET NULL"), nullable=True),
+        _ts("created_at", False),
+        sa.CheckConstraint("source IN ('upload', 'url')", name=op.f("ck_call_recordings_source")),
+    )
+    op.create_index("ix_call_recordings_activity_id", "call_recordings", ["activity_id"])
+    # Files uploaded since live under RECORDINGS_DIR, not instance/call-recordings/: their rows
+    # come back with their key and the files must be moved by hand (README "Call recordings").
+    op.execute(
+        "INSERT INTO call_recordings (activity_id, source, url, storage_path, content_type, size_bytes,"
+        " created_by_id, created_at) SELECT activity_id, source, source_url, storage_key, content_type, byte_size,"
+        " uploaded_by_id, created_at FROM recordings"
+    )
     op.drop_index("ix_recordings_user_created", table_name="recordings")
     op.drop_index("ix_recordings_status_created", table_name="recordings")
     op.drop_table("recordings")

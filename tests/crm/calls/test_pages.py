@@ -1,19 +1,16 @@
-"""Pages: My day, the working page, blocks, scripts, plan vs actual, recordings; the queue
+"""Pages: My day, the working page, blocks, scripts, plan vs actual; the queue
 page's query count does not grow with the queue."""
 from __future__ import annotations
 
-import io
 from datetime import date, time, timedelta, timezone
 
 import pytest
 
-from crm.calls.models import CallRecording, CallScript, TimeBlock
+from crm.calls.models import CallScript, TimeBlock
 from crm.calls.outcomes import log_call
 from crm.calls.plan import plan_vs_actual
 from crm.calls.queue import build_queue
-from crm.calls.recordings import attach_recording
 from crm.contacts.timeline import record_activity
-from crm.errors import PermissionDenied, ValidationFailed
 from crm.extensions import db
 from tests.conftest import csrf_from
 from tests.crm.calls.conftest import NY_8AM
@@ -158,44 +155,6 @@ def test_plan_vs_actual_counts_calls_inside_and_outside_blocks(ny_rep, callee, c
     login(client, mallory)
     html = client.get("/calls/plan?period=week&date=2026-03-10").get_data(as_text=True)
     assert f'data-user-id="{ny_rep.id}"' in html and "7.5" in html
-
-
-def test_recordings_by_url_and_upload(app, ny_rep, bob, callee, tmp_path):
-    app.config["INSTANCE_DIR"], saved = tmp_path, app.config["INSTANCE_DIR"]
-    try:
-        contact = callee()
-        call = log_call(ny_rep, contact_id=contact.id, outcome="connected", now=TODAY_NY).activity
-        by_url = attach_recording(call.id, ny_rep, now=TODAY_NY, url="https://pbx.example.com/rec/1.mp3")
-        assert by_url.source == "url"
-        for bad in ("http://pbx.example.com/1.mp3", "https://user:pw@pbx.example.com/1", "javascript:alert(1)", ""):
-            with pytest.raises(ValidationFailed):
-                attach_recording(call.id, ny_rep, now=TODAY_NY, url=bad)
-        with pytest.raises(PermissionDenied):
-            attach_recording(call.id, bob, now=TODAY_NY, url="https://pbx.example.com/rec/2.mp3")
-
-        class Upload:
-            def __init__(self, name, mimetype, data):
-                self.filename, self.mimetype, self.stream = name, mimetype, io.BytesIO(data)
-
-        wav = b"RIFF\x24\x00\x00\x00WAVEfmt " + b"\x00" * 40
-        stored = attach_recording(call.id, ny_rep, now=TODAY_NY, upload=Upload("call.wav", "audio/wav", wav))
-        assert (tmp_path / "call-recordings" / stored.storage_path).read_bytes() == wav
-        with pytest.raises(ValidationFailed):  # the name says wav, the bytes do not
-            attach_recording(call.id, ny_rep, now=TODAY_NY, upload=Upload("call.wav", "audio/wav", b"<html>"))
-        with pytest.raises(ValidationFailed):
-            attach_recording(call.id, ny_rep, now=TODAY_NY, upload=Upload("x.exe", "application/octet-stream", b"MZ"))
-        app.config["CALL_RECORDING_MAX_BYTES"] = 20
-        with pytest.raises(ValidationFailed):
-            attach_recording(call.id, ny_rep, now=TODAY_NY, upload=Upload("call.wav", "audio/wav", wav))
-        note = record_activity("note", TODAY_NY, contact_id=contact.id)
-        from crm.errors import NotFound
-        with pytest.raises(NotFound):
-            attach_recording(note.id, ny_rep, now=TODAY_NY, url="https://pbx.example.com/rec/3.mp3")
-        db.session.commit()
-        assert db.session.query(CallRecording).count() == 2
-    finally:
-        app.config["INSTANCE_DIR"] = saved
-        app.config["CALL_RECORDING_MAX_BYTES"] = 50 * 1024 * 1024
 
 
 def test_poll_lets_live_intent_join(client, login, ny_rep, callee, live_intent, frozen):

@@ -1,0 +1,239 @@
+"""Where recordings live on disk and how an upload gets there whole or not at all.
+
+An upload is streamed to ``<key>.part`` in ``RECORDINGS_DIR`` (counting bytes against
+``RECORDING_MAX_BYTES`` and hashing as it goes), checked by decoding it (``probe``), and
+renamed to ``<key>`` only after the transaction that adds its row commits; a rollback removes
+the ``.part``. A session's pending files are kept in ``session.info``; the listeners are added
+once per app by ``init`` (the manifest's ``setup``). Should the process die between the commit
+and the rename, the worker finishes the rename (``settle_file``).
+
+Files attached before this feature existed stay in ``instance/call-recordings/`` and are read
+from there (``path_for``).
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+import soundfile
+from flask import Flask, current_app
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from crm.errors import ServiceError, ValidationFailed
+
+DEFAULT_MAX_BYTES = 200 * 1024 * 1024
+CHUNK = 1024 * 1024
+PENDING_KEY = "recordings.pending_files"
+
+# libsndfile's major format -> ours, the content type we serve it with, and the file name
+# extensions that mean it (a name saying another audio format than the content is refused).
+FORMATS = {
+    "WAV": ("wav", "audio/wav"), "WAVEX": ("wav", "audio/wav"), "RF64": ("wav", "audio/wav"),
+    "FLAC": ("flac", "audio/flac"), "OGG": ("ogg", "audio/ogg"), "MP3": ("mp3", "audio/mpeg"),
+}
+EXTENSIONS = {"wav": "wav", "wave": "wav", "flac": "flac", "ogg": "ogg", "oga": "ogg", "opus": "ogg",
+              "mp3": "mp3", "m4a": "m4a", "aac": "aac", "webm": "webm", "wma": "wma", "amr": "amr"}
+DECLARED_TYPES = {"audio/wav": "wav", "audio/x-wav": "wav", "audio/wave": "wav", "audio/vnd.wave": "wav",
+                  "audio/flac": "flac", "audio/x-flac": "flac", "audio/ogg": "ogg", "audio/opus": "ogg",
+                  "application/ogg": "ogg", "audio/mpeg": "mp3", "audio/mp3": "mp3", "audio/mp4": "m4a",
+                  "audio/x-m4a": "m4a", "audio/aac": "aac", "audio/webm": "webm"}
+# libsndfile's notes on a file whose end is missing (its header promised more).
+TRUNCATION_NOTES = ("should be", "File ended unexpectedly", "lacks an end-of-stream")
+MAX_SAMPLE_RATE = 192_000
+PROBE_SECONDS = 0.5
+
+
+class PayloadTooLarge(ServiceError):
+    status = 413
+    code = "payload_too_large"
+
+
+@dataclass(frozen=True)
+class Probe:
+    format: str
+    content_type: str
+    sample_rate: int
+    channels: int
+    frames: int
+
+    @property
+    def duration_seconds(self) -> float:
+        return self.frames / self.sample_rate
+
+
+@dataclass(frozen=True)
+class StoredUpload:
+    part: Path
+    key: str
+    byte_size: int
+    sha256: str
+    probe: Probe
+
+
+# --- configuration ---------------------------------------------------------------------------
+
+def max_bytes() -> int:
+    return int(current_app.config.get("RECORDING_MAX_BYTES", DEFAULT_MAX_BYTES))
+
+
+def storage_dir() -> Path:
+    configured = current_app.config.get("RECORDINGS_DIR")
+    return Path(configured) if configured else Path(current_app.config.get("INSTANCE_DIR", "instance")) / "recordings"
+
+
+def legacy_dir() -> Path:
+    return Path(current_app.config.get("INSTANCE_DIR", "instance")) / "call-recordings"
+
+
+def path_for(key: str) -> Path | None:
+    """The stored file of ``key``, or None if there is none (in the storage directory, else
+    where recordings attached before this feature were kept)."""
+    if not key or "/" in key or "\\" in key or key.startswith("."):
+        return None
+    for folder in (storage_dir(), legacy_dir()):
+        if (folder / key).is_file():
+            return folder / key
+    return None
+
+
+def part_path(key: str) -> Path:
+    return storage_dir() / f".{key}.part"
+
+
+# --- checking the content ----------------------------------------------------------------------
+
+def probe(path: Path) -> Probe:
+    """Decode the start and the end of ``path``: ValidationFailed (field ``file``) unless it is
+    a whole WAV, FLAC, OGG (Vorbis or Opus) or MP3 file of one or two channels."""
+    try:
+        with soundfile.SoundFile(str(path)) as audio:
+            found = _checked(audio)
+    except soundfile.LibsndfileError:
+        raise ValidationFailed("unsupported file", {
+            "file": "not audio we can read: send WAV, FLAC, OGG (Vorbis/Opus) or MP3"}) from None
+    except (RuntimeError, ValueError, EOFError) as problem:
+        raise ValidationFailed("unsupported file", {"file": f"the audio could not be decoded: {problem}"}) from None
+    return found
+
+
+def _checked(audio: soundfile.SoundFile) -> Probe:
+    if audio.format not in FORMATS:
+        raise ValidationFailed("unsupported file", {
+            "file": f"{audio.format_info} is not accepted: send WAV, FLAC, OGG (Vorbis/Opus) or MP3"})
+    if audio.channels not in (1, 2) or not 0 < audio.samplerate <= MAX_SAMPLE_RATE:
+        raise ValidationFailed("unsupported file", {"file": "one or two channels, at most 192 kHz"})
+    head = audio.read(max(1, int(audio.samplerate * PROBE_SECONDS)), dtype="int16", always_2d=True)
+    if audio.frames <= 0 or not len(head):
+        raise ValidationFailed("empty recording", {"file": "the file holds no audio"})
+    tail_start = max(audio.frames - audio.samplerate, 0)
+    audio.seek(tail_start)
+    tail = audio.read(audio.frames - tail_start, dtype="int16", always_2d=True)
+    if len(tail) < audio.frames - tail_start or any(note in audio.extra_info for note in TRUNCATION_NOTES):
+        raise ValidationFailed("truncated recording", {"file": "the file is cut short: its end is missing"})
+    kind, content_type = FORMATS[audio.format]
+    return Probe(kind, content_type, audio.samplerate, audio.channels, audio.frames)
+
+
+def check_label(found: Probe, filename: str, declared_type: str) -> None:
+    """A name or Content-Type naming another audio format than the content is refused: such a
+    file was renamed or mislabelled somewhere, and serving it under its claim would break
+    players. Names and types that claim no audio format (``.bin``, octet-stream) pass."""
+    extension = filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
+    named = EXTENSIONS.get(extension)
+    declared = DECLARED_TYPES.get(declared_type.split(";")[0].strip().lower())
+    for claim, says in ((named, f"its name says .{extension}"), (declared, f"it was sent as {declared_type}")):
+        if claim is not None and claim != found.format:
+            raise ValidationFailed("mislabelled recording", {
+                "file": f"the content is {found.format.upper()} audio but {says}"})
+
+
+# --- writing ---------------------------------------------------------------------------------
+
+def new_key(activity_id: int, audio_format: str) -> str:
+    return f"{activity_id}-{secrets.token_hex(12)}.{audio_format}"
+
+
+def store_upload(stream: IO[bytes], activity_id: int, filename: str, declared_type: str) -> StoredUpload:
+    """Stream ``stream`` to a ``.part`` file, refuse it (removed) if too large, empty or not
+    audio, and return it for ``register_pending`` once its row exists."""
+    folder = storage_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    temporary = folder / f".upload-{secrets.token_hex(12)}.part"
+    try:
+        size, digest = _copy_limited(stream, temporary, max_bytes())
+        if size == 0:
+            raise ValidationFailed("empty recording", {"file": "the file is empty (0 bytes)"})
+        found = probe(temporary)
+        check_label(found, filename, declared_type)
+        key = new_key(activity_id, found.format)
+        part = part_path(key)
+        os.replace(temporary, part)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+    return StoredUpload(part, key, size, digest, found)
+
+
+def _copy_limited(stream: IO[bytes], target: Path, limit: int) -> tuple[int, str]:
+    digest, size = hashlib.sha256(), 0
+    with open(target, "wb") as out:
+        while chunk := stream.read(CHUNK):
+            size += len(chunk)
+            if size > limit:
+                raise PayloadTooLarge("recording too large", {"file": f"at most {limit} bytes ({_mb(limit)})"})
+            digest.update(chunk)
+            out.write(chunk)
+    return size, digest.hexdigest()
+
+
+def _mb(size: int) -> str:
+    return f"{size / (1024 * 1024):.0f} MB" if size >= 1024 * 1024 else f"{size} bytes"
+
+
+def register_pending(session: Session, stored: StoredUpload) -> None:
+    """Rename ``stored`` to its key when ``session`` commits; remove it if it rolls back."""
+    session.info.setdefault(PENDING_KEY, []).append(stored.key)
+
+
+def settle_file(key: str) -> Path | None:
+    """The committed file of ``key``, finishing its rename if the uploading process stopped
+    between the commit and the rename (the row is committed, so the file is wanted)."""
+    found = path_for(key)
+    if found is not None:
+        return found
+    part = part_path(key)
+    try:
+        os.replace(part, storage_dir() / key)
+    except FileNotFoundError:
+        return path_for(key)
+    return storage_dir() / key
+
+
+def remove(key: str | None) -> None:
+    if key:
+        found = path_for(key)
+        if found is not None and found.parent == storage_dir():
+            found.unlink(missing_ok=True)
+        part_path(key).unlink(missing_ok=True)
+
+
+def _after_commit(session: Session) -> None:
+    for key in session.info.pop(PENDING_KEY, []):
+        settle_file(key)
+
+
+def _after_rollback(session: Session) -> None:
+    for key in session.info.pop(PENDING_KEY, []):
+        part_path(key).unlink(missing_ok=True)
+
+
+def init(app: Flask) -> None:
+    """Add the commit/rollback listeners once (they act only on sessions with pending files)."""
+    for name, listener in (("after_commit", _after_commit), ("after_rollback", _after_rollback)):
+        if not event.contains(Session, name, listener):
+            event.listen(Session, name, listener)
