@@ -67,7 +67,8 @@ def _errors_on_form(form, exc: ServiceError) -> None:
     apply_service_errors(form, exc, aliases={"call_id": "file"})
 
 
-@bp.route("/recordings/<int:recording_id>")
+# /recordings/<id> is the review player (crm.reviews); this page is the file and its analysis status.
+@bp.route("/recordings/<int:recording_id>/status")
 @roles(*SALES)
 def detail(recording_id: int):
     try:

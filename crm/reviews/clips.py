@@ -16,11 +16,17 @@ import soundfile
 from flask import current_app
 
 from crm.errors import NotFound
+from crm.recordings import services as recordings
+from crm.recordings.models import Recording
 from crm.reviews.models import Clip
 
 
-def audio_path(recording_id: int) -> Path | None:  # TEMPORARY until recordings exposes it
-    return None
+def audio_path(recording: Recording) -> Path | None:
+    """The recording's stored file, whoever asks: the library, not the call, grants the clip."""
+    try:
+        return recordings.analysis_source(recording)
+    except recordings.analysis.UnreadableAudio:  # no stored file (a linked URL, or it went missing)
+        return None
 
 
 def cache_dir() -> Path:
@@ -36,7 +42,7 @@ def clip_file(clip: Clip) -> Path:
     target = cache_dir() / f"clip-{clip.id}-{clip.recording_id}-{clip.start_seconds:.3f}-{clip.end_seconds:.3f}.wav"
     if target.exists():
         return target
-    source = audio_path(clip.recording_id)
+    source = audio_path(clip.recording)
     if source is None:
         raise NotFound("the recording's audio is not available")
     cut(source, clip.start_seconds, clip.end_seconds, target)

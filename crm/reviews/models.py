@@ -13,6 +13,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from crm.auth.models import User
 from crm.extensions import db
 from crm.jsontype import JSONType
+from crm.recordings.models import Recording
 from crm.timeutil import UTCDateTime, utcnow
 
 SPEAKERS = ("rep", "prospect")
@@ -226,3 +227,4 @@ class Clip(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     folder: Mapped[LibraryFolder] = relationship(back_populates="clips")
+    recording: Mapped[Recording] = relationship()

@@ -99,8 +99,8 @@ def player_context(recording_id: int) -> dict:
     }
 
 
-def audio_url(recording) -> str:  # TEMPORARY until recordings has its audio route
-    return f"/recordings/{recording.id}/audio"
+def audio_url(recording) -> str | None:
+    return url_for("recordings.audio", recording_id=recording.id) if recording.storage_key else None
 
 
 @bp.route("/recordings/<int:recording_id>")
