@@ -21,6 +21,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, delete, exists, func, or_, select, true
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import IntegrityError
 
 from crm.alerts.services import notify
 from crm.auth.models import User
@@ -112,6 +115,30 @@ def check_within(recording: Recording, seconds: float, field: str) -> None:
     if duration is not None and seconds > duration + END_TOLERANCE:
         raise ValidationFailed("beyond the end of the recording",
                                {field: f"the recording lasts {duration:.1f} seconds"})
+
+
+def insert_once(model, values: dict[str, Any], keys: list[str]) -> None:
+    """Insert a row unless one with the same unique ``keys`` exists, without an error when two
+    requests (two tabs, two reviewers) create it at the same moment: ON CONFLICT DO NOTHING."""
+    insert = pg_insert if db.session.connection().dialect.name == "postgresql" else sqlite_insert
+    db.session.execute(insert(model).values(**values).on_conflict_do_nothing(index_elements=keys))
+
+
+def locked(query: Select):
+    """The row of ``query``, locked until commit (``FOR UPDATE``; SQLite serialises writers
+    anyway), read afresh so a concurrent writer's committed change is what we update."""
+    return db.session.scalars(query.with_for_update().execution_options(populate_existing=True)).one()
+
+
+def add_named(row) -> None:
+    """Add a row whose name is unique; two people creating the same name at once: one gets the
+    field error, not a 500."""
+    try:
+        with db.session.begin_nested():
+            db.session.add(row)
+            db.session.flush()
+    except IntegrityError:
+        raise ValidationFailed("that name is taken", {"name": "another one has this name"}) from None
 
 
 # --- transcripts ---------------------------------------------------------------------------
@@ -221,8 +248,7 @@ def create_tracker(actor: User, data: dict[str, Any], *, now: datetime) -> Track
     _unique_name(Tracker, values.name)
     found = Tracker(name=values.name, phrases=values.phrases, said_by=values.said_by, created_by_id=actor.id,
                     created_at=now, updated_at=now)
-    db.session.add(found)
-    db.session.flush()
+    add_named(found)
     recount_tracker(found)
     return found
 
@@ -400,8 +426,7 @@ def create_rubric(actor: User, data: dict[str, Any], *, now: datetime) -> Rubric
                    created_by_id=actor.id, created_at=now)
     found.criteria = [Criterion(position=i, name=c.name, description=c.description, weight=c.weight)
                       for i, c in enumerate(values.criteria)]
-    db.session.add(found)
-    db.session.flush()
+    add_named(found)
     return found
 
 
@@ -433,11 +458,11 @@ def save_scorecard(actor: User, recording_id: Any, data: dict[str, Any], *, now:
     problems |= {f"ratings.{c.id}": f"rate '{c.name}' from 1 to 5" for c in found.criteria if c.id not in given}
     if problems:
         raise ValidationFailed("rate every criterion of the rubric from 1 to 5", problems)
-    card = db.session.scalar(select(Scorecard).where(
+    insert_once(Scorecard, {"recording_id": recording.id, "rubric_id": found.id, "reviewer_id": actor.id,
+                            "score": 0.0, "created_at": now, "updated_at": now},
+                ["recording_id", "rubric_id", "reviewer_id"])
+    card = locked(select(Scorecard).where(
         Scorecard.recording_id == recording.id, Scorecard.rubric_id == found.id, Scorecard.reviewer_id == actor.id))
-    if card is None:
-        card = Scorecard(recording_id=recording.id, rubric_id=found.id, reviewer_id=actor.id, created_at=now)
-        db.session.add(card)
     card.score = score_of(found, {cid: r.rating for cid, r in given.items()})
     card.updated_at = now
     existing = {rating.criterion_id: rating for rating in card.ratings}
@@ -459,11 +484,8 @@ def scorecards(actor: User, recording_id: Any) -> list[Scorecard]:
 # --- review state --------------------------------------------------------------------------
 
 def _review_row(recording: Recording) -> CallReview:
-    review = call_review(recording)
-    if review is None:
-        review = CallReview(recording_id=recording.id, feedback="")
-        db.session.add(review)
-    return review
+    insert_once(CallReview, {"recording_id": recording.id, "feedback": ""}, ["recording_id"])
+    return locked(select(CallReview).where(CallReview.recording_id == recording.id))
 
 
 def mark_reviewed(actor: User, recording_id: Any, *, now: datetime) -> CallReview:
@@ -584,8 +606,7 @@ def create_folder(actor: User, data: dict[str, Any], *, now: datetime) -> Librar
     values = inputs.FolderInput.parse(data)
     _unique_name(LibraryFolder, values.name)
     found = LibraryFolder(name=values.name, description=values.description, created_by_id=actor.id, created_at=now)
-    db.session.add(found)
-    db.session.flush()
+    add_named(found)
     return found
 
 
