@@ -169,6 +169,7 @@ FEATURES: tuple[Feature, ...] = (
         models=("crm.reviews.models",),
         blueprints=("crm.reviews.views:bp",),
         api="crm.reviews.api:routes",
+        cli="crm.reviews.cli:reviews_group",
         demo="crm.reviews.demo:seed",
     ),
     Feature(

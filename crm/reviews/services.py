@@ -300,6 +300,12 @@ def recount_tracker(found: Tracker) -> int:
     return len(hits)
 
 
+def recount_all() -> dict[str, int]:
+    """Every tracker recounted on every transcript (the CLI)."""
+    trackers = list(db.session.scalars(select(Tracker).order_by(Tracker.id)))
+    return {"trackers": len(trackers), "hits": sum(recount_tracker(found) for found in trackers)}
+
+
 def recount_recording(recording_id: int) -> int:
     """Rebuild every tracker's hits on one recording's transcript."""
     db.session.execute(delete(TrackerHit).where(TrackerHit.recording_id == recording_id))

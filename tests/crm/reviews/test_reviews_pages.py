@@ -2,13 +2,17 @@
 422 with the field), search, trackers, rubrics, library, the rep's feedback; roles."""
 from __future__ import annotations
 
+import io
 import re
+from pathlib import Path
 
 import pytest
 
 from crm.reviews import services
 from tests.conftest import csrf_from
 from tests.crm.reviews.conftest import SEGMENTS_JSON
+
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "transcripts"
 
 
 @pytest.fixture
@@ -121,3 +125,19 @@ def test_tracker_rubric_and_folder_forms(client, login, mallory, recording):
     assert rubric.status_code == 302
     folder = client.post("/library", data={"name": "Objections", "csrf_token": token})
     assert folder.status_code == 422 and "another one has this name" in folder.get_data(as_text=True)
+
+
+def test_transcript_upload_page_lists_malformed_lines(client, login, alice, make_recording):
+    recording = make_recording(alice, duration=60.0)
+    login(client, alice)
+    token = csrf_from(client.get(f"/recordings/{recording.id}").get_data(as_text=True))
+    bad = client.post(f"/recordings/{recording.id}/transcript", content_type="multipart/form-data", data={
+        "csrf_token": token, "transcript": (io.BytesIO((FIXTURES / "malformed.vtt").read_bytes()), "call.vtt")})
+    html = bad.get_data(as_text=True)
+    assert bad.status_code == 422 and "line 6:" in html and "line 14:" in html
+    good = client.post(f"/recordings/{recording.id}/transcript", content_type="multipart/form-data", data={
+        "csrf_token": token, "transcript": (io.BytesIO((FIXTURES / "bom_crlf.srt").read_bytes()), "call.srt")})
+    assert good.status_code == 302
+    assert "What is the price per seat?" in client.get(f"/recordings/{recording.id}").get_data(as_text=True)
+    missing = client.post(f"/recordings/{recording.id}/transcript", data={"csrf_token": token})
+    assert missing.status_code == 422

@@ -8,6 +8,7 @@ from crm.errors import PermissionDenied, ValidationFailed
 from crm.extensions import db
 from crm.reviews import services
 from crm.reviews.matching import matches
+from crm.reviews.models import TrackerHit
 from crm.reviews.transcripts import fold
 from tests.crm.reviews.conftest import SEGMENTS_JSON
 
@@ -79,3 +80,16 @@ def test_trackers_are_defined_by_managers_only(alice, pat, mallory, now):
         services.create_tracker(mallory, {"name": "price", "phrases": ["x"]}, now=now)
     assert "name" in caught.value.fields
     assert services.list_trackers(alice)[0].phrases == ["precio", "cost", "price"]
+
+
+def test_cli_recounts_every_tracker(app, mallory, alice, make_recording, now):
+    recording = make_recording(alice)
+    services.save_transcript(alice, recording.id, SEGMENTS_JSON, now=now, fmt="json")
+    services.create_tracker(mallory, {"name": "Price", "phrases": ["precio"]}, now=now)
+    db.session.execute(TrackerHit.__table__.delete())  # hits lost (a bulk import, an upgrade)
+    db.session.commit()
+    assert hits_by_name(mallory, recording) == {}
+    result = app.test_cli_runner().invoke(args=["crm", "reviews", "recount-trackers"])
+    assert result.exit_code == 0 and result.output.strip() == "1 trackers, 2 hits"
+    db.session.expire_all()
+    assert hits_by_name(mallory, recording) == {"Price": 3}

@@ -1,0 +1,20 @@
+"""``flask --app wsgi crm reviews recount-trackers``: count every keyword tracker again on every
+transcript (pages and the API recount on each change already; this is for after an upgrade that
+changes the matching rule, or a bulk import of transcripts straight into the database)."""
+from __future__ import annotations
+
+import click
+from flask.cli import AppGroup
+
+from crm.extensions import db
+from crm.reviews import services
+
+reviews_group = AppGroup("reviews", help="Conversation review: keyword trackers.")
+
+
+@reviews_group.command("recount-trackers")
+def recount_trackers_command() -> None:
+    """Rebuild every tracker's hits on every transcript."""
+    counts = services.recount_all()
+    db.session.commit()
+    click.echo(f"{counts['trackers']} trackers, {counts['hits']} hits")
