@@ -336,11 +336,15 @@ def get_review(recording_id: int):
     return review_out(recording_id, services.review_state(api_user(), recording_id))
 
 
-@routes.post("/recordings/<int:recording_id>/review")
+class ReviewIn(StrictModel):
+    reviewed: bool = Field(description="true: reviewed (leaves the queue); false: back in the queue")
+
+
+@routes.put("/recordings/<int:recording_id>/review")
 @roles(*REVIEWERS)
-@endpoint("Mark a call reviewed", response=ReviewOut)
-def mark_reviewed(recording_id: int):
-    review = services.mark_reviewed(api_user(), recording_id, now=utcnow())
+@endpoint("Mark a call reviewed, or put it back in the queue", body=ReviewIn, response=ReviewOut)
+def mark_reviewed(recording_id: int, body: ReviewIn):
+    review = services.mark_reviewed(api_user(), recording_id, now=utcnow(), reviewed=body.reviewed)
     db.session.commit()
     return review_out(recording_id, review)
 

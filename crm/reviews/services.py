@@ -32,7 +32,7 @@ from crm.errors import NotFound, PermissionDenied, ValidationFailed
 from crm.extensions import db
 from crm.policy import SALES_ROLES
 from crm.recordings.models import Recording
-from crm.recordings.services import can_listen, recording_for, visible_recordings
+from crm.recordings.services import recording_for, visible_recordings
 from crm.reviews import inputs
 from crm.reviews.matching import matches, phrase_pattern, said_by_matches
 from crm.reviews.models import (
@@ -494,10 +494,14 @@ def _review_row(recording: Recording) -> CallReview:
     return locked(select(CallReview).where(CallReview.recording_id == recording.id))
 
 
-def mark_reviewed(actor: User, recording_id: Any, *, now: datetime) -> CallReview:
+def mark_reviewed(actor: User, recording_id: Any, *, now: datetime, reviewed: bool = True) -> CallReview:
+    """Take the call out of the review queue (``reviewed=False``: put it back; what was shared
+    stays shared)."""
     recording = recording_to_review(actor, recording_id)
     review = _review_row(recording)
-    if review.reviewed_at is None:
+    if not reviewed:
+        review.reviewed_at, review.reviewed_by_id = None, None
+    elif review.reviewed_at is None:
         review.reviewed_at, review.reviewed_by_id = now, actor.id
     db.session.flush()
     return review
@@ -660,11 +664,6 @@ def delete_clip(actor: User, clip_id: Any) -> None:
 def clips_of_recording(actor: User, recording_id: Any) -> list[Clip]:
     recording = recording_for(actor, recording_id)
     return list(db.session.scalars(select(Clip).where(Clip.recording_id == recording.id).order_by(Clip.start_seconds)))
-
-
-def may_open_call(actor: User, recording: Recording) -> bool:
-    """Whether the library may link a clip to its full call for ``actor``."""
-    return can_listen(actor, recording)
 
 
 # --- the rep's side ------------------------------------------------------------------------

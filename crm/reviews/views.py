@@ -265,8 +265,7 @@ def library():
         errors, status = refusal.fields or {"form": refusal.message}, refusal.status
     folders = services.list_folders(current_user)
     return render_template("reviews/library.html", folders=folders, form=CrmForm(formdata=None), errors=errors,
-                           values=values, can_edit=services.is_reviewer(current_user),
-                           may_open=services.may_open_call), status
+                           values=values, can_edit=services.is_reviewer(current_user)), status
 
 
 @bp.route("/library/clips/<int:clip_id>/audio")

@@ -129,7 +129,8 @@ def records(admin, make_contact, make_company, make_deal):
             "outbound_email_id": 1,  # mail: no outbox email, 404
             "slug": "zz-missing", "meeting_type_id": 1, "meeting_id": 1,  # meetings: none exist, 404
             "job_id": 1,  # background jobs (bulk enrollment): none exist, 404
-            "recording_id": 1}  # recordings: none exist, 404
+            "recording_id": 1,  # recordings: none exist, 404
+            "tracker_id": 1, "clip_id": 1}  # conversation review: none exist, 404
 
 
 def _database_refusals(caplog) -> list[str]:

@@ -133,3 +133,13 @@ def test_openapi_lists_the_review_paths(client):
                  "/recordings/{recording_id}/transcript", "/recordings/{recording_id}/tracker-hits",
                  "/trackers", "/rubrics", "/library/folders", "/reviews/queue"):
         assert any(p.endswith(path) for p in paths), path
+
+
+def test_mark_reviewed_and_back_in_the_queue(client, api_token, mallory, reviewed):
+    headers = api_token(mallory)
+    url = f"/api/v1/recordings/{reviewed.id}/review"
+    assert client.put(url, json={"reviewed": True}, headers=headers).json["reviewed_at"]
+    assert client.get("/api/v1/reviews/queue", headers=headers).json["total"] == 0
+    assert client.put(url, json={"reviewed": False}, headers=headers).json["reviewed_at"] is None
+    assert client.get("/api/v1/reviews/queue", headers=headers).json["total"] == 1
+    assert client.put(url, json={}, headers=headers).status_code == 422
