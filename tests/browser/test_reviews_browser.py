@@ -113,6 +113,7 @@ def test_manager_reviews_a_call_and_the_rep_sees_it(page, chromium, live_server,
     page.click("#share-form button[type=submit]")
     page.wait_for_load_state()
     assert "Feedback shared" in page.inner_text("main")
+    page.screenshot(path="/tmp/reviews_player.png", full_page=True)
     assert page.console_errors == []
 
     rep_context = chromium.new_context(base_url=live_server, viewport={"width": 390, "height": 844})
@@ -127,6 +128,7 @@ def test_manager_reviews_a_call_and_the_rep_sees_it(page, chromium, live_server,
         mine = rep.inner_text("main")
         assert "hold the price until you know their volumes" in mine and "score 3.0" in mine
         assert "Team average" in mine
+        rep.screenshot(path="/tmp/reviews_mine_phone.png", full_page=True)
         rep.click("#my-reviews a")
         rep.wait_for_url(f"**/recordings/{recording.id}")
         assert "ask about volumes first" in rep.inner_text("#comments")
