@@ -194,3 +194,19 @@ def test_the_worker_job_is_in_the_table(alice, pending):
     pending(alice)
     assert job.func(NOW) == {"ready": 1, "failed": 0}
     assert job.func(NOW) is None
+
+
+def test_a_recording_attached_before_is_read_from_the_old_folder(api, app, alice, make_call, storage, call_audio):
+    """Migrated uploads keep their file in instance/call-recordings/: analysed and served from there."""
+    call = make_call(alice)
+    legacy = app.config["INSTANCE_DIR"] / "call-recordings"
+    legacy.mkdir(parents=True)
+    (legacy / f"{call.id}-0123abcd.wav").write_bytes(call_audio("wav"))
+    db.session.add(Recording(activity_id=call.id, user_id=alice.id, source="upload", status="pending",
+                             channels="rep-left", storage_key=f"{call.id}-0123abcd.wav", content_type="audio/wav",
+                             created_at=NOW))
+    db.session.commit()
+    assert worker.analyse_pending(NOW) == {"ready": 1, "failed": 0}
+    recording = db.session.scalar(select(Recording))
+    with api(alice).get(f"/recordings/{recording.id}/audio", headers={"Range": "bytes=0-3"}) as response:
+        assert response.status_code == 206 and response.data == b"RIFF"
