@@ -156,10 +156,11 @@ def _carry_families(cycle: Cycle, now: datetime) -> None:
 
 
 def gather(cycle: Cycle, now: datetime) -> None:
-    """Data gathering, done by the system: the demand input frozen for the cycle's horizon, as
-    of the month's end (or today, for the month under way), the accuracy of past cycles and
-    the actuals known; then the demand review is under way."""
-    as_of = min(last_day(month_index_of(cycle)), now.date())
+    """Data gathering, done by the system: the demand input frozen for the cycle's horizon as
+    the pipeline stands when the cycle opens (the month-end job opens it hours after the month
+    closed; a cycle opened by hand later sees the deals made since), the accuracy of past
+    cycles and the actuals known; then the demand review is under way."""
+    as_of = now.date()
     periods = horizon_periods(cycle)
     cycle.snapshot_id = take_snapshot(actor_id=None, now=now, start=periods[0], end=periods[-1],
                                       probabilities="calibrated", as_of=as_of)
