@@ -96,24 +96,31 @@ def open_cycle(actor, month: str, now: datetime, *, horizon: int = DEFAULT_HORIZ
     if index > month_index(now.date()):
         raise crm_port.ValidationFailed("a cycle reviews a month that has begun",
                                         {"month": "this month or an earlier one"})
-    if crm_port.db.session.scalar(select(Cycle.id).where(Cycle.month == period_text(index))):
+    cycle = _open_once(period_text(index), getattr(actor, "id", None), now, horizon)
+    if cycle is None:
         raise crm_port.Conflict(f"the {period_text(index)} cycle is open already")
-    return _open(period_text(index), getattr(actor, "id", None), now, horizon)
+    return cycle
 
 
 def open_month_end_cycle(now: datetime) -> Cycle | None:
     """The month-end job: the cycle of the month just ended, opened and gathered; None when it
     exists (the job is idempotent; two workers racing end with one cycle)."""
-    month = period_text(month_index(now.date()) - 1)
+    return _open_once(period_text(month_index(now.date()) - 1), None, now, DEFAULT_HORIZON)
+
+
+def _open_once(month: str, actor_id: int | None, now: datetime, horizon: int) -> Cycle | None:
+    """The new cycle, or None when ``month`` has one. Two openers racing (two workers, a
+    planner and the job): the unique month makes the second wait for the first's commit, then
+    fail, inside a savepoint, before anything else was written."""
     if crm_port.db.session.scalar(select(Cycle.id).where(Cycle.month == month)):
         return None
     savepoint = crm_port.db.session.begin_nested()
     try:
-        cycle = _open(month, None, now, DEFAULT_HORIZON)
+        cycle = _open(month, actor_id, now, horizon)
         savepoint.commit()
     except IntegrityError:
         savepoint.rollback()
-        log.info("the %s cycle was opened by another worker", month)
+        log.info("the %s cycle was opened meanwhile by someone else", month)
         return None
     return cycle
 

@@ -194,7 +194,8 @@ def capacity_of(cycle: Cycle) -> dict[tuple[str, str], Decimal]:
 
 def set_capacity(actor, month: str, rows: list[dict], now: datetime) -> int:
     """Capacity in units for family-months of the cycle (each row replaces its family-month;
-    an empty ``units`` removes it). Every bad row is named; nothing is written then."""
+    an empty ``units`` removes it). Every bad row is named; nothing is written then. Returns
+    how many months now have the capacity sent."""
     require_planner(actor)
     cycle = _open_for_changes(month)
     periods = set(horizon_periods(cycle))
@@ -226,7 +227,7 @@ def set_capacity(actor, month: str, rows: list[dict], now: datetime) -> int:
         else:
             entered.units, entered.entered_by_id, entered.entered_at = value, getattr(actor, "id", None), now
     crm_port.db.session.flush()
-    return len(clean)
+    return sum(1 for _code, _period, value in clean if value is not None)
 
 
 def set_family_supply(actor, month: str, family: str, now: datetime, *, strategy: str,

@@ -62,6 +62,8 @@ def test_a_planner_runs_the_cycle_and_publishes_the_plan(page, pat, pipeline):
     page.click("#supply-PUMP button:has-text('Save PUMP capacity')")
     page.wait_for_selector("#supply-PUMP .badge:has-text('month(s) over capacity')")
     assert page.input_value(f"#cap-PUMP-{SECOND}") == "10"
+    assert "capacity saved for 2 month(s)" in page.inner_text(".flash-success")
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")  # the grid scrolls in place
     page.screenshot(path=SCREENSHOTS.format(name="supply"), full_page=True)
 
     # Pre-meeting: agree VALVE, escalate PUMP with the question.
@@ -85,6 +87,10 @@ def test_a_planner_runs_the_cycle_and_publishes_the_plan(page, pat, pipeline):
     cell = next(c for c in version.cells if (c.family, c.period) == ("PUMP", SECOND))
     assert (float(cell.demand_units), float(cell.capacity_units)) == (25.0, 10.0)
 
+    page.set_viewport_size({"width": 390, "height": 844})  # a phone: each family's page fits the screen
+    assert page.evaluate("[...document.querySelectorAll('.exec-page')].every("
+                         "e => e.getBoundingClientRect().right <= window.innerWidth)")
+    page.set_viewport_size({"width": 1280, "height": 900})
     page.emulate_media(media="print")
     assert page.evaluate("getComputedStyle(document.querySelector('.topbar')).display") == "none"
     assert page.evaluate("getComputedStyle(document.querySelector('#publish')).display") == "none"
