@@ -76,7 +76,7 @@ from datetime import date, datetime
 from typing import Iterable, Literal
 
 from crm.mail.inbound.autoreply import automated_sender_reason, has_reply_prefix, judge_auto_reply
-from crm.mail.inbound.bounces import is_dsn, looks_like_text_bounce, read_dsn, read_text_bounce
+from crm.mail.inbound.bounces import is_dsn, is_mail_system, looks_like_text_bounce, read_dsn, read_text_bounce
 from crm.mail.inbound.ooo_dates import find_return_date, message_day
 from crm.mail.inbound.parse import ParsedMail, parse_mail
 from crm.mail.inbound.text import strip_signature
@@ -213,13 +213,38 @@ def _read_receipt_rule(facts: _Facts):
     return None
 
 
+def _complaint_rule(facts: _Facts):
+    parsed = facts.parsed
+    if parsed.report_type == "feedback-report" or "message/feedback-report" in parsed.part_types:
+        return OTHER, {}, ["abuse or complaint report (RFC 5965 ARF): a machine report, never a reply"]
+    return None
+
+
 def _text_bounce_rule(facts: _Facts):
-    why = looks_like_text_bounce(facts.sender_raw, facts.from_name, facts.subject, facts.texts.full)
+    parsed = facts.parsed
+    why = looks_like_text_bounce(parsed.header("From"), facts.sender_raw, facts.subject, facts.texts.full,
+                                 null_return_path=_null_return_path(parsed))
     if why is None:
         return None
-    returned_to = facts.parsed.returned_headers.get_all("To", []) if facts.parsed.returned_headers else []
-    bounce = read_text_bounce(facts.texts.full, _not_bounced(facts), original_to=[str(v) for v in returned_to])
+    returned_to = parsed.returned_headers.get_all("To", []) if parsed.returned_headers else []
+    bounce = read_text_bounce(facts.texts.full, _not_bounced(facts), original_to=[str(v) for v in returned_to],
+                              subject=facts.subject)
     return BOUNCE, _bounce_fields(bounce), [why, *bounce.reasons]
+
+
+def _mail_system_rule(facts: _Facts):
+    """A mail system's message or any other report that is not a bounce is never a person's
+    reply: it would stop a sequence as if the prospect had answered."""
+    if is_mail_system(facts.parsed.header("From"), facts.sender_raw):
+        return OTHER, {}, ["sent by a mail system (MAILER-DAEMON/postmaster) without a failure: never a reply"]
+    if facts.parsed.content_type == "multipart/report":
+        kind = facts.parsed.report_type or "unknown"
+        return OTHER, {}, [f"machine report (multipart/report; report-type={kind}): never a reply"]
+    return None
+
+
+def _null_return_path(parsed: ParsedMail) -> bool:
+    return parsed.has_header("Return-Path") and parsed.header("Return-Path").replace(" ", "") in ("<>", "")
 
 
 def _own_message_rule(facts: _Facts):
@@ -276,7 +301,8 @@ def _reply_rule(facts: _Facts):
 
 
 _RULES = (
-    _dsn_rule, _read_receipt_rule, _text_bounce_rule, _own_message_rule, _no_sender_rule,
+    _dsn_rule, _read_receipt_rule, _complaint_rule, _text_bounce_rule, _mail_system_rule, _own_message_rule,
+    _no_sender_rule,
     _unsubscribe_address_rule, _calendar_rule, _auto_reply_rule, _unsubscribe_wording_rule, _reply_rule,
 )
 
