@@ -46,6 +46,10 @@ def _words(*phrases: str) -> re.Pattern[str]:
 
 # (reason, hard?, pattern) in the order they are tried (rule 1).
 _WORDING: tuple[tuple[str, bool, re.Pattern[str]], ...] = (
+    ("local delivery program failed", False, _words(
+        r"pipe to \|", r"generated during the delivery attempt", r"mailer error", r"local delivery (?:failed|error)",
+        r"unable to (?:execute|run) ", r"command (?:died|failed|output)",
+    )),
     ("mailbox full", False, _words(
         r"mailbox (?:is )?full", r"mail ?box (?:size )?(?:limit|quota)", r"over (?:the |his |her |their )?quota",
         r"quota (?:exceeded|full|limit)", r"exceeded (?:its|his|her|their|the)? ?(?:storage|quota|mailbox)",
@@ -72,10 +76,14 @@ _WORDING: tuple[tuple[str, bool, re.Pattern[str]], ...] = (
         r"deactivated mailbox", r"user (?:is )?terminated", r"archived recipient", r"temporarily inactive",
         r"mailbox unavailable or access denied", r"this address no longer accepts mail",
     )),
+    # au/KDDI (ezweb.ne.jp) answers "550 : User unknown", no address between the colons, when
+    # the recipient's own filter (accept only chosen senders) refuses the message.
+    ("refused by the recipient's filter", False, _words(r"\b550:? : user unknown")),
     ("mailbox moved", True, _words(r" has been replaced by ", r"mailbox has moved", r"address has changed to")),
     ("sender refused", False, _words(
         r"sender (?:address|domain)? ?(?:rejected|refused|denied|unknown|verification|verify|not allowed)",
-        r"domain of sender", r"sender address", r"mail from.{0,40}(?:rejected|refused|denied)",
+        r"domain of sender", r"sender address", r"(?:after|in reply to) mail from",
+        r"mail from.{0,40}(?:rejected|refused|denied)",
         r"\b5\.1\.[78]\b", r"return address", r"envelope sender",
     )),
     ("relaying denied", False, _words(
@@ -97,19 +105,22 @@ _WORDING: tuple[tuple[str, bool, re.Pattern[str]], ...] = (
         r"not a (?:valid|known) (?:user|recipient|mailbox|address)", r"is not a valid mailbox",
         r"recipient (?:address )?rejected: (?:user unknown|unknown user|invalid user|undeliverable address|"
         r"access denied|userunknown|invalid-recipient|mailbox unavailable|no such)", r"(?:recipient )?address "
-        r"rejected(?!: )", r"destinataire invalide", r"recipient not (?:found|exist|ok|accepted|local)",
+        r"rejected(?!: ?[a-z])", r"recipient rejected(?!: ?[a-z])", r"destinataire invalide",
+        r"recipient not (?:found|exist|ok|accepted|local)",
         r"(?:address|mailbox|user) (?:is )?not (?:present|known|local)", r"no (?:mailbox|account) (?:here )?by "
         r"that name", r"no mail ?box (?:here|found|available)", r"mailbox unavaila?ble", r"mailbox not found",
         r"requested action not taken: mailbox unavailable", r"resolver\.adr\.recipient ?not ?found",
         r"recipientnotfound", r"recipient name is not recogni[sz]ed", r"invalid final delivery userid",
-        r"not listed in public name", r"ディレクトリのリストにありません", r"not listed in (?:the )?(?:domino|"
+        r"not listed in public name", r"ディレクトリのリストにありません", r"ディレクトリには見つかりません",
+        r"not listed in (?:the )?(?:domino|"
         r"public) directory", r"address (?:not found|invalid|unknown)", r"couldn't be found",
         r"could not be found", r"(?:can't|cannot|unable to) (?:be )?(?:find|found|locate) (?:the )?(?:user|"
         r"recipient|mailbox|address)", r"no account by that name", r"doesn't have an? \S+ account",
         r"there is no one at this address", r"is not an active address", r"bad (?:recipient|address|destination"
         r" mailbox)", r"badrcptto", r"validrcptto", r"envelope recipient (?:has been denied|is in my badrcptto)",
-        r"not our customer", r"no longer (?:valid|available|exists|active|in use|with)", r"wrong or no longer",
-        r"invalid or unknown virtual user", r"does not like recipient", r"no existe", r"utilisateur inconnu",
+        r"not our customer", r"no longer (?:valid|available|exists|active|in use|with)", r"user not exist",
+        r"wrong or no longer",
+        r"invalid or unknown virtual user", r"no existe", r"utilisateur inconnu",
         r"destinataire inconnu", r"adresse (?:inconnue|invalide|introuvable)", r"unbekannt(?:er)? (?:empf[aä]nger|"
         r"benutzer)", r"empf[aä]nger (?:unbekannt|existiert nicht)", r"nessun utente", r"utente (?:inesistente|"
         r"sconosciuto)", r"usu[aá]rio (?:inexistente|desconhecido)", r"usuario (?:inexistente|desconocido)",
@@ -123,6 +134,19 @@ _WORDING: tuple[tuple[str, bool, re.Pattern[str]], ...] = (
         r"resolver\.rst\.notauthorized", r"this account is protected by", r"previously (?:been )?bounced",
         r"bounced address", r"new mail is not currently being accepted",
     )),
+    ("host unknown", True, _words(
+        r"host (?:or domain name )?not found", r"host unknown", r"unknown (?:host|domain)", r"no such domain",
+        r"domain (?:does not exist|not found|is not reachable|must exist|name not found|unknown)",
+        r"unrout(?:e)?able (?:address|mail domain)", r"name or service not known", r"mail domain mentioned",
+        r"no (?:mx|dns) (?:or a )?record", r"dns (?:error|lookup failed)|nxdomain", r"domain name not found",
+        r"account or domain may not exist", r"couldn't find any host", r"couldn't find a mail exchanger",
+        r"illegal host", r"bad destination system", r"not accepting network messages",
+        r"no (?:valid )?mail (?:exchanger|"
+        r"server)s? (?:for|found)", r"host not found",
+    )),
+    ("domain accepts no mail", True, _words(
+        r"does not accept mail", r"nullmx", r"null mx", r"mail receiving disabled", r"no route for current request",
+    )),
     ("refused as spam or by policy", False, _words(
         r"\bspam\b", r"junk mail", r"blocked", r"block ?list", r"black ?list", r"\bdnsbl\b", r"\brbl\b",
         r"spamhaus", r"spamcop", r"barracuda", r"reputation", r"reverse (?:dns|lookup)", r"\bptr\b",
@@ -132,40 +156,29 @@ _WORDING: tuple[tuple[str, bool, re.Pattern[str]], ...] = (
         r"message (?:was )?(?:rejected|refused)", r"unsolicited", r"bulk mail", r"suspicious",
         r"administrative prohibition",
     )),
-    ("host unknown", True, _words(
-        r"host (?:or domain name )?not found", r"host unknown", r"unknown (?:host|domain)", r"no such domain",
-        r"domain (?:does not exist|not found|is not reachable|must exist|name not found|unknown)",
-        r"unrout(?:e)?able (?:address|mail domain)", r"name or service not known", r"mail domain mentioned",
-        r"no (?:mx|dns) (?:or a )?record", r"dns (?:error|lookup failed)|nxdomain", r"domain name not found",
-        r"account or domain may not exist", r"couldn't find any host", r"couldn't find a mail exchanger",
-        r"illegal host", r"bad destination system", r"not accepting network messages", r"no (?:valid )?mail (?:exchanger|"
-        r"server)s? (?:for|found)", r"host not found",
-    )),
-    ("domain accepts no mail", True, _words(
-        r"does not accept mail", r"nullmx", r"null mx", r"mail receiving disabled", r"no route for current request",
-    )),
     ("could not connect or gave up", False, _words(
         r"did not accept our requests to connect", r"socket error", r"all hosts have been failing",
         r"(?:host|server|network|domain) (?:is )?(?:not reachable|unreachable)", r"connection (?:refused|"
         r"timed out|reset|lost)", r"timed? ?out", r"retry time(?:out)? (?:not reached|exceeded)",
         r"too long in (?:the )?queue", r"giving up", r"expired", r"could not (?:be )?(?:send|sent|deliver)"
         r" (?:message )?for (?:past|the last)", r"delay(?:ed)?", r"deferred", r"temporar(?:y|ily)",
-        r"try again", r"greylist",
+        r"try again", r"greylist", r"failed \d+ attempts",
     )),
 )
 # The refusal came in answer to DATA: the address was accepted at RCPT, the content was not.
 # Postfix "(in reply to end of DATA command)", Exim "after end of data", right after the reply.
-_DATA_STAGE = re.compile(r"(?:in reply to|after) (?:the )?(?:end of )?data\b", re.I)
+_DATA_STAGE = re.compile(r"(?:in reply to|after) (?:the )?(?:end of )?data\b|smtp command:? data\b", re.I)
 _DATA_REPLY = re.compile(r"^>>> data\s*\n<<< ([^\n]*)", re.I | re.M)  # a sendmail transcript
 # "User unknown" alone is also what some servers answer when a filter refuses the message
 # (sisimai's "filtered"): hard only if the refusal came at RCPT or a code says the address
 # is bad. Vendors' own phrases (Exchange, Domino, Yahoo...) are about the address already.
 _GENERIC_UNKNOWN = re.compile(r"user ?unknown|unknown (?:user|recipient|address)|no such user|user not found|"
-                              r"invalid (?:address|recipient)|unknown address|(?:recipient )?address rejected",
+                              r"invalid (?:address|recipient)|unknown address|(?:recipient )?address rejected|"
+                              r"recipient rejected",
                               re.I)
-_RCPT_STAGE = re.compile(r"rcpt[ _]to|>>> rcpt|\brcpt\b", re.I)
-_ADDRESS_STATUS = re.compile(r"(?<![\d.])[45]\.1\.(?:1|2|3|6|10)(?![\d.])")
-_TRY_AGAIN = re.compile(r"try again|temporar", re.I)
+_RCPT_STAGE = re.compile(r"rcpt[ _]to|>>> rcpt|\brcpt\b|rejected address|does not like recipient", re.I)
+_ADDRESS_STATUS = re.compile(r"(?<![\d.])[45]\.1\.(?:0|1|2|3|6|10)(?![\d.])")
+_TRY_AGAIN = re.compile(r"(?:found|failure|error),? try again|try again later|temporar", re.I)
 _DELAY_WORDS = _words(
     r"delay(?:ed)?", r"will (?:be )?retr(?:y|ied)", r"still (?:trying|being retried)", r"not yet been delivered",
     r"could not (?:be )?(?:send|sent|deliver) (?:message )?for (?:past|the last)", r"retry time",
@@ -185,7 +198,7 @@ _STATUS_REASONS = {  # subject.detail -> (reason, hard?)   (RFC 3463 §3)
     "2.3": ("message too big", False), "3.4": ("message too big", False),
     "4.7": ("delivery time expired", False), "4.4": ("host unknown", True),
 }
-_ADDRESS_REPLY_CODES = frozenset({"550", "551", "553"})
+_ADDRESS_REPLY_CODES = frozenset({"551", "553"})
 
 
 @dataclass(frozen=True)
@@ -199,13 +212,17 @@ class Failure:
         return HARD if self.hard else SOFT
 
 
-def judge_failure(status: str | None, text: str, *, delayed: bool = False, fallback_text: str = "") -> Failure:
+def judge_failure(status: str | None, text: str, *, delayed: bool = False, fallback_text: str = "",
+                  fallback_permanent: bool = True) -> Failure:
     """Hard or soft for one failed recipient (rules in the module docstring).
 
     :param status: the enhanced status code when one was given ("5.1.1"), else None
     :param text: the diagnostic (a DSN's Diagnostic-Code, or a text bounce's explanation)
     :param delayed: the report says ``Action: delayed``
     :param fallback_text: more of the bounce's text, read for wording when ``text`` has none
+    :param fallback_permanent: whether "permanent error" in ``fallback_text`` counts (rule 5): yes
+        for a text bounce's preamble (qmail's), no for a DSN's human part, whose recipient
+        blocks say more
     """
     text = text or ""
     status = status or status_in(text)
@@ -231,7 +248,7 @@ def judge_failure(status: str | None, text: str, *, delayed: bool = False, fallb
         hard = code.group(1) in _ADDRESS_REPLY_CODES
         meaning = "about the mailbox" if hard else "not about the address"
         return Failure(hard, "smtp reply", f"SMTP reply {code.group(1)}: {meaning}")
-    if _PERMANENT_WORDS.search(text) or _PERMANENT_WORDS.search(fallback_text):
+    if _PERMANENT_WORDS.search(text) or (fallback_permanent and _PERMANENT_WORDS.search(fallback_text)):
         return Failure(True, "permanent failure", "permanent failure wording")
     return Failure(False, "unknown", "no code or wording to go on")
 
@@ -239,6 +256,13 @@ def judge_failure(status: str | None, text: str, *, delayed: bool = False, fallb
 def status_in(text: str) -> str | None:
     match = _ENHANCED_STATUS.search(text or "")
     return ".".join(match.groups()) if match else None
+
+
+def failure_wording(text: str) -> str | None:
+    """The failure reason the text words, or None (lets a mail system's notice with no
+    standard bounce phrase, "Error: Invalid user address", count as a bounce)."""
+    found = _by_wording(text)
+    return found.reason if found else None
 
 
 def _by_wording(text: str, stage_text: str = "", *, address_status: bool = False) -> Failure | None:

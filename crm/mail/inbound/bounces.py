@@ -26,7 +26,7 @@ import re
 from dataclasses import dataclass
 from typing import Iterable
 
-from crm.mail.inbound.bounce_reasons import HARD, SOFT, judge_failure, status_in
+from crm.mail.inbound.bounce_reasons import HARD, SOFT, failure_wording, judge_failure, status_in
 from crm.mail.inbound.decode import normalize_message_ids
 from crm.mail.inbound.parse import ParsedMail
 
@@ -42,7 +42,7 @@ DAEMON_LOCAL_PARTS = frozenset({
 })
 # A mail system writing, in the whole From header (the address may be missing: "MAILER-DAEMON <>").
 _DAEMON_FROM = re.compile(
-    r"mailer[-_. ]?daemon|\bmail[-_. ]?daemon|postmaster|mail[-_. ]?delivery[-_. ]?(?:sub)?system|"
+    r"mailer[-_. ]?daemon|\bmail[-_. ]?daemon|post[-_.]?master|mail[-_. ]?delivery[-_. ]?(?:sub)?system|"
     r"mail delivery service|\bmdaemon\b|double-bounce|mail administrator|\bmail ?router|"
     r"microsoftexchange[0-9a-f]{32}",
     re.I,
@@ -58,9 +58,11 @@ _BOUNCE_SUBJECT = re.compile(
     r"email bounce|bounced? (?:mail|message|notification)|failed delivery|errors from .*\[[\d.]+\]|"
     r"permanent (?:error|failure)|unzustellbar|nicht zustellbar|non remis|non distribuable|"
     r"no se (?:puede|pudo) entregar|no entregado|onbestelbaar|non recapitabile|n[aã]o entregue|"
-    r"falha na entrega|erreur de distribution|fallo en la entrega|unable to deliver",
+    r"falha na entrega|erreur de distribution|fallo en la entrega|unable to deliver|mail failure|"
+    r"エラー通知|配信エラー|送信エラー",
     re.I,
 )
+_FORWARD_OR_REPLY = re.compile(r"\s*(?:re|fwd?|aw|wg|tr|rv|enc|res|sv|vs|antw)\s*(?:\[\d+\])?\s*:", re.I)
 _BOUNCE_BODY = re.compile(
     r"this is the qmail-send program|created automatically by mail delivery software|"
     r"i'm sorry to have to inform you that your message could not|"
@@ -74,7 +76,8 @@ _BOUNCE_BODY = re.compile(
     r"delivery status notification|was not delivered|were not delivered|not delivered to|"
     r"delivery (?:to|of) (?:the following|this message|your message)|the mail system|"
     r"mail delivery failed|returned mail|delivery failure|non-?delivery|"
-    r"in reply to (?:end of )?(?:rcpt to|data|mail from)|\b[45]\.\d{1,3}\.\d{1,3}\b",
+    r"in reply to (?:end of )?(?:rcpt to|data|mail from)|\b[45]\.\d{1,3}\.\d{1,3}\b|did not reach|"
+    r"送信できませんでした|配信できませんでした|届きませんでした",
     re.I,
 )
 # Where the returned copy of our message starts inside a text bounce.
@@ -91,7 +94,19 @@ _RECIPIENT_PATTERNS = (
     re.compile(r"following (?:address\(es\)|addresses|recipients?(?: or groups)?)[^:\n]*:\s*\n\s*<?"
                r"([^<>\s()]+@[^<>\s()]+?)>?[\s(]", re.I),
 )
-_RECIPIENT_LINE = re.compile(r"^[ \t]*<?([\w.!#$%&'*+/=?^`{|}~-]{1,64}@[\w-]{1,63}(?:\.[\w-]{1,63})+)>?", re.M)
+_LIST_MANAGER = re.compile(r"(?:^|[-_.])(?:admin|owner|bounces?|request)(?:$|[-_.])|^owner-")
+_LIST_REFUSAL = re.compile(
+    r"not (?:a )?member|are not member|non-?member|rejected|refused|not allowed to post|held for moderat|"
+    r"moderator|loop alert|duplicated message-id|could not be delivered|undeliverable",
+    re.I,
+)
+# The JSON may itself be a string inside SNS's envelope, its quotes escaped (\").
+_SES_BOUNCE = re.compile(r'\\?"notificationType\\?"\s*:\s*\\?"Bounce\\?".*?\\?"bounceType\\?"\s*:\s*\\?"(\w+)\\?"'
+                         r'\s*,\s*\\?"bounceSubType\\?"\s*:\s*\\?"(\w+)', re.S)
+_SES_RECIPIENT = re.compile(r'\\?"emailAddress\\?"\s*:\s*\\?"([^"\\@\s]+@[^"\\\s]+)')
+_RECIPIENT_LINE = re.compile(
+    r"^[ \t]*[<\"]?([\w.!#$%&'*+/=?^`{|}~-]{1,64}@[\w-]{1,63}(?:\.[\w-]{1,63})+)[>\"]?", re.M
+)
 _ANY_ADDRESS = re.compile(r"[\w.!#$%&'*+/=?^`{|}~-]{1,64}@[\w-]{1,63}(?:\.[\w-]{1,63})+")
 
 
@@ -126,7 +141,8 @@ def read_dsn(parsed: ParsedMail, text: str, excluded: set[str]) -> Bounce:
             continue
         diagnostic = block.get("diagnostic-code", "")
         about = _explanation_for(recipients[0], explanation) if recipients else explanation
-        kind, why = classify_failure(status, diagnostic, delayed=action == "delayed", fallback_text=about)
+        kind, why = _vendor_category(block) or classify_failure(
+            status, diagnostic, delayed=action == "delayed", fallback_text=about, fallback_permanent=False)
         failed.append((kind, status or status_in(diagnostic), recipients, why))
     original = _original_message_id(parsed, text)
     if not failed and delivered:
@@ -149,6 +165,16 @@ def is_mail_system(from_header: str, sender: str) -> bool:
     return local in DAEMON_LOCAL_PARTS or bool(_EXCHANGE_SYSTEM.match(local)) or bool(_DAEMON_FROM.search(from_header))
 
 
+def _vendor_category(block: dict[str, str]) -> tuple[str, str] | None:
+    """A bounce category the reporting MTA states: PowerMTA's ``X-PowerMTA-BounceCategory``
+    (bad-mailbox and bad-domain are about the address; quota, spam, policy... are not)."""
+    category = block.get("x-powermta-bouncecategory", "").strip().lower()
+    if not category:
+        return None
+    kind = HARD if category in ("bad-mailbox", "bad-domain") else SOFT
+    return kind, f"PowerMTA bounce category {category}"
+
+
 def looks_like_text_bounce(from_header: str, sender: str, subject: str, text: str, *,
                            null_return_path: bool = False) -> str | None:
     """Why this non-DSN message is a bounce, or None. Needs two signals: a mail-system
@@ -156,8 +182,10 @@ def looks_like_text_bounce(from_header: str, sender: str, subject: str, text: st
     bounce subject on a message with a null envelope sender (``Return-Path: <>``, RFC 5321
     §4.5.5: what every bounce is sent with)."""
     daemon = is_mail_system(from_header, sender) or (not sender and null_return_path)
-    subject_hit = bool(_BOUNCE_SUBJECT.search(subject or ""))
-    body_hit = bool(_BOUNCE_BODY.search(text[:MAX_DIAGNOSTIC_CHARS]))
+    # "Fwd: Undeliverable: ..." is a person passing a bounce on, not the bounce itself
+    subject_hit = bool(_BOUNCE_SUBJECT.search(subject or "")) and not _FORWARD_OR_REPLY.match(subject or "")
+    body_hit = bool(_BOUNCE_BODY.search(text[:MAX_DIAGNOSTIC_CHARS])) \
+        or (daemon and failure_wording(diagnostic_section(text)[:2000]) is not None)
     if daemon and (subject_hit or body_hit):
         return "sent by a mail system (MAILER-DAEMON/postmaster) with bounce wording"
     if subject_hit and body_hit:
@@ -165,6 +193,36 @@ def looks_like_text_bounce(from_header: str, sender: str, subject: str, text: st
     if subject_hit and null_return_path:
         return "bounce subject with a null envelope sender (Return-Path: <>)"
     return None
+
+
+def list_refusal(parsed: ParsedMail, sender: str, subject: str, text: str) -> str | None:
+    """Why this is a mailing list's refusal of our message, or None: a list manager (fml's
+    ``X-MLServer``, Mailman's ``-owner``/``-admin``/``-bounces`` addresses, ``List-*``
+    headers) saying we are not a member, the post was rejected, held or looped. Our message
+    did not reach the list: a soft bounce."""
+    local = sender.split("@", 1)[0].lower()
+    list_manager = parsed.has_header("X-MLServer") or parsed.has_header("X-ML-Name") \
+        or bool(_LIST_MANAGER.search(local))
+    if list_manager and _LIST_REFUSAL.search(f"{subject}\n{text[:3000]}"):
+        return "a mailing list refused our message (not a member, rejected, held or looped)"
+    return None
+
+
+def read_ses_notification(text: str, excluded: set[str]) -> Bounce | None:
+    """An Amazon SES bounce notification delivered by SNS as email (JSON in the body,
+    ``"notificationType":"Bounce"``): hard for ``bounceType`` Permanent with the subtypes
+    that mean the address is dead (General, NoEmail), else soft (AWS SES developer guide,
+    "Amazon SES notification contents")."""
+    found = _SES_BOUNCE.search(text or "")
+    if found is None:
+        return None
+    bounce_type, subtype = found.group(1), found.group(2)
+    hard = bounce_type == "Permanent" and subtype in ("General", "NoEmail")
+    recipients = _unique(a.lower() for a in _SES_RECIPIENT.findall(text) if a.lower() not in excluded)
+    status = status_in(text)
+    kind = HARD if hard else SOFT
+    why = f"Amazon SES bounce notification: {bounce_type}/{subtype} -> {kind}"
+    return Bounce(kind, recipients, status, None, (why,))
 
 
 def read_text_bounce(text: str, excluded: set[str], original_to: Iterable[str] = (), subject: str = "") -> Bounce:
@@ -204,9 +262,11 @@ def _explanation_for(address: str, explanation: str) -> str:
     return "\n".join(mine) or explanation
 
 
-def classify_failure(status: str | None, text: str, *, delayed: bool, fallback_text: str = "") -> tuple[str, str]:
+def classify_failure(status: str | None, text: str, *, delayed: bool, fallback_text: str = "",
+                     fallback_permanent: bool = True) -> tuple[str, str]:
     """(hard|soft, why) for one failure: the rules in ``bounce_reasons.py``."""
-    failure = judge_failure(status, text, delayed=delayed, fallback_text=fallback_text)
+    failure = judge_failure(status, text, delayed=delayed, fallback_text=fallback_text,
+                            fallback_permanent=fallback_permanent)
     return failure.kind, failure.why
 
 

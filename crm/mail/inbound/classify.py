@@ -71,12 +71,21 @@ problems (cut message, broken MIME, policy fallback) are listed in ``reasons``.
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Iterable, Literal
 
 from crm.mail.inbound.autoreply import automated_sender_reason, has_reply_prefix, judge_auto_reply
-from crm.mail.inbound.bounces import is_dsn, is_mail_system, looks_like_text_bounce, read_dsn, read_text_bounce
+from crm.mail.inbound.bounces import (
+    is_dsn,
+    is_mail_system,
+    list_refusal,
+    looks_like_text_bounce,
+    read_dsn,
+    read_ses_notification,
+    read_text_bounce,
+)
 from crm.mail.inbound.ooo_dates import find_return_date, message_day
 from crm.mail.inbound.parse import ParsedMail, parse_mail
 from crm.mail.inbound.text import strip_signature
@@ -94,6 +103,8 @@ UNSUBSCRIBE_REQUEST: Classification = "unsubscribe_request"
 OTHER: Classification = "other"
 
 TEXT_EXCERPT_CHARS = 4000
+# Hotmail/Outlook.com's JMRP complaints are not ARF: "complaint about message from <ip>".
+_COMPLAINT_SUBJECT = re.compile(r"\s*complaint about message from\b", re.I)
 MAX_SUBJECT_CHARS = 998  # RFC 5322 line limit; longer is junk
 
 
@@ -215,7 +226,8 @@ def _read_receipt_rule(facts: _Facts):
 
 def _complaint_rule(facts: _Facts):
     parsed = facts.parsed
-    if parsed.report_type == "feedback-report" or "message/feedback-report" in parsed.part_types:
+    hotmail = parsed.has_header("X-HmXmrOriginalRecipient") or _COMPLAINT_SUBJECT.match(facts.subject)
+    if parsed.report_type == "feedback-report" or "message/feedback-report" in parsed.part_types or hotmail:
         return OTHER, {}, ["abuse or complaint report (RFC 5965 ARF): a machine report, never a reply"]
     return None
 
@@ -230,6 +242,20 @@ def _text_bounce_rule(facts: _Facts):
     bounce = read_text_bounce(facts.texts.full, _not_bounced(facts), original_to=[str(v) for v in returned_to],
                               subject=facts.subject)
     return BOUNCE, _bounce_fields(bounce), [why, *bounce.reasons]
+
+
+def _provider_notice_rule(facts: _Facts):
+    """Bounces that are not written as bounces: an Amazon SES notification (JSON) and a
+    mailing list's refusal of our post."""
+    ses = read_ses_notification(facts.texts.full, _not_bounced(facts))
+    if ses is not None:
+        return BOUNCE, _bounce_fields(ses), list(ses.reasons)
+    why = list_refusal(facts.parsed, facts.sender_raw, facts.subject, facts.texts.full)
+    if why is None:
+        return None
+    bounce = read_text_bounce(facts.texts.full, _not_bounced(facts), subject=facts.subject)
+    fields = {**_bounce_fields(bounce), "bounce_type": "soft"}
+    return BOUNCE, fields, [why, "soft: the list refused the post, the address is not in question"]
 
 
 def _mail_system_rule(facts: _Facts):
@@ -301,7 +327,8 @@ def _reply_rule(facts: _Facts):
 
 
 _RULES = (
-    _dsn_rule, _read_receipt_rule, _complaint_rule, _text_bounce_rule, _mail_system_rule, _own_message_rule,
+    _dsn_rule, _read_receipt_rule, _complaint_rule, _text_bounce_rule, _provider_notice_rule,
+    _mail_system_rule, _own_message_rule,
     _no_sender_rule,
     _unsubscribe_address_rule, _calendar_rule, _auto_reply_rule, _unsubscribe_wording_rule, _reply_rule,
 )
