@@ -39,6 +39,10 @@ _OOO_BODY = re.compile(
     re.I,
 )
 _REPLY_PREFIX = re.compile(r"^\s*(?:re|aw|antw|antwort|sv|vs|r|rif|réf|ref|odp|ynt)\s?(?:\[\d+\])?\s?:", re.I)
+# Headers that bulk-mail services add to campaign mail, never to a person's message.
+_CAMPAIGN_HEADERS = ("X-Campaign", "X-Campaign-Id", "X-CampaignID", "X-Mailchimp-Campaign", "X-MC-User",
+                     "X-SG-EID", "X-SES-Outgoing", "X-Mailgun-Tag", "X-Mailer-LID", "Feedback-ID",
+                     "X-Newsletter", "X-MarketingCloud", "X-SFMC-Stack", "X-rpcampaign", "X-HubSpot-Email-Id")
 _NO_REPLY_LOCAL = re.compile(r"^(?:no[-_.]?reply|do[-_.]?not[-_.]?reply)(?:[-_.+].*)?$", re.I)
 
 
@@ -83,15 +87,32 @@ def judge_auto_reply(parsed: ParsedMail, subject: str, fresh_text: str) -> AutoV
 
 
 def automated_sender_reason(parsed: ParsedMail, from_address: str) -> str | None:
-    """Why this is bulk or machine mail that is neither a reply nor an auto-reply, or None."""
+    """Why this is bulk or machine mail that is neither a reply nor an auto-reply, or None.
+
+    Newsletters and list mail: ``Precedence: bulk|list|junk``, ``List-Id`` /
+    ``List-Unsubscribe`` (RFC 2919/2369; a person's reply never carries them, replies do not
+    copy headers), RFC 8058 one-click unsubscribe, a bulk sender's campaign headers
+    (Mailchimp, SendGrid, Amazon SES, Google's ``Feedback-ID``), a no-reply sender. A
+    message that answers one of ours (``In-Reply-To`` / ``References``) with only list
+    headers stays a reply: a prospect answering through a mailing list or group."""
     precedence = parsed.header("Precedence").lower() or parsed.header("X-Precedence").lower()
     listed = parsed.has_header("List-Id") or parsed.has_header("List-Unsubscribe")
+    answers = parsed.has_header("In-Reply-To") or parsed.has_header("References")
     if listed and precedence in ("bulk", "list", "junk"):
         return f"list mail (List-* headers, Precedence: {precedence})"
     if parsed.has_header("List-Unsubscribe") and parsed.has_header("List-Unsubscribe-Post"):
         return "bulk mail (RFC 8058 one-click List-Unsubscribe)"
     if _NO_REPLY_LOCAL.match(from_address.split("@", 1)[0]):
         return "sent from a no-reply address"
+    if answers:
+        return None
+    if precedence in ("bulk", "list", "junk"):
+        return f"bulk mail (Precedence: {precedence})"
+    if listed:
+        return "list or newsletter mail (List-Id / List-Unsubscribe) that answers nothing"
+    campaign = next((name for name in _CAMPAIGN_HEADERS if parsed.has_header(name)), None)
+    if campaign:
+        return f"bulk mail (campaign header {campaign})"
     return None
 
 

@@ -3,6 +3,12 @@
 Decided from the raw message alone (matching it to a contact happens elsewhere). The first
 rule that applies wins:
 
+0. A message from a mail system (MAILER-DAEMON, postmaster, "Mail Delivery System", even
+   without an address) or with ``Content-Type: multipart/report`` is never a reply: rules
+   1-3 make it a bounce when it reports a failure, rule 3b *other* otherwise. Complaint
+   reports (RFC 5965 ARF, Hotmail's "complaint about message from") are *other* (rule 2b).
+   Amazon SES notifications (JSON) and mailing-list refusals of our post are bounces
+   (rule 3a). Hard/soft and the measured agreement with public corpora: ``bounce_reasons.py``.
 1. **bounce**, RFC 3464 DSN: ``multipart/report; report-type=delivery-status`` (or any
    ``message/delivery-status`` part). Per-recipient ``Action`` / ``Status``: failed 5.x.x is
    hard, 4.x.x or ``Action: delayed`` soft; recipients from ``Original-Recipient`` and
@@ -49,14 +55,17 @@ rule that applies wins:
     ``Auto-Submitted`` other than "no" on a message that answers ours (In-Reply-To,
     References or a Re: subject) is also an auto_reply. Body wording alone never is.
 11. **other**, machine mail: ``Auto-Submitted`` other than "no" on a message that answers
-    nothing (a notice); list mail (``List-Id``/``List-Unsubscribe`` with ``Precedence:
-    bulk|list|junk``, or RFC 8058 ``List-Unsubscribe-Post``); a no-reply sender.
+    nothing (a notice); list mail and newsletters (``List-Id``/``List-Unsubscribe`` with
+    ``Precedence: bulk|list|junk``, RFC 8058 ``List-Unsubscribe-Post``; and, on a message
+    that answers nothing, ``Precedence: bulk``, ``List-*`` alone or a bulk sender's campaign
+    header); a no-reply sender (``autoreply.automated_sender_reason``).
 12. **unsubscribe_request** by wording: the new text of a short answer (quoted history and
     signature cut, at most 600 characters) says "unsubscribe", "remove me", "stop emailing",
     "abmelden", "désinscrire", "darse de baja"... not negated ("please don't remove me").
 13. **reply**: anything else from a person. The issue says any email from an enrolled
     contact counts, so a plain message with no Re:, no In-Reply-To and no quote is a reply
-    too; the reasons say which reply cues were present.
+    too; ``reply_cues`` lists the cues present. Whether the sender is known is decided
+    later (``process.py``): a reply without cues from nobody we know is *other*.
 
 Auto-replies carry ``return_date``, the first day the sender is back (``ooo_dates.py``),
 read relative to the message's own day: the local date of its ``Date:`` header, in that
@@ -128,6 +137,7 @@ class InboundClassification:
     reasons: tuple[str, ...] = ()                        # which rules fired, for logs and tests
     is_own_message: bool = False                         # From is one of own_addresses
     text: str = ""                                       # body excerpt without quoted history
+    reply_cues: tuple[str, ...] = ()                     # replies: Re:, In-Reply-To, References, a quote
 
 
 @dataclass
@@ -322,8 +332,9 @@ def _reply_rule(facts: _Facts):
     if facts.texts.had_quote:
         cues.append("quoted history")
     if not cues:
-        cues.append("a person's message without reply cues (any email from a contact counts)")
-    return REPLY, {}, ["human reply: " + ", ".join(cues)]
+        return REPLY, {}, ["human reply: a person's message without reply cues (any email from a contact counts; "
+                           "from an unknown sender it is 'other')"]
+    return REPLY, {"reply_cues": tuple(cues)}, ["human reply: " + ", ".join(cues)]
 
 
 _RULES = (
