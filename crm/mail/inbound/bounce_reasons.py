@@ -162,7 +162,8 @@ _WORDING: tuple[tuple[str, bool, re.Pattern[str]], ...] = (
         r"timed out|reset|lost)", r"timed? ?out", r"retry time(?:out)? (?:not reached|exceeded)",
         r"too long in (?:the )?queue", r"giving up", r"expired", r"could not (?:be )?(?:send|sent|deliver)"
         r" (?:message )?for (?:past|the last)", r"delay(?:ed)?", r"deferred", r"temporar(?:y|ily)",
-        r"try again", r"greylist", r"failed \d+ attempts",
+        r"try again", r"greylist", r"failed \d+ attempts", r"malformed or unexpected name server reply",
+        r"name server (?:failure|timeout|timed out)",
     )),
 )
 # The refusal came in answer to DATA: the address was accepted at RCPT, the content was not.
@@ -172,11 +173,13 @@ _DATA_REPLY = re.compile(r"^>>> data\s*\n<<< ([^\n]*)", re.I | re.M)  # a sendma
 # "User unknown" alone is also what some servers answer when a filter refuses the message
 # (sisimai's "filtered"): hard only if the refusal came at RCPT or a code says the address
 # is bad. Vendors' own phrases (Exchange, Domino, Yahoo...) are about the address already.
-_GENERIC_UNKNOWN = re.compile(r"user ?unknown|unknown (?:user|recipient|address)|no such user|user not found|"
+_GENERIC_UNKNOWN = re.compile(r"user ?unknown|unknown (?:user|address)|no such user|user not found|"
                               r"invalid (?:address|recipient)|unknown address|(?:recipient )?address rejected|"
                               r"recipient rejected",
                               re.I)
-_RCPT_STAGE = re.compile(r"rcpt[ _]to|>>> rcpt|\brcpt\b|rejected address|does not like recipient", re.I)
+# At RCPT, or by the final host's local delivery agent (sendmail's "mail.local: unknown user"):
+# the address itself was judged, not the content.
+_RCPT_STAGE = re.compile(r"rcpt[ _]to|>>> rcpt|\brcpt\b|does not like recipient|mail\.local:", re.I)
 _ADDRESS_STATUS = re.compile(r"(?<![\d.])[45]\.1\.(?:0|1|2|3|6|10)(?![\d.])")
 _TRY_AGAIN = re.compile(r"(?:found|failure|error),? try again|try again later|temporar", re.I)
 _DELAY_WORDS = _words(

@@ -241,6 +241,10 @@ def _salvage_broken_multipart(parsed: ParsedMail, body: str) -> None:
             parsed.plain = payload_text(part)
         elif ctype == "text/html" and parsed.html is None:
             parsed.html = payload_text(part)
+    if parsed.plain is None and parsed.html is None:
+        # no part survived at all (a report whose parts lost their headers): its text is
+        # still the best evidence there is
+        parsed.plain = clean_text(body[:MAX_BODY_BYTES])
 
 
 def _walk(message: Message, notes: list[str]):

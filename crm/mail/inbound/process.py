@@ -7,8 +7,8 @@ webhook and the IMAP poller alike.
    unique index and is refused). A repeat returns what the first one did.
 2. **Classify** with the pure classifier (``classify_message``): decided from the message
    alone, whether or not a contact matches, except that a "reply" without any reply cue from
-   a sender no contact matches is recorded as "other" (a cold message or newsletter). Our own addresses (every mailbox, its aliases,
-   every user) make a message "ours", never a reply.
+   a sender no contact matches is recorded as "other" (a cold message or newsletter). Our
+   own addresses (every mailbox, its aliases, every user) make a message "ours", never a reply.
 3. **Match**, in order: ``In-Reply-To`` / ``References`` (and a bounce's original
    Message-ID) against our outbox's Message-IDs; the sender address against contacts (any
    email from a contact counts); a colleague at the same company domain (not free-mail), the
