@@ -109,7 +109,8 @@ _WORDING: tuple[tuple[str, bool, re.Pattern[str]], ...] = (
         r"recipient not (?:found|exist|ok|accepted|local)",
         r"(?:address|mailbox|user) (?:is )?not (?:present|known|local)", r"no (?:mailbox|account) (?:here )?by "
         r"that name", r"no mail ?box (?:here|found|available)", r"mailbox unavaila?ble", r"mailbox not found",
-        r"requested action not taken: mailbox unavailable", r"resolver\.adr\.recipient ?not ?found",
+        r"requested action not taken: mailbox unavailable", r"mailbox name not allowed",
+        r"resolver\.adr\.recipient ?not ?found",
         r"recipientnotfound", r"recipient name is not recogni[sz]ed", r"invalid final delivery userid",
         r"not listed in public name", r"ディレクトリのリストにありません", r"ディレクトリには見つかりません",
         r"not listed in (?:the )?(?:domino|"
