@@ -13,24 +13,34 @@ hostunknown, hasmoved, notaccept with a 5xx; ``Sisimai::SMTP::Failure::is_hardbo
 The reason is read, first match wins, from:
 
 1. the wording of the diagnostic, in this order (the order matters: "550 5.1.1 mailbox full"
-   is a full mailbox; "user unknown" beats a generic "blocked" in the same line): mailbox
-   full, too big / over a limit, suspended, moved, relaying or authentication refused, user
-   unknown, filtered, policy/spam/blocklist refusal, host unknown, domain accepts no mail;
-   user-unknown wording in answer to ``DATA`` means the address passed ``RCPT`` and a
-   content filter refused the message: soft (sisimai's "filtered");
-2. the enhanced status code (RFC 3463): X.1.1 / X.1.3 / X.1.10 user unknown, X.1.2 host
-   unknown, X.1.6 moved, X.2.2 full, X.2.1 disabled, X.3.4 too big, X.7.x policy... with
+   is a full mailbox; "user unknown" beats a generic "rejected" in the same line; ``_WORDING``):
+   local delivery program failed, mailbox full, too big, over a sending limit, suspended,
+   a recipient's filter, moved, our sender refused, relaying or authentication refused, user
+   unknown, filtered, host unknown, domain accepts no mail (null MX), spam/policy/blocklist
+   refusal, could not connect or gave up (DNS failures, timeouts, expired retries);
+   generic user-unknown wording ("User unknown", "No such user") is hard only when the
+   refusal came at ``RCPT`` (or from the final host's ``mail.local``) or an X.1.x code
+   backs it: in answer to ``DATA``, or with no sign of the stage, it is what some servers
+   answer when a content filter refuses the message (au/KDDI's "550 : User unknown";
+   sisimai's "filtered"): soft. Vendors' own phrases (Exchange's "recipient name is not
+   recognized", Domino, Yahoo, GroupWise's "Unknown Recipient") are about the address;
+2. the enhanced status code (RFC 3463): X.1.1 / X.1.3 / X.1.10 user unknown, X.1.2 and
+   X.4.4 host unknown (unable to route), X.1.6 moved, X.2.2 full, X.2.1 disabled, X.3.4 too big, X.7.x policy... with
    class 4 always soft;
 3. ``Action: delayed`` / delay wording: soft;
-4. the basic reply code without any of the above: 550 (mailbox unavailable), 551 (user not
-   local) and 553 (mailbox name not allowed) are about the address (RFC 5321 §4.2.2): hard;
-   any other 5xx or 4xx: soft;
+4. the basic reply code without any of the above: 551 (user not local) and 553 (mailbox
+   name not allowed) are about the address (RFC 5321 §4.2.2): hard; 550 alone is not (it is
+   also every policy refusal's code), nor any other 5xx or 4xx: soft;
 5. "permanent error/failure" wording with nothing more specific (qmail's "This is a
    permanent error", Notes' "permanent fatal errors"): hard; temporary wording: soft;
 6. nothing to go on: soft, so an address is only marked invalid on evidence.
 
 Wording comes in the languages of the mail systems that write it (English, plus the
-Spanish, French, German, Italian and Portuguese NDR phrases that the corpora show).
+Spanish, French, German, Italian, Portuguese and Japanese NDR phrases the corpora show).
+Reporting MTAs that state a category are believed (PowerMTA's ``X-PowerMTA-BounceCategory``).
+
+Measured on public corpora (``bench/bounce_classification.py``, fixtures and label mapping in
+``tests/fixtures/bounces/README.md``): 95.3% agreement on hard/soft over 537 labelled bounces.
 """
 from __future__ import annotations
 
