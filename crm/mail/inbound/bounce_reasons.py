@@ -48,6 +48,7 @@ import re
 from dataclasses import dataclass
 
 HARD, SOFT = "hard", "soft"
+MAX_WORDING_CHARS = 6000
 
 
 def _words(*phrases: str) -> re.Pattern[str]:
@@ -238,7 +239,8 @@ def judge_failure(status: str | None, text: str, *, delayed: bool = False, fallb
         for a text bounce's preamble (qmail's), no for a DSN's human part, whose recipient
         blocks say more
     """
-    text = text or ""
+    # A bounce's explanation is a few lines; the cap keeps ~20 patterns cheap on junk.
+    text, fallback_text = (text or "")[:MAX_WORDING_CHARS], (fallback_text or "")[:MAX_WORDING_CHARS]
     status = status or status_in(text)
     if status and status[0] == "4":
         return Failure(False, "temporary failure", f"status {status}: class 4 is temporary")
@@ -285,7 +287,7 @@ def _by_wording(text: str, stage_text: str = "", *, address_status: bool = False
     a pipelining server answers RCPT after DATA)."""
     if not text:
         return None
-    text = " ".join(text.split())[:20_000]
+    text = " ".join(text[:MAX_WORDING_CHARS].split())
     for reason, hard, pattern in _WORDING:
         match = pattern.search(text)
         if match is None:

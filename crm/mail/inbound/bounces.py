@@ -32,6 +32,7 @@ from crm.mail.inbound.parse import ParsedMail
 
 MAX_DIAGNOSTIC_CHARS = 20_000
 MAX_RECIPIENTS = 20
+MAX_NOTIFICATION_CHARS = 64_000  # an SES notification is a few KB of JSON
 
 FAILED_ACTIONS = frozenset({"failed", "delayed"})
 DELIVERED_ACTIONS = frozenset({"delivered", "relayed", "expanded"})
@@ -213,7 +214,10 @@ def read_ses_notification(text: str, excluded: set[str]) -> Bounce | None:
     ``"notificationType":"Bounce"``): hard for ``bounceType`` Permanent with the subtypes
     that mean the address is dead (General, NoEmail), else soft (AWS SES developer guide,
     "Amazon SES notification contents")."""
-    found = _SES_BOUNCE.search(text or "")
+    text = (text or "")[:MAX_NOTIFICATION_CHARS]
+    if "notificationType" not in text:
+        return None
+    found = _SES_BOUNCE.search(text)
     if found is None:
         return None
     bounce_type, subtype = found.group(1), found.group(2)
