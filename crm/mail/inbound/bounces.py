@@ -6,19 +6,16 @@ field by field. Many real bounces are plain text (qmail, Exim's and old Exchange
 Yahoo's "failure notice"): those are recognised by their sender, subject and wording, and
 their recipients and status codes are read from the text above the returned copy.
 
-Hard or soft, in order (first rule that applies):
+Recognising a text bounce takes two signals: a mail-system sender (MAILER-DAEMON,
+postmaster, "Mail Delivery System", Exchange's system mailbox, even written without an
+address) with a bounce subject or wording; a bounce subject with bounce wording; or a bounce
+subject on a message with a null envelope sender. "Fwd:"/"Re:" subjects are a person passing
+a bounce on, not the bounce. Amazon SES notifications (JSON) and mailing-list managers'
+refusals of our post are bounces too.
 
-1. enhanced status X.2.2 (mailbox full), X.4.7 (delivery time expired) and X.7.x
-   (policy or security refusal) are soft even in class 5: none of them says the address
-   is wrong (RFC 3463 calls mailbox full a "persistent transient" condition; X.7.x is a
-   refusal of *our* message, often our sending IP), and a soft bounce still stops the
-   sequence after three strikes;
-2. "mailbox full" / "over quota" wording is soft (Yahoo answers it with a 552);
-3. the enhanced status class: 5.x.x hard, 4.x.x soft (RFC 3463); ``Action: delayed`` soft;
-4. the basic SMTP reply code: 5xx hard, 4xx soft (RFC 5321 §4.2.1);
-5. wording: "user unknown", "does not exist", "no such user"... hard; "try again later",
-   "temporarily", "delayed"... soft;
-6. nothing to go on: soft, so an address is only marked invalid on evidence.
+Several recipients in one text (qmail, Postfix, Exim, GMX list them one after another) are
+judged one by one and the worst decides; a DSN's recipient blocks likewise, each read with
+the part of the human-readable text about that recipient. Hard or soft: ``bounce_reasons.py``.
 """
 from __future__ import annotations
 
@@ -34,7 +31,6 @@ MAX_DIAGNOSTIC_CHARS = 20_000
 MAX_RECIPIENTS = 20
 MAX_NOTIFICATION_CHARS = 64_000  # an SES notification is a few KB of JSON
 
-FAILED_ACTIONS = frozenset({"failed", "delayed"})
 DELIVERED_ACTIONS = frozenset({"delivered", "relayed", "expanded"})
 
 DAEMON_LOCAL_PARTS = frozenset({
