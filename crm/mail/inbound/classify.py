@@ -5,25 +5,22 @@ rule that applies wins:
 
 0. A message from a mail system (MAILER-DAEMON, postmaster, "Mail Delivery System", even
    without an address) or with ``Content-Type: multipart/report`` is never a reply: rules
-   1-3 make it a bounce when it reports a failure, rule 3b *other* otherwise. Complaint
-   reports (RFC 5965 ARF, Hotmail's "complaint about message from") are *other* (rule 2b).
-   Amazon SES notifications (JSON) and mailing-list refusals of our post are bounces
-   (rule 3a). Hard/soft and the measured agreement with public corpora: ``bounce_reasons.py``.
+   1-3a make it a bounce when it reports a failure, rule 3b *other* otherwise.
 1. **bounce**, RFC 3464 DSN: ``multipart/report; report-type=delivery-status`` (or any
-   ``message/delivery-status`` part). Per-recipient ``Action`` / ``Status``: failed 5.x.x is
-   hard, 4.x.x or ``Action: delayed`` soft; recipients from ``Original-Recipient`` and
-   ``Final-Recipient``. Hard/soft refinements (mailbox full, expired, policy refusals are
-   soft) are in ``bounces.py``. A DSN reporting only delivered/relayed/expanded is *other*.
+   ``message/delivery-status`` part), read per recipient (``Action``, ``Status``,
+   ``Diagnostic-Code``; recipients from ``Original-Recipient`` and ``Final-Recipient``). A
+   DSN reporting only delivered/relayed/expanded (or 2.x.x) is *other*.
 2. **other**, read receipt: ``multipart/report; report-type=disposition-notification``
    (RFC 8098) or a ``message/disposition-notification`` part.
-3. **bounce**, non-standard (qmail "Hi. This is the qmail-send program", Exim "Mail delivery
-   failed", Postfix and Exchange NDR text, Gmail/Yahoo "Delivery Status Notification
-   (Failure)" and "failure notice", "Undeliverable:", "Returned mail:" and their German,
-   French, Spanish, Dutch, Italian translations): two of sender (MAILER-DAEMON, postmaster,
-   Exchange's ``MicrosoftExchange<hex>`` mailbox, "Mail Delivery Subsystem"), subject and
-   wording, with the sender among them or subject and wording together. Hard/soft from the
-   status code, SMTP reply code or wording (550 / 5.1.1 / "user unknown" / "does not exist"
-   hard; 4xx / "mailbox full" / "try again later" soft).
+2b. **other**, complaint: an ARF report (``report-type=feedback-report``, RFC 5965) or
+   Hotmail's "complaint about message from <ip>".
+3. **bounce**, non-standard text (qmail, Exim, Postfix, Sendmail, Exchange, GroupWise,
+   Domino, Yahoo, Gmail... and their translations): a mail-system sender with bounce
+   subject or wording, a bounce subject with bounce wording, or a bounce subject with a null
+   envelope sender (``bounces.looks_like_text_bounce``).
+3a. **bounce**, an Amazon SES notification (JSON) or a mailing list's refusal of our post.
+3b. **other**, any other message from a mail system or ``multipart/report``: never a reply.
+   Hard or soft for every bounce: ``bounce_reasons.py`` (hard only when the address is dead).
 4. **other**, our own message: the From is one of ``own_addresses`` (the rep's copy synced
    from Sent is never the prospect's reply; warmbly#549). ``is_own_message`` is set always.
 5. **other**, no sender address at all.
