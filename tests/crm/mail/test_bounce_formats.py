@@ -257,3 +257,12 @@ def test_each_named_format_family_is_read_like_its_published_labels(family):
 def test_judge_failure(status, text, hard):
     failure = judge_failure(status, text)
     assert failure.hard is hard, failure.why
+
+
+def test_blank_lines_before_the_headers_do_not_hide_them():
+    """Seen in a public sample (a DSN saved with an empty first line): the headers would
+    otherwise become the body and the bounce a sender-less 'other'."""
+    raw = b"\n   \n" + text_bounce(QMAIL.format(detail="Sorry, no mailbox here by that name. (#5.1.1)"))
+    result = classify(raw)
+    assert (result.classification, result.bounce_type) == ("bounce", "hard"), result.reasons
+    assert "parse: blank lines before the headers removed" in result.reasons
