@@ -19,26 +19,47 @@ _AUTO_SUBJECT = re.compile(
     r"abwesenheitsnotiz|abwesenheit|respuesta autom[aá]tica|fuera de (?:la )?oficina|"
     r"r[ée]ponse automatique|absence du bureau|risposta automatica|risposta non al computer|"
     r"fuori sede|fuori ufficio|afwezig(?:heid)?|resposta autom[aá]tica|fora do escrit[oó]rio|"
+    r"aus(?:ê|e)ncia tempor[aá]ria|mensagem autom[aá]tica|mensaje autom[aá]tico|message automatique|"
+    r"automatische (?:antwort|nachricht)|automatisch bericht|messaggio automatico|"
     r"autosvar|automatisk svar|fr[aå]nvaro|poza biurem|odpowied[zź] automatyczna|"
-    r"^\s*(?:absence|absent|abwesend|auto)\s*:|^\s*absence\b",
+    r"^\s*(?:absence|absent|abwesend|auto|ausente|assente)\s*:|^\s*absence\b",
     re.I,
 )
 # Words that only count together with a weak machine signal.
 _OOO_SUBJECT_WORDS = re.compile(
-    r"\b(?:vacation|holiday|on leave|away|urlaub|ferien|cong[ée]s?|vacances|vacaciones|ferie|"
-    r"vakantie|abwesend|absent|ausente|assente)\b",
+    r"\b(?:vacation|holiday|on leave|away|urlaub|ferien|cong[ée]s?|vacances|vacaciones|ferie|f[ée]rias|"
+    r"vakantie|abwesend|absent|ausente|assente|afwezig)\b",
     re.I,
 )
+# Absence wording in the seven languages of our users and prospects (English, Spanish,
+# Portuguese, French, German, Italian, Dutch): only evidence next to a machine signal.
 _OOO_BODY = re.compile(
+    # English
     r"out of (?:the )?office|on (?:annual |parental |sick |maternity |paternity )?leave|"
     r"on (?:vacation|holiday)|limited access to (?:my )?e-?mail|away from (?:the |my )?(?:office|desk)|"
-    r"this is an automat(?:ic|ed) (?:reply|response|message)|nicht im büro|abwesend|im urlaub|"
-    r"außer haus|absente?s? du bureau|en congés?|fuera de la oficina|de vacaciones|ausente|"
-    r"fuori (?:sede|ufficio)|in ferie|assente|afwezig|niet op kantoor|met vakantie|"
-    r"fora do escritório|de férias",
+    r"this is an automat(?:ic|ed) (?:reply|response|message)|i am (?:currently )?away|"
+    # Spanish
+    r"fuera de la oficina|de vacaciones|ausente|estar[ée] fuera|no estoy en la oficina|"
+    r"respuesta autom[aá]tica|acceso limitado a(?:l)? correo|"
+    # Portuguese
+    r"fora do escrit[oó]rio|de f[ée]rias|em f[ée]rias|estou ausente|estarei (?:fora|ausente)|"
+    r"resposta autom[aá]tica|acesso limitado ao e-?mail|"
+    # French
+    r"absente?s? du bureau|en cong[ée]s?|en vacances|je suis absente?|je serai absente?|"
+    r"r[ée]ponse automatique|acc[èe]s limit[ée] (?:à|a) (?:mes )?e-?mails?|"
+    # German
+    r"nicht im b[üu]ro|abwesend|im urlaub|au(?:ß|ss)er haus|nicht erreichbar|automatische antwort|"
+    # Italian
+    r"fuori (?:sede|ufficio)|in ferie|assente|sar[òo] fuori|risposta automatica|"
+    # Dutch
+    r"afwezig|niet op kantoor|met vakantie|op vakantie|niet aanwezig|automatisch antwoord",
     re.I,
 )
 _REPLY_PREFIX = re.compile(r"^\s*(?:re|aw|antw|antwort|sv|vs|r|rif|réf|ref|odp|ynt)\s?(?:\[\d+\])?\s?:", re.I)
+# Headers that bulk-mail services add to campaign mail, never to a person's message.
+_CAMPAIGN_HEADERS = ("X-Campaign", "X-Campaign-Id", "X-CampaignID", "X-Mailchimp-Campaign", "X-MC-User",
+                     "X-SG-EID", "X-SES-Outgoing", "X-Mailgun-Tag", "X-Mailer-LID", "Feedback-ID",
+                     "X-Newsletter", "X-MarketingCloud", "X-SFMC-Stack", "X-rpcampaign", "X-HubSpot-Email-Id")
 _NO_REPLY_LOCAL = re.compile(r"^(?:no[-_.]?reply|do[-_.]?not[-_.]?reply)(?:[-_.+].*)?$", re.I)
 
 
@@ -83,15 +104,32 @@ def judge_auto_reply(parsed: ParsedMail, subject: str, fresh_text: str) -> AutoV
 
 
 def automated_sender_reason(parsed: ParsedMail, from_address: str) -> str | None:
-    """Why this is bulk or machine mail that is neither a reply nor an auto-reply, or None."""
+    """Why this is bulk or machine mail that is neither a reply nor an auto-reply, or None.
+
+    Newsletters and list mail: ``Precedence: bulk|list|junk``, ``List-Id`` /
+    ``List-Unsubscribe`` (RFC 2919/2369; a person's reply never carries them, replies do not
+    copy headers), RFC 8058 one-click unsubscribe, a bulk sender's campaign headers
+    (Mailchimp, SendGrid, Amazon SES, Google's ``Feedback-ID``), a no-reply sender. A
+    message that answers one of ours (``In-Reply-To`` / ``References``) with only list
+    headers stays a reply: a prospect answering through a mailing list or group."""
     precedence = parsed.header("Precedence").lower() or parsed.header("X-Precedence").lower()
     listed = parsed.has_header("List-Id") or parsed.has_header("List-Unsubscribe")
+    answers = parsed.has_header("In-Reply-To") or parsed.has_header("References")
     if listed and precedence in ("bulk", "list", "junk"):
         return f"list mail (List-* headers, Precedence: {precedence})"
     if parsed.has_header("List-Unsubscribe") and parsed.has_header("List-Unsubscribe-Post"):
         return "bulk mail (RFC 8058 one-click List-Unsubscribe)"
     if _NO_REPLY_LOCAL.match(from_address.split("@", 1)[0]):
         return "sent from a no-reply address"
+    if answers:
+        return None
+    if precedence in ("bulk", "list", "junk"):
+        return f"bulk mail (Precedence: {precedence})"
+    if listed:
+        return "list or newsletter mail (List-Id / List-Unsubscribe) that answers nothing"
+    campaign = next((name for name in _CAMPAIGN_HEADERS if parsed.has_header(name)), None)
+    if campaign:
+        return f"bulk mail (campaign header {campaign})"
     return None
 
 

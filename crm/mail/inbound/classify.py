@@ -3,21 +3,24 @@
 Decided from the raw message alone (matching it to a contact happens elsewhere). The first
 rule that applies wins:
 
+0. A message from a mail system (MAILER-DAEMON, postmaster, "Mail Delivery System", even
+   without an address) or with ``Content-Type: multipart/report`` is never a reply: rules
+   1-3a make it a bounce when it reports a failure, rule 3b *other* otherwise.
 1. **bounce**, RFC 3464 DSN: ``multipart/report; report-type=delivery-status`` (or any
-   ``message/delivery-status`` part). Per-recipient ``Action`` / ``Status``: failed 5.x.x is
-   hard, 4.x.x or ``Action: delayed`` soft; recipients from ``Original-Recipient`` and
-   ``Final-Recipient``. Hard/soft refinements (mailbox full, expired, policy refusals are
-   soft) are in ``bounces.py``. A DSN reporting only delivered/relayed/expanded is *other*.
+   ``message/delivery-status`` part), read per recipient (``Action``, ``Status``,
+   ``Diagnostic-Code``; recipients from ``Original-Recipient`` and ``Final-Recipient``). A
+   DSN reporting only delivered/relayed/expanded (or 2.x.x) is *other*.
 2. **other**, read receipt: ``multipart/report; report-type=disposition-notification``
    (RFC 8098) or a ``message/disposition-notification`` part.
-3. **bounce**, non-standard (qmail "Hi. This is the qmail-send program", Exim "Mail delivery
-   failed", Postfix and Exchange NDR text, Gmail/Yahoo "Delivery Status Notification
-   (Failure)" and "failure notice", "Undeliverable:", "Returned mail:" and their German,
-   French, Spanish, Dutch, Italian translations): two of sender (MAILER-DAEMON, postmaster,
-   Exchange's ``MicrosoftExchange<hex>`` mailbox, "Mail Delivery Subsystem"), subject and
-   wording, with the sender among them or subject and wording together. Hard/soft from the
-   status code, SMTP reply code or wording (550 / 5.1.1 / "user unknown" / "does not exist"
-   hard; 4xx / "mailbox full" / "try again later" soft).
+2b. **other**, complaint: an ARF report (``report-type=feedback-report``, RFC 5965) or
+   Hotmail's "complaint about message from <ip>".
+3. **bounce**, non-standard text (qmail, Exim, Postfix, Sendmail, Exchange, GroupWise,
+   Domino, Yahoo, Gmail... and their translations): a mail-system sender with bounce
+   subject or wording, a bounce subject with bounce wording, or a bounce subject with a null
+   envelope sender (``bounces.looks_like_text_bounce``).
+3a. **bounce**, an Amazon SES notification (JSON) or a mailing list's refusal of our post.
+3b. **other**, any other message from a mail system or ``multipart/report``: never a reply.
+   Hard or soft for every bounce: ``bounce_reasons.py`` (hard only when the address is dead).
 4. **other**, our own message: the From is one of ``own_addresses`` (the rep's copy synced
    from Sent is never the prospect's reply; warmbly#549). ``is_own_message`` is set always.
 5. **other**, no sender address at all.
@@ -49,14 +52,17 @@ rule that applies wins:
     ``Auto-Submitted`` other than "no" on a message that answers ours (In-Reply-To,
     References or a Re: subject) is also an auto_reply. Body wording alone never is.
 11. **other**, machine mail: ``Auto-Submitted`` other than "no" on a message that answers
-    nothing (a notice); list mail (``List-Id``/``List-Unsubscribe`` with ``Precedence:
-    bulk|list|junk``, or RFC 8058 ``List-Unsubscribe-Post``); a no-reply sender.
+    nothing (a notice); list mail and newsletters (``List-Id``/``List-Unsubscribe`` with
+    ``Precedence: bulk|list|junk``, RFC 8058 ``List-Unsubscribe-Post``; and, on a message
+    that answers nothing, ``Precedence: bulk``, ``List-*`` alone or a bulk sender's campaign
+    header); a no-reply sender (``autoreply.automated_sender_reason``).
 12. **unsubscribe_request** by wording: the new text of a short answer (quoted history and
     signature cut, at most 600 characters) says "unsubscribe", "remove me", "stop emailing",
     "abmelden", "désinscrire", "darse de baja"... not negated ("please don't remove me").
 13. **reply**: anything else from a person. The issue says any email from an enrolled
     contact counts, so a plain message with no Re:, no In-Reply-To and no quote is a reply
-    too; the reasons say which reply cues were present.
+    too; ``reply_cues`` lists the cues present. Whether the sender is known is decided
+    later (``process.py``): a reply without cues from nobody we know is *other*.
 
 Auto-replies carry ``return_date``, the first day the sender is back (``ooo_dates.py``),
 read relative to the message's own day: the local date of its ``Date:`` header, in that
@@ -71,12 +77,21 @@ problems (cut message, broken MIME, policy fallback) are listed in ``reasons``.
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Iterable, Literal
 
 from crm.mail.inbound.autoreply import automated_sender_reason, has_reply_prefix, judge_auto_reply
-from crm.mail.inbound.bounces import is_dsn, looks_like_text_bounce, read_dsn, read_text_bounce
+from crm.mail.inbound.bounces import (
+    is_dsn,
+    is_mail_system,
+    list_refusal,
+    looks_like_text_bounce,
+    read_dsn,
+    read_ses_notification,
+    read_text_bounce,
+)
 from crm.mail.inbound.ooo_dates import find_return_date, message_day
 from crm.mail.inbound.parse import ParsedMail, parse_mail
 from crm.mail.inbound.text import strip_signature
@@ -94,6 +109,8 @@ UNSUBSCRIBE_REQUEST: Classification = "unsubscribe_request"
 OTHER: Classification = "other"
 
 TEXT_EXCERPT_CHARS = 4000
+# Hotmail/Outlook.com's JMRP complaints are not ARF: "complaint about message from <ip>".
+_COMPLAINT_SUBJECT = re.compile(r"\s*complaint about message from\b", re.I)
 MAX_SUBJECT_CHARS = 998  # RFC 5322 line limit; longer is junk
 
 
@@ -117,6 +134,7 @@ class InboundClassification:
     reasons: tuple[str, ...] = ()                        # which rules fired, for logs and tests
     is_own_message: bool = False                         # From is one of own_addresses
     text: str = ""                                       # body excerpt without quoted history
+    reply_cues: tuple[str, ...] = ()                     # replies: Re:, In-Reply-To, References, a quote
 
 
 @dataclass
@@ -213,13 +231,53 @@ def _read_receipt_rule(facts: _Facts):
     return None
 
 
+def _complaint_rule(facts: _Facts):
+    parsed = facts.parsed
+    hotmail = parsed.has_header("X-HmXmrOriginalRecipient") or _COMPLAINT_SUBJECT.match(facts.subject)
+    if parsed.report_type == "feedback-report" or "message/feedback-report" in parsed.part_types or hotmail:
+        return OTHER, {}, ["abuse or complaint report (RFC 5965 ARF): a machine report, never a reply"]
+    return None
+
+
 def _text_bounce_rule(facts: _Facts):
-    why = looks_like_text_bounce(facts.sender_raw, facts.from_name, facts.subject, facts.texts.full)
+    parsed = facts.parsed
+    why = looks_like_text_bounce(parsed.header("From"), facts.sender_raw, facts.subject, facts.texts.full,
+                                 null_return_path=_null_return_path(parsed))
     if why is None:
         return None
-    returned_to = facts.parsed.returned_headers.get_all("To", []) if facts.parsed.returned_headers else []
-    bounce = read_text_bounce(facts.texts.full, _not_bounced(facts), original_to=[str(v) for v in returned_to])
+    returned_to = parsed.returned_headers.get_all("To", []) if parsed.returned_headers else []
+    bounce = read_text_bounce(facts.texts.full, _not_bounced(facts), original_to=[str(v) for v in returned_to],
+                              subject=facts.subject)
     return BOUNCE, _bounce_fields(bounce), [why, *bounce.reasons]
+
+
+def _provider_notice_rule(facts: _Facts):
+    """Bounces that are not written as bounces: an Amazon SES notification (JSON) and a
+    mailing list's refusal of our post."""
+    ses = read_ses_notification(facts.texts.full, _not_bounced(facts))
+    if ses is not None:
+        return BOUNCE, _bounce_fields(ses), list(ses.reasons)
+    why = list_refusal(facts.parsed, facts.sender_raw, facts.subject, facts.texts.full)
+    if why is None:
+        return None
+    bounce = read_text_bounce(facts.texts.full, _not_bounced(facts), subject=facts.subject)
+    fields = {**_bounce_fields(bounce), "bounce_type": "soft"}
+    return BOUNCE, fields, [why, "soft: the list refused the post, the address is not in question"]
+
+
+def _mail_system_rule(facts: _Facts):
+    """A mail system's message or any other report that is not a bounce is never a person's
+    reply: it would stop a sequence as if the prospect had answered."""
+    if is_mail_system(facts.parsed.header("From"), facts.sender_raw):
+        return OTHER, {}, ["sent by a mail system (MAILER-DAEMON/postmaster) without a failure: never a reply"]
+    if facts.parsed.content_type == "multipart/report":
+        kind = facts.parsed.report_type or "unknown"
+        return OTHER, {}, [f"machine report (multipart/report; report-type={kind}): never a reply"]
+    return None
+
+
+def _null_return_path(parsed: ParsedMail) -> bool:
+    return parsed.has_header("Return-Path") and parsed.header("Return-Path").replace(" ", "") in ("<>", "")
 
 
 def _own_message_rule(facts: _Facts):
@@ -271,12 +329,15 @@ def _reply_rule(facts: _Facts):
     if facts.texts.had_quote:
         cues.append("quoted history")
     if not cues:
-        cues.append("a person's message without reply cues (any email from a contact counts)")
-    return REPLY, {}, ["human reply: " + ", ".join(cues)]
+        return REPLY, {}, ["human reply: a person's message without reply cues (any email from a contact counts; "
+                           "from an unknown sender it is 'other')"]
+    return REPLY, {"reply_cues": tuple(cues)}, ["human reply: " + ", ".join(cues)]
 
 
 _RULES = (
-    _dsn_rule, _read_receipt_rule, _text_bounce_rule, _own_message_rule, _no_sender_rule,
+    _dsn_rule, _read_receipt_rule, _complaint_rule, _text_bounce_rule, _provider_notice_rule,
+    _mail_system_rule, _own_message_rule,
+    _no_sender_rule,
     _unsubscribe_address_rule, _calendar_rule, _auto_reply_rule, _unsubscribe_wording_rule, _reply_rule,
 )
 

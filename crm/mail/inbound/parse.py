@@ -45,6 +45,7 @@ REPORT_BODY_TYPES = frozenset({
     "message/disposition-notification", "message/global-disposition-notification",
 })
 _BOUNDARY_LINE = re.compile(rb"^--", re.M)
+_LEADING_BLANK_LINES = re.compile(rb"\A(?:[ \t]*\r?\n)+(?=[\w-]+:)")
 _FOLD = re.compile(r"\r?\n[ \t]*")
 _LOOSE_ADDRESS = re.compile(r"[^\s@<>(),;:\"]{1,64}@[^\s@<>(),;:\"]{1,255}")
 _ADDR_SPEC = re.compile(r"[\w.!#$%&'*+/=?^`{|}~-]{1,64}@[\w-]{1,63}(?:\.[\w-]{1,63})+")
@@ -163,6 +164,9 @@ def parse_mail(raw: bytes) -> ParsedMail:
     """Parse ``raw`` within the bounds above. Raises nothing for any bytes."""
     notes: list[str] = []
     raw = _bounded(raw, notes)
+    if _LEADING_BLANK_LINES.match(raw):  # else the headers would be read as the body
+        raw = _LEADING_BLANK_LINES.sub(b"", raw, count=1)
+        notes.append("blank lines before the headers removed")
     try:
         parsed = _extract(email.message_from_bytes(raw, policy=email_policy.default), notes)
     except Exception as exc:  # noqa: BLE001 - retry with the forgiving legacy policy
@@ -241,6 +245,10 @@ def _salvage_broken_multipart(parsed: ParsedMail, body: str) -> None:
             parsed.plain = payload_text(part)
         elif ctype == "text/html" and parsed.html is None:
             parsed.html = payload_text(part)
+    if parsed.plain is None and parsed.html is None:
+        # no part survived at all (a report whose parts lost their headers): its text is
+        # still the best evidence there is
+        parsed.plain = clean_text(body[:MAX_BODY_BYTES])
 
 
 def _walk(message: Message, notes: list[str]):

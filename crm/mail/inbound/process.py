@@ -6,8 +6,9 @@ webhook and the IMAP poller alike.
    webhook and by IMAP, or twice by IMAP, acts once (a concurrent second insert waits on the
    unique index and is refused). A repeat returns what the first one did.
 2. **Classify** with the pure classifier (``classify_message``): decided from the message
-   alone, whether or not a contact matches. Our own addresses (every mailbox, its aliases,
-   every user) make a message "ours", never a reply.
+   alone, whether or not a contact matches, except that a "reply" without any reply cue from
+   a sender no contact matches is recorded as "other" (a cold message or newsletter). Our
+   own addresses (every mailbox, its aliases, every user) make a message "ours", never a reply.
 3. **Match**, in order: ``In-Reply-To`` / ``References`` (and a bounce's original
    Message-ID) against our outbox's Message-IDs; the sender address against contacts (any
    email from a contact counts); a colleague at the same company domain (not free-mail), the
@@ -30,7 +31,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, time, timezone
 from zoneinfo import ZoneInfo
 
@@ -97,6 +98,7 @@ def process_inbound(raw: bytes, now: datetime, source: str, *, mailbox: Mailbox 
         existing = db.session.scalar(select(InboundMessage).where(InboundMessage.dedupe_key == key))
         return _replay(existing) if existing else InboundResult(verdict.classification, duplicate=True)
     match = _match(verdict, raw) if not verdict.is_own_message else _Match()
+    verdict = _unknown_sender_without_cues(verdict, match, entry)
     result = InboundResult(verdict.classification, verdict.bounce_type,
                            match.contact.id if match.contact else None, matched_by=match.matched_by)
     if match.contact is not None:
@@ -110,6 +112,20 @@ def process_inbound(raw: bytes, now: datetime, source: str, *, mailbox: Mailbox 
     log.info("inbound %s via %s: %s, contact %s (%s), stopped %s, paused %s", verdict.message_id, source,
              verdict.classification, result.contact_id, match.matched_by, result.stopped, result.paused)
     return result
+
+
+def _unknown_sender_without_cues(verdict: InboundClassification, match: _Match,
+                                 entry: InboundMessage) -> InboundClassification:
+    """A "reply" without any reply cue (no Re:, In-Reply-To, References or quote) counts only
+    from someone we know: from an unknown sender it is a cold message or a newsletter,
+    'other' (issue 24)."""
+    if verdict.classification != "reply" or verdict.reply_cues or match.contact is not None:
+        return verdict
+    why = "an unknown sender's message without reply cues: other, not a reply"
+    verdict = replace(verdict, classification="other", reasons=(*verdict.reasons, why))
+    entry.classification = verdict.classification
+    entry.reasons = list(verdict.reasons)[:20]
+    return verdict
 
 
 def dedupe_key(verdict: InboundClassification, raw: bytes) -> str:

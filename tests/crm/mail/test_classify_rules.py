@@ -230,7 +230,12 @@ def recipient(address: str, action: str, status: str | None = None, diagnostic: 
     (recipient("a@globex-industries.com", "failed", "5.2.2", "552 5.2.2 Mailbox full"), "soft"),
     (recipient("a@globex-industries.com", "failed", "5.7.1", "550 5.7.1 Blocked by policy"), "soft"),
     (recipient("a@globex-industries.com", "failed", "5.4.7", "delivery time expired"), "soft"),
-    (recipient("a@globex-industries.com", "failed", None, "550 No such user here"), "hard"),
+    (recipient("a@globex-industries.com", "failed", None, "550 No such user here (in reply to RCPT TO command)"),
+     "hard"),
+    # "No such user" with nothing saying it answered RCPT (nor an X.1.x code) is also what some
+    # servers answer when a content filter refuses the message: not evidence enough to mark the
+    # address dead (the public corpus labels such samples "filtered", soft)
+    (recipient("a@globex-industries.com", "failed", None, "550 No such user here"), "soft"),
     (recipient("a@globex-industries.com", "failed"), "soft"),  # nothing to go on
 ])
 def test_dsn_hard_or_soft(block, expected):
