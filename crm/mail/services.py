@@ -3,7 +3,8 @@ that implement it:
 
 * the outbox (``outbound/outbox.py``): ``enqueue_email`` (a rendered message from a rep to a
   contact, queued or as a draft), ``cancel_queued_for_enrollment``, ``send_later``,
-  ``cancel_email``, ``get_email``, ``list_outbox``;
+  ``cancel_email`` (a scheduled or failed one), ``retry_email`` (a failed one), ``get_email``,
+  ``list_outbox``;
 * the transport (``transport.py``): ``send_message`` for a one-off ``EmailMessage`` that
   does not go through the outbox (meeting invitations), and ``SmtpSettings``;
 * inbound mail (``inbound/process.py``): ``process_inbound``;
@@ -30,6 +31,7 @@ from crm.mail.outbound.outbox import (
     enqueue_email,
     get_email,
     list_outbox,
+    retry_email,
     send_later,
 )
 from crm.mail.transport import SmtpSettings, send_message
@@ -38,7 +40,7 @@ from crm.mail.unsubscribe import unsubscribe_contact
 __all__ = [
     "InboundResult", "Mailbox", "OutboundEmail", "SmtpSettings", "cancel_email", "cancel_queued_for_enrollment",
     "enqueue_email", "get_email", "list_outbox", "mailbox_for", "mailbox_signature", "process_inbound",
-    "send_later", "send_message", "unsubscribe_contact",
+    "retry_email", "send_later", "send_message", "unsubscribe_contact",
 ]
 
 

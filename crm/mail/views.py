@@ -121,10 +121,21 @@ def cancel_email(email_id: int):
     # Not found (or not theirs to see): a 404 page; any other refusal is flashed.
     _, cancelled = commit_or_flash(lambda: outbox.cancel_email(current_user, email_id, utcnow()),
                                    refusals=(Conflict, PermissionDenied))
+    back = url_for("mail.outbox_page", box=request.form.get("box") if request.form.get("box") in dict(BOXES) else None)
     if not cancelled:
-        return redirect(url_for("mail.outbox_page"))
+        return redirect(back)
     flash("Email cancelled.", "success")
-    return redirect(url_for("mail.outbox_page"))
+    return redirect(back)
+
+
+@bp.route("/outbox/<int:email_id>/retry", methods=["POST"])
+@roles(*SALES)
+def retry_email(email_id: int):
+    _, queued = commit_or_flash(lambda: outbox.retry_email(current_user, email_id, utcnow()),
+                                refusals=(Conflict, PermissionDenied))
+    if queued:
+        flash("Email queued again: it leaves with the next send.", "success")
+    return redirect(url_for("mail.outbox_page", box="scheduled" if queued else "failed"))
 
 
 # --- unsubscribe (public) ---------------------------------------------------------------------

@@ -25,6 +25,7 @@ from email.utils import format_datetime, formataddr
 from html import escape
 
 from crm.mail.models import Mailbox, OutboundEmail
+from crm.mail.transport import ascii_domain, needs_smtputf8
 from crm.mail.unsubscribe import make_token, unsubscribe_mailto, unsubscribe_url
 from crm.tracking.services import instrument_html
 
@@ -77,7 +78,7 @@ def build_wire(email: OutboundEmail, mailbox: Mailbox, now, *, links: list | Non
             html = _append_html_footer(html, url)
     headers = [
         ("From", formataddr((mailbox.display_name or "", mailbox.from_address), charset="utf-8")),
-        ("To", _header(email.to_address)),
+        ("To", _address_header(email.to_address)),
         ("Subject", _header(email.subject)),
         ("Date", format_datetime(now)),
         ("Message-ID", email.message_id),
@@ -110,7 +111,9 @@ def write_mime(headers: list[tuple[str, object]], text: str, html: str | None, *
         out.append(f"{CRLF}--{boundary}{CRLF}")
         out.append(_PART_HEADERS.format(subtype="html") + CRLF + _qp(html))
         out.append(f"{CRLF}--{boundary}--{CRLF}")
-    return "".join(out).encode("ascii")
+    # UTF-8 only ever matters for a raw international address (``_Utf8Address``): all the
+    # rest is ASCII by construction (quoted-printable bodies, encoded headers).
+    return "".join(out).encode("utf-8")
 
 
 _PART_HEADERS = ('Content-Type: text/{subtype}; charset="utf-8"' + CRLF + "MIME-Version: 1.0" + CRLF
@@ -126,6 +129,8 @@ def _qp(body: str) -> str:
 
 
 def _fold(name: str, value) -> str:
+    if isinstance(value, _Utf8Address):
+        return f"{name}: {value}{CRLF}"
     if name == "Content-Type" and len(name) + 2 + len(value) > MAX_LINE and value.count("; ") == 1:
         # Our multipart type with its long random boundary: folded where compat32 folds it.
         kind, _, parameter = value.partition("; ")
@@ -150,6 +155,17 @@ def _boundary() -> str:
     """A random MIME boundary. No check against the bodies is needed: "=_" never occurs in
     quoted-printable output (a literal "=" is written "=3D"), and both parts are QP."""
     return f"=_{uuid.uuid4().hex}"
+
+
+class _Utf8Address(str):
+    """An address with a non-ASCII local part: written raw in UTF-8 (RFC 6532), which only an
+    SMTPUTF8 transaction may carry; RFC 2047 encoded words are not allowed in an address."""
+
+
+def _address_header(address: str):
+    if needs_smtputf8(address):
+        return _Utf8Address(address)
+    return ascii_domain(address)
 
 
 def _header(value: str):

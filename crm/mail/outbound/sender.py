@@ -77,6 +77,7 @@ from sqlalchemy.exc import OperationalError
 
 from crm.auth.models import User
 from crm.contacts.models import Activity, Contact
+from crm.contacts.services import record_activity
 from crm.extensions import db
 from crm.jsontype import json_object
 from crm.mail import transport
@@ -273,6 +274,7 @@ class _Connection:
         self.settings = smtp_settings(mailbox)
         self.file_mode = current_app.config.get("MAIL_TRANSPORT", "smtp") == "file"
         self.client: smtplib.SMTP | None = None
+        self.unreachable = False  # the last attempt to connect failed
 
     def send(self, wire: bytes, email, from_address: str, gate: transport.EndOfDataGate,
              meanwhile: Callable[[], None] | None) -> None:
@@ -280,8 +282,15 @@ class _Connection:
             gate.settle()
             transport.write_file_bytes(email.message_id, wire)
             return
+        if self.client is not None and self.client.sock is None:
+            self.client = None  # closed by the server's 421 or a refusal: open a fresh one
         if self.client is None:
-            self.client = transport.open_smtp(self.settings)
+            try:
+                self.client = transport.open_smtp(self.settings)
+            except BaseException:
+                self.unreachable = True
+                raise
+            self.unreachable = False
         transport.send_bytes(from_address, [email.to_address], wire, client=self.client, gate=gate,
                              meanwhile=meanwhile)
 
@@ -317,7 +326,7 @@ def deliver(mailbox, emails: list, now: datetime, token: str) -> TickResult:
     # The batch's tracking rows are committed before the first message leaves; each message
     # is finished while the server digests the one before it (``_build_ahead``), so the
     # per-message critical path is only SMTP plus the mark.
-    batch = prepare(emails, mailbox, now)
+    batch = prepare(emails, mailbox, now, result)
     heartbeat = _Heartbeat(token)
     marks = Marks()
     try:
@@ -331,7 +340,7 @@ def deliver(mailbox, emails: list, now: datetime, token: str) -> TickResult:
             upcoming = batch[position + 1] if position + 1 < len(batch) else None
             outcome = _send_one(connection, marks, ready, mailbox, now, upcoming)
             setattr(result, outcome, getattr(result, outcome) + 1)
-            if outcome == "retried" and connection.client is None and not connection.file_mode:
+            if outcome == "retried" and connection.unreachable:
                 # The server is unreachable: give the rest of the batch back instead of
                 # failing them one by one against a dead connection.
                 rest = [later.email for later in batch[position + 1:]]
@@ -360,16 +369,28 @@ class Prepared:
         return self.wire
 
 
-def prepare(emails: list, mailbox, now: datetime) -> list[Prepared]:
+def prepare(emails: list, mailbox, now: datetime, result: TickResult) -> list[Prepared]:
     """Track every claimed message's HTML up front, in one transaction: tracking's link rows
     of the whole batch are committed before any message carrying them leaves, so a crash can
     never leave a sent message pointing at links that were rolled back. The rest of each
     message (headers, unsubscribe token, MIME) is built later, while the server digests the
     one before it (``deliver``)."""
     links: list[dict] = []
-    prepared = [Prepared(email, tracked_html(email, links)) for email in emails]
+    prepared, broken = [], []
+    for email in emails:
+        own: list[dict] = []
+        try:
+            prepared.append(Prepared(email, tracked_html(email, own)))
+        except Exception as exc:  # noqa: BLE001 - one message that cannot be built fails alone
+            log.exception("outbound email %s: its HTML could not be tracked", email.id)
+            broken.append((email, exc))
+            continue
+        links.extend(own)
     insert_links(links)
     db.session.commit()
+    for email, exc in broken:  # failed alone, counted in ``result``; the rest go on
+        _fail(email, now, f"could not build the message: {_describe(exc)}", permanent=False)
+        result.failed += 1
     return prepared
 
 
@@ -403,9 +424,18 @@ def _send_one(connection: _Connection, marks: Marks, ready: Prepared, mailbox, n
               upcoming: Prepared | None) -> str:
     """Send one claimed message and commit its outcome: 'sent', 'failed' or 'retried'."""
     email = ready.email
+    try:
+        wire = ready.build(mailbox, now)
+    except Exception as exc:  # noqa: BLE001 - encoding, a bad header, a DKIM key: this message alone
+        log.exception("outbound email %s could not be built", email.id)
+        return _fail(email, now, f"could not build the message: {_describe(exc)}", permanent=False)
     meanwhile = (lambda: _build_ahead(upcoming, mailbox, now)) if upcoming is not None else None
     try:
-        connection.send(ready.build(mailbox, now), email, mailbox.from_address, marks, meanwhile)
+        connection.send(wire, email, mailbox.from_address, marks, meanwhile)
+    except (MarkFailed, ClaimLost):
+        raise  # the exactly-once machinery says stop: never treated as this message's fault
+    except transport.InternationalAddressRefused as exc:
+        return _fail(email, now, exc.reason, permanent=False)
     except smtplib.SMTPRecipientsRefused as exc:
         code, text = _first_refusal(exc)
         return _refused(email, code, text, now)
@@ -417,8 +447,18 @@ def _send_one(connection: _Connection, marks: Marks, ready: Prepared, mailbox, n
     except (smtplib.SMTPException, OSError) as exc:
         connection.drop()
         return _retry(email, now, f"connection: {type(exc).__name__}: {exc}")
+    except Exception as exc:  # noqa: BLE001 - a poison message must not stop the batch
+        # Whatever state the SMTP transaction is in, dropping the connection makes the
+        # server discard it (RFC 5321, 4.1.1.4); the next message opens a fresh one.
+        connection.drop()
+        log.exception("outbound email %s: unexpected error while sending", email.id)
+        return _retry(email, now, f"unexpected error: {_describe(exc)}")
     marks.submit(email, now)
     return "sent"
+
+
+def _describe(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"[:900]
 
 
 def _build_ahead(ready: Prepared, mailbox, now: datetime) -> None:
@@ -535,7 +575,6 @@ def _update(email, **values) -> None:
 def _retry(email, now: datetime, reason: str) -> str:
     attempts = (email.attempts or 0) + 1
     if attempts >= int(current_app.config["MAIL_MAX_ATTEMPTS"]):
-        email.attempts = attempts
         return _fail(email, now, f"gave up after {attempts} attempts: {reason}", permanent=False)
     _update(email, attempts=attempts, status="queued", claimed_by=None, last_error=reason[:1000],
             due_at=now + backoff(attempts))
@@ -550,11 +589,21 @@ def backoff(attempts: int) -> timedelta:
 
 
 def _fail(email, now: datetime, reason: str, *, permanent: bool) -> str:
-    _update(email, status="failed", last_error=reason[:1000], attempts=max(email.attempts or 0, 1))
+    """Fail one message for good, with its reason, on the outbox row and the contact's
+    timeline (``email_failed``). ``permanent``: the recipient was refused (a 5xx), which
+    sequences treat as a bounce; a local failure (building it, a server that cannot take the
+    address, giving up after retries) is not the prospect's fault. The rep may retry it."""
+    _update(email, status="failed", last_error=reason[:1000], claimed_by=None,
+            attempts=(email.attempts or 0) + 1)
+    if email.contact_id is not None:
+        record_activity("email_failed", now, contact_id=email.contact_id, user_id=email.user_id,
+                        company_id=db.session.scalar(select(Contact.company_id).where(Contact.id == email.contact_id)),
+                        details={"outbound_email_id": email.id, "subject": email.subject, "to": email.to_address,
+                                 "reason": reason[:300]})
     db.session.flush()
     email_failed.send(db.session.get(OutboundEmail, email.id, populate_existing=True), permanent=permanent, now=now)
     db.session.commit()
-    log.warning("outbound email %s failed (%s): %s", email.id, "permanent" if permanent else "gave up", reason)
+    log.warning("outbound email %s failed (%s): %s", email.id, "recipient refused" if permanent else "not sent", reason)
     return "failed"
 
 
