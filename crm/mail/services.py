@@ -2,11 +2,13 @@
 that implement it:
 
 * the outbox (``outbound/outbox.py``): ``enqueue_email`` (a rendered message from a rep to a
-  contact, queued or as a draft), ``cancel_queued_for_enrollment``, ``send_later``,
+  contact, queued or as a draft), ``enqueue_invite`` (a meeting invite, in the booking's
+  transaction), ``cancel_queued_for_enrollment``, ``send_later``,
   ``cancel_email`` (a scheduled or failed one), ``retry_email`` (a failed one), ``get_email``,
   ``list_outbox``;
 * the transport (``transport.py``): ``send_message`` for a one-off ``EmailMessage`` that
-  does not go through the outbox (meeting invitations), and ``SmtpSettings``;
+  does not go through the outbox (nothing in the app any more: meeting invites are queued),
+  and ``SmtpSettings``;
 * inbound mail (``inbound/process.py``): ``process_inbound``;
 * unsubscribing (``unsubscribe.py``): ``unsubscribe_contact``;
 * ``mailbox_signature``: the rep's signature, for templates.
@@ -29,6 +31,7 @@ from crm.mail.outbound.outbox import (
     cancel_email,
     cancel_queued_for_enrollment,
     enqueue_email,
+    enqueue_invite,
     get_email,
     list_outbox,
     retry_email,
@@ -39,8 +42,8 @@ from crm.mail.unsubscribe import unsubscribe_contact
 
 __all__ = [
     "InboundResult", "Mailbox", "OutboundEmail", "SmtpSettings", "cancel_email", "cancel_queued_for_enrollment",
-    "enqueue_email", "get_email", "list_outbox", "mailbox_for", "mailbox_signature", "process_inbound",
-    "retry_email", "send_later", "send_message", "unsubscribe_contact",
+    "enqueue_email", "enqueue_invite", "get_email", "list_outbox", "mailbox_for", "mailbox_signature",
+    "process_inbound", "retry_email", "send_later", "send_message", "unsubscribe_contact",
 ]
 
 

@@ -24,6 +24,7 @@ from crm.errors import Conflict, PermissionDenied, ServiceError
 from crm.extensions import csrf, db, limiter
 from crm.mail.models import InboundMessage, OutboundEmail
 from crm.mail.outbound import outbox
+from crm.mail.transport import needs_smtputf8
 from crm.mail.unsubscribe import contact_for_token, unsubscribe_contact
 from crm.policy import can_edit_owned
 from crm.timeutil import is_valid_timezone, utcnow
@@ -176,7 +177,7 @@ def _emails_panel(contact, viewer, now: datetime) -> dict:
     inbound = db.session.scalars(
         select(InboundMessage).where(InboundMessage.contact_id == contact.id)
         .order_by(InboundMessage.received_at.desc()).limit(10)).all()
-    return {"emails": emails, "inbound": inbound}
+    return {"emails": emails, "inbound": inbound, "international": needs_smtputf8(contact.email or "")}
 
 
 CONTACT_PANEL = ContactPanel(key="mail", template="mail/_contact_panel.html", load=_emails_panel,

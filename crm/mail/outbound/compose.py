@@ -18,8 +18,9 @@ content); the pieces that need real work still come from the library: quoted-pri
 from __future__ import annotations
 
 import uuid
-from email import quoprimime
+from email import policy, quoprimime
 from email.header import Header
+from email.message import EmailMessage
 from email.policy import Compat32
 from email.utils import format_datetime, formataddr
 from html import escape
@@ -63,6 +64,8 @@ def build_wire(email: OutboundEmail, mailbox: Mailbox, now, *, links: list | Non
     ``tracked_html`` gave when the caller tracked the body already (the send tick does it for
     a whole batch first, so the batch's link rows are stored before any message leaves);
     else it is tracked here, its link rows going to ``links`` or the session."""
+    if email.kind == "invite":
+        return invite_wire(email, mailbox, now)
     text = _normalise(email.text_body)
     if html is _TRACK:
         html = tracked_html(email, links)
@@ -90,6 +93,26 @@ def build_wire(email: OutboundEmail, mailbox: Mailbox, now, *, links: list | Non
         headers.append(("References", references))
     headers.extend(list_headers)
     return write_mime(headers, text, html, boundary=_boundary() if html else None)
+
+
+def invite_wire(email, mailbox: Mailbox, now) -> bytes:
+    """A meeting invite as calendar clients expect it (RFC 6047): ``multipart/mixed`` holding
+    ``multipart/alternative`` (the text, and the iCalendar object as ``text/calendar;
+    method=...``) and the same object as an ``invite.ics`` attachment for clients that only
+    look at attachments. Rare enough to be built by the email package itself."""
+    international = needs_smtputf8(email.to_address)
+    wire_policy = (policy.SMTPUTF8 if international else policy.SMTP).clone(max_line_length=MAX_LINE)
+    message = EmailMessage(policy=wire_policy)
+    message["From"] = formataddr((mailbox.display_name or "", mailbox.from_address), charset="utf-8")
+    message["To"] = email.to_address if international else ascii_domain(email.to_address)
+    message["Subject"] = email.subject
+    message["Date"] = format_datetime(now)
+    message["Message-ID"] = email.message_id
+    message.set_content(_normalise(email.text_body))
+    message.add_alternative(email.calendar_ics, subtype="calendar", params={"method": email.calendar_method})
+    message.add_attachment(email.calendar_ics.encode("utf-8"), maintype="application", subtype="ics",
+                           filename="invite.ics")
+    return message.as_bytes(policy=wire_policy)
 
 
 def write_mime(headers: list[tuple[str, object]], text: str, html: str | None, *, boundary: str | None) -> bytes:

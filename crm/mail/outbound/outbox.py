@@ -55,6 +55,32 @@ def enqueue_email(*, sender, contact, to_address: str, subject: str, text_body: 
     return email
 
 
+CALENDAR_METHODS = ("REQUEST", "CANCEL")
+
+
+def enqueue_invite(*, sender, contact, to_address: str, subject: str, text_body: str, calendar_ics: str,
+                   method: str, now: datetime) -> OutboundEmail:
+    """Queue a meeting invite from ``sender``'s mailbox, due now: the text, and the iCalendar
+    object sent as a ``text/calendar; method=...`` part and an .ics attachment. Called in the
+    transaction that books, moves or cancels the meeting, so the invite exists exactly when the
+    change does; the send tick delivers and retries it like any email, ahead of the mailbox's
+    prospecting mail and outside its daily cap and spacing (a guest waits for it). Flushes."""
+    fields = _check(to_address, subject, text_body, None, now, "one_off", "queued")
+    if method not in CALENDAR_METHODS or not calendar_ics.startswith("BEGIN:VCALENDAR"):
+        raise ValidationFailed("the invite cannot be queued",
+                               {"calendar_ics": "an iCalendar object, REQUEST or CANCEL"})
+    mailbox = mailbox_for(sender)
+    email = OutboundEmail(
+        kind="invite", user_id=sender.id, contact_id=contact.id if contact is not None else None,
+        to_address=fields["to_address"], subject=subject.strip(), text_body=text_body, html_body=None,
+        calendar_ics=calendar_ics, calendar_method=method, status="queued", due_at=now, attempts=0,
+        message_id=new_message_id(mailbox.domain), created_at=now,
+    )
+    db.session.add(email)
+    db.session.flush()
+    return email
+
+
 def _check(to_address, subject, text_body, html_body, due_at, kind, status) -> dict:
     errors: dict[str, str] = {}
     address = ""

@@ -170,31 +170,44 @@ def claim_for_sender(user_id: int, now: datetime, token: str, batch: int):
     if mailbox is None:
         db.session.rollback()
         return None, [], 0
-    allowance, wait_until = _allowance(mailbox, now, batch)
-    if allowance <= 0:
-        deferred = _defer(user_id, now, wait_until)
+    # Meeting invites first and outside the limits: a guest waits for them, and the limits
+    # pace prospecting mail, not the answer to a booking.
+    ids = _due_ids(user_id, now, batch, invites=True)
+    deferred = 0
+    if len(ids) < batch:  # room left for prospecting mail: its limits decide how much
+        allowance, wait_until = _allowance(mailbox, now, batch - len(ids))
+        if allowance > 0:
+            ids += _due_ids(user_id, now, allowance, invites=False)
+        else:
+            deferred = _defer(user_id, now, wait_until)
+    if not ids:
         db.session.commit()
         return None, [], deferred
-    ids = db.session.scalars(
-        select(OutboundEmail.id)
-        .where(OutboundEmail.user_id == user_id, OutboundEmail.status == "queued", OutboundEmail.due_at <= now)
-        .order_by(OutboundEmail.due_at, OutboundEmail.id).limit(allowance)
-        .with_for_update(skip_locked=True)
-    ).all()
-    if ids:
-        db.session.execute(
-            update(OutboundEmail)
-            .where(OutboundEmail.id.in_(ids), OutboundEmail.status == "queued")
-            .values(status="sending", claimed_by=token, claimed_at=now)
-            .execution_options(synchronize_session=False)
-        )
+    db.session.execute(
+        update(OutboundEmail)
+        .where(OutboundEmail.id.in_(ids), OutboundEmail.status == "queued")
+        .values(status="sending", claimed_by=token, claimed_at=now)
+        .execution_options(synchronize_session=False)
+    )
     db.session.commit()
     # Plain rows, not ORM objects: the loop below needs only their values, and an ORM object
     # per message (identity map, expiry at every commit) costs more than the row itself.
     emails = [SimpleNamespace(**row._mapping) for row in db.session.execute(
         select(*_OUTBOX.c).where(_OUTBOX.c.claimed_by == token, _OUTBOX.c.status == "sending")
-        .order_by(_OUTBOX.c.due_at, _OUTBOX.c.id))] if ids else []
-    return snapshot(mailbox), emails, 0
+        .order_by((_OUTBOX.c.kind != "invite"), _OUTBOX.c.due_at, _OUTBOX.c.id))]
+    return snapshot(mailbox), emails, deferred
+
+
+def _due_ids(user_id: int, now: datetime, limit: int, *, invites: bool) -> list[int]:
+    if limit <= 0:
+        return []
+    kind = OutboundEmail.kind == "invite" if invites else OutboundEmail.kind != "invite"
+    return list(db.session.scalars(
+        select(OutboundEmail.id)
+        .where(OutboundEmail.user_id == user_id, OutboundEmail.status == "queued", OutboundEmail.due_at <= now, kind)
+        .order_by(OutboundEmail.due_at, OutboundEmail.id).limit(limit)
+        .with_for_update(skip_locked=True)
+    ).all())
 
 
 def snapshot(row) -> SimpleNamespace | None:
@@ -229,7 +242,7 @@ def _allowance(mailbox: Mailbox, now: datetime, batch: int) -> tuple[int, dateti
     if mailbox.daily_cap > 0:
         used = db.session.scalar(
             select(func.count()).select_from(OutboundEmail).where(
-                OutboundEmail.user_id == mailbox.user_id,
+                OutboundEmail.user_id == mailbox.user_id, OutboundEmail.kind != "invite",
                 or_(OutboundEmail.status == "sending",
                     (OutboundEmail.status == "sent") & (OutboundEmail.sent_at > now - DAY)))) or 0
         allowance = min(allowance, mailbox.daily_cap - used)
@@ -257,7 +270,8 @@ def _defer(user_id: int, now: datetime, until: datetime | None) -> int:
         return 0
     outcome = db.session.execute(
         update(OutboundEmail)
-        .where(OutboundEmail.user_id == user_id, OutboundEmail.status == "queued", OutboundEmail.due_at <= now)
+        .where(OutboundEmail.user_id == user_id, OutboundEmail.status == "queued", OutboundEmail.due_at <= now,
+               OutboundEmail.kind != "invite")
         .values(due_at=until)
         .execution_options(synchronize_session=False)
     )
@@ -537,7 +551,7 @@ def _insert_sent_activities(ids: list[int]) -> None:
         select(literal("email_sent", String()), email.sent_at, email.contact_id, contacts.c.company_id, email.user_id,
                literal(utcnow(), UTCDateTime()), details)
         .select_from(_OUTBOX.outerjoin(contacts, contacts.c.id == email.contact_id))
-        .where(email.id.in_(ids)).order_by(email.id))
+        .where(email.id.in_(ids), email.contact_id.is_not(None)).order_by(email.id))
     db.session.execute(insert(_ACTIVITIES).from_select(
         ["kind", "occurred_at", "contact_id", "company_id", "user_id", "created_at", "details"], source))
 

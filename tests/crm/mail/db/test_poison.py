@@ -252,3 +252,12 @@ def test_a_failed_sequence_email_is_not_retried_from_the_outbox(app, client, api
     response = client.post(f"/api/v1/outbox/{failed.id}/retry", headers=api_token(alice))
     assert response.status_code == 409 and "sequence" in response.json["error"]["message"]
     assert _reload(failed).status == "failed"
+
+
+def test_the_contact_page_warns_about_an_international_address(client, login, alice, make_contact):
+    international = make_contact(email=INTERNATIONAL, owner_id=alice.id, actor=alice)
+    plain = make_contact(email="ana@bücher-industries.com", owner_id=alice.id, actor=alice)
+    login(client, alice)
+    page = client.get(f"/contacts/{international.id}").get_data(as_text=True)
+    assert 'id="international-address"' in page and "SMTPUTF8" in page
+    assert 'id="international-address"' not in client.get(f"/contacts/{plain.id}").get_data(as_text=True)
