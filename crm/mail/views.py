@@ -1,10 +1,11 @@
 """Pages of the mail feature: the rep's outbox (scheduled, sent, failed; cancel; a one-off
 "send later" form; one email's content) and the public unsubscribe page.
 
-Unsubscribe (RFC 8058): ``GET /u/<token>`` only shows a confirmation page, because corporate
-link scanners fetch every link in a message and must never unsubscribe anyone; ``POST``
-unsubscribes. The POST is exempt from CSRF: mail clients' one-click POST carries no form
-token, and the signed token in the URL is the proof (it names one email we sent).
+Unsubscribe (RFC 8058): ``GET /u/<token>`` (and HEAD, which Flask routes to the same view)
+only shows a confirmation page, because corporate link scanners fetch every link in a message
+and must never unsubscribe anyone; ``POST`` unsubscribes. The POST is exempt from CSRF: mail
+clients' one-click POST carries no form token, and the signed token in the URL is the proof (it
+names one email we sent).
 """
 from __future__ import annotations
 
@@ -153,7 +154,7 @@ def unsubscribe(token: str):
     contact, email = contact_for_token(token)
     if contact is None:
         return render_template("mail/unsubscribe.html", invalid=True), 404
-    if request.method == "GET":
+    if request.method != "POST":  # GET and HEAD (link scanners) only show the confirmation
         return render_template("mail/unsubscribe.html", token=token, done=contact.unsubscribed,
                                address=_masked(contact.email))
     unsubscribe_contact(contact, utcnow(), via="one_click" if request.form.get("List-Unsubscribe") else "page",
