@@ -74,6 +74,8 @@ def create_app(config: object | str | None = None) -> Flask:
     _register_hooks(app)
     _init_request_budget(app)
     _connect_signals()
+    for setup in load_all("setup"):  # per-app wiring and startup checks of the features
+        setup(app)
     return app
 
 

@@ -11,7 +11,7 @@ that implement it:
   and ``SmtpSettings``;
 * inbound mail (``inbound/process.py``): ``process_inbound``;
 * unsubscribing (``unsubscribe.py``): ``unsubscribe_contact``;
-* ``mailbox_signature``: the rep's signature, for templates.
+* ``mailbox_signature``: the rep's signature, for templates (its line breaks kept in HTML).
 
 What mail's news does elsewhere (a sequence email sent, failed or bounced, a reply, an
 out-of-office notice, an unsubscribe) is not called from here: mail sends the signals in
@@ -22,6 +22,7 @@ jobs, see ``outbound/sender.py``).
 """
 from __future__ import annotations
 
+from markupsafe import escape
 from sqlalchemy import select
 
 from crm.extensions import db
@@ -47,6 +48,14 @@ __all__ = [
 ]
 
 
-def mailbox_signature(user_id: int) -> str:
+class Signature(str):
+    """A signature as templates see it: plain text in the text part, and in the HTML part
+    (where Jinja calls ``__html__``) escaped with its line breaks kept as ``<br>``."""
+
+    def __html__(self) -> str:
+        return str(escape(str(self))).replace("\r\n", "\n").replace("\n", "<br>\n")
+
+
+def mailbox_signature(user_id: int) -> Signature:
     """The rep's mailbox signature, "" when they have no mailbox yet."""
-    return db.session.scalar(select(Mailbox.signature).where(Mailbox.user_id == user_id)) or ""
+    return Signature(db.session.scalar(select(Mailbox.signature).where(Mailbox.user_id == user_id)) or "")

@@ -26,6 +26,7 @@ from email.utils import format_datetime, formataddr
 from html import escape
 
 from crm.mail.models import Mailbox, OutboundEmail
+from crm.mail.outbound import dkim
 from crm.mail.transport import ascii_domain, needs_smtputf8
 from crm.mail.unsubscribe import make_token, unsubscribe_mailto, unsubscribe_url
 from crm.tracking.services import instrument_html
@@ -60,12 +61,12 @@ def tracked_html(email: OutboundEmail, links: list | None = None) -> str | None:
 
 
 def build_wire(email: OutboundEmail, mailbox: Mailbox, now, *, links: list | None = None, html=_TRACK) -> bytes:
-    """The message as sent (CRLF line ends, long headers folded). ``html``: what
+    """The message as sent (CRLF line ends, long headers folded, DKIM-signed when configured). ``html``: what
     ``tracked_html`` gave when the caller tracked the body already (the send tick does it for
     a whole batch first, so the batch's link rows are stored before any message leaves);
     else it is tracked here, its link rows going to ``links`` or the session."""
     if email.kind == "invite":
-        return invite_wire(email, mailbox, now)
+        return dkim.sign(invite_wire(email, mailbox, now))
     text = _normalise(email.text_body)
     if html is _TRACK:
         html = tracked_html(email, links)
@@ -92,7 +93,7 @@ def build_wire(email: OutboundEmail, mailbox: Mailbox, now, *, links: list | Non
     if references:
         headers.append(("References", references))
     headers.extend(list_headers)
-    return write_mime(headers, text, html, boundary=_boundary() if html else None)
+    return dkim.sign(write_mime(headers, text, html, boundary=_boundary() if html else None))
 
 
 def invite_wire(email, mailbox: Mailbox, now) -> bytes:
