@@ -6,7 +6,8 @@ The test builds a small world with real tokens (an unsubscribe link, tracking pi
 links of a sent email, a meeting's manage link, the booking page, the rep's calendar feed),
 then sends HEAD to EVERY rule of ``app.url_map`` (each argument filled with a real value where
 one exists), anonymously, with a rep's session, an admin's session and a rep's API token, and
-checks that no row of any table changed (a checksum of every table's rows)."""
+checks that no row of any table changed (a checksum of every table's rows; the rate limiter's
+counters excepted, see ``NOT_DATA``)."""
 from __future__ import annotations
 
 import hashlib
@@ -24,11 +25,18 @@ from tests.conftest import NOW
 # skipped.
 
 
+# The rate limiter's counters (in the database on PostgreSQL) count HEAD requests by design: a
+# flood of HEAD is limited like a flood of GET. They are request accounting, not data.
+NOT_DATA = {"rate_limit_counters"}
+
+
 def table_checksums() -> dict[str, str]:
     """A digest of every row of every table (the session's view, fresh)."""
     db.session.rollback()
     sums = {}
     for table in db.metadata.sorted_tables:
+        if table.name in NOT_DATA:
+            continue
         rows = db.session.execute(select(table)).all()
         digest = hashlib.sha256()
         for row in sorted(repr(tuple(r)) for r in rows):
