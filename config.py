@@ -37,6 +37,8 @@ def _persistent_secret_key(instance_dir: Path) -> str:
 class Config:
     """Production defaults. ``SECRET_KEY`` must come from the environment."""
 
+    DEPLOYMENT = "production"  # development | testing in the classes below (startup warnings)
+
     def __init__(self) -> None:
         env = os.environ
         self.INSTANCE_DIR = Path(env.get("CRM_INSTANCE_DIR", INSTANCE_DIR))
@@ -87,6 +89,10 @@ class Config:
         self.SMTP_TIMEOUT = float(env.get("SMTP_TIMEOUT", 30))
         # Absolute base for links in emails and invites (tracking, unsubscribe, booking).
         self.PUBLIC_BASE_URL = env.get("PUBLIC_BASE_URL", "http://localhost:5000").rstrip("/")
+        # DKIM signing of outgoing mail (crm/mail/outbound/dkim.py): all three or none.
+        self.MAIL_DKIM_KEY_PATH = env.get("MAIL_DKIM_KEY_PATH", "")
+        self.MAIL_DKIM_SELECTOR = env.get("MAIL_DKIM_SELECTOR", "")
+        self.MAIL_DKIM_DOMAIN = env.get("MAIL_DKIM_DOMAIN", "")
         self.INBOUND_MAIL_SECRET = env.get("INBOUND_MAIL_SECRET")
         # External calendar feeds may only be fetched from public addresses unless this is set.
         self.CALENDAR_FEED_ALLOW_PRIVATE = _env_bool("CALENDAR_FEED_ALLOW_PRIVATE", False)
@@ -189,6 +195,8 @@ class DevConfig(Config):
     """Local development: SQLite under instance/, a generated secret key, the scheduler
     in-process, cookies over plain http."""
 
+    DEPLOYMENT = "development"
+
     def __init__(self) -> None:
         super().__init__()
         self.SESSION_COOKIE_SECURE = _env_bool("COOKIE_SECURE", False)
@@ -205,6 +213,7 @@ class TestConfig(Config):
     """The test suite: ``TEST_DATABASE_URL`` picks the database (SQLite file by default)."""
 
     TESTING = True
+    DEPLOYMENT = "testing"
     __test__ = False  # not a pytest test class
 
     def __init__(self) -> None:

@@ -22,7 +22,7 @@ from crm.extensions import csrf, db, limiter, login_manager, migrate
 from crm.features import load_all, timeline_labels
 from crm.jobs.runner import register_kind
 from crm.timeutil import utcnow
-from crm.web import access, budget
+from crm.web import access, budget, readonly
 from crm.web.access import enforce_declared_roles, is_api_request
 from crm.web.errors import register_error_handlers
 from crm.web.formatting import register_template_helpers
@@ -74,6 +74,8 @@ def create_app(config: object | str | None = None) -> Flask:
     _register_hooks(app)
     _init_request_budget(app)
     _connect_signals()
+    for setup in load_all("setup"):  # per-app wiring and startup checks of the features
+        setup(app)
     return app
 
 
@@ -188,6 +190,8 @@ def _connect_signals() -> None:
 
 
 def _register_hooks(app: Flask) -> None:
+    readonly.register(app)  # first: HEAD can commit nothing, whatever runs after
+
     @app.before_request
     def authenticate_and_authorize():
         if is_api_request():

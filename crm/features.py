@@ -127,8 +127,10 @@ FEATURES: tuple[Feature, ...] = (
         jobs="crm.mail.jobs:JOBS",
         signals=("crm.mail.engagement:connect_signals",),
         contact_panels=("crm.mail.views:CONTACT_PANEL",),
+        setup="crm.mail.deliverability:init",
         timeline_labels={
             "email_sent": "Email sent", "email_replied": "Replied", "email_bounced": "Email bounced",
+            "email_failed": "Email not sent",
         },
         demo="crm.mail.demo:seed",
     ),

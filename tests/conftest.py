@@ -299,7 +299,7 @@ def smtp_sink(app, _smtp_server):
     """A real SMTP server (aiosmtpd) the app sends to during this test; ``.messages`` holds
     what arrived, ``.wait_for(n)`` waits for n messages."""
     _smtp_server.clear()
-    _smtp_server.handler.refuse.clear()
+    _smtp_server.reset_faults()
     saved = {key: app.config[key] for key in ("SMTP_HOST", "SMTP_PORT", "SMTP_SECURITY", "MAIL_TRANSPORT")}
     app.config.update(SMTP_HOST="127.0.0.1", SMTP_PORT=_smtp_server.port, SMTP_SECURITY="none",
                       MAIL_TRANSPORT="smtp")

@@ -1,5 +1,6 @@
 """A real SMTP server for the tests: aiosmtpd on a free loopback port, recording every
-message that arrives (envelope and parsed message)."""
+message that arrives (envelope and parsed message). ``SmtpSink(smtputf8=True)`` offers
+SMTPUTF8 (RFC 6531) like most large providers; the default does not, like many relays."""
 from __future__ import annotations
 
 import socket
@@ -25,6 +26,7 @@ class _Handler:
     messages: list[Received] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
     refuse: set[str] = field(default_factory=set)  # recipients answered 550
+    defer_data: set[str] = field(default_factory=set)  # messages to these answered 451 after DATA
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if address.lower() in self.refuse:
@@ -33,6 +35,8 @@ class _Handler:
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
+        if any(address.lower() in self.defer_data for address in envelope.rcpt_tos):
+            return "451 4.3.0 temporary local problem, try again later"
         raw = envelope.original_content or envelope.content
         parsed = message_from_bytes(raw, policy=policy.default)
         with self.lock:
@@ -50,11 +54,11 @@ class SmtpSink:
     """Start with ``start()``; ``messages`` lists what arrived; ``wait_for(n)`` blocks until
     ``n`` messages arrived (or a timeout, returning what is there)."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, smtputf8: bool = False) -> None:
         self.handler = _Handler()
         self.port = free_port()
         self.controller = Controller(self.handler, hostname="127.0.0.1", port=self.port,
-                                     data_size_limit=50 * 1024 * 1024)
+                                     data_size_limit=50 * 1024 * 1024, enable_SMTPUTF8=smtputf8)
 
     def start(self) -> "SmtpSink":
         self.controller.start()
@@ -74,6 +78,21 @@ class SmtpSink:
 
     def refuse(self, address: str) -> None:
         self.handler.refuse.add(address.lower())
+
+    def defer_data(self, address: str) -> None:
+        self.handler.defer_data.add(address.lower())
+
+    def reset_faults(self) -> None:
+        self.handler.refuse.clear()
+        self.handler.defer_data.clear()
+
+    def received_by(self) -> dict[str, int]:
+        """How many messages each recipient got: exactly-once checks read this."""
+        counts: dict[str, int] = {}
+        for received in self.messages:
+            for address in received.rcpt_tos:
+                counts[address] = counts.get(address, 0) + 1
+        return counts
 
     def wait_for(self, count: int, timeout: float = 10.0) -> list[Received]:
         deadline = time.monotonic() + timeout

@@ -47,7 +47,9 @@ def block_event(block: TimeBlock, now: datetime) -> Event:
 
 def meeting_event(meeting, now: datetime) -> Event:
     event = Event()
-    event.add("uid", f"meeting-{meeting.id}@{_domain()}")
+    # The meeting's own UID and SEQUENCE, as in its invites (one event per meeting, issue 24).
+    event.add("uid", meeting.uid or f"meeting-{meeting.id}@{_domain()}")
+    event.add("sequence", meeting.sequence)
     event.add("dtstamp", now)
     event.add("summary", meeting.title)
     event.add("dtstart", meeting.start)

@@ -1,5 +1,5 @@
 """JSON API of the mail feature (``routes``, mounted on /api/v1 from the manifest): the rep's outbox (list, one-off
-"send later", cancel) and the inbound-mail webhook."""
+"send later", cancel, retry a failed one) and the inbound-mail webhook."""
 from __future__ import annotations
 
 import hmac
@@ -120,11 +120,23 @@ def get_outbox_email(outbound_email_id: int):
 
 @routes.delete("/outbox/<int:outbound_email_id>")
 @roles(*SALES)
-@endpoint("Cancel a scheduled email", response=OutboxEmailOut,
-          description="Only queued or draft emails can be cancelled (409 otherwise); the row stays, "
-                      "with status `cancelled`.")
+@endpoint("Cancel a scheduled or failed email", response=OutboxEmailOut,
+          description="Queued, draft or failed emails can be cancelled (409 otherwise: one being sent or sent); "
+                      "the row stays, with status `cancelled`.")
 def cancel_outbox_email(outbound_email_id: int):
     email = outbox.cancel_email(api_user(), outbound_email_id, utcnow())
+    db.session.commit()
+    return OutboxEmailOut.model_validate(email)
+
+
+@routes.post("/outbox/<int:outbound_email_id>/retry")
+@roles(*SALES)
+@endpoint("Retry a failed email", response=OutboxEmailOut,
+          description="Queues a failed one-off email or meeting invite again, due now, with a fresh attempt count "
+                      "(409 for any other status, and for sequence emails: their sequence retries them). "
+                      "Cancel it instead with DELETE.")
+def retry_outbox_email(outbound_email_id: int):
+    email = outbox.retry_email(api_user(), outbound_email_id, utcnow())
     db.session.commit()
     return OutboxEmailOut.model_validate(email)
 

@@ -56,6 +56,10 @@ def seed(actors, today, now) -> dict[str, int]:
         failed = _row(mailbox, rep, contacts[2], "Quick question", "Do you still run the Hamburg plant?",
                       "failed", now - timedelta(days=1))
         failed.attempts, failed.last_error = 1, "550 5.1.1 <mailbox unavailable> (demo)"
+        db.session.flush()
+        record_activity("email_failed", failed.due_at, contact_id=contacts[2].id, company_id=contacts[2].company_id,
+                        user_id=rep.id, details={"outbound_email_id": failed.id, "subject": failed.subject,
+                                                 "to": failed.to_address, "reason": failed.last_error})
         _row(mailbox, rep, contacts[3], *DRAFT, "draft", now + timedelta(days=1, hours=2))
         counts["outbound_emails"] += 2
         db.session.flush()

@@ -16,7 +16,7 @@ from crm.extensions import db
 from crm.jsontype import JSONType
 from crm.timeutil import UTCDateTime, utcnow
 
-OUTBOUND_KINDS = ("sequence", "one_off")
+OUTBOUND_KINDS = ("sequence", "one_off", "invite")
 OUTBOUND_STATUSES = ("draft", "queued", "sending", "sent", "failed", "cancelled")
 INBOUND_SOURCES = ("webhook", "imap")
 
@@ -83,7 +83,8 @@ _UNRECORDED = "status = 'sent' AND recorded_at IS NULL"
 
 
 class OutboundEmail(db.Model):
-    """One message in the outbox, from queued to sent (or failed / cancelled). Stores the
+    """One message in the outbox (a sequence step, a one-off, a meeting invite), from queued to
+    sent (or failed / cancelled). Stores the
     rendered content, so what was sent can be shown later, and the Message-ID given at
     enqueue, so follow-ups thread under it before it leaves. Tracking and inbound fill the
     ``first_human_*`` / ``replied_at`` / ``bounced_at`` columns statistics count from."""
@@ -97,7 +98,8 @@ class OutboundEmail(db.Model):
         # handful at any time, found without scanning the outbox.
         Index("ix_outbound_emails_unrecorded", "id", postgresql_where=text(_UNRECORDED),
               sqlite_where=text(_UNRECORDED)),
-        CheckConstraint("kind IN ('sequence', 'one_off')", name="kind"),
+        CheckConstraint("kind IN ('sequence', 'one_off', 'invite')", name="kind"),
+        CheckConstraint("(kind = 'invite') = (calendar_ics IS NOT NULL)", name="invite_calendar"),
         CheckConstraint(
             "status IN ('draft', 'queued', 'sending', 'sent', 'failed', 'cancelled')", name="status"),
     )
@@ -110,6 +112,10 @@ class OutboundEmail(db.Model):
     subject: Mapped[str] = mapped_column(String(998))
     text_body: Mapped[str] = mapped_column(Text)
     html_body: Mapped[str | None] = mapped_column(Text)
+    # Meeting invites (kind 'invite'): the iCalendar object and its METHOD (REQUEST, CANCEL),
+    # sent as a text/calendar part next to the text and as an .ics attachment.
+    calendar_ics: Mapped[str | None] = mapped_column(Text)
+    calendar_method: Mapped[str | None] = mapped_column(String(16))
     status: Mapped[str] = mapped_column(String(16), default="queued")
     due_at: Mapped[datetime] = mapped_column(UTCDateTime)
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

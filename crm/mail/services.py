@@ -2,13 +2,16 @@
 that implement it:
 
 * the outbox (``outbound/outbox.py``): ``enqueue_email`` (a rendered message from a rep to a
-  contact, queued or as a draft), ``cancel_queued_for_enrollment``, ``send_later``,
-  ``cancel_email``, ``get_email``, ``list_outbox``;
+  contact, queued or as a draft), ``enqueue_invite`` (a meeting invite, in the booking's
+  transaction), ``cancel_queued_for_enrollment``, ``send_later``,
+  ``cancel_email`` (a scheduled or failed one), ``retry_email`` (a failed one), ``get_email``,
+  ``list_outbox``;
 * the transport (``transport.py``): ``send_message`` for a one-off ``EmailMessage`` that
-  does not go through the outbox (meeting invitations), and ``SmtpSettings``;
+  does not go through the outbox (nothing in the app any more: meeting invites are queued),
+  and ``SmtpSettings``;
 * inbound mail (``inbound/process.py``): ``process_inbound``;
 * unsubscribing (``unsubscribe.py``): ``unsubscribe_contact``;
-* ``mailbox_signature``: the rep's signature, for templates.
+* ``mailbox_signature``: the rep's signature, for templates (its line breaks kept in HTML).
 
 What mail's news does elsewhere (a sequence email sent, failed or bounced, a reply, an
 out-of-office notice, an unsubscribe) is not called from here: mail sends the signals in
@@ -19,6 +22,7 @@ jobs, see ``outbound/sender.py``).
 """
 from __future__ import annotations
 
+from markupsafe import escape
 from sqlalchemy import select
 
 from crm.extensions import db
@@ -28,8 +32,10 @@ from crm.mail.outbound.outbox import (
     cancel_email,
     cancel_queued_for_enrollment,
     enqueue_email,
+    enqueue_invite,
     get_email,
     list_outbox,
+    retry_email,
     send_later,
 )
 from crm.mail.transport import SmtpSettings, send_message
@@ -37,11 +43,19 @@ from crm.mail.unsubscribe import unsubscribe_contact
 
 __all__ = [
     "InboundResult", "Mailbox", "OutboundEmail", "SmtpSettings", "cancel_email", "cancel_queued_for_enrollment",
-    "enqueue_email", "get_email", "list_outbox", "mailbox_for", "mailbox_signature", "process_inbound",
-    "send_later", "send_message", "unsubscribe_contact",
+    "enqueue_email", "enqueue_invite", "get_email", "list_outbox", "mailbox_for", "mailbox_signature",
+    "process_inbound", "retry_email", "send_later", "send_message", "unsubscribe_contact",
 ]
 
 
-def mailbox_signature(user_id: int) -> str:
+class Signature(str):
+    """A signature as templates see it: plain text in the text part, and in the HTML part
+    (where Jinja calls ``__html__``) escaped with its line breaks kept as ``<br>``."""
+
+    def __html__(self) -> str:
+        return str(escape(str(self))).replace("\r\n", "\n").replace("\n", "<br>\n")
+
+
+def mailbox_signature(user_id: int) -> Signature:
     """The rep's mailbox signature, "" when they have no mailbox yet."""
-    return db.session.scalar(select(Mailbox.signature).where(Mailbox.user_id == user_id)) or ""
+    return Signature(db.session.scalar(select(Mailbox.signature).where(Mailbox.user_id == user_id)) or "")

@@ -69,6 +69,50 @@ def send_message(message: EmailMessage, *, settings: SmtpSettings | None = None,
         fresh.send_message(message)
 
 
+class InternationalAddressRefused(smtplib.SMTPNotSupportedError):
+    """The message has an address whose local part is not ASCII (``sergio.díaz@...``) and the
+    server does not offer SMTPUTF8 (RFC 6531): it cannot be sent through this server at all."""
+
+    reason = "the server does not accept international addresses (no SMTPUTF8)"
+
+    def __init__(self, address: str):
+        super().__init__(f"{self.reason}: {address}")
+        self.address = address
+
+
+def needs_smtputf8(address: str) -> bool:
+    """True when the address can only travel with SMTPUTF8: a non-ASCII local part. A
+    non-ASCII domain alone is written in its IDNA (``xn--``) form and needs nothing."""
+    local, _, _ = address.rpartition("@")
+    return not (local or address).isascii()
+
+
+def ascii_domain(address: str) -> str:
+    """The address with its domain in IDNA form (``user@xn--bcher-kva.de``), unchanged when
+    it is ASCII already or cannot be encoded (the server then says what it thinks)."""
+    local, at, domain = address.rpartition("@")
+    if not at or domain.isascii():
+        return address
+    try:
+        return f"{local}@{domain.encode('idna').decode('ascii')}"
+    except UnicodeError:
+        return address
+
+
+def envelope(client: smtplib.SMTP, from_address: str, to_addresses: list[str]) -> tuple[str, list[str], bool]:
+    """The envelope as this server can take it: (from, to, whether to ask for SMTPUTF8).
+    Raises ``InternationalAddressRefused`` for an address the server cannot take."""
+    addresses = [from_address, *to_addresses]
+    international = [a for a in addresses if needs_smtputf8(a)]
+    if not international:
+        converted = [ascii_domain(a) for a in addresses]
+        return converted[0], converted[1:], False
+    client.ehlo_or_helo_if_needed()
+    if not (client.does_esmtp and client.has_extn("smtputf8")):
+        raise InternationalAddressRefused(international[0])
+    return from_address, list(to_addresses), True
+
+
 class EndOfDataGate(Protocol):
     """What must hold before the server may accept a message (see ``send_bytes``)."""
 
@@ -93,11 +137,18 @@ def send_bytes(from_address: str, to_addresses: list[str], data: bytes, *, clien
     The steps and errors are otherwise ``smtplib.SMTP.sendmail``'s and ``data``'s own.
     (One write matters: content and ``.`` sent apart cost the server a second read per
     message, and Nagle's algorithm would hold the small second write for a delayed ACK.)"""
+    from_address, to_addresses, smtputf8 = envelope(client, from_address, to_addresses)
     if gate is None:
-        client.sendmail(from_address, to_addresses, data)
+        client.sendmail(from_address, to_addresses, data, mail_options=["SMTPUTF8"] if smtputf8 else ())
         return
     client.ehlo_or_helo_if_needed()
     options = [f"size={len(data)}"] if client.does_esmtp and client.has_extn("size") else []
+    if smtputf8:
+        options.append("SMTPUTF8")
+        # What ``smtplib.SMTP.mail`` does for SMTPUTF8: the commands of this transaction
+        # (MAIL, RCPT) go out as UTF-8. It stays so for the connection: harmless, because
+        # every command after it is ASCII or belongs to another SMTPUTF8 transaction.
+        client.command_encoding = "utf-8"
     client.putcmd("mail", f"FROM:{quote_address(from_address)}{''.join(' ' + o for o in options)}")
     code, response = client.getreply()
     if code != 250:

@@ -1,10 +1,11 @@
 """Pages of the mail feature: the rep's outbox (scheduled, sent, failed; cancel; a one-off
 "send later" form; one email's content) and the public unsubscribe page.
 
-Unsubscribe (RFC 8058): ``GET /u/<token>`` only shows a confirmation page, because corporate
-link scanners fetch every link in a message and must never unsubscribe anyone; ``POST``
-unsubscribes. The POST is exempt from CSRF: mail clients' one-click POST carries no form
-token, and the signed token in the URL is the proof (it names one email we sent).
+Unsubscribe (RFC 8058): ``GET /u/<token>`` (and HEAD, which Flask routes to the same view)
+only shows a confirmation page, because corporate link scanners fetch every link in a message
+and must never unsubscribe anyone; ``POST`` unsubscribes. The POST is exempt from CSRF: mail
+clients' one-click POST carries no form token, and the signed token in the URL is the proof (it
+names one email we sent).
 """
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ from crm.errors import Conflict, PermissionDenied, ServiceError
 from crm.extensions import csrf, db, limiter
 from crm.mail.models import InboundMessage, OutboundEmail
 from crm.mail.outbound import outbox
+from crm.mail.transport import needs_smtputf8
 from crm.mail.unsubscribe import contact_for_token, unsubscribe_contact
 from crm.policy import can_edit_owned
 from crm.timeutil import is_valid_timezone, utcnow
@@ -121,10 +123,21 @@ def cancel_email(email_id: int):
     # Not found (or not theirs to see): a 404 page; any other refusal is flashed.
     _, cancelled = commit_or_flash(lambda: outbox.cancel_email(current_user, email_id, utcnow()),
                                    refusals=(Conflict, PermissionDenied))
+    back = url_for("mail.outbox_page", box=request.form.get("box") if request.form.get("box") in dict(BOXES) else None)
     if not cancelled:
-        return redirect(url_for("mail.outbox_page"))
+        return redirect(back)
     flash("Email cancelled.", "success")
-    return redirect(url_for("mail.outbox_page"))
+    return redirect(back)
+
+
+@bp.route("/outbox/<int:email_id>/retry", methods=["POST"])
+@roles(*SALES)
+def retry_email(email_id: int):
+    _, queued = commit_or_flash(lambda: outbox.retry_email(current_user, email_id, utcnow()),
+                                refusals=(Conflict, PermissionDenied))
+    if queued:
+        flash("Email queued again: it leaves with the next send.", "success")
+    return redirect(url_for("mail.outbox_page", box="scheduled" if queued else "failed"))
 
 
 # --- unsubscribe (public) ---------------------------------------------------------------------
@@ -141,7 +154,7 @@ def unsubscribe(token: str):
     contact, email = contact_for_token(token)
     if contact is None:
         return render_template("mail/unsubscribe.html", invalid=True), 404
-    if request.method == "GET":
+    if request.method != "POST":  # GET and HEAD (link scanners) only show the confirmation
         return render_template("mail/unsubscribe.html", token=token, done=contact.unsubscribed,
                                address=_masked(contact.email))
     unsubscribe_contact(contact, utcnow(), via="one_click" if request.form.get("List-Unsubscribe") else "page",
@@ -165,7 +178,7 @@ def _emails_panel(contact, viewer, now: datetime) -> dict:
     inbound = db.session.scalars(
         select(InboundMessage).where(InboundMessage.contact_id == contact.id)
         .order_by(InboundMessage.received_at.desc()).limit(10)).all()
-    return {"emails": emails, "inbound": inbound}
+    return {"emails": emails, "inbound": inbound, "international": needs_smtputf8(contact.email or "")}
 
 
 CONTACT_PANEL = ContactPanel(key="mail", template="mail/_contact_panel.html", load=_emails_panel,

@@ -16,7 +16,7 @@ from crm.api.schemas import Id, OutModel, QueryModel, StrictModel, Text, TimeZon
 from crm.errors import Conflict, ServiceError, ValidationFailed
 from crm.extensions import db, limiter
 from crm.meetings import services
-from crm.meetings.invites import manage_url, send_invites
+from crm.meetings.invites import manage_url
 from crm.timeutil import utcnow
 from crm.validation import check_web_url
 from crm.web.access import SALES, public, roles
@@ -110,7 +110,6 @@ def book_slot(slug: str, body: BookingIn):
         response.status_code = 409
         return response
     db.session.commit()
-    send_invites(meeting, "REQUEST", now)
     return booking_out(meeting, guest.time_zone)
 
 
@@ -347,13 +346,11 @@ def get_meeting(meeting_id: int):
 @routes.post("/meetings/<int:meeting_id>/cancel")
 @roles(*SALES)
 @endpoint("Cancel a meeting", body=CancelIn, response=MeetingOut,
-          description="Sends METHOD:CANCEL to the guest and the host. Cancelling twice is harmless.")
+          description="Queues METHOD:CANCEL for the guest and the host (sent by the outbox). Cancelling twice is "
+                      "harmless: the second sends nothing.")
 def cancel_meeting(meeting_id: int, body: CancelIn):
     now = utcnow()
     meeting = services.get_meeting_for(api_user(), meeting_id)
-    was_confirmed = meeting.status == "confirmed"
     services.cancel_meeting(meeting, now, reason=body.reason, by_user=api_user())
     db.session.commit()
-    if was_confirmed:
-        send_invites(meeting, "CANCEL", now)
     return MeetingOut.model_validate(meeting)

@@ -91,6 +91,7 @@ def fetch_ics(url: str) -> bytes:
     """GET the feed with a timeout, refusing anything over the size limit. The address and
     every redirect hop must be http(s) on a public address: a rep's feed URL must not reach
     the server's own network (cloud metadata, internal services)."""
+    url = feed_address(url)
     _check_feed_address(url)
     request = urllib.request.Request(url, headers={"User-Agent": "ProspectCRM-calendar/1"})
     opener = urllib.request.build_opener(_CheckedRedirects())
@@ -143,8 +144,18 @@ def store_busy(calendar: ExternalCalendar, data: bytes, zone_name: str, now: dat
     return len(intervals)
 
 
-def add_feed(user, name: str, url: str, now: datetime, *, fetch: bool = True) -> ExternalCalendar:
+def feed_address(url: str) -> str:
+    """A feed address as we fetch it: ``webcal://`` and ``webcals://`` (what iCloud and Outlook
+    publish: a hint to open the address in a calendar app, not a protocol) are https."""
     url = (url or "").strip()
+    scheme, sep, rest = url.partition("://")
+    if sep and scheme.lower() in ("webcal", "webcals"):
+        return f"https://{rest}"
+    return url
+
+
+def add_feed(user, name: str, url: str, now: datetime, *, fetch: bool = True) -> ExternalCalendar:
+    url = feed_address(url)
     try:
         check_web_url(url, max_length=2000)
     except ValueError as problem:

@@ -16,6 +16,7 @@ from wtforms import (
 )
 from wtforms.validators import InputRequired, Length, NumberRange, Optional, ValidationError
 
+from crm.meetings.calendars import feed_address
 from crm.timeutil import is_valid_timezone
 from crm.validation import check_web_url
 from crm.web.formhelpers import CrmForm, choice_list
@@ -152,14 +153,21 @@ class CancelForm(CrmForm):
     reason = StringField("Reason (optional)", validators=[Optional(), Length(max=500)])
 
 
+def feed_url(form, field) -> None:
+    """WTForms validator: a calendar feed address; ``webcal://`` is taken as https."""
+    if field.data:
+        field.data = feed_address(field.data)
+    web_url(form, field)
+
+
 class ConfirmForm(CrmForm):
     pass
 
 
 class CalendarUrlForm(CrmForm):
     name = StringField("Name", validators=[Optional(), Length(max=120)], render_kw={"placeholder": "Work calendar"})
-    url = StringField("Secret address in iCal format (https://...)",
-                      validators=[InputRequired(), Length(max=2000), web_url])
+    url = StringField("Secret address in iCal format (https://... or webcal://...)",
+                      validators=[InputRequired(), Length(max=2000), feed_url])
 
 
 class CalendarUploadForm(CrmForm):

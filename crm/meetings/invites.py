@@ -1,18 +1,24 @@
 """Calendar invites: an iCalendar object (``icalendar``) per change, mailed to the guest and to
 the host with a ``text/calendar; method=...`` part next to a plain-text body carrying the signed
-manage links. Sent after the booking is committed: a mail failure is logged, never undoes it."""
+manage links. Queued in the mail outbox (``queue_invites``) by the service that books, moves or
+cancels the meeting, in its transaction: the request never talks SMTP, the invite exists
+exactly when the change is committed, and the send tick delivers and retries it like any email.
+
+One UID per meeting (``Meeting.uid``) in every invite and in the rep's calendar feed, so a
+CANCEL removes the very event its REQUEST created and a rep who both accepts invites and
+subscribes to the feed sees the meeting once; SEQUENCE rises with each move and the cancel."""
 from __future__ import annotations
 
 import logging
 from datetime import datetime
-from email.message import EmailMessage
-from email.utils import format_datetime, make_msgid
 from zoneinfo import ZoneInfo
 
 import icalendar
 from flask import current_app
 
-from crm.mail.services import send_message
+from crm.contacts.models import Contact
+from crm.extensions import db
+from crm.mail.services import enqueue_invite
 from crm.meetings.models import Meeting
 from crm.meetings.tokens import manage_token
 
@@ -68,8 +74,9 @@ def _when(meeting: Meeting, zone_name: str) -> str:
     return f"{start:%A %d %B %Y, %H:%M}–{end:%H:%M} ({zone_name})"
 
 
-def build_message(meeting: Meeting, method: str, now: datetime, *, to_guest: bool,
-                  rescheduled: bool = False) -> EmailMessage:
+def invite_text(meeting: Meeting, method: str, *, to_guest: bool, rescheduled: bool = False) -> tuple[str, str]:
+    """(subject, plain text) of one invite: times in the reader's zone, the guest's answers
+    for the host, the manage links while the meeting stands."""
     kind = "Cancelled" if method == "CANCEL" else ("Updated" if rescheduled else "Invitation")
     zone = meeting.guest_time_zone if to_guest else (meeting.host.time_zone or "UTC")
     link = manage_url(meeting)
@@ -80,30 +87,19 @@ def build_message(meeting: Meeting, method: str, now: datetime, *, to_guest: boo
         lines += ["", f"Reschedule: {link}/reschedule", f"Cancel: {link}"]
     if not to_guest and meeting.answers:
         lines += ["", "Answers:"] + [f"- {key}: {value}" for key, value in meeting.answers.items()]
-    domain = current_app.config.get("MAIL_FROM_DOMAIN", "crm.localhost")
-    message = EmailMessage()
-    message["Subject"] = f"{kind}: {meeting.title}"
-    message["From"] = f"{meeting.host.name} <meetings@{domain}>"
-    message["Reply-To"] = meeting.host.email
-    message["To"] = meeting.guest_email if to_guest else meeting.host.email
-    message["Date"] = format_datetime(now)
-    message["Message-ID"] = make_msgid(domain=domain)
-    message.set_content("\n".join(lines) + "\n")
-    ics = build_calendar(meeting, method, now).to_ical()
-    message.add_alternative(ics.decode("utf-8"), subtype="calendar", params={"method": method})
-    message.add_attachment(ics, maintype="application", subtype="ics", filename="invite.ics")
-    return message
+    return f"{kind}: {meeting.title}", "\n".join(lines) + "\n"
 
 
-def send_invites(meeting: Meeting, method: str, now: datetime, *, rescheduled: bool = False) -> int:
-    """Mail the guest and the host; returns how many went out. Never raises: the meeting is
-    already committed, so a failure is logged for the operator instead."""
-    sent = 0
-    for to_guest in (True, False):
-        try:
-            send_message(build_message(meeting, method, now, to_guest=to_guest, rescheduled=rescheduled))
-            sent += 1
-        except Exception:  # smtplib errors, refused recipients, DNS... the booking stands
-            log.exception("meeting %s: could not send the %s invite to the %s", meeting.id, method,
-                          "guest" if to_guest else "host")
-    return sent
+def queue_invites(meeting: Meeting, method: str, now: datetime, *, rescheduled: bool = False) -> list[int]:
+    """Queue the invite to the guest and to the host, from the host's mailbox, in the caller's
+    transaction. Returns the outbox ids. Flushes."""
+    ics = build_calendar(meeting, method, now).to_ical().decode("utf-8")
+    guest_contact = db.session.get(Contact, meeting.contact_id) if meeting.contact_id else None
+    ids = []
+    for to_guest, address, contact in ((True, meeting.guest_email, guest_contact),
+                                       (False, meeting.host.email, None)):
+        subject, text = invite_text(meeting, method, to_guest=to_guest, rescheduled=rescheduled)
+        email = enqueue_invite(sender=meeting.host, contact=contact, to_address=address, subject=subject,
+                               text_body=text, calendar_ics=ics, method=method, now=now)
+        ids.append(email.id)
+    return ids

@@ -1,8 +1,9 @@
 """The public face of the meetings feature: meeting types, slots, atomic booking, cancel and
 reschedule, the rep's booking link (``meeting_link_for``, from ``crm.meetings.links``) and the
 rep's meetings as other features see them (``meetings_between``). Services flush and never
-commit; the page, API route or job commits, then sends the invites (``crm.meetings.invites``)
-so a failed send can never undo a booking."""
+commit; booking, moving and cancelling queue their invites in the mail outbox in the same
+transaction (``crm.meetings.invites``), so the page, API route or job that commits never talks
+SMTP and a mail server that is down can never undo, or lose the invite of, a booking."""
 from __future__ import annotations
 
 import uuid
@@ -37,6 +38,7 @@ from crm.meetings.inputs import (  # noqa: F401  (limits re-exported for the API
     MeetingTypeUpdate,
     parse,
 )
+from crm.meetings.invites import queue_invites
 from crm.meetings.links import default_meeting_type, meeting_link_for, public_url  # noqa: F401  (re-exported)
 from crm.meetings.models import Meeting, MeetingHostLock, MeetingType, MeetingTypeMember
 from crm.meetings.tokens import read_manage_token, read_source_token
@@ -382,6 +384,7 @@ def book(meeting_type: MeetingType, start: datetime, guest: Guest, now: datetime
     except IntegrityError:
         raise Conflict("this time was just taken", {"start": "just taken, please pick another time"}) from None
     _after_booking(meeting, contact, meeting_type, now)
+    queue_invites(meeting, "REQUEST", now)
     return meeting
 
 
@@ -432,7 +435,8 @@ def meeting_by_token(token: str) -> Meeting:
 
 
 def cancel_meeting(meeting: Meeting, now: datetime, *, reason: str = "", by_user: User | None = None) -> Meeting:
-    """Cancel (idempotent). The invite update (METHOD:CANCEL) is sent by the caller after commit."""
+    """Cancel (idempotent): the invite update (METHOD:CANCEL, same UID, SEQUENCE + 1) is queued
+    in this transaction, once."""
     if meeting.status == "cancelled":
         return meeting
     meeting.status, meeting.cancelled_at = "cancelled", now
@@ -446,6 +450,7 @@ def cancel_meeting(meeting: Meeting, now: datetime, *, reason: str = "", by_user
                         details={"meeting_id": meeting.id, "title": meeting.title,
                                  "start": meeting.start_at.isoformat(), "by": "rep" if by_user else "guest",
                                  "reason": meeting.cancel_reason})
+    queue_invites(meeting, "CANCEL", now)
     return meeting
 
 
@@ -455,7 +460,8 @@ def cancel_as_user(actor: User, meeting_id: Any, now: datetime, reason: str = ""
 
 
 def reschedule(meeting: Meeting, start: datetime, now: datetime) -> Meeting:
-    """Move the meeting to ``start`` with the same host (same UID, SEQUENCE + 1).
+    """Move the meeting to ``start`` with the same host (same UID, SEQUENCE + 1); the updated
+    invites are queued in this transaction.
     :raises Conflict: that time is not free"""
     if meeting.status != "confirmed":
         raise Conflict("this meeting was cancelled", {"start": "the meeting is cancelled"})
@@ -479,6 +485,7 @@ def reschedule(meeting: Meeting, start: datetime, now: datetime) -> Meeting:
         record_activity("meeting_rescheduled", now, contact_id=meeting.contact_id, user_id=None,
                         details={"meeting_id": meeting.id, "title": meeting.title,
                                  "from": old_start.isoformat(), "start": start.isoformat()})
+    queue_invites(meeting, "REQUEST", now, rescheduled=True)
     return meeting
 
 
@@ -534,12 +541,17 @@ class MeetingView:
     start: datetime  # aware UTC
     end: datetime
     contact_id: int | None
+    # The meeting's one UID and its SEQUENCE, the same as in its invites: a calendar that has
+    # the invite and subscribes to the feed shows the meeting once.
+    uid: str = ""
+    sequence: int = 0
 
 
 def meetings_between(user_id: int, start: datetime, end: datetime) -> list[MeetingView]:
     """The user's confirmed (not cancelled) meetings overlapping [start, end)."""
     rows = db.session.execute(
-        select(Meeting.id, Meeting.title, Meeting.start_at, Meeting.end_at, Meeting.contact_id)
+        select(Meeting.id, Meeting.title, Meeting.start_at, Meeting.end_at, Meeting.contact_id, Meeting.uid,
+               Meeting.sequence)
         .where(Meeting.host_id == user_id, Meeting.status == "confirmed",
                Meeting.start_at < end, Meeting.end_at > start)
         .order_by(Meeting.start_at, Meeting.id)

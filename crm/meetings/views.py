@@ -23,7 +23,6 @@ from crm.meetings.forms import (
     ConfirmForm,
     MeetingTypeForm,
 )
-from crm.meetings.invites import send_invites
 from crm.meetings.tokens import manage_token
 from crm.timeutil import all_timezones, is_valid_timezone, utcnow
 from crm.web.access import SALES, public, roles
@@ -131,7 +130,6 @@ def booking_form(slug: str):
 
         meeting, status = commit_or_show_errors(form, book, apply_errors=_booking_errors)
         if meeting is not None:
-            send_invites(meeting, "REQUEST", now)
             return redirect(url_for("meetings.manage", token=manage_token(meeting), booked=1))
         if status == Conflict.status:
             return _just_taken(meeting_type, tz)
@@ -187,10 +185,7 @@ def cancel_by_guest(token: str):
     if not form.validate_on_submit():
         abort(400)
     now = utcnow()
-    was_confirmed = meeting.status == "confirmed"
     commit_or_abort(lambda: services.cancel_meeting(meeting, now, reason=form.reason.data or ""))
-    if was_confirmed:
-        send_invites(meeting, "CANCEL", now)
     flash("The meeting is cancelled. Both of you have been sent an update.", "success")
     return redirect(url_for("meetings.manage", token=token))
 
@@ -210,8 +205,7 @@ def reschedule(token: str):
             form, lambda: services.reschedule(meeting, services.parse_start(request.form.get("start", "")), now),
             apply_errors=lambda _form, exc: flash(exc.fields.get("start") or exc.message, "error"))
         if moved is not None:
-            send_invites(meeting, "REQUEST", now, rescheduled=True)
-            flash("The meeting has moved. Both of you have been sent an update.", "success")
+            flash("The meeting has moved. An update is on its way to both of you.", "success")
             return redirect(url_for("meetings.manage", token=token))
     now = utcnow()
     today = av.local_date(now, tz)
@@ -242,8 +236,7 @@ def cancel_meeting(meeting_id: int):
     if not form.validate_on_submit():
         abort(400)
     now = utcnow()
-    meeting = commit_or_abort(lambda: services.cancel_as_user(current_user, meeting_id, now, form.reason.data or ""))
-    send_invites(meeting, "CANCEL", now)
+    commit_or_abort(lambda: services.cancel_as_user(current_user, meeting_id, now, form.reason.data or ""))
     flash("Meeting cancelled; the guest has been told.", "success")
     return redirect(url_for("meetings.list_meetings"))
 

@@ -184,6 +184,17 @@ def accept_link_hit(kind: str, token: str, request: RequestFacts, now: datetime)
     return rows[0][0] or "", rows[0][1]
 
 
+def peek_link(kind: str, token: str, request: RequestFacts, now: datetime):
+    """What ``accept_link_hit`` answers, without queueing anything: for HEAD, which must never
+    change anything (link checkers and mail scanners send it; a human's client GETs)."""
+    if not token or not TOKEN_RE.match(token):
+        return None
+    row = db.session.execute(
+        select(TrackingLink.url, TrackingLink.contact_id)
+        .where(TrackingLink.token == token, TrackingLink.kind == ("open" if kind == "open" else "click"))).first()
+    return (row[0] or "", row[1]) if row else None
+
+
 def accept_views(views: list[dict[str, Any]], *, visitor: str, pc: str | None, request: RequestFacts,
                  now: datetime) -> int:
     """Queue validated page views (dicts with url, title, referrer) of one visitor."""

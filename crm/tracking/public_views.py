@@ -30,7 +30,7 @@ from crm.timeutil import utcnow
 from crm.tracking import email as email_tracking
 from crm.tracking import website
 from crm.tracking.events import RequestFacts
-from crm.tracking.inbox import accept_link_hit, end_intake, forget_failed_transaction, process_all
+from crm.tracking.inbox import accept_link_hit, end_intake, forget_failed_transaction, peek_link, process_all
 from crm.tracking.origins import is_tracked_origin, origin_of
 from crm.web.access import cookieless_paths, public
 from crm.web.formhelpers import commit_or_refuse
@@ -93,6 +93,14 @@ def _outage(what: str, error: BaseException) -> None:
     forget_failed_transaction()
 
 
+def _link_hit(kind: str, token: str):
+    """Record the hit of a GET; a HEAD only looks the link up (HEAD never changes anything:
+    link checkers and scanners send it, people's mail clients and browsers GET)."""
+    if request.method == "HEAD":
+        return peek_link(kind, token, request_facts(), utcnow())
+    return accept_link_hit(kind, token, request_facts(), utcnow())
+
+
 def request_facts() -> RequestFacts:
     return RequestFacts(ip=request.remote_addr, user_agent=request.headers.get("User-Agent"),
                         method=request.method)
@@ -105,7 +113,7 @@ def request_facts() -> RequestFacts:
 @public
 def open_pixel(token: str):
     try:
-        if accept_link_hit("open", token, request_facts(), utcnow()) is None:
+        if _link_hit("open", token) is None:
             end_intake(commit=False)
             abort(404)
         end_intake(commit=True)
@@ -127,7 +135,7 @@ def _pixel() -> Response:
 def click(token: str):
     """An unknown or tampered token is a 404 and never a redirect (no open redirect)."""
     try:
-        found = accept_link_hit("click", token, request_facts(), utcnow())
+        found = _link_hit("click", token)
         if found is None or not email_tracking.is_trackable_url(found[0]):
             end_intake(commit=False)
             abort(404)

@@ -18,13 +18,16 @@ content); the pieces that need real work still come from the library: quoted-pri
 from __future__ import annotations
 
 import uuid
-from email import quoprimime
+from email import policy, quoprimime
 from email.header import Header
+from email.message import EmailMessage
 from email.policy import Compat32
 from email.utils import format_datetime, formataddr
 from html import escape
 
 from crm.mail.models import Mailbox, OutboundEmail
+from crm.mail.outbound import dkim
+from crm.mail.transport import ascii_domain, needs_smtputf8
 from crm.mail.unsubscribe import make_token, unsubscribe_mailto, unsubscribe_url
 from crm.tracking.services import instrument_html
 
@@ -58,10 +61,12 @@ def tracked_html(email: OutboundEmail, links: list | None = None) -> str | None:
 
 
 def build_wire(email: OutboundEmail, mailbox: Mailbox, now, *, links: list | None = None, html=_TRACK) -> bytes:
-    """The message as sent (CRLF line ends, long headers folded). ``html``: what
+    """The message as sent (CRLF line ends, long headers folded, DKIM-signed when configured). ``html``: what
     ``tracked_html`` gave when the caller tracked the body already (the send tick does it for
     a whole batch first, so the batch's link rows are stored before any message leaves);
     else it is tracked here, its link rows going to ``links`` or the session."""
+    if email.kind == "invite":
+        return dkim.sign(invite_wire(email, mailbox, now))
     text = _normalise(email.text_body)
     if html is _TRACK:
         html = tracked_html(email, links)
@@ -77,7 +82,7 @@ def build_wire(email: OutboundEmail, mailbox: Mailbox, now, *, links: list | Non
             html = _append_html_footer(html, url)
     headers = [
         ("From", formataddr((mailbox.display_name or "", mailbox.from_address), charset="utf-8")),
-        ("To", _header(email.to_address)),
+        ("To", _address_header(email.to_address)),
         ("Subject", _header(email.subject)),
         ("Date", format_datetime(now)),
         ("Message-ID", email.message_id),
@@ -88,7 +93,27 @@ def build_wire(email: OutboundEmail, mailbox: Mailbox, now, *, links: list | Non
     if references:
         headers.append(("References", references))
     headers.extend(list_headers)
-    return write_mime(headers, text, html, boundary=_boundary() if html else None)
+    return dkim.sign(write_mime(headers, text, html, boundary=_boundary() if html else None))
+
+
+def invite_wire(email, mailbox: Mailbox, now) -> bytes:
+    """A meeting invite as calendar clients expect it (RFC 6047): ``multipart/mixed`` holding
+    ``multipart/alternative`` (the text, and the iCalendar object as ``text/calendar;
+    method=...``) and the same object as an ``invite.ics`` attachment for clients that only
+    look at attachments. Rare enough to be built by the email package itself."""
+    international = needs_smtputf8(email.to_address)
+    wire_policy = (policy.SMTPUTF8 if international else policy.SMTP).clone(max_line_length=MAX_LINE)
+    message = EmailMessage(policy=wire_policy)
+    message["From"] = formataddr((mailbox.display_name or "", mailbox.from_address), charset="utf-8")
+    message["To"] = email.to_address if international else ascii_domain(email.to_address)
+    message["Subject"] = email.subject
+    message["Date"] = format_datetime(now)
+    message["Message-ID"] = email.message_id
+    message.set_content(_normalise(email.text_body))
+    message.add_alternative(email.calendar_ics, subtype="calendar", params={"method": email.calendar_method})
+    message.add_attachment(email.calendar_ics.encode("utf-8"), maintype="application", subtype="ics",
+                           filename="invite.ics")
+    return message.as_bytes(policy=wire_policy)
 
 
 def write_mime(headers: list[tuple[str, object]], text: str, html: str | None, *, boundary: str | None) -> bytes:
@@ -110,7 +135,9 @@ def write_mime(headers: list[tuple[str, object]], text: str, html: str | None, *
         out.append(f"{CRLF}--{boundary}{CRLF}")
         out.append(_PART_HEADERS.format(subtype="html") + CRLF + _qp(html))
         out.append(f"{CRLF}--{boundary}--{CRLF}")
-    return "".join(out).encode("ascii")
+    # UTF-8 only ever matters for a raw international address (``_Utf8Address``): all the
+    # rest is ASCII by construction (quoted-printable bodies, encoded headers).
+    return "".join(out).encode("utf-8")
 
 
 _PART_HEADERS = ('Content-Type: text/{subtype}; charset="utf-8"' + CRLF + "MIME-Version: 1.0" + CRLF
@@ -126,6 +153,8 @@ def _qp(body: str) -> str:
 
 
 def _fold(name: str, value) -> str:
+    if isinstance(value, _Utf8Address):
+        return f"{name}: {value}{CRLF}"
     if name == "Content-Type" and len(name) + 2 + len(value) > MAX_LINE and value.count("; ") == 1:
         # Our multipart type with its long random boundary: folded where compat32 folds it.
         kind, _, parameter = value.partition("; ")
@@ -150,6 +179,17 @@ def _boundary() -> str:
     """A random MIME boundary. No check against the bodies is needed: "=_" never occurs in
     quoted-printable output (a literal "=" is written "=3D"), and both parts are QP."""
     return f"=_{uuid.uuid4().hex}"
+
+
+class _Utf8Address(str):
+    """An address with a non-ASCII local part: written raw in UTF-8 (RFC 6532), which only an
+    SMTPUTF8 transaction may carry; RFC 2047 encoded words are not allowed in an address."""
+
+
+def _address_header(address: str):
+    if needs_smtputf8(address):
+        return _Utf8Address(address)
+    return ascii_domain(address)
 
 
 def _header(value: str):

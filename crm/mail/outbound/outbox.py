@@ -55,6 +55,32 @@ def enqueue_email(*, sender, contact, to_address: str, subject: str, text_body: 
     return email
 
 
+CALENDAR_METHODS = ("REQUEST", "CANCEL")
+
+
+def enqueue_invite(*, sender, contact, to_address: str, subject: str, text_body: str, calendar_ics: str,
+                   method: str, now: datetime) -> OutboundEmail:
+    """Queue a meeting invite from ``sender``'s mailbox, due now: the text, and the iCalendar
+    object sent as a ``text/calendar; method=...`` part and an .ics attachment. Called in the
+    transaction that books, moves or cancels the meeting, so the invite exists exactly when the
+    change does; the send tick delivers and retries it like any email, ahead of the mailbox's
+    prospecting mail and outside its daily cap and spacing (a guest waits for it). Flushes."""
+    fields = _check(to_address, subject, text_body, None, now, "one_off", "queued")
+    if method not in CALENDAR_METHODS or not calendar_ics.startswith("BEGIN:VCALENDAR"):
+        raise ValidationFailed("the invite cannot be queued",
+                               {"calendar_ics": "an iCalendar object, REQUEST or CANCEL"})
+    mailbox = mailbox_for(sender)
+    email = OutboundEmail(
+        kind="invite", user_id=sender.id, contact_id=contact.id if contact is not None else None,
+        to_address=fields["to_address"], subject=subject.strip(), text_body=text_body, html_body=None,
+        calendar_ics=calendar_ics, calendar_method=method, status="queued", due_at=now, attempts=0,
+        message_id=new_message_id(mailbox.domain), created_at=now,
+    )
+    db.session.add(email)
+    db.session.flush()
+    return email
+
+
 def _check(to_address, subject, text_body, html_body, due_at, kind, status) -> dict:
     errors: dict[str, str] = {}
     address = ""
@@ -129,19 +155,56 @@ def get_email(actor, email_id: int) -> OutboundEmail:
     return email
 
 
-def cancel_email(actor, email_id: int, now: datetime) -> OutboundEmail:
-    """Cancel a scheduled message; one being sent or already sent cannot be."""
+CANCELLABLE = ("queued", "draft", "failed")
+RETRYABLE_KINDS = ("one_off", "invite")
+
+
+def _own_email(actor, email_id: int) -> OutboundEmail:
     email = get_email(actor, email_id)
     if email.user_id != actor.id and actor.role not in ("admin", "manager"):
         raise PermissionDenied("not your email")
+    return email
+
+
+def cancel_email(actor, email_id: int, now: datetime) -> OutboundEmail:
+    """Cancel a scheduled message, or dismiss a failed one; one being sent or already sent
+    cannot be. The status in the UPDATE makes it safe against the send tick claiming it."""
+    email = _own_email(actor, email_id)
     result = db.session.execute(
         update(OutboundEmail)
-        .where(OutboundEmail.id == email.id, OutboundEmail.status.in_(("queued", "draft")))
-        .values(status="cancelled", last_error="cancelled by the user")
+        .where(OutboundEmail.id == email.id, OutboundEmail.status.in_(CANCELLABLE))
+        .values(status="cancelled", last_error=_cancel_note(email))
         .execution_options(synchronize_session=False)
     )
     if not result.rowcount:
-        raise Conflict(f"this email is {email.status}: only scheduled emails can be cancelled")
+        raise Conflict(f"this email is {email.status}: only scheduled or failed emails can be cancelled")
+    db.session.flush()
+    db.session.refresh(email)
+    return email
+
+
+def _cancel_note(email: OutboundEmail) -> str:
+    if email.status == "failed" and email.last_error:
+        return f"cancelled by the user after: {email.last_error}"[:1000]
+    return "cancelled by the user"
+
+
+def retry_email(actor, email_id: int, now: datetime) -> OutboundEmail:
+    """Queue a failed message again, due now, with a fresh attempt budget (the reason of the
+    last failure stays on the row until it is sent). A sequence email is not retried here:
+    its sequence already reran or stopped the step, and a second copy would reach the
+    prospect twice."""
+    email = _own_email(actor, email_id)
+    if email.kind not in RETRYABLE_KINDS:
+        raise Conflict("a sequence email is retried by its sequence, not from the outbox")
+    result = db.session.execute(
+        update(OutboundEmail)
+        .where(OutboundEmail.id == email.id, OutboundEmail.status == "failed")
+        .values(status="queued", due_at=now, attempts=0, claimed_by=None, claimed_at=None)
+        .execution_options(synchronize_session=False)
+    )
+    if not result.rowcount:
+        raise Conflict(f"this email is {email.status}: only failed emails can be retried")
     db.session.flush()
     db.session.refresh(email)
     return email

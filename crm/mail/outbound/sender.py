@@ -77,6 +77,7 @@ from sqlalchemy.exc import OperationalError
 
 from crm.auth.models import User
 from crm.contacts.models import Activity, Contact
+from crm.contacts.services import record_activity
 from crm.extensions import db
 from crm.jsontype import json_object
 from crm.mail import transport
@@ -169,31 +170,44 @@ def claim_for_sender(user_id: int, now: datetime, token: str, batch: int):
     if mailbox is None:
         db.session.rollback()
         return None, [], 0
-    allowance, wait_until = _allowance(mailbox, now, batch)
-    if allowance <= 0:
-        deferred = _defer(user_id, now, wait_until)
+    # Meeting invites first and outside the limits: a guest waits for them, and the limits
+    # pace prospecting mail, not the answer to a booking.
+    ids = _due_ids(user_id, now, batch, invites=True)
+    deferred = 0
+    if len(ids) < batch:  # room left for prospecting mail: its limits decide how much
+        allowance, wait_until = _allowance(mailbox, now, batch - len(ids))
+        if allowance > 0:
+            ids += _due_ids(user_id, now, allowance, invites=False)
+        else:
+            deferred = _defer(user_id, now, wait_until)
+    if not ids:
         db.session.commit()
         return None, [], deferred
-    ids = db.session.scalars(
-        select(OutboundEmail.id)
-        .where(OutboundEmail.user_id == user_id, OutboundEmail.status == "queued", OutboundEmail.due_at <= now)
-        .order_by(OutboundEmail.due_at, OutboundEmail.id).limit(allowance)
-        .with_for_update(skip_locked=True)
-    ).all()
-    if ids:
-        db.session.execute(
-            update(OutboundEmail)
-            .where(OutboundEmail.id.in_(ids), OutboundEmail.status == "queued")
-            .values(status="sending", claimed_by=token, claimed_at=now)
-            .execution_options(synchronize_session=False)
-        )
+    db.session.execute(
+        update(OutboundEmail)
+        .where(OutboundEmail.id.in_(ids), OutboundEmail.status == "queued")
+        .values(status="sending", claimed_by=token, claimed_at=now)
+        .execution_options(synchronize_session=False)
+    )
     db.session.commit()
     # Plain rows, not ORM objects: the loop below needs only their values, and an ORM object
     # per message (identity map, expiry at every commit) costs more than the row itself.
     emails = [SimpleNamespace(**row._mapping) for row in db.session.execute(
         select(*_OUTBOX.c).where(_OUTBOX.c.claimed_by == token, _OUTBOX.c.status == "sending")
-        .order_by(_OUTBOX.c.due_at, _OUTBOX.c.id))] if ids else []
-    return snapshot(mailbox), emails, 0
+        .order_by((_OUTBOX.c.kind != "invite"), _OUTBOX.c.due_at, _OUTBOX.c.id))]
+    return snapshot(mailbox), emails, deferred
+
+
+def _due_ids(user_id: int, now: datetime, limit: int, *, invites: bool) -> list[int]:
+    if limit <= 0:
+        return []
+    kind = OutboundEmail.kind == "invite" if invites else OutboundEmail.kind != "invite"
+    return list(db.session.scalars(
+        select(OutboundEmail.id)
+        .where(OutboundEmail.user_id == user_id, OutboundEmail.status == "queued", OutboundEmail.due_at <= now, kind)
+        .order_by(OutboundEmail.due_at, OutboundEmail.id).limit(limit)
+        .with_for_update(skip_locked=True)
+    ).all())
 
 
 def snapshot(row) -> SimpleNamespace | None:
@@ -228,7 +242,7 @@ def _allowance(mailbox: Mailbox, now: datetime, batch: int) -> tuple[int, dateti
     if mailbox.daily_cap > 0:
         used = db.session.scalar(
             select(func.count()).select_from(OutboundEmail).where(
-                OutboundEmail.user_id == mailbox.user_id,
+                OutboundEmail.user_id == mailbox.user_id, OutboundEmail.kind != "invite",
                 or_(OutboundEmail.status == "sending",
                     (OutboundEmail.status == "sent") & (OutboundEmail.sent_at > now - DAY)))) or 0
         allowance = min(allowance, mailbox.daily_cap - used)
@@ -256,7 +270,8 @@ def _defer(user_id: int, now: datetime, until: datetime | None) -> int:
         return 0
     outcome = db.session.execute(
         update(OutboundEmail)
-        .where(OutboundEmail.user_id == user_id, OutboundEmail.status == "queued", OutboundEmail.due_at <= now)
+        .where(OutboundEmail.user_id == user_id, OutboundEmail.status == "queued", OutboundEmail.due_at <= now,
+               OutboundEmail.kind != "invite")
         .values(due_at=until)
         .execution_options(synchronize_session=False)
     )
@@ -273,6 +288,7 @@ class _Connection:
         self.settings = smtp_settings(mailbox)
         self.file_mode = current_app.config.get("MAIL_TRANSPORT", "smtp") == "file"
         self.client: smtplib.SMTP | None = None
+        self.unreachable = False  # the last attempt to connect failed
 
     def send(self, wire: bytes, email, from_address: str, gate: transport.EndOfDataGate,
              meanwhile: Callable[[], None] | None) -> None:
@@ -280,8 +296,15 @@ class _Connection:
             gate.settle()
             transport.write_file_bytes(email.message_id, wire)
             return
+        if self.client is not None and self.client.sock is None:
+            self.client = None  # closed by the server's 421 or a refusal: open a fresh one
         if self.client is None:
-            self.client = transport.open_smtp(self.settings)
+            try:
+                self.client = transport.open_smtp(self.settings)
+            except BaseException:
+                self.unreachable = True
+                raise
+            self.unreachable = False
         transport.send_bytes(from_address, [email.to_address], wire, client=self.client, gate=gate,
                              meanwhile=meanwhile)
 
@@ -317,7 +340,7 @@ def deliver(mailbox, emails: list, now: datetime, token: str) -> TickResult:
     # The batch's tracking rows are committed before the first message leaves; each message
     # is finished while the server digests the one before it (``_build_ahead``), so the
     # per-message critical path is only SMTP plus the mark.
-    batch = prepare(emails, mailbox, now)
+    batch = prepare(emails, mailbox, now, result)
     heartbeat = _Heartbeat(token)
     marks = Marks()
     try:
@@ -331,7 +354,7 @@ def deliver(mailbox, emails: list, now: datetime, token: str) -> TickResult:
             upcoming = batch[position + 1] if position + 1 < len(batch) else None
             outcome = _send_one(connection, marks, ready, mailbox, now, upcoming)
             setattr(result, outcome, getattr(result, outcome) + 1)
-            if outcome == "retried" and connection.client is None and not connection.file_mode:
+            if outcome == "retried" and connection.unreachable:
                 # The server is unreachable: give the rest of the batch back instead of
                 # failing them one by one against a dead connection.
                 rest = [later.email for later in batch[position + 1:]]
@@ -360,16 +383,28 @@ class Prepared:
         return self.wire
 
 
-def prepare(emails: list, mailbox, now: datetime) -> list[Prepared]:
+def prepare(emails: list, mailbox, now: datetime, result: TickResult) -> list[Prepared]:
     """Track every claimed message's HTML up front, in one transaction: tracking's link rows
     of the whole batch are committed before any message carrying them leaves, so a crash can
     never leave a sent message pointing at links that were rolled back. The rest of each
     message (headers, unsubscribe token, MIME) is built later, while the server digests the
     one before it (``deliver``)."""
     links: list[dict] = []
-    prepared = [Prepared(email, tracked_html(email, links)) for email in emails]
+    prepared, broken = [], []
+    for email in emails:
+        own: list[dict] = []
+        try:
+            prepared.append(Prepared(email, tracked_html(email, own)))
+        except Exception as exc:  # noqa: BLE001 - one message that cannot be built fails alone
+            log.exception("outbound email %s: its HTML could not be tracked", email.id)
+            broken.append((email, exc))
+            continue
+        links.extend(own)
     insert_links(links)
     db.session.commit()
+    for email, exc in broken:  # failed alone, counted in ``result``; the rest go on
+        _fail(email, now, f"could not build the message: {_describe(exc)}", permanent=False)
+        result.failed += 1
     return prepared
 
 
@@ -403,9 +438,18 @@ def _send_one(connection: _Connection, marks: Marks, ready: Prepared, mailbox, n
               upcoming: Prepared | None) -> str:
     """Send one claimed message and commit its outcome: 'sent', 'failed' or 'retried'."""
     email = ready.email
+    try:
+        wire = ready.build(mailbox, now)
+    except Exception as exc:  # noqa: BLE001 - encoding, a bad header, a DKIM key: this message alone
+        log.exception("outbound email %s could not be built", email.id)
+        return _fail(email, now, f"could not build the message: {_describe(exc)}", permanent=False)
     meanwhile = (lambda: _build_ahead(upcoming, mailbox, now)) if upcoming is not None else None
     try:
-        connection.send(ready.build(mailbox, now), email, mailbox.from_address, marks, meanwhile)
+        connection.send(wire, email, mailbox.from_address, marks, meanwhile)
+    except (MarkFailed, ClaimLost):
+        raise  # the exactly-once machinery says stop: never treated as this message's fault
+    except transport.InternationalAddressRefused as exc:
+        return _fail(email, now, exc.reason, permanent=False)
     except smtplib.SMTPRecipientsRefused as exc:
         code, text = _first_refusal(exc)
         return _refused(email, code, text, now)
@@ -417,8 +461,18 @@ def _send_one(connection: _Connection, marks: Marks, ready: Prepared, mailbox, n
     except (smtplib.SMTPException, OSError) as exc:
         connection.drop()
         return _retry(email, now, f"connection: {type(exc).__name__}: {exc}")
+    except Exception as exc:  # noqa: BLE001 - a poison message must not stop the batch
+        # Whatever state the SMTP transaction is in, dropping the connection makes the
+        # server discard it (RFC 5321, 4.1.1.4); the next message opens a fresh one.
+        connection.drop()
+        log.exception("outbound email %s: unexpected error while sending", email.id)
+        return _retry(email, now, f"unexpected error: {_describe(exc)}")
     marks.submit(email, now)
     return "sent"
+
+
+def _describe(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"[:900]
 
 
 def _build_ahead(ready: Prepared, mailbox, now: datetime) -> None:
@@ -497,7 +551,7 @@ def _insert_sent_activities(ids: list[int]) -> None:
         select(literal("email_sent", String()), email.sent_at, email.contact_id, contacts.c.company_id, email.user_id,
                literal(utcnow(), UTCDateTime()), details)
         .select_from(_OUTBOX.outerjoin(contacts, contacts.c.id == email.contact_id))
-        .where(email.id.in_(ids)).order_by(email.id))
+        .where(email.id.in_(ids), email.contact_id.is_not(None)).order_by(email.id))
     db.session.execute(insert(_ACTIVITIES).from_select(
         ["kind", "occurred_at", "contact_id", "company_id", "user_id", "created_at", "details"], source))
 
@@ -535,7 +589,6 @@ def _update(email, **values) -> None:
 def _retry(email, now: datetime, reason: str) -> str:
     attempts = (email.attempts or 0) + 1
     if attempts >= int(current_app.config["MAIL_MAX_ATTEMPTS"]):
-        email.attempts = attempts
         return _fail(email, now, f"gave up after {attempts} attempts: {reason}", permanent=False)
     _update(email, attempts=attempts, status="queued", claimed_by=None, last_error=reason[:1000],
             due_at=now + backoff(attempts))
@@ -550,11 +603,21 @@ def backoff(attempts: int) -> timedelta:
 
 
 def _fail(email, now: datetime, reason: str, *, permanent: bool) -> str:
-    _update(email, status="failed", last_error=reason[:1000], attempts=max(email.attempts or 0, 1))
+    """Fail one message for good, with its reason, on the outbox row and the contact's
+    timeline (``email_failed``). ``permanent``: the recipient was refused (a 5xx), which
+    sequences treat as a bounce; a local failure (building it, a server that cannot take the
+    address, giving up after retries) is not the prospect's fault. The rep may retry it."""
+    _update(email, status="failed", last_error=reason[:1000], claimed_by=None,
+            attempts=(email.attempts or 0) + 1)
+    if email.contact_id is not None:
+        record_activity("email_failed", now, contact_id=email.contact_id, user_id=email.user_id,
+                        company_id=db.session.scalar(select(Contact.company_id).where(Contact.id == email.contact_id)),
+                        details={"outbound_email_id": email.id, "subject": email.subject, "to": email.to_address,
+                                 "reason": reason[:300]})
     db.session.flush()
     email_failed.send(db.session.get(OutboundEmail, email.id, populate_existing=True), permanent=permanent, now=now)
     db.session.commit()
-    log.warning("outbound email %s failed (%s): %s", email.id, "permanent" if permanent else "gave up", reason)
+    log.warning("outbound email %s failed (%s): %s", email.id, "recipient refused" if permanent else "not sent", reason)
     return "failed"
 
 

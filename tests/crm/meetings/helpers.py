@@ -39,3 +39,12 @@ def the_event(calendar):
 
 def text_part(message) -> str:
     return next(p for p in message.walk() if p.get_content_type() == "text/plain").get_content()
+
+
+def delivered(sink, count: int):
+    """Run the mail outbox's send tick (invites are queued by the booking, sent by the tick)
+    and return what the SMTP server received once ``count`` messages are there."""
+    from crm.mail.outbound.sender import send_due
+
+    send_due(utcnow())
+    return sink.wait_for(count)

@@ -14,7 +14,7 @@ from crm.extensions import db
 from crm.meetings import services
 from crm.meetings.models import Meeting
 from tests.conftest import NOW
-from tests.crm.meetings.helpers import berlin_at, calendar_part, future_weekday, text_part, the_event
+from tests.crm.meetings.helpers import berlin_at, calendar_part, delivered, future_weekday, text_part, the_event
 
 UTC = timezone.utc
 
@@ -62,7 +62,7 @@ def test_booking_creates_everything_and_mails_both_invites(client, rita, make_ty
     alert = db.session.scalars(select(Alert).where(Alert.user_id == rita.id)).one()
     assert alert.kind == "meeting_booked" and "Grace Hopper" in alert.message
 
-    received = smtp_sink.wait_for(2)
+    received = delivered(smtp_sink, 2)
     assert sorted(r.rcpt_tos[0] for r in received) == ["grace@acmepumps.com", "rita@acme-sales.com"]
     for r in received:
         part, calendar = calendar_part(r.message)
@@ -115,7 +115,7 @@ def test_cancel_by_guest_sends_method_cancel_and_frees_the_slot(client, rita, ma
     meeting_type = make_type(rita)
     start = berlin_at(future_weekday(3), 14)
     booked = book(client, meeting_type.slug, start).get_json()
-    smtp_sink.wait_for(2)
+    delivered(smtp_sink, 2)
     smtp_sink.clear()
     token = booked["manage_url"].rsplit("/", 1)[-1]
     page = client.get(f"/meet/m/{token}")
@@ -127,7 +127,7 @@ def test_cancel_by_guest_sends_method_cancel_and_frees_the_slot(client, rita, ma
     assert response.status_code == 302
     meeting = db.session.get(Meeting, booked["meeting_id"])
     assert meeting.status == "cancelled" and meeting.sequence == 1 and meeting.cancel_reason == "Conflict"
-    received = smtp_sink.wait_for(2)
+    received = delivered(smtp_sink, 2)
     assert len(received) == 2
     for r in received:
         part, calendar = calendar_part(r.message)
@@ -143,7 +143,7 @@ def test_reschedule_keeps_the_uid_and_raises_the_sequence(client, rita, make_typ
     meeting_type = make_type(rita)
     day = future_weekday(3)
     booked = book(client, meeting_type.slug, berlin_at(day, 9)).get_json()
-    smtp_sink.wait_for(2)
+    delivered(smtp_sink, 2)
     smtp_sink.clear()
     token = booked["manage_url"].rsplit("/", 1)[-1]
     page = client.get(f"/meet/m/{token}/reschedule?tz=Europe/Berlin&start={day}")
@@ -157,7 +157,7 @@ def test_reschedule_keeps_the_uid_and_raises_the_sequence(client, rita, make_typ
     assert response.status_code == 302
     meeting = db.session.get(Meeting, booked["meeting_id"])
     assert meeting.start_at == new_start and meeting.sequence == 1 and meeting.uid == booked["uid"]
-    received = smtp_sink.wait_for(2)
+    received = delivered(smtp_sink, 2)
     for r in received:
         part, calendar = calendar_part(r.message)
         assert part.get_param("method") == "REQUEST"
@@ -172,7 +172,7 @@ def test_reschedule_keeps_the_uid_and_raises_the_sequence(client, rita, make_typ
 def test_rep_cancels_through_the_api(client, rita, make_type, api_token, smtp_sink, bob):
     meeting_type = make_type(rita)
     booked = book(client, meeting_type.slug, berlin_at(future_weekday(4), 15)).get_json()
-    smtp_sink.wait_for(2)
+    delivered(smtp_sink, 2)
     smtp_sink.clear()
     headers = api_token(rita)
     listed = client.get("/api/v1/meetings?scope=upcoming", headers=headers).get_json()["items"]
@@ -181,7 +181,7 @@ def test_rep_cancels_through_the_api(client, rita, make_type, api_token, smtp_si
     assert refused.status_code == 404
     response = client.post(f"/api/v1/meetings/{booked['meeting_id']}/cancel", json={"reason": "ill"}, headers=headers)
     assert response.status_code == 200 and response.get_json()["status"] == "cancelled"
-    assert all(calendar_part(r.message)[0].get_param("method") == "CANCEL" for r in smtp_sink.wait_for(2))
+    assert all(calendar_part(r.message)[0].get_param("method") == "CANCEL" for r in delivered(smtp_sink, 2))
 
 
 def test_booking_stops_the_contacts_sequences_and_credits_the_step(client, rita, make_type, make_contact):
