@@ -8,7 +8,10 @@ that implement it:
   does not go through the outbox (meeting invitations), and ``SmtpSettings``;
 * inbound mail (``inbound/process.py``): ``process_inbound``;
 * unsubscribing (``unsubscribe.py``): ``unsubscribe_contact``;
-* ``mailbox_signature``: the rep's signature, for templates.
+* ``mailbox_signature``: the rep's signature, for templates;
+* the rep's IMAP connection (``imap_accounts.py``): ``get_imap_account``, ``save_imap_account``,
+  ``remove_imap_account``, ``check_imap_connection``, ``rotate_credentials``; polling itself is
+  ``inbound/imap.py``'s ``poll_all`` (the worker's job and ``crm mail poll``).
 
 What mail's news does elsewhere (a sequence email sent, failed or bounced, a reply, an
 out-of-office notice, an unsubscribe) is not called from here: mail sends the signals in
@@ -22,6 +25,13 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from crm.extensions import db
+from crm.mail.imap_accounts import (
+    check_imap_connection,
+    get_imap_account,
+    remove_imap_account,
+    rotate_credentials,
+    save_imap_account,
+)
 from crm.mail.inbound.process import InboundResult, process_inbound
 from crm.mail.models import Mailbox, OutboundEmail, mailbox_for
 from crm.mail.outbound.outbox import (
@@ -37,7 +47,8 @@ from crm.mail.unsubscribe import unsubscribe_contact
 
 __all__ = [
     "InboundResult", "Mailbox", "OutboundEmail", "SmtpSettings", "cancel_email", "cancel_queued_for_enrollment",
-    "enqueue_email", "get_email", "list_outbox", "mailbox_for", "mailbox_signature", "process_inbound",
+    "check_imap_connection", "enqueue_email", "get_email", "get_imap_account", "list_outbox", "mailbox_for",
+    "mailbox_signature", "process_inbound", "remove_imap_account", "rotate_credentials", "save_imap_account",
     "send_later", "send_message", "unsubscribe_contact",
 ]
 

@@ -1,54 +1,32 @@
-"""IMAP polling against a real IMAP server: pymap (pure-Python, asyncio, in-memory "dict"
-backend) started on a free loopback port. Messages are put in with a real IMAP APPEND; the
-poller reads them with imaplib like it would from a rep's mailbox."""
+"""IMAP polling against real IMAP servers, each test run on both: pymap (pure Python, in-memory
+"dict" backend) and Debian's Dovecot (``tests/imapservers.py``: its own config in a temporary
+directory), started on free loopback ports. Messages are put in with a real IMAP APPEND (with
+an explicit internal date); the poller reads them with imaplib as it would a rep's mailbox."""
 from __future__ import annotations
 
 import imaplib
-import shutil
-import subprocess
-import sys
-import time
 import uuid
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
 from crm.contacts.models import Activity
 from crm.extensions import db
+from crm.mail.credentials import encrypt
 from crm.mail.inbound.imap import poll_all
-from crm.mail.models import InboundMessage, MailboxCursor, mailbox_for
+from crm.mail.models import ImapAccount, InboundMessage, MailboxCursor, mailbox_for
 from tests.conftest import NOW
 from tests.crm.mail.db.test_inbound import post, raw
-from tests.mailsink import free_port
-
-USER, PASSWORD = "alice-imap", "imap-secret"
+from tests.imapservers import PASSWORD, STARTERS, USER
 
 
-@pytest.fixture(scope="session")
-def imap_server():
-    pymap = shutil.which("pymap", path=str(Path(sys.executable).parent)) or shutil.which("pymap")
-    if pymap is None:
-        pytest.fail("pymap (a pure-Python IMAP server) is a dev dependency: pip install -e '.[dev]'")
-    port = free_port()
-    process = subprocess.Popen(
-        [pymap, "--host", "127.0.0.1", "--port", str(port), "--no-tls", "dict",
-         "--demo-user", USER, "--demo-password", PASSWORD],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 20
-    while True:
-        try:
-            imaplib.IMAP4("127.0.0.1", port, timeout=2).logout()
-            break
-        except OSError:
-            if time.monotonic() > deadline or process.poll() is not None:
-                process.kill()
-                pytest.fail("pymap did not start")
-            time.sleep(0.1)
-    yield port
-    process.terminate()
-    process.wait(timeout=10)
+@pytest.fixture(scope="session", params=sorted(STARTERS))
+def imap_server(request):
+    """The port of a running IMAP server (the session's one pymap, the session's one Dovecot)."""
+    server = STARTERS[request.param]()
+    yield server.port
+    server.stop()
 
 
 @pytest.fixture
@@ -62,14 +40,20 @@ def folder(imap_server):
     client.logout()
 
 
+def connect_account(user, port: int, folders: list[str], password: str = PASSWORD, host: str = "127.0.0.1"):
+    mailbox = mailbox_for(user)
+    account = ImapAccount(mailbox_id=mailbox.id, host=host, port=port, security="none", username=USER,
+                          password_encrypted=encrypt(password), folders=folders, created_at=NOW, updated_at=NOW)
+    db.session.add(account)
+    db.session.commit()
+    return account
+
+
 @pytest.fixture
 def imap_mailbox(alice, imap_server, folder):
     mailbox = mailbox_for(alice)
-    mailbox.imap_host, mailbox.imap_port, mailbox.imap_security = "127.0.0.1", imap_server, "none"
-    mailbox.imap_username, mailbox.imap_password = USER, PASSWORD
-    mailbox.imap_folders = [folder[1]]
     mailbox.aliases = ["alice.martin@acme-sales.com"]
-    db.session.commit()
+    connect_account(alice, imap_server, [folder[1]])
     return mailbox
 
 
@@ -139,12 +123,19 @@ def test_a_lost_cursor_or_new_uidvalidity_never_processes_twice(folder, imap_mai
     assert db.session.query(Activity).filter(Activity.kind == "email_replied").count() == 1
 
 
-def test_a_wrong_password_is_recorded_and_other_mailboxes_still_poll(folder, imap_mailbox):
-    imap_mailbox.imap_password = "wrong"
-    db.session.commit()
+def test_a_wrong_password_is_recorded_and_other_mailboxes_still_poll(bob, folder, imap_server, imap_mailbox):
+    account = db.session.scalar(select(ImapAccount).where(ImapAccount.mailbox_id == imap_mailbox.id))
+    account.password_encrypted = encrypt("wrong")
+    connect_account(bob, imap_server, [folder[1]])
+    append(folder, raw("ooo_italian.eml"))
+
     result = poll_all(NOW)
-    assert result.errors and result.fetched == 0
-    assert "mailbox" in db.session.get(type(imap_mailbox), imap_mailbox.id, populate_existing=True).imap_last_error
+
+    assert result.fetched == 1 and result.mailboxes == 1
+    assert len(result.errors) == 1 and f"mailbox {imap_mailbox.id} " in result.errors[0]
+    account = db.session.get(ImapAccount, account.id, populate_existing=True)
+    assert account.status == "error" and account.last_polled_at == NOW and account.last_ok_at is None
+    assert "AUTHENTICATIONFAILED" in account.last_error or "nvalid" in account.last_error  # the server's words
 
 
 def test_a_backlog_of_out_of_office_notices_reads_each_from_its_own_date(clock, folder, imap_mailbox, prospect):
