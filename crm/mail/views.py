@@ -179,8 +179,9 @@ CONTACT_PANEL = ContactPanel(key="mail", template="mail/_contact_panel.html", lo
 class MailboxConnectionForm(FlaskForm):
     host = StringField("IMAP server", validators=[Length(max=253)], render_kw={"autocomplete": "off",
                                                                                 "placeholder": "imap.example.com"})
-    security = SelectField("Security", choices=[("ssl", "SSL/TLS (port 993)"), ("starttls", "STARTTLS (port 143)"),
-                                                ("none", "None (a server on this machine only)")], default="ssl")
+    security = SelectField("Security", choices=choice_list([
+        ("ssl", "SSL/TLS (port 993)"), ("starttls", "STARTTLS (port 143)"),
+        ("none", "None (a server on this machine only)")]), default="ssl")
     port = StringField("Port (empty: the usual one)", validators=[Length(max=5)])
     username = StringField("User name", validators=[Length(max=254)], render_kw={"autocomplete": "off"})
     password = PasswordField("Password or app password", validators=[Length(max=500)],

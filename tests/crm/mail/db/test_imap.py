@@ -4,8 +4,6 @@ directory), started on free loopback ports. Messages are put in with a real IMAP
 an explicit internal date); the poller reads them with imaplib as it would a rep's mailbox."""
 from __future__ import annotations
 
-import imaplib
-import uuid
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -18,26 +16,7 @@ from crm.mail.inbound.imap import poll_all
 from crm.mail.models import ImapAccount, InboundMessage, MailboxCursor, mailbox_for
 from tests.conftest import NOW
 from tests.crm.mail.db.test_inbound import post, raw
-from tests.imapservers import PASSWORD, STARTERS, USER
-
-
-@pytest.fixture(scope="session", params=sorted(STARTERS))
-def imap_server(request):
-    """The port of a running IMAP server (the session's one pymap, the session's one Dovecot)."""
-    server = STARTERS[request.param]()
-    yield server.port
-    server.stop()
-
-
-@pytest.fixture
-def folder(imap_server):
-    """A fresh folder of the test user's mailbox (the server lives for the whole session)."""
-    name = f"test-{uuid.uuid4().hex[:10]}"
-    client = imaplib.IMAP4("127.0.0.1", imap_server)
-    client.login(USER, PASSWORD)
-    assert client.create(name)[0] == "OK"
-    yield client, name
-    client.logout()
+from tests.imapservers import PASSWORD, USER
 
 
 def connect_account(user, port: int, folders: list[str], password: str = PASSWORD, host: str = "127.0.0.1"):
@@ -165,3 +144,184 @@ def test_a_backlog_of_out_of_office_notices_reads_each_from_its_own_date(clock, 
     db.session.commit()
     assert state(celine) == ("active", None)
     assert state(lars) == ("paused", later + timedelta(days=14))
+
+
+# --- the first poll's window holds on every later poll ----------------------------------------------
+
+def test_an_old_reply_never_acts_on_the_first_poll_or_any_later_one(folder, imap_mailbox, prospect):
+    """A reply that arrived 7 days ago (window: MAIL_IMAP_FIRST_POLL_DAYS = 2) is history: the
+    first poll skips it, and the cursor stands at the folder's newest UID, so the second poll
+    does not read it from UID 1 either. A reply arriving afterwards acts."""
+    from crm.sequences.models import Enrollment
+
+    _, enrollment, _ = prospect("bob.keller@globex-industries.com", "<seq.7f3a9c2e41d8.1@mail.acme-sales.com>")
+    append(folder, raw("reply_gmail.eml"), at=NOW - timedelta(days=7))
+
+    assert poll_all(NOW).fetched == 0
+    cursor = db.session.scalar(select(MailboxCursor))
+    assert cursor.last_uid >= 1  # UIDNEXT - 1, not the last UID processed (none)
+    assert poll_all(NOW + timedelta(minutes=1)).fetched == 0
+    assert db.session.get(Enrollment, enrollment.id, populate_existing=True).status == "active"
+
+    append(folder, raw("reply_gmail.eml", **{"<CAPq7+Lk3sXm0yT9": "<today-CAPq7+Lk3sXm0yT9"}), at=NOW)
+    assert poll_all(NOW + timedelta(minutes=2)).fetched == 1
+    assert db.session.get(Enrollment, enrollment.id, populate_existing=True).stop_reason == "replied"
+
+
+def test_the_first_poll_reads_the_window_and_then_only_what_is_new(folder, imap_mailbox, prospect):
+    prospect("bob.keller@globex-industries.com", "<seq.7f3a9c2e41d8.1@mail.acme-sales.com>")
+    append(folder, raw("newsletter.eml"), at=NOW - timedelta(days=30))
+    append(folder, raw("reply_gmail.eml"), at=NOW - timedelta(hours=3))
+    append(folder, raw("ooo_italian.eml"), at=NOW - timedelta(days=9))  # old, though its UID is the newest
+
+    first = poll_all(NOW)
+    assert first.fetched == 1 and not first.errors
+    assert db.session.scalars(select(InboundMessage.classification)).all() == ["reply"]
+    assert poll_all(NOW).fetched == 0
+
+
+def test_pointing_the_account_at_another_mailbox_starts_over_with_a_first_poll(folder, imap_mailbox, alice):
+    from crm.mail.imap_accounts import save_imap_account
+
+    append(folder, raw("newsletter.eml"), at=NOW - timedelta(days=30))
+    poll_all(NOW)
+    assert db.session.scalar(select(MailboxCursor)) is not None
+    account = db.session.scalar(select(ImapAccount))
+    settings = {"host": "localhost", "port": account.port, "security": "none", "username": USER,
+                "folders": account.folders}
+    save_imap_account(alice, settings, NOW)  # same user, another host name: another mailbox to us
+    db.session.commit()
+    assert db.session.scalar(select(MailboxCursor)) is None
+    assert poll_all(NOW).fetched == 0  # the old newsletter is still outside the window
+    assert db.session.scalar(select(ImapAccount)).status == "ok"
+
+
+# --- time budget: one hung server holds nobody else ------------------------------------------------------
+
+@pytest.fixture
+def short_timeouts(app):
+    saved = {key: app.config[key] for key in
+             ("MAIL_IMAP_TIMEOUT_SECONDS", "MAIL_IMAP_MAILBOX_BUDGET_SECONDS", "MAIL_IMAP_CONCURRENCY")}
+    # 2 s: long enough for a loaded test machine's real servers, short for the hung one
+    app.config.update(MAIL_IMAP_TIMEOUT_SECONDS=2, MAIL_IMAP_MAILBOX_BUDGET_SECONDS=30)
+    yield app.config
+    app.config.update(saved)
+
+
+@pytest.fixture
+def silent_server():
+    from tests.imapservers import SilentServer
+
+    server = SilentServer()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def finishing_order(monkeypatch):
+    """The mailbox ids in the order their polls finished."""
+    from crm.mail.inbound import imap
+
+    order: list[int] = []
+    original = imap.poll_mailbox
+
+    def recorded(mailbox_id, now):
+        outcome = original(mailbox_id, now)
+        order.append(mailbox_id)
+        return outcome
+
+    monkeypatch.setattr(imap, "poll_mailbox", recorded)
+    return order
+
+
+def test_a_server_that_never_answers_does_not_hold_the_other_mailboxes(
+        alice, bob, folder, imap_server, prospect, short_timeouts, silent_server, finishing_order):
+    hung = connect_account(alice, silent_server.port, ["INBOX"])  # polled first if one after another
+    good = connect_account(bob, imap_server, [folder[1]])
+    append(folder, raw("ooo_italian.eml"))
+
+    result = poll_all(NOW)
+
+    assert finishing_order == [good.mailbox_id, hung.mailbox_id]  # the good one did not wait for the hung one
+    assert result.fetched == 1 and result.mailboxes == 1
+    assert result.errors == [f"mailbox {hung.mailbox_id} ({USER}@127.0.0.1): FAILED: "
+                             "the server did not answer in time (timeout)"]
+    assert db.session.get(ImapAccount, hung.id, populate_existing=True).status == "error"
+    assert db.session.get(ImapAccount, good.id, populate_existing=True).status == "ok"
+
+
+def test_the_pool_is_bounded(alice, bob, folder, imap_server, short_timeouts, silent_server, finishing_order):
+    """MAIL_IMAP_CONCURRENCY = 1: one mailbox at a time, in order, so the hung one goes first."""
+    short_timeouts["MAIL_IMAP_CONCURRENCY"] = 1
+    hung = connect_account(alice, silent_server.port, ["INBOX"])
+    good = connect_account(bob, imap_server, [folder[1]])
+    poll_all(NOW)
+    assert finishing_order == [hung.mailbox_id, good.mailbox_id]
+
+
+def test_a_server_that_trickles_is_cut_at_the_mailbox_budget(alice, short_timeouts):
+    """Each read gets a byte before the 2 s socket timeout; only the budget ends the poll."""
+    from tests.imapservers import TrickleServer
+
+    short_timeouts["MAIL_IMAP_MAILBOX_BUDGET_SECONDS"] = 1.5
+    server = TrickleServer(gap=0.05)
+    try:
+        account = connect_account(alice, server.port, ["INBOX"])
+        result = poll_all(NOW)
+    finally:
+        server.close()
+    assert len(result.errors) == 1 and "time budget (1.5 s)" in result.errors[0]
+    assert "time budget" in db.session.get(ImapAccount, account.id, populate_existing=True).last_error
+
+
+# --- credentials no key opens ------------------------------------------------------------------------------
+
+def test_an_unreadable_password_marks_the_account_and_polls_the_others(bob, folder, imap_server, imap_mailbox):
+    from cryptography.fernet import Fernet
+
+    account = db.session.scalar(select(ImapAccount).where(ImapAccount.mailbox_id == imap_mailbox.id))
+    account.password_encrypted = Fernet(Fernet.generate_key()).encrypt(b"x").decode()  # a key we do not have
+    other = connect_account(bob, imap_server, [folder[1]])
+    db.session.commit()
+
+    result = poll_all(NOW)
+
+    account = db.session.get(ImapAccount, account.id, populate_existing=True)
+    assert account.status == "unreadable_password" and "enter it again" in account.last_error
+    assert db.session.get(ImapAccount, other.id, populate_existing=True).status == "ok"
+    assert len(result.errors) == 1 and result.mailboxes == 1
+
+
+# --- crm mail poll --------------------------------------------------------------------------------------------
+
+def test_crm_mail_poll_exits_non_zero_and_names_the_failing_mailbox(app, alice, bob, folder, imap_server,
+                                                                     short_timeouts, silent_server):
+    good = connect_account(bob, imap_server, [folder[1]])
+    append(folder, raw("ooo_italian.eml"))
+    runner = app.test_cli_runner()
+
+    fine = runner.invoke(args=["crm", "mail", "poll"])
+    assert fine.exit_code == 0, fine.output
+    assert f"mailbox {good.mailbox_id} ({USER}@127.0.0.1): 1 read" in fine.output
+
+    hung = connect_account(alice, silent_server.port, ["INBOX"])
+    failed = runner.invoke(args=["crm", "mail", "poll"])
+    assert failed.exit_code == 1
+    assert f"mailbox {hung.mailbox_id} ({USER}@127.0.0.1): FAILED: the server did not answer in time" in failed.output
+    assert "2 mailboxes, 0 messages read, 1 problems" in failed.output
+
+
+# --- test connection -------------------------------------------------------------------------------------------
+
+def test_a_connection_test_shows_the_servers_answer(folder, imap_server):
+    from crm.mail.inbound.imap import ImapSettings, test_connection
+
+    good = test_connection(ImapSettings("127.0.0.1", imap_server, "none", USER, PASSWORD, ("INBOX", folder[1])))
+    assert good.ok and good.message.startswith(f"Logged in to 127.0.0.1:{imap_server} as {USER}")
+    assert good.folders[0] == "INBOX" and folder[1] in good.folders
+
+    missing = test_connection(ImapSettings("127.0.0.1", imap_server, "none", USER, PASSWORD, ("Archive-nope",)))
+    assert not missing.ok and missing.missing_folders == ["Archive-nope"]
+
+    refused = test_connection(ImapSettings("127.0.0.1", imap_server, "none", USER, "wrong", ("INBOX",)))
+    assert not refused.ok and refused.message.startswith("the server said: ")
