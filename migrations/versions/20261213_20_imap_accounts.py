@@ -12,6 +12,7 @@ with the app's credentials key (``MAIL_CREDENTIALS_KEY``'s first key, else the k
 doing what it did when that module changes). The old defaults carry over: security ``ssl``,
 port 993 (143 without TLS), user name = the mailbox's address, folders ``["INBOX"]``.
 Downgrading writes the passwords back in clear (those no key opens come back empty).
+Needs SQLite 3.35 or later (ALTER TABLE ... DROP COLUMN) on SQLite.
 """
 import base64
 
@@ -89,7 +90,10 @@ def upgrade():
         sa.UniqueConstraint("mailbox_id", name=op.f("uq_imap_accounts_mailbox_id")),
     )
     _move_settings_to_accounts()
-    with op.batch_alter_table("mailboxes") as batch:
+    # recreate="never": plain ALTER TABLE ... DROP COLUMN (SQLite 3.35+). Batch mode's copy-and-
+    # rename of ``mailboxes`` would drop the old table, and SQLite's ON DELETE actions would then
+    # delete every imap_accounts and mailbox_cursors row and unlink the inbound log.
+    with op.batch_alter_table("mailboxes", recreate="never") as batch:
         for column in ("imap_host", "imap_port", "imap_security", "imap_username", "imap_password", "imap_folders",
                        "imap_last_error"):
             batch.drop_column(column)
@@ -115,7 +119,7 @@ def _move_settings_to_accounts():
 
 
 def downgrade():
-    with op.batch_alter_table("mailboxes") as batch:
+    with op.batch_alter_table("mailboxes", recreate="never") as batch:  # see upgrade
         batch.add_column(sa.Column("imap_host", sa.String(length=253), nullable=True))
         batch.add_column(sa.Column("imap_port", sa.Integer(), nullable=True))
         batch.add_column(sa.Column("imap_security", sa.String(length=10), nullable=True))
