@@ -386,10 +386,15 @@ def connect(settings: ImapSettings, watchdog: Watchdog) -> imaplib.IMAP4:
     """A logged-in client. Every read waits at most ``MAIL_IMAP_TIMEOUT_SECONDS``."""
     timeout = _timeout()
     client: imaplib.IMAP4
-    if settings.security == "ssl":
-        client = _WatchedIMAP4_SSL(settings.host, settings.port, timeout, watchdog)
-    else:
-        client = _WatchedIMAP4(settings.host, settings.port, timeout, watchdog)
+    try:
+        if settings.security == "ssl":
+            client = _WatchedIMAP4_SSL(settings.host, settings.port, timeout, watchdog)
+        else:
+            client = _WatchedIMAP4(settings.host, settings.port, timeout, watchdog)
+    except imaplib.IMAP4.error:
+        # Whatever else listens there (SSH, HTTP, a database) said something; it is not echoed
+        # back, so the connection test is no way to read other services' banners.
+        raise ValueError("the server did not greet as an IMAP server") from None
     try:
         if settings.security == "starttls":
             client.starttls(ssl_context=ssl.create_default_context())

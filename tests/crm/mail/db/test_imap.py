@@ -325,3 +325,28 @@ def test_a_connection_test_shows_the_servers_answer(folder, imap_server):
 
     refused = test_connection(ImapSettings("127.0.0.1", imap_server, "none", USER, "wrong", ("INBOX",)))
     assert not refused.ok and refused.message.startswith("the server said: ")
+
+
+def test_a_connection_test_never_echoes_another_services_greeting():
+    """Pointed at something that is not IMAP (here a fake SSH server), the answer says only that."""
+    import socket
+    import threading
+
+    from crm.mail.inbound.imap import ImapSettings, test_connection
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+
+    def banner():
+        conn, _ = listener.accept()
+        conn.sendall(b"SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3 secret-banner\r\n")
+        conn.recv(100)
+        conn.close()
+
+    threading.Thread(target=banner, daemon=True).start()
+    try:
+        report = test_connection(ImapSettings("127.0.0.1", listener.getsockname()[1], "none", USER, PASSWORD))
+    finally:
+        listener.close()
+    assert not report.ok and report.message == "the server did not greet as an IMAP server"

@@ -27,7 +27,8 @@ def test_existing_imap_settings_move_to_encrypted_accounts_and_back(fresh_databa
             for user_id, email in ((1, "alice@acme-sales.com"), (2, "bob@acme-sales.com")):
                 conn.execute(text(
                     "INSERT INTO users (id, email, name, role, time_zone, is_active, created_at) "
-                    "VALUES (:id, :email, 'x', 'rep', 'UTC', true, CURRENT_TIMESTAMP)"), {"id": user_id, "email": email})
+                    "VALUES (:id, :email, 'x', 'rep', 'UTC', true, CURRENT_TIMESTAMP)"),
+                    {"id": user_id, "email": email})
             conn.execute(text(
                 "INSERT INTO mailboxes (id, user_id, from_address, display_name, signature, aliases, daily_cap, "
                 "min_gap_seconds, created_at, imap_host, imap_port, imap_security, imap_username, imap_password, "
