@@ -17,7 +17,7 @@ from crm.auth.models import User
 from crm.errors import ValidationFailed
 from crm.extensions import db
 from crm.mail.credentials import UnreadableCredentials, decrypt, encrypt, reencrypt
-from crm.mail.inbound.imap import ConnectionReport, ImapSettings, test_connection
+from crm.mail.inbound.imap import ConnectionReport, ImapSettings, try_connection
 from crm.mail.inputs import ImapAccountInput
 from crm.mail.models import ImapAccount, Mailbox, MailboxCursor, mailbox_for
 
@@ -79,7 +79,7 @@ def check_imap_connection(user: User, data: dict[str, Any] | None = None) -> Con
                 "username": account.username, "folders": account.folders}
     values = ImapAccountInput.parse(data)
     password = values.password or _stored_password(account)
-    return test_connection(ImapSettings(values.host, values.port or 0, values.security, values.username, password,
+    return try_connection(ImapSettings(values.host, values.port or 0, values.security, values.username, password,
                                         tuple(values.folders)))
 
 

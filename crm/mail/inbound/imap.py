@@ -251,7 +251,7 @@ def _first_poll(client: imaplib.IMAP4, mailbox_id: int, folder: str, uidvalidity
     """Read the window's messages (the newest ``MAIL_IMAP_BATCH`` of them), then put the cursor
     at the folder's newest UID as the SELECT saw it: nothing older than the window ever acts."""
     since = now - timedelta(days=int(current_app.config["MAIL_IMAP_FIRST_POLL_DAYS"]))
-    status, data = client.uid("SEARCH", None, f"UID 1:{max(newest_uid, 1)} SINCE {since.strftime('%d-%b-%Y')}")
+    status, data = client.uid("SEARCH", None, f"UID 1:{max(newest_uid, 1)} SINCE {imap_date(since)}")
     if status != "OK":
         raise ValueError(f"UID SEARCH failed in {folder!r}: {_text(data)}")
     uids = [uid for uid in _uids(data, above=0) if uid <= newest_uid][-int(current_app.config["MAIL_IMAP_BATCH"]):]
@@ -284,6 +284,14 @@ def _process(client: imaplib.IMAP4, mailbox_id: int, folder: str, uid: int, now:
         return
     poll.fetched += 1
     poll.duplicates += int(outcome.duplicate)
+
+
+MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def imap_date(moment: datetime) -> str:
+    """RFC 3501's date (``7-Dec-2026``), whatever the process's locale (``%b`` follows it)."""
+    return f"{moment.day}-{MONTHS[moment.month - 1]}-{moment.year}"
 
 
 def _uids(data: list, above: int) -> list[int]:
@@ -413,7 +421,7 @@ def _logout(client: imaplib.IMAP4) -> None:
         pass
 
 
-def test_connection(settings: ImapSettings) -> ConnectionReport:
+def try_connection(settings: ImapSettings) -> ConnectionReport:
     """Log in, list the folders, check the chosen ones exist: the server's own answer either way.
     Bounded like a poll (socket timeout and time budget). Touches no database."""
     try:
@@ -431,8 +439,6 @@ def test_connection(settings: ImapSettings) -> ConnectionReport:
         return ConnectionReport(False, greeting + " Folders not found: " + ", ".join(missing) + ".", folders, missing)
     return ConnectionReport(True, greeting, folders)
 
-
-test_connection.__test__ = False  # type: ignore[attr-defined]  # not a pytest test when imported
 
 _LIST_LINE = re.compile(rb'^\((?P<flags>[^)]*)\) (?:"(?:[^"\\]|\\.)*"|NIL) (?P<name>.*)$')
 

@@ -17,6 +17,7 @@ from crm.mail.models import ImapAccount, InboundMessage, MailboxCursor, mailbox_
 from tests.conftest import NOW
 from tests.crm.mail.db.test_inbound import post, raw
 from tests.imapservers import PASSWORD, USER
+from tests.mailsink import free_port
 
 
 def connect_account(user, port: int, folders: list[str], password: str = PASSWORD, host: str = "127.0.0.1"):
@@ -314,17 +315,25 @@ def test_crm_mail_poll_exits_non_zero_and_names_the_failing_mailbox(app, alice, 
 # --- test connection -------------------------------------------------------------------------------------------
 
 def test_a_connection_test_shows_the_servers_answer(folder, imap_server):
-    from crm.mail.inbound.imap import ImapSettings, test_connection
+    from crm.mail.inbound.imap import ImapSettings, try_connection
 
-    good = test_connection(ImapSettings("127.0.0.1", imap_server, "none", USER, PASSWORD, ("INBOX", folder[1])))
+    good = try_connection(ImapSettings("127.0.0.1", imap_server, "none", USER, PASSWORD, ("INBOX", folder[1])))
     assert good.ok and good.message.startswith(f"Logged in to 127.0.0.1:{imap_server} as {USER}")
     assert good.folders[0] == "INBOX" and folder[1] in good.folders
 
-    missing = test_connection(ImapSettings("127.0.0.1", imap_server, "none", USER, PASSWORD, ("Archive-nope",)))
+    missing = try_connection(ImapSettings("127.0.0.1", imap_server, "none", USER, PASSWORD, ("Archive-nope",)))
     assert not missing.ok and missing.missing_folders == ["Archive-nope"]
 
-    refused = test_connection(ImapSettings("127.0.0.1", imap_server, "none", USER, "wrong", ("INBOX",)))
+    refused = try_connection(ImapSettings("127.0.0.1", imap_server, "none", USER, "wrong", ("INBOX",)))
     assert not refused.ok and refused.message.startswith("the server said: ")
+
+    no_tls_there = try_connection(ImapSettings("127.0.0.1", imap_server, "ssl", USER, PASSWORD))
+    assert not no_tls_there.ok and no_tls_there.message.startswith("TLS failed: ")
+    no_starttls = try_connection(ImapSettings("127.0.0.1", imap_server, "starttls", USER, PASSWORD))
+    assert not no_starttls.ok and "TLS not supported" in no_starttls.message  # no STARTTLS offered
+
+    closed = try_connection(ImapSettings("127.0.0.1", free_port(), "none", USER, PASSWORD))
+    assert not closed.ok and closed.message.startswith("cannot connect: ")
 
 
 def test_a_connection_test_never_echoes_another_services_greeting():
@@ -332,7 +341,7 @@ def test_a_connection_test_never_echoes_another_services_greeting():
     import socket
     import threading
 
-    from crm.mail.inbound.imap import ImapSettings, test_connection
+    from crm.mail.inbound.imap import ImapSettings, try_connection
 
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
@@ -346,7 +355,24 @@ def test_a_connection_test_never_echoes_another_services_greeting():
 
     threading.Thread(target=banner, daemon=True).start()
     try:
-        report = test_connection(ImapSettings("127.0.0.1", listener.getsockname()[1], "none", USER, PASSWORD))
+        report = try_connection(ImapSettings("127.0.0.1", listener.getsockname()[1], "none", USER, PASSWORD))
     finally:
         listener.close()
     assert not report.ok and report.message == "the server did not greet as an IMAP server"
+
+
+def test_folders_with_accents_are_named_in_modified_utf7(alice, imap_server, folder):
+    """"Éléments envoyés" is ``&AMk-l&AOk-ments envoy&AOk-s`` on the wire (RFC 3501 5.1.3)."""
+    from crm.mail.inbound.imap import ImapSettings, decode_folder, encode_folder, quote_folder, try_connection
+
+    name = f"Éléments envoyés {folder[1]}"
+    assert encode_folder("Éléments envoyés") == "&AMk-l&AOk-ments envoy&AOk-s"
+    assert decode_folder(encode_folder(name)) == name and encode_folder("R&D") == "R&-D"
+    client, _ = folder
+    assert client.create(quote_folder(name))[0] == "OK"
+    assert client.append(quote_folder(name), None, NOW, raw("ooo_italian.eml"))[0] == "OK"
+    connect_account(alice, imap_server, [name])
+
+    assert name in try_connection(ImapSettings("127.0.0.1", imap_server, "none", USER, PASSWORD, (name,))).folders
+    result = poll_all(NOW)
+    assert result.fetched == 1 and not result.errors
