@@ -100,6 +100,15 @@ def _accounts() -> tuple[str, str, str, int, int]:
     return login.pw_name, internal.pw_name, grp.getgrgid(internal.pw_gid).gr_name, internal.pw_uid, internal.pw_gid
 
 
+def _traversable_temp_dir() -> str:
+    """A temporary directory Dovecot's own users can reach: as root they are not us, and a
+    private TMPDIR (mode 0700, as .ci/shifted-clock makes) would lock them out."""
+    base = Path(tempfile.gettempdir()).resolve()
+    if os.geteuid() != 0 or all(path.stat().st_mode & 0o001 for path in (base, *base.parents)):
+        return str(base)
+    return "/tmp"
+
+
 DOVECOT_CONF = """\
 base_dir = {root}/run
 state_dir = {root}/state
@@ -144,7 +153,7 @@ def start_dovecot() -> RunningServer:
     if binary is None:
         missing("Dovecot is not installed (Debian: apt-get install dovecot-imapd)")
     login_user, internal_user, internal_group, mail_uid, mail_gid = _accounts()
-    root = Path(tempfile.mkdtemp(prefix="crm-dovecot-"))
+    root = Path(tempfile.mkdtemp(prefix="crm-dovecot-", dir=_traversable_temp_dir()))
     root.chmod(0o755)  # Dovecot's own users must reach the maildirs and the passwd file
     for name in ("run", "state", "mail"):
         (root / name).mkdir()
@@ -156,10 +165,22 @@ def start_dovecot() -> RunningServer:
     (root / "dovecot.conf").write_text(DOVECOT_CONF.format(
         root=root, port=port, login_user=login_user, internal_user=internal_user, internal_group=internal_group,
         mail_uid=mail_uid, mail_gid=mail_gid))
-    process = subprocess.Popen([binary, "-F", "-c", str(root / "dovecot.conf")],
+    process = subprocess.Popen([binary, "-F", "-c", str(root / "dovecot.conf")], env=_real_clock_env(),
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     wait_until_listening(port, process, "dovecot", root / "dovecot.log")
     return RunningServer("dovecot", port, process, root)
+
+
+def _real_clock_env() -> dict[str, str]:
+    """This environment without libfaketime (the shifted-clock CI runs, .ci/shifted-clock):
+    Dovecot clears the environment of the processes it starts, so with the fake clock preloaded
+    its master would run on the shifted clock and its login and mail processes on the real one.
+    Started without it, all share one clock; the tests give every message its date (APPEND)."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("FAKETIME")}
+    preload = " ".join(part for part in env.pop("LD_PRELOAD", "").replace(":", " ").split() if "faketime" not in part)
+    if preload:
+        env["LD_PRELOAD"] = preload
+    return env
 
 
 STARTERS = {"pymap": start_pymap, "dovecot": start_dovecot}
@@ -174,6 +195,7 @@ class SilentServer:
         self.sock.listen(16)
         self.port = self.sock.getsockname()[1]
         self.accepted: list[socket.socket] = []
+        self.hung_up = False
         self._thread = threading.Thread(target=self._accept, daemon=True)
         self._thread.start()
 
@@ -184,6 +206,17 @@ class SilentServer:
             except OSError:
                 return
             self.accepted.append(conn)
+            if self.hung_up:
+                conn.shutdown(socket.SHUT_RDWR)
+
+    def hang_up(self) -> None:
+        """Close every connection, now and from now on (their clients read EOF)."""
+        self.hung_up = True
+        for conn in list(self.accepted):
+            try:
+                conn.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
 
     def close(self) -> None:
         self.sock.close()

@@ -120,7 +120,9 @@ def folder(imap_server):
     """A fresh folder of the test user's mailbox (the server lives for the whole session)."""
     name = f"test-{uuid.uuid4().hex[:10]}"
     client = imaplib.IMAP4("127.0.0.1", imap_server)
-    client.login(USER, PASSWORD)
-    assert client.create(name)[0] == "OK"
-    yield client, name
-    client.logout()
+    try:
+        client.login(USER, PASSWORD)
+        assert client.create(name)[0] == "OK"
+        yield client, name
+    finally:
+        client.shutdown()  # not LOGOUT: a test may leave the connection broken

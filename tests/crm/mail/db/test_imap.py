@@ -4,6 +4,8 @@ directory), started on free loopback ports. Messages are put in with a real IMAP
 an explicit internal date); the poller reads them with imaplib as it would a rep's mailbox."""
 from __future__ import annotations
 
+import imaplib
+import uuid
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -236,26 +238,50 @@ def finishing_order(monkeypatch):
 
 
 def test_a_server_that_never_answers_does_not_hold_the_other_mailboxes(
-        alice, bob, folder, imap_server, prospect, short_timeouts, silent_server, finishing_order):
+        app, alice, bob, folder, imap_server, silent_server, monkeypatch):
+    """The hung server holds its connection until the good mailbox's poll has finished, then
+    hangs up. Polled one after another (the hung one first), the good poll would never finish
+    while the hung one waits: only the socket timeout (30 s here) would end it, and the good one
+    would come second."""
+    from crm.mail.inbound import imap
+
+    monkeypatch.setitem(app.config, "MAIL_IMAP_TIMEOUT_SECONDS", 30)
     hung = connect_account(alice, silent_server.port, ["INBOX"])  # polled first if one after another
     good = connect_account(bob, imap_server, [folder[1]])
     append(folder, raw("ooo_italian.eml"))
+    order: list[int] = []
+    original = imap.poll_mailbox
+
+    def poll_then_release(mailbox_id, now):
+        outcome = original(mailbox_id, now)
+        order.append(mailbox_id)
+        if mailbox_id == good.mailbox_id:
+            silent_server.hang_up()
+        return outcome
+
+    monkeypatch.setattr(imap, "poll_mailbox", poll_then_release)
 
     result = poll_all(NOW)
 
-    assert finishing_order == [good.mailbox_id, hung.mailbox_id]  # the good one did not wait for the hung one
+    assert order == [good.mailbox_id, hung.mailbox_id]
     assert result.fetched == 1 and result.mailboxes == 1
-    assert result.errors == [f"mailbox {hung.mailbox_id} ({USER}@127.0.0.1): FAILED: "
-                             "the server did not answer in time (timeout)"]
+    assert len(result.errors) == 1 and result.errors[0].startswith(f"mailbox {hung.mailbox_id} ({USER}@127.0.0.1)")
     assert db.session.get(ImapAccount, hung.id, populate_existing=True).status == "error"
     assert db.session.get(ImapAccount, good.id, populate_existing=True).status == "ok"
 
 
-def test_the_pool_is_bounded(alice, bob, folder, imap_server, short_timeouts, silent_server, finishing_order):
+def test_a_server_that_never_answers_times_out(alice, short_timeouts, silent_server):
+    hung = connect_account(alice, silent_server.port, ["INBOX"])
+    result = poll_all(NOW)
+    assert result.errors == [f"mailbox {hung.mailbox_id} ({USER}@127.0.0.1): FAILED: "
+                             "the server did not answer in time (timeout)"]
+
+
+def test_the_pool_is_bounded(alice, bob, dovecot, short_timeouts, silent_server, finishing_order):
     """MAIL_IMAP_CONCURRENCY = 1: one mailbox at a time, in order, so the hung one goes first."""
     short_timeouts["MAIL_IMAP_CONCURRENCY"] = 1
     hung = connect_account(alice, silent_server.port, ["INBOX"])
-    good = connect_account(bob, imap_server, [folder[1]])
+    good = connect_account(bob, dovecot, ["INBOX"])
     poll_all(NOW)
     assert finishing_order == [hung.mailbox_id, good.mailbox_id]
 
@@ -295,9 +321,14 @@ def test_an_unreadable_password_marks_the_account_and_polls_the_others(bob, fold
 
 # --- crm mail poll --------------------------------------------------------------------------------------------
 
-def test_crm_mail_poll_exits_non_zero_and_names_the_failing_mailbox(app, alice, bob, folder, imap_server,
-                                                                     short_timeouts, silent_server):
-    good = connect_account(bob, imap_server, [folder[1]])
+def test_crm_mail_poll_exits_non_zero_and_names_the_failing_mailbox(app, alice, bob, dovecot, short_timeouts,
+                                                                     silent_server):
+    client = imaplib.IMAP4("127.0.0.1", dovecot)
+    client.login(USER, PASSWORD)
+    name = f"cli-{uuid.uuid4().hex[:8]}"
+    client.create(name)
+    folder = (client, name)
+    good = connect_account(bob, dovecot, [name])
     append(folder, raw("ooo_italian.eml"))
     runner = app.test_cli_runner()
 
@@ -310,6 +341,7 @@ def test_crm_mail_poll_exits_non_zero_and_names_the_failing_mailbox(app, alice, 
     assert failed.exit_code == 1
     assert f"mailbox {hung.mailbox_id} ({USER}@127.0.0.1): FAILED: the server did not answer in time" in failed.output
     assert "2 mailboxes, 0 messages read, 1 problems" in failed.output
+    client.logout()
 
 
 # --- test connection -------------------------------------------------------------------------------------------
