@@ -51,7 +51,6 @@ from crm.mail.models import ImapAccount, Mailbox, MailboxCursor
 
 log = logging.getLogger(__name__)
 MAX_FETCH_BYTES = 10 * 1024 * 1024
-DEFAULT_PORTS = {"ssl": 993, "starttls": 143, "none": 143}
 
 
 @dataclass(frozen=True)
