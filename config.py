@@ -130,6 +130,13 @@ class Config:
         self.MAIL_IMAP_POLL_SECONDS = int(env.get("MAIL_IMAP_POLL_SECONDS", 60))
         self.MAIL_IMAP_FIRST_POLL_DAYS = int(env.get("MAIL_IMAP_FIRST_POLL_DAYS", 2))
         self.MAIL_IMAP_BATCH = int(env.get("MAIL_IMAP_BATCH", 200))
+        # Mailboxes polled at once; each read waits at most TIMEOUT, a whole mailbox at most BUDGET.
+        self.MAIL_IMAP_CONCURRENCY = int(env.get("MAIL_IMAP_CONCURRENCY", 4))
+        self.MAIL_IMAP_TIMEOUT_SECONDS = float(env.get("MAIL_IMAP_TIMEOUT_SECONDS", 20))
+        self.MAIL_IMAP_MAILBOX_BUDGET_SECONDS = float(env.get("MAIL_IMAP_MAILBOX_BUDGET_SECONDS", 120))
+        # Fernet keys for mailbox passwords, newest first, comma-separated; unset: derived from
+        # SECRET_KEY (crm/mail/credentials.py, README "Inbound mail").
+        self.MAIL_CREDENTIALS_KEY = env.get("MAIL_CREDENTIALS_KEY")
         # Background work: the worker process runs the scheduler; development can run it
         # inside the web process instead.
         self.SCHEDULER_IN_PROCESS = _env_bool("SCHEDULER_IN_PROCESS", False)

@@ -1,5 +1,6 @@
 """JSON API of the mail feature (``routes``, mounted on /api/v1 from the manifest): the rep's outbox (list, one-off
-"send later", cancel, retry a failed one) and the inbound-mail webhook."""
+"send later", cancel, retry a failed one), the inbound-mail webhook, and the signed-in rep's mailbox connection
+(``/me/mailbox``)."""
 from __future__ import annotations
 
 import hmac
@@ -16,6 +17,7 @@ from crm.api.schemas import Id, OutModel, PageOut, QueryModel, StrictModel, Text
 from crm.contacts.models import Contact
 from crm.errors import NotFound, ServiceError, ValidationFailed
 from crm.extensions import db, limiter
+from crm.mail import imap_accounts
 from crm.mail.inbound.process import process_inbound
 from crm.mail.outbound import outbox
 from crm.policy import require_edit
@@ -195,3 +197,103 @@ def inbound_mail():
     result = process_inbound(raw, utcnow(), "webhook")
     db.session.commit()
     return InboundOut(**result.as_json())
+
+
+# --- the rep's own mailbox (IMAP connection) -------------------------------------------------------
+
+class MailboxConnectionIn(StrictModel):
+    """The IMAP connection of the signed-in user's mailbox. ``password`` may be left out when a
+    connection is stored (the stored one is kept); it is stored encrypted and never returned."""
+
+    host: Text(253, 1)
+    port: int | None = Field(None, ge=1, le=65535, description="default: 993 for ssl, 143 otherwise")
+    security: Literal["ssl", "starttls", "none"] = Field(
+        "ssl", description="ssl (IMAPS), starttls, or none (only for a server on this machine)")
+    username: Text(254, 1)
+    password: Text(500) | None = Field(None, description="the password or an app password; write-only")
+    folders: list[Text(200, 1)] = Field(["INBOX"], min_length=1, max_length=20)
+
+
+class MailboxTestIn(StrictModel):
+    """Settings to try before saving; leave the body empty (``{}``) to try the stored ones."""
+
+    host: Text(253, 1) | None = None
+    port: int | None = Field(None, ge=1, le=65535)
+    security: Literal["ssl", "starttls", "none"] = "ssl"
+    username: Text(254, 1) | None = None
+    password: Text(500) | None = None
+    folders: list[Text(200, 1)] = Field(["INBOX"], min_length=1, max_length=20)
+
+
+class MailboxConnectionOut(OutModel):
+    connected: bool
+    host: str | None = None
+    port: int | None = None
+    security: str | None = None
+    username: str | None = None
+    folders: list[str] = []
+    password_stored: bool = Field(False, description="the password itself is never returned")
+    status: Literal["untested", "ok", "error", "unreadable_password"] | None = Field(
+        None, description="unreadable_password: no configured key decrypts it; send the password again")
+    last_error: str | None = None
+    last_polled_at: UtcDateTime | None = None
+    last_ok_at: UtcDateTime | None = None
+
+
+class MailboxTestOut(OutModel):
+    ok: bool
+    message: str = Field(description="the server's answer: logged in and the folders, or the error")
+    folders: list[str]
+    missing_folders: list[str]
+
+
+def mailbox_connection_out(account) -> MailboxConnectionOut:
+    if account is None:
+        return MailboxConnectionOut(connected=False)
+    return MailboxConnectionOut(
+        connected=True, host=account.host, port=account.port, security=account.security, username=account.username,
+        folders=list(account.folders), password_stored=bool(account.password_encrypted), status=account.status,
+        last_error=account.last_error, last_polled_at=account.last_polled_at, last_ok_at=account.last_ok_at)
+
+
+@routes.get("/me/mailbox")
+@roles(*SALES)
+@endpoint("Read your mailbox connection", response=MailboxConnectionOut)
+def get_my_mailbox():
+    return mailbox_connection_out(imap_accounts.get_imap_account(api_user()))
+
+
+@routes.put("/me/mailbox")
+@roles(*SALES)
+@endpoint("Connect or change your mailbox", body=MailboxConnectionIn, response=MailboxConnectionOut,
+          description="Replies, out-of-office notices and bounces are then read from these IMAP folders every "
+                      "minute. Changing the server or the user starts over with a first poll (only the last "
+                      "`MAIL_IMAP_FIRST_POLL_DAYS` days are read). 422 with the field for bad settings.")
+def put_my_mailbox(body: MailboxConnectionIn):
+    account = imap_accounts.save_imap_account(api_user(), body.model_dump(), utcnow())
+    db.session.commit()
+    return mailbox_connection_out(account)
+
+
+@routes.delete("/me/mailbox")
+@roles(*SALES)
+@endpoint("Disconnect your mailbox", response=MailboxConnectionOut,
+          description="The settings and the stored password are deleted; 404 when none was connected.")
+def delete_my_mailbox():
+    if not imap_accounts.remove_imap_account(api_user()):
+        raise NotFound("no mailbox connected")
+    db.session.commit()
+    return MailboxConnectionOut(connected=False)
+
+
+@routes.post("/me/mailbox/test")
+@roles(*SALES)
+@endpoint("Test a mailbox connection", body=MailboxTestIn, response=MailboxTestOut,
+          description="Logs in and lists the folders, with the settings sent (a password left out: the stored "
+                      "one) or, with an empty body, the stored settings. Saves nothing. 200 either way: `ok` "
+                      "and `message` give the server's answer.")
+def test_my_mailbox(body: MailboxTestIn):
+    sent = body.model_dump(exclude_unset=True)
+    report = imap_accounts.check_imap_connection(api_user(), body.model_dump() if sent else None)
+    return MailboxTestOut(ok=report.ok, message=report.message, folders=report.folders,
+                          missing_folders=report.missing_folders)

@@ -23,7 +23,7 @@ INBOUND_SOURCES = ("webhook", "imap")
 
 class Mailbox(db.Model):
     """A rep's sending identity and limits. SMTP fields left empty use the app's ``SMTP_*``;
-    IMAP polling runs only when ``imap_host`` is set. ``daily_cap`` / ``min_gap_seconds`` of
+    IMAP polling runs only for a mailbox with an ``ImapAccount``. ``daily_cap`` / ``min_gap_seconds`` of
     0 or less switch that limit off (the benchmark does)."""
 
     __tablename__ = "mailboxes"
@@ -43,16 +43,11 @@ class Mailbox(db.Model):
     daily_cap: Mapped[int] = mapped_column(default=500)
     min_gap_seconds: Mapped[int] = mapped_column(default=30)
     last_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    imap_host: Mapped[str | None] = mapped_column(String(253))
-    imap_port: Mapped[int | None]
-    imap_security: Mapped[str | None] = mapped_column(String(10))  # none | ssl | starttls
-    imap_username: Mapped[str | None] = mapped_column(String(254))
-    imap_password: Mapped[str | None] = mapped_column(String(500))
-    imap_folders: Mapped[list[str]] = mapped_column(JSONType, default=lambda: ["INBOX"])
-    imap_last_error: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     user: Mapped[User] = relationship()
+    imap_account: Mapped[ImapAccount | None] = relationship(back_populates="mailbox", uselist=False,
+                                                            cascade="all, delete-orphan", passive_deletes=True)
 
     @property
     def own_addresses(self) -> list[str]:
@@ -61,6 +56,41 @@ class Mailbox(db.Model):
     @property
     def domain(self) -> str:
         return self.from_address.rpartition("@")[2] or current_app.config["MAIL_FROM_DOMAIN"]
+
+
+IMAP_SECURITY = ("ssl", "starttls", "none")
+IMAP_STATUSES = ("untested", "ok", "error", "unreadable_password")
+
+
+class ImapAccount(db.Model):
+    """Where a rep's mailbox is read from (IMAP), set on their account page or through the API.
+    The password is stored encrypted (``crm/mail/credentials.py``), never returned. ``status``
+    is what the last poll or connection test found: ``ok``, ``error`` (``last_error`` says the
+    server's answer), ``unreadable_password`` (no configured key decrypts it: the rep must
+    enter it again), ``untested`` until the first poll."""
+
+    __tablename__ = "imap_accounts"
+    __table_args__ = (
+        CheckConstraint("security IN ('ssl', 'starttls', 'none')", name="security"),
+        CheckConstraint("status IN ('untested', 'ok', 'error', 'unreadable_password')", name="status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    mailbox_id: Mapped[int] = mapped_column(ForeignKey("mailboxes.id", ondelete="CASCADE"), unique=True)
+    host: Mapped[str] = mapped_column(String(253))
+    port: Mapped[int]
+    security: Mapped[str] = mapped_column(String(10), default="ssl")
+    username: Mapped[str] = mapped_column(String(254))
+    password_encrypted: Mapped[str] = mapped_column(Text)
+    folders: Mapped[list[str]] = mapped_column(JSONType, default=lambda: ["INBOX"])
+    status: Mapped[str] = mapped_column(String(24), default="untested")
+    last_error: Mapped[str | None] = mapped_column(String(500))
+    last_polled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_ok_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    mailbox: Mapped[Mailbox] = relationship(back_populates="imap_account")
 
 
 class MailboxCursor(db.Model):
@@ -182,7 +212,6 @@ def mailbox_for(user: User) -> Mailbox:
             signature=f"{user.name}" if user.name else "", aliases=[],
             daily_cap=int(config.get("MAIL_DAILY_CAP", 500)),
             min_gap_seconds=int(config.get("MAIL_MIN_GAP_SECONDS", 30)),
-            imap_folders=["INBOX"],
         )
         try:
             with db.session.begin_nested():  # two workers may create it at once

@@ -11,7 +11,10 @@ that implement it:
   and ``SmtpSettings``;
 * inbound mail (``inbound/process.py``): ``process_inbound``;
 * unsubscribing (``unsubscribe.py``): ``unsubscribe_contact``;
-* ``mailbox_signature``: the rep's signature, for templates (its line breaks kept in HTML).
+* ``mailbox_signature``: the rep's signature, for templates (its line breaks kept in HTML);
+* the rep's IMAP connection (``imap_accounts.py``): ``get_imap_account``, ``save_imap_account``,
+  ``remove_imap_account``, ``check_imap_connection``, ``rotate_credentials``; polling itself is
+  ``inbound/imap.py``'s ``poll_all`` (the worker's job and ``crm mail poll``).
 
 What mail's news does elsewhere (a sequence email sent, failed or bounced, a reply, an
 out-of-office notice, an unsubscribe) is not called from here: mail sends the signals in
@@ -26,6 +29,13 @@ from markupsafe import escape
 from sqlalchemy import select
 
 from crm.extensions import db
+from crm.mail.imap_accounts import (
+    check_imap_connection,
+    get_imap_account,
+    remove_imap_account,
+    rotate_credentials,
+    save_imap_account,
+)
 from crm.mail.inbound.process import InboundResult, process_inbound
 from crm.mail.models import Mailbox, OutboundEmail, mailbox_for
 from crm.mail.outbound.outbox import (
@@ -43,8 +53,9 @@ from crm.mail.unsubscribe import unsubscribe_contact
 
 __all__ = [
     "InboundResult", "Mailbox", "OutboundEmail", "SmtpSettings", "cancel_email", "cancel_queued_for_enrollment",
-    "enqueue_email", "enqueue_invite", "get_email", "list_outbox", "mailbox_for", "mailbox_signature",
-    "process_inbound", "retry_email", "send_later", "send_message", "unsubscribe_contact",
+    "check_imap_connection", "enqueue_email", "enqueue_invite", "get_email", "get_imap_account", "list_outbox",
+    "mailbox_for", "mailbox_signature", "process_inbound", "remove_imap_account", "retry_email",
+    "rotate_credentials", "save_imap_account", "send_later", "send_message", "unsubscribe_contact",
 ]
 
 

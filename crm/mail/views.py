@@ -1,5 +1,6 @@
 """Pages of the mail feature: the rep's outbox (scheduled, sent, failed; cancel; a one-off
-"send later" form; one email's content) and the public unsubscribe page.
+"send later" form; one email's content), the rep's mailbox connection (IMAP, a section of the
+account page) and the public unsubscribe page.
 
 Unsubscribe (RFC 8058): ``GET /u/<token>`` (and HEAD, which Flask routes to the same view)
 only shows a confirmation page, because corporate link scanners fetch every link in a message
@@ -16,13 +17,14 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
-from wtforms import DateTimeLocalField, SelectField, StringField, TextAreaField
+from wtforms import DateTimeLocalField, PasswordField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
 from crm.contacts.models import Contact
 from crm.contacts.services import ContactPanel
 from crm.errors import Conflict, PermissionDenied, ServiceError
 from crm.extensions import csrf, db, limiter
+from crm.mail import imap_accounts
 from crm.mail.models import InboundMessage, OutboundEmail
 from crm.mail.outbound import outbox
 from crm.mail.transport import needs_smtputf8
@@ -31,7 +33,7 @@ from crm.policy import can_edit_owned
 from crm.timeutil import is_valid_timezone, utcnow
 from crm.validation import get_by_id
 from crm.web.access import SALES, public, roles
-from crm.web.formhelpers import choice_list, commit_or_flash, int_arg
+from crm.web.formhelpers import apply_service_errors, choice_list, commit_or_flash, commit_or_show_errors, int_arg
 
 bp = Blueprint("mail", __name__)
 
@@ -183,3 +185,70 @@ def _emails_panel(contact, viewer, now: datetime) -> dict:
 
 CONTACT_PANEL = ContactPanel(key="mail", template="mail/_contact_panel.html", load=_emails_panel,
                                     column="main", order=20)
+
+
+# --- the rep's mailbox connection (a section of the account page) ------------------------------
+
+class MailboxConnectionForm(FlaskForm):
+    host = StringField("IMAP server", validators=[Length(max=253)], render_kw={"autocomplete": "off",
+                                                                                "placeholder": "imap.example.com"})
+    security = SelectField("Security", choices=choice_list([
+        ("ssl", "SSL/TLS (port 993)"), ("starttls", "STARTTLS (port 143)"),
+        ("none", "None (a server on this machine only)")]), default="ssl")
+    port = StringField("Port (empty: the usual one)", validators=[Length(max=5)])
+    username = StringField("User name", validators=[Length(max=254)], render_kw={"autocomplete": "off"})
+    password = PasswordField("Password or app password", validators=[Length(max=500)],
+                             render_kw={"autocomplete": "new-password"})
+    folders = TextAreaField("Folders to read (one per line)", default="INBOX", validators=[Length(max=4500)],
+                            render_kw={"rows": 3})
+
+    def settings(self) -> dict:
+        return {"host": self.host.data, "port": self.port.data, "security": self.security.data,
+                "username": self.username.data, "password": self.password.data or None, "folders": self.folders.data}
+
+
+def _mailbox_form(account) -> MailboxConnectionForm:
+    form = MailboxConnectionForm()
+    if account is not None and request.method == "GET":
+        form.host.data, form.port.data, form.security.data = account.host, str(account.port), account.security
+        form.username.data, form.folders.data = account.username, "\n".join(account.folders)
+    return form
+
+
+def _render_mailbox(form, account, report=None, status=200):
+    return render_template("mail/mailbox.html", form=form, account=account, report=report, zone=_zone()), status
+
+
+@bp.route("/account/mailbox", methods=["GET", "POST"])
+@roles(*SALES)
+def mailbox_settings():
+    """Connect the rep's mailbox (IMAP): save the settings, or try them first ("Test connection"
+    shows the server's answer and saves nothing)."""
+    account = imap_accounts.get_imap_account(current_user)
+    form = _mailbox_form(account)
+    if request.method == "GET":
+        return _render_mailbox(form, account)
+    if not form.validate_on_submit():
+        return _render_mailbox(form, account, status=422)
+    if request.form.get("action") == "test":
+        try:
+            report = imap_accounts.check_imap_connection(current_user, form.settings())
+        except ServiceError as exc:
+            apply_service_errors(form, exc)
+            return _render_mailbox(form, account, status=exc.status)
+        return _render_mailbox(form, account, report=report)
+    saved, status = commit_or_show_errors(
+        form, lambda: imap_accounts.save_imap_account(current_user, form.settings(), utcnow()))
+    if saved is None:
+        return _render_mailbox(form, account, status=status)
+    flash("Mailbox connected: replies, out-of-office notices and bounces are read from it every minute.", "info")
+    return redirect(url_for("mail.mailbox_settings"))
+
+
+@bp.route("/account/mailbox/disconnect", methods=["POST"])
+@roles(*SALES)
+def disconnect_mailbox():
+    if imap_accounts.remove_imap_account(current_user):
+        db.session.commit()
+        flash("Mailbox disconnected; its settings and password were deleted.", "info")
+    return redirect(url_for("mail.mailbox_settings"))

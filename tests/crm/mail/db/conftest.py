@@ -2,6 +2,8 @@
 tests pure (no app context); these need the suite's real one back."""
 from __future__ import annotations
 
+import imaplib
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -13,6 +15,7 @@ from crm.mail.outbound.outbox import enqueue_email
 from crm.sequences import library
 from crm.sequences.services import enroll_contact
 from tests.conftest import NOW, _empty_all_tables
+from tests.imapservers import PASSWORD, STARTERS, USER
 
 
 @pytest.fixture(autouse=True)
@@ -81,3 +84,45 @@ def prospect(alice, make_contact, make_company, sequence):
         return contact, enrollment, sent
 
     return make
+
+
+# --- real IMAP servers (tests/imapservers.py) -----------------------------------------------------
+
+@pytest.fixture(scope="session")
+def _imap_servers():
+    """Each kind of server started once for the session, when a test first needs it."""
+    running: dict = {}
+
+    def get(name: str) -> int:
+        if name not in running:
+            running[name] = STARTERS[name]()
+        return running[name].port
+
+    yield get
+    for server in running.values():
+        server.stop()
+
+
+@pytest.fixture(params=sorted(STARTERS))
+def imap_server(request, _imap_servers):
+    """The port of a running IMAP server: each test that takes it runs on pymap and on Dovecot."""
+    return _imap_servers(request.param)
+
+
+@pytest.fixture
+def dovecot(_imap_servers):
+    """The port of the session's Dovecot (for tests that need one real server, not both)."""
+    return _imap_servers("dovecot")
+
+
+@pytest.fixture
+def folder(imap_server):
+    """A fresh folder of the test user's mailbox (the server lives for the whole session)."""
+    name = f"test-{uuid.uuid4().hex[:10]}"
+    client = imaplib.IMAP4("127.0.0.1", imap_server)
+    try:
+        client.login(USER, PASSWORD)
+        assert client.create(name)[0] == "OK"
+        yield client, name
+    finally:
+        client.shutdown()  # not LOGOUT: a test may leave the connection broken
