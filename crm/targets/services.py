@@ -406,6 +406,7 @@ def save_allocation(actor: User, manager_id: int | None, data: dict, now: dateti
     to more. Replaces the cell's previous allocation. Flushes.
     :raises ValidationFailed: unknown family, no published plan for the month, a rep not in
         the team, or totals that do not fit (field ``units``)"""
+    _allocating_manager(actor, manager_id)
     parsed = AllocationInput.parse(data)
     family = db.session.scalar(select(ProductFamily).where(ProductFamily.code == parsed.family))
     if family is None:
