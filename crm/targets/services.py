@@ -28,10 +28,12 @@ the manager fixes them with an allocation.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from fractions import Fraction
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import current_app
@@ -128,7 +130,7 @@ def people() -> People:
 def _pipeline(start: date, end: date) -> dict[tuple[str, date], dict[int, Fraction]]:
     """Open lines' units x stage probability per (family, month) and owner, closing in
     [start, end of end's month]."""
-    rows = db.session.execute(
+    rows: Sequence[Any] = db.session.execute(
         select(Deal.owner_id, ProductFamily.code, Deal.expected_close, Stage.probability,
                func.sum(DealLine.quantity))
         .join(DealLine, DealLine.deal_id == Deal.id).join(ProductFamily, ProductFamily.id == DealLine.family_id)
@@ -144,7 +146,7 @@ def _pipeline(start: date, end: date) -> dict[tuple[str, date], dict[int, Fracti
 
 
 def _recent_wins(today: date) -> dict[str, dict[int, Fraction]]:
-    rows = db.session.execute(
+    rows: Sequence[Any] = db.session.execute(
         select(Deal.owner_id, ProductFamily.code, func.sum(DealLine.quantity))
         .join(DealLine, DealLine.deal_id == Deal.id).join(ProductFamily, ProductFamily.id == DealLine.family_id)
         .where(Deal.status == "won", Deal.owner_id.is_not(None),
@@ -158,7 +160,7 @@ def _recent_wins(today: date) -> dict[str, dict[int, Fraction]]:
 
 
 def _won(start: date, end: date) -> dict[tuple[str, date, int], tuple[Decimal, Decimal]]:
-    rows = db.session.execute(
+    rows: Sequence[Any] = db.session.execute(
         select(Deal.owner_id, ProductFamily.code, Deal.closed_on, func.sum(DealLine.quantity),
                func.sum(DealLine.amount))
         .join(DealLine, DealLine.deal_id == Deal.id).join(ProductFamily, ProductFamily.id == DealLine.family_id)
@@ -480,7 +482,7 @@ def capacity_boosts(user: User, now: datetime, limit: int = 200) -> dict[int, Ca
     if not spare:
         return {}
     since = local_today(user, now) - timedelta(days=365)
-    rows = db.session.execute(
+    rows: Sequence[Any] = db.session.execute(
         select(Deal.contact_id, ProductFamily.code)
         .join(DealLine, DealLine.deal_id == Deal.id).join(ProductFamily, ProductFamily.id == DealLine.family_id)
         .where(Deal.owner_id == user.id, Deal.contact_id.is_not(None), ProductFamily.code.in_(list(spare)),
