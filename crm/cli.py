@@ -30,7 +30,7 @@ def _fail(exc: ServiceError) -> None:
 
 @crm_cli.command("create-user")
 @click.argument("email")
-@click.option("--role", required=True, type=click.Choice(["rep", "manager", "planner", "admin"]))
+@click.option("--role", required=True, type=click.Choice(["rep", "manager", "planner", "finance", "admin"]))
 @click.option("--name", default="")
 @click.option("--manager", "manager_email", default=None, help="For a rep: the manager's email.")
 @click.option("--time-zone", default="UTC")

@@ -200,6 +200,16 @@ FEATURES: tuple[Feature, ...] = (
         root_cli="planning_bridge.cli:planning_cli",
         jobs="planning_bridge.jobs:JOBS",
     ),
+    Feature(
+        "sop", "The S&OP cycle (in the planning bridge): the monthly cycle's five steps, demand overrides, "
+               "capacity, the business plan, the published consensus plan, and the plan feedback sales reads.",
+        models=("planning_bridge.sop.models",),
+        blueprints=("planning_bridge.sop.views:bp",),
+        api="planning_bridge.sop.api:routes",
+        jobs="planning_bridge.sop.jobs:JOBS",
+        demo="planning_bridge.sop.demo:seed",
+        setup="planning_bridge.sop.feedback:init",
+    ),
 )
 
 

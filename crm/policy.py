@@ -34,7 +34,7 @@ Two kinds of writes, two rules:
   the owner's manager, or an admin. These act on the owner's relationship with the customer,
   so they stay with the people accountable for it. Unowned records are open to all of sales.
 
-Planners write nothing here.
+Planners and finance write nothing here (finance reads the S&OP plan in money: ``planning_bridge.sop``).
 """
 from __future__ import annotations
 
@@ -65,6 +65,9 @@ READABLE: dict[str, dict[str, frozenset[str]]] = {
     "manager": {"deal": DEAL_FIELDS, "contact": CONTACT_FIELDS, "company": COMPANY_FIELDS},
     "admin": {"deal": DEAL_FIELDS, "contact": CONTACT_FIELDS, "company": COMPANY_FIELDS},
     "planner": {"deal": DEAL_BUSINESS_FIELDS, "contact": frozenset(), "company": frozenset({"id", "name"})},
+    # Finance reads the plan in money (the S&OP cycle's finance view and executive summary)
+    # and, like planners, deals' business data only.
+    "finance": {"deal": DEAL_BUSINESS_FIELDS, "contact": frozenset(), "company": frozenset({"id", "name"})},
 }
 
 

@@ -14,8 +14,11 @@ from planning_bridge.api import demand_csv
 from planning_bridge.api_schemas import demand_out
 from planning_bridge.contracts import PROBABILITY_SOURCES, ImportResult
 from planning_bridge.periods import resolve_range
+from planning_bridge.sop.cli import COMMANDS as SOP_COMMANDS
 
 planning_cli = AppGroup("planning", help="Planning bridge: demand-plan input for S&OP.")
+for _command in SOP_COMMANDS:  # the S&OP cycle's commands (planning_bridge/sop/cli.py)
+    planning_cli.add_command(_command)
 
 
 def _fail(exc) -> None:

@@ -10,6 +10,7 @@ import here is a re-export); ``__all__`` is computed from them. The bridge's mod
 # ruff: noqa: F401
 from crm.kit import (
     ApiRoutes,
+    Conflict,
     CronTrigger,
     Job,
     JSONType,
@@ -32,6 +33,7 @@ from crm.public import (
     DealState,
     Family,
     LineColumns,
+    PlanCell,
     StageInfo,
     deal_histories,
     deal_summaries,
@@ -41,6 +43,7 @@ from crm.public import (
     open_pipeline_cells,
     pipeline_stages,
     product_families,
+    set_plan_feedback,
     user_names,
     won_line_totals,
 )

@@ -117,6 +117,13 @@ def import_actuals_csv(source: str | Path | bytes | IO, *, now: datetime | None 
 
 # --- reading ----------------------------------------------------------------------------
 
+def read_rows(source, required: tuple[str, ...], optional: tuple[str, ...]):
+    """A CSV checked the way every bridge import checks it (size, UTF-8, header): (header or
+    None when the file is unusable, iterator of (line, {column: text}), rejections so far).
+    The S&OP plan imports (``planning_bridge.sop.plans``) read their files with it."""
+    return _read(source, required, optional)
+
+
 def _read(source, required: tuple[str, ...], optional: tuple[str, ...]):
     """(header, iterator of (line, {column: text}), rejections so far); header None when the
     file itself is unusable."""

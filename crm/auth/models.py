@@ -12,7 +12,7 @@ from crm.timeutil import UTCDateTime, utcnow
 class User(db.Model):
     __tablename__ = "users"
     __table_args__ = (
-        CheckConstraint("role IN ('rep', 'manager', 'planner', 'admin')", name="role"),
+        CheckConstraint("role IN ('rep', 'manager', 'planner', 'finance', 'admin')", name="role"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

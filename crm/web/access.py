@@ -6,7 +6,7 @@ from typing import Callable
 from flask import Flask, abort, current_app, g, jsonify, redirect, request, url_for
 from flask_login import current_user
 
-ROLES = ("rep", "manager", "planner", "admin")
+ROLES = ("rep", "manager", "planner", "finance", "admin")
 EVERYONE = ROLES
 SALES = ("rep", "manager", "admin")
 

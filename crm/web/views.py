@@ -7,7 +7,7 @@ from crm.web.access import EVERYONE, roles
 bp = Blueprint("web", __name__)
 
 LANDING = {"rep": "contacts.list_contacts", "manager": "deals.board", "admin": "contacts.list_contacts",
-           "planner": "planning.demand"}
+           "planner": "planning.demand", "finance": "sop.cycles"}
 
 
 @bp.route("/")
