@@ -21,7 +21,7 @@ routes = ApiRoutes()
 
 class TargetQuery(QueryModel):
     user_id: Id | None = Field(None, description="whose targets (default: the caller's); reps: their own only, "
-                                                 "managers: their team's, admins and planners: anyone's")
+                                                 "managers: their team's, admins, planners and finance: anyone's")
     from_: date | None = Field(None, alias="from", description="first month, YYYY-MM (default: this month)")
     to: date | None = Field(None, description="last month, YYYY-MM (default: two months after 'from'); "
                                               "at most 24 months")
@@ -50,7 +50,7 @@ class TargetList(BaseModel):
 
 
 @routes.get("/targets")
-@roles("rep", "manager", "admin", "planner")
+@roles("rep", "manager", "admin", "planner", "finance")
 @endpoint("A user's sales targets per family and month (the published S&OP plan split over reps)",
           query=TargetQuery, response=TargetList)
 def list_targets(query: TargetQuery):

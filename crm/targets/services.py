@@ -51,7 +51,7 @@ from crm.targets.split import CellSplit, blend, split_cell
 from crm.timeutil import is_valid_timezone
 
 SELLER_ROLES = ("rep", "manager", "admin")
-READS_ANYONE = ("admin", "planner")
+READS_ANYONE = ("admin", "planner", "finance")  # the plan in money is finance's too
 MONTHS_SHOWN = 3  # My day and the team page: this month and the next two
 ZERO = Decimal(0)
 
@@ -283,7 +283,7 @@ def _decimal(value: Fraction) -> Decimal:
 
 def readable_user(viewer: User, user_id: int | None) -> User:
     """The user whose targets ``viewer`` asks for (``None``: their own): a rep their own, a
-    manager their team's (and their own), admins and planners anyone's."""
+    manager their team's (and their own), admins, planners and finance anyone's."""
     if user_id is None or user_id == viewer.id:
         return viewer
     user = db.session.get(User, user_id)
@@ -295,7 +295,7 @@ def readable_user(viewer: User, user_id: int | None) -> User:
 
 
 def readable_team(viewer: User, manager_id: int | None) -> User:
-    """The manager whose team ``viewer`` asks for: a manager their own, admins and planners any."""
+    """The manager whose team ``viewer`` asks for: a manager their own, admins, planners and finance any."""
     if manager_id is None or manager_id == viewer.id:
         if viewer.role != "manager" and manager_id is None:
             raise PermissionDenied("only managers have a team; admins and planners name one")

@@ -18,7 +18,7 @@ bp = Blueprint("targets", __name__)
 
 
 @bp.route("/targets/team")
-@roles("manager", "admin", "planner")
+@roles("manager", "admin", "planner", "finance")
 def team():
     """The team's targets for this month and the next two; admins and planners pick a team."""
     now = utcnow()

@@ -1,7 +1,7 @@
 """target_allocations: a manager's split of their team's sales target
 
 Revision ID: 20261212_18_sales_targets
-Revises: 20261210_14_rate_limit_counters
+Revises: 20261212_17_sop_cycle
 Create Date: 2026-12-12
 
 Issue #15 (back to sales). Targets are the published consensus plan split over reps when read
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 import crm.timeutil  # noqa: F401
 
 revision = "20261212_18_sales_targets"
-down_revision = "20261210_14_rate_limit_counters"
+down_revision = "20261212_17_sop_cycle"
 branch_labels = None
 depends_on = None
 

@@ -10,7 +10,7 @@ import pytest
 
 from crm.calls.blocks import create_block
 from crm.extensions import db
-from crm.public import NO_PLAN_FEEDBACK, set_plan_feedback
+from crm.public import plan_feedback, set_plan_feedback
 from tests.conftest import NOW, PASSWORD
 from tests.crm.targets.conftest import MONTH_AFTER, NEXT_MONTH, THIS_MONTH, FakePlanFeedback, ym
 
@@ -29,9 +29,10 @@ def plan(app):
     fake.slack[("VALVE", NEXT_MONTH)] = Decimal(0)
     fake.free[("VALVE", NEXT_MONTH)] = Decimal(0)     # VALVE is full next month...
     fake.free[("VALVE", MONTH_AFTER)] = Decimal(50)   # ...and has room the month after
+    before = plan_feedback()  # the app's own provider (the S&OP side's), put back after
     set_plan_feedback(app, fake)
     yield fake
-    set_plan_feedback(app, NO_PLAN_FEEDBACK)
+    set_plan_feedback(app, before)
 
 
 @pytest.fixture

@@ -11,17 +11,18 @@ from crm.calls.priority import BANDS, CAPACITY_BOOST, Candidate, priority
 from crm.calls.queue import build_queue, preview_queue
 from crm.deals.services import close_deal
 from crm.extensions import db
-from crm.public import NO_PLAN_FEEDBACK, set_plan_feedback
+from crm.public import NO_PLAN_FEEDBACK, plan_feedback, set_plan_feedback
 from tests.crm.calls.conftest import NY_8AM
 from tests.crm.targets.conftest import MONTH_AFTER, NEXT_MONTH, THIS_MONTH, FakePlanFeedback
 
 
 @pytest.fixture
 def feedback(app):
+    before = plan_feedback()  # the app's own provider (the S&OP side's), put back after
     fake = FakePlanFeedback()
     set_plan_feedback(app, fake)
     yield fake
-    set_plan_feedback(app, NO_PLAN_FEEDBACK)
+    set_plan_feedback(app, before)
 
 
 def spare(feedback, family, months, capacity=1000, slack=400):

@@ -10,7 +10,7 @@ import pytest
 
 from crm.deals.services import ShipHold, close_deal, delivery_month, get_deal, ship_holds
 from crm.extensions import db
-from crm.public import NO_PLAN_FEEDBACK, set_plan_feedback
+from crm.public import NO_PLAN_FEEDBACK, plan_feedback, set_plan_feedback
 from tests.conftest import NOW
 from tests.crm.api.conftest import ApiClient
 from tests.crm.targets.conftest import MONTH_AFTER, NEXT_MONTH, THIS_MONTH, FakePlanFeedback, ym
@@ -20,10 +20,11 @@ TODAY = NOW.date()
 
 @pytest.fixture
 def feedback(app):
+    before = plan_feedback()  # the app's own provider (the S&OP side's), put back after
     fake = FakePlanFeedback()
     set_plan_feedback(app, fake)
     yield fake
-    set_plan_feedback(app, NO_PLAN_FEEDBACK)
+    set_plan_feedback(app, before)
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ import pytest
 
 from crm.deals.services import close_deal
 from crm.extensions import db
-from crm.public import NO_PLAN_FEEDBACK, PlanCell, set_plan_feedback
+from crm.public import PlanCell, plan_feedback, set_plan_feedback
 from crm.targets.services import add_months
 from tests.conftest import NOW
 
@@ -53,10 +53,11 @@ class FakePlanFeedback:
 
 @pytest.fixture
 def feedback(app):
+    before = plan_feedback()  # the app's own provider (the S&OP side's), put back after
     fake = FakePlanFeedback()
     set_plan_feedback(app, fake)
     yield fake
-    set_plan_feedback(app, NO_PLAN_FEEDBACK)
+    set_plan_feedback(app, before)
 
 
 @pytest.fixture

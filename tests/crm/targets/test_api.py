@@ -45,11 +45,12 @@ def test_empty_without_a_published_plan(api, feedback, alice):
     assert api(alice).get("/targets").get_json()["items"] == []
 
 
-def test_who_reads_whose(api, feedback, alice, bob, charlie, mallory, pat, admin):
+def test_who_reads_whose(api, feedback, alice, bob, charlie, mallory, pat, admin, make_user):
     assert api(alice).get(f"/targets?user_id={bob.id}").status_code == 403
     assert api(mallory).get(f"/targets?user_id={bob.id}").status_code == 200
     assert api(mallory).get(f"/targets?user_id={charlie.id}").status_code == 403
     assert api(pat).get(f"/targets?user_id={charlie.id}").status_code == 200
+    assert api(make_user("finance")).get(f"/targets?user_id={charlie.id}").status_code == 200
     assert api(admin).get(f"/targets?user_id={alice.id}").status_code == 200
     assert api(admin).get("/targets?user_id=999999").status_code == 404
 
