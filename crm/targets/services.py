@@ -408,7 +408,10 @@ def save_allocation(actor: User, manager_id: int | None, data: dict, now: dateti
     to more. Replaces the cell's previous allocation. Flushes.
     :raises ValidationFailed: unknown family, no published plan for the month, a rep not in
         the team, or totals that do not fit (field ``units``)"""
-    _allocating_manager(actor, manager_id)
+    manager = _allocating_manager(actor, manager_id)
+    # One save of a team's allocation at a time (PostgreSQL: the manager's row, locked to the
+    # end of the transaction): two tabs saving different reps must not leave a mix of both.
+    db.session.execute(select(User.id).where(User.id == manager.id).with_for_update())
     parsed = AllocationInput.parse(data)
     family = db.session.scalar(select(ProductFamily).where(ProductFamily.code == parsed.family))
     if family is None:
