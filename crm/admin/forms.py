@@ -9,7 +9,8 @@ from wtforms.validators import Length
 from crm.contacts.models import CUSTOM_FIELD_TYPES
 from crm.web.formhelpers import CrmForm, choice_list
 
-ROLE_CHOICES = [("rep", "Rep"), ("manager", "Manager"), ("planner", "Planner"), ("finance", "Finance"), ("admin", "Admin")]
+ROLE_CHOICES = [("rep", "Rep"), ("manager", "Manager"), ("planner", "Planner"), ("finance", "Finance"),
+                ("admin", "Admin")]
 FIELD_TYPE_LABELS = {"text": "Text", "number": "Number", "choice": "Choice (pick one)", "date": "Date",
                      "boolean": "Yes / no"}
 

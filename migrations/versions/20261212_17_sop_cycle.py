@@ -30,7 +30,7 @@ NEW_ROLES = "role IN ('rep', 'manager', 'planner', 'finance', 'admin')"
 
 def _roles(check: str) -> None:
     with op.batch_alter_table("users") as batch:
-        batch.drop_constraint("ck_users_role", type_="check")
+        batch.drop_constraint(op.f("ck_users_role"), type_="check")
         batch.create_check_constraint(op.f("ck_users_role"), check)
 
 

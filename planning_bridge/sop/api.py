@@ -8,7 +8,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from flask import Response, request
+from flask import request
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSchema
 
 from planning_bridge import crm_port
@@ -472,10 +472,13 @@ def add_decision(month: str, body: SopDecisionIn):
 def summary(month: str):
     cycle = services.get_cycle(month)
     return SopSummariesOut(
-        families=[SopSummaryOut(**{k: v for k, v in vars(s).items() if k not in ("decisions", "next_quarter", "overrides")},
-                                decisions=[_decision_out(d) for d in s.decisions])
-                  for s in services.executive_summary(cycle)],
+        families=[_summary_out(s) for s in services.executive_summary(cycle)],
         agenda=[f.family for f in services.agenda(cycle)])
+
+
+def _summary_out(summary) -> SopSummaryOut:
+    figures = {k: v for k, v in vars(summary).items() if k not in ("decisions", "next_quarter", "overrides")}
+    return SopSummaryOut(**figures, decisions=[_decision_out(d) for d in summary.decisions])
 
 
 @routes.post("/planning/cycles/<month>/publish")

@@ -87,6 +87,7 @@ def import_plan_command(file, month, publish):
     except crm_port.ServiceError as exc:
         _fail(exc)
     _report(imported.result)
+    assert imported.version is not None  # a plan without rejected rows is always written
     crm_port.db.session.commit()
     state = "published" if imported.version.published_at else "saved as a draft"
     click.echo(f"plan {month} version {imported.version.version}: {imported.result.accepted} row(s), {state}")

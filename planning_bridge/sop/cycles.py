@@ -96,24 +96,31 @@ def open_cycle(actor, month: str, now: datetime, *, horizon: int = DEFAULT_HORIZ
     if index > month_index(now.date()):
         raise crm_port.ValidationFailed("a cycle reviews a month that has begun",
                                         {"month": "this month or an earlier one"})
-    if crm_port.db.session.scalar(select(Cycle.id).where(Cycle.month == period_text(index))):
+    cycle = _open_once(period_text(index), getattr(actor, "id", None), now, horizon)
+    if cycle is None:
         raise crm_port.Conflict(f"the {period_text(index)} cycle is open already")
-    return _open(period_text(index), getattr(actor, "id", None), now, horizon)
+    return cycle
 
 
 def open_month_end_cycle(now: datetime) -> Cycle | None:
     """The month-end job: the cycle of the month just ended, opened and gathered; None when it
     exists (the job is idempotent; two workers racing end with one cycle)."""
-    month = period_text(month_index(now.date()) - 1)
+    return _open_once(period_text(month_index(now.date()) - 1), None, now, DEFAULT_HORIZON)
+
+
+def _open_once(month: str, actor_id: int | None, now: datetime, horizon: int) -> Cycle | None:
+    """The new cycle, or None when ``month`` has one. Two openers racing (two workers, a
+    planner and the job): the unique month makes the second wait for the first's commit, then
+    fail, inside a savepoint, before anything else was written."""
     if crm_port.db.session.scalar(select(Cycle.id).where(Cycle.month == month)):
         return None
     savepoint = crm_port.db.session.begin_nested()
     try:
-        cycle = _open(month, None, now, DEFAULT_HORIZON)
+        cycle = _open(month, actor_id, now, horizon)
         savepoint.commit()
     except IntegrityError:
         savepoint.rollback()
-        log.info("the %s cycle was opened by another worker", month)
+        log.info("the %s cycle was opened meanwhile by someone else", month)
         return None
     return cycle
 
@@ -156,10 +163,11 @@ def _carry_families(cycle: Cycle, now: datetime) -> None:
 
 
 def gather(cycle: Cycle, now: datetime) -> None:
-    """Data gathering, done by the system: the demand input frozen for the cycle's horizon, as
-    of the month's end (or today, for the month under way), the accuracy of past cycles and
-    the actuals known; then the demand review is under way."""
-    as_of = min(last_day(month_index_of(cycle)), now.date())
+    """Data gathering, done by the system: the demand input frozen for the cycle's horizon as
+    the pipeline stands when the cycle opens (the month-end job opens it hours after the month
+    closed; a cycle opened by hand later sees the deals made since), the accuracy of past
+    cycles and the actuals known; then the demand review is under way."""
+    as_of = now.date()
     periods = horizon_periods(cycle)
     cycle.snapshot_id = take_snapshot(actor_id=None, now=now, start=periods[0], end=periods[-1],
                                       probabilities="calibrated", as_of=as_of)

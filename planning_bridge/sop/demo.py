@@ -54,8 +54,9 @@ def _override(admin, cycle, now: datetime) -> None:
     cells = [c for c in services.demand_plan(cycle) if c.family == "SENSOR"]
     if len(cells) > 1:
         cell = cells[1]
-        services.add_override(admin, cycle.month, "SENSOR", cell.period, units(cell.demand_units * Decimal("1.25") + 10),
-                              "Spring promotion on flow meters: +25% plus the trade-show leads", now)
+        raised = units(cell.demand_units * Decimal("1.25") + 10)
+        services.add_override(admin, cycle.month, "SENSOR", cell.period, raised,
+                              "Promotion on flow meters: +25% plus the trade-show leads", now)
 
 
 def _capacity_rows(cycle) -> list[dict]:
@@ -66,8 +67,9 @@ def _capacity_rows(cycle) -> list[dict]:
         typical = sum((c.demand_units for c in mine), Decimal(0)) / len(mine)
         _strategy, _target, near, far = SUPPLY.get(code, ("make_to_order", None, Decimal(1), Decimal(1)))
         for position, cell in enumerate(mine):
+            # A plant makes about the same every month: the typical month, or more when asked.
             factor = near if position < 3 else far
-            basis = cell.demand_units if position < 3 else max(cell.demand_units, typical)
+            basis = max(cell.demand_units, typical)
             rows.append({"family": code, "period": cell.period, "units": (basis * factor).quantize(Decimal(1))})
     return rows
 

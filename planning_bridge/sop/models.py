@@ -243,7 +243,8 @@ IMMUTABLE_PLAN_DDL: dict[str, tuple[str, ...]] = {
            BEGIN
              IF TG_TABLE_NAME = 'sop_plan_versions' THEN
                IF OLD.published_at IS NOT NULL THEN
-                 RAISE EXCEPTION 'a published plan version cannot change' USING ERRCODE = 'integrity_constraint_violation';
+                 RAISE EXCEPTION 'a published plan version cannot change'
+                   USING ERRCODE = 'integrity_constraint_violation';
                END IF;
                RETURN NEW;
              END IF;

@@ -118,7 +118,8 @@ def import_plan(actor, month: str, source, now: datetime, *, publish_it: bool = 
     families = {f.code for f in crm_port.product_families()}
     horizon = set(horizon_periods(cycle))
     lines, rejected = _lines(source, PLAN_COLUMNS, PLAN_REQUIRED)
-    records, seen = [], {}
+    records: list[dict[str, Any]] = []
+    seen: dict[tuple[str, str], int] = {}
     for line, raw in lines:
         try:
             record = _plan_record(raw, families, horizon)
@@ -142,7 +143,8 @@ def import_business_plan(actor, source, now: datetime) -> ImportResult:
     require_planner(actor)
     families = {f.code for f in crm_port.product_families()}
     lines, rejected = _lines(source, BUSINESS_PLAN_COLUMNS, BUSINESS_PLAN_COLUMNS)
-    records, seen = [], {}
+    records: list[dict[str, Any]] = []
+    seen: dict[tuple[str, str], int] = {}
     for line, raw in lines:
         try:
             record = {"family": _family(raw, families), "period": _period(raw, None),
@@ -157,11 +159,11 @@ def import_business_plan(actor, source, now: datetime) -> ImportResult:
     existing = {(c.family, c.period): c for c in crm_port.db.session.scalars(select(BusinessPlanCell))}
     replaced = 0
     for record in records:
-        cell = existing.get((record["family"], record["period"]))
+        cell = existing.get((str(record["family"]), str(record["period"])))
         if cell is None:
             crm_port.db.session.add(BusinessPlanCell(**record, imported_at=now))
         else:
-            cell.revenue, cell.imported_at = record["revenue"], now
+            cell.revenue, cell.imported_at = Decimal(str(record["revenue"])), now
             replaced += 1
     crm_port.db.session.flush()
     return ImportResult("business plan", len(records), len(records), (), replaced)

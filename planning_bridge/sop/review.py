@@ -163,10 +163,11 @@ def add_override(actor, month: str, family: str, period: str, new_units, reason:
     earlier ones; the number it replaces is the one in force until now."""
     require_planner(actor)
     cycle = _open_for_changes(month)
-    errors = {}
+    errors: dict[str, str] = {}
     code = _family_of(cycle, family, errors)
     if period not in horizon_periods(cycle):
-        errors["period"] = f"a month of the cycle's horizon ({horizon_periods(cycle)[0]} to {horizon_periods(cycle)[-1]})"
+        horizon = horizon_periods(cycle)
+        errors["period"] = f"a month of the cycle's horizon ({horizon[0]} to {horizon[-1]})"
     value = _units_or_error(new_units, "units", errors)
     reason = (reason or "").strip()
     if not reason:
@@ -193,7 +194,8 @@ def capacity_of(cycle: Cycle) -> dict[tuple[str, str], Decimal]:
 
 def set_capacity(actor, month: str, rows: list[dict], now: datetime) -> int:
     """Capacity in units for family-months of the cycle (each row replaces its family-month;
-    an empty ``units`` removes it). Every bad row is named; nothing is written then."""
+    an empty ``units`` removes it). Every bad row is named; nothing is written then. Returns
+    how many months now have the capacity sent."""
     require_planner(actor)
     cycle = _open_for_changes(month)
     periods = set(horizon_periods(cycle))
@@ -215,17 +217,17 @@ def set_capacity(actor, month: str, rows: list[dict], now: datetime) -> int:
     existing = {(c.family, c.period): c for c in crm_port.db.session.scalars(
         select(Capacity).where(Capacity.cycle_id == cycle.id))}
     for code, period, value in clean:
-        row = existing.get((code, period))
+        entered = existing.get((code, period))
         if value is None:
-            if row is not None:
-                crm_port.db.session.delete(row)
-        elif row is None:
+            if entered is not None:
+                crm_port.db.session.delete(entered)
+        elif entered is None:
             crm_port.db.session.add(Capacity(cycle_id=cycle.id, family=code, period=period, units=value,
                                              entered_by_id=getattr(actor, "id", None), entered_at=now))
         else:
-            row.units, row.entered_by_id, row.entered_at = value, getattr(actor, "id", None), now
+            entered.units, entered.entered_by_id, entered.entered_at = value, getattr(actor, "id", None), now
     crm_port.db.session.flush()
-    return len(clean)
+    return sum(1 for _code, _period, value in clean if value is not None)
 
 
 def set_family_supply(actor, month: str, family: str, now: datetime, *, strategy: str,
@@ -291,7 +293,8 @@ def supply_view(cycle: Cycle, demand: list[DemandCell] | None = None) -> list[Su
     return result
 
 
-def project(family: CycleFamily, cells: list[DemandCell], capacity: dict[tuple[str, str], Decimal]) -> list[SupplyMonth]:
+def project(family: CycleFamily, cells: list[DemandCell],
+            capacity: dict[tuple[str, str], Decimal]) -> list[SupplyMonth]:
     stock = family.opening_inventory or Decimal(0)
     backlog = Decimal(0)
     months = []
@@ -305,7 +308,8 @@ def project(family: CycleFamily, cells: list[DemandCell], capacity: dict[tuple[s
             months.append(SupplyMonth(cell.period, cell.demand_units, cap, units(shortfall), units(stock), None, below))
         else:
             backlog = max(Decimal(0), backlog + cell.demand_units - made)
-            months.append(SupplyMonth(cell.period, cell.demand_units, cap, units(shortfall), None, units(backlog), False))
+            months.append(SupplyMonth(cell.period, cell.demand_units, cap, units(shortfall), None, units(backlog),
+                                      False))
     return months
 
 

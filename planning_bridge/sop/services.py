@@ -75,7 +75,7 @@ def available_to_promise(family: str, quantity, start: str | None) -> date | Non
             errors["quantity"] = "a number above 0"
     except ArithmeticError:
         errors["quantity"] = "a number above 0"
-    first = month_index(crm_port.utcnow().date()) if not start else None
+    first = month_index(crm_port.utcnow().date())
     if start:
         try:
             first = check_month(start, "from")

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
+from dataclasses import dataclass
+from decimal import Decimal
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -124,7 +126,8 @@ def demand(month: str):
         prices=services.family_prices(found), history=history,
         people=user_names([o.created_by_id for o in history]), may_change=current_user.role in PLANNERS,
         names={f.code: f.name for f in product_families()},
-        totals={code: sum((c.demand_units for c in cells if c.family == code), 0) for code in services.cycle_families(found)},
+        totals={code: sum((c.demand_units for c in cells if c.family == code), 0)
+                for code in services.cycle_families(found)},
     )
 
 
@@ -161,14 +164,21 @@ def supply(month: str):
     )
 
 
-def _finance_totals(money) -> dict[str, dict[str, object]]:
-    totals: dict[str, dict[str, object]] = {}
+@dataclass
+class MoneyTotal:
+    plan: Decimal = Decimal(0)
+    business: Decimal = Decimal(0)
+    known: bool = False  # whether any business-plan month was imported
+
+
+def _finance_totals(money) -> dict[str, MoneyTotal]:
+    totals: dict[str, MoneyTotal] = {}
     for cell in money:
-        entry = totals.setdefault(cell.family, {"plan": 0, "business": 0, "known": False})
-        entry["plan"] += cell.plan_revenue or 0
+        entry = totals.setdefault(cell.family, MoneyTotal())
+        entry.plan += cell.plan_revenue or 0
         if cell.business_plan_revenue is not None:
-            entry["business"] += cell.business_plan_revenue
-            entry["known"] = True
+            entry.business += cell.business_plan_revenue
+            entry.known = True
     return totals
 
 

@@ -106,7 +106,12 @@ NASTY_QUERIES = [
 ]
 
 
-CSV_UPLOAD_ROUTES = {"/api/v1/planning/imports/deals", "/api/v1/planning/imports/actuals"}
+CSV_UPLOAD_ROUTES = {"/api/v1/planning/imports/deals", "/api/v1/planning/imports/actuals",
+                     # S&OP plans: a CSV upload or JSON rows, checked row by row by the import
+                     "/api/v1/planning/consensus-plans", "/api/v1/planning/business-plans"}
+# Routes that read no body and act on a record the fixture does not have (an S&OP cycle): 404.
+MISSING_RECORD_ROUTES = {"/api/v1/planning/cycles/<month>/publish",
+                         "/api/v1/planning/cycles/<month>/plans/<int:version>/publish"}
 # Authenticated by a shared secret header, not a token: 401 here (tests/crm/mail fuzz it with the secret).
 OWN_SECRET_ROUTES = {"/api/v1/inbound-mail"}
 
@@ -128,7 +133,8 @@ def records(admin, make_contact, make_company, make_deal):
             "template_id": 1, "sequence_id": 1, "step_id": 1, "enrollment_id": 1, "task_id": 1,  # sequences: 404
             "outbound_email_id": 1,  # mail: no outbox email, 404
             "slug": "zz-missing", "meeting_type_id": 1, "meeting_id": 1,  # meetings: none exist, 404
-            "job_id": 1}  # background jobs (bulk enrollment): none exist, 404
+            "job_id": 1,  # background jobs (bulk enrollment): none exist, 404
+            "month": "1999-01", "step": "demand_review", "version": 1}  # S&OP: no such cycle, 404
 
 
 def _database_refusals(caplog) -> list[str]:
@@ -155,6 +161,9 @@ def test_nasty_bodies_at_every_write_route_never_cause_a_500(app, api, admin, re
                 continue
             if rule.rule in CSV_UPLOAD_ROUTES:  # they read a CSV upload, never JSON: a clear 422
                 assert response.status_code == 422 and error_of(response)["fields"], (method, path, raw)
+                continue
+            if rule.rule in MISSING_RECORD_ROUTES:
+                assert response.status_code == 404 and error_of(response), (method, path, raw)
                 continue
             assert response.status_code == (400 if spec.body else spec.status), (method, path, raw)
     assert _database_refusals(caplog) == []

@@ -32,7 +32,8 @@ def test_import_plan_lists_every_bad_line_and_publishes_good_files(run, families
     bad = tmp_path / "bad.csv"
     bad.write_text(f"family,period,demand_units,capacity_units,revenue\nPUMP,{FIRST},x,1,1\nNOPE,{FIRST},1,1,1\n")
     result = run("import-plan", str(bad), "--cycle", CYCLE_MONTH)
-    assert result.exit_code == 1 and "line 2: demand_units" in result.output and "line 3: unknown family" in result.output
+    assert result.exit_code == 1
+    assert "line 2: demand_units" in result.output and "line 3: unknown family" in result.output
     assert db.session.query(PlanVersion).count() == 0
     good = tmp_path / "good.csv"
     good.write_text(f"family,period,demand_units,capacity_units,revenue\nPUMP,{FIRST},3,4,300\n")

@@ -15,6 +15,7 @@ from planning_bridge.models import Snapshot
 from planning_bridge.periods import last_day, month_index, period_text
 from planning_bridge.sop import jobs, services
 from planning_bridge.sop.models import Cycle, DemandOverride
+from planning_bridge.sop.review import Price
 from tests.conftest import NOW
 from tests.planning_bridge.conftest import at
 from tests.planning_bridge.sop.conftest import CYCLE_MONTH, FIRST, SECOND
@@ -30,8 +31,8 @@ def test_opening_gathers_the_data_and_starts_the_demand_review(call, pat, famili
     assert [s["due_on"] for s in body["steps"]] == [
         (month_end + timedelta(days=d)).isoformat() for d in (3, 8, 12, 15, 20)]
     snapshot = db.session.get(Snapshot, body["snapshot_id"])
-    assert (snapshot.start_period, snapshot.as_of) == (FIRST, month_end)
-    assert body["gathering"]["as_of"] == month_end.isoformat() and "accuracy" in body["gathering"]
+    assert (snapshot.start_period, snapshot.end_period, snapshot.as_of) == (FIRST, body["horizon"][-1], NOW.date())
+    assert body["gathering"]["as_of"] == NOW.date().isoformat() and "accuracy" in body["gathering"]
     assert call(pat, "POST", "/cycles", json={"month": CYCLE_MONTH}).status_code == 409
 
 
@@ -211,3 +212,12 @@ def test_a_published_cycle_refuses_another_change_conflict(pat, cycle):
     services.publish_cycle(pat, CYCLE_MONTH, NOW)
     with pytest.raises(Conflict):
         services.review_family(pat, CYCLE_MONTH, "PUMP", "agreed", None, NOW)
+
+
+def test_without_won_deals_the_price_comes_from_the_weighted_pipeline(pat, make_deal, stages, families):
+    make_deal(stage_id=stages[2].id, expected_close=NOW.date() + timedelta(days=5),
+              lines=[{"family": "PUMP", "quantity": 10, "unit_price": "120.00"}])
+    opened = services.open_cycle(pat, CYCLE_MONTH, NOW)  # the snapshot sees deals made up to now
+    assert services.family_prices(opened)["PUMP"] == Price(Decimal("120.00"), "weighted pipeline")
+    cell = next(c for c in services.demand_plan(opened) if c.family == "PUMP" and c.weighted_units)
+    assert (cell.weighted_units, cell.revenue) == (Decimal("5.000"), Decimal("600.00"))  # 10 x 50 %
