@@ -8,6 +8,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any, Literal
 
+from flask import g
 from pydantic import Field, model_validator
 
 from crm.api.auth import api_user
@@ -183,7 +184,7 @@ def deal_out(deal) -> DealOut:
     view = deal_view(api_user(), deal)
     holds = {code: ShipHoldOut(family=code, earliest_month=_month(hold.earliest_month),
                                delivery_month=_month(hold.delivery_month) or "", quantity=float(hold.quantity))
-             for code, hold in services.ship_holds(view, utcnow().date()).items()}
+             for code, hold in services.ship_holds(view, utcnow().date(), _plan_answers()).items()}
     lines = [
         DealLineOut(family=line.family.code, quantity=line.quantity, unit_price=line.unit_price, amount=line.amount,
                     ship_hold=holds.get(line.family.code))
@@ -197,6 +198,14 @@ def deal_out(deal) -> DealOut:
         "owner": UserRef(id=view.owner.id, name=view.owner.name) if view.owner else None,
         "lines": lines,
     })
+
+
+def _plan_answers() -> services.PlanAnswers:
+    """One set of plan answers per request: a page of deals asks the provider once per family
+    and month, not once per deal."""
+    if "plan_answers" not in g:
+        g.plan_answers = services.PlanAnswers()
+    return g.plan_answers
 
 
 def _month(day: date | None) -> str | None:

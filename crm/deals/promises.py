@@ -28,15 +28,37 @@ class ShipHold:
     earliest_month: date | None  # the first month the plan can take it; None: not in the plan's horizon
 
 
+class PlanAnswers:
+    """The provider's answers kept for one request: a page of deals asks about the same family
+    and month over and over, and a provider may read the database for each question."""
+
+    def __init__(self) -> None:
+        self.provider = plan_feedback()
+        self._slack: dict[tuple[str, date], Decimal | None] = {}
+        self._earliest: dict[tuple[str, Decimal, date], date | None] = {}
+
+    def capacity_slack(self, family: str, month: date) -> Decimal | None:
+        if (family, month) not in self._slack:
+            self._slack[(family, month)] = self.provider.capacity_slack(family, month)
+        return self._slack[(family, month)]
+
+    def earliest_month(self, family: str, quantity: Decimal, start: date) -> date | None:
+        key = (family, quantity, start)
+        if key not in self._earliest:
+            self._earliest[key] = self.provider.earliest_month(family, quantity, start)
+        return self._earliest[key]
+
+
 def delivery_month(expected_close: date, lead_time_days: int, today: date) -> date:
     ships = expected_close + timedelta(days=lead_time_days or 0)
     return max(ships, today).replace(day=1)
 
 
-def ship_holds(deal, today: date) -> dict[str, ShipHold]:
+def ship_holds(deal, today: date, answers: PlanAnswers | None = None) -> dict[str, ShipHold]:
     """The deal's held families (code -> hold); empty for a closed deal or with no plan.
     ``deal`` is anything with ``status``, ``expected_close`` and ``lines`` whose ``family``
-    has ``code`` and ``lead_time_days`` (a ``Deal`` or a ``DealView``)."""
+    has ``code`` and ``lead_time_days`` (a ``Deal`` or a ``DealView``); ``answers``: the
+    provider's answers shared by the deals of one request (a page of deals)."""
     if getattr(deal, "status", None) != "open" or deal.expected_close is None:
         return {}
     quantities: dict[str, Decimal] = {}
@@ -45,7 +67,7 @@ def ship_holds(deal, today: date) -> dict[str, ShipHold]:
         code = line.family.code
         quantities[code] = quantities.get(code, Decimal(0)) + Decimal(str(line.quantity))
         lead_times[code] = line.family.lead_time_days
-    feedback = plan_feedback()
+    feedback = answers or PlanAnswers()
     holds = {}
     for code, quantity in sorted(quantities.items()):
         month = delivery_month(deal.expected_close, lead_times[code], today)
