@@ -5,10 +5,22 @@ from __future__ import annotations
 import os
 import secrets
 from datetime import timedelta
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent
 INSTANCE_DIR = BASE_DIR / "instance"
+
+
+def _share(raw: str, name: str) -> Decimal:
+    """A share between 0 and 1 (``0.5``), or a ValueError naming the variable."""
+    try:
+        value = Decimal(raw)
+    except InvalidOperation:
+        raise ValueError(f"{name} must be a number between 0 and 1, not {raw!r}") from None
+    if not value.is_finite() or not 0 <= value <= 1:
+        raise ValueError(f"{name} must be a number between 0 and 1, not {raw!r}")
+    return value
 
 
 def _env_bool(name: str, default: bool) -> bool:
@@ -171,6 +183,15 @@ class Config:
         self.RECORDING_MAX_BYTES = int(env.get("RECORDING_MAX_BYTES", 200 * 1024 * 1024))
         self.RECORDINGS_DIR = Path(env["RECORDINGS_DIR"]) if env.get("RECORDINGS_DIR") else \
             self.INSTANCE_DIR / "recordings"
+        # Targets (crm/targets): how the published plan is split over reps (the weighted
+        # pipeline's share of the blend, the rest from wins in the last N days), the currency of
+        # the plan's revenue, and the slack (a share of the month's capacity) that counts as
+        # spare capacity for the call-queue boost. Checked here, so a typo fails at start.
+        self.TARGETS_PIPELINE_SHARE = str(_share(env.get("TARGETS_PIPELINE_SHARE", "0.5"), "TARGETS_PIPELINE_SHARE"))
+        self.TARGETS_WIN_WINDOW_DAYS = int(env.get("TARGETS_WIN_WINDOW_DAYS", 90))
+        self.TARGETS_CURRENCY = env.get("TARGETS_CURRENCY", "EUR")
+        self.TARGETS_SPARE_CAPACITY_SHARE = str(
+            _share(env.get("TARGETS_SPARE_CAPACITY_SHARE", "0.10"), "TARGETS_SPARE_CAPACITY_SHARE"))
 
     def _database_url(self, url: str | None) -> str:
         if not url:

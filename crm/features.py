@@ -208,6 +208,12 @@ FEATURES: tuple[Feature, ...] = (
         demo="crm.alerts.demo:seed",
     ),
     Feature(
+        "targets", "Sales targets from the published S&OP plan, team allocations, capacity boosts.",
+        models=("crm.targets.models",),
+        blueprints=("crm.targets.views:bp",),
+        api="crm.targets.api:routes",
+    ),
+    Feature(
         "planning", "The planning bridge: pipeline-based demand input for S&OP, accuracy, snapshots.",
         models=("planning_bridge.models",),
         blueprints=("planning_bridge.views:bp",),

@@ -10,11 +10,13 @@ checks the build time does not grow with the size of the database):
 - converted: ``form_submitted`` / ``email_replied`` activities of the rep's contacts since the
   start of the last working day;
 - callbacks: the rep's open ``CallTask`` callbacks due today;
-- scores: ``crm.scoring.services.top_scored_contacts`` (else the rep's book, by the owner index).
+- scores: ``crm.scoring.services.top_scored_contacts`` (else the rep's book, by the owner index);
+- spare capacity: ``crm.targets.services.capacity_boosts`` (the rep's deals in families the
+  published plan has room for) boosts those contacts' candidates and adds the others.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -25,19 +27,21 @@ from sqlalchemy.orm import joinedload
 
 from crm.calls.blocks import blocked_minutes, day_bounds, local_to_utc
 from crm.calls.models import CallQueueEntry, CallTask
-from crm.calls.priority import LIVE_INTENT_MINUTES, Candidate, best_per_contact
+from crm.calls.priority import CAPACITY_BOOST, LIVE_INTENT_MINUTES, Candidate, best_per_contact
 from crm.calls.settings import settings_for, stored_settings
 from crm.contacts.models import Activity, Contact
 from crm.errors import Conflict
 from crm.extensions import db
 from crm.scoring.services import top_scored_contacts
 from crm.sequences.services import due_call_tasks
+from crm.targets.services import capacity_boosts
 from crm.tracking.services import recent_human_intent
 
 CONVERSION_KINDS = ("form_submitted", "email_replied")
 TOUCH_KINDS = ("call", "email_sent")
 ALWAYS_JOIN = ("live_intent", "callback")  # time-bound: they join even past the capacity
 ACTIVE_CALLERS = ("rep", "manager")
+UNTOUCHED_ONLY = ("score", "capacity")  # not called if touched recently: nothing time-bound about them
 
 
 @dataclass(frozen=True)
@@ -178,6 +182,19 @@ def score_candidates(user, now: datetime, limit: int, exclude: set[int]) -> list
     return found
 
 
+def with_capacity_boosts(user, now: datetime, candidates: list[Candidate]) -> list[Candidate]:
+    """Candidates whose contact buys a family with spare capacity get the boost and the reason;
+    the rep's other such contacts join as ``capacity`` candidates."""
+    boosts = capacity_boosts(user, now)
+    if not boosts:
+        return candidates
+    boosted = [replace(c, boost=CAPACITY_BOOST, reason=f"{c.reason}; {boosts[c.contact_id].reason}"[:300])
+               if c.contact_id in boosts else c for c in candidates]
+    have = {c.contact_id for c in candidates}
+    return boosted + [Candidate(cid, "capacity", boost.reason[:300], now, boost=CAPACITY_BOOST)
+                      for cid, boost in boosts.items() if cid not in have]
+
+
 def recent_days() -> int:
     return int(current_app.config.get("CALL_RECENT_CONTACT_DAYS", 7))
 
@@ -217,7 +234,7 @@ def place(candidates, contacts: dict[int, Contact], *, now: datetime, day_start:
             continue
         if candidate.reason_code != "callback" and candidate.contact_id in called_today:
             continue
-        if candidate.reason_code == "score" and candidate.contact_id in recently_touched:
+        if candidate.reason_code in UNTOUCHED_ONLY and candidate.contact_id in recently_touched:
             continue
         earliest = max(now, day_start)
         if candidate.reason_code == "callback":
@@ -256,6 +273,7 @@ def plan_queue(user, now: datetime, day: date) -> list[Placed]:
                   + converted_candidates(user, day, now) + callback_candidates(user, day_end))
     taken = {c.contact_id for c in candidates}
     candidates += score_candidates(user, now, capacity * 2 + 10, taken)
+    candidates = with_capacity_boosts(user, now, candidates)
     return _place_all(user, candidates, now, day_start, day_end, capacity, day)
 
 
@@ -336,7 +354,7 @@ def _worked_today(user_id: int, day: date, ids) -> set[int]:
 def _place_all(user, candidates, now, day_start, day_end, capacity, day) -> list[Placed]:
     ids = {c.contact_id for c in candidates}
     contacts = _contacts(ids)
-    score_ids = {c.contact_id for c in candidates if c.reason_code == "score"}
+    score_ids = {c.contact_id for c in candidates if c.reason_code in UNTOUCHED_ONLY}
     placed = place(
         candidates, contacts, now=now, day_start=day_start, day_end=day_end,
         called_today=_touched(ids, ("call",), day_start) | _worked_today(user.id, day, ids),

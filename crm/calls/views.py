@@ -37,6 +37,9 @@ from crm.errors import ServiceError, ValidationFailed
 from crm.extensions import db, limiter
 from crm.meetings.services import meetings_between
 from crm.recordings import services as recordings
+
+from crm.targets.services import currency as target_currency
+from crm.targets.services import my_day_targets
 from crm.timeutil import utcnow
 from crm.web.access import SALES, public, roles
 from crm.web.formhelpers import abort_for, commit_or_abort, commit_or_show_errors, int_arg
@@ -98,12 +101,14 @@ def my_day():
     preview = own and not queue_service.queue_built(rep, now)
     if preview:
         open_entries = queue_service.preview_queue(rep, now, day)
+    target_months, target_rows = my_day_targets(rep, now)
     return render_template(
         "calls/my_day.html", rep=rep, day=day, now=now, entries=entries, open_entries=open_entries,
         logged=[e for e in entries if e.status != "queued"], preview=preview,
         blocks=block_service.day_occurrences(rep, day), capacity=queue_service.capacity_for(rep, day),
         settings=stored_settings(rep), follow_ups=open_follow_ups(rep.id, now + timedelta(days=1)),
-        own=own, outcome_labels=OUTCOME_LABELS,
+        own=own, outcome_labels=OUTCOME_LABELS, target_months=target_months, target_rows=target_rows,
+        target_currency=target_currency(),
     )
 
 

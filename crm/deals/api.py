@@ -8,6 +8,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any, Literal
 
+from flask import g
 from pydantic import Field, model_validator
 
 from crm.api.auth import api_user
@@ -109,11 +110,23 @@ class StageRef(OutModel):
     probability: float
 
 
+class ShipHoldOut(OutModel):
+    family: str
+    earliest_month: str | None = Field(
+        description="YYYY-MM: the first month the published plan's free capacity takes the deal's quantity of "
+                    "the family; null when no month of the plan's horizon can")
+    delivery_month: str = Field(description="YYYY-MM: expected close + the family's lead time")
+    quantity: float = Field(description="the deal's units of the family (its lines summed)")
+
+
 class DealLineOut(OutModel):
     family: str
     quantity: float
     unit_price: Money
     amount: Money
+    ship_hold: ShipHoldOut | None = Field(
+        None, description="set when the plant cannot deliver this family in the delivery month (open deals, "
+                          "with a published plan that knows the month's capacity); null otherwise")
 
 
 class DealOut(OutModel):
@@ -169,8 +182,12 @@ class DealQuery(QueryModel):
 def deal_out(deal) -> DealOut:
     """A deal as the API's caller may see it (the fields ``crm.policy`` lets them read)."""
     view = deal_view(api_user(), deal)
+    holds = {code: ShipHoldOut(family=code, earliest_month=_month(hold.earliest_month),
+                               delivery_month=_month(hold.delivery_month) or "", quantity=float(hold.quantity))
+             for code, hold in services.ship_holds(view, utcnow().date(), _plan_answers()).items()}
     lines = [
-        DealLineOut(family=line.family.code, quantity=line.quantity, unit_price=line.unit_price, amount=line.amount)
+        DealLineOut(family=line.family.code, quantity=line.quantity, unit_price=line.unit_price, amount=line.amount,
+                    ship_hold=holds.get(line.family.code))
         for line in view.lines
     ]
     return DealOut.model_validate({
@@ -181,6 +198,18 @@ def deal_out(deal) -> DealOut:
         "owner": UserRef(id=view.owner.id, name=view.owner.name) if view.owner else None,
         "lines": lines,
     })
+
+
+def _plan_answers() -> services.PlanAnswers:
+    """One set of plan answers per request: a page of deals asks the provider once per family
+    and month, not once per deal."""
+    if "plan_answers" not in g:
+        g.plan_answers = services.PlanAnswers()
+    return g.plan_answers
+
+
+def _month(day: date | None) -> str | None:
+    return None if day is None else f"{day:%Y-%m}"
 
 
 def _deal_data(body) -> dict[str, Any]:

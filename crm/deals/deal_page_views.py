@@ -48,7 +48,8 @@ def _render_deal(deal_id: int, *, note_form=None, close_form=None, stage_form=No
         activities = contact_services.timeline(deal_id=deal.id, page=int_arg("page") or 1)
         names = contact_services.timeline_names(activities)
     return render_template(
-        "deals/show.html", deal=deal, history=services.deal_history(deal.id) if deal.shows("history") else [],
+        "deals/show.html", deal=deal, ship_holds=services.ship_holds(deal, utcnow().date()),
+        history=services.deal_history(deal.id) if deal.shows("history") else [],
         activities=activities, names=names,
         note_form=note_form or NoteForm(formdata=None),
         close_form=close_form or CloseForm(formdata=None),

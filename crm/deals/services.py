@@ -38,6 +38,7 @@ from crm.deals.inputs import (  # noqa: F401  (re-exported)
     deal_input,
 )
 from crm.deals.models import DEAL_STATUSES, Deal, DealChange, DealLine, Stage
+from crm.deals.promises import PlanAnswers, ShipHold, delivery_month, ship_holds  # noqa: F401  (re-exported)
 from crm.errors import Conflict, NotFound, ValidationFailed
 from crm.extensions import db
 from crm.policy import require_edit, require_sales

@@ -28,8 +28,8 @@ def test_create_deal_with_lines_computes_amounts_as_money_strings(api, alice, st
     assert response.status_code == 201, response.get_json()
     body = response.get_json()
     assert body["lines"] == [
-        {"family": "PUMP", "quantity": 3.0, "unit_price": "1250.50", "amount": "3751.50"},
-        {"family": "VALVE", "quantity": 2.5, "unit_price": "10.10", "amount": "25.25"},
+        {"family": "PUMP", "quantity": 3.0, "unit_price": "1250.50", "amount": "3751.50", "ship_hold": None},
+        {"family": "VALVE", "quantity": 2.5, "unit_price": "10.10", "amount": "25.25", "ship_hold": None},
     ]
     assert body["amount"] == "3776.75"
     assert (body["status"], body["owner_id"], body["company_id"]) == ("open", alice.id, contact.company_id)
