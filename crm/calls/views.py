@@ -37,7 +37,6 @@ from crm.errors import ServiceError, ValidationFailed
 from crm.extensions import db, limiter
 from crm.meetings.services import meetings_between
 from crm.recordings import services as recordings
-
 from crm.targets.services import currency as target_currency
 from crm.targets.services import my_day_targets
 from crm.timeutil import utcnow

@@ -1,7 +1,7 @@
 """sop_cycle: the S&OP cycle, its plan versions, and the finance role
 
 Revision ID: 20261212_17_sop_cycle
-Revises: 20261210_14_rate_limit_counters
+Revises: 20261211_16_conversation_review
 Create Date: 2026-12-12
 
 OWNED BY THE S&OP CYCLE (issue #15, ``planning_bridge/sop``). Cycles with their five steps,
@@ -20,7 +20,7 @@ import crm.timeutil  # noqa: F401
 from planning_bridge.sop.models import DROP_IMMUTABLE_PLAN_DDL, IMMUTABLE_PLAN_DDL
 
 revision = "20261212_17_sop_cycle"
-down_revision = "20261210_14_rate_limit_counters"
+down_revision = "20261211_16_conversation_review"
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """outbound mail robustness: meeting invites go through the outbox
 
 Revision ID: 20261213_19_outbound_robust
-Revises: 20261210_14_rate_limit_counters
+Revises: 20261212_18_sales_targets
 Create Date: 2026-12-13
 
 OWNED BY MAIL (issue #24). ``outbound_emails`` takes a third kind, ``invite``: the booking,
@@ -14,7 +14,7 @@ from alembic import op
 import sqlalchemy as sa
 
 revision = "20261213_19_outbound_robust"
-down_revision = "20261210_14_rate_limit_counters"
+down_revision = "20261212_18_sales_targets"
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """imap_accounts: a rep's IMAP connection, password encrypted at rest
 
 Revision ID: 20261213_20_imap_accounts
-Revises: 20261210_14_rate_limit_counters
+Revises: 20261213_19_outbound_robust
 Create Date: 2026-12-13
 
 OWNED BY THE MAIL FEATURE (issue #24, item 7). The IMAP settings move out of ``mailboxes``
@@ -27,7 +27,7 @@ from sqlalchemy.dialects import postgresql
 import crm.timeutil
 
 revision = "20261213_20_imap_accounts"
-down_revision = "20261210_14_rate_limit_counters"
+down_revision = "20261213_19_outbound_robust"
 branch_labels = None
 depends_on = None
 
