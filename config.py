@@ -225,6 +225,8 @@ class TestConfig(Config):
         self.PUBLIC_BASE_URL = "http://crm.example.com"
         self.TRACKING_ORIGIN_CACHE_SECONDS = 0  # tables are emptied between tests
         self.TRACKING_PROCESS_INLINE = True
+        # the demo's and the tests' recordings, outside the repository's instance/
+        self.RECORDINGS_DIR = Path(os.environ.get("TEST_SQLITE_DIR", "/tmp")) / f"crm-test-recordings-{os.getpid()}"
 
     def _missing_secret_key(self) -> str:
         return "test-secret-key"

@@ -169,6 +169,8 @@ def _register_blueprints(app: Flask) -> None:
     app.extensions["crm_contact_panels"] = panels_in_order(load_all("contact_panels"))
     app.extensions["crm_timeline_labels"] = timeline_labels()
     app.extensions["crm_demo_seeders"] = load_all("demo")
+    for init in load_all("setup"):  # per-app wiring the fields above do not cover
+        init(app)
 
 
 def _register_cli(app: Flask) -> None:

@@ -87,7 +87,7 @@ class Analysis:
 
 @dataclass
 class FramePowers:
-    powers: np.ndarray    # (frames, channels) float64 mean power per frame
+    powers: np.ndarray    # (frames, channels) float32 mean power per frame
     sample_rate: int
     frames_decoded: int   # audio frames (samples per channel), the exact duration
 
@@ -107,7 +107,10 @@ def _frame_powers(audio: soundfile.SoundFile, progress: Progress | None) -> Fram
     frame = max(1, round(rate * FRAME_SECONDS))
     block = frame * max(1, round(BLOCK_SECONDS / FRAME_SECONDS))
     expected = audio.frames if audio.frames > 0 else 0
-    buffer = np.empty((block, channels), dtype=np.float32)  # one block's memory, reused
+    # One block's memory, twice, reused: as decoded (interleaved) and channel by channel.
+    # Fresh arrays per block would cost page faults on every block.
+    buffer = np.empty((block, channels), dtype=np.float32)
+    channel_major = np.empty((channels, block), dtype=np.float32)
     chunks: list[np.ndarray] = []
     decoded = 0
     while True:
@@ -115,7 +118,8 @@ def _frame_powers(audio: soundfile.SoundFile, progress: Progress | None) -> Fram
         if not len(data):
             break
         decoded += len(data)
-        chunks.append(_powers_of_block(data, frame))
+        np.copyto(channel_major[:, :len(data)], data.T)
+        chunks.append(_powers_of_block(channel_major[:, :len(data)], frame))
         if progress and expected:
             progress(min(decoded / expected, 1.0))
         if len(data) < block:  # reads are whole blocks until the end of the file
@@ -124,18 +128,19 @@ def _frame_powers(audio: soundfile.SoundFile, progress: Progress | None) -> Fram
     return FramePowers(powers, rate, decoded)
 
 
-def _powers_of_block(data: np.ndarray, frame: int) -> np.ndarray:
-    """Mean power of each frame of ``data`` (samples, channels): channels first so every frame
-    is contiguous, then one sum of squares per frame (einsum: no squared copy of the block).
-    A short last frame (the end of the file) is averaged over its own length."""
-    channel_major = np.ascontiguousarray(data.T)
-    whole = len(data) - len(data) % frame
-    shaped = channel_major[:, :whole].reshape(data.shape[1], -1, frame)
+def _powers_of_block(channel_major: np.ndarray, frame: int) -> np.ndarray:
+    """Mean power of each frame of ``channel_major`` (channels, samples), as (frames, channels):
+    channels first so every frame is contiguous, then one sum of squares per frame (einsum: no
+    squared copy of the block). A short last frame (the end of the file) is averaged over its
+    own length."""
+    channels, samples = channel_major.shape
+    whole = samples - samples % frame
+    shaped = channel_major[:, :whole].reshape(channels, -1, frame)
     powers = (np.einsum("cfs,cfs->cf", shaped, shaped) / frame).T
-    if whole < len(data):
+    if whole < samples:
         tail = channel_major[:, whole:]
         powers = np.vstack([powers, np.einsum("cs,cs->c", tail, tail)[None, :] / tail.shape[1]])
-    return powers.astype(np.float64)
+    return powers
 
 
 # --- the analysis ---------------------------------------------------------------------------
@@ -164,7 +169,7 @@ def analyse_powers(decoded: FramePowers, layout: str) -> Analysis:
 
 def to_db(powers: np.ndarray) -> np.ndarray:
     with np.errstate(divide="ignore"):
-        return np.maximum(10 * np.log10(powers), FLOOR_DB)
+        return np.maximum(10 * np.log10(powers, dtype=np.float64), FLOOR_DB)
 
 
 def waveform_peaks(powers: np.ndarray, points: int = WAVEFORM_POINTS) -> list[float]:

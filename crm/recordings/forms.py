@@ -6,7 +6,7 @@ from flask_wtf.file import FileField
 from wtforms import SelectField, StringField
 from wtforms.validators import Length, Optional
 
-from crm.web.formhelpers import CrmForm
+from crm.web.formhelpers import CrmForm, choice_list
 
 LAYOUT_CHOICES = [
     ("", "Detect: two channels = rep on the left"),
@@ -18,5 +18,5 @@ LAYOUT_CHOICES = [
 
 class AttachRecordingForm(CrmForm):
     file = FileField("Audio file (WAV, FLAC, OGG/Opus or MP3)")
-    channels = SelectField("Channels", choices=LAYOUT_CHOICES, default="", validators=[Optional()])
+    channels = SelectField("Channels", choices=choice_list(LAYOUT_CHOICES), default="", validators=[Optional()])
     url = StringField("…or the recording's https URL at the phone system", validators=[Optional(), Length(max=2000)])

@@ -7,9 +7,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from flask import Response, request, send_file
+from werkzeug.exceptions import RequestedRangeNotSatisfiable
 
 from crm.recordings import storage
 from crm.recordings.models import Recording
+from crm.web.access import json_error
 
 # Room for the multipart envelope and the form's text fields around the file itself.
 FORM_OVERHEAD_BYTES = 64 * 1024
@@ -25,8 +27,14 @@ def upload_limit() -> None:
 
 
 def send_audio(recording: Recording, path: Path) -> Response:
-    response = send_file(path, mimetype=recording.content_type or "application/octet-stream", conditional=True,
-                         etag=recording.sha256 or True, max_age=0, download_name=path.name)
+    try:
+        response = send_file(path, mimetype=recording.content_type or "application/octet-stream", conditional=True,
+                             etag=recording.sha256 or True, max_age=0, download_name=path.name)
+    except RequestedRangeNotSatisfiable:
+        # answered here: the error handlers would drop the Content-Range the player needs
+        size = path.stat().st_size
+        response = json_error(416, "range_not_satisfiable", f"the file has {size} bytes", {"range": f"0-{size - 1}"})
+        response.headers["Content-Range"] = f"bytes */{size}"
     response.headers["Accept-Ranges"] = "bytes"
     response.headers["Content-Disposition"] = "inline"
     response.headers["Cache-Control"] = "private, no-cache"  # a call is personal data: no shared caches

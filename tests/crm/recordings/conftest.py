@@ -19,6 +19,10 @@ from tests.crm.api.conftest import api  # noqa: F401  (the API client fixture)
 TURNS = [("rep", 1, 10), ("prospect", 10.3, 12.2), ("rep", 12.5, 20), ("prospect", 20.5, 39.5),
          ("rep", 40, 70), ("prospect", 70.4, 89), ("rep", 90, 95), ("prospect", 96, 118)]
 SECONDS = 120
+# The uploads' call: 12 s, so a request body stays under the 500 KB werkzeug's test client
+# keeps in memory (above, it spools to a temporary file it never closes: a ResourceWarning).
+UPLOAD_TURNS = [("rep", 0.5, 4), ("prospect", 4.6, 9), ("rep", 9.6, 11.5)]
+UPLOAD_SECONDS = 12
 
 
 @pytest.fixture
@@ -61,16 +65,16 @@ def audio_dir(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def call_audio(audio_dir):
-    """Bytes of the two-minute call ``TURNS`` as ``.wav`` (8 kHz 16-bit), ``.flac``, ``.ogg``,
-    ``.opus``, ``.mp3`` (generated with soundfile/libsndfile, cached for the session)."""
+    """Bytes of the 12-second call ``UPLOAD_TURNS`` as ``.wav`` (8 kHz 16-bit), ``.flac``,
+    ``.ogg``, ``.opus``, ``.mp3`` (generated with soundfile/libsndfile, cached for the session)."""
     cache: dict[str, bytes] = {}
 
     def make(extension: str = "wav", **options) -> bytes:
         key = extension + repr(sorted(options.items()))
         if key not in cache:
             rate = 16000 if extension == "opus" else 8000
-            path: Path = synthetic.write_call(audio_dir / f"call-{len(cache)}.{extension}", TURNS, SECONDS, rate,
-                                              **options)
+            path: Path = synthetic.write_call(audio_dir / f"call-{len(cache)}.{extension}", UPLOAD_TURNS,
+                                              UPLOAD_SECONDS, rate, **options)
             cache[key] = path.read_bytes()
         return cache[key]
 

@@ -30,9 +30,8 @@ def assert_close(result, expected, tolerance):
 
 
 @pytest.mark.parametrize("extension", ["wav", "flac", "ogg", "opus", "mp3"])
-def test_two_channel_call_matches_the_truth_within_two_percent(call_audio, tmp_path, extension):
-    path = tmp_path / f"call.{extension}"
-    path.write_bytes(call_audio(extension))
+def test_two_channel_call_matches_the_truth_within_two_percent(tmp_path, extension):
+    path = synthetic.write_call(tmp_path / f"call.{extension}", TURNS, SECONDS, 16000 if extension == "opus" else 8000)
     result = analysis.analyse(path, "rep-left")
     assert result.channel_count == 2
     assert result.duration_seconds == pytest.approx(SECONDS, abs=0.1)
