@@ -203,17 +203,24 @@ def search():
     return render_template("reviews/search.html", q=query, page=page, error=error), 422 if error else 200
 
 
-@bp.route("/reviews/trackers", methods=["GET", "POST"])
+@bp.route("/reviews/trackers")
 @roles(*SALES)
 def trackers():
-    errors, values, status = {}, {}, 200
-    if request.method == "POST":
-        values = _form_data("name", "phrases", "said_by")
-        _, refusal = submit(lambda: services.create_tracker(current_user, values, now=utcnow()))
-        if refusal is None:
-            flash("Tracker saved; every transcript was recounted.", "success")
-            return redirect(url_for(".trackers"))
-        errors, status = refusal.fields or {"form": refusal.message}, refusal.status
+    return render_trackers({}, {}, 200)
+
+
+@bp.route("/reviews/trackers", methods=["POST"])
+@roles(*REVIEWERS)
+def create_tracker():
+    values = _form_data("name", "phrases", "said_by")
+    _, refusal = submit(lambda: services.create_tracker(current_user, values, now=utcnow()))
+    if refusal is None:
+        flash("Tracker saved; every transcript was recounted.", "success")
+        return redirect(url_for(".trackers"))
+    return render_trackers(refusal.fields or {"form": refusal.message}, values, refusal.status)
+
+
+def render_trackers(errors: dict, values: dict, status: int):
     return render_template("reviews/trackers.html", trackers=services.list_trackers(current_user),
                            form=CrmForm(formdata=None), errors=errors, values=values, said_by=SAID_BY,
                            can_edit=services.is_reviewer(current_user)), status
@@ -228,23 +235,30 @@ def delete_tracker(tracker_id: int):
     return redirect(url_for(".trackers"))
 
 
-@bp.route("/reviews/rubrics", methods=["GET", "POST"])
+@bp.route("/reviews/rubrics")
 @roles(*SALES)
 def rubrics():
-    errors, values, status = {}, {}, 200
-    if request.method == "POST":
-        values = request.form.to_dict()
-        names = request.form.getlist("criterion_name")
-        weights = request.form.getlist("criterion_weight")
-        criteria = [{"name": n, "weight": weights[i] if i < len(weights) else ""}
-                    for i, n in enumerate(names) if n.strip()]
-        data = {"name": values.get("name", ""), "description": values.get("description", ""),
-                "scoring": values.get("scoring", "mean"), "criteria": criteria}
-        _, refusal = submit(lambda: services.create_rubric(current_user, data, now=utcnow()))
-        if refusal is None:
-            flash("Rubric saved.", "success")
-            return redirect(url_for(".rubrics"))
-        errors, status = refusal.fields or {"form": refusal.message}, refusal.status
+    return render_rubrics({}, {}, 200)
+
+
+@bp.route("/reviews/rubrics", methods=["POST"])
+@roles(*REVIEWERS)
+def create_rubric():
+    values = request.form.to_dict()
+    names = request.form.getlist("criterion_name")
+    weights = request.form.getlist("criterion_weight")
+    criteria = [{"name": n, "weight": weights[i] if i < len(weights) else ""}
+                for i, n in enumerate(names) if n.strip()]
+    data = {"name": values.get("name", ""), "description": values.get("description", ""),
+            "scoring": values.get("scoring", "mean"), "criteria": criteria}
+    _, refusal = submit(lambda: services.create_rubric(current_user, data, now=utcnow()))
+    if refusal is None:
+        flash("Rubric saved.", "success")
+        return redirect(url_for(".rubrics"))
+    return render_rubrics(refusal.fields or {"form": refusal.message}, values, refusal.status)
+
+
+def render_rubrics(errors: dict, values: dict, status: int):
     return render_template("reviews/rubrics.html", rubrics=services.list_rubrics(current_user),
                            form=CrmForm(formdata=None), errors=errors, values=values,
                            can_edit=services.is_reviewer(current_user)), status
@@ -252,20 +266,27 @@ def rubrics():
 
 # --- the library ---------------------------------------------------------------------------------
 
-@bp.route("/library", methods=["GET", "POST"])
+@bp.route("/library")
 @roles(*SALES)
 def library():
-    errors, values, status = {}, {}, 200
-    if request.method == "POST":
-        values = _form_data("name", "description")
-        _, refusal = submit(lambda: services.create_folder(current_user, values, now=utcnow()))
-        if refusal is None:
-            flash("Folder created.", "success")
-            return redirect(url_for(".library"))
-        errors, status = refusal.fields or {"form": refusal.message}, refusal.status
-    folders = services.list_folders(current_user)
-    return render_template("reviews/library.html", folders=folders, form=CrmForm(formdata=None), errors=errors,
-                           values=values, can_edit=services.is_reviewer(current_user)), status
+    return render_library({}, {}, 200)
+
+
+@bp.route("/library", methods=["POST"])
+@roles(*REVIEWERS)
+def create_folder():
+    values = _form_data("name", "description")
+    _, refusal = submit(lambda: services.create_folder(current_user, values, now=utcnow()))
+    if refusal is None:
+        flash("Folder created.", "success")
+        return redirect(url_for(".library"))
+    return render_library(refusal.fields or {"form": refusal.message}, values, refusal.status)
+
+
+def render_library(errors: dict, values: dict, status: int):
+    return render_template("reviews/library.html", folders=services.list_folders(current_user),
+                           form=CrmForm(formdata=None), errors=errors, values=values,
+                           can_edit=services.is_reviewer(current_user)), status
 
 
 @bp.route("/library/clips/<int:clip_id>/audio")

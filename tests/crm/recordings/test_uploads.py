@@ -191,8 +191,8 @@ def test_page_upload_with_csrf(client, login, alice, make_call, storage, stored_
                        content_type="multipart/form-data")
     assert done.status_code == 302
     recording = db.session.scalar(select(Recording))
-    assert done.headers["Location"].endswith(f"/recordings/{recording.id}")
-    status_page = client.get(f"/recordings/{recording.id}").get_data(as_text=True)
+    assert done.headers["Location"].endswith(f"/recordings/{recording.id}/status")
+    status_page = client.get(f"/recordings/{recording.id}/status").get_data(as_text=True)
     assert 'http-equiv="refresh"' in status_page and "Waiting for the worker" in status_page
     assert f'/recordings/{recording.id}/audio' in status_page
     # the contact's Calls panel links the badge to the recording

@@ -87,12 +87,12 @@ def test_the_status_page_shows_progress_then_the_figures(client, login, alice, p
     db.session.execute(Recording.__table__.update().values(status="analysing", progress=42, heartbeat_at=NOW))
     db.session.commit()
     login(client, alice)
-    page = client.get(f"/recordings/{recording_id}").get_data(as_text=True)
+    page = client.get(f"/recordings/{recording_id}/status").get_data(as_text=True)
     assert 'value="42"' in page and "Analysing" in page and 'http-equiv="refresh"' in page
     db.session.execute(Recording.__table__.update().values(status="pending", progress=0, heartbeat_at=None))
     db.session.commit()
     worker.analyse_pending(NOW)
-    page = client.get(f"/recordings/{recording_id}").get_data(as_text=True)
+    page = client.get(f"/recordings/{recording_id}/status").get_data(as_text=True)
     assert 'http-equiv="refresh"' not in page and 'id="talk-ratio"' in page
     assert f"{round(expected_talk_ratio() * 100)}%" in page
 
@@ -106,7 +106,7 @@ def test_an_unreadable_file_fails_with_the_reason_and_can_be_retried(client, log
     recording = db.session.get(Recording, recording_id)
     assert recording.status == "failed" and "could not be decoded" in recording.error
     login(client, alice)
-    page = client.get(f"/recordings/{recording_id}").get_data(as_text=True)
+    page = client.get(f"/recordings/{recording_id}/status").get_data(as_text=True)
     assert "could not be decoded" in page and "Analyse again" in page
     retried = client.post(f"/recordings/{recording_id}/retry", data={"csrf_token": csrf_from(page)})
     assert retried.status_code == 302
