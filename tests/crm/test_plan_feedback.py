@@ -41,12 +41,19 @@ def test_a_provider_set_on_one_app_answers_there_only():
         assert plan_feedback().earliest_month("PUMP", Decimal("200"), MARCH) == MARCH
         assert plan_feedback().capacity_slack("VALVE", MARCH) is None
 
-    # the tests' own app (the current one here) was given none
+    # the tests' own app (the current one here) has its own provider (the manifest's setup
+    # gives every app the S&OP side's), never the other app's
     assert current_app._get_current_object() is not other
-    assert plan_feedback() is NO_PLAN_FEEDBACK
+    assert plan_feedback() is not fake
 
 
-def test_an_app_without_a_provider_knows_no_plan_or_capacity():
+def test_the_default_provider_knows_no_plan_or_capacity():
+    assert NO_PLAN_FEEDBACK.plan(MARCH, APRIL) == []
+    assert NO_PLAN_FEEDBACK.capacity_slack("PUMP", MARCH) is None
+    assert NO_PLAN_FEEDBACK.earliest_month("PUMP", Decimal("1"), MARCH) is None
+
+
+def test_an_app_with_nothing_published_knows_no_plan_or_capacity():
     assert plan_feedback().plan(MARCH, APRIL) == []
     assert plan_feedback().capacity_slack("PUMP", MARCH) is None
     assert plan_feedback().earliest_month("PUMP", Decimal("1"), MARCH) is None
