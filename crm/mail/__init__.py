@@ -3,12 +3,13 @@ unsubscribing.
 
 Owns: the mailboxes (a rep's sending identity and limits), the outbox (``outbound_emails``:
 every message we send, scheduled or sent; ``outbound/``: enqueue, the claiming send tick, the
-MIME writer), the inbound log (``inbound_messages``; ``inbound/``: the pure classifier, the
+MIME writer, DKIM), the inbound log (``inbound_messages``; ``inbound/``: the pure classifier, the
 matching and its effects, the IMAP poller) and unsubscribe tokens (``unsubscribe.py``).
 
 Offers (``services.py``): ``enqueue_email`` and ``cancel_queued_for_enrollment`` (sequences),
-``send_message`` (meetings' invitations), ``send_later``, ``process_inbound``,
-``unsubscribe_contact``, ``mailbox_signature``. Announces in ``crm/signals.py``:
+``enqueue_invite`` (meetings' invitations, queued in the booking's transaction), ``send_later``,
+``retry_email`` / ``cancel_email`` (a failed one), ``process_inbound``, ``unsubscribe_contact``,
+``mailbox_signature``. Announces in ``crm/signals.py``:
 ``emails_sent``, ``email_failed``, ``email_bounced``, ``reply_received``,
 ``out_of_office_received``, ``contact_unsubscribed`` (sequences subscribe).
 

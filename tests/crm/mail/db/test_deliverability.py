@@ -86,7 +86,7 @@ def test_a_dkim_setting_that_cannot_sign_stops_the_app_at_startup(app, settings,
 
 
 def test_startup_warnings_for_http_links_and_unsigned_mail(caplog):
-    production = {"DEPLOYMENT": "production", "PUBLIC_BASE_URL": "http://crm.acme-sales.com"}
+    production = {"DEPLOYMENT": "production", "PUBLIC_BASE_URL": "http://crm.acme-sales.com", "SECRET_KEY": "k"}
     found = warnings_for(production)
     assert any("PUBLIC_BASE_URL is http://crm.acme-sales.com, not https" in w for w in found)
     assert any("List-Unsubscribe URL (http://crm.acme-sales.com/u/...) is not https" in w for w in found)
