@@ -94,6 +94,15 @@ def run_migrations_online():
     connectable = get_engine()
 
     with connectable.connect() as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            # SQLite changes a table's constraints by copying it and dropping the old one (Alembic's
+            # batch mode). With foreign keys enforced, that DROP runs the ON DELETE actions of every
+            # table pointing at it (users: mailboxes deleted, recordings' user set to NULL...). The
+            # pragma is ignored inside a transaction, so it is set before ours begins; the keys are
+            # checked once at the end instead, and a migration that broke one fails.
+            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            connection.commit()  # end SQLAlchemy's autobegun transaction, so Alembic's is its own
         context.configure(
             connection=connection,
             target_metadata=get_metadata(),
@@ -102,6 +111,17 @@ def run_migrations_online():
 
         with context.begin_transaction():
             context.run_migrations()
+            if sqlite:
+                _refuse_broken_foreign_keys(connection)
+        if sqlite:
+            connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+            connection.commit()
+
+
+def _refuse_broken_foreign_keys(connection):
+    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+    if broken:
+        raise RuntimeError(f"the migration left rows pointing at nothing (table, rowid, parent): {broken[:10]}")
 
 
 if context.is_offline_mode():
