@@ -52,6 +52,7 @@ def test_call_recordings_move_to_recordings_and_back(fresh_database_url, monkeyp
             (calls[1], "url", "https://pbx.example.com/b2.mp3", "linked", None, None, rep, rep),
             (calls[2], "upload", None, "pending", "c.webm", None, rep, rep),
         ]
+        db.session.commit()  # let go of the read: on PostgreSQL the downgrade's DROPs wait for it
         downgrade(revision=BEFORE)
         back = db.session.execute(text(
             "SELECT activity_id, source, url, storage_path FROM call_recordings ORDER BY activity_id")).all()
