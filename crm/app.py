@@ -18,6 +18,7 @@ from crm.auth.passwords import configure_hasher
 from crm.auth.services import user_for_session
 from crm.cli import build_cli
 from crm.contacts.panels import panels_in_order
+from crm import i18n
 from crm.extensions import csrf, db, limiter, login_manager, migrate
 from crm.features import load_all, timeline_labels
 from crm.jobs.runner import register_kind
@@ -148,6 +149,7 @@ def _init_extensions(app: Flask) -> None:
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
     csrf.init_app(app)
     limiter.init_app(app)
+    i18n.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.session_protection = "basic"
