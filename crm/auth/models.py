@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, String, false
+from sqlalchemy import CheckConstraint, ForeignKey, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from crm.extensions import db
@@ -23,6 +23,10 @@ class User(db.Model):
     # A rep's manager; a manager's team is the reps pointing at them.
     manager_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     time_zone: Mapped[str] = mapped_column(String(64), default="UTC")
+    # The language of every page this user sees ('en' or 'es', crm.i18n.SUPPORTED_LANGUAGES)
+    # and the signature the mail they send ends with (issue #17).
+    language: Mapped[str] = mapped_column(String(8), default="en", server_default="en")
+    signature: Mapped[str | None] = mapped_column(Text)
     is_active: Mapped[bool] = mapped_column(default=True)
     # Set by an administrator's forced reset (crm.auth.services.force_password_reset): after
     # signing in, the user can reach nothing but the page to choose a new password.

@@ -65,6 +65,9 @@ class Contact(db.Model):
     )
     owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     time_zone: Mapped[str | None] = mapped_column(String(64))
+    # The language mail and invites to this contact are written in ('en', 'es'); None: the
+    # owner's language (issue #17).
+    language: Mapped[str | None] = mapped_column(String(8))
     lifecycle_stage: Mapped[str] = mapped_column(String(16), default="lead")
     do_not_contact: Mapped[bool] = mapped_column(default=False)
     unsubscribed: Mapped[bool] = mapped_column(default=False)
