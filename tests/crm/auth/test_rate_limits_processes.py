@@ -137,6 +137,8 @@ def one_by_one_until_both_workers_served(server: Gunicorn, method: str, path: st
 
 def in_parallel(count: int, send) -> list:
     """``send()`` from ``count`` threads at once; their results."""
+    if count == 0:
+        return []
     results, errors = [None] * count, []
     start = threading.Barrier(count)
 
@@ -167,7 +169,9 @@ def test_wrong_passwords_for_one_account_get_exactly_ten_answers_then_429(two_wo
 
     # 15 attempts, both workers answering, the last ones all at once: exactly the documented
     # 10 are checked.
-    answers = one_by_one_until_both_workers_served(two_workers, "POST", "/login", attempt, at_most=8)
+    # Up to all 15 one by one: on a loaded machine one worker can take many connections in a
+    # row; the shared limit is proven as soon as both have answered some of the 15.
+    answers = one_by_one_until_both_workers_served(two_workers, "POST", "/login", attempt, at_most=15)
     answers += in_parallel(15 - len(answers), attempt)
     assert Counter(status for status, _, _ in answers) == {401: 10, 429: 5}
     assert all(1 <= int(headers["Retry-After"]) <= 60 for status, headers, _ in answers if status == 429)
@@ -184,7 +188,7 @@ def test_made_up_api_tokens_are_limited_per_address_across_workers(two_workers):
             "GET", "/api/v1/contacts", headers={"Authorization": "Bearer crm_" + secrets.token_urlsafe(32)})
         return status, headers.get("Retry-After"), headers.get("Content-Type"), body
 
-    answers = one_by_one_until_both_workers_served(two_workers, "GET", "/api/v1/contacts", call, at_most=8)
+    answers = one_by_one_until_both_workers_served(two_workers, "GET", "/api/v1/contacts", call, at_most=14)
     answers += in_parallel(14 - len(answers), call)
     assert Counter(status for status, *_ in answers) == {401: 10, 429: 4}
     refused = [answer for answer in answers if answer[0] == 429]
