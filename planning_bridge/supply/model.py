@@ -46,9 +46,12 @@ CENT = Decimal("0.01")
 QUANTUM = Decimal("0.001")
 # Solutions are floats; a few hundredths of a unit of slack is rounding, not a broken constraint.
 TOLERANCE = 1e-6
-# HiGHS stops a MIP within this relative gap of the best bound (its default, 1e-4, could
-# leave a whole-worker plan a few hundred dollars above the cheapest on a large family).
-MIP_GAP = 1e-7
+# HiGHS stops a MIP within this relative gap of the best bound (its default, 1e-4, left
+# whole-worker plans up to a few hundred above the cheapest on bench/aggregate_plan.py's
+# families; 1e-6 finds the same plans as 1e-9 there). A MIP that runs past the time limit
+# answers with the best plan found so far.
+MIP_GAP = 1e-6
+MIP_TIME_LIMIT = 20.0
 
 
 @dataclass(frozen=True)
@@ -121,7 +124,7 @@ class Plan:
 @dataclass(frozen=True)
 class LinearProgram:
     """``min c·x`` subject to ``A_ub x <= b_ub``, ``A_eq x = b_eq``, ``lower <= x <= upper``;
-    ``integrality`` marks the whole-number columns (workforce, hires, layoffs) when asked."""
+    ``integrality`` marks the whole-number columns (the workforce) when asked."""
 
     c: np.ndarray
     A_ub: np.ndarray
@@ -155,13 +158,16 @@ def column(kind: int, month: int, months: int) -> int:
 def unit_costs(s: Scenario) -> np.ndarray:
     """The objective's coefficient of each variable kind (per worker, unit or hour)."""
     k = s.costs
-    return np.array([
+    costs = np.array([
         k.regular_hourly * s.hours_per_worker_month,   # W: a month of regular wages
         k.hiring, k.layoff,
         k.material,                                   # P: material of a regular-time unit
         k.overtime_hourly + k.material / s.labour_hours_per_unit,  # O: the wage and the material it makes
         k.subcontract, k.holding, k.backlog,
     ])
+    # A cost of a billionth of a cent is none; left in, a denormal such as 1e-308 made HiGHS's
+    # MIP settle on a plan 20 % dearer (found by the property test).
+    return np.where(np.abs(costs) < 1e-9, 0.0, costs)
 
 
 def build_lp(s: Scenario) -> LinearProgram:
@@ -209,7 +215,10 @@ def build_lp(s: Scenario) -> LinearProgram:
     upper[col(S, T - 1)] = min(upper[col(S, T - 1)], s.max_end_backlog)
     integrality = np.zeros(n, dtype=int)
     if s.integer_workers:
-        integrality[:3 * T] = 1  # workforce, hires, layoffs: whole people
+        # Whole workers: the workforce only. Hires and layoffs are differences of whole numbers
+        # already (the cheapest plan never hires and lays off in one month); declaring them
+        # integer too made HiGHS branch on them, four times slower (bench/aggregate_plan.py).
+        integrality[:T] = 1
     return LinearProgram(c, A_ub, b_ub, A_eq, b_eq, lower, upper, integrality)
 
 
@@ -227,10 +236,13 @@ def solve(s: Scenario, lp: LinearProgram | None = None) -> Plan:
         result = milp(lp.c, integrality=lp.integrality, bounds=Bounds(lp.lower, lp.upper),
                       constraints=[LinearConstraint(lp.A_ub, -np.inf, lp.b_ub),
                                    LinearConstraint(lp.A_eq, lp.b_eq, lp.b_eq)],
-                      options={"mip_rel_gap": MIP_GAP})
+                      options={"mip_rel_gap": MIP_GAP, "time_limit": MIP_TIME_LIMIT})
     else:
         result = linprog(lp.c, A_ub=lp.A_ub, b_ub=lp.b_ub, A_eq=lp.A_eq, b_eq=lp.b_eq,
                          bounds=np.column_stack([lp.lower, lp.upper]), method="highs")
+    if result.x is None and result.status == 1:
+        raise Infeasible({"integer_workers": f"no whole-worker plan found in {MIP_TIME_LIMIT:.0f} s: "
+                                             "plan with a continuous workforce, or fewer months"})
     if result.status == 2 or result.x is None:
         raise Infeasible({"limits": "no plan meets every constraint together (the solver found none); "
                                     "loosen the limits, the ending inventory or the ending backlog"})
