@@ -18,7 +18,7 @@ from planning_bridge.supply.promotions import Promotion
 from planning_bridge.supply.strategies import STRATEGIES
 
 MAX_MONTHS = 60
-MAX_PROMOTIONS = 24
+MAX_PROMOTIONS = 12
 MAX_QUANTITY = 1e9
 MAX_MONEY = 1e7
 PERIOD = r"^\d{4}-\d{2}$"
@@ -83,8 +83,8 @@ class ScenarioIn(_In):
     demand: list[Quantity] = Field(min_length=1, max_length=MAX_MONTHS, description="units, one per period")
     price: Rate = Field(description="selling price per unit, base currency")
     costs: CostsIn
-    labour_hours_per_unit: float = Field(gt=0, le=10_000, allow_inf_nan=False)
-    hours_per_worker_month: float = Field(gt=0, le=744, allow_inf_nan=False)
+    labour_hours_per_unit: float = Field(ge=0.0001, le=10_000, allow_inf_nan=False)
+    hours_per_worker_month: float = Field(ge=1, le=744, allow_inf_nan=False)
     max_overtime_hours_per_worker: float = Field(ge=0, le=744, allow_inf_nan=False)
     start: StartIn = Field(default_factory=StartIn)
     end: EndIn = Field(default_factory=EndIn)

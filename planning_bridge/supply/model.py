@@ -51,7 +51,7 @@ TOLERANCE = 1e-6
 # families; 1e-6 finds the same plans as 1e-9 there). A MIP that runs past the time limit
 # answers with the best plan found so far.
 MIP_GAP = 1e-6
-MIP_TIME_LIMIT = 20.0
+MIP_TIME_LIMIT = 10.0
 
 
 @dataclass(frozen=True)
