@@ -43,7 +43,8 @@ def plan_chart(plan: PricedPlan) -> Chart:
     inner_w, inner_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
     step = inner_w / max(len(months), 1)
     y = lambda value: TOP + inner_h - float(value) / top * inner_h  # noqa: E731
-    bars, lines = [], {"demand": [], "inventory": [], "backlog": []}
+    bars: list[Bar] = []
+    lines: dict[str, list[str]] = {"demand": [], "inventory": [], "backlog": []}
     for i, m in enumerate(months):
         x = LEFT + i * step + step * 0.2
         base = float(0)

@@ -27,6 +27,7 @@ Quantity = Annotated[float, Field(ge=0, le=MAX_QUANTITY, allow_inf_nan=False)]
 Rate = Annotated[float, Field(ge=0, le=MAX_MONEY, allow_inf_nan=False)]
 Period = Annotated[str, Field(pattern=PERIOD)]
 Strategy = Literal["optimal", "chase", "level", "planner"]
+DEFAULT_STRATEGIES: tuple[Strategy, ...] = ("optimal", "chase", "level")
 
 
 def invalid(fields: dict[str, str]) -> PydanticCustomError:
@@ -63,10 +64,10 @@ class EndIn(_In):
 
 class LimitsIn(_In):
     max_workforce: Quantity | None = None
-    max_subcontract: Quantity | None = Field(None, description="units per month")
-    max_inventory: Quantity | None = Field(None, description="units at any month end")
+    max_subcontract: Quantity | None = Field(default=None, description="units per month")
+    max_inventory: Quantity | None = Field(default=None, description="units at any month end")
     max_production: list[Quantity | None] | None = Field(
-        None, max_length=MAX_MONTHS, description="in-house units per month (regular + overtime), one per period")
+        default=None, max_length=MAX_MONTHS, description="in-house units per month (regular + overtime), one per period")
 
 
 class PromotionIn(_In):
@@ -88,12 +89,12 @@ class ScenarioIn(_In):
     max_overtime_hours_per_worker: float = Field(ge=0, le=744, allow_inf_nan=False)
     start: StartIn = Field(default_factory=StartIn)
     end: EndIn = Field(default_factory=EndIn)
-    limits: LimitsIn = Field(default_factory=LimitsIn)
+    limits: LimitsIn = Field(default_factory=lambda: LimitsIn())
     integer_workers: bool = False
-    strategies: list[Strategy] = Field(default_factory=lambda: ["optimal", "chase", "level"], min_length=1,
+    strategies: list[Strategy] = Field(default_factory=lambda: list(DEFAULT_STRATEGIES), min_length=1,
                                        max_length=len(STRATEGIES))
     planner_workforce: list[Quantity] | None = Field(
-        None, max_length=MAX_MONTHS, description="the planner's workforce per period (strategy `planner`)")
+        default=None, max_length=MAX_MONTHS, description="the planner's workforce per period (strategy `planner`)")
     promotions: list[PromotionIn] = Field(default_factory=list, max_length=MAX_PROMOTIONS)
 
     @model_validator(mode="after")

@@ -35,6 +35,7 @@ from planning_bridge.supply.schemas import (
     SupplyAggregatePlanOut,
     SupplyMonthOut,
     SupplyPromotionOut,
+    SupplyStrategyOut,
     strategy_out,
 )
 from planning_bridge.supply.strategies import STRATEGIES, chase_plan, level_plan, planner_plan
@@ -228,7 +229,7 @@ def _rate(raw, name: str, errors: dict[str, str], *, positive: bool) -> Decimal 
 
 # --- prefilled scenarios ------------------------------------------------------------------
 
-def _number(value) -> float:
+def _number(value: Any) -> float:
     return float(value) if value is not None else 0.0
 
 
@@ -244,7 +245,7 @@ def scenario_from_settings(settings: CostSettings, periods: list[str], demand: l
         "max_overtime_hours_per_worker": _number(v["max_overtime_hours_per_worker"]),
         "start": {"workers": _number(v["start_workers"]), "inventory": 0.0, "backlog": 0.0},
         "end": {"min_inventory": 0.0, "max_backlog": 0.0},
-        "limits": {name: (float(v[name]) if v[name] is not None else None) for name in LIMIT_FIELDS},
+        "limits": {name: (_number(v[name]) if v[name] is not None else None) for name in LIMIT_FIELDS},
         "integer_workers": bool(v["integer_workers"]),
         "strategies": ["optimal", "chase", "level"],
         "promotions": [],
@@ -322,6 +323,7 @@ def choose_plan(actor, month: str, code: str, body: ScenarioIn, strategy: str, n
         body = body.model_copy(update={"strategies": [*body.strategies, strategy]})
     result = run_aggregate_plan(body)
     out = aggregate_plan_out(result)
+    chosen: SupplyStrategyOut | SupplyPromotionOut | None
     if promotion_period is not None:
         chosen = next((p for p in out.promotions if p.period == promotion_period), None)
         if chosen is None:
