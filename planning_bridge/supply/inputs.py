@@ -67,7 +67,8 @@ class LimitsIn(_In):
     max_subcontract: Quantity | None = Field(default=None, description="units per month")
     max_inventory: Quantity | None = Field(default=None, description="units at any month end")
     max_production: list[Quantity | None] | None = Field(
-        default=None, max_length=MAX_MONTHS, description="in-house units per month (regular + overtime), one per period")
+        default=None, max_length=MAX_MONTHS,
+        description="in-house units per month (regular + overtime), one per period")
 
 
 class PromotionIn(_In):
