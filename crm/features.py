@@ -238,6 +238,7 @@ FEATURES: tuple[Feature, ...] = (
         models=("planning_bridge.supply.models",),
         blueprints=("planning_bridge.supply.views:bp",),
         api="planning_bridge.supply.api:routes",
+        demo="planning_bridge.supply.demo:seed",
     ),
 )
 

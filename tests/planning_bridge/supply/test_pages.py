@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from crm.extensions import db
 from planning_bridge.sop import services as sop
+from planning_bridge.supply import demo
 from planning_bridge.supply.models import ChosenPlan, FamilyCosts
 from tests.conftest import NOW, csrf_from
 from tests.planning_bridge.sop.conftest import CYCLE_MONTH, FIRST, SECOND
@@ -130,3 +131,16 @@ def test_finance_reads_sales_get_403(client, login, make_user, alice, cycle):
     assert other.get(f"/planning/cycles/{CYCLE_MONTH}/supply/PUMP").status_code == 403
     assert other.get("/planning/supply/families/PUMP").status_code == 403
     assert SECOND  # the horizon's second month exists (the fixture's cycle plans 18)
+
+
+def test_the_demo_sizes_each_familys_workforce_and_the_family_page_compares_plans(planner_client, pat, cycle):
+    _seasonal_cycle(pat, cycle)
+    sop.publish_cycle(pat, CYCLE_MONTH, NOW)
+    counts = demo.seed({"admin": pat}, NOW.date(), NOW)
+    db.session.commit()
+    assert counts == {"supply_family_costs": 2}
+    pump = db.session.scalar(select(FamilyCosts).where(FamilyCosts.family == "PUMP"))
+    assert pump.start_workers == 1 and pump.max_workforce == 1 and pump.integer_workers
+    html = planner_client.get("/planning/supply/families/PUMP").get_data(as_text=True)
+    assert f"consensus plan in force ({CYCLE_MONTH} v1)" in html
+    assert "Strategies side by side" in html and 'name="demand-2" value="150"' in html
