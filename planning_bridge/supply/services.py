@@ -355,3 +355,11 @@ def chosen_plans(month: str, code: str | None = None) -> list[ChosenPlan]:
 def plan_in_use(month: str, code: str) -> ChosenPlan | None:
     found = chosen_plans(month, code)
     return found[0] if found else None
+
+
+def plans_in_use(month: str) -> dict[str, ChosenPlan]:
+    """Per family, the plan in use in the cycle (the latest chosen)."""
+    in_use: dict[str, ChosenPlan] = {}
+    for row in chosen_plans(month):  # newest first
+        in_use.setdefault(row.family, row)
+    return in_use
