@@ -231,6 +231,15 @@ FEATURES: tuple[Feature, ...] = (
         demo="planning_bridge.sop.demo:seed",
         setup="planning_bridge.sop.feedback:init",
     ),
+    Feature(
+        "supply", "Supply scenarios (in the planning bridge): optimal, chase, level and planner's aggregate plans "
+                  "per family as a linear program (SciPy HiGHS), promotion what-ifs, family cost settings and "
+                  "the plan chosen in a cycle's supply review.",
+        models=("planning_bridge.supply.models",),
+        blueprints=("planning_bridge.supply.views:bp",),
+        api="planning_bridge.supply.api:routes",
+        demo="planning_bridge.supply.demo:seed",
+    ),
 )
 
 

@@ -15,9 +15,12 @@ from planning_bridge.api_schemas import demand_out
 from planning_bridge.contracts import PROBABILITY_SOURCES, ImportResult
 from planning_bridge.periods import resolve_range
 from planning_bridge.sop.cli import COMMANDS as SOP_COMMANDS
+from planning_bridge.supply.cli import COMMANDS as SUPPLY_COMMANDS
 
 planning_cli = AppGroup("planning", help="Planning bridge: demand-plan input for S&OP.")
 for _command in SOP_COMMANDS:  # the S&OP cycle's commands (planning_bridge/sop/cli.py)
+    planning_cli.add_command(_command)
+for _command in SUPPLY_COMMANDS:  # supply scenarios (planning_bridge/supply/cli.py)
     planning_cli.add_command(_command)
 
 

@@ -18,6 +18,7 @@ from flask_login import current_user
 from planning_bridge.crm_port import NotFound, ServiceError, db, product_families, roles, user_names, utcnow
 from planning_bridge.imports import MAX_BYTES
 from planning_bridge.sop import services
+from planning_bridge.supply import services as supply_services
 
 log = logging.getLogger(__name__)
 
@@ -161,6 +162,7 @@ def supply(month: str):
         finance=_grid(money, lambda c: c), strategies=services.STRATEGIES,
         names={f.code: f.name for f in product_families()}, may_change=current_user.role in PLANNERS,
         finance_totals=_finance_totals(money), limit_mb=MAX_BYTES // 2**20,
+        in_use=supply_services.plans_in_use(month),
     )
 
 
