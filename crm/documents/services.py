@@ -616,7 +616,8 @@ def contact_content(contact_id: int, limit: int = 20) -> dict[str, Any]:
     shared = db.session.scalars(select(ContentLink).where(ContentLink.contact_id == contact_id)
                                 .order_by(ContentLink.created_at.desc()).limit(limit)).all()
     return {
-        "reads": [{"id": i, "kind": k, "name": n, "views": c, "seconds": round(float(s or 0)), "watched_percent": p or 0,
+        "reads": [{"id": i, "kind": k, "name": n, "views": c, "seconds": round(float(s or 0)),
+                   "watched_percent": p or 0,
                    "last_seen_at": at} for i, k, n, c, s, p, at in reads],
         "shared": shared,
     }
