@@ -351,13 +351,13 @@ def _start_view(link: ContentLink, contact_id: int, view_key: str, reader_key: s
     view = ContentView(view_key=view_key, item_id=link.item_id, link_id=link.id, contact_id=contact_id,
                        started_at=now, last_seen_at=now, ip=(request.ip or "")[:45] or None,
                        user_agent=(request.user_agent or "")[:512] or None, verdict=verdict, reason=reason[:200])
-    inserted = db.session.execute(_insert(ContentView).values(
+    inserted = _inserted_id(_insert(ContentView).values(
         view_key=view_key, item_id=link.item_id, link_id=link.id, contact_id=contact_id, started_at=now,
         last_seen_at=now, ip=view.ip, user_agent=view.user_agent, verdict=verdict, reason=view.reason,
-        total_seconds=0.0, watched_percent=0).on_conflict_do_nothing())
+        total_seconds=0.0, watched_percent=0))
     view = db.session.scalar(select(ContentView).where(ContentView.view_key == view_key)
                              .execution_options(populate_existing=True))
-    if inserted.rowcount and verdict == "human":
+    if inserted is not None and verdict == "human":
         _on_human_view(view, link, now)
     return view
 
@@ -369,14 +369,21 @@ def _claim(link: ContentLink, reader_key: str, now: datetime) -> None:
 
 
 def _insert(model):
+    """INSERT ... ON CONFLICT for ``model``'s table (Core, not the ORM's bulk path, so
+    ``RETURNING`` tells reliably whether this statement inserted the row)."""
     dialect = db.session.get_bind().dialect.name
-    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(model)
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(model.__table__)
+
+
+def _inserted_id(statement) -> int | None:
+    """The id of the row ``statement`` (an insert ... on conflict do nothing) inserted, or None."""
+    table = statement.table
+    return db.session.execute(statement.on_conflict_do_nothing().returning(table.c.id)).scalar()
 
 
 def _add_page_time(view_id: int, page: int, seconds: float) -> None:
-    inserted = db.session.execute(_insert(ContentPageTime).values(view_id=view_id, page=page, seconds=seconds)
-                                  .on_conflict_do_nothing())
-    if not inserted.rowcount:
+    inserted = _inserted_id(_insert(ContentPageTime).values(view_id=view_id, page=page, seconds=seconds))
+    if inserted is None:
         db.session.execute(update(ContentPageTime).where(ContentPageTime.view_id == view_id,
                                                          ContentPageTime.page == page)
                            .values(seconds=ContentPageTime.seconds + seconds)
@@ -448,16 +455,16 @@ def identify_reader(token: str, reader_key: str, data: dict[str, Any], now: date
 
 
 def _find_or_create_contact(clean: ReaderIdentify, sharer: Contact, now: datetime) -> tuple[Contact, bool]:
-    inserted = db.session.execute(_insert(Contact).values(
+    inserted = _inserted_id(_insert(Contact).values(
         email=clean.email, first_name=clean.first_name, last_name=clean.last_name, company_id=sharer.company_id,
         owner_id=sharer.owner_id, lifecycle_stage="lead", do_not_contact=False, unsubscribed=False,
         source="document forward", custom={}, created_at=now, updated_at=now,
-    ).on_conflict_do_nothing())
+    ))
     contact = db.session.scalar(select(Contact).where(Contact.email == clean.email)
                                 .execution_options(populate_existing=True))
     if contact is None:  # the row that conflicted was deleted meanwhile
         raise Conflict(_("please try again"), {"email": _("please try again")})
-    created = bool(inserted.rowcount)
+    created = inserted is not None
     if created:
         record_activity("contact_created", now, contact_id=contact.id, company_id=contact.company_id,
                         details={"source": "document forward"})
@@ -465,10 +472,9 @@ def _find_or_create_contact(clean: ReaderIdentify, sharer: Contact, now: datetim
 
 
 def _record_forward(link: ContentLink, sharer: Contact, contact: Contact, now: datetime) -> None:
-    inserted = db.session.execute(_insert(ContentForward).values(
-        link_id=link.id, item_id=link.item_id, contact_id=contact.id, forwarded_by_id=sharer.id, created_at=now,
-    ).on_conflict_do_nothing())
-    if not inserted.rowcount:
+    inserted = _inserted_id(_insert(ContentForward).values(
+        link_id=link.id, item_id=link.item_id, contact_id=contact.id, forwarded_by_id=sharer.id, created_at=now))
+    if inserted is None:
         return  # this person was already recorded as a reader of this forward
     item = link.item
     record_activity(FORWARD_KIND, now, contact_id=contact.id, company_id=contact.company_id,
