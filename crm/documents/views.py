@@ -108,6 +108,9 @@ def share(item_id: int):
     if contact_id is None and "@" in raw_contact:
         found = find_contact_by_email(raw_contact)
         contact_id = found.id if found else None
+    if contact_id is None:
+        flash(_("The link was not created: no such contact (give their email or id)."), "error")
+        return redirect(url_for(".detail", item_id=item_id))
     data = {"contact_id": contact_id, "expires_at": request.form.get("expires_at") or None,
             "allow_download": request.form.get("allow_download")}
     try:

@@ -4,7 +4,6 @@ once, and concurrent submits of the same email make one contact and one forward 
 real concurrent requests)."""
 from __future__ import annotations
 
-import re
 import threading
 import urllib.error
 import urllib.parse
