@@ -139,7 +139,7 @@ def create_document(actor: User, data: dict[str, Any], upload, now: datetime) ->
     require_sales(actor)
     clean = ContentCreate.parse(data)
     folder_id = _folder_id(actor, clean.folder_id)
-    if upload is None or not getattr(upload, "filename", ""):
+    if not _has_file(upload):
         raise ValidationFailed(_("choose a PDF file"), {"file": _("required")})
     stored = storage.store_upload(upload.stream, "document")
     item = ContentItem(kind="document", team_id=team_of(actor), owner_id=actor.id, folder_id=folder_id,
@@ -156,7 +156,7 @@ def create_video(actor: User, data: dict[str, Any], upload, thumbnail, now: date
     require_sales(actor)
     clean = ContentCreate.parse(data)
     folder_id = _folder_id(actor, clean.folder_id)
-    has_file = upload is not None and bool(getattr(upload, "filename", ""))
+    has_file = _has_file(upload)
     if has_file == bool(clean.url):
         raise ValidationFailed(_("send a video file or a URL"),
                                {"file": _("a video file or a URL, one of them")})
@@ -171,13 +171,17 @@ def create_video(actor: User, data: dict[str, Any], upload, thumbnail, now: date
         stored_files.append(stored)
     else:
         item.source, item.external_url = "url", clean.url
-    if thumbnail is not None and getattr(thumbnail, "filename", ""):
+    if _has_file(thumbnail):
         picture = storage.store_upload(thumbnail.stream, "image", field="thumbnail")
         item.thumbnail_key = picture.key
         stored_files.append(picture)
     if clean.use_in_emails:
         _only_email_video(actor.id)
     return _add_with_files(item, *stored_files)
+
+
+def _has_file(upload: Any) -> bool:
+    return upload is not None and bool(getattr(upload, "filename", None))
 
 
 def _only_email_video(owner_id: int) -> None:
@@ -355,11 +359,11 @@ def _start_view(link: ContentLink, contact_id: int, view_key: str, reader_key: s
         view_key=view_key, item_id=link.item_id, link_id=link.id, contact_id=contact_id, started_at=now,
         last_seen_at=now, ip=view.ip, user_agent=view.user_agent, verdict=verdict, reason=view.reason,
         total_seconds=0.0, watched_percent=0))
-    view = db.session.scalar(select(ContentView).where(ContentView.view_key == view_key)
-                             .execution_options(populate_existing=True))
-    if inserted is not None and verdict == "human":
-        _on_human_view(view, link, now)
-    return view
+    stored = db.session.scalar(select(ContentView).where(ContentView.view_key == view_key)
+                               .execution_options(populate_existing=True))
+    if stored is not None and inserted is not None and verdict == "human":
+        _on_human_view(stored, link, now)
+    return stored
 
 
 def _claim(link: ContentLink, reader_key: str, now: datetime) -> None:
@@ -549,7 +553,7 @@ def item_analytics(actor: User, item_id) -> dict[str, Any]:
     views = db.session.scalar(select(func.count(ContentView.id)).where(ContentView.item_id == item.id, human)) or 0
     machine = db.session.scalar(select(func.count(ContentView.id)).where(ContentView.item_id == item.id,
                                                                          ContentView.verdict != "human")) or 0
-    viewer_ids = list(db.session.scalars(select(ContentView.contact_id).where(
+    viewer_ids: list[int] = list(db.session.scalars(select(ContentView.contact_id).where(
         ContentView.item_id == item.id, human, ContentView.contact_id.is_not(None)).distinct()))
     accounts = db.session.scalar(select(func.count(func.distinct(Contact.company_id))).where(
         Contact.id.in_(viewer_ids), Contact.company_id.is_not(None))) or 0 if viewer_ids else 0
@@ -573,7 +577,7 @@ def item_analytics(actor: User, item_id) -> dict[str, Any]:
         "watch_depth": [{"percent": p, "viewers": sum(c for d, c in depth.items() if d >= p)}
                         for p in (25, 50, 75, 100)] if item.kind == "video" else [],
         "forwards": [{"contact_id": c.id, "name": c.full_name, "email": c.email, "at": f.created_at,
-                      "forwarded_by_id": f.forwarded_by_id, "forwarded_by": sharers.get(f.forwarded_by_id)}
+                      "forwarded_by_id": f.forwarded_by_id, "forwarded_by": sharers.get(f.forwarded_by_id or 0)}
                      for f, c in forwards],
         "readers": _readers(item.id),
         "deals": _reader_deals(viewer_ids),
