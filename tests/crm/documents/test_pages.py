@@ -6,10 +6,13 @@ import io
 
 from sqlalchemy import select
 
+from crm.documents import services
 from crm.documents.models import ContentFolder, ContentLink
 from crm.documents.samples import sample_pdf
+from crm.documents.worker import process_pending
 from crm.extensions import db
-from tests.conftest import csrf_from
+from tests.conftest import NOW, csrf_from
+from tests.crm.documents.conftest import Upload
 
 
 def test_the_library_upload_and_folders(client, login, rep, storage):
@@ -58,3 +61,15 @@ def test_planners_are_kept_out(client, login, make_user, ready_document):
     login(client, make_user("planner"))
     assert client.get("/content").status_code == 403
     assert client.get(f"/content/{ready_document.id}").status_code == 403
+
+
+def test_a_video_page_offers_it_for_emails(client, login, rep, storage, video_bytes):
+    item = services.create_video(rep, {"name": "Intro"}, Upload(video_bytes["mp4"], "intro.mp4"), None, NOW)
+    db.session.commit()
+    process_pending(NOW)
+    login(client, rep)
+    html = client.get(f"/content/{item.id}").get_data(as_text=True)
+    assert "Use in my emails ({{ video }})" in html and 'id="watch-depth"' in html
+    token = csrf_from(html)
+    assert client.post(f"/content/{item.id}/email-video", data={"csrf_token": token}).status_code == 302
+    assert "Your email templates insert this video" in client.get(f"/content/{item.id}").get_data(as_text=True)
