@@ -47,6 +47,12 @@ class VideoForm(DocumentForm):
     use_in_emails: bool = Field(False, description="the video {{ video }} inserts in your email templates")
 
 
+class ContentPatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: Text(200, 1) | None = Field(None, description="a new name")  # type: ignore[valid-type]
+    folder_id: Id | None = Field(None, description="a folder of your team's library; null: no folder")
+
+
 class CreatedOut(OutModel):
     id: int
     status: Status
@@ -248,6 +254,15 @@ def get_document(item_id: int):
     return content_out(services.item_for(api_user(), item_id, "document"))
 
 
+@routes.patch("/documents/<int:item_id>")
+@roles(*SALES)
+@endpoint("Rename a document or move it to a folder", body=ContentPatch, response=ContentOut)
+def update_document(item_id: int, body: ContentPatch):
+    item = services.update_item(api_user(), item_id, body.model_dump(exclude_unset=True), "document")
+    db.session.commit()
+    return content_out(item)
+
+
 @routes.get("/documents/<int:item_id>/links")
 @roles(*SALES)
 @endpoint("List a document's share links", response=LinkList)
@@ -306,6 +321,15 @@ def list_videos(query: ContentQuery):
 @endpoint("Read a video", response=ContentOut)
 def get_video(item_id: int):
     return content_out(services.item_for(api_user(), item_id, "video"))
+
+
+@routes.patch("/videos/<int:item_id>")
+@roles(*SALES)
+@endpoint("Rename a video or move it to a folder", body=ContentPatch, response=ContentOut)
+def update_video(item_id: int, body: ContentPatch):
+    item = services.update_item(api_user(), item_id, body.model_dump(exclude_unset=True), "video")
+    db.session.commit()
+    return content_out(item)
 
 
 @routes.get("/videos/<int:item_id>/links")

@@ -79,6 +79,24 @@ class ContentCreate(InputModel):
         return bool(value)
 
 
+class ContentUpdate(InputModel):
+    """Rename an item or move it to another folder (``folder_id`` null: out of any folder)."""
+
+    INVALID: ClassVar[str] = "invalid content"
+    name: str | None = None
+    folder_id: int | None = None
+
+    @field_validator("name", mode="before")
+    @classmethod
+    def _check_name(cls, value):
+        return _name(value, 200)
+
+    @field_validator("folder_id", mode="before")
+    @classmethod
+    def _check_folder(cls, value):
+        return _optional_id(value)
+
+
 class LinkCreate(InputModel):
     INVALID: ClassVar[str] = "invalid share link"
     contact_id: int = Field(validate_default=True, default=0)

@@ -19,7 +19,7 @@ from crm.contacts.services import record_activity
 from crm.deals.models import Deal
 from crm.documents import links as tokens
 from crm.documents import storage
-from crm.documents.inputs import Beacon, ContentCreate, FolderCreate, LinkCreate, ReaderIdentify
+from crm.documents.inputs import Beacon, ContentCreate, ContentUpdate, FolderCreate, LinkCreate, ReaderIdentify
 from crm.documents.models import (
     ContentFolder,
     ContentForward,
@@ -178,6 +178,18 @@ def create_video(actor: User, data: dict[str, Any], upload, thumbnail, now: date
     if clean.use_in_emails:
         _only_email_video(actor.id)
     return _add_with_files(item, *stored_files)
+
+
+def update_item(actor: User, item_id, data: dict[str, Any], kind: str | None = None) -> ContentItem:
+    """Rename ``item_id`` and/or move it to a folder of the team's library (only what is sent)."""
+    item = item_for(actor, item_id, kind)
+    clean = ContentUpdate.parse(data)
+    if "name" in clean.model_fields_set and clean.name is not None:
+        item.name = clean.name
+    if "folder_id" in clean.model_fields_set:
+        item.folder_id = _folder_id(actor, clean.folder_id)
+    db.session.flush()
+    return item
 
 
 def _has_file(upload: Any) -> bool:

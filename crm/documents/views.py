@@ -94,10 +94,28 @@ def detail(item_id: int):
     links = services.links_of(item)
     working = item.status in ("queued", "running")
     return render_template("documents/detail.html", item=item, analytics=found, links=links,
+                           folders=services.list_folders(current_user),
                            urls={link.id: services.link_url(link) for link in links},
                            pages=services.pages_of(item) if item.kind == "document" else [],
                            refresh=REFRESH_SECONDS if working else None, now=utcnow(),
                            max_seconds=max([p["seconds"] for p in found["seconds_per_page"]] or [0]) or 1)
+
+
+@bp.route("/content/<int:item_id>/edit", methods=["POST"])
+@roles(*SALES)
+def edit(item_id: int):
+    data = {"name": request.form.get("name", ""), "folder_id": request.form.get("folder_id") or None}
+    try:
+        services.update_item(current_user, item_id, data)
+        db.session.commit()
+    except ServiceError as exc:
+        db.session.rollback()
+        if not isinstance(exc, ValidationFailed):
+            abort_for(exc)
+        flash(_("Not saved: %(why)s", why="; ".join(exc.fields.values()) or exc.message), "error")
+        return redirect(url_for(".detail", item_id=item_id))
+    flash(_("Saved."), "success")
+    return redirect(url_for(".detail", item_id=item_id))
 
 
 @bp.route("/content/<int:item_id>/links", methods=["POST"])

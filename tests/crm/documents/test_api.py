@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import io
 
+from crm.documents import services
 from crm.documents.samples import sample_pdf
 from crm.documents.worker import process_pending
+from crm.extensions import db
 from tests.conftest import NOW
 from tests.crm.api.conftest import error_of
 from tests.crm.documents.conftest import PAGES
@@ -102,3 +104,19 @@ def test_the_paths_are_in_the_openapi_document(client):
     video_form = next(v for p, v in paths.items() if p.endswith("/videos"))["post"]["requestBody"]
     schema = video_form["content"]["multipart/form-data"]["schema"]
     assert "file" in schema["properties"] and "file" not in schema["required"]
+
+
+def test_rename_and_move_to_a_folder(api, rep, make_user, ready_document):
+    folder = services.create_folder(rep, {"name": "Proposals"}, NOW)
+    foreign = services.create_folder(make_user("rep"), {"name": "Theirs"}, NOW)
+    db.session.commit()
+    rita = api(rep)
+    moved = rita.patch(f"/documents/{ready_document.id}", json={"name": "Final proposal", "folder_id": folder.id})
+    assert moved.status_code == 200 and (moved.get_json()["name"], moved.get_json()["folder_id"]) == (
+        "Final proposal", folder.id)
+    assert rita.get(f"/documents?folder_id={folder.id}").get_json()["total"] == 1
+    refused = rita.patch(f"/documents/{ready_document.id}", json={"folder_id": foreign.id})
+    assert refused.status_code == 422 and "folder_id" in error_of(refused)["fields"]
+    assert rita.patch(f"/documents/{ready_document.id}", json={"folder_id": None}).get_json()["folder_id"] is None
+    assert rita.patch(f"/documents/{ready_document.id}", json={"name": ""}).status_code == 422
+    assert rita.patch(f"/videos/{ready_document.id}", json={"name": "x"}).status_code == 404
