@@ -14,7 +14,7 @@ from crm.contacts.models import Activity
 from crm.documents import services
 from crm.documents.models import ContentView
 from crm.errors import NotFound, ValidationFailed
-from crm.extensions import db
+from crm.extensions import db, limiter
 from crm.scoring.models import ScoreEvent
 from tests.conftest import NOW
 from tests.crm.documents.conftest import browser
@@ -189,3 +189,19 @@ def test_a_download_allowed_link_serves_the_pdf(client, rep, ready_document, pro
     with client.get(f"/d/{services.link_token(link)}/download") as got:
         assert got.status_code == 200 and got.data.startswith(b"%PDF-")
         assert "attachment" in got.headers["Content-Disposition"]
+
+
+def test_the_public_viewer_and_the_forward_gate_are_rate_limited(app, client, shared):
+    _link, token = shared
+    saved = app.config["DOCUMENTS_VIEWER_RATE_LIMIT"], app.config["DOCUMENTS_FORWARD_RATE_LIMIT"]
+    app.config["DOCUMENTS_VIEWER_RATE_LIMIT"] = "3 per minute"
+    app.config["DOCUMENTS_FORWARD_RATE_LIMIT"] = "1 per minute"
+    try:
+        assert [client.get(f"/d/{token}").status_code for _ in range(4)] == [200, 200, 200, 429]
+        limiter.reset()
+        app.config["DOCUMENTS_VIEWER_RATE_LIMIT"] = "100 per minute"
+        gate = [client.post(f"/d/{token}/who", data={"email": "a@b.example", "reader": "x"}).status_code
+                for _ in range(2)]
+        assert gate == [400, 429]  # no reader cookie: refused; then the gate's own limit
+    finally:
+        app.config["DOCUMENTS_VIEWER_RATE_LIMIT"], app.config["DOCUMENTS_FORWARD_RATE_LIMIT"] = saved
