@@ -180,6 +180,13 @@ class Config:
         # Call recordings (crm/recordings): the largest upload (413 beyond; an hour of 16 kHz
         # stereo WAV is 230 MB, of 8 kHz 115 MB) and where files are kept (default
         # <instance>/recordings; recordings attached before are read from <instance>/call-recordings).
+        # Tracked documents and videos (crm/documents): where uploads and rendered pages live,
+        # the upload limits, and the public viewer's rate limits (per client address).
+        self.DOCUMENTS_DIR = Path(env["DOCUMENTS_DIR"]) if env.get("DOCUMENTS_DIR") else self.INSTANCE_DIR / "documents"
+        self.DOCUMENT_MAX_BYTES = int(env.get("DOCUMENT_MAX_BYTES", 50 * 1024 * 1024))
+        self.VIDEO_MAX_BYTES = int(env.get("VIDEO_MAX_BYTES", 500 * 1024 * 1024))
+        self.DOCUMENTS_VIEWER_RATE_LIMIT = env.get("DOCUMENTS_VIEWER_RATE_LIMIT", "600 per minute")
+        self.DOCUMENTS_FORWARD_RATE_LIMIT = env.get("DOCUMENTS_FORWARD_RATE_LIMIT", "10 per minute;100 per day")
         self.RECORDING_MAX_BYTES = int(env.get("RECORDING_MAX_BYTES", 200 * 1024 * 1024))
         self.RECORDINGS_DIR = Path(env["RECORDINGS_DIR"]) if env.get("RECORDINGS_DIR") else \
             self.INSTANCE_DIR / "recordings"
@@ -264,6 +271,7 @@ class TestConfig(Config):
         self.TRACKING_PROCESS_INLINE = True
         # the demo's and the tests' recordings, outside the repository's instance/
         self.RECORDINGS_DIR = Path(os.environ.get("TEST_SQLITE_DIR", "/tmp")) / f"crm-test-recordings-{os.getpid()}"
+        self.DOCUMENTS_DIR = Path(os.environ.get("TEST_SQLITE_DIR", "/tmp")) / f"crm-test-documents-{os.getpid()}"
 
     def _missing_secret_key(self) -> str:
         return "test-secret-key"

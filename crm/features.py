@@ -189,6 +189,23 @@ FEATURES: tuple[Feature, ...] = (
         demo="crm.tracking.demo:seed",
     ),
     Feature(
+        "documents", "Tracked documents and videos: a team library, share links per contact, a page-by-page "
+                     "viewer and a watch page reporting through the tracking verdicts, forwards that become "
+                     "contacts, the {{ video }} email token, analytics.",
+        models=("crm.documents.models",),
+        blueprints=("crm.documents.views:bp", "crm.documents.public_views:bp"),
+        api="crm.documents.api:routes",
+        cli="crm.documents.cli:documents_group",
+        jobs="crm.documents.jobs:JOBS",
+        contact_panels=("crm.documents.views:CONTACT_PANEL",),
+        timeline_labels={
+            "document_viewed": "Document read", "video_watched": "Video watched",
+            "document_forwarded": "Document forwarded",
+        },
+        demo="crm.documents.demo:seed",
+        setup="crm.documents.views:init",
+    ),
+    Feature(
         "scoring", "Lead scores: rules, events, the predictive model.",
         models=("crm.scoring.models",),
         blueprints=("crm.scoring.views:bp",),

@@ -33,7 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # ratelimits are infrastructure tables (background work, rate-limit counters) features use.
 KERNEL = {
     "extensions", "timeutil", "errors", "validation", "jsontype", "policy", "signals", "web", "api",
-    "public", "public_history", "public_types", "kit", "scheduler", "jobs", "ratelimits",
+    "public", "public_history", "public_types", "kit", "scheduler", "jobs", "ratelimits", "i18n",
 }
 # The composition root and the manifest: they know every feature; no feature knows them.
 WIRING = {"app", "features", "cli"}
@@ -141,8 +141,13 @@ def imports_inside_a_function(fact: ImportFact) -> bool:
         and (fact.module, fact.target) not in ALLOWED_IN_FUNCTION
 
 
+# gettext's conventional names (crm.i18n): public, whatever their underscore says.
+TRANSLATION_NAMES = {"_", "_l"}
+
+
 def imports_a_private_name(fact: ImportFact) -> bool:
-    return is_project(fact.target) and any(n.startswith("_") and not n.startswith("__") for n in fact.names)
+    return is_project(fact.target) and any(n.startswith("_") and not n.startswith("__")
+                                           and n not in TRANSLATION_NAMES for n in fact.names)
 
 
 def private_attributes_of_imported_modules(module: str, source: str, facts: list[ImportFact]) -> list[str]:

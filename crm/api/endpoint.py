@@ -50,7 +50,7 @@ class EndpointSpec:
     status: int = 200
     description: str = ""
     # A multipart/form-data body: ``form`` models its text fields (parsed into ``form=``),
-    # ``files`` names its file fields (the view reads them from ``request.files``).
+    # ``files`` names its file fields (the view reads them from ``request.files``; "name?": optional).
     form: type[BaseModel] | None = None
     files: tuple[str, ...] = ()
     form_limit: Callable[[], int] | None = None  # the largest body accepted (default: MAX_CONTENT_LENGTH)

@@ -137,9 +137,11 @@ def _form_schema(spec: EndpointSpec) -> dict[str, Any]:
     schema = spec.form.model_json_schema(ref_template=REF_TEMPLATE)
     properties = {name: {k: v for k, v in prop.items() if k != "title"}
                   for name, prop in schema.get("properties", {}).items()}
-    properties.update({name: {"type": "string", "format": "binary"} for name in spec.files})
+    # A file field named "name?" is optional (e.g. a video's thumbnail).
+    properties.update({name.rstrip("?"): {"type": "string", "format": "binary"} for name in spec.files})
+    required_files = {name for name in spec.files if not name.endswith("?")}
     return {"type": "object", "properties": properties,
-            "required": sorted(set(schema.get("required", [])) | set(spec.files))}
+            "required": sorted(set(schema.get("required", [])) | required_files)}
 
 
 def _path_parameters(rule: str) -> list[dict[str, Any]]:

@@ -48,6 +48,8 @@ def event_phrase(rule: EventRule, count: int, period: str) -> str:
         "form_submitted": f"submitted {'a form' if count == 1 else _plural(count, 'form')} {period}",
         "email_replied": f"replied {_times(count)} {period}",
         "meeting_booked": f"booked {'a meeting' if count == 1 else _plural(count, 'meeting')} {period}",
+        "document_viewed": f"read shared documents {_times(count)} {period}",
+        "video_watched": f"watched shared videos {_times(count)} {period}",
     }
     return phrases.get(rule.kind, f"{label} {_times(count)} {period}")
 

@@ -9,7 +9,8 @@ from crm.web.formhelpers import CrmForm, choice_list
 
 KIND_LABELS = {"page_viewed": "Page viewed", "email_opened": "Email opened (human)",
                "email_clicked": "Link clicked (human)", "form_submitted": "Form submitted",
-               "email_replied": "Email replied", "meeting_booked": "Meeting booked"}
+               "email_replied": "Email replied", "meeting_booked": "Meeting booked",
+               "document_viewed": "Shared document read", "video_watched": "Shared video watched"}
 
 
 class SettingsForm(CrmForm):

@@ -18,7 +18,7 @@ from crm.scoring.models import FitRule, ScoringRule, ScoringSettings
 from crm.timeutil import utcnow
 
 EVENT_KINDS = ("page_viewed", "email_opened", "email_clicked", "form_submitted", "email_replied",
-               "meeting_booked")
+               "meeting_booked", "document_viewed", "video_watched")
 
 DEFAULT_RULES = (
     # kind, url_contains, points, label (a noun phrase used in explanations)
@@ -29,6 +29,10 @@ DEFAULT_RULES = (
     ("form_submitted", None, 20.0, "a form"),
     ("email_replied", None, 30.0, "an email"),
     ("meeting_booked", None, 25.0, "a meeting"),
+    # A person reading a shared document or watching a shared video (crm/documents): a
+    # scanner's session never reaches the score.
+    ("document_viewed", None, 8.0, "shared documents"),
+    ("video_watched", None, 8.0, "shared videos"),
 )
 
 DEFAULT_FIT_RULES = (

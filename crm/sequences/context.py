@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from crm.documents.services import video_token
 from crm.mail.services import mailbox_signature
 from crm.meetings.services import meeting_link_for
+from crm.timeutil import utcnow
 
 
 def meeting_link(user_id: int, enrollment_id: int | None, step_id: int | None) -> str:
@@ -13,7 +15,8 @@ def meeting_link(user_id: int, enrollment_id: int | None, step_id: int | None) -
 
 
 def template_context(contact, sender, *, enrollment_id: int | None = None, step_id: int | None = None,
-                     unsubscribe_url: str | None = None) -> dict[str, Any]:
+                     unsubscribe_url: str | None = None, store_links: bool = True) -> dict[str, Any]:
+    """``store_links=False`` (previews): ``{{ video }}`` makes no tracked link that is not there yet."""
     company = contact.company
     return {
         "contact": {
@@ -24,4 +27,5 @@ def template_context(contact, sender, *, enrollment_id: int | None = None, step_
         "sender": {"name": sender.name, "email": sender.email, "signature": mailbox_signature(sender.id)},
         "meeting_link": meeting_link(sender.id, enrollment_id, step_id),
         "unsubscribe_url": unsubscribe_url or "",
+        "video": video_token(sender.id, contact.id, utcnow(), create=store_links),
     }

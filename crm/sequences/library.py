@@ -84,7 +84,7 @@ def preview(sender: User, contact_id, subject: str, text_body: str, html_body: s
     """The email as ``contact_id`` would get it from ``sender`` (nothing is stored)."""
     contact = get_contact(contact_id)
     return render_email(subject or "", text_body or "", html_body or None,
-                        template_context(contact, sender, step_id=as_id(step_id)))
+                        template_context(contact, sender, step_id=as_id(step_id), store_links=False))
 
 
 # --- statistics -----------------------------------------------------------------------------

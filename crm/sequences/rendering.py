@@ -33,9 +33,10 @@ TOKENS: dict[str, frozenset[str] | None] = {
     "sender": frozenset({"name", "email", "signature"}),
     "meeting_link": None,  # a plain value: no attributes
     "unsubscribe_url": None,
+    "video": None,  # the sender's email video (crm/documents): a thumbnail linking to the watch page
 }
 TOKEN_HELP = ("contact.first_name, contact.last_name, contact.full_name, contact.email, contact.title, "
-              "company.name, sender.name, sender.email, sender.signature, meeting_link, unsubscribe_url")
+              "company.name, sender.name, sender.email, sender.signature, meeting_link, unsubscribe_url, video")
 FILTERS = frozenset({"default", "d", "upper", "lower", "title", "capitalize", "trim", "e", "escape"})
 ALLOWED_NODES = (
     nodes.Template, nodes.Output, nodes.TemplateData, nodes.Const, nodes.Name, nodes.Getattr,
@@ -49,6 +50,7 @@ SAMPLE_CONTEXT: dict[str, Any] = {
     "sender": {"name": "Rita Rep", "email": "rita@example.com", "signature": "Rita Rep\nSales"},
     "meeting_link": "https://crm.example.com/meet/rita",
     "unsubscribe_url": "https://crm.example.com/u/token",
+    "video": "https://crm.example.com/d/sample",
 }
 
 

@@ -3,7 +3,9 @@
 - ``instrument_html`` / ``insert_links``: mail's outbound path gives each email an open pixel
   and its links click tokens when it renders and sends;
 - ``recent_human_intent``: calls' queue puts contacts reading an email or a pricing page now at
-  the top.
+  the top;
+- ``judge_request``: the verdict rules (scanner user agents and networks, HEAD requests) on a
+  request that arrived elsewhere (the documents viewer's beacons), so machines count nowhere.
 """
 from __future__ import annotations
 
@@ -14,10 +16,11 @@ from sqlalchemy import and_, or_, select
 
 from crm.contacts.models import Contact
 from crm.extensions import db
+from crm.tracking import verdicts
 from crm.tracking.email import insert_links, instrument_html
 from crm.tracking.models import TrackingEvent
 
-__all__ = ["Intent", "recent_human_intent", "instrument_html", "insert_links"]
+__all__ = ["Intent", "recent_human_intent", "instrument_html", "insert_links", "judge_request"]
 
 
 @dataclass(frozen=True)
@@ -56,3 +59,12 @@ def recent_human_intent(owner_id: int, since: datetime) -> list[Intent]:
         what = label or url or "your email"
         intents.append(Intent(contact_id, kind, occurred_at, f"{VERBS[kind]} {what}"))
     return intents
+
+
+def judge_request(kind: str, occurred_at: datetime, *, ip: str | None, user_agent: str | None,
+                  method: str = "GET") -> tuple[str, str]:
+    """(verdict, reason) of one request by the tracking rules that need no neighbours: HEAD
+    requests, scanner user agents and scanner networks are ``scanner``, the rest ``human``."""
+    found = verdicts.classify(verdicts.EventFacts(kind=kind, occurred_at=occurred_at, method=method, ip=ip,
+                                                  user_agent=user_agent, target=None))
+    return found.verdict, found.reason

@@ -136,6 +136,7 @@ def records(admin, make_contact, make_company, make_deal):
             "job_id": 1,  # background jobs (bulk enrollment): none exist, 404
             "recording_id": 1,  # recordings: none exist, 404
             "tracker_id": 1, "clip_id": 1,  # conversation review: none exist, 404
+            "item_id": 1, "link_id": 1,  # documents and videos: none exist, 404
             "month": "1999-01", "step": "demand_review", "version": 1}  # S&OP: no such cycle, 404
 
 
