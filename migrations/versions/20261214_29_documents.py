@@ -1,7 +1,7 @@
 """documents: tracked documents and videos (issue #21)
 
 Revision ID: 20261214_29_documents
-Revises: 20261214_21_languages
+Revises: 20261214_22_supply_scenarios
 Create Date: 2026-12-14
 
 OWNED BY THE DOCUMENTS FEATURE. The team library (content_folders, content_items), rendered
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from crm.timeutil import UTCDateTime
 
 revision = "20261214_29_documents"
-down_revision = "20261214_21_languages"
+down_revision = "20261214_22_supply_scenarios"
 branch_labels = None
 depends_on = None
 
