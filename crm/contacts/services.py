@@ -346,6 +346,9 @@ def timeline_names(activities: Page) -> dict[str, dict[int, str]]:
     items = list(activities.items)
     deal_ids = {a.deal_id for a in items if a.deal_id is not None}
     deals = _deals_table()
-    deal_names: dict[int, str] = dict(db.session.execute(
-        select(deals.c.id, deals.c.name).where(deals.c.id.in_(deal_ids))).all()) if deal_ids else {}
-    return {"contacts": contact_names(a.contact_id for a in items), "deals": deal_names}
+    rows = db.session.execute(
+        select(deals.c.id, deals.c.name, deals.c.currency).where(deals.c.id.in_(deal_ids))).all() if deal_ids else []
+    # Currencies too: an amount on the timeline is shown in its deal's own currency (activities
+    # written before they recorded it name none), never in a default one.
+    return {"contacts": contact_names(a.contact_id for a in items), "deals": {i: name for i, name, _c in rows},
+            "deal_currencies": {i: currency for i, _n, currency in rows}}

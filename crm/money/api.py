@@ -8,10 +8,10 @@ from decimal import Decimal
 from pydantic import BaseModel, Field
 
 from crm.api.auth import api_user
-from crm.auth.models import User
 from crm.api.endpoint import endpoint
 from crm.api.routing import ApiRoutes
 from crm.api.schemas import PageOut, UserRef, UtcDateTime, page_out
+from crm.auth.models import User
 from crm.extensions import db
 from crm.money import services
 from crm.money.inputs import BaseCurrencyIn, RateIn, RateQuery

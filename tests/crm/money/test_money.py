@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 from decimal import Decimal
+from io import BytesIO
 
 import pytest
 
@@ -164,10 +165,9 @@ def test_admin_page_adds_rates_and_shows_errors(client, admin, login):
                                                         "valid_from": TODAY.isoformat()}).status_code == 302
     page = client.get("/admin/currencies").get_data(as_text=True)
     assert "17.25" in page and "USD" in page
-    from io import BytesIO
+    rates_file = BytesIO(b"currency,rate,valid_from\nEUR,20.5,2026-01-01\n")
     upload = client.post("/admin/currencies/import", content_type="multipart/form-data",
-                         data={"csrf_token": token, "file": (BytesIO(b"currency,rate,valid_from\nEUR,20.5,2026-01-01\n"),
-                                                             "rates.csv")})
+                         data={"csrf_token": token, "file": (rates_file, "rates.csv")})
     assert upload.status_code == 302
     assert services.rate_on("EUR", TODAY) == Decimal("20.5")
     rate_id = services.list_rates(currency="EUR").items[0].id
