@@ -123,14 +123,16 @@ class RateGap:
     amount: Decimal  # in ``currency``
 
 
-def missing_exchange_rates() -> list[RateGap]:
-    """Every currency and conversion day (see ``crm.money.services``) for which deals have no
-    rate into the base currency: what pages and exports warn about. One grouped query."""
+def missing_exchange_rates(open_only: bool = False) -> list[RateGap]:
+    """Every currency and conversion day (see ``crm.money.services``) for which deals (open
+    ones only with ``open_only``) have no rate into the base currency: what pages and exports
+    warn about. One grouped query."""
     book = RateBook.load()
     found: dict[tuple[str, date], list] = {}
+    wanted = [Deal.currency != book.base] + ([Deal.status == "open"] if open_only else [])
     for currency, status, expected_close, closed_on, count, amount in db.session.execute(
         select(Deal.currency, Deal.status, Deal.expected_close, Deal.closed_on, func.count(), func.sum(Deal.amount))
-        .where(Deal.currency != book.base)
+        .where(*wanted)
         .group_by(Deal.currency, Deal.status, Deal.expected_close, Deal.closed_on)
     ):
         day = conversion_day(status, expected_close, closed_on)
