@@ -44,6 +44,7 @@ from crm.extensions import db
 from crm.money.services import RateBook, Total, conversion_day
 from crm.policy import require_edit, require_sales
 from crm.signals import deal_changed
+from crm.textfold import folded, like_pattern
 from crm.validation import as_id
 from crm.web.pagination import Page, clamp_page
 
@@ -228,8 +229,9 @@ def list_deals(
         raise ValidationFailed("bad status filter", {"status": f"one of {', '.join(DEAL_STATUSES)}"})
     query = select(Deal).outerjoin(Company, Deal.company_id == Company.id)
     if q.strip():
-        like = f"%{q.strip().lower()}%"
-        query = query.where(or_(func.lower(Deal.name).like(like), func.lower(Company.name).like(like)))
+        like = like_pattern(q)
+        query = query.where(or_(folded(Deal.name).like(like, escape="\\"),
+                                folded(Company.name).like(like, escape="\\")))
     for column, value in ((Deal.status, status), (Deal.owner_id, owner_id), (Deal.stage_id, stage_id),
                           (Deal.company_id, company_id), (Deal.contact_id, contact_id)):
         if value not in (None, ""):
