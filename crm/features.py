@@ -88,6 +88,7 @@ FEATURES: tuple[Feature, ...] = (
         blueprints=("crm.money.views:bp",),
         api="crm.money.api:routes",
         cli="crm.money.cli:currency_group",
+        demo="crm.money.demo:seed",
     ),
     Feature(
         "admin", "Administration pages: users, custom fields, the pipeline's stages.",

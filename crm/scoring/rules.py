@@ -33,11 +33,15 @@ DEFAULT_RULES = (
 )
 
 DEFAULT_FIT_RULES = (
-    # attribute, match, min, max, points, label
-    ("title", "ceo|cfo|coo|cto|chief|founder|owner|president|managing director", None, None, 40.0, "C-level"),
-    ("title", "vp|vice president|svp|evp", None, None, 35.0, "VP"),
-    ("title", "director|head", None, None, 25.0, "director"),
-    ("title", "manager|lead", None, None, 12.0, "manager"),
+    # attribute, match, min, max, points, label. Titles in English and Spanish (matched without
+    # accents or case: "Dirección General" finds "direccion general").
+    ("title", "ceo|cfo|coo|cto|chief|founder|owner|president|managing director|director general|"
+              "directora general|gerente general|dueño|dueña|propietario|presidente|presidenta|fundador",
+     None, None, 40.0, "C-level"),
+    ("title", "vp|vice president|svp|evp|vicepresidente|vicepresidenta", None, None, 35.0, "VP"),
+    ("title", "director|head|directora|jefe|jefa", None, None, 25.0, "director"),
+    ("title", "manager|lead|gerente|coordinador|coordinadora|supervisor|supervisora|encargado|encargada",
+     None, None, 12.0, "manager"),
     ("company_size", None, 1, 49, 5.0, ""),
     ("company_size", None, 50, 199, 15.0, ""),
     ("company_size", None, 200, 4999, 30.0, ""),
