@@ -321,6 +321,30 @@ def to_base(amount, currency: str, day: date) -> Decimal:
     return RateBook.load().to_base(amount, currency, day)
 
 
+@dataclass(frozen=True)
+class InBase:
+    """One amount seen in the base currency: ``amount`` None when no rate applies on ``day``."""
+
+    base: str
+    currency: str
+    day: date
+    amount: Decimal | None
+
+    @property
+    def foreign(self) -> bool:
+        return self.currency != self.base
+
+
+def deal_in_base(amount, currency: str | None, status: str, expected_close: date | None,
+                 closed_on: date | None) -> InBase:
+    """A deal's amount in the base currency at its conversion day (what its page shows beside
+    the original)."""
+    book = RateBook.load()
+    day = conversion_day(status, expected_close, closed_on)
+    code = (currency or book.base).upper()
+    return InBase(book.base, code, day, book.try_to_base(amount, code, day))
+
+
 @dataclass
 class Total:
     """A sum in the base currency, built amount by amount. Amounts that could not be converted

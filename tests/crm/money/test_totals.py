@@ -112,8 +112,13 @@ def test_a_currency_without_a_rate_is_a_warning_and_a_409(pesos_and_dollars, mak
     assert [(g.currency, g.deals, g.amount) for g in gaps] == [("JPY", 1, Decimal("500000.00"))]
 
 
-def test_timeline_shows_the_deal_in_its_own_currency(pesos_and_dollars, client, login, admin):
-    usd, _mxn = pesos_and_dollars
+def test_deal_page_shows_the_original_and_the_converted_amount(pesos_and_dollars, client, login, admin,
+                                                               make_deal, stages):
+    usd, mxn = pesos_and_dollars
     login(client, admin)
     html = client.get(f"/deals/{usd.id}").get_data(as_text=True)
-    assert "€" not in html
+    assert "$1,000.00" in html and "≈ 17,250.00 MXN" in html
+    assert "€" not in html  # the timeline's "deal created" amount is in dollars too
+    assert 'id="amount-in-base"' not in client.get(f"/deals/{mxn.id}").get_data(as_text=True)
+    yen = make_deal(name="Yen", currency="JPY", stage_id=stages[2].id, expected_close=CLOSE)
+    assert "no exchange rate into MXN" in client.get(f"/deals/{yen.id}").get_data(as_text=True)
