@@ -26,6 +26,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from babel.numbers import list_currencies
 from sqlalchemy import delete, func, select
+from sqlalchemy.exc import IntegrityError
 
 from crm.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from crm.extensions import db
@@ -182,7 +183,13 @@ def add_rate(actor, currency, rate, valid_from) -> ExchangeRate:
     entry.created_at = utcnow()
     entry.created_by_id = getattr(actor, "id", None)
     if existing is None:
-        db.session.add(entry)
+        try:
+            with db.session.begin_nested():  # a concurrent request may have added the same day
+                db.session.add(entry)
+        except IntegrityError:
+            raise Conflict(_("a rate for %(currency)s from %(day)s was just added: try again",
+                             currency=values["currency"], day=values["valid_from"].isoformat()),
+                           {"valid_from": _("already given")}) from None
     db.session.flush()
     return entry
 
