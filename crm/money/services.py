@@ -352,6 +352,21 @@ def deal_in_base(amount, currency: str | None, status: str, expected_close: date
     return InBase(book.base, code, day, book.try_to_base(amount, code, day))
 
 
+def deals_in_base(deals) -> dict[int, InBase]:
+    """``deal_in_base`` for a page of deals (objects with id, amount, currency, status,
+    expected_close, closed_on) with one load of the rates; deals in the base currency are left
+    out (nothing to show beside them)."""
+    book = RateBook.load()
+    found = {}
+    for deal in deals:
+        code = (deal.currency or book.base).upper()
+        if code == book.base or deal.amount is None:
+            continue
+        day = conversion_day(deal.status, deal.expected_close, deal.closed_on)
+        found[deal.id] = InBase(book.base, code, day, book.try_to_base(deal.amount, code, day))
+    return found
+
+
 @dataclass
 class Total:
     """A sum in the base currency, built amount by amount. Amounts that could not be converted

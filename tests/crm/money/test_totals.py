@@ -122,3 +122,5 @@ def test_deal_page_shows_the_original_and_the_converted_amount(pesos_and_dollars
     assert 'id="amount-in-base"' not in client.get(f"/deals/{mxn.id}").get_data(as_text=True)
     yen = make_deal(name="Yen", currency="JPY", stage_id=stages[2].id, expected_close=CLOSE)
     assert "no exchange rate into MXN" in client.get(f"/deals/{yen.id}").get_data(as_text=True)
+    listing = client.get("/deals").get_data(as_text=True)
+    assert "≈ 17,250.00 MXN" in listing and "no rate into MXN" in listing
