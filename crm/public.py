@@ -38,7 +38,7 @@ from typing import Protocol
 
 import numpy as np
 from flask import Flask, current_app
-from sqlalchemy import Float, cast, func, select
+from sqlalchemy import Float, case, cast, func, select
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import joinedload
 from sqlalchemy.sql.functions import FunctionElement
@@ -230,7 +230,7 @@ def open_line_columns() -> LineColumns:
     # "YYYY-MM-DD" text): a million rows without a Python object per value.
     columns = _raw_columns(
         select(per_deal.c.deal_id, per_deal.c.family_id, Deal.stage_id, Deal.expected_close,
-               per_deal.c.q, cast(per_deal.c.amount, Float), Deal.currency)
+               per_deal.c.q, cast(per_deal.c.amount, Float), _foreign_currency())
         .join(Deal, Deal.id == per_deal.c.deal_id), 7)
     expected_close = np.array(columns[3], dtype="datetime64[D]")
     return LineColumns(
@@ -242,13 +242,19 @@ def open_line_columns() -> LineColumns:
     )
 
 
+def _foreign_currency():
+    """A deal's currency when it is not the base currency, else NULL: a million base-currency
+    rows then bring no string each."""
+    return case((Deal.currency == base_currency(), None), else_=Deal.currency)
+
+
 def _open_amounts_in_base(amounts: np.ndarray, currencies, expected_close: np.ndarray) -> np.ndarray:
-    """Open deals' amounts (floats, one per row) in the base currency: each non-base currency
-    at the rate of its expected close month's last day, 0 without one. One rate look-up per
-    currency and month, not per row."""
+    """Open deals' amounts (floats, one per row) in the base currency: each foreign currency
+    (``_foreign_currency``: None for the base) at the rate of its expected close month's last
+    day, 0 without one. One rate look-up per currency and month, not per row."""
     book = RateBook.load()
     codes = np.asarray(currencies, dtype=object) if len(currencies) else np.zeros(0, dtype=object)
-    foreign = codes != book.base
+    foreign = codes.astype(bool)  # None (the base currency) is False
     if not foreign.any():
         return amounts
     factors = np.ones(amounts.size)
@@ -317,7 +323,7 @@ def open_deal_features() -> DealFeatureColumns:
     columns = _raw_columns(
         select(Deal.id, Deal.stage_id, _EpochSeconds(Deal.created_at),
                _EpochSeconds(Deal.stage_entered_at), _EpochSeconds(last_touch.c.last),
-               cast(Deal.amount, Float), Deal.currency, Deal.expected_close)
+               cast(Deal.amount, Float), _foreign_currency(), Deal.expected_close)
         .outerjoin(last_touch, last_touch.c.deal_id == Deal.id)
         .where(Deal.status == "open")
         .order_by(Deal.id), 8)
