@@ -196,7 +196,6 @@ class Config:
         # spare capacity for the call-queue boost. Checked here, so a typo fails at start.
         self.TARGETS_PIPELINE_SHARE = str(_share(env.get("TARGETS_PIPELINE_SHARE", "0.5"), "TARGETS_PIPELINE_SHARE"))
         self.TARGETS_WIN_WINDOW_DAYS = int(env.get("TARGETS_WIN_WINDOW_DAYS", 90))
-        self.TARGETS_CURRENCY = env.get("TARGETS_CURRENCY", "EUR")
         self.TARGETS_SPARE_CAPACITY_SHARE = str(
             _share(env.get("TARGETS_SPARE_CAPACITY_SHARE", "0.10"), "TARGETS_SPARE_CAPACITY_SHARE"))
 

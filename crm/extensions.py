@@ -20,6 +20,8 @@ from sqlalchemy import MetaData, event, make_url
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase
 
+from crm.textfold import SQLITE_FUNCTION, sqlite_fold
+
 # Stable constraint names so Alembic migrations can drop/alter them on every database.
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -222,3 +224,5 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
+        # Accent- and case-insensitive search (``crm.textfold.folded``) calls back into Python.
+        dbapi_connection.create_function(SQLITE_FUNCTION, 1, sqlite_fold, deterministic=True)

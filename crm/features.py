@@ -83,6 +83,14 @@ FEATURES: tuple[Feature, ...] = (
         },
     ),
     Feature(
+        "money", "Money in more than one currency: the base currency, dated exchange rates, conversions.",
+        models=("crm.money.models",),
+        blueprints=("crm.money.views:bp",),
+        api="crm.money.api:routes",
+        cli="crm.money.cli:currency_group",
+        demo="crm.money.demo:seed",
+    ),
+    Feature(
         "admin", "Administration pages: users, custom fields, the pipeline's stages.",
         blueprints=("crm.admin.views:bp",),
     ),

@@ -18,6 +18,11 @@ What is here, by use:
 * **The pipeline as it stood on any past date**: ``pipeline_lines_as_of()`` and, for the
   bridge's models, ``deal_histories()`` whose ``state_at()`` replays ``DealChange`` — see
   ``crm/public_history.py``; ``history_fingerprint()`` changes whenever any of it does.
+* **Money**: every amount handed out is in the base currency (``base_currency_code()``),
+  each deal converted at the rate of its conversion day (the close date of a closed deal, the
+  last day of an open deal's expected close month: ``crm/money/services.py``). A deal whose
+  currency has no rate that day counts 0 (its units still count) and is named by
+  ``missing_exchange_rates()``, which pages and exports warn with.
 * **Plan feedback**: the ``PlanFeedback`` protocol (the published consensus plan as
   ``PlanCell`` rows, capacity slack and available-to-promise per family and month), provided
   by the S&OP side. A provider is set per app with ``set_plan_feedback(app, provider)`` and
@@ -33,7 +38,7 @@ from typing import Protocol
 
 import numpy as np
 from flask import Flask, current_app
-from sqlalchemy import Float, cast, func, select
+from sqlalchemy import Float, case, cast, func, select
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import joinedload
 from sqlalchemy.sql.functions import FunctionElement
@@ -42,6 +47,8 @@ from crm.auth.models import User
 from crm.contacts.models import Activity
 from crm.deals.models import Deal, DealChange, DealLine, ProductFamily, Stage
 from crm.extensions import db
+from crm.money.models import ExchangeRate
+from crm.money.services import RateBook, base_currency, conversion_day, convert, month_end
 from crm.public_history import (
     SYSTEM_ACTIVITY_PREFIX,
     DealHistory,
@@ -78,14 +85,62 @@ def pipeline_lines() -> Iterator[PipelineLine]:
             joinedload(Deal.stage), joinedload(Deal.lines).joinedload(DealLine.family)
         ).order_by(Deal.id)
     ).unique()
+    book = RateBook.load()
     for deal in deals:
+        rate = book.find(deal.currency, conversion_day(deal.status, deal.expected_close, deal.closed_on))
         for line in deal.lines:
             yield PipelineLine(
                 deal_id=str(deal.id), family=line.family.code, quantity=line.quantity,
-                amount=line.amount, stage=deal.stage.name, stage_probability=deal.stage.probability,
+                amount=_in_base(line.amount, rate), stage=deal.stage.name,
+                stage_probability=deal.stage.probability,
                 created_on=deal.created_at.date(), expected_close=deal.expected_close,
                 closed_on=deal.closed_on, won=None if deal.is_open else deal.status == "won",
+                currency=deal.currency, original_amount=line.amount,
             )
+
+
+def _in_base(amount, rate: Decimal | None) -> Decimal:
+    """An amount at ``rate`` (``RateBook.find``): 0 without one (``missing_exchange_rates()``
+    names those), never the raw amount of another currency."""
+    if rate is None:
+        return Decimal("0.00")
+    return Decimal(amount or 0) if rate == 1 else convert(amount, rate)
+
+
+def base_currency_code() -> str:
+    """The currency every amount this module hands out is in (``amount`` fields, columns)."""
+    return base_currency()
+
+
+@dataclass(frozen=True)
+class RateGap:
+    """Deals in ``currency`` needing a rate on ``day`` that has none: their amounts are 0 in
+    what this module hands out (units are unaffected)."""
+
+    currency: str
+    day: date
+    deals: int
+    amount: Decimal  # in ``currency``
+
+
+def missing_exchange_rates(open_only: bool = False) -> list[RateGap]:
+    """Every currency and conversion day (see ``crm.money.services``) for which deals (open
+    ones only with ``open_only``) have no rate into the base currency: what pages and exports
+    warn about. One grouped query."""
+    book = RateBook.load()
+    found: dict[tuple[str, date], list] = {}
+    wanted = [Deal.currency != book.base] + ([Deal.status == "open"] if open_only else [])
+    for currency, status, expected_close, closed_on, count, amount in db.session.execute(
+        select(Deal.currency, Deal.status, Deal.expected_close, Deal.closed_on, func.count(), func.sum(Deal.amount))
+        .where(*wanted)
+        .group_by(Deal.currency, Deal.status, Deal.expected_close, Deal.closed_on)
+    ):
+        day = conversion_day(status, expected_close, closed_on)
+        if book.find(currency, day) is None:
+            entry = found.setdefault((currency, day), [0, Decimal("0.00")])
+            entry[0] += count
+            entry[1] += Decimal(amount or 0)
+    return [RateGap(currency, day, n, total) for (currency, day), (n, total) in sorted(found.items())]
 
 
 @dataclass(frozen=True)
@@ -126,17 +181,28 @@ def open_pipeline_cells() -> list[PipelineCell]:
         select(
             per_deal.c.family_id, Deal.stage_id, Deal.expected_close, func.count(),
             func.sum(per_deal.c.q), func.sum(per_deal.c.q * per_deal.c.q),
-            func.sum(per_deal.c.q * per_deal.c.q * per_deal.c.q), func.sum(per_deal.c.amount),
+            func.sum(per_deal.c.q * per_deal.c.q * per_deal.c.q), func.sum(per_deal.c.amount), Deal.currency,
         )
         .join(Deal, Deal.id == per_deal.c.deal_id)
-        .group_by(per_deal.c.family_id, Deal.stage_id, Deal.expected_close)
+        .group_by(per_deal.c.family_id, Deal.stage_id, Deal.expected_close, Deal.currency)
     ).all()
     families = dict(db.session.execute(select(ProductFamily.id, ProductFamily.code)).all())
     stages = dict(db.session.execute(select(Stage.id, Stage.name)).all())
+    book = RateBook.load()
+    # Grouped by currency too so each converts at its own rate, then merged back into one cell
+    # per family, stage and day (amounts in the base currency).
+    cells: dict[tuple[int, int, date], list] = {}
+    for family_id, stage_id, close, count, q, q2, q3, amount, currency in rows:
+        converted = _in_base(amount, book.find(currency, conversion_day("open", close, None)))
+        cell = cells.setdefault((family_id, stage_id, close), [0, 0.0, 0.0, 0.0, Decimal("0.00")])
+        cell[0] += count
+        cell[1] += float(q)
+        cell[2] += float(q2)
+        cell[3] += float(q3)
+        cell[4] += converted
     return [
-        PipelineCell(families[family_id], stages[stage_id], close, count, float(q), float(q2),
-                     float(q3), Decimal(amount or 0))
-        for family_id, stage_id, close, count, q, q2, q3, amount in rows
+        PipelineCell(families[family_id], stages[stage_id], close, count, q, q2, q3, amount)
+        for (family_id, stage_id, close), (count, q, q2, q3, amount) in cells.items()
     ]
 
 
@@ -164,14 +230,41 @@ def open_line_columns() -> LineColumns:
     # "YYYY-MM-DD" text): a million rows without a Python object per value.
     columns = _raw_columns(
         select(per_deal.c.deal_id, per_deal.c.family_id, Deal.stage_id, Deal.expected_close,
-               per_deal.c.q, cast(per_deal.c.amount, Float))
-        .join(Deal, Deal.id == per_deal.c.deal_id), 6)
+               per_deal.c.q, cast(per_deal.c.amount, Float), _foreign_currency())
+        .join(Deal, Deal.id == per_deal.c.deal_id), 7)
+    expected_close = np.array(columns[3], dtype="datetime64[D]")
     return LineColumns(
         deal_id=np.asarray(columns[0], dtype=np.int64), family=_index(columns[1], family_ids),
-        stage=_index(columns[2], stage_ids), expected_close=np.array(columns[3], dtype="datetime64[D]"),
-        quantity=np.asarray(columns[4], dtype=float), amount=np.asarray(columns[5], dtype=float),
+        stage=_index(columns[2], stage_ids), expected_close=expected_close,
+        quantity=np.asarray(columns[4], dtype=float),
+        amount=_open_amounts_in_base(np.asarray(columns[5], dtype=float), columns[6], expected_close),
         family_codes=family_codes, stage_names=stage_names,
     )
+
+
+def _foreign_currency():
+    """A deal's currency when it is not the base currency, else NULL: a million base-currency
+    rows then bring no string each."""
+    return case((Deal.currency == base_currency(), None), else_=Deal.currency)
+
+
+def _open_amounts_in_base(amounts: np.ndarray, currencies, expected_close: np.ndarray) -> np.ndarray:
+    """Open deals' amounts (floats, one per row) in the base currency: each foreign currency
+    (``_foreign_currency``: None for the base) at the rate of its expected close month's last
+    day, 0 without one. One rate look-up per currency and month, not per row."""
+    book = RateBook.load()
+    codes = np.asarray(currencies, dtype=object) if len(currencies) else np.zeros(0, dtype=object)
+    foreign = codes.astype(bool)  # None (the base currency) is False
+    if not foreign.any():
+        return amounts
+    factors = np.ones(amounts.size)
+    months = expected_close.astype("datetime64[M]")
+    for code in set(codes[foreign].tolist()):
+        of_code = codes == code
+        for month in np.unique(months[of_code]):
+            rate = book.find(code, month_end(month.astype("datetime64[D]").astype(date)))
+            factors[of_code & (months == month)] = float(rate) if rate is not None else 0.0
+    return amounts * factors
 
 
 def _raw_columns(query, width: int) -> list[tuple]:
@@ -230,17 +323,18 @@ def open_deal_features() -> DealFeatureColumns:
     columns = _raw_columns(
         select(Deal.id, Deal.stage_id, _EpochSeconds(Deal.created_at),
                _EpochSeconds(Deal.stage_entered_at), _EpochSeconds(last_touch.c.last),
-               cast(Deal.amount, Float))
+               cast(Deal.amount, Float), _foreign_currency(), Deal.expected_close)
         .outerjoin(last_touch, last_touch.c.deal_id == Deal.id)
         .where(Deal.status == "open")
-        .order_by(Deal.id), 6)
+        .order_by(Deal.id), 8)
     return DealFeatureColumns(
         deal_id=np.asarray(columns[0], dtype=np.int64),
         stage=_index(columns[1], stage_ids),
         created_at=_seconds(columns[2]),
         stage_entered_at=_seconds(columns[3]),
         last_activity=_seconds(columns[4]),
-        amount=np.asarray(columns[5], dtype=float),
+        amount=_open_amounts_in_base(np.asarray(columns[5], dtype=float), columns[6],
+                                     np.array(columns[7], dtype="datetime64[D]")),
         stage_names=stage_names,
     )
 
@@ -257,14 +351,23 @@ def won_line_totals() -> list[WonUnits]:
     """Units and amount of won deals' lines per family and close day: the stand-in for actual
     orders when none were imported."""
     rows = db.session.execute(
-        select(ProductFamily.code, Deal.closed_on, func.sum(DealLine.quantity), func.sum(DealLine.amount))
+        select(ProductFamily.code, Deal.closed_on, func.sum(DealLine.quantity), func.sum(DealLine.amount),
+               Deal.currency)
         .join(Deal, Deal.id == DealLine.deal_id)
         .join(ProductFamily, ProductFamily.id == DealLine.family_id)
         .where(Deal.status == "won")
-        .group_by(ProductFamily.code, Deal.closed_on)
+        .group_by(ProductFamily.code, Deal.closed_on, Deal.currency)
     ).all()
+    book = RateBook.load()
+    totals: dict[tuple[str, date], list] = {}
     # A closed deal always has its close day (check constraint closed_on_matches_status).
-    return [WonUnits(code, closed, float(q), Decimal(a or 0)) for code, closed, q, a in rows if closed is not None]
+    for code, closed, q, amount, currency in rows:
+        if closed is None:
+            continue
+        entry = totals.setdefault((code, closed), [0.0, Decimal("0.00")])
+        entry[0] += float(q)
+        entry[1] += _in_base(amount, book.find(currency, closed))
+    return [WonUnits(code, closed, q, amount) for (code, closed), (q, amount) in totals.items()]
 
 
 @dataclass(frozen=True)
@@ -308,7 +411,10 @@ def history_fingerprint() -> tuple:
         select(Deal.status, func.count(), func.sum(Deal.amount), func.max(Deal.closed_on))
         .group_by(Deal.status).order_by(Deal.status)
     ).all())
-    return (tuple(deals), tuple(changes), tuple(touches), stages, tuple(content), statuses)
+    rates = db.session.execute(select(func.count(ExchangeRate.id), func.max(ExchangeRate.id),
+                                      func.max(ExchangeRate.created_at))).one()
+    return (tuple(deals), tuple(changes), tuple(touches), stages, tuple(content), statuses, tuple(rates),
+            base_currency())
 
 
 def user_names(user_ids) -> dict[int, str]:
@@ -413,9 +519,10 @@ def plan_feedback() -> PlanFeedback:
 
 __all__ = [
     "NO_PLAN_FEEDBACK", "DealFeatureColumns", "DealHistory", "DealState", "DealSummary", "Family",
-    "LineColumns", "NoPlanFeedback", "PipelineCell", "PipelineLine", "PlanCell", "PlanFeedback", "StageInfo",
-    "StateLine", "WonUnits", "deal_histories", "deal_summaries", "history_fingerprint",
-    "open_deal_features", "open_line_columns", "open_pipeline_cells", "pipeline_lines",
+    "LineColumns", "NoPlanFeedback", "PipelineCell", "PipelineLine", "PlanCell", "PlanFeedback", "RateGap",
+    "StageInfo",
+    "StateLine", "WonUnits", "base_currency_code", "deal_histories", "deal_summaries", "history_fingerprint",
+    "missing_exchange_rates", "open_deal_features", "open_line_columns", "open_pipeline_cells", "pipeline_lines",
     "pipeline_lines_as_of", "pipeline_stages", "plan_feedback", "product_families",
     "set_plan_feedback", "user_names", "won_line_totals",
 ]

@@ -32,6 +32,7 @@ from sqlalchemy import select
 from crm.contacts.models import Activity
 from crm.deals.models import Deal, DealChange, DealLine, ProductFamily, Stage
 from crm.extensions import db
+from crm.money.services import RateBook, conversion_day, convert
 from crm.public_types import PipelineLine
 
 SYSTEM_ACTIVITY_PREFIX = "deal_"
@@ -57,6 +58,8 @@ class DealState:
     status: str                      # open, won, lost
     closed_on: date | None
     last_activity_at: datetime | None  # last touch (call, email, meeting, note) before the moment
+    currency: str = ""               # the deal's own; ``amount`` and lines are in the base currency
+    converted: bool = True           # False: no rate on the state's conversion day (amounts are 0)
 
     @property
     def is_open(self) -> bool:
@@ -73,6 +76,8 @@ class DealHistory:
     closed_on: date | None                        # today's closed_on
     events: tuple[tuple[datetime, str, Any], ...]  # (changed_at, field, new value), in order
     touches: tuple[datetime, ...] = field(default=())  # non-system activity times, sorted
+    currency: str = ""                 # the deal's currency (not tracked: today's)
+    rates: RateBook | None = None      # converts the replayed amounts into the base currency
 
     def state_at(self, moment: datetime) -> DealState | None:
         """The deal as it stood just before ``moment`` (timezone-aware), or None before it
@@ -95,13 +100,21 @@ class DealHistory:
         if status != "open":
             closed_on = self._closed_on(status_index)
         touch = bisect.bisect_left(self.touches, moment)
+        expected_close = _as_date(values["expected_close"])
+        amount, lines = Decimal(str(values["amount"])), _as_lines(values["lines"])
+        rate = self.rates.find(self.currency, conversion_day(status, expected_close, closed_on)) \
+            if self.rates is not None else Decimal(1)
+        if rate != 1:
+            amount = convert(amount, rate) if rate is not None else Decimal("0.00")
+            lines = tuple(StateLine(line.family, line.quantity,
+                                    convert(line.amount, rate) if rate is not None else Decimal("0.00"))
+                          for line in lines)
         return DealState(
             deal_id=self.deal_id, created_at=self.created_at, stage=values["stage"],
             stage_entered_at=stage_entered_at,
-            expected_close=_as_date(values["expected_close"]),
-            amount=Decimal(str(values["amount"])), lines=_as_lines(values["lines"]),
-            status=status, closed_on=closed_on,
+            expected_close=expected_close, amount=amount, lines=lines, status=status, closed_on=closed_on,
             last_activity_at=self.touches[touch - 1] if touch else None,
+            currency=self.currency, converted=rate is not None,
         )
 
     def _closed_on(self, status_index: int | None) -> date | None:
@@ -122,7 +135,7 @@ def deal_histories(*, closed_only: bool = False, created_before: datetime | None
     """Every deal's history (only today's closed deals with ``closed_only``; only deals
     created before ``created_before`` when given). Four queries."""
     query = select(Deal.id, Deal.created_at, Deal.closed_on, Deal.status, Deal.expected_close,
-                   Deal.amount, Stage.name).join(Stage, Stage.id == Deal.stage_id)
+                   Deal.amount, Stage.name, Deal.currency).join(Stage, Stage.id == Deal.stage_id)
     if closed_only:
         query = query.where(Deal.status != "open")
     if created_before is not None:
@@ -153,14 +166,16 @@ def deal_histories(*, closed_only: bool = False, created_before: datetime | None
         .order_by(Activity.occurred_at)
     ):
         touches[touched_id].append(at)
+    rates = RateBook.load()
     return [
         DealHistory(
             deal_id=str(deal_id), created_at=created_at, closed_on=closed_on,
             current={"stage": stage, "expected_close": expected_close, "amount": amount,
                      "lines": lines.get(deal_id, []), "status": status},
             events=tuple(events.get(deal_id, ())), touches=tuple(touches.get(deal_id, ())),
+            currency=currency or rates.base, rates=rates,
         )
-        for deal_id, created_at, closed_on, status, expected_close, amount, stage in deals
+        for deal_id, created_at, closed_on, status, expected_close, amount, stage, currency in deals
     ]
 
 
@@ -189,7 +204,7 @@ def pipeline_lines_as_of(as_of: date) -> list[PipelineLine]:
                 amount=line.amount, stage=state.stage,
                 stage_probability=probabilities.get(state.stage, Decimal("0")),
                 created_on=state.created_at.date(), expected_close=state.expected_close,
-                closed_on=state.closed_on, won=won,
+                closed_on=state.closed_on, won=won, currency=state.currency,
             ))
     return lines
 

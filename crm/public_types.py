@@ -26,7 +26,10 @@ class StageInfo:
 
 @dataclass(frozen=True)
 class PipelineLine:
-    """One product line of one open or closed deal."""
+    """One product line of one open or closed deal. ``amount`` is in the base currency
+    (converted at the deal's conversion day, ``crm.money.services.conversion_day``; 0 when its
+    currency has no rate that day, which ``missing_exchange_rates()`` reports); the deal's own
+    currency and amount are ``currency`` and ``original_amount``."""
 
     deal_id: str
     family: str
@@ -38,3 +41,5 @@ class PipelineLine:
     expected_close: date
     closed_on: date | None
     won: bool | None  # None while open
+    currency: str = ""                      # the deal's own currency
+    original_amount: Decimal | None = None  # the line's amount in it

@@ -59,9 +59,15 @@ MAX_REPORTED_REJECTIONS = 1000
 @endpoint(
     "Demand-plan input per product family and month", query=DemandQuery, response=PlanningDemandOut,
     description="Live computation (snapshot_id empty). `format=csv` answers text/csv with exactly "
-                "the columns " + ",".join(DEMAND_COLUMNS) + ". " + services.COMBINE_RULE_DOC,
+                "the columns " + ",".join(DEMAND_COLUMNS) + ". weighted_revenue is in the base currency "
+                "(the `currency` column), each deal converted at the rate of its expected close month; "
+                "open deals in a currency without a rate are a 409 unless allow_missing_rates=true. "
+                + services.COMBINE_RULE_DOC,
+    extra_statuses=(409,),
 )
 def demand_input(query: DemandQuery):
+    if not query.allow_missing_rates:
+        refuse_missing_rates()
     start, end = query.months()
     rows = services.demand_input(
         start=start, end=end, probabilities=query.probabilities, as_of=query.as_of,
@@ -241,6 +247,18 @@ def decide_outlier(code: str, body: OutlierIn):
 
 
 # --- CSV ----------------------------------------------------------------------------------
+
+def refuse_missing_rates() -> None:
+    """409 when open deals have no exchange rate into the base currency: their revenue would
+    silently count 0."""
+    gaps = crm_port.missing_exchange_rates(open_only=True)
+    if gaps:
+        listed = ", ".join(f"{gap.currency} for {gap.day:%Y-%m} ({gap.deals} deals)" for gap in gaps[:10])
+        raise crm_port.Conflict(
+            f"no exchange rate into {crm_port.base_currency_code()} for {listed}: add the rates, or ask "
+            "with allow_missing_rates=true (their revenue then counts 0)",
+            {"currency": ", ".join(sorted({gap.currency for gap in gaps}))})
+
 
 def csv_response(rows, filename: str, source: str) -> Response:
     response = Response(demand_csv(rows), mimetype="text/csv")

@@ -118,6 +118,9 @@ class DemandQuery(_Query):
     as_of: AsOf | None = Field(None, description=f"rebuild the pipeline as it stood at the end of this day "
                                                  f"({AS_OF_RANGE})")
     family: str | None = Field(None, max_length=2000, description="comma-separated family codes (default: all)")
+    allow_missing_rates: bool = Field(False, description="answer even when open deals are in a currency "
+                                      "without an exchange rate (their revenue counts 0, their units count); "
+                                      "otherwise such deals are a 409 naming the currencies and days")
 
     def months(self) -> tuple[str, str]:
         return _months(self.from_, self.to)
@@ -221,6 +224,7 @@ class PlanningDemandRowOut(BaseModel):
     deal_count: int
     demand_input_units: float
     snapshot_id: int | None
+    currency: str = Field(description="ISO 4217 code of the base currency weighted_revenue is in")
 
 
 class PlanningDemandOut(BaseModel):

@@ -9,6 +9,7 @@ from decimal import Decimal
 DEMAND_COLUMNS = (
     "family", "period", "baseline_units", "weighted_units", "weighted_revenue", "best_case_units",
     "commit_units", "low_units", "high_units", "deal_count", "demand_input_units", "snapshot_id",
+    "currency",
 )
 PROBABILITY_SOURCES = ("stage", "calibrated")
 COMBINE_RULES = ("pipeline", "baseline", "baseline_plus_pipeline")
@@ -41,6 +42,7 @@ class DemandRow:
     deal_count: int
     demand_input_units: float
     snapshot_id: int | None = None
+    currency: str = ""               # the base currency weighted_revenue is in (ISO 4217)
 
 
 @dataclass(frozen=True)

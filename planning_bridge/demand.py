@@ -250,6 +250,7 @@ def assemble(sums: Sums, lead_times, day: date, first: int, last: int, wanted) -
     settings = settings_by_family()
     histories = family_histories(lead_times, day)
     booked = won_units(lead_times, day)
+    currency = crm_port.base_currency_code()  # weighted revenue is in it (crm.public converts)
     cells = []
     for f, family in enumerate(wanted):
         history = histories[family]
@@ -267,7 +268,7 @@ def assemble(sums: Sums, lead_times, day: date, first: int, last: int, wanted) -
                 weighted_revenue=Decimal(str(round(float(sums.revenue[index]), 2))).quantize(CENT),
                 best_case_units=_r(sums.best[index]), commit_units=_r(sums.commit[index]),
                 low_units=_r(low), high_units=_r(high), deal_count=int(round(sums.deals[index])),
-                demand_input_units=_r(demand), snapshot_id=None,
+                demand_input_units=_r(demand), snapshot_id=None, currency=currency,
             )
             cells.append(DemandCell(
                 row, rule, _r(all_units[m]), _r(other_units[m]),

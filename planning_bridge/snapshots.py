@@ -87,13 +87,14 @@ def get_snapshot(snapshot_id: int) -> SnapshotInfo:
 def snapshot_rows(snapshot_id: int) -> list[DemandRow]:
     """The frozen rows, in the order they were computed (family, then month)."""
     snapshot = _snapshot(snapshot_id)
+    currency = crm_port.base_currency_code()  # not frozen with the rows: today's base currency
     return [
         DemandRow(
             family=r.family, period=r.period, baseline_units=r.baseline_units,
             weighted_units=r.weighted_units, weighted_revenue=r.weighted_revenue,
             best_case_units=r.best_case_units, commit_units=r.commit_units, low_units=r.low_units,
             high_units=r.high_units, deal_count=r.deal_count,
-            demand_input_units=r.demand_input_units, snapshot_id=snapshot.id,
+            demand_input_units=r.demand_input_units, snapshot_id=snapshot.id, currency=currency,
         )
         for r in snapshot.rows
     ]

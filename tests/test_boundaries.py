@@ -30,10 +30,13 @@ ROOT = Path(__file__).resolve().parent.parent
 # here: extensions/timeutil/errors/validation/jsontype/policy are the shared rules and tools;
 # web and api are the page and JSON plumbing; signals is how features talk without importing
 # each other; public*/kit are the port the bridge reads; scheduler holds ``Job``; jobs and
-# ratelimits are infrastructure tables (background work, rate-limit counters) features use.
+# ratelimits are infrastructure tables (background work, rate-limit counters) features use;
+# i18n is the translation helpers (``_``, ``_l``) every feature's text goes through; textfold
+# the accent- and case-insensitive matching rule (Python and SQL) searches and rules share.
 KERNEL = {
     "extensions", "timeutil", "errors", "validation", "jsontype", "policy", "signals", "web", "api",
     "public", "public_history", "public_types", "kit", "scheduler", "jobs", "ratelimits", "i18n",
+    "textfold",
 }
 # The composition root and the manifest: they know every feature; no feature knows them.
 WIRING = {"app", "features", "cli"}

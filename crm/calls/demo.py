@@ -27,8 +27,24 @@ NOTES = {
     "voicemail": "Left a short voicemail mentioning the valve retrofit case study.",
 }
 SCRIPTS = [
-    {"name": "Cold call opener", "body": "Hi {name}, this is {me} from Northwind. I'm calling because plants "
-     "like yours cut pump downtime by a third with condition monitoring. Do you have two minutes?\n\n"
+    {"name": "Apertura de llamada en frío", "body": "Hola {name}, le habla {me} de Bombas y Válvulas del Norte. "
+     "Le llamo porque plantas como la suya reducen un tercio los paros de bombas con monitoreo de condición. "
+     "¿Tiene dos minutos?\n\nPregunte: ¿cómo planean hoy el mantenimiento? ¿Quién decide las refacciones?\n"
+     "Cierre: ¿una llamada de 20 minutos con un ingeniero la próxima semana?",
+     "objections": [{"objection": "Ya tenemos proveedor",
+                     "answer": "La mayoría de nuestros clientes también; ¿qué le cambiaría al suyo?"},
+                    {"objection": "Mándeme un correo",
+                     "answer": "Con gusto; para que le sirva, ¿qué problema querría resolver primero?"},
+                    {"objection": "No hay presupuesto",
+                     "answer": "Entiendo; ¿cuándo se define el presupuesto de mantenimiento del próximo año?"}]},
+    {"name": "Seguimiento tras ver precios", "body": "Hola {name}, vi que estuvo revisando nuestros precios. "
+     "¿Tiene alguna duda, o le preparo una cotización para sus volúmenes?",
+     "objections": [{"objection": "Solo estoy viendo", "answer": "Claro; ¿qué le hizo buscar ahora?"},
+                    {"objection": "Está muy caro",
+                     "answer": "¿Comparado con qué? Veamos el costo total a cinco años."}]},
+    {"name": "Cold call opener", "body": "Hi {name}, this is {me} from Bombas y Válvulas del Norte. "
+     "I'm calling because plants like yours cut pump downtime by a third with condition monitoring. "
+     "Do you have two minutes?\n\n"
      "Ask: how do you plan maintenance today? Who decides on spare parts?\n"
      "Close: a 20-minute call with an engineer next week?",
      "objections": [{"objection": "We already have a supplier",
@@ -57,7 +73,8 @@ def seed(actors, today, now) -> dict[str, int]:
         counts["call_scripts"] += 1
     for key in REP_KEYS:
         rep = actors[key]
-        create_block(rep, {"kind": "recurring", "title": "Prospecting", "weekdays": [0, 1, 2, 3, 4],
+        title = "Prospección" if getattr(rep, "language", "en") == "es" else "Prospecting"
+        create_block(rep, {"kind": "recurring", "title": title, "weekdays": [0, 1, 2, 3, 4],
                            "start_time": time(9), "end_time": time(10, 30),
                            "valid_from": today - timedelta(days=60)}, now)
         counts["call_blocks"] += 1

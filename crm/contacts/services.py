@@ -46,6 +46,7 @@ from crm.contacts.timeline import record_activity, timeline  # noqa: F401  (time
 from crm.errors import Conflict, NotFound, ValidationFailed
 from crm.extensions import db
 from crm.policy import require_add_to_timeline, require_edit, require_sales
+from crm.textfold import folded, like_pattern
 from crm.validation import as_id
 from crm.web.pagination import Page, clamp_page
 
@@ -140,8 +141,9 @@ def list_companies(q: str = "", *, sort: str = "name", page: int = 1, per_page: 
     page, per_page = clamp_page(page, per_page)
     query = select(Company)
     if q.strip():
-        like = f"%{q.strip().lower()}%"
-        query = query.where(or_(func.lower(Company.name).like(like), Company.domain.like(like)))
+        like = like_pattern(q)
+        query = query.where(or_(folded(Company.name).like(like, escape="\\"),
+                                folded(Company.domain).like(like, escape="\\")))
     total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
     order = {"name": Company.name, "created": Company.created_at.desc(), "size": Company.employee_count.desc()}
     items = db.session.scalars(
@@ -231,11 +233,13 @@ def search_contacts(
     page, per_page = clamp_page(page, per_page)
     query = select(Contact).outerjoin(Company, Contact.company_id == Company.id)
     if q.strip():
-        like = f"%{q.strip().lower()}%"
-        full_name = func.lower(Contact.first_name + " " + Contact.last_name)
-        query = query.where(
-            or_(full_name.like(like), Contact.email.like(like), func.lower(Company.name).like(like))
-        )
+        # Accent- and case-insensitive ("jose" finds "José"), on SQLite and PostgreSQL alike.
+        like = like_pattern(q)
+        full_name = folded(Contact.first_name + " " + Contact.last_name)
+        query = query.where(or_(
+            full_name.like(like, escape="\\"), folded(Contact.email).like(like, escape="\\"),
+            folded(Contact.title).like(like, escape="\\"), folded(Company.name).like(like, escape="\\"),
+        ))
     if owner_id is not None:
         query = query.where(Contact.owner_id == owner_id)
     if stage:
@@ -346,6 +350,9 @@ def timeline_names(activities: Page) -> dict[str, dict[int, str]]:
     items = list(activities.items)
     deal_ids = {a.deal_id for a in items if a.deal_id is not None}
     deals = _deals_table()
-    deal_names: dict[int, str] = dict(db.session.execute(
-        select(deals.c.id, deals.c.name).where(deals.c.id.in_(deal_ids))).all()) if deal_ids else {}
-    return {"contacts": contact_names(a.contact_id for a in items), "deals": deal_names}
+    rows = db.session.execute(
+        select(deals.c.id, deals.c.name, deals.c.currency).where(deals.c.id.in_(deal_ids))).all() if deal_ids else []
+    # Currencies too: an amount on the timeline is shown in its deal's own currency (activities
+    # written before they recorded it name none), never in a default one.
+    return {"contacts": contact_names(a.contact_id for a in items), "deals": {i: name for i, name, _c in rows},
+            "deal_currencies": {i: currency for i, _n, currency in rows}}

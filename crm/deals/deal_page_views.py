@@ -12,6 +12,7 @@ from crm.deals.forms import CloseForm, StageForm
 from crm.deals.views import bp, editable_deal
 from crm.deals.visible import deal_view
 from crm.errors import Conflict, ServiceError, ValidationFailed
+from crm.money.services import deal_in_base
 from crm.timeutil import utcnow
 from crm.web.access import EVERYONE, SALES, roles
 from crm.web.formhelpers import (
@@ -49,6 +50,7 @@ def _render_deal(deal_id: int, *, note_form=None, close_form=None, stage_form=No
         names = contact_services.timeline_names(activities)
     return render_template(
         "deals/show.html", deal=deal, ship_holds=services.ship_holds(deal, utcnow().date()),
+        in_base=deal_in_base(deal.amount, deal.currency, deal.status, deal.expected_close, deal.closed_on),
         history=services.deal_history(deal.id) if deal.shows("history") else [],
         activities=activities, names=names,
         note_form=note_form or NoteForm(formdata=None),

@@ -24,6 +24,7 @@ from crm.auth.services import sales_user_id
 from crm.contacts.models import Company, Contact
 from crm.deals.models import ProductFamily, Stage
 from crm.extensions import db
+from crm.money.services import clean_currency
 from crm.validation import MAX_MONEY, MAX_QUANTITY, InputModel, get_by_id, has_control_chars
 
 CENT = Decimal("0.01")
@@ -171,10 +172,7 @@ class DealUpdate(_Input):
     @field_validator("currency", mode="plain")
     @classmethod
     def _currency(cls, value: Any) -> str:
-        currency = str(value or "").upper()
-        if len(currency) != 3 or not currency.isalpha():
-            raise ValueError("an ISO 4217 code such as EUR")
-        return currency
+        return clean_currency(value)  # a code CLDR knows: "XYZ" would never find a rate
 
     @field_validator("source", mode="plain")
     @classmethod

@@ -41,8 +41,10 @@ from crm.deals.models import DEAL_STATUSES, Deal, DealChange, DealLine, Stage
 from crm.deals.promises import PlanAnswers, ShipHold, delivery_month, ship_holds  # noqa: F401  (re-exported)
 from crm.errors import Conflict, NotFound, ValidationFailed
 from crm.extensions import db
+from crm.money.services import RateBook, Total, conversion_day
 from crm.policy import require_edit, require_sales
 from crm.signals import deal_changed
+from crm.textfold import folded, like_pattern
 from crm.validation import as_id
 from crm.web.pagination import Page, clamp_page
 
@@ -114,7 +116,8 @@ def create_deal(actor: User, data: dict[str, Any], now: datetime) -> Deal:
     _record_changes(deal, {}, actor, now)
     record_activity(
         "deal_created", now, contact_id=deal.contact_id, company_id=deal.company_id,
-        deal_id=deal.id, user_id=actor.id, details={"name": deal.name, "amount": str(deal.amount)},
+        deal_id=deal.id, user_id=actor.id,
+        details={"name": deal.name, "amount": str(deal.amount), "currency": deal.currency},
     )
     db.session.flush()
     return deal
@@ -167,7 +170,7 @@ def close_deal(
     record_activity(
         "deal_won" if won else "deal_lost", now, contact_id=deal.contact_id,
         company_id=deal.company_id, deal_id=deal.id, user_id=actor.id,
-        details={"amount": str(deal.amount), "reason": deal.lost_reason},
+        details={"amount": str(deal.amount), "currency": deal.currency, "reason": deal.lost_reason},
     )
     db.session.flush()
     return deal
@@ -226,8 +229,9 @@ def list_deals(
         raise ValidationFailed("bad status filter", {"status": f"one of {', '.join(DEAL_STATUSES)}"})
     query = select(Deal).outerjoin(Company, Deal.company_id == Company.id)
     if q.strip():
-        like = f"%{q.strip().lower()}%"
-        query = query.where(or_(func.lower(Deal.name).like(like), func.lower(Company.name).like(like)))
+        like = like_pattern(q)
+        query = query.where(or_(folded(Deal.name).like(like, escape="\\"),
+                                folded(Company.name).like(like, escape="\\")))
     for column, value in ((Deal.status, status), (Deal.owner_id, owner_id), (Deal.stage_id, stage_id),
                           (Deal.company_id, company_id), (Deal.contact_id, contact_id)):
         if value not in (None, ""):
@@ -244,17 +248,24 @@ def list_deals(
     return Page(items, page, per_page, total)
 
 
-def deal_board(owner_id: int | None = None, per_stage: int = 50) -> list[tuple[Stage, list[Deal], int, Decimal]]:
+def deal_board(owner_id: int | None = None, per_stage: int = 50) -> list[tuple[Stage, list[Deal], int, Total]]:
     """Open deals grouped by stage for the board: each stage with its first deals (by expected
-    close), its count and its total amount. Three queries whatever the number of deals."""
+    close), its count and its total in the base currency (``crm.money.services.Total``: each
+    currency converted at the rate of the deal's expected close month; an amount without a
+    rate is left out and named, never added as it is). Three queries whatever the number of
+    deals (the totals come grouped by stage, currency and expected close day)."""
     stages = list_stages()
     open_deals = [Deal.status == "open"] + ([Deal.owner_id == owner_id] if owner_id is not None else [])
-    totals = {
-        stage_id: (count, amount or Decimal("0"))
-        for stage_id, count, amount in db.session.execute(
-            select(Deal.stage_id, func.count(), func.sum(Deal.amount)).where(*open_deals).group_by(Deal.stage_id)
-        )
-    }
+    book = RateBook.load()
+    counts: dict[int, int] = {}
+    totals: dict[int, Total] = {}
+    for stage_id, currency, expected_close, count, amount in db.session.execute(
+        select(Deal.stage_id, Deal.currency, Deal.expected_close, func.count(), func.sum(Deal.amount))
+        .where(*open_deals).group_by(Deal.stage_id, Deal.currency, Deal.expected_close)
+    ):
+        counts[stage_id] = counts.get(stage_id, 0) + count
+        totals.setdefault(stage_id, Total(book.base)).add(
+            book, amount, currency, conversion_day("open", expected_close, None))
     # The first `per_stage` deals of each stage in one query, ranked inside the database.
     ranked = (
         select(Deal.id, func.row_number().over(
@@ -270,7 +281,7 @@ def deal_board(owner_id: int | None = None, per_stage: int = 50) -> list[tuple[S
     by_stage: dict[int, list[Deal]] = {}
     for deal in deals:
         by_stage.setdefault(deal.stage_id, []).append(deal)
-    return [(s, by_stage.get(s.id, []), *totals.get(s.id, (0, Decimal("0")))) for s in stages]
+    return [(s, by_stage.get(s.id, []), counts.get(s.id, 0), totals.get(s.id) or Total(book.base)) for s in stages]
 
 
 def deal_history(deal_id: int) -> list[DealChange]:

@@ -18,6 +18,7 @@ from crm.deals.forms import SPARE_LINE_ROWS, DealForm
 from crm.deals.models import DEAL_STATUSES
 from crm.deals.visible import board_view, deal_page_view
 from crm.errors import ServiceError
+from crm.money.services import deals_in_base
 from crm.policy import require_edit
 from crm.timeutil import utcnow
 from crm.web.access import EVERYONE, SALES, roles
@@ -91,7 +92,7 @@ def list_deals():
     filtering = bool(filters["q"] or filters["owner_id"] or filters["stage_id"]
                      or request.args.get("status", "open") != "open")
     return render_template(
-        "deals/list.html", page=page, filters=filters, filtering=filtering,
+        "deals/list.html", page=page, filters=filters, filtering=filtering, in_base=deals_in_base(page.items),
         owners=sales_users(), stages=services.list_stages(active_only=False),
         status_arg=request.args.get("status", "open"),
     )

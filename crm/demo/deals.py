@@ -40,7 +40,7 @@ from crm.demo.timing import (
 )
 
 STAGE_NAMES = tuple(name for name, _p in catalog.STAGES)
-PROPOSAL, NEGOTIATION = STAGE_NAMES.index("Proposal"), STAGE_NAMES.index("Negotiation")
+PROPOSAL, NEGOTIATION = STAGE_NAMES.index("Propuesta"), STAGE_NAMES.index("Negociación")
 BASE_DWELL_DAYS = (20, 24, 28, 26, 20)  # typical days in each stage for a small account
 DROP_BASE = (-0.3, -0.8, -1.0, -1.1)  # log-odds of dropping out after each non-final stage
 FAMILIES = {f.code: f for f in catalog.FAMILIES}
@@ -97,6 +97,7 @@ def _line(rng: random.Random, family: catalog.Family, company: CompanyPlan) -> L
     scale = (company.employee_count / 100) ** 0.35
     quantity = max(1, round(family.base_quantity * scale * rng.lognormvariate(0, 0.5)))
     price = Decimal(rng.choice(family.list_prices)) * Decimal(str(1 - 0.12 * company.size))
+    price /= Decimal(str(catalog.PRICING_RATES[company.country.currency]))  # list prices are in pesos
     return Line(family.code, float(quantity), price.quantize(CENT, ROUND_HALF_UP))
 
 
@@ -265,7 +266,7 @@ def _deal_name(rng: random.Random, company: CompanyPlan, lines, created_at: date
     name = f"{company.short} – {project} {created_at.year}"
     n = 2
     while name in names:
-        name, n = f"{company.short} – {project} {created_at.year} (phase {n})", n + 1
+        name, n = f"{company.short} – {project} {created_at.year} (fase {n})", n + 1
     names.add(name)
     return name
 

@@ -95,6 +95,12 @@ def weighted(rng: random.Random, pairs) -> str:
     return rng.choices(values, weights=weights)[0]
 
 
+def _titles(language: str, senior: bool) -> tuple[str, ...]:
+    if language == "es":
+        return catalog.SENIOR_TITLES_ES if senior else catalog.STAFF_TITLES_ES
+    return catalog.SENIOR_TITLES if senior else catalog.STAFF_TITLES
+
+
 def rep_time_zone(rep_key: str) -> str:
     return next(rep.time_zone for rep in catalog.REPS if rep.key == rep_key)
 
@@ -127,6 +133,8 @@ def plan_companies(rng: random.Random, start: date) -> list[CompanyPlan]:
         words.add(word)
         country = rng.choices(countries, weights=[c.weight for c in countries])[0]
         industry, descriptors, buys = rng.choice(catalog.INDUSTRIES)
+        if country.language == "es":
+            descriptors = catalog.INDUSTRY_WORDS_ES.get(industry, descriptors)
         descriptor = rng.choice(descriptors) if rng.random() < 0.6 else ""
         legal = rng.choice(country.legal_forms)
         domain = f"{slug(word)}.{country.tld}"
@@ -199,7 +207,7 @@ def _contact(rng: random.Random, company: CompanyPlan, first_of_company: bool, t
     has_linkedin = rng.random() < 0.7
     return ContactPlan(
         email=_email(rng, company, first, last, taken), first_name=first, last_name=last,
-        title=rng.choice(catalog.SENIOR_TITLES if senior else catalog.STAFF_TITLES), senior=senior,
+        title=rng.choice(_titles(company.country.language, senior)), senior=senior,
         phone=_phone(rng, company.country), company=company,
         time_zone=company.country.time_zone if rng.random() < 0.85 else None,
         do_not_contact=rng.random() < 0.02, unsubscribed=rng.random() < 0.04,

@@ -142,6 +142,7 @@ def _create_user(user: catalog.DemoUser, since: datetime, actors: dict | None) -
         user.email, user.role, catalog.DEMO_PASSWORD, name=user.name, manager_id=manager_id,
         time_zone=user.time_zone,
     )
+    created.language = user.language
     created.created_at = since
     db.session.flush()
     return created
@@ -188,6 +189,7 @@ def _insert_contacts(
             "x_url": contact.x_url, "source": contact.source,
         }, partial=False)
         rows.append({**row, "company_id": company_ids[contact.company.domain],
+                     "language": contact.company.country.language,
                      "owner_id": actors[contact.owner_key].id, "custom": {},
                      "created_at": contact.created_at, "updated_at": contact.created_at})
     db.session.execute(insert(Contact), rows)
@@ -227,6 +229,7 @@ def _replay_deal(plan: DealPlan, actors, stage_ids, company_ids, contact_ids) ->
         "name": plan.name, "stage_id": stage_ids[plan.stage], "expected_close": plan.expected_close,
         "company_id": company_ids[plan.company.domain], "contact_id": contact_ids[plan.contact.email],
         "owner_id": owner.id, "source": plan.source, "lines": [line.as_input() for line in plan.lines],
+        "currency": plan.company.country.currency,
     }, plan.created_at)
     for step in plan.steps:
         actor = actors[step.by]

@@ -22,9 +22,9 @@ from __future__ import annotations
 import html
 import json
 import re
-import unicodedata
 from dataclasses import dataclass
 
+from crm import textfold
 from crm.errors import ValidationFailed
 
 FORMATS = ("vtt", "srt", "json")
@@ -65,9 +65,7 @@ class TranscriptError(ValidationFailed):
 def fold(text: str) -> str:
     """``text`` for matching: accents removed (NFKD without combining marks, so "Precío" and
     "precio" match, "ñ" reads "n"), case folded, runs of whitespace one space."""
-    decomposed = unicodedata.normalize("NFKD", text)
-    bare = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    return " ".join(bare.casefold().split())
+    return textfold.fold(text)  # the one folding rule fit rules and searches use too
 
 
 def speaker_role(label: str | None, rep_names: tuple[str, ...] = ()) -> str | None:

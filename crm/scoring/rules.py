@@ -15,6 +15,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from crm.extensions import db
 from crm.scoring.models import FitRule, ScoringRule, ScoringSettings
+from crm.textfold import fold
 from crm.timeutil import utcnow
 
 EVENT_KINDS = ("page_viewed", "email_opened", "email_clicked", "form_submitted", "email_replied",
@@ -36,11 +37,15 @@ DEFAULT_RULES = (
 )
 
 DEFAULT_FIT_RULES = (
-    # attribute, match, min, max, points, label
-    ("title", "ceo|cfo|coo|cto|chief|founder|owner|president|managing director", None, None, 40.0, "C-level"),
-    ("title", "vp|vice president|svp|evp", None, None, 35.0, "VP"),
-    ("title", "director|head", None, None, 25.0, "director"),
-    ("title", "manager|lead", None, None, 12.0, "manager"),
+    # attribute, match, min, max, points, label. Titles in English and Spanish (matched without
+    # accents or case: "Dirección General" finds "direccion general").
+    ("title", "ceo|cfo|coo|cto|chief|founder|owner|president|managing director|director general|"
+              "directora general|gerente general|dueño|dueña|propietario|presidente|presidenta|fundador",
+     None, None, 40.0, "C-level"),
+    ("title", "vp|vice president|svp|evp|vicepresidente|vicepresidenta", None, None, 35.0, "VP"),
+    ("title", "director|head|directora|jefe|jefa", None, None, 25.0, "director"),
+    ("title", "manager|lead|gerente|coordinador|coordinadora|supervisor|supervisora|encargado|encargada",
+     None, None, 12.0, "manager"),
     ("company_size", None, 1, 49, 5.0, ""),
     ("company_size", None, 50, 199, 15.0, ""),
     ("company_size", None, 200, 4999, 30.0, ""),
@@ -104,9 +109,12 @@ class FitSpec:
     def of(cls, rule: FitRule) -> "FitSpec":
         pattern = None
         if rule.attribute == "title":
-            words = [w.strip() for w in (rule.match or "").lower().split("|") if w.strip()]
+            # Terms and titles are compared folded (crm.textfold): "gerente" finds "Gerente de
+            # Mantenimiento", "direccion de compras" finds "Dirección de Compras", and a rule can
+            # hold Spanish and English terms side by side ("gerente|plant manager").
+            words = [fold(w) for w in (rule.match or "").split("|") if fold(w)]
             if words:
-                pattern = re.compile(r"(?<![a-z])(?:" + "|".join(re.escape(w) for w in words) + r")(?![a-z])")
+                pattern = re.compile(r"(?<![^\W_])(?:" + "|".join(re.escape(w) for w in words) + r")(?![^\W_])")
         return cls(rule.attribute, rule.match, rule.min_value, rule.max_value, rule.points, rule.label, pattern)
 
 
@@ -179,7 +187,7 @@ def _title_matches(rule: FitSpec, title: str) -> bool:
 def fit_of(fit_rules, title: str | None, employees: int | None, industry: str | None) -> FitResult:
     """Per attribute the best matching rule counts; the sum is clipped to 0..100."""
     best: dict[str, FitSpec] = {}
-    lowered = (title or "").lower()
+    lowered = fold(title)
     for rule in fit_rules:
         if rule.attribute == "title":
             hit = bool(lowered) and _title_matches(rule, lowered)
@@ -187,7 +195,7 @@ def fit_of(fit_rules, title: str | None, employees: int | None, industry: str | 
             hit = employees is not None and (rule.min_value is None or employees >= rule.min_value) and (
                 rule.max_value is None or employees <= rule.max_value)
         else:
-            hit = bool(industry) and (rule.match or "").strip().lower() == industry.strip().lower()
+            hit = bool(industry) and fold(rule.match) == fold(industry)
         if hit and (rule.attribute not in best or rule.points > best[rule.attribute].points):
             best[rule.attribute] = rule
     total = max(0.0, min(100.0, sum(r.points for r in best.values())))

@@ -36,6 +36,24 @@ TEMPLATES = [
      "Hi {{ contact.first_name|default('there', true) }},\n\nI haven't heard back, so I'll assume the timing "
      "isn't right. If that changes, just reply to this email.\n\n{{ sender.name }}", None),
 ]
+# The team works in Spanish (a Mexican manufacturer): the same three emails for its Spanish-
+# speaking reps, and the English ones above for the rep who sells in English.
+TEMPLATES_ES = [
+    ("Intro: bombas para la planta", "Bombas para {{ company.name }}",
+     "Hola {{ contact.first_name|default('', true) }},\n\nTrabajo con equipos de planta como el suyo en el reemplazo "
+     "de bombas y válvulas para reducir los paros no programados. ¿Le serviría una llamada de 20 minutos la "
+     "próxima semana?\n\n{{ meeting_link }}\n\n{{ sender.name }}\n{{ sender.signature }}",
+     "<p>Hola {{ contact.first_name|default('', true) }},</p><p>Trabajo con equipos de planta como el suyo en el "
+     "reemplazo de bombas y válvulas para reducir los paros no programados. ¿Le serviría una llamada de 20 minutos "
+     "la próxima semana?</p><p>{{ sender.name }}</p>"),
+    ("Seguimiento: caso de éxito", "Caso de éxito para {{ company.name }}",
+     "Hola {{ contact.first_name|default('', true) }},\n\nUn breve seguimiento: una planta similar a "
+     "{{ company.name }} ahorró 14 % en mantenimiento después del cambio. Con gusto le comparto las cifras.\n\n"
+     "{{ sender.name }}", None),
+    ("Cierre", "¿Cierro su expediente?",
+     "Hola {{ contact.first_name|default('', true) }},\n\nNo he tenido respuesta, así que entiendo que no es el "
+     "momento. Si eso cambia, basta con responder a este correo.\n\n{{ sender.name }}", None),
+]
 STATES = ["finished", "finished", "replied", "replied", "paused", "task", "active", "fresh", "fresh", "bounced"]
 
 
@@ -43,10 +61,12 @@ def seed(actors, today, now) -> dict[str, int]:
     if db.session.scalar(select(Sequence.id).limit(1)) is not None:
         return {}  # running the demo again adds nothing
     manager = actors["manager"]
-    templates = [library.create_template(manager, {"name": name, "subject": subject, "text_body": text,
-                                                   "html_body": html}, now - timedelta(days=60))
-                 for name, subject, text, html in TEMPLATES]
-    counts = {"sequence_templates": len(templates), "sequences": 0, "enrollments": 0}
+    library_by_language = {
+        language: [library.create_template(manager, {"name": name, "subject": subject, "text_body": text,
+                                                     "html_body": html}, now - timedelta(days=60))
+                   for name, subject, text, html in texts]
+        for language, texts in (("en", TEMPLATES), ("es", TEMPLATES_ES))}
+    counts = {"sequence_templates": len(TEMPLATES) + len(TEMPLATES_ES), "sequences": 0, "enrollments": 0}
     future = max(now, utcnow()) + timedelta(days=1)
     # Demo history lies before the reference day's midnight (the core demo's rule).
     history_end = datetime.combine(today, time(0), tzinfo=timezone.utc)
@@ -54,7 +74,8 @@ def seed(actors, today, now) -> dict[str, int]:
         rep = actors.get(key)
         if rep is None:
             continue
-        intro, fair = _sequences_for(rep, templates, now)
+        language = "es" if getattr(rep, "language", "en") == "es" else "en"
+        intro, fair = _sequences_for(rep, library_by_language[language], now, language)
         counts["sequences"] += 2
         contacts = _contactable(rep.id, len(STATES) + 4)
         for index, contact in enumerate(contacts[:len(STATES)]):
@@ -66,18 +87,26 @@ def seed(actors, today, now) -> dict[str, int]:
     return counts
 
 
-def _sequences_for(rep, templates, now):
-    region = rep.name.split()[0]
-    intro = library.create_sequence(rep, {"name": f"Plant managers — {region}"}, now - timedelta(days=45))
+SEQUENCE_WORDS = {
+    "en": {"intro": "Plant managers", "fair": "Trade fair follow-up", "shutdown": "Ask about the next shutdown window",
+           "linkedin": "Connect on LinkedIn"},
+    "es": {"intro": "Gerentes de planta", "fair": "Seguimiento de Expo", "shutdown": "Preguntar por el próximo paro "
+           "de planta", "linkedin": "Conectar en LinkedIn"},
+}
+
+
+def _sequences_for(rep, templates, now, language: str = "en"):
+    region, words = rep.name.split()[0], SEQUENCE_WORDS[language]
+    intro = library.create_sequence(rep, {"name": f"{words['intro']} — {region}"}, now - timedelta(days=45))
     library.add_step(rep, intro.id, {"kind": "auto_email", "template_id": templates[0].id}, now)
     library.add_step(rep, intro.id, {"kind": "auto_email", "delay_days": 3, "template_id": templates[1].id}, now)
     library.add_step(rep, intro.id, {"kind": "call", "delay_days": 2,
-                                     "task_note": "Ask about the next shutdown window"}, now)
+                                     "task_note": words["shutdown"]}, now)
     library.add_step(rep, intro.id, {"kind": "auto_email", "delay_days": 4, "template_id": templates[2].id}, now)
-    fair = library.create_sequence(rep, {"name": f"Trade fair follow-up — {region}", "window_start": "09:00",
+    fair = library.create_sequence(rep, {"name": f"{words['fair']} — {region}", "window_start": "09:00",
                                          "window_end": "16:00"}, now - timedelta(days=20))
     library.add_step(rep, fair.id, {"kind": "manual_email", "template_id": templates[0].id}, now)
-    library.add_step(rep, fair.id, {"kind": "social", "delay_days": 1, "task_note": "Connect on LinkedIn"}, now)
+    library.add_step(rep, fair.id, {"kind": "social", "delay_days": 1, "task_note": words["linkedin"]}, now)
     library.add_step(rep, fair.id, {"kind": "auto_email", "delay_days": 3, "template_id": templates[1].id}, now)
     return intro, fair
 

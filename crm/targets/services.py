@@ -44,6 +44,7 @@ from crm.auth.models import User
 from crm.deals.models import Deal, DealLine, ProductFamily, Stage
 from crm.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from crm.extensions import db
+from crm.money.services import RateBook, base_currency
 from crm.public import PlanCell, plan_feedback
 from crm.targets.inputs import MAX_MONTHS, AllocationInput
 from crm.targets.models import TargetAllocation
@@ -162,17 +163,21 @@ def _recent_wins(today: date) -> dict[str, dict[int, Fraction]]:
 def _won(start: date, end: date) -> dict[tuple[str, date, int], tuple[Decimal, Decimal]]:
     rows: Sequence[Any] = db.session.execute(
         select(Deal.owner_id, ProductFamily.code, Deal.closed_on, func.sum(DealLine.quantity),
-               func.sum(DealLine.amount))
+               func.sum(DealLine.amount), Deal.currency)
         .join(DealLine, DealLine.deal_id == Deal.id).join(ProductFamily, ProductFamily.id == DealLine.family_id)
         .where(Deal.status == "won", Deal.owner_id.is_not(None), Deal.closed_on >= start,
                Deal.closed_on < add_months(month_of(end), 1))
-        .group_by(Deal.owner_id, ProductFamily.code, Deal.closed_on)
+        .group_by(Deal.owner_id, ProductFamily.code, Deal.closed_on, Deal.currency)
     ).all()
+    book = RateBook.load()
     found: dict[tuple[str, date, int], tuple[Decimal, Decimal]] = {}
-    for owner, family, closed, units, amount in rows:
+    for owner, family, closed, units, amount, deal_currency in rows:
         key = (family, month_of(closed), owner)
         old = found.get(key, (ZERO, ZERO))
-        found[key] = (old[0] + Decimal(str(units)), old[1] + Decimal(amount or 0))
+        # Won revenue in the base currency at the close date's rate; without a rate the deal's
+        # money is left out (its units count), never added as if it were the base currency.
+        converted = book.try_to_base(amount, deal_currency, closed) or ZERO
+        found[key] = (old[0] + Decimal(str(units)), old[1] + converted)
     return found
 
 
@@ -504,5 +509,6 @@ def capacity_boosts(user: User, now: datetime, limit: int = 200) -> dict[int, Ca
 
 
 def currency() -> str:
-    """The currency the plan's revenue is in (``TARGETS_CURRENCY``, default EUR)."""
-    return str(current_app.config.get("TARGETS_CURRENCY", "EUR"))
+    """The currency the plan's revenue is in: the company's base currency (``crm.money``), in
+    which the planning bridge computes every revenue."""
+    return base_currency()

@@ -13,7 +13,7 @@ from planning_bridge import services
 from planning_bridge.api import csv_response
 from planning_bridge.api_schemas import period_in_range
 from planning_bridge.contracts import DemandRow
-from planning_bridge.crm_port import product_families, roles
+from planning_bridge.crm_port import base_currency_code, missing_exchange_rates, product_families, roles
 from planning_bridge.pages import PLANNERS, bp
 from planning_bridge.pages.charts import family_chart
 from planning_bridge.pages.filters import DemandFilters, add_months, read_filters
@@ -126,6 +126,7 @@ def demand():
         source_used=source_used, period_totals=period_totals, charts=bool(blocks),
         rule_label=rule_label, rule_explanation=rule_explanation,
         drill_url_for=lambda code, period: _drill_url(filters, code, period),
+        base_currency=base_currency_code(), rate_gaps=missing_exchange_rates(open_only=True),
     )
 
 

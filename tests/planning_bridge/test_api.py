@@ -48,7 +48,7 @@ def test_csv_has_exactly_the_published_columns_and_an_empty_snapshot_id(as_plann
     assert response.headers["X-Probability-Source"] == "stage"  # too little history: the fallback
     rows = list(csv.reader(io.StringIO(response.get_data(as_text=True))))
     assert rows[0] == list(DEMAND_COLUMNS)
-    assert rows[1] == ["PUMP", "2031-07", "0", "5", "500.00", "10", "0", "0", "10", "1", "5", ""]
+    assert rows[1] == ["PUMP", "2031-07", "0", "5", "500.00", "10", "0", "0", "10", "1", "5", "", "EUR"]
 
 
 def test_the_default_range_is_eighteen_months_from_this_month(as_planner, families):
@@ -107,7 +107,7 @@ def test_snapshots_are_taken_listed_and_read(as_planner, pipeline):
     body = as_planner("GET", f"/snapshots/{snapshot['id']}").get_json()
     assert {r["snapshot_id"] for r in body["rows"]} == {snapshot["id"]}
     text = as_planner("GET", f"/snapshots/{snapshot['id']}?format=csv").get_data(as_text=True)
-    assert text.splitlines()[1].endswith(f",{snapshot['id']}")
+    assert text.splitlines()[1].endswith(f",{snapshot['id']},EUR")
     assert as_planner("GET", "/snapshots/999999").status_code == 404
     assert as_planner("POST", "/snapshots", json={"probabilities": "magic"}).status_code == 422
 

@@ -18,7 +18,7 @@ def test_demo_seed(admin, mallory, alice, bob, charlie, make_contact):
     counts = demo.seed({"admin": admin, "manager": mallory, "europe": alice, "east": bob, "west": charlie},
                        today, datetime(2026, 3, 9, 12, tzinfo=timezone.utc))
     db.session.commit()
-    assert counts["call_blocks"] == 3 and counts["call_scripts"] == 2 and counts["calls_logged"] > 30
-    assert db.session.query(TimeBlock).count() == 3 and db.session.query(CallScript).count() == 2
+    assert counts["call_blocks"] == 3 and counts["call_scripts"] == 4 and counts["calls_logged"] > 30
+    assert db.session.query(TimeBlock).count() == 3 and db.session.query(CallScript).count() == 4
     assert db.session.query(Activity).filter_by(kind="call").count() == counts["calls_logged"]
     assert db.session.query(CallQueueEntry).count() > 0

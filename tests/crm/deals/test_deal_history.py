@@ -70,7 +70,7 @@ def test_board_groups_open_deals_by_stage_with_totals(make_deal, stages, admin):
     make_deal(stage_id=stages[1].id)
     lost = make_deal(stage_id=stages[1].id)
     services.close_deal(admin, lost.id, won=False, now=NOW, lost_reason="x")
-    board = {stage.name: (count, total) for stage, _deals, count, total in services.deal_board()}
+    board = {stage.name: (count, total.amount) for stage, _deals, count, total in services.deal_board()}
     assert board["Qualified"] == (2, Decimal("2000.00"))
     assert board["Prospecting"] == (0, Decimal("0"))
 

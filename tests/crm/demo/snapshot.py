@@ -18,6 +18,9 @@ from crm.auth.models import User
 from crm.contacts.models import Activity, Company, Contact
 from crm.deals.models import Deal, DealChange, DealLine, ProductFamily, Stage
 from crm.extensions import db
+from crm.money.models import ExchangeRate
+from crm.money.services import base_currency
+from crm.public import missing_exchange_rates
 
 ENGAGEMENT_KINDS = ("call", "email_sent", "meeting_held", "note")
 
@@ -35,6 +38,7 @@ class DealFacts:
     closed_on: date | None
     lost_reason: str | None
     employee_count: int
+    currency: str = ""
     engagement: int = 0
     changes: list[tuple] = field(default_factory=list)  # (field, old, new, changed_at, by email)
 
@@ -48,6 +52,8 @@ class Snapshot:
     stages: list[tuple]
     deals: list[DealFacts]
     activities: list[tuple]  # (kind, occurred_at, contact email, deal name, details)
+    money: dict = field(default_factory=dict)  # base currency, rates, what cannot be converted
+    languages: dict = field(default_factory=dict)  # user or contact email -> language
 
     @property
     def activity_kinds(self) -> Counter:
@@ -55,7 +61,7 @@ class Snapshot:
 
     def digest(self) -> str:
         payload = [self.users, self.companies, self.contacts, self.families, self.stages,
-                   [vars(d) for d in self.deals], self.activities]
+                   [vars(d) for d in self.deals], self.activities, self.money, self.languages]
         return hashlib.sha256(json.dumps(payload, default=str, sort_keys=True).encode()).hexdigest()
 
 
@@ -74,7 +80,7 @@ def _deals() -> list[DealFacts]:
         deal.id: DealFacts(
             deal.name, deal.status, deal.stage.name, deal.expected_close.isoformat(), str(deal.amount),
             _lines(deal), deal.created_at, deal.stage_entered_at, deal.closed_on, deal.lost_reason,
-            deal.company.employee_count,
+            deal.company.employee_count, deal.currency,
         )
         for deal in deals
     }
@@ -115,4 +121,10 @@ def take_snapshot() -> Snapshot:
              deal_names.get(a.deal_id, ""), json.dumps(a.details, sort_keys=True))
             for a in db.session.scalars(select(Activity))
         ),
+        money={"base": base_currency(),
+               "rates": sorted((r.currency, r.valid_from, str(r.rate))
+                               for r in db.session.scalars(select(ExchangeRate))),
+               "missing": [(g.currency, g.day, g.deals) for g in missing_exchange_rates()]},
+        languages={**{u.email: u.language for u in users.values()},
+                   **{c.email: c.language for c in contacts.values()}},
     )

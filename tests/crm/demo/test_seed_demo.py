@@ -131,6 +131,30 @@ def test_activities_cover_the_two_years_and_won_deals_have_more(runs):
     assert mean(won) > 1.5 * mean(lost)
 
 
+def test_a_mexican_company_selling_in_pesos_dollars_and_euros_with_every_rate_it_needs(runs):
+    snap = runs.first
+    assert snap.money["base"] == catalog.BASE_CURRENCY == "MXN"
+    currencies = Counter(d.currency for d in snap.deals)
+    assert set(currencies) == {"MXN", "USD", "EUR"} and currencies["MXN"] > currencies["USD"] > 50
+    assert {c for c, _day, _rate in snap.money["rates"]} == {"USD", "EUR"}
+    assert snap.money["missing"] == []  # every deal converts, open and closed
+    zones = Counter(c[4] for c in snap.companies)
+    assert all(zones[zone] > 10 for zone in ("America/Mexico_City", "America/Monterrey", "America/Tijuana",
+                                             "America/Cancun"))
+    assert sum(n for zone, n in zones.items() if zone.startswith("Europe/")) > 20
+    assert sum(zones[z] for z in ("America/Chicago", "America/New_York", "America/Los_Angeles")) > 30
+
+
+def test_reps_work_in_spanish_and_one_in_english_and_contacts_carry_their_language(runs):
+    reps = {u.email: runs.first.languages[u.email] for u in catalog.REPS}
+    assert sorted(reps.values()) == ["en", "es", "es"]
+    mexican = [c for c in runs.first.contacts if c[0].endswith(".com.mx") or c[5] and c[5].endswith(".com.mx")]
+    assert mexican and all(runs.first.languages[c[0]] == "es" for c in mexican)
+    titles = {c[3] for c in runs.first.contacts}
+    assert "Gerente de Mantenimiento" in titles and "Plant Manager" in titles
+    assert [name for _pos, name, _p in runs.first.stages][0] == "Prospección"
+
+
 # --- deterministic and idempotent -------------------------------------------------------
 
 def test_the_same_seed_builds_the_same_demo(runs):

@@ -26,7 +26,7 @@ def test_demo_seeds_a_living_feature_without_sending(make_user, make_contact, ma
             make_contact(owner_id=rep.id, actor=rep, company_id=company.id)
     counts = demo.seed(actors, NOW.date(), NOW)
     db.session.commit()
-    assert counts == {"sequence_templates": 3, "sequences": 6, "enrollments": 42}
+    assert counts == {"sequence_templates": 6, "sequences": 6, "enrollments": 42}
     statuses = dict(db.session.execute(select(Enrollment.status, func.count()).group_by(Enrollment.status)).all())
     assert set(statuses) == {"active", "paused", "finished", "stopped"}
     reasons = set(db.session.scalars(select(Enrollment.stop_reason).where(Enrollment.stop_reason.is_not(None))))
