@@ -3,10 +3,13 @@ OpenAPI document). Names start with ``Planning`` where they become components, s
 collide with the CRM's. Money is a string with two decimals, as everywhere in the API.
 
 Every range a request may ask for is bounded before any work (issue #19: ``as_of=9711-02-11``
-held a worker for 30 s): an ``as_of`` day lies within the last ``AS_OF_YEARS`` years up to
-today; a month (``from``, ``to``, ``period``) within ``MONTHS_BACK`` months before this month
-and ``MONTHS_AHEAD`` after it; at most ``MAX_HORIZON`` months at once (the services' check);
-accuracy scores at most 36 months and 12 lags. Outside: 422 naming the field.
+held a worker for 30 s; issue #23: from the earliest history to five years ahead): an
+``as_of`` day lies between the day history begins (the first deal created, or the first month
+of imported actuals; at most ``AS_OF_YEARS`` years back, and that window when there is no
+history yet) and today; a month (``from``, ``to``, ``period``) between the month history
+begins and ``MONTHS_AHEAD`` months after this month; at most ``MAX_HORIZON`` months at once
+(the services' check); accuracy scores at most 36 months and 12 lags. Outside: 422 naming the
+field and the allowed range.
 
 ``as_of_in_range`` and ``period_in_range`` are the one statement of those bounds: the planner
 pages (``planning_bridge/pages``) read their query strings with them too, so a page and the
@@ -54,8 +57,7 @@ UtcDateTime = Annotated[
 ]
 Source = Literal["stage", "calibrated"]
 AS_OF_YEARS = 10
-MONTHS_BACK = 120
-MONTHS_AHEAD = 240
+MONTHS_AHEAD = 60   # five years ahead
 MAX_LAGS = 12
 
 
@@ -63,38 +65,58 @@ def _today() -> date:
     return crm_port.utcnow().date()
 
 
-def as_of_in_range(value: date) -> date:
-    """``value`` when it lies within the last ``AS_OF_YEARS`` years up to today, else ValueError
-    saying which days may be asked for."""
+def earliest_day() -> date:
+    """Where history begins: the first deal's creation or the first month of imported actuals,
+    whichever is earlier; never more than ``AS_OF_YEARS`` years back (and exactly that when
+    there is no history yet, so a new CRM can still be asked about recent days)."""
     today = _today()
     try:
-        earliest = today.replace(year=today.year - AS_OF_YEARS)
+        floor = today.replace(year=today.year - AS_OF_YEARS)
     except ValueError:  # 29 February
-        earliest = today.replace(year=today.year - AS_OF_YEARS, day=28)
+        floor = today.replace(year=today.year - AS_OF_YEARS, day=28)
+    found = [day for day in (crm_port.earliest_deal_day(), _first_actual_day()) if day is not None]
+    return max(min(found), floor) if found else floor
+
+
+def _first_actual_day() -> date | None:
+    from sqlalchemy import func, select
+
+    from planning_bridge.models import Actual
+    first = crm_port.db.session.scalar(select(func.min(Actual.period)))
+    index = parse_period(first) if first else None
+    return date(index // 12, index % 12 + 1, 1) if index is not None else None
+
+
+def as_of_in_range(value: date) -> date:
+    """``value`` when it lies between the day history begins (``earliest_day``) and today,
+    else ValueError saying which days may be asked for."""
+    today = _today()
+    earliest = min(earliest_day(), today)
     if not earliest <= value <= today:
-        raise ValueError(f"a day from {earliest.isoformat()} to today ({today.isoformat()})")
+        raise ValueError(f"a day from {earliest.isoformat()} (where history begins) to today ({today.isoformat()})")
     return value
 
 
 def period_in_range(value: str) -> str:
-    """``value`` when it is a month within ``MONTHS_BACK`` before and ``MONTHS_AHEAD`` after this
-    month (or not a month at all), else ValueError saying which months may be asked for."""
+    """``value`` when it is a month from the month history begins to ``MONTHS_AHEAD`` months
+    after this month (or not a month at all), else ValueError saying which months may be
+    asked for."""
     index = parse_period(value)
     if index is None:  # not a real month: the services name it in their words
         return value
     this_month = month_index(_today())
-    first, last = this_month - MONTHS_BACK, this_month + MONTHS_AHEAD
+    first, last = min(month_index(earliest_day()), this_month), this_month + MONTHS_AHEAD
     if not first <= index <= last:
         raise ValueError(f"a month from {period_text(first)} to {period_text(last)}")
     return value
 
 
-Period = Annotated[str, Field(pattern=PERIOD, description=f"a month, YYYY-MM, at most {MONTHS_BACK} months "
-                                                          f"before this month and {MONTHS_AHEAD} after it"),
+Period = Annotated[str, Field(pattern=PERIOD, description=f"a month, YYYY-MM, from the month history begins "
+                                                          f"to {MONTHS_AHEAD} months after this month"),
                    AfterValidator(period_in_range)]
 AnyPeriod = Annotated[str, Field(pattern=PERIOD, description="a month, YYYY-MM")]  # a month of the records
 AsOf = Annotated[date, AfterValidator(as_of_in_range)]
-AS_OF_RANGE = f"from {AS_OF_YEARS} years ago to today"
+AS_OF_RANGE = f"from the day history begins (at most {AS_OF_YEARS} years ago) to today"
 
 
 def _months(start: str | None, end: str | None) -> tuple[str, str]:

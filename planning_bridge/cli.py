@@ -11,7 +11,7 @@ from flask.cli import AppGroup
 
 from planning_bridge import crm_port, services
 from planning_bridge.api import demand_csv
-from planning_bridge.api_schemas import demand_out
+from planning_bridge.api_schemas import as_of_in_range, demand_out, period_in_range
 from planning_bridge.contracts import PROBABILITY_SOURCES, ImportResult
 from planning_bridge.periods import resolve_range
 from planning_bridge.sop.cli import COMMANDS as SOP_COMMANDS
@@ -56,7 +56,7 @@ def import_actuals_command(file):
 def calibrate_command(as_of):
     """Brier score and reliability table of stage and calibrated probabilities on a
     time-based holdout."""
-    reports = services.calibration_reports(as_of=as_of.date() if as_of else None)
+    reports = services.calibration_reports(as_of=_day(as_of))
     for report in reports:
         click.echo(f"{report.source:<11} Brier {report.brier:.4f}  holdout from {report.holdout_from}: "
                    f"{report.holdout_count} observations of {report.holdout_deals} deals  [{report.method}]")
@@ -68,7 +68,23 @@ def calibrate_command(as_of):
 
 
 def _range(start, end) -> tuple[str, str]:
+    for value, hint in ((start, "--from"), (end, "--to")):
+        if value:
+            try:
+                period_in_range(value)
+            except ValueError as exc:
+                raise click.BadParameter(str(exc), param_hint=hint) from None
     return resolve_range(start, end, crm_port.utcnow().date())
+
+
+def _day(as_of):
+    """The ``--as-of`` day, bounded as the API bounds it (history's first day to today)."""
+    if as_of is None:
+        return None
+    try:
+        return as_of_in_range(as_of.date())
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--as-of") from None
 
 
 @planning_cli.command("export")
@@ -84,7 +100,7 @@ def export_command(start, end, probabilities, fmt, as_of, slip_adjusted, output)
     start, end = _range(start, end)
     try:
         rows = services.demand_input(start=start, end=end, probabilities=probabilities,
-                                     as_of=as_of.date() if as_of else None, slip_adjusted=slip_adjusted)
+                                     as_of=_day(as_of), slip_adjusted=slip_adjusted)
     except crm_port.ServiceError as exc:
         _fail(exc)
     if fmt == "csv":

@@ -37,6 +37,7 @@ from crm.public import (
     StageInfo,
     deal_histories,
     deal_summaries,
+    earliest_deal_day,
     history_fingerprint,
     open_deal_features,
     open_line_columns,
