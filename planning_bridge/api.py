@@ -14,7 +14,7 @@ from dataclasses import asdict
 
 from flask import Response, request
 
-from planning_bridge import crm_port, services
+from planning_bridge import crm_port, exports, services
 from planning_bridge.api_schemas import (
     AccuracyQuery,
     ActualsQuery,
@@ -50,6 +50,7 @@ routes = crm_port.ApiRoutes()
 endpoint, roles = crm_port.endpoint, crm_port.roles
 PLANNERS = ("planner", "admin")
 MAX_REPORTED_REJECTIONS = 1000
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 # --- demand input -------------------------------------------------------------------------
@@ -59,7 +60,11 @@ MAX_REPORTED_REJECTIONS = 1000
 @endpoint(
     "Demand-plan input per product family and month", query=DemandQuery, response=PlanningDemandOut,
     description="Live computation (snapshot_id empty). `format=csv` answers text/csv with exactly "
-                "the columns " + ",".join(DEMAND_COLUMNS) + ". " + services.COMBINE_RULE_DOC,
+                "the columns " + ",".join(DEMAND_COLUMNS) + "; `format=frepple` text/csv in frePPLe's "
+                "forecast plan list format (upload it on frePPLe's forecast report or editor); "
+                "`format=xlsx` a workbook with one family × month sheet per measure. "
+                + services.COMBINE_RULE_DOC,
+    also_media=("text/csv", XLSX),
 )
 def demand_input(query: DemandQuery):
     start, end = query.months()
@@ -69,7 +74,23 @@ def demand_input(query: DemandQuery):
     )
     if query.format == "csv":
         return csv_response(rows, f"demand-input-{start}-{end}.csv", rows.probability_source)
+    if query.format == "frepple":
+        text = exports.frepple_csv(rows, location=query.location, customer=query.customer)
+        return download(text, "text/csv", f"forecastplan-{start}-{end}.csv", rows.probability_source)
+    if query.format == "xlsx":
+        return download(exports.demand_xlsx(rows, about_rows(rows)), XLSX, f"demand-input-{start}-{end}.xlsx",
+                        rows.probability_source)
     return demand_out(rows)
+
+
+def about_rows(rows) -> dict[str, str]:
+    """What the xlsx's "About" sheet says about how the numbers were made."""
+    return {
+        "as of": rows.as_of.isoformat(), "probabilities asked": rows.probabilities,
+        "probabilities used": rows.probability_source, "method": rows.probability_method,
+        "model version": rows.model_version, "slip-adjusted": "yes" if rows.slip_adjusted else "no",
+        "baseline": getattr(rows, "baseline_note", ""),
+    }
 
 
 @routes.get("/planning/demand-input/contributions")
@@ -243,7 +264,11 @@ def decide_outlier(code: str, body: OutlierIn):
 # --- CSV ----------------------------------------------------------------------------------
 
 def csv_response(rows, filename: str, source: str) -> Response:
-    response = Response(demand_csv(rows), mimetype="text/csv")
+    return download(demand_csv(rows), "text/csv", filename, source)
+
+
+def download(content, mimetype: str, filename: str, source: str) -> Response:
+    response = Response(content, mimetype=mimetype)
     response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
     response.headers["X-Probability-Source"] = source
     return response

@@ -33,6 +33,7 @@ from pydantic import (
 
 from planning_bridge import crm_port
 from planning_bridge.contracts import COMBINE_RULES, DEMAND_COLUMNS
+from planning_bridge.exports import FREPPLE_CUSTOMER, FREPPLE_LOCATION, MAX_NAME
 from planning_bridge.periods import (
     DEFAULT_HORIZON,
     MAX_HORIZON,
@@ -135,7 +136,14 @@ class DemandQuery(_Query):
                                                 f"from `from`; at most {MAX_HORIZON})")
     probabilities: Source = Field("calibrated", description="win probabilities: the stage defaults, "
                                   "or calibrated on closed deals (falls back to stage with little history)")
-    format: Literal["json", "csv"] = "json"
+    format: Literal["json", "csv", "frepple", "xlsx"] = Field(
+        "json", description="json; csv (the columns below); frepple (frePPLe's forecast plan list: "
+                            "item,location,customer,startdate,enddate,forecastoverride); xlsx (a family × "
+                            "month sheet per measure)")
+    location: str = Field(FREPPLE_LOCATION, min_length=1, max_length=MAX_NAME,
+                          description="format=frepple: the location column")
+    customer: str = Field(FREPPLE_CUSTOMER, min_length=1, max_length=MAX_NAME,
+                          description="format=frepple: the customer column")
     slip_adjusted: bool = Field(False, description="spread each deal over the learned close-date slips")
     as_of: AsOf | None = Field(None, description=f"rebuild the pipeline as it stood at the end of this day "
                                                  f"({AS_OF_RANGE})")

@@ -9,10 +9,11 @@ from dataclasses import asdict
 import click
 from flask.cli import AppGroup
 
-from planning_bridge import crm_port, services
-from planning_bridge.api import demand_csv
+from planning_bridge import crm_port, exports, services
+from planning_bridge.api import about_rows, demand_csv
 from planning_bridge.api_schemas import as_of_in_range, demand_out, period_in_range
 from planning_bridge.contracts import PROBABILITY_SOURCES, ImportResult
+from planning_bridge.exports import FREPPLE_CUSTOMER, FREPPLE_LOCATION, MAX_NAME
 from planning_bridge.periods import resolve_range
 from planning_bridge.sop.cli import COMMANDS as SOP_COMMANDS
 
@@ -91,22 +92,41 @@ def _day(as_of):
 @click.option("--from", "start", default=None, help="First month YYYY-MM (default: this month).")
 @click.option("--to", "end", default=None, help="Last month YYYY-MM (default: 18 months on).")
 @click.option("--probabilities", type=click.Choice(PROBABILITY_SOURCES), default="calibrated")
-@click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default="csv")
+@click.option("--format", "fmt", type=click.Choice(["csv", "json", "frepple", "xlsx"]), default="csv",
+              help="csv/json: the API's columns; frepple: frePPLe's forecast plan list; xlsx: a "
+                   "family x month sheet per measure (needs --output).")
+@click.option("--location", default=FREPPLE_LOCATION, show_default=True, help="--format frepple: the location.")
+@click.option("--customer", default=FREPPLE_CUSTOMER, show_default=True, help="--format frepple: the customer.")
 @click.option("--as-of", type=click.DateTime(["%Y-%m-%d"]), default=None)
 @click.option("--slip-adjusted", is_flag=True)
-@click.option("--output", type=click.File("w"), default="-", help="File to write (default: stdout).")
-def export_command(start, end, probabilities, fmt, as_of, slip_adjusted, output):
-    """The demand input, with the same columns as the API."""
+@click.option("--output", type=click.Path(dir_okay=False, allow_dash=True), default="-",
+              help="File to write (default: stdout).")
+def export_command(start, end, probabilities, fmt, location, customer, as_of, slip_adjusted, output):
+    """The demand input, with the same columns as the API, or in frePPLe's or a spreadsheet's shape."""
+    if fmt == "xlsx" and output == "-":
+        raise click.BadParameter("an xlsx workbook is written to a file: give --output FILE.xlsx",
+                                 param_hint="--output")
+    for value, hint in ((location, "--location"), (customer, "--customer")):
+        if not 0 < len(value) <= MAX_NAME:
+            raise click.BadParameter(f"1 to {MAX_NAME} characters", param_hint=hint)
     start, end = _range(start, end)
     try:
         rows = services.demand_input(start=start, end=end, probabilities=probabilities,
                                      as_of=_day(as_of), slip_adjusted=slip_adjusted)
     except crm_port.ServiceError as exc:
         _fail(exc)
-    if fmt == "csv":
-        output.write(demand_csv(rows))
+    if fmt == "xlsx":
+        with open(output, "wb") as handle:
+            handle.write(exports.demand_xlsx(rows, about_rows(rows)))
     else:
-        output.write(demand_out(rows).model_dump_json(indent=2) + "\n")
+        if fmt == "csv":
+            text = demand_csv(rows)
+        elif fmt == "frepple":
+            text = exports.frepple_csv(rows, location=location, customer=customer)
+        else:
+            text = demand_out(rows).model_dump_json(indent=2) + "\n"
+        with click.open_file(output, "w") as handle:
+            handle.write(text)
     if rows.probability_source != probabilities:
         click.echo(f"note: {probabilities} fell back to {rows.probability_source}: "
                    f"{rows.probability_method}", err=True)

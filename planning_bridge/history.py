@@ -13,7 +13,9 @@ Two histories per family feed two baselines:
 * ``other``: the actuals that did not come from CRM deals, i.e. total minus the units of won
   CRM deals in the same month (never below zero). ``baseline_plus_pipeline`` adds the weighted
   pipeline to the baseline of this history, so a deal's units are counted once: as pipeline
-  while open, and never in the baseline it is added to. Without imported actuals it is zero.
+  while open, and never in the baseline it is added to. Without imported actuals it is zero
+  here, and ``demand.not_yet_in_pipeline`` makes that family's baseline from the won-deal
+  history instead (what it expects beyond booked orders and the pipeline).
 
 A history runs from the family's first month with demand to the last month fully past at the
 as-of date (for imported actuals, at most to the last imported month), zeros filling months

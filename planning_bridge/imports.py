@@ -244,7 +244,8 @@ def _deal_record(raw: dict[str, str], families: set[str], stages: dict[str, floa
         "probability": _checked(errors, _probability, raw),
     }
     created, expected, closed = record["created_on"], record["expected_close"], record["closed_on"]
-    if "closed_on" not in _failed(errors) and "won" not in _failed(errors) and (closed is None) != (record["won"] is None):
+    both_read = "closed_on" not in _failed(errors) and "won" not in _failed(errors)
+    if both_read and (closed is None) != (record["won"] is None):
         errors.append("closed_on and won are both empty (open deal) or both given (closed deal)")
     if created is not None and expected is not None and expected < created:
         errors.append("expected_close is before created_on")

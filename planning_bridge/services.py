@@ -59,7 +59,9 @@ COMBINE_RULE_DOC = """How a family's demand_input_units is made (its combine rul
   not come from CRM deals (actuals minus won deals' units, month by month), shown as
   baseline_units, plus the weighted pipeline. A deal's units are counted once: as pipeline
   while it is open; its won units are taken out of the history the baseline learns from.
-  Without imported actuals that baseline is zero and the demand input is the pipeline."""
+  Without imported actuals the baseline comes from the won-deal history (units per family and
+  month), and baseline_units is what it expects beyond the booked orders and the weighted
+  pipeline (never below 0): far months, which the open deals do not reach, are not empty."""
 
 
 def slip_distribution(as_of: date | None = None) -> SlipDistribution:
