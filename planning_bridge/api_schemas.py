@@ -4,9 +4,9 @@ collide with the CRM's. Money is a string with two decimals, as everywhere in th
 
 Every range a request may ask for is bounded before any work (issue #19: ``as_of=9711-02-11``
 held a worker for 30 s; issue #23: from the earliest history to five years ahead): an
-``as_of`` day lies between the day history begins (the first deal created, or the first month
-of imported actuals; at most ``AS_OF_YEARS`` years back, and that window when there is no
-history yet) and today; a month (``from``, ``to``, ``period``) between the month history
+``as_of`` day lies between the start of the year history begins (the first deal created, or
+the first month of imported actuals; at most ``AS_OF_YEARS`` years back, and that window when
+there is no history yet) and today; a month (``from``, ``to``, ``period``) between the month history
 begins and ``MONTHS_AHEAD`` months after this month; at most ``MAX_HORIZON`` months at once
 (the services' check); accuracy scores at most 36 months and 12 lags. Outside: 422 naming the
 field and the allowed range.
@@ -56,7 +56,7 @@ UtcDateTime = Annotated[
     PlainSerializer(lambda value: value.astimezone(timezone.utc).isoformat(), return_type=str),
     WithJsonSchema({"type": "string", "format": "date-time"}, mode="serialization"),
 ]
-Source = Literal["stage", "calibrated"]
+Source = Literal["chosen", "stage", "calibrated"]
 AS_OF_YEARS = 10
 MONTHS_AHEAD = 60   # five years ahead
 MAX_LAGS = 12
@@ -67,16 +67,17 @@ def _today() -> date:
 
 
 def earliest_day() -> date:
-    """Where history begins: the first deal's creation or the first month of imported actuals,
-    whichever is earlier; never more than ``AS_OF_YEARS`` years back (and exactly that when
-    there is no history yet, so a new CRM can still be asked about recent days)."""
+    """Where history begins: the 1st of January of the year of the first deal's creation or
+    of the first month of imported actuals, whichever is earlier (a planner asks for whole
+    years: "2025" when history starts in November 2025); never more than ``AS_OF_YEARS`` years
+    back (and exactly that when there is no history yet)."""
     today = _today()
     try:
         floor = today.replace(year=today.year - AS_OF_YEARS)
     except ValueError:  # 29 February
         floor = today.replace(year=today.year - AS_OF_YEARS, day=28)
     found = [day for day in (crm_port.earliest_deal_day(), _first_actual_day()) if day is not None]
-    return max(min(found), floor) if found else floor
+    return max(date(min(found).year, 1, 1), floor) if found else floor
 
 
 def _first_actual_day() -> date | None:
@@ -117,6 +118,8 @@ Period = Annotated[str, Field(pattern=PERIOD, description=f"a month, YYYY-MM, fr
                    AfterValidator(period_in_range)]
 AnyPeriod = Annotated[str, Field(pattern=PERIOD, description="a month, YYYY-MM")]  # a month of the records
 AsOf = Annotated[date, AfterValidator(as_of_in_range)]
+OBSERVATION_UNIT = ("a closed deal seen at one semi-monthly review moment while it was open "
+                    "(holdout_count); holdout_deals counts the distinct deals")
 AS_OF_RANGE = f"from the day history begins (at most {AS_OF_YEARS} years ago) to today"
 
 
@@ -134,8 +137,10 @@ class DemandQuery(_Query):
     from_: Period | None = Field(None, alias="from", description="first month (default: this month)")
     to: Period | None = Field(None, description=f"last month (default: {DEFAULT_HORIZON} months "
                                                 f"from `from`; at most {MAX_HORIZON})")
-    probabilities: Source = Field("calibrated", description="win probabilities: the stage defaults, "
-                                  "or calibrated on closed deals (falls back to stage with little history)")
+    probabilities: Source = Field("chosen", description="win probabilities: chosen (per family, the source "
+                                  "that won the backtest: stage, calibrated or their blend; stage before any "
+                                  "backtest), the stage defaults, or calibrated on closed deals (falls back to "
+                                  "stage with little history)")
     format: Literal["json", "csv", "frepple", "xlsx"] = Field(
         "json", description="json; csv (the columns below); frepple (frePPLe's forecast plan list: "
                             "item,location,customer,startdate,enddate,forecastoverride); xlsx (a family × "
@@ -160,7 +165,7 @@ class DemandQuery(_Query):
 class ContributionQuery(_Query):
     family: str = Field(pattern=FAMILY_CODE)
     period: Period
-    probabilities: Source = "calibrated"
+    probabilities: Source = "chosen"
     slip_adjusted: bool = False
     as_of: AsOf | None = Field(None, description=AS_OF_RANGE)
 
@@ -214,7 +219,7 @@ class _Body(BaseModel):
 class SnapshotIn(_Body):
     from_: Period | None = Field(None, alias="from", description="first month (default: this month)")
     to: Period | None = Field(None, description="last month (default: 18 months from `from`)")
-    probabilities: Source = "calibrated"
+    probabilities: Source = "chosen"
     slip_adjusted: bool = False
 
     def months(self) -> tuple[str, str]:
@@ -347,10 +352,17 @@ class PlanningCalibrationReportOut(BaseModel):
     method: str
     train_count: int
     holdout_deals: int
+    holdout_until: date | None = None
+    ece: float = 0.0
 
 
 class PlanningCalibrationOut(BaseModel):
     reports: list[PlanningCalibrationReportOut]
+    as_of: date | None = Field(None, description="the day the figures were scored as of (null: none stored yet)")
+    computed_at: UtcDateTime | None = Field(None, description="when the worker computed them")
+    seconds: float | None = Field(None, description="how long the computation took")
+    observation_unit: str = Field(OBSERVATION_UNIT, description="what holdout_count counts")
+    notes: list[str] = []
 
 
 class PlanningAccuracyCellOut(BaseModel):
@@ -374,6 +386,13 @@ class PlanningValueAddedOut(BaseModel):
     fva: float | None
 
 
+class PlanningSourceChoiceOut(BaseModel):
+    family: str
+    source: str
+    reason: str
+    wmape: dict[str, float]
+
+
 class PlanningAccuracyOut(BaseModel):
     lags: list[int]
     cells: list[PlanningAccuracyCellOut]
@@ -381,6 +400,23 @@ class PlanningAccuracyOut(BaseModel):
     months: list[str]
     snapshot_count: int
     notes: list[str]
+    as_of: date | None = Field(None, description="the day the figures were scored as of (null: none stored yet)")
+    computed_at: UtcDateTime | None = Field(None, description="when the worker computed them")
+    seconds: float | None = Field(None, description="how long the computation took")
+    choice: list[PlanningSourceChoiceOut] = Field([], description="per family, the probability source the "
+                                                  "backtest chose and why")
+
+
+class FiguresIn(_Body):
+    lags: list[Annotated[int, Field(ge=1, le=12)]] = Field([1, 2, 3], min_length=1, max_length=MAX_LAGS)
+    months: int = Field(12, ge=1, le=36)
+    slip_adjusted: bool = False
+
+
+class PlanningFiguresJobOut(BaseModel):
+    job_id: int
+    status: str
+    status_url: str
 
 
 class PlanningFamilySettingOut(BaseModel):

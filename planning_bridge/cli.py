@@ -91,7 +91,7 @@ def _day(as_of):
 @planning_cli.command("export")
 @click.option("--from", "start", default=None, help="First month YYYY-MM (default: this month).")
 @click.option("--to", "end", default=None, help="Last month YYYY-MM (default: 18 months on).")
-@click.option("--probabilities", type=click.Choice(PROBABILITY_SOURCES), default="calibrated")
+@click.option("--probabilities", type=click.Choice(PROBABILITY_SOURCES), default="chosen")
 @click.option("--format", "fmt", type=click.Choice(["csv", "json", "frepple", "xlsx"]), default="csv",
               help="csv/json: the API's columns; frepple: frePPLe's forecast plan list; xlsx: a "
                    "family x month sheet per measure (needs --output).")
@@ -135,7 +135,7 @@ def export_command(start, end, probabilities, fmt, location, customer, as_of, sl
 @planning_cli.command("snapshot")
 @click.option("--from", "start", default=None)
 @click.option("--to", "end", default=None)
-@click.option("--probabilities", type=click.Choice(PROBABILITY_SOURCES), default="calibrated")
+@click.option("--probabilities", type=click.Choice(PROBABILITY_SOURCES), default="chosen")
 @click.option("--slip-adjusted", is_flag=True, help="Time the pipeline with the learned slips.")
 @click.option("--month-end", is_flag=True, help="Take the scheduled month-end snapshots instead.")
 def snapshot_command(start, end, probabilities, slip_adjusted, month_end):

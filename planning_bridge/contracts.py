@@ -10,7 +10,10 @@ DEMAND_COLUMNS = (
     "family", "period", "baseline_units", "weighted_units", "weighted_revenue", "best_case_units",
     "commit_units", "low_units", "high_units", "deal_count", "demand_input_units", "snapshot_id",
 )
-PROBABILITY_SOURCES = ("stage", "calibrated")
+PROBABILITY_SOURCES = ("chosen", "stage", "calibrated")
+#: What ``chosen`` picks from, per family, by backtest evidence (``source_choice.py``): the
+#: stage defaults, the calibrated probabilities, or their average.
+CANDIDATE_SOURCES = ("stage", "calibrated", "blend")
 COMBINE_RULES = ("pipeline", "baseline", "baseline_plus_pipeline")
 
 
@@ -81,6 +84,10 @@ class CalibrationReport:
     train_count: int = 0             # observations the calibrated source learned from
     holdout_deals: int = 0           # distinct deals behind the holdout observations
     holdout_until: date | None = None  # last moment of the holdout (later ones have not settled)
+    # added for issue #23: the expected calibration error (Σ over buckets of the share of
+    # observations × |mean predicted − share won|; 0 is perfect) and the closed deals behind
+    # the holdout (the observation unit is a deal seen at a review moment: ``holdout_count``)
+    ece: float = 0.0
 
 
 # --- added by the core part (issue 5) -------------------------------------------------------
@@ -154,7 +161,7 @@ class SnapshotInfo:
     row_count: int
 
 
-ACCURACY_FORECASTS = ("baseline", "stage", "calibrated")
+ACCURACY_FORECASTS = ("baseline", "stage", "calibrated", "blend")
 ACCURACY_ORIGINS = ("snapshots", "rebuilt")
 
 

@@ -77,6 +77,7 @@ class DemandRows(list):
     cells: list[DemandCell]
     baseline_sources: dict[str, str]  # family -> where its baseline comes from
     baseline_note: str                # the same in a sentence
+    source_choice: dict               # "chosen": family -> SourceChoice (source and reason)
 
 
 def last_probability_source() -> str | None:
@@ -108,7 +109,7 @@ def check_probabilities(probabilities: str) -> None:
 
 
 def demand_input(
-    *, start: str, end: str, probabilities: str = "calibrated", as_of: date | None = None,
+    *, start: str, end: str, probabilities: str = "chosen", as_of: date | None = None,
     slip_adjusted: bool = False, families: list[str] | None = None, today: date | None = None,
 ) -> DemandRows:
     """Demand-plan input for every family (or ``families``) and month from ``start`` to ``end``
@@ -134,6 +135,7 @@ def demand_input(
     result.probability_method, result.model_version = plan.method, plan.version
     result.as_of, result.slip_adjusted, result.cells = day, slip_adjusted, cells
     result.baseline_sources = {c.row.family: c.baseline_source for c in cells}
+    result.source_choice = plan.choice
     result.baseline_note = baseline_note(result.baseline_sources)
     return result
 
@@ -348,7 +350,7 @@ def _r(value) -> float:
 # --- the drill-down -----------------------------------------------------------------------
 
 def demand_contributions(
-    *, family: str, period: str, probabilities: str = "calibrated", as_of: date | None = None,
+    *, family: str, period: str, probabilities: str = "chosen", as_of: date | None = None,
     slip_adjusted: bool = False, today: date | None = None,
 ) -> list[DealContribution]:
     """The deals behind one family-month of the demand input, largest weighted units first:

@@ -2,7 +2,7 @@
 chosen source, whether it counts as commit, and the learned slips when asked for."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timezone
 
 import numpy as np
@@ -12,6 +12,7 @@ from planning_bridge.inputs import PipelineRows
 from planning_bridge.observations import Features, features_of_states, observations_as_of, settled
 from planning_bridge.probabilities import MODEL_VERSION, learned_for
 from planning_bridge.settings import settings_by_family
+from planning_bridge.source_choice import current_choice, source_for
 from planning_bridge.timing import SlipDistribution, learn_slips
 
 
@@ -20,10 +21,11 @@ class ProbabilityPlan:
     rows: PipelineRows
     p: np.ndarray                    # win probability per row
     commit: np.ndarray               # bool per row: in the family's commit stage or later
-    source: str                      # the source used: "stage" or "calibrated"
+    source: str                      # the source used: "stage", "calibrated" or "chosen"
     method: str
     version: str                     # what a snapshot records as its model version
     slips: SlipDistribution | None   # None: plain timing
+    choice: dict = field(default_factory=dict)  # "chosen": family -> SourceChoice
 
 
 def plan_probabilities(
@@ -31,7 +33,10 @@ def plan_probabilities(
 ) -> ProbabilityPlan:
     """The pipeline at ``day`` (today's when ``live``) with per-row probabilities. ``per_deal``
     forces one row per deal (the drill-down); otherwise large live pipelines read with stage
-    probabilities are aggregated in the database."""
+    probabilities are aggregated in the database. ``chosen``: each family's source as the
+    latest backtest chose it (``source_choice.py``)."""
+    if probabilities == "chosen":
+        return _chosen_plan(day, live, slip_adjusted, per_deal)
     defaults = inputs.stage_probabilities()
     learned = learned_for(day, defaults) if probabilities == "calibrated" else None
     use_model = learned is not None and learned.source == "calibrated"
@@ -45,6 +50,32 @@ def plan_probabilities(
         rows, p, commit_flags(rows), "calibrated" if use_model else "stage",
         learned.method if learned is not None else "stage defaults", _version(learned, use_model, slips), slips,
     )
+
+
+def _chosen_plan(day: date, live: bool, slip_adjusted: bool, per_deal: bool) -> ProbabilityPlan:
+    """Per family, stage defaults, calibrated probabilities or their average (``blend``), as
+    the figures computed by ``day`` chose. The calibrated plan carries each row's stage
+    probability too, so one set of rows serves every family."""
+    choice, _computed = current_choice(day)
+    sources = {family: source_for(choice, family).source for family in choice}
+    if not any(source != "stage" for source in sources.values()):
+        plan = plan_probabilities("stage", day, live, slip_adjusted, per_deal=per_deal)
+    else:
+        plan = plan_probabilities("calibrated", day, live, slip_adjusted, per_deal=True)
+    rows = plan.rows
+    row_source = np.array([sources.get(code, "stage") for code in rows.families] or ["stage"], dtype=object)
+    per_row = row_source[rows.family] if len(rows) else np.zeros(0, dtype=object)
+    p = np.where(per_row == "calibrated", plan.p, np.where(per_row == "blend", (plan.p + rows.stage_p) / 2,
+                                                           rows.stage_p))
+    if plan.source != "calibrated":  # calibrated fell back to stage: nothing learned to blend
+        p = rows.stage_p.copy()
+    summary = ", ".join(f"{family} {source}" for family, source in sorted(sources.items())) or "no backtest yet: stage"
+    method = f"chosen per family by backtest ({summary})"
+    if plan.source != "calibrated" and plan.method != "stage defaults":
+        method += f"; calibrated fell back to the stage defaults: {plan.method}"
+    return replace(plan, p=p, source="chosen", method=method,
+                   version=f"{MODEL_VERSION}:chosen:{summary}; {plan.version}"[:400],
+                   choice={family: source_for(choice, family) for family in rows.families})
 
 
 def _crm_rows(day: date, live: bool, use_model: bool, per_deal: bool, defaults):

@@ -15,23 +15,54 @@ class Verdict:
     tone: str = "neutral"  # "good", "bad" or "neutral"
 
 
+def holdout_words(report: CalibrationReport) -> str:
+    """"467 deals closed since 2026-03-02, seen at 1,130 review moments": the unit counted is a
+    deal seen at a review moment, and a page must not call those deals."""
+    return (f"{report.holdout_deals:,} deals closed since {report.holdout_from.isoformat()}, "
+            f"seen at {report.holdout_count:,} review moments")
+
+
 def calibration_verdict(reports: list[CalibrationReport]) -> Verdict | None:
-    """Compare the Brier scores of both sources on the same holdout (lower is better)."""
+    """Compare the Brier scores of both sources on the same holdout (lower is better), and
+    their calibration errors (is a 90 % deal won 90 % of the time?)."""
     by_source = {report.source: report for report in reports if report.holdout_count}
     stage, calibrated = by_source.get("stage"), by_source.get("calibrated")
     if stage is None or calibrated is None:
         return None
     gap = stage.brier - calibrated.brier
+    honesty = (f" Calibration error: calibrated {calibrated.ece * 100:.1f} %, stage defaults "
+               f"{stage.ece * 100:.1f} % (how far a bucket's predicted share is from its won share; lower is better).")
     if abs(gap) < 0.0005:
         return Verdict(f"Calibrated probabilities and the stage defaults score the same Brier "
-                       f"({calibrated.brier:.3f}) on the {calibrated.holdout_count} held-out deals.")
+                       f"({calibrated.brier:.3f}) on {holdout_words(calibrated)}." + honesty)
     if gap > 0:
+        tone = "good" if calibrated.ece <= stage.ece else "neutral"
         return Verdict(f"Calibrated probabilities beat the stage defaults: Brier {calibrated.brier:.3f} "
-                       f"against {stage.brier:.3f} on the {calibrated.holdout_count} held-out deals "
-                       f"(lower is better).", "good")
+                       f"against {stage.brier:.3f} on {holdout_words(calibrated)} (lower is better)."
+                       + honesty, tone)
     return Verdict(f"The stage defaults beat the calibrated probabilities: Brier {stage.brier:.3f} "
-                   f"against {calibrated.brier:.3f} on the {stage.holdout_count} held-out deals "
-                   f"(lower is better).", "bad")
+                   f"against {calibrated.brier:.3f} on {holdout_words(stage)} (lower is better)." + honesty, "bad")
+
+
+def one_story(report: AccuracyReport, calibration: list[CalibrationReport]) -> str | None:
+    """What the calibration page and the accuracy page each measure, so a reader who sees
+    them disagree knows why."""
+    usable = [r for r in calibration if r.holdout_count]
+    if not usable and not report.cells:
+        return None
+    parts = []
+    if usable:
+        parts.append(f"The calibration page scores each deal's win probability against its outcome "
+                     f"({holdout_words(usable[0])}): is a 60 % deal won 60 % of the time?")
+    if report.cells:
+        parts.append(f"This page scores the demand input itself, units per family and month over "
+                     f"{len(report.months)} past months: quantity × probability, placed in a month by the "
+                     f"expected close and lead time, plus the baseline. A source can be better calibrated "
+                     f"deal by deal and still give worse units: when its errors fall on large deals, or "
+                     f"when timing (close dates that slip) is what the forecast gets wrong.")
+    parts.append("Each family's default source is chosen on this page's measure (demand-input WMAPE at "
+                 "lags 1-3), among the sources whose calibration error is no worse than the stage defaults'.")
+    return " ".join(parts)
 
 
 def _points(value: float) -> str:
