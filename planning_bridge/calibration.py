@@ -32,7 +32,7 @@ from planning_bridge import crm_port
 from planning_bridge.contracts import CalibrationReport, ReliabilityBucket
 from planning_bridge.inputs import stage_probabilities
 from planning_bridge.observations import Observations, observations_as_of, settled
-from planning_bridge.probabilities import learn
+from planning_bridge.probabilities import OverdueFactor, learn
 
 HOLDOUT_SHARE = 0.3
 MIN_DEALS = 20
@@ -64,14 +64,18 @@ def score_sources(observations: Observations, defaults: dict[str, float], as_of:
     holdout = usable.take(usable.at.astype("datetime64[D]") > cut)
     learned = learn(train, defaults)
     outcome = holdout.won.astype(float)
-    stage_p = np.array([defaults.get(s, 0.0) for s in holdout.features.stage], float)
+    # The stage source as the demand input uses it: overdue deals scaled by what the training
+    # side says overdue deals really won (``probabilities.OverdueFactor``).
+    late = OverdueFactor.fit(train, defaults)
+    stage_p = late.apply(np.array([defaults.get(s, 0.0) for s in holdout.features.stage], float),
+                         holdout.features.overdue > 0)
     calibrated_p = learned.predict(holdout.features, defaults)
     window = ((cut + np.timedelta64(1, "D")).astype(object),
               usable.at.max().astype("datetime64[D]").astype(object))
     deals = len(set(holdout.deal.tolist()))
     calibrated_method = learned.method if learned.source == "calibrated" else f"fell back to {learned.method}"
     return [
-        _report("stage", stage_p, outcome, window, "stage defaults", 0, deals),
+        _report("stage", stage_p, outcome, window, "; ".join(filter(None, ("stage defaults", late.text))), 0, deals),
         _report("calibrated", calibrated_p, outcome, window, calibrated_method, len(train), deals),
         _report("blend", (stage_p + calibrated_p) / 2, outcome, window,
                 "the average of the stage defaults and the calibrated probabilities", len(train), deals),

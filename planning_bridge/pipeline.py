@@ -10,7 +10,7 @@ import numpy as np
 from planning_bridge import crm_port, inputs
 from planning_bridge.inputs import PipelineRows
 from planning_bridge.observations import Features, features_of_states, observations_as_of, settled
-from planning_bridge.probabilities import MODEL_VERSION, learned_for
+from planning_bridge.probabilities import MODEL_VERSION, OverdueFactor, learned_for, overdue_factor_for
 from planning_bridge.settings import settings_by_family
 from planning_bridge.source_choice import current_choice, source_for
 from planning_bridge.timing import SlipDistribution, learn_slips
@@ -42,13 +42,21 @@ def plan_probabilities(
     use_model = learned is not None and learned.source == "calibrated"
     crm_rows, features = _crm_rows(day, live, use_model, per_deal, defaults)
     rows = inputs.concat([crm_rows, inputs.imported_rows(None if live else day)])
-    p = rows.stage_p.copy()
+    # Overdue CRM deals (expected close passed, still open) get less than their stage says;
+    # the model prices that itself, from how long they are overdue.
+    overdue = (rows.close < np.datetime64(day, "D")) & (rows.deal > -2)
+    late = overdue_factor_for(day, defaults) if overdue.any() else OverdueFactor(1.0, 0)
+    p = late.apply(rows.stage_p, overdue)
+    rows = replace(rows, stage_p=p.copy())
     if use_model:
         p = _model_probabilities(rows, p, features, learned, defaults)
     slips = learn_slips(settled(observations_as_of(day), np.datetime64(day, "D"))) if slip_adjusted else None
+    method = learned.method if learned is not None else "stage defaults"
+    if not use_model and late.text:
+        method += f"; {late.text}"
     return ProbabilityPlan(
         rows, p, commit_flags(rows), "calibrated" if use_model else "stage",
-        learned.method if learned is not None else "stage defaults", _version(learned, use_model, slips), slips,
+        method, _version(learned, use_model, slips), slips,
     )
 
 
@@ -112,14 +120,28 @@ def _features_now(moment: datetime, lines) -> tuple[np.ndarray, Features]:
         return np.maximum(np.true_divide(now - since, seconds), 0.0)
 
     stage_names = np.array(columns.stage_names + ("",), dtype=object)
+    overdue = np.maximum((now.astype("datetime64[D]") - _deal_close(columns.deal_id, lines)).astype(float), 0.0)
     touched = ~np.isnat(columns.last_activity)
     since_touch = np.full(columns.deal_id.size, np.nan)
     since_touch[touched] = days(columns.last_activity[touched])
     return columns.deal_id, Features(
         stage=stage_names[columns.stage], family=_main_families(columns.deal_id, lines),
         days_in_stage=days(columns.stage_entered_at), age_days=days(columns.created_at),
-        amount=columns.amount, days_since_touch=since_touch,
+        amount=columns.amount, days_since_touch=since_touch, days_overdue=np.nan_to_num(overdue),
     )
+
+
+def _deal_close(deal_ids: np.ndarray, lines) -> np.ndarray:
+    """Per deal (in ``deal_ids`` order), its expected close (from any of its open lines)."""
+    closes = np.full(deal_ids.size, np.datetime64("NaT"), dtype="datetime64[D]")
+    if lines.deal_id.size == 0 or deal_ids.size == 0:
+        return closes
+    order = np.argsort(lines.deal_id, kind="stable")
+    sorted_ids = lines.deal_id[order]
+    where = np.clip(np.searchsorted(sorted_ids, deal_ids), 0, sorted_ids.size - 1)
+    found = sorted_ids[where] == deal_ids
+    closes[found] = lines.expected_close[order][where[found]]
+    return closes
 
 
 def _main_families(deal_ids: np.ndarray, lines) -> np.ndarray:
