@@ -16,6 +16,7 @@ pages (``planning_bridge/pages``) read their query strings with them too, so a p
 API never disagree on which days and months may be asked for."""
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, timezone
 from decimal import Decimal
 from typing import Annotated, Literal
@@ -103,11 +104,13 @@ def period_in_range(value: str) -> str:
     """``value`` when it is a month from the month history begins to ``MONTHS_AHEAD`` months
     after this month (or not a month at all), else ValueError saying which months may be
     asked for."""
-    index = parse_period(value)
-    if index is None:  # not a real month: the services name it in their words
-        return value
     this_month = month_index(_today())
     first, last = min(month_index(earliest_day()), this_month), this_month + MONTHS_AHEAD
+    index = parse_period(value)
+    if index is None:
+        if re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", value or ""):  # a month, of a year out of any range
+            raise ValueError(f"a month from {period_text(first)} to {period_text(last)}")
+        return value  # not a month at all: the services name it in their words
     if not first <= index <= last:
         raise ValueError(f"a month from {period_text(first)} to {period_text(last)}")
     return value
@@ -444,6 +447,9 @@ class PlanningOutlierOut(BaseModel):
     effective_units: float
     decided_by: str | None = None
     decided_at: UtcDateTime | None = None
+    decided_on_units: float | None = Field(None, description="the actual the decision was made on")
+    needs_review: bool = Field(False, description="the actual changed since the decision (a later import): "
+                                                  "the decision is not applied until decided again")
 
 
 class PlanningOutliersOut(BaseModel):

@@ -44,7 +44,8 @@ def calibration_reports(*, as_of: date | None = None) -> list[CalibrationReport]
     both come back with ``holdout_count`` 0 and the reason in ``method``."""
     day = as_of or crm_port.utcnow().date()
     defaults = stage_probabilities()
-    return list(_reports(day, crm_port.history_fingerprint(), tuple(sorted(defaults.items()))))
+    # In pipeline order, not sorted: the learned probabilities are made monotone along it.
+    return list(_reports(day, crm_port.history_fingerprint(), tuple(defaults.items())))
 
 
 @lru_cache(maxsize=16)

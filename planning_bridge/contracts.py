@@ -144,6 +144,10 @@ class OutlierFlag:
     effective_units: float
     decided_by: str | None = None
     decided_at: datetime | None = None
+    # The actual the decision was made on, and whether it has changed since (a later import):
+    # then the decision is not applied and waits for the planner's review.
+    decided_on_units: float | None = None
+    needs_review: bool = False
 
 
 @dataclass(frozen=True)

@@ -79,7 +79,7 @@ def _chosen_plan(day: date, live: bool, slip_adjusted: bool, per_deal: bool) -> 
         p = rows.stage_p.copy()
     summary = ", ".join(f"{family} {source}" for family, source in sorted(sources.items())) or "no backtest yet: stage"
     method = f"chosen per family by backtest ({summary})"
-    if plan.source != "calibrated" and plan.method != "stage defaults":
+    if plan.source != "calibrated" and any(source != "stage" for source in sources.values()):
         method += f"; calibrated fell back to the stage defaults: {plan.method}"
     return replace(plan, p=p, source="chosen", method=method,
                    version=f"{MODEL_VERSION}:chosen:{summary}; {plan.version}"[:400],

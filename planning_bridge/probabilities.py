@@ -212,7 +212,8 @@ def monotone_in_stage(predictor, features: Features, defaults: dict[str, float])
     still open are the ones that will close. Planners read a later stage as better news,
     so each deal is priced at every stage of the pipeline (``defaults`` lists them in order),
     the row of prices is replaced by its isotonic (non-decreasing, least-squares) fit, and the
-    deal gets the fitted price of its own stage. Stages outside the pipeline keep their price."""
+    deal gets the fitted price of its own stage. Stages outside the pipeline keep their price.
+    ``defaults`` must be in pipeline order (``inputs.stage_probabilities`` is), never sorted."""
     raw = np.clip(predictor.predict(features, defaults), 0.0, 1.0)
     order = list(defaults)
     if len(features) == 0 or len(order) < 2:
@@ -230,7 +231,7 @@ def monotone_in_stage(predictor, features: Features, defaults: dict[str, float])
     fitted = isotonic_rows(grid)
     result = raw.copy()
     result[known] = fitted[np.flatnonzero(known), where[known]]
-    return result
+    return np.clip(result, 0.0, 1.0)  # means of values in [0, 1] may round past 1
 
 
 def isotonic_rows(values: np.ndarray) -> np.ndarray:
