@@ -20,8 +20,7 @@ so the bridge reaches no CRM internals and the boundary test can say so in one l
 * periodic work: ``Job`` and the triggers ``CronTrigger``, ``IntervalTrigger``, listed in a
   feature's ``jobs.JOBS``; background work a request queues: ``JobKind`` (listed in the
   manifest's ``job_kinds``), the ``JobRun`` its code is given, ``enqueue`` and ``open_job``;
-* time: ``utcnow`` (the one clock tests freeze) and ``end_of_day`` ("as of a date" as a moment);
-* words: ``_`` (at request time) and ``_l`` (lazy, at import time) mark user-visible text.
+* time: ``utcnow`` (the one clock tests freeze) and ``end_of_day`` ("as of a date" as a moment).
 
 Only re-exports (``Model`` is ``db.Model`` under a name type checkers understand).
 """
@@ -34,7 +33,6 @@ from crm.api.endpoint import endpoint
 from crm.api.routing import ApiRoutes
 from crm.errors import Conflict, NotFound, PermissionDenied, ServiceError, ValidationFailed
 from crm.extensions import Base, db
-from crm.i18n import _, _l
 from crm.jobs.runner import JobKind, JobRun, enqueue, open_job
 from crm.jsontype import JSONType
 from crm.public_history import end_of_day
@@ -50,7 +48,7 @@ else:
     Model = db.Model
 
 __all__ = [
-    "_", "_l", "ApiRoutes", "Conflict", "CronTrigger", "EVERYONE", "IntervalTrigger", "JSONType", "Job",
+    "ApiRoutes", "Conflict", "CronTrigger", "EVERYONE", "IntervalTrigger", "JSONType", "Job",
     "JobKind", "JobRun", "Model",
     "NotFound", "PermissionDenied", "ROLES", "SALES", "ServiceError", "UTCDateTime",
     "ValidationFailed", "api_user", "db", "end_of_day", "endpoint", "enqueue", "open_job", "roles", "utcnow",

@@ -31,10 +31,12 @@ from pydantic import (
     WithJsonSchema,
     field_validator,
 )
+from sqlalchemy import func, select
 
 from planning_bridge import crm_port
 from planning_bridge.contracts import COMBINE_RULES, DEMAND_COLUMNS
 from planning_bridge.exports import FREPPLE_CUSTOMER, FREPPLE_LOCATION, MAX_NAME
+from planning_bridge.models import Actual
 from planning_bridge.periods import (
     DEFAULT_HORIZON,
     MAX_HORIZON,
@@ -82,9 +84,6 @@ def earliest_day() -> date:
 
 
 def _first_actual_day() -> date | None:
-    from sqlalchemy import func, select
-
-    from planning_bridge.models import Actual
     first = crm_port.db.session.scalar(select(func.min(Actual.period)))
     index = parse_period(first) if first else None
     return date(index // 12, index % 12 + 1, 1) if index is not None else None

@@ -22,8 +22,6 @@ from crm.kit import (
     ServiceError,
     UTCDateTime,
     ValidationFailed,
-    _,
-    _l,
     api_user,
     db,
     end_of_day,

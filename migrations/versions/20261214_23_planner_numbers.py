@@ -38,7 +38,7 @@ def upgrade():
         sa.Column("as_of", sa.Date(), nullable=False),
         sa.Column("payload", JSON, nullable=False),
         sa.Column("computed_at", UTCDateTime(timezone=True), nullable=False),
-        sa.Column("seconds", sa.Float(), nullable=False),
+        sa.Column("seconds", sa.Double(), nullable=False),
         sa.CheckConstraint("kind IN ('accuracy', 'calibration')", name=op.f("ck_planning_stored_figures_kind")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_planning_stored_figures")),
         sa.UniqueConstraint("kind", "key", "as_of", name=op.f("uq_planning_stored_figures_kind")),

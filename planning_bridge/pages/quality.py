@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _  # what crm.i18n's ``_`` is; the bridge reaches crm only by its port
 from flask_login import current_user
 
 from planning_bridge import services
@@ -17,7 +18,7 @@ from planning_bridge.contracts import (
     AccuracyCell,
     AccuracyReport,
 )
-from planning_bridge.crm_port import _, db, open_job, roles, utcnow
+from planning_bridge.crm_port import db, open_job, roles, utcnow
 from planning_bridge.figures import FIGURES_JOB
 from planning_bridge.pages import PLANNERS, bp
 from planning_bridge.pages.charts import reliability_chart

@@ -129,7 +129,8 @@ def test_calibration_and_accuracy_answer_even_without_history(as_planner, famili
     assert [r["source"] for r in calibration["reports"]] == ["stage", "calibrated", "blend"]
     assert all(r["holdout_count"] == 0 for r in calibration["reports"]) and calibration["computed_at"]
     accuracy = as_planner("GET", "/accuracy").get_json()
-    assert accuracy["computed_at"] and accuracy["notes"] == ["no past month with actuals yet: import actuals or win some deals"]
+    assert accuracy["computed_at"]
+    assert accuracy["notes"] == ["no past month with actuals yet: import actuals or win some deals"]
     assert {c["family"]: c["source"] for c in accuracy["choice"]} == {"PUMP": "stage", "VALVE": "stage"}
 
 
