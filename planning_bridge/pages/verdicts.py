@@ -16,10 +16,13 @@ class Verdict:
 
 
 def holdout_words(report: CalibrationReport) -> str:
-    """"467 deals closed since 2026-03-02, seen at 1,130 review moments": the unit counted is a
-    deal seen at a review moment, and a page must not call those deals."""
-    return (f"{report.holdout_deals:,} deals closed since {report.holdout_from.isoformat()}, "
-            f"seen at {report.holdout_count:,} review moments")
+    """"318 deals seen open at 1,130 review moments from 2026-03-02 to 2026-09-16, all closed
+    since": the unit counted is a deal seen at a review moment, and a page must not call those
+    deals. (More deals may have closed since the holdout began: the ones only seen open before
+    it, or opened too recently to judge, are not in it.)"""
+    until = f" to {report.holdout_until.isoformat()}" if report.holdout_until else ""
+    return (f"{report.holdout_deals:,} deals seen open at {report.holdout_count:,} review moments "
+            f"from {report.holdout_from.isoformat()}{until}, all closed since")
 
 
 def calibration_verdict(reports: list[CalibrationReport]) -> Verdict | None:

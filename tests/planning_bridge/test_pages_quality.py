@@ -83,8 +83,9 @@ def test_quality_pages_on_the_demo_company(client, login):
     calibration = client.get("/planning/calibration").get_data(as_text=True)
     reports = {r.source: r for r in services.calibration_reports()}
     stage = reports["stage"]
-    assert f"{stage.holdout_deals:,} deals closed since {stage.holdout_from.isoformat()}, " \
-           f"seen at {stage.holdout_count:,} review moments" in calibration
+    seen = (f"{stage.holdout_deals:,} deals seen open at {stage.holdout_count:,} review moments from "
+            f"{stage.holdout_from.isoformat()} to {stage.holdout_until.isoformat()}, all closed since")
+    assert seen in calibration
     assert reports["stage"].holdout_count > 0
     assert f"{reports['stage'].brier:.3f}" in calibration
     assert f"{reports['calibrated'].brier:.3f}" in calibration
