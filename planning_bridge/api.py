@@ -12,7 +12,7 @@ import csv
 import io
 from dataclasses import asdict
 
-from flask import Response, request
+from flask import Response, request, url_for
 
 from planning_bridge import crm_port, exports, services
 from planning_bridge.api_schemas import (
@@ -248,7 +248,7 @@ def request_figures(body: FiguresIn):
     job = services.request_figures(crm_port.api_user(), crm_port.utcnow(), lags=body.lags, months=body.months,
                                    slip_adjusted=body.slip_adjusted)
     crm_port.db.session.commit()
-    return PlanningFiguresJobOut(job_id=job.id, status=job.status, status_url=f"/jobs/{job.id}")
+    return PlanningFiguresJobOut(job_id=job.id, status=job.status, status_url=url_for("jobs.show_job", job_id=job.id))
 
 
 # --- settings and outliers ------------------------------------------------------------------
