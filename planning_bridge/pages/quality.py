@@ -56,10 +56,13 @@ def calibration():
     stored = services.stored_calibration(as_of)
     reports = stored.calibration if stored else []
     usable = [report for report in reports if report.holdout_count]
+    accuracy = services.stored_accuracy(lags=(1, 2, 3))
     return render_template(
         "planning/calibration.html", reports=reports, usable=usable, as_of=as_of, error=error, stored=stored,
         chart=reliability_chart(usable), charts=bool(usable), verdict=calibration_verdict(reports),
-        job=open_job(FIGURES_JOB),
+        job=open_job(FIGURES_JOB), story=one_story(
+            accuracy.accuracy if accuracy and accuracy.accuracy else AccuracyReport((1, 2, 3), (), (), (), 0),
+            reports, on_calibration_page=True),
     )
 
 

@@ -47,7 +47,8 @@ def calibration_verdict(reports: list[CalibrationReport]) -> Verdict | None:
                    f"against {calibrated.brier:.3f} on {holdout_words(stage)} (lower is better)." + honesty, "bad")
 
 
-def one_story(report: AccuracyReport, calibration: list[CalibrationReport]) -> str | None:
+def one_story(report: AccuracyReport, calibration: list[CalibrationReport], *,
+              on_calibration_page: bool = False) -> str | None:
     """What the calibration page and the accuracy page each measure, so a reader who sees
     them disagree knows why."""
     usable = [r for r in calibration if r.holdout_count]
@@ -55,16 +56,18 @@ def one_story(report: AccuracyReport, calibration: list[CalibrationReport]) -> s
         return None
     parts = []
     if usable:
-        parts.append(f"The calibration page scores each deal's win probability against its outcome "
-                     f"({holdout_words(usable[0])}): is a 60 % deal won 60 % of the time?")
+        parts.append(f"{'This page' if on_calibration_page else 'The calibration page'} scores each deal's "
+                     f"win probability against its outcome ({holdout_words(usable[0])}): is a 60 % deal "
+                     f"won 60 % of the time?")
     if report.cells:
-        parts.append(f"This page scores the demand input itself, units per family and month over "
+        parts.append(f"{'The accuracy page' if on_calibration_page else 'This page'} scores the demand input "
+                     f"itself, units per family and month over "
                      f"{len(report.months)} past months: quantity × probability, placed in a month by the "
                      f"expected close and lead time, plus the baseline. A source can be better calibrated "
                      f"deal by deal and still give worse units: when its errors fall on large deals, or "
                      f"when timing (close dates that slip) is what the forecast gets wrong.")
-    parts.append("Each family's default source is chosen on this page's measure (demand-input WMAPE at "
-                 "lags 1-3), among the sources whose calibration error is no worse than the stage defaults'.")
+    parts.append("Each family's default source is chosen on the accuracy page's measure (demand-input WMAPE "
+                 "at lags 1-3), among the sources whose calibration error is no worse than the stage defaults'.")
     return " ".join(parts)
 
 

@@ -85,7 +85,7 @@ def test_quality_pages_on_the_demo_company(client, login):
     stage = reports["stage"]
     seen = (f"{stage.holdout_deals:,} deals seen open at {stage.holdout_count:,} review moments from "
             f"{stage.holdout_from.isoformat()} to {stage.holdout_until.isoformat()}, all closed since")
-    assert seen in calibration
+    assert seen in calibration and 'id="one-story"' in calibration
     assert reports["stage"].holdout_count > 0
     assert f"{reports['stage'].brier:.3f}" in calibration
     assert f"{reports['calibrated'].brier:.3f}" in calibration
