@@ -129,16 +129,26 @@ def accuracy_verdict(report: AccuracyReport) -> Verdict | None:
 
 
 def pipeline_verdict(report: AccuracyReport) -> Verdict | None:
-    """Does adding the pipeline to the baseline help, against the baseline alone?"""
+    """Does adding the pipeline to the baseline help, against the baseline alone? Said for the
+    stage defaults (what ``chosen`` falls back to) and for the calibrated probabilities."""
     origin = preferred_origin(report) or "rebuilt"
-    values = sorted(_pooled(report, origin, "calibrated", "baseline"), key=lambda v: v.lag)
-    if not values:
+    found = {source: sorted(_pooled(report, origin, source, "baseline"), key=lambda v: v.lag)
+             for source in ("stage", "calibrated")}
+    if not any(found.values()):
         return None
-    lead = values[0]
-    if lead.fva > 0.0005:
-        return Verdict(f"Adding the calibrated pipeline to the baseline improves on the baseline alone by "
-                       f"{_points(lead.fva)} points of WMAPE at lag {lead.lag}.", "good")
-    if lead.fva < -0.0005:
-        return Verdict(f"Adding the calibrated pipeline to the baseline is {_points(lead.fva)} points of "
-                       f"WMAPE worse than the baseline alone at lag {lead.lag}.", "bad")
-    return Verdict(f"Adding the pipeline to the baseline changes nothing at lag {lead.lag}.")
+    parts = []
+    for source, label in (("stage", "stage defaults"), ("calibrated", "calibrated probabilities")):
+        if not found[source]:
+            continue
+        lead = found[source][0]
+        if lead.fva > 0.0005:
+            parts.append(f"with {label} it improves on the baseline alone by {_points(lead.fva)} points of "
+                         f"WMAPE at lag {lead.lag}")
+        elif lead.fva < -0.0005:
+            parts.append(f"with {label} it is {_points(lead.fva)} points of WMAPE worse than the baseline "
+                         f"alone at lag {lead.lag}")
+        else:
+            parts.append(f"with {label} it changes nothing at lag {lead.lag}")
+    best = max((values[0].fva for values in found.values() if values), default=0.0)
+    tone = "good" if best > 0.0005 else ("bad" if best < -0.0005 else "neutral")
+    return Verdict("Adding the pipeline to the baseline: " + "; ".join(parts) + ".", tone)
