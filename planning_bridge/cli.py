@@ -155,6 +155,18 @@ def snapshot_command(start, end, probabilities, slip_adjusted, month_end):
     click.echo(f"snapshot(s) {', '.join(map(str, ids))}" if ids else "nothing to take: already there")
 
 
+@planning_cli.command("figures")
+def figures_command():
+    """Compute and store the accuracy and calibration figures and each family's chosen source
+    (what the month-end job does; the pages and the API read them)."""
+    ids = services.compute_default_figures(crm_port.utcnow())
+    crm_port.db.session.commit()
+    choice, _computed = services.current_choice()
+    click.echo(f"stored {len(ids)} set(s) of figures")
+    for family, chosen in sorted(choice.items()):
+        click.echo(f"{family:<8} {chosen.source:<10} {chosen.reason}")
+
+
 @planning_cli.command("accuracy")
 @click.option("--lags", default="1,2,3")
 @click.option("--months", default=12, type=click.IntRange(1, 36))
