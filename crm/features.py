@@ -245,6 +245,7 @@ FEATURES: tuple[Feature, ...] = (
         api="planning_bridge.api:routes",
         root_cli="planning_bridge.cli:planning_cli",
         jobs="planning_bridge.jobs:JOBS",
+        job_kinds=("planning_bridge.figures:FIGURES_KIND",),
     ),
     Feature(
         "sop", "The S&OP cycle (in the planning bridge): the monthly cycle's five steps, demand overrides, "

@@ -18,7 +18,8 @@ so the bridge reaches no CRM internals and the boundary test can say so in one l
   factory), ``endpoint`` (parses the request and describes the route in OpenAPI) and
   ``api_user`` (the token's user);
 * periodic work: ``Job`` and the triggers ``CronTrigger``, ``IntervalTrigger``, listed in a
-  feature's ``jobs.JOBS``;
+  feature's ``jobs.JOBS``; background work a request queues: ``JobKind`` (listed in the
+  manifest's ``job_kinds``), the ``JobRun`` its code is given, ``enqueue`` and ``open_job``;
 * time: ``utcnow`` (the one clock tests freeze) and ``end_of_day`` ("as of a date" as a moment).
 
 Only re-exports (``Model`` is ``db.Model`` under a name type checkers understand).
@@ -32,6 +33,7 @@ from crm.api.endpoint import endpoint
 from crm.api.routing import ApiRoutes
 from crm.errors import Conflict, NotFound, PermissionDenied, ServiceError, ValidationFailed
 from crm.extensions import Base, db
+from crm.jobs.runner import JobKind, JobRun, enqueue, open_job
 from crm.jsontype import JSONType
 from crm.public_history import end_of_day
 from crm.scheduler import CronTrigger, IntervalTrigger, Job
@@ -46,7 +48,8 @@ else:
     Model = db.Model
 
 __all__ = [
-    "ApiRoutes", "Conflict", "CronTrigger", "EVERYONE", "IntervalTrigger", "JSONType", "Job", "Model",
+    "ApiRoutes", "Conflict", "CronTrigger", "EVERYONE", "IntervalTrigger", "JSONType", "Job",
+    "JobKind", "JobRun", "Model",
     "NotFound", "PermissionDenied", "ROLES", "SALES", "ServiceError", "UTCDateTime",
-    "ValidationFailed", "api_user", "db", "end_of_day", "endpoint", "roles", "utcnow",
+    "ValidationFailed", "api_user", "db", "end_of_day", "endpoint", "enqueue", "open_job", "roles", "utcnow",
 ]

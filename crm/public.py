@@ -395,6 +395,13 @@ def deal_summaries(deal_ids) -> dict[str, DealSummary]:
     return found
 
 
+def earliest_deal_day() -> date | None:
+    """The day the first deal was created (UTC), None without deals: where history begins, the
+    earliest day an "as of" question can be asked about."""
+    first = db.session.scalar(select(func.min(Deal.created_at)))
+    return first.date() if first is not None else None
+
+
 def history_fingerprint() -> tuple:
     """Changes whenever anything a learned model reads changes (deals, their history, touches,
     stage defaults): callers cache models under it."""

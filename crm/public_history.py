@@ -127,7 +127,11 @@ class DealHistory:
 
 
 def end_of_day(day: date) -> datetime:
-    """The moment a day ends in UTC: "as of a date" includes everything written that day."""
+    """The moment a day ends in UTC: "as of a date" includes everything written that day.
+    The calendar's last day ends at the last representable moment (``date.max + 1 day`` does
+    not exist: an ``as_of`` of 9999-12-31 raised OverflowError, a 500)."""
+    if day >= date.max:
+        return datetime.max.replace(tzinfo=timezone.utc)
     return datetime.combine(day + timedelta(days=1), time(0, 0), tzinfo=timezone.utc)
 
 

@@ -9,9 +9,10 @@ with probabilities learned only from deals closed by then.
 Three forecasts are scored against the actuals (``history.py``):
 
 * ``baseline``: the statistical baseline of all actuals, alone;
-* ``stage`` and ``calibrated``: the baseline of the actuals that did not come from CRM deals,
-  plus the weighted pipeline with that probability source, plus the units of deals already won
-  that fall due in the month (booked orders: they are in the actuals, and were known).
+* ``stage``, ``calibrated`` and ``blend`` (their average): the baseline of the actuals that
+  did not come from CRM deals, plus the weighted pipeline with that probability source, plus
+  the units of deals already won that fall due in the month (booked orders: they are in the
+  actuals, and were known). ``blend`` is scored on rebuilt history only.
 
 WMAPE = Σ|F - A| / ΣA, bias = Σ(F - A) / ΣA, summed over the target months (and, for "ALL",
 over families too). Forecast value added (FVA) = WMAPE of the reference - WMAPE of the
@@ -35,7 +36,7 @@ from planning_bridge.periods import completed_through, last_day, month_index, pe
 
 DEFAULT_MONTHS = 12
 ALL = "ALL"
-COMPARISONS = (("calibrated", "stage"), ("stage", "baseline"), ("calibrated", "baseline"))
+COMPARISONS = (("calibrated", "stage"), ("blend", "stage"), ("stage", "baseline"), ("calibrated", "baseline"))
 
 
 def accuracy_report(
@@ -72,6 +73,7 @@ def _cached(lags, months, day, slip_adjusted, _fingerprint) -> AccuracyReport:
     from_snapshots, snapshot_count = snapshot_forecasts(targets, lags, slip_adjusted)
     if not snapshot_count:
         notes.append("no snapshot covers these months yet: scores come from rebuilt history only")
+    notes += booked_notes(rebuilt, actuals, lags)
     cells, value_added = [], []
     for origin, forecasts in (("snapshots", from_snapshots), ("rebuilt", rebuilt)):
         if origin == "snapshots" and not snapshot_count:
@@ -103,6 +105,22 @@ def actual_units(lead_times, day: date, months: int):
     return actuals, [m for m in range(end - months + 1, end + 1) if m >= first_known]
 
 
+def booked_notes(forecasts: dict, actuals, lags) -> list[str]:
+    """Why a family can score 0 % at a lag for every source: its whole demand was already booked
+    (won deals due later, by the lead time) when the forecast was made, so no probability
+    mattered. Said, so a perfect score is not read as a perfect pipeline."""
+    booked: defaultdict[tuple[str, int], float] = defaultdict(float)
+    actual: defaultdict[tuple[str, int], float] = defaultdict(float)
+    for (family, month, lag, name), value in forecasts.items():
+        if name == "booked":
+            booked[(family, lag)] += value
+            actual[(family, lag)] += float(actuals.get(family, {}).get(month, 0.0))
+    return [f"{family} at lag {lag}: every unit was already booked (won deals due later) when the forecast "
+            f"was made, so all sources score the same there and the probabilities were not tested"
+            for (family, lag), units in sorted(booked.items())
+            if lag in lags and actual[(family, lag)] > 0 and abs(units - actual[(family, lag)]) < 1e-6]
+
+
 def rebuilt_forecasts(targets: list[int], lags, slip_adjusted: bool = False) -> dict:
     """(family, target month, lag, forecast) -> units, from the pipeline rebuilt as of the
     last day of each origin month."""
@@ -121,9 +139,22 @@ def rebuilt_forecasts(targets: list[int], lags, slip_adjusted: bool = False) -> 
                     continue
                 key = (cell.row.family, month, lag)
                 forecasts[key + ("baseline",)] = cell.baseline_all_units
+                forecasts[key + ("booked",)] = cell.booked_units
                 forecasts[key + (probabilities,)] = (
                     cell.baseline_other_units + cell.booked_units + cell.row.weighted_units)
+    add_blend(forecasts)
     return forecasts
+
+
+def add_blend(forecasts: dict) -> None:
+    """The ``blend`` forecast: the average of the ``stage`` and ``calibrated`` ones. Exact, not
+    an approximation: the weighted pipeline is linear in the probabilities, and both share
+    the baseline, the booked orders and the timing (without imported actuals the baseline
+    fills what the pipeline leaves, so it is the average of two such fills: close enough to
+    choose by)."""
+    for (family, month, lag, name), value in list(forecasts.items()):
+        if name == "stage" and (family, month, lag, "calibrated") in forecasts:
+            forecasts[(family, month, lag, "blend")] = (value + forecasts[(family, month, lag, "calibrated")]) / 2
 
 
 def snapshot_forecasts(targets: list[int], lags, slip_adjusted: bool = False) -> tuple[dict, int]:

@@ -12,9 +12,9 @@ import csv
 import io
 from dataclasses import asdict
 
-from flask import Response, request
+from flask import Response, request, url_for
 
-from planning_bridge import crm_port, services
+from planning_bridge import crm_port, exports, services
 from planning_bridge.api_schemas import (
     AccuracyQuery,
     ActualsQuery,
@@ -22,6 +22,7 @@ from planning_bridge.api_schemas import (
     ContributionQuery,
     DemandQuery,
     FamilySettingIn,
+    FiguresIn,
     OutlierIn,
     PlanningAccuracyOut,
     PlanningActualsOut,
@@ -32,12 +33,14 @@ from planning_bridge.api_schemas import (
     PlanningDemandOut,
     PlanningFamilySettingOut,
     PlanningFamilySettingsOut,
+    PlanningFiguresJobOut,
     PlanningImportOut,
     PlanningOutlierOut,
     PlanningOutliersOut,
     PlanningSnapshotOut,
     PlanningSnapshotRowsOut,
     PlanningSnapshotsOut,
+    PlanningSourceChoiceOut,
     SnapshotIn,
     SnapshotQuery,
     demand_out,
@@ -50,6 +53,9 @@ routes = crm_port.ApiRoutes()
 endpoint, roles = crm_port.endpoint, crm_port.roles
 PLANNERS = ("planner", "admin")
 MAX_REPORTED_REJECTIONS = 1000
+NOT_COMPUTED = ("not computed yet for these parameters: the worker computes them at each month end, "
+                "or ask for them with POST /api/v1/planning/figures")
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 # --- demand input -------------------------------------------------------------------------
@@ -62,8 +68,12 @@ MAX_REPORTED_REJECTIONS = 1000
                 "the columns " + ",".join(DEMAND_COLUMNS) + ". weighted_revenue is in the base currency "
                 "(the `currency` column), each deal converted at the rate of its expected close month; "
                 "open deals in a currency without a rate are a 409 unless allow_missing_rates=true. "
+                "`format=frepple` text/csv in frePPLe's "
+                "forecast plan list format (upload it on frePPLe's forecast report or editor); "
+                "`format=xlsx` a workbook with one family × month sheet per measure. "
                 + services.COMBINE_RULE_DOC,
     extra_statuses=(409,),
+    also_media=("text/csv", XLSX),
 )
 def demand_input(query: DemandQuery):
     if not query.allow_missing_rates:
@@ -75,7 +85,23 @@ def demand_input(query: DemandQuery):
     )
     if query.format == "csv":
         return csv_response(rows, f"demand-input-{start}-{end}.csv", rows.probability_source)
+    if query.format == "frepple":
+        text = exports.frepple_csv(rows, location=query.location, customer=query.customer)
+        return download(text, "text/csv", f"forecastplan-{start}-{end}.csv", rows.probability_source)
+    if query.format == "xlsx":
+        return download(exports.demand_xlsx(rows, about_rows(rows)), XLSX, f"demand-input-{start}-{end}.xlsx",
+                        rows.probability_source)
     return demand_out(rows)
+
+
+def about_rows(rows) -> dict[str, str]:
+    """What the xlsx's "About" sheet says about how the numbers were made."""
+    return {
+        "as of": rows.as_of.isoformat(), "probabilities asked": rows.probabilities,
+        "probabilities used": rows.probability_source, "method": rows.probability_method,
+        "model version": rows.model_version, "slip-adjusted": "yes" if rows.slip_adjusted else "no",
+        "baseline": getattr(rows, "baseline_note", ""),
+    }
 
 
 @routes.get("/planning/demand-input/contributions")
@@ -188,21 +214,47 @@ def get_snapshot(snapshot_id: int, query: SnapshotQuery):
 
 @routes.get("/planning/calibration")
 @roles(*PLANNERS)
-@endpoint("Brier score and reliability of stage and calibrated probabilities (time-based holdout)",
-          query=CalibrationQuery, response=PlanningCalibrationOut)
+@endpoint("Brier score, reliability and calibration error of the probability sources (time-based holdout), "
+          "as the worker last computed them", query=CalibrationQuery, response=PlanningCalibrationOut,
+          description="Reads stored figures (computed at each month end, or on `POST /planning/figures`): "
+                      "fast whatever the history. `as_of`: the figures stored as of that day; none stored: "
+                      "`reports` empty and a note.")
 def calibration(query: CalibrationQuery):
-    reports = services.calibration_reports(as_of=query.as_of)
-    return PlanningCalibrationOut(reports=[PlanningCalibrationReportOut(**asdict(r)) for r in reports])
+    stored = services.stored_calibration(query.as_of)
+    if stored is None:
+        return PlanningCalibrationOut(reports=[], notes=[NOT_COMPUTED])
+    return PlanningCalibrationOut(
+        reports=[PlanningCalibrationReportOut(**asdict(r)) for r in stored.calibration or []],
+        as_of=stored.as_of, computed_at=stored.computed_at, seconds=stored.seconds)
 
 
 @routes.get("/planning/accuracy")
 @roles(*PLANNERS)
-@endpoint("Forecast accuracy per family and lag: WMAPE, bias, value added", query=AccuracyQuery,
-          response=PlanningAccuracyOut)
+@endpoint("Forecast accuracy per family and lag: WMAPE, bias, value added, and each family's chosen source",
+          query=AccuracyQuery, response=PlanningAccuracyOut,
+          description="Reads the figures the worker stored for these parameters (at each month end for the "
+                      "defaults, or on `POST /planning/figures`); none stored: empty lists and a note.")
 def accuracy(query: AccuracyQuery):
-    report = services.accuracy_report(lags=query.lag_list(), months=query.months,
-                                      slip_adjusted=query.slip_adjusted)
-    return PlanningAccuracyOut(**asdict(report))
+    stored = services.stored_accuracy(lags=query.lag_list(), months=query.months, slip_adjusted=query.slip_adjusted)
+    if stored is None or stored.accuracy is None:
+        return PlanningAccuracyOut(lags=sorted(set(query.lag_list())), cells=[], value_added=[], months=[],
+                                   snapshot_count=0, notes=[NOT_COMPUTED])
+    return PlanningAccuracyOut(
+        **asdict(stored.accuracy), as_of=stored.as_of, computed_at=stored.computed_at, seconds=stored.seconds,
+        choice=[PlanningSourceChoiceOut(**asdict(c)) for c in (stored.choice or {}).values()])
+
+
+@routes.post("/planning/figures")
+@roles(*PLANNERS)
+@endpoint("Compute the accuracy and calibration figures in the worker (one job at a time)", body=FiguresIn,
+          response=PlanningFiguresJobOut, status=202,
+          description="Queues the backtest (or answers the job already queued or running); follow "
+                      "`status_url`. The figures then appear on GET /planning/accuracy and /planning/calibration.")
+def request_figures(body: FiguresIn):
+    job = services.request_figures(crm_port.api_user(), crm_port.utcnow(), lags=body.lags, months=body.months,
+                                   slip_adjusted=body.slip_adjusted)
+    crm_port.db.session.commit()
+    return PlanningFiguresJobOut(job_id=job.id, status=job.status, status_url=url_for("jobs.show_job", job_id=job.id))
 
 
 # --- settings and outliers ------------------------------------------------------------------
@@ -261,7 +313,11 @@ def refuse_missing_rates() -> None:
 
 
 def csv_response(rows, filename: str, source: str) -> Response:
-    response = Response(demand_csv(rows), mimetype="text/csv")
+    return download(demand_csv(rows), "text/csv", filename, source)
+
+
+def download(content, mimetype: str, filename: str, source: str) -> Response:
+    response = Response(content, mimetype=mimetype)
     response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
     response.headers["X-Probability-Source"] = source
     return response

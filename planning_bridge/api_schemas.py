@@ -3,16 +3,20 @@ OpenAPI document). Names start with ``Planning`` where they become components, s
 collide with the CRM's. Money is a string with two decimals, as everywhere in the API.
 
 Every range a request may ask for is bounded before any work (issue #19: ``as_of=9711-02-11``
-held a worker for 30 s): an ``as_of`` day lies within the last ``AS_OF_YEARS`` years up to
-today; a month (``from``, ``to``, ``period``) within ``MONTHS_BACK`` months before this month
-and ``MONTHS_AHEAD`` after it; at most ``MAX_HORIZON`` months at once (the services' check);
-accuracy scores at most 36 months and 12 lags. Outside: 422 naming the field.
+held a worker for 30 s; issue #23: from the earliest history to five years ahead): an
+``as_of`` day lies between the start of the year history begins (the first deal created, or
+the first month of imported actuals; at most ``AS_OF_YEARS`` years back, and that window when
+there is no history yet) and today; a month (``from``, ``to``, ``period``) between the month history
+begins and ``MONTHS_AHEAD`` months after this month; at most ``MAX_HORIZON`` months at once
+(the services' check); accuracy scores at most 36 months and 12 lags. Outside: 422 naming the
+field and the allowed range.
 
 ``as_of_in_range`` and ``period_in_range`` are the one statement of those bounds: the planner
 pages (``planning_bridge/pages``) read their query strings with them too, so a page and the
 API never disagree on which days and months may be asked for."""
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, timezone
 from decimal import Decimal
 from typing import Annotated, Literal
@@ -27,9 +31,12 @@ from pydantic import (
     WithJsonSchema,
     field_validator,
 )
+from sqlalchemy import func, select
 
 from planning_bridge import crm_port
 from planning_bridge.contracts import COMBINE_RULES, DEMAND_COLUMNS
+from planning_bridge.exports import FREPPLE_CUSTOMER, FREPPLE_LOCATION, MAX_NAME
+from planning_bridge.models import Actual
 from planning_bridge.periods import (
     DEFAULT_HORIZON,
     MAX_HORIZON,
@@ -52,10 +59,9 @@ UtcDateTime = Annotated[
     PlainSerializer(lambda value: value.astimezone(timezone.utc).isoformat(), return_type=str),
     WithJsonSchema({"type": "string", "format": "date-time"}, mode="serialization"),
 ]
-Source = Literal["stage", "calibrated"]
+Source = Literal["chosen", "stage", "calibrated"]
 AS_OF_YEARS = 10
-MONTHS_BACK = 120
-MONTHS_AHEAD = 240
+MONTHS_AHEAD = 60   # five years ahead
 MAX_LAGS = 12
 
 
@@ -63,38 +69,60 @@ def _today() -> date:
     return crm_port.utcnow().date()
 
 
-def as_of_in_range(value: date) -> date:
-    """``value`` when it lies within the last ``AS_OF_YEARS`` years up to today, else ValueError
-    saying which days may be asked for."""
+def earliest_day() -> date:
+    """Where history begins: the 1st of January of the year of the first deal's creation or
+    of the first month of imported actuals, whichever is earlier (a planner asks for whole
+    years: "2025" when history starts in November 2025); never more than ``AS_OF_YEARS`` years
+    back (and exactly that when there is no history yet)."""
     today = _today()
     try:
-        earliest = today.replace(year=today.year - AS_OF_YEARS)
+        floor = today.replace(year=today.year - AS_OF_YEARS)
     except ValueError:  # 29 February
-        earliest = today.replace(year=today.year - AS_OF_YEARS, day=28)
+        floor = today.replace(year=today.year - AS_OF_YEARS, day=28)
+    found = [day for day in (crm_port.earliest_deal_day(), _first_actual_day()) if day is not None]
+    return max(date(min(found).year, 1, 1), floor) if found else floor
+
+
+def _first_actual_day() -> date | None:
+    first = crm_port.db.session.scalar(select(func.min(Actual.period)))
+    index = parse_period(first) if first else None
+    return date(index // 12, index % 12 + 1, 1) if index is not None else None
+
+
+def as_of_in_range(value: date) -> date:
+    """``value`` when it lies between the day history begins (``earliest_day``) and today,
+    else ValueError saying which days may be asked for."""
+    today = _today()
+    earliest = min(earliest_day(), today)
     if not earliest <= value <= today:
-        raise ValueError(f"a day from {earliest.isoformat()} to today ({today.isoformat()})")
+        raise ValueError(f"a day from {earliest.isoformat()} (where history begins) to today ({today.isoformat()})")
     return value
 
 
 def period_in_range(value: str) -> str:
-    """``value`` when it is a month within ``MONTHS_BACK`` before and ``MONTHS_AHEAD`` after this
-    month (or not a month at all), else ValueError saying which months may be asked for."""
-    index = parse_period(value)
-    if index is None:  # not a real month: the services name it in their words
-        return value
+    """``value`` when it is a month from the month history begins to ``MONTHS_AHEAD`` months
+    after this month (or not a month at all), else ValueError saying which months may be
+    asked for."""
     this_month = month_index(_today())
-    first, last = this_month - MONTHS_BACK, this_month + MONTHS_AHEAD
+    first, last = min(month_index(earliest_day()), this_month), this_month + MONTHS_AHEAD
+    index = parse_period(value)
+    if index is None:
+        if re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", value or ""):  # a month, of a year out of any range
+            raise ValueError(f"a month from {period_text(first)} to {period_text(last)}")
+        return value  # not a month at all: the services name it in their words
     if not first <= index <= last:
         raise ValueError(f"a month from {period_text(first)} to {period_text(last)}")
     return value
 
 
-Period = Annotated[str, Field(pattern=PERIOD, description=f"a month, YYYY-MM, at most {MONTHS_BACK} months "
-                                                          f"before this month and {MONTHS_AHEAD} after it"),
+Period = Annotated[str, Field(pattern=PERIOD, description=f"a month, YYYY-MM, from the month history begins "
+                                                          f"to {MONTHS_AHEAD} months after this month"),
                    AfterValidator(period_in_range)]
 AnyPeriod = Annotated[str, Field(pattern=PERIOD, description="a month, YYYY-MM")]  # a month of the records
 AsOf = Annotated[date, AfterValidator(as_of_in_range)]
-AS_OF_RANGE = f"from {AS_OF_YEARS} years ago to today"
+OBSERVATION_UNIT = ("a closed deal seen at one semi-monthly review moment while it was open "
+                    "(holdout_count); holdout_deals counts the distinct deals")
+AS_OF_RANGE = f"from the day history begins (at most {AS_OF_YEARS} years ago) to today"
 
 
 def _months(start: str | None, end: str | None) -> tuple[str, str]:
@@ -111,9 +139,18 @@ class DemandQuery(_Query):
     from_: Period | None = Field(None, alias="from", description="first month (default: this month)")
     to: Period | None = Field(None, description=f"last month (default: {DEFAULT_HORIZON} months "
                                                 f"from `from`; at most {MAX_HORIZON})")
-    probabilities: Source = Field("calibrated", description="win probabilities: the stage defaults, "
-                                  "or calibrated on closed deals (falls back to stage with little history)")
-    format: Literal["json", "csv"] = "json"
+    probabilities: Source = Field("chosen", description="win probabilities: chosen (per family, the source "
+                                  "that won the backtest: stage, calibrated or their blend; stage before any "
+                                  "backtest), the stage defaults, or calibrated on closed deals (falls back to "
+                                  "stage with little history)")
+    format: Literal["json", "csv", "frepple", "xlsx"] = Field(
+        "json", description="json; csv (the columns below); frepple (frePPLe's forecast plan list: "
+                            "item,location,customer,startdate,enddate,forecastoverride); xlsx (a family × "
+                            "month sheet per measure)")
+    location: str = Field(FREPPLE_LOCATION, min_length=1, max_length=MAX_NAME,
+                          description="format=frepple: the location column")
+    customer: str = Field(FREPPLE_CUSTOMER, min_length=1, max_length=MAX_NAME,
+                          description="format=frepple: the customer column")
     slip_adjusted: bool = Field(False, description="spread each deal over the learned close-date slips")
     as_of: AsOf | None = Field(None, description=f"rebuild the pipeline as it stood at the end of this day "
                                                  f"({AS_OF_RANGE})")
@@ -133,7 +170,7 @@ class DemandQuery(_Query):
 class ContributionQuery(_Query):
     family: str = Field(pattern=FAMILY_CODE)
     period: Period
-    probabilities: Source = "calibrated"
+    probabilities: Source = "chosen"
     slip_adjusted: bool = False
     as_of: AsOf | None = Field(None, description=AS_OF_RANGE)
 
@@ -187,7 +224,7 @@ class _Body(BaseModel):
 class SnapshotIn(_Body):
     from_: Period | None = Field(None, alias="from", description="first month (default: this month)")
     to: Period | None = Field(None, description="last month (default: 18 months from `from`)")
-    probabilities: Source = "calibrated"
+    probabilities: Source = "chosen"
     slip_adjusted: bool = False
 
     def months(self) -> tuple[str, str]:
@@ -321,10 +358,17 @@ class PlanningCalibrationReportOut(BaseModel):
     method: str
     train_count: int
     holdout_deals: int
+    holdout_until: date | None = None
+    ece: float = 0.0
 
 
 class PlanningCalibrationOut(BaseModel):
     reports: list[PlanningCalibrationReportOut]
+    as_of: date | None = Field(None, description="the day the figures were scored as of (null: none stored yet)")
+    computed_at: UtcDateTime | None = Field(None, description="when the worker computed them")
+    seconds: float | None = Field(None, description="how long the computation took")
+    observation_unit: str = Field(OBSERVATION_UNIT, description="what holdout_count counts")
+    notes: list[str] = []
 
 
 class PlanningAccuracyCellOut(BaseModel):
@@ -348,6 +392,13 @@ class PlanningValueAddedOut(BaseModel):
     fva: float | None
 
 
+class PlanningSourceChoiceOut(BaseModel):
+    family: str
+    source: str
+    reason: str
+    wmape: dict[str, float]
+
+
 class PlanningAccuracyOut(BaseModel):
     lags: list[int]
     cells: list[PlanningAccuracyCellOut]
@@ -355,6 +406,23 @@ class PlanningAccuracyOut(BaseModel):
     months: list[str]
     snapshot_count: int
     notes: list[str]
+    as_of: date | None = Field(None, description="the day the figures were scored as of (null: none stored yet)")
+    computed_at: UtcDateTime | None = Field(None, description="when the worker computed them")
+    seconds: float | None = Field(None, description="how long the computation took")
+    choice: list[PlanningSourceChoiceOut] = Field([], description="per family, the probability source the "
+                                                  "backtest chose and why")
+
+
+class FiguresIn(_Body):
+    lags: list[Annotated[int, Field(ge=1, le=12)]] = Field([1, 2, 3], min_length=1, max_length=MAX_LAGS)
+    months: int = Field(12, ge=1, le=36)
+    slip_adjusted: bool = False
+
+
+class PlanningFiguresJobOut(BaseModel):
+    job_id: int
+    status: str
+    status_url: str
 
 
 class PlanningFamilySettingOut(BaseModel):
@@ -382,6 +450,9 @@ class PlanningOutlierOut(BaseModel):
     effective_units: float
     decided_by: str | None = None
     decided_at: UtcDateTime | None = None
+    decided_on_units: float | None = Field(None, description="the actual the decision was made on")
+    needs_review: bool = Field(False, description="the actual changed since the decision (a later import): "
+                                                  "the decision is not applied until decided again")
 
 
 class PlanningOutliersOut(BaseModel):

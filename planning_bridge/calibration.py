@@ -9,8 +9,17 @@
 3. The holdout is every settled moment after the cut, with the features as they stood then
    and the outcome learned later: no deal is on both sides, nothing leaks.
 4. Per source: the Brier score (mean of (p - outcome)², lower is better; 0.25 is what a coin
-   flip scores on balanced outcomes) and a reliability table: the holdout split into ten
-   probability buckets, each with its mean predicted probability and the share that was won.
+   flip scores on balanced outcomes), a reliability table (the holdout split into ten
+   probability buckets, each with its mean predicted probability and the share that was won)
+   and the expected calibration error (ECE: the buckets' |predicted - won| weighted by their
+   share of the holdout; a source that says 90 % for deals won 70 % of the time scores high).
+
+The unit counted is an *observation*: a closed deal seen at one review moment while open. A
+deal open for three months is seen about six times. Reports say both: ``holdout_count``
+observations of ``holdout_deals`` deals, closed after ``holdout_from``.
+
+Three sources are scored: ``stage``, ``calibrated`` and ``blend`` (their average), the
+candidates ``source_choice.py`` picks from per family.
 """
 from __future__ import annotations
 
@@ -23,7 +32,7 @@ from planning_bridge import crm_port
 from planning_bridge.contracts import CalibrationReport, ReliabilityBucket
 from planning_bridge.inputs import stage_probabilities
 from planning_bridge.observations import Observations, observations_as_of, settled
-from planning_bridge.probabilities import learn
+from planning_bridge.probabilities import OverdueFactor, learn
 
 HOLDOUT_SHARE = 0.3
 MIN_DEALS = 20
@@ -35,7 +44,8 @@ def calibration_reports(*, as_of: date | None = None) -> list[CalibrationReport]
     both come back with ``holdout_count`` 0 and the reason in ``method``."""
     day = as_of or crm_port.utcnow().date()
     defaults = stage_probabilities()
-    return list(_reports(day, crm_port.history_fingerprint(), tuple(sorted(defaults.items()))))
+    # In pipeline order, not sorted: the learned probabilities are made monotone along it.
+    return list(_reports(day, crm_port.history_fingerprint(), tuple(defaults.items())))
 
 
 @lru_cache(maxsize=16)
@@ -50,20 +60,26 @@ def score_sources(observations: Observations, defaults: dict[str, float], as_of:
     cut = holdout_cutoff(usable)
     if cut is None:
         reason = f"not enough history: a holdout needs at least {MIN_DEALS} closed deals seen at settled moments"
-        return [CalibrationReport(source, 0.0, as_of, 0, (), reason) for source in ("stage", "calibrated")]
+        return [CalibrationReport(source, 0.0, as_of, 0, (), reason) for source in ("stage", "calibrated", "blend")]
     train = settled(observations.take(observations.closed_on <= cut), cut)
     holdout = usable.take(usable.at.astype("datetime64[D]") > cut)
     learned = learn(train, defaults)
     outcome = holdout.won.astype(float)
-    stage_p = np.array([defaults.get(s, 0.0) for s in holdout.features.stage], float)
+    # The stage source as the demand input uses it: overdue deals scaled by what the training
+    # side says overdue deals really won (``probabilities.OverdueFactor``).
+    late = OverdueFactor.fit(train, defaults)
+    stage_p = late.apply(np.array([defaults.get(s, 0.0) for s in holdout.features.stage], float),
+                         holdout.features.overdue > 0)
     calibrated_p = learned.predict(holdout.features, defaults)
     window = ((cut + np.timedelta64(1, "D")).astype(object),
               usable.at.max().astype("datetime64[D]").astype(object))
     deals = len(set(holdout.deal.tolist()))
     calibrated_method = learned.method if learned.source == "calibrated" else f"fell back to {learned.method}"
     return [
-        _report("stage", stage_p, outcome, window, "stage defaults", 0, deals),
+        _report("stage", stage_p, outcome, window, "; ".join(filter(None, ("stage defaults", late.text))), 0, deals),
         _report("calibrated", calibrated_p, outcome, window, calibrated_method, len(train), deals),
+        _report("blend", (stage_p + calibrated_p) / 2, outcome, window,
+                "the average of the stage defaults and the calibrated probabilities", len(train), deals),
     ]
 
 
@@ -79,8 +95,17 @@ def holdout_cutoff(observations: Observations) -> np.datetime64 | None:
 
 def _report(source, p, outcome, window: tuple[date, date], method: str, train_count: int, deals: int):
     brier = float(np.mean((p - outcome) ** 2)) if p.size else 0.0
-    return CalibrationReport(source, round(brier, 6), window[0], int(p.size),
-                             reliability(p, outcome), method, train_count, deals, window[1])
+    buckets = reliability(p, outcome)
+    return CalibrationReport(source, round(brier, 6), window[0], int(p.size), buckets, method, train_count,
+                             deals, window[1], expected_calibration_error(buckets))
+
+
+def expected_calibration_error(buckets) -> float:
+    """Σ (bucket's share of the observations) × |mean predicted − share won|."""
+    total = sum(b.count for b in buckets)
+    if not total:
+        return 0.0
+    return round(sum(b.count / total * abs(b.mean_predicted - b.actual_rate) for b in buckets), 6)
 
 
 def reliability(p: np.ndarray, outcome: np.ndarray, buckets: int = BUCKETS) -> tuple[ReliabilityBucket, ...]:

@@ -9,10 +9,11 @@ from dataclasses import asdict
 import click
 from flask.cli import AppGroup
 
-from planning_bridge import crm_port, services
-from planning_bridge.api import demand_csv
-from planning_bridge.api_schemas import demand_out
+from planning_bridge import crm_port, exports, services
+from planning_bridge.api import about_rows, demand_csv
+from planning_bridge.api_schemas import as_of_in_range, demand_out, period_in_range
 from planning_bridge.contracts import PROBABILITY_SOURCES, ImportResult
+from planning_bridge.exports import FREPPLE_CUSTOMER, FREPPLE_LOCATION, MAX_NAME
 from planning_bridge.periods import resolve_range
 from planning_bridge.sop.cli import COMMANDS as SOP_COMMANDS
 from planning_bridge.supply.cli import COMMANDS as SUPPLY_COMMANDS
@@ -59,7 +60,7 @@ def import_actuals_command(file):
 def calibrate_command(as_of):
     """Brier score and reliability table of stage and calibrated probabilities on a
     time-based holdout."""
-    reports = services.calibration_reports(as_of=as_of.date() if as_of else None)
+    reports = services.calibration_reports(as_of=_day(as_of))
     for report in reports:
         click.echo(f"{report.source:<11} Brier {report.brier:.4f}  holdout from {report.holdout_from}: "
                    f"{report.holdout_count} observations of {report.holdout_deals} deals  [{report.method}]")
@@ -71,29 +72,64 @@ def calibrate_command(as_of):
 
 
 def _range(start, end) -> tuple[str, str]:
+    for value, hint in ((start, "--from"), (end, "--to")):
+        if value:
+            try:
+                period_in_range(value)
+            except ValueError as exc:
+                raise click.BadParameter(str(exc), param_hint=hint) from None
     return resolve_range(start, end, crm_port.utcnow().date())
+
+
+def _day(as_of):
+    """The ``--as-of`` day, bounded as the API bounds it (history's first day to today)."""
+    if as_of is None:
+        return None
+    try:
+        return as_of_in_range(as_of.date())
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--as-of") from None
 
 
 @planning_cli.command("export")
 @click.option("--from", "start", default=None, help="First month YYYY-MM (default: this month).")
 @click.option("--to", "end", default=None, help="Last month YYYY-MM (default: 18 months on).")
-@click.option("--probabilities", type=click.Choice(PROBABILITY_SOURCES), default="calibrated")
-@click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default="csv")
+@click.option("--probabilities", type=click.Choice(PROBABILITY_SOURCES), default="chosen")
+@click.option("--format", "fmt", type=click.Choice(["csv", "json", "frepple", "xlsx"]), default="csv",
+              help="csv/json: the API's columns; frepple: frePPLe's forecast plan list; xlsx: a "
+                   "family x month sheet per measure (needs --output).")
+@click.option("--location", default=FREPPLE_LOCATION, show_default=True, help="--format frepple: the location.")
+@click.option("--customer", default=FREPPLE_CUSTOMER, show_default=True, help="--format frepple: the customer.")
 @click.option("--as-of", type=click.DateTime(["%Y-%m-%d"]), default=None)
 @click.option("--slip-adjusted", is_flag=True)
-@click.option("--output", type=click.File("w"), default="-", help="File to write (default: stdout).")
-def export_command(start, end, probabilities, fmt, as_of, slip_adjusted, output):
-    """The demand input, with the same columns as the API."""
+@click.option("--output", type=click.Path(dir_okay=False, allow_dash=True), default="-",
+              help="File to write (default: stdout).")
+def export_command(start, end, probabilities, fmt, location, customer, as_of, slip_adjusted, output):
+    """The demand input, with the same columns as the API, or in frePPLe's or a spreadsheet's shape."""
+    if fmt == "xlsx" and output == "-":
+        raise click.BadParameter("an xlsx workbook is written to a file: give --output FILE.xlsx",
+                                 param_hint="--output")
+    for value, hint in ((location, "--location"), (customer, "--customer")):
+        if not 0 < len(value) <= MAX_NAME:
+            raise click.BadParameter(f"1 to {MAX_NAME} characters", param_hint=hint)
     start, end = _range(start, end)
     try:
         rows = services.demand_input(start=start, end=end, probabilities=probabilities,
-                                     as_of=as_of.date() if as_of else None, slip_adjusted=slip_adjusted)
+                                     as_of=_day(as_of), slip_adjusted=slip_adjusted)
     except crm_port.ServiceError as exc:
         _fail(exc)
-    if fmt == "csv":
-        output.write(demand_csv(rows))
+    if fmt == "xlsx":
+        with open(output, "wb") as handle:
+            handle.write(exports.demand_xlsx(rows, about_rows(rows)))
     else:
-        output.write(demand_out(rows).model_dump_json(indent=2) + "\n")
+        if fmt == "csv":
+            text = demand_csv(rows)
+        elif fmt == "frepple":
+            text = exports.frepple_csv(rows, location=location, customer=customer)
+        else:
+            text = demand_out(rows).model_dump_json(indent=2) + "\n"
+        with click.open_file(output, "w") as handle:
+            handle.write(text)
     if rows.probability_source != probabilities:
         click.echo(f"note: {probabilities} fell back to {rows.probability_source}: "
                    f"{rows.probability_method}", err=True)
@@ -102,7 +138,7 @@ def export_command(start, end, probabilities, fmt, as_of, slip_adjusted, output)
 @planning_cli.command("snapshot")
 @click.option("--from", "start", default=None)
 @click.option("--to", "end", default=None)
-@click.option("--probabilities", type=click.Choice(PROBABILITY_SOURCES), default="calibrated")
+@click.option("--probabilities", type=click.Choice(PROBABILITY_SOURCES), default="chosen")
 @click.option("--slip-adjusted", is_flag=True, help="Time the pipeline with the learned slips.")
 @click.option("--month-end", is_flag=True, help="Take the scheduled month-end snapshots instead.")
 def snapshot_command(start, end, probabilities, slip_adjusted, month_end):
@@ -120,6 +156,18 @@ def snapshot_command(start, end, probabilities, slip_adjusted, month_end):
         crm_port.db.session.rollback()
         _fail(exc)
     click.echo(f"snapshot(s) {', '.join(map(str, ids))}" if ids else "nothing to take: already there")
+
+
+@planning_cli.command("figures")
+def figures_command():
+    """Compute and store the accuracy and calibration figures and each family's chosen source
+    (what the month-end job does; the pages and the API read them)."""
+    ids = services.compute_default_figures(crm_port.utcnow())
+    crm_port.db.session.commit()
+    choice, _computed = services.current_choice()
+    click.echo(f"stored {len(ids)} set(s) of figures")
+    for family, chosen in sorted(choice.items()):
+        click.echo(f"{family:<8} {chosen.source:<10} {chosen.reason}")
 
 
 @planning_cli.command("accuracy")

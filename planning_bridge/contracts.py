@@ -11,7 +11,10 @@ DEMAND_COLUMNS = (
     "commit_units", "low_units", "high_units", "deal_count", "demand_input_units", "snapshot_id",
     "currency",
 )
-PROBABILITY_SOURCES = ("stage", "calibrated")
+PROBABILITY_SOURCES = ("chosen", "stage", "calibrated")
+#: What ``chosen`` picks from, per family, by backtest evidence (``source_choice.py``): the
+#: stage defaults, the calibrated probabilities, or their average.
+CANDIDATE_SOURCES = ("stage", "calibrated", "blend")
 COMBINE_RULES = ("pipeline", "baseline", "baseline_plus_pipeline")
 
 
@@ -83,6 +86,10 @@ class CalibrationReport:
     train_count: int = 0             # observations the calibrated source learned from
     holdout_deals: int = 0           # distinct deals behind the holdout observations
     holdout_until: date | None = None  # last moment of the holdout (later ones have not settled)
+    # added for issue #23: the expected calibration error (Σ over buckets of the share of
+    # observations × |mean predicted − share won|; 0 is perfect) and the closed deals behind
+    # the holdout (the observation unit is a deal seen at a review moment: ``holdout_count``)
+    ece: float = 0.0
 
 
 # --- added by the core part (issue 5) -------------------------------------------------------
@@ -139,6 +146,10 @@ class OutlierFlag:
     effective_units: float
     decided_by: str | None = None
     decided_at: datetime | None = None
+    # The actual the decision was made on, and whether it has changed since (a later import):
+    # then the decision is not applied and waits for the planner's review.
+    decided_on_units: float | None = None
+    needs_review: bool = False
 
 
 @dataclass(frozen=True)
@@ -156,7 +167,7 @@ class SnapshotInfo:
     row_count: int
 
 
-ACCURACY_FORECASTS = ("baseline", "stage", "calibrated")
+ACCURACY_FORECASTS = ("baseline", "stage", "calibrated", "blend")
 ACCURACY_ORIGINS = ("snapshots", "rebuilt")
 
 

@@ -21,6 +21,10 @@ Steps of ``demand_input``:
    * ``baseline``: the baseline of all actuals;
    * ``baseline_plus_pipeline``: the baseline of the actuals that did not come from CRM deals
      (shown as ``baseline_units``) + the weighted pipeline, so no deal is counted twice.
+     Without imported actuals, the baseline is made from the won-deal history, and
+     ``baseline_units`` is what it expects beyond the booked orders and the pipeline
+     (``not_yet_in_pipeline``): the whole horizon is covered, not only the months the open
+     deals reach.
 """
 from __future__ import annotations
 
@@ -55,6 +59,7 @@ class DemandCell:
     baseline_other_units: float      # baseline of actuals not from CRM deals
     booked_units: float              # won deals' units due this month, already closed at the as-of date
     baseline_method: str
+    baseline_source: str = "none"    # "imported", "won_deals" or "none" (``history.FamilyHistory``)
 
 
 class DemandRows(list):
@@ -70,6 +75,9 @@ class DemandRows(list):
     as_of: date
     slip_adjusted: bool
     cells: list[DemandCell]
+    baseline_sources: dict[str, str]  # family -> where its baseline comes from
+    baseline_note: str                # the same in a sentence
+    source_choice: dict               # "chosen": family -> SourceChoice (source and reason)
 
 
 def last_probability_source() -> str | None:
@@ -101,7 +109,7 @@ def check_probabilities(probabilities: str) -> None:
 
 
 def demand_input(
-    *, start: str, end: str, probabilities: str = "calibrated", as_of: date | None = None,
+    *, start: str, end: str, probabilities: str = "chosen", as_of: date | None = None,
     slip_adjusted: bool = False, families: list[str] | None = None, today: date | None = None,
 ) -> DemandRows:
     """Demand-plan input for every family (or ``families``) and month from ``start`` to ``end``
@@ -126,7 +134,26 @@ def demand_input(
     result.probabilities, result.probability_source = probabilities, plan.source
     result.probability_method, result.model_version = plan.method, plan.version
     result.as_of, result.slip_adjusted, result.cells = day, slip_adjusted, cells
+    result.baseline_sources = {c.row.family: c.baseline_source for c in cells}
+    result.source_choice = plan.choice
+    result.baseline_note = baseline_note(result.baseline_sources)
     return result
+
+
+BASELINE_SOURCE_TEXT = {
+    "imported": "imported actuals (ERP orders)",
+    "won_deals": "won-deal history (no actuals imported)",
+    "none": "no history yet",
+}
+
+
+def baseline_note(sources: dict[str, str]) -> str:
+    """"PUMP, VALVE: won-deal history (no actuals imported); CTRL: imported actuals"."""
+    by_source: dict[str, list[str]] = {}
+    for family, source in sorted(sources.items()):
+        by_source.setdefault(source, []).append(family)
+    return "; ".join(f"{', '.join(families)}: {BASELINE_SOURCE_TEXT.get(source, source)}"
+                     for source, families in by_source.items())
 
 
 def resolve_as_of(as_of: date | None, today: date | None = None) -> tuple[date, bool]:
@@ -257,10 +284,13 @@ def assemble(sums: Sums, lead_times, day: date, first: int, last: int, wanted) -
         all_units, method = baseline_values(history.total, history.first, first, last)
         other_units, _ = baseline_values(history.other, history.first, first, last)
         rule = settings[family].combine_rule if family in settings else "baseline_plus_pipeline"
+        family_booked = booked.get(family, {})
         for m in range(sums.months):
             index = f * sums.months + m
             low, high = cell_band(sums, index)
             weighted = float(sums.weighted[index])
+            if history.source != "imported":
+                other_units[m] = not_yet_in_pipeline(all_units[m], family_booked.get(first + m, 0.0), weighted)
             shown, demand = combine(rule, weighted, all_units[m], other_units[m])
             row = DemandRow(
                 family=family, period=period_text(first + m), baseline_units=_r(shown),
@@ -272,9 +302,18 @@ def assemble(sums: Sums, lead_times, day: date, first: int, last: int, wanted) -
             )
             cells.append(DemandCell(
                 row, rule, _r(all_units[m]), _r(other_units[m]),
-                _r(booked.get(family, {}).get(first + m, 0.0)), method,
+                _r(family_booked.get(first + m, 0.0)), method, history.source,
             ))
     return cells
+
+
+def not_yet_in_pipeline(won_baseline: float, booked: float, weighted: float) -> float:
+    """Without imported actuals, the units the won-deal baseline expects in a month beyond
+    what is already booked (won deals due then) and what the open pipeline brings: the deals
+    not created yet. Near months the pipeline covers the baseline (0); far months, where the
+    pipeline thins out, this fills the horizon, so demand = max(won baseline - booked,
+    weighted pipeline) and no deal is counted twice."""
+    return max(won_baseline - booked - weighted, 0.0)
 
 
 def combine(rule: str, weighted: float, baseline_all: float, baseline_other: float) -> tuple[float, float]:
@@ -312,7 +351,7 @@ def _r(value) -> float:
 # --- the drill-down -----------------------------------------------------------------------
 
 def demand_contributions(
-    *, family: str, period: str, probabilities: str = "calibrated", as_of: date | None = None,
+    *, family: str, period: str, probabilities: str = "chosen", as_of: date | None = None,
     slip_adjusted: bool = False, today: date | None = None,
 ) -> list[DealContribution]:
     """The deals behind one family-month of the demand input, largest weighted units first:

@@ -13,7 +13,9 @@ Two histories per family feed two baselines:
 * ``other``: the actuals that did not come from CRM deals, i.e. total minus the units of won
   CRM deals in the same month (never below zero). ``baseline_plus_pipeline`` adds the weighted
   pipeline to the baseline of this history, so a deal's units are counted once: as pipeline
-  while open, and never in the baseline it is added to. Without imported actuals it is zero.
+  while open, and never in the baseline it is added to. Without imported actuals it is zero
+  here, and ``demand.not_yet_in_pipeline`` makes that family's baseline from the won-deal
+  history instead (what it expects beyond booked orders and the pipeline).
 
 A history runs from the family's first month with demand to the last month fully past at the
 as-of date (for imported actuals, at most to the last imported month), zeros filling months
@@ -50,6 +52,7 @@ class FamilyHistory:
     total: np.ndarray                # after the planner's outlier decisions
     other: np.ndarray                # total minus won CRM deals' units
     suggested: dict[int, float] = field(default_factory=dict)  # accepted flags without a value
+    stale: set[int] = field(default_factory=set)  # decisions made on another value: not applied
 
     @property
     def last(self) -> int:
@@ -118,22 +121,30 @@ def build_history(family, imported, won, overrides, through: int) -> FamilyHisto
         return FamilyHistory(family, "none", last + 1, empty, empty, empty)
     first = min(present)
     raw = np.array([months.get(m, 0.0) for m in range(first, last + 1)], dtype=float)
-    total, suggested = apply_overrides(raw, first, overrides)
+    total, suggested, stale = apply_overrides(raw, first, overrides)
     deals = np.array([won.get(m, 0.0) for m in range(first, last + 1)], dtype=float)
     other = np.maximum(total - deals, 0.0) if source == "imported" else np.zeros_like(total)
-    return FamilyHistory(family, source, first, raw, total, other, suggested)
+    return FamilyHistory(family, source, first, raw, total, other, suggested, stale)
 
 
 def apply_overrides(raw: np.ndarray, first: int, overrides: dict[int, OutlierOverride]):
     """The history the baseline reads: a month with a planner's value takes it; an accepted
     flag without a value takes the baseline's fitted value there; a rejected flag keeps the
-    original. The original stays in ``raw``."""
+    original. The original stays in ``raw``.
+
+    A decision belongs to the value it was made on (``original_units``): when a later import
+    changed that month's actual, the decision is not applied (the new value is read) and the
+    month is returned in ``stale``, for the planner to review."""
     total = raw.copy()
     suggested: dict[int, float] = {}
+    stale: set[int] = set()
     fitted = None
     for month, decision in overrides.items():
         index = month - first
         if not 0 <= index < raw.size:
+            continue
+        if decided_on_another_value(decision, float(raw[index])):
+            stale.add(month)
             continue
         if decision.value is not None:
             total[index] = decision.value
@@ -142,7 +153,12 @@ def apply_overrides(raw: np.ndarray, first: int, overrides: dict[int, OutlierOve
                 fitted = forecast(tuple(raw.tolist()), 1).fitted
             suggested[month] = max(float(fitted[index]), 0.0)
             total[index] = suggested[month]
-    return total, suggested
+    return total, suggested, stale
+
+
+def decided_on_another_value(decision: OutlierOverride, actual: float) -> bool:
+    recorded = decision.original_units
+    return recorded is not None and abs(float(recorded) - actual) > 1e-6 * max(1.0, abs(actual))
 
 
 def _overrides() -> dict[str, dict[int, OutlierOverride]]:

@@ -1,7 +1,9 @@
 """CSV imports: deals exported by another CRM, and actual orders from the ERP.
 
 A file is taken whole or not at all: every row is checked first, and when any row is bad the
-result lists every bad row with its line number (the header is line 1) and nothing changes.
+result lists every bad row with its line number (the header is line 1), each with every bad
+value it holds ("negative units; negative revenue"), and nothing changes. The separator is
+told from the header (',', ';', tab or '|': spreadsheets in many locales save ';').
 
 * Deals (``deal_id,family,quantity,amount,stage,created_on,expected_close,closed_on,won``,
   optional ``probability``): one row per deal line. Each import replaces the deals imported
@@ -131,7 +133,8 @@ def _read(source, required: tuple[str, ...], optional: tuple[str, ...]):
         text = _text_of(source)
     except RowError as exc:
         return None, iter(()), [ImportRejection(1, str(exc))]
-    reader = csv.reader(io.StringIO(text, newline=""))
+    delimiter = detect_delimiter(text, required + optional)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     try:
         header = [name.strip().lower() for name in next(reader)]
     except StopIteration:
@@ -145,11 +148,42 @@ def _read(source, required: tuple[str, ...], optional: tuple[str, ...]):
         problems.append("missing columns: " + ", ".join(missing))
     if unknown:
         problems.append("unknown columns: " + ", ".join(c[:40] for c in unknown[:10]))
+        hint = _separator_hint(header)
+        if hint:
+            problems.append(hint)
     if len(set(header)) != len(header):
         problems.append("a column appears twice")
     if problems:
         return None, iter(()), [ImportRejection(1, "; ".join(problems))]
     return header, _rows(reader, header), []
+
+
+SEPARATORS = (",", ";", "\t", "|")
+SEPARATOR_NAMES = {",": "','", ";": "';'", "\t": "a tab", "|": "'|'"}
+
+
+def detect_delimiter(text: str, columns: tuple[str, ...]) -> str:
+    """The separator of the file's header: the one that splits it into the most expected
+    column names (a spreadsheet in a European locale saves CSV with ';'). Comma when none
+    does better, so an ordinary file reads as before."""
+    first_line = text.split("\n", 1)[0].strip("\r")
+    best, best_hits = ",", 0
+    for separator in SEPARATORS:
+        names = [name.strip().strip('"').lower() for name in first_line.split(separator)]
+        hits = sum(1 for name in names if name in columns)
+        if hits > best_hits:
+            best, best_hits = separator, hits
+    return best
+
+
+def _separator_hint(header: list[str]) -> str | None:
+    """"this file uses ';' as separator" when the header read as one comma-separated name
+    holds another separator (a file whose separator could not be told from its header)."""
+    for separator in SEPARATORS[1:]:
+        if any(separator in name for name in header):
+            return (f"this file seems to use {SEPARATOR_NAMES[separator]} as separator: save it "
+                    f"comma-separated, or use the column names of the template")
+    return None
 
 
 def _rows(reader, header) -> Iterator[tuple[int, dict[str, str] | None]]:
@@ -196,27 +230,47 @@ def _text_of(source) -> str:
 
 def _deal_record(raw: dict[str, str], families: set[str], stages: dict[str, float]) -> dict[str, Any]:
     _unreadable(raw)
+    errors: list[str] = []
     record: dict[str, Any] = {
-        "deal_id": _text(raw, "deal_id", 100),
-        "family": _family(raw, families),
-        "quantity": _number(raw, "quantity", positive=True),
-        "amount": _money(raw, "amount"),
-        "stage": _text(raw, "stage", 60),
-        "created_on": _date(raw, "created_on"),
-        "expected_close": _date(raw, "expected_close"),
-        "closed_on": _date(raw, "closed_on", required=False),
-        "won": _boolean(raw, "won"),
-        "probability": _probability(raw),
+        "deal_id": _checked(errors, _text, raw, "deal_id", 100),
+        "family": _checked(errors, _family, raw, families),
+        "quantity": _checked(errors, _number, raw, "quantity", positive=True),
+        "amount": _checked(errors, _money, raw, "amount"),
+        "stage": _checked(errors, _text, raw, "stage", 60),
+        "created_on": _checked(errors, _date, raw, "created_on"),
+        "expected_close": _checked(errors, _date, raw, "expected_close"),
+        "closed_on": _checked(errors, _date, raw, "closed_on", required=False),
+        "won": _checked(errors, _boolean, raw, "won"),
+        "probability": _checked(errors, _probability, raw),
     }
-    if (record["closed_on"] is None) != (record["won"] is None):
-        raise RowError("closed_on and won are both empty (open deal) or both given (closed deal)")
-    if record["expected_close"] < record["created_on"]:
-        raise RowError("expected_close is before created_on")
-    if record["closed_on"] is not None and record["closed_on"] < record["created_on"]:
-        raise RowError("closed_on is before created_on")
-    if record["won"] is None and record["probability"] is None and record["stage"] not in stages:
-        raise RowError(f"unknown stage '{record['stage']}': use one of this CRM's stages or add a probability column")
+    created, expected, closed = record["created_on"], record["expected_close"], record["closed_on"]
+    both_read = "closed_on" not in _failed(errors) and "won" not in _failed(errors)
+    if both_read and (closed is None) != (record["won"] is None):
+        errors.append("closed_on and won are both empty (open deal) or both given (closed deal)")
+    if created is not None and expected is not None and expected < created:
+        errors.append("expected_close is before created_on")
+    if created is not None and closed is not None and closed < created:
+        errors.append("closed_on is before created_on")
+    if (record["won"] is None and record["probability"] is None and record["stage"] is not None
+            and record["stage"] not in stages and "probability" not in _failed(errors)):
+        errors.append(f"unknown stage '{record['stage']}': use one of this CRM's stages or add a probability column")
+    if errors:
+        raise RowError("; ".join(errors))
     return record
+
+
+def _checked(errors: list[str], check, *args, **kwargs):
+    """``check(*args)``'s value, or None with its message added to ``errors``: a row reports
+    every bad value at once (negative units *and* revenue), not only the first."""
+    try:
+        return check(*args, **kwargs)
+    except RowError as exc:
+        errors.append(str(exc))
+        return None
+
+
+def _failed(errors: list[str]) -> str:
+    return " ".join(errors)
 
 
 def _check_same_deal(record: dict[str, Any], first: tuple[int, dict[str, Any]]) -> None:
@@ -228,12 +282,17 @@ def _check_same_deal(record: dict[str, Any], first: tuple[int, dict[str, Any]]) 
 
 def _actual_record(raw: dict[str, str], families: set[str]) -> dict[str, Any]:
     _unreadable(raw)
+    errors: list[str] = []
     month = parse_period(raw["period"])
     if month is None:
-        raise RowError(f"period '{raw['period'][:20]}' is not a month written YYYY-MM")
-    revenue = _money(raw, "revenue") if raw["revenue"] else None
-    return {"family": _family(raw, families), "period": period_text(month),
-            "units": _number(raw, "units", positive=False), "revenue": revenue}
+        errors.append(f"period '{raw['period'][:20]}' is not a month written YYYY-MM")
+    record = {"family": _checked(errors, _family, raw, families),
+              "period": period_text(month) if month is not None else None,
+              "units": _checked(errors, _number, raw, "units", positive=False),
+              "revenue": _checked(errors, _money, raw, "revenue") if raw["revenue"] else None}
+    if errors:
+        raise RowError("; ".join(errors))
+    return record
 
 
 def _unreadable(raw: dict[str, str]) -> None:

@@ -110,7 +110,7 @@ class Snapshot(Model):
     __tablename__ = "planning_snapshots"
     __table_args__ = (
         UniqueConstraint("scheduled_month", "probabilities"),
-        CheckConstraint("probabilities IN ('stage', 'calibrated')", name="probabilities"),
+        CheckConstraint("probabilities IN ('chosen', 'stage', 'calibrated')", name="probabilities"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -158,3 +158,24 @@ class SnapshotRow(Model):
     demand_input_units: Mapped[float]
 
     snapshot: Mapped[Snapshot] = relationship(back_populates="rows")
+
+
+class StoredFigures(Model):
+    """Accuracy or calibration figures computed once (at month-end by the worker, or on demand
+    in the worker) and read by the pages and the API, so no request recomputes a backtest.
+    ``key`` names the parameters (``figures.accuracy_key``); one row per kind, key and as-of
+    day, replaced when computed again."""
+
+    __tablename__ = "planning_stored_figures"
+    __table_args__ = (
+        UniqueConstraint("kind", "key", "as_of"),
+        CheckConstraint("kind IN ('accuracy', 'calibration')", name="kind"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    key: Mapped[str] = mapped_column(String(100))
+    as_of: Mapped[date]
+    payload: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    computed_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    seconds: Mapped[float]                 # how long the computation took

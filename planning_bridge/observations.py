@@ -38,12 +38,20 @@ class Features:
     age_days: np.ndarray
     amount: np.ndarray
     days_since_touch: np.ndarray  # NaN when the deal was never touched
+    # Days since the expected close had passed (0 while it lies ahead): a deal still open past
+    # its close date is less likely to be won than its stage says. None: not known (all 0).
+    days_overdue: np.ndarray | None = None
 
     def __len__(self) -> int:
         return int(self.stage.size)
 
     def take(self, mask) -> Features:
-        return Features(*(getattr(self, f)[mask] for f in FEATURE_FIELDS))
+        return Features(*(getattr(self, f)[mask] for f in FEATURE_FIELDS),
+                        days_overdue=None if self.days_overdue is None else self.days_overdue[mask])
+
+    @property
+    def overdue(self) -> np.ndarray:
+        return np.zeros(len(self)) if self.days_overdue is None else self.days_overdue
 
 
 FEATURE_FIELDS = ("stage", "family", "days_in_stage", "age_days", "amount", "days_since_touch")
@@ -96,6 +104,7 @@ def features_of_states(states, moments) -> Features:
             [_days(m - s.last_activity_at) if s.last_activity_at else np.nan for s, m in pairs],
             dtype=float,
         ),
+        days_overdue=np.array([max((m.date() - s.expected_close).days, 0) for s, m in pairs], dtype=float),
     )
 
 

@@ -11,18 +11,24 @@ closed by the date the probabilities are for, seen at settled moments (``observa
    strength ``PRIOR_STRENGTH`` — (wins + k·default) / (seen + k) — so a stage seen a handful
    of times stays near its default;
 3. otherwise a scikit-learn logistic regression on stage, days in stage, deal age, log amount,
-   main family and days since the last touch, wrapped in ``CalibratedClassifierCV`` (sigmoid,
-   isotonic from 1,000 observations) whose folds keep each deal's observations together.
+   main family, days since the last touch and days past the expected close, wrapped in
+   ``CalibratedClassifierCV`` (sigmoid, isotonic from 1,000 observations) whose folds keep
+   each deal's observations together.
 
 Both learned forms weigh recent observations more (half-life ``HALF_LIFE_DAYS``): win rates
 drift with markets, products and the team.
+
+Learned probabilities are monotone in stage (``monotone_in_stage``). Deals whose expected close
+has passed get less than their stage says: the model reads how long they are overdue, and the
+stage defaults are scaled by the win rate overdue deals really had against what their stage
+defaults promised (``OverdueFactor``).
 
 Imported deals have no history in this CRM: they keep their ``stage`` probability either way.
 """
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
@@ -104,7 +110,7 @@ class CalibratedModel:
         columns += [features.family == f for f in self.families]
         columns += [np.log1p(features.days_in_stage), np.log1p(features.age_days),
                     np.log1p(np.maximum(features.amount, 0.0)), np.log1p(touch),
-                    np.isnan(features.days_since_touch)]
+                    np.isnan(features.days_since_touch), np.log1p(features.overdue)]
         return np.column_stack([np.asarray(c, dtype=float) for c in columns])
 
     def predict(self, features: Features, _defaults=None) -> np.ndarray:
@@ -116,6 +122,47 @@ class CalibratedModel:
     def method_name(self) -> str:
         return (f"logistic regression, {self.classifier.method}-calibrated, "
                 f"recent deals weighted (half-life {HALF_LIFE_DAYS} days)")
+
+
+OVERDUE_PRIOR = 5.0   # pseudo-wins pulling the overdue factor toward 1 while evidence is thin
+OVERDUE_FLOOR = 0.05
+
+
+@dataclass(frozen=True)
+class OverdueFactor:
+    """How much less likely an overdue deal is to be won than its stage default says:
+    (wins of overdue deals + k) / (their stage defaults summed + k), at most 1, learned from the
+    closed deals seen past their expected close at review moments."""
+
+    factor: float
+    observations: int
+
+    @classmethod
+    def fit(cls, observations: Observations, defaults: dict[str, float]) -> OverdueFactor:
+        overdue = observations.features.overdue > 0
+        if not overdue.any():
+            return cls(1.0, 0)
+        promised = sum(defaults.get(stage, 0.0) for stage in observations.features.stage[overdue])
+        won = float(observations.won[overdue].sum())
+        factor = (won + OVERDUE_PRIOR) / (promised + OVERDUE_PRIOR)
+        return cls(float(np.clip(factor, OVERDUE_FLOOR, 1.0)), int(overdue.sum()))
+
+    def apply(self, p: np.ndarray, overdue: np.ndarray) -> np.ndarray:
+        return np.where(overdue, p * self.factor, p)
+
+    @property
+    def text(self) -> str:
+        if self.observations == 0 or self.factor >= 1.0:
+            return ""
+        return f"overdue deals × {self.factor:.2f} (learned from {self.observations} overdue review moments)"
+
+
+def overdue_factor_for(as_of: date, defaults: dict[str, float]) -> OverdueFactor:
+    """The factor as it could be learned at the end of ``as_of`` (settled observations only)."""
+    key = ("overdue", as_of, crm_port.history_fingerprint(), tuple(sorted(defaults.items())))
+    if key not in _CACHE:
+        _CACHE[key] = OverdueFactor.fit(settled(observations_as_of(as_of), np.datetime64(as_of, "D")), defaults)
+    return _CACHE[key]
 
 
 def recency_weights(moments: np.ndarray) -> np.ndarray:
@@ -149,12 +196,59 @@ class Learned:
     def predict(self, features: Features, defaults: dict[str, float]) -> np.ndarray:
         if self.predictor is None:
             return np.array([defaults.get(s, 0.0) for s in features.stage], float)
-        return np.clip(self.predictor.predict(features, defaults), 0.0, 1.0)
+        return monotone_in_stage(self.predictor, features, defaults)
 
     @property
     def version(self) -> str:
         return (f"{MODEL_VERSION}:{self.source}:{self.method} "
                 f"({self.train_count} observations of {self.deal_count} deals)")
+
+
+def monotone_in_stage(predictor, features: Features, defaults: dict[str, float]) -> np.ndarray:
+    """Learned probabilities that never fall as a deal moves to a later stage, all else equal.
+
+    A model fitted on stage, age and days in stage can give a new Negotiation deal less than
+    an old Discovery one: later stages are reached by fewer deals, and old deals that are
+    still open are the ones that will close. Planners read a later stage as better news,
+    so each deal is priced at every stage of the pipeline (``defaults`` lists them in order),
+    the row of prices is replaced by its isotonic (non-decreasing, least-squares) fit, and the
+    deal gets the fitted price of its own stage. Stages outside the pipeline keep their price.
+    ``defaults`` must be in pipeline order (``inputs.stage_probabilities`` is), never sorted."""
+    raw = np.clip(predictor.predict(features, defaults), 0.0, 1.0)
+    order = list(defaults)
+    if len(features) == 0 or len(order) < 2:
+        return raw
+    position = {stage: i for i, stage in enumerate(order)}
+    where = np.array([position.get(stage, -1) for stage in features.stage])
+    known = where >= 0
+    if not known.any():
+        return raw
+    grid = np.column_stack([
+        np.clip(predictor.predict(replace(features, stage=np.full(len(features), stage, dtype=object)), defaults),
+                0.0, 1.0)
+        for stage in order
+    ])
+    fitted = isotonic_rows(grid)
+    result = raw.copy()
+    result[known] = fitted[np.flatnonzero(known), where[known]]
+    return np.clip(result, 0.0, 1.0)  # means of values in [0, 1] may round past 1
+
+
+def isotonic_rows(values: np.ndarray) -> np.ndarray:
+    """Each row's least-squares non-decreasing fit (equal weights), for few columns: the
+    max-min formula f_i = max_{j<=i} min_{k>=i} mean(y_j..y_k), vectorised over the rows."""
+    n, width = values.shape
+    sums = np.concatenate([np.zeros((n, 1)), np.cumsum(values, axis=1)], axis=1)
+    fitted = np.empty_like(values)
+    for i in range(width):
+        best = np.full(n, -np.inf)
+        for j in range(i + 1):
+            lowest = np.full(n, np.inf)
+            for k in range(i, width):
+                lowest = np.minimum(lowest, (sums[:, k + 1] - sums[:, j]) / (k - j + 1))
+            best = np.maximum(best, lowest)
+        fitted[:, i] = best
+    return fitted
 
 
 def learn(observations: Observations, defaults: dict[str, float]) -> Learned:

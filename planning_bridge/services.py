@@ -6,7 +6,9 @@ They live in submodules by topic and are re-exported here:
   ``last_probability_source``; the rows it returns also say which probability source was used
   in ``.probability_source`` — "calibrated" falls back to "stage" when history is short);
 * actuals and baseline: ``history.py`` (``actuals_by_family``);
-* probability quality: ``calibration.py`` (``calibration_reports``);
+* probability quality: ``calibration.py`` (``calibration_reports``); stored figures and the
+  per-family source choice: ``figures.py`` (``stored_accuracy``, ``stored_calibration``,
+  ``current_choice``, ``request_figures``; computed by the worker) and ``source_choice.py``;
 * slips: ``timing.py`` through ``slip_distribution`` below;
 * snapshots: ``snapshots.py``; accuracy: ``accuracy.py``;
 * settings and outlier decisions: ``settings.py``; CSV imports: ``imports.py``.
@@ -30,6 +32,14 @@ from planning_bridge.demand import (
     demand_input,
     last_probability_source,
 )
+from planning_bridge.figures import (
+    compute_accuracy,
+    compute_calibration,
+    compute_default_figures,
+    request_figures,
+    stored_accuracy,
+    stored_calibration,
+)
 from planning_bridge.history import actuals_by_family
 from planning_bridge.imports import import_actuals_csv, import_deals_csv
 from planning_bridge.observations import observations_as_of, settled
@@ -49,6 +59,7 @@ from planning_bridge.snapshots import (
     take_month_end_snapshots,
     take_snapshot,
 )
+from planning_bridge.source_choice import current_choice
 from planning_bridge.timing import SlipDistribution, learn_slips
 
 COMBINE_RULE_DOC = """How a family's demand_input_units is made (its combine rule):
@@ -59,7 +70,9 @@ COMBINE_RULE_DOC = """How a family's demand_input_units is made (its combine rul
   not come from CRM deals (actuals minus won deals' units, month by month), shown as
   baseline_units, plus the weighted pipeline. A deal's units are counted once: as pipeline
   while it is open; its won units are taken out of the history the baseline learns from.
-  Without imported actuals that baseline is zero and the demand input is the pipeline."""
+  Without imported actuals the baseline comes from the won-deal history (units per family and
+  month), and baseline_units is what it expects beyond the booked orders and the weighted
+  pipeline (never below 0): far months, which the open deals do not reach, are not empty."""
 
 
 def slip_distribution(as_of: date | None = None) -> SlipDistribution:
@@ -78,7 +91,9 @@ def clear_caches() -> None:
 
 
 __all__ = [
-    "COMBINE_RULE_DOC", "DEFAULT_HORIZON", "DemandCell", "DemandRows", "SlipDistribution",
+    "COMBINE_RULE_DOC", "DEFAULT_HORIZON", "compute_accuracy", "compute_calibration",
+    "compute_default_figures", "current_choice", "request_figures", "stored_accuracy", "stored_calibration",
+    "DemandCell", "DemandRows", "SlipDistribution",
     "accuracy_report", "actuals_by_family", "calibration_reports", "clear_caches",
     "clear_outlier_override", "default_commit_stage", "default_range", "demand_contributions",
     "demand_input", "family_settings", "get_snapshot", "import_actuals_csv", "import_deals_csv",

@@ -116,6 +116,8 @@ def list_outliers(family: str, *, as_of: date | None = None) -> list[OutlierFlag
             effective_units=float(history.total[index]),
             decided_by=names.get(decision.decided_by_id) if decision and decision.decided_by_id is not None else None,
             decided_at=decision.decided_at if decision else None,
+            decided_on_units=decision.original_units if decision else None,
+            needs_review=month in history.stale,
         ))
     return flags
 

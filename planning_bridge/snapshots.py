@@ -47,6 +47,9 @@ def take_snapshot(
             "commit_stages": {code: s.commit_stage for code, s in settings.items()},
             "lead_time_days": {code: s.lead_time_days for code, s in settings.items()},
             "baseline_methods": {cell.row.family: cell.baseline_method for cell in rows.cells},
+            "baseline_sources": rows.baseline_sources,
+            "source_choice": {family: {"source": c.source, "reason": c.reason}
+                              for family, c in rows.source_choice.items()},
         },
     )
     snapshot.rows = [
@@ -123,7 +126,8 @@ def _info(snapshot: Snapshot, names: dict[int, str], row_count: int) -> Snapshot
 
 
 def take_month_end_snapshots(now: datetime) -> list[int]:
-    """The scheduled job: both probability sources, as of the last day of the month before
+    """The scheduled job: every probability source (the chosen one per family, stage,
+    calibrated), as of the last day of the month before
     ``now``, for ``DEFAULT_HORIZON`` months from ``now``'s month. Skips what exists."""
     month_end = now.date().replace(day=1) - timedelta(days=1)
     closed_month = period_text(month_index(month_end))

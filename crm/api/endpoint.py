@@ -57,16 +57,18 @@ class EndpointSpec:
     # A binary answer (e.g. "audio/*") instead of JSON, and the extra statuses it may carry.
     media_type: str | None = None
     extra_statuses: tuple[int, ...] = ()
+    # Other media types the same success may come in (e.g. "text/csv" with ``format=csv``).
+    also_media: tuple[str, ...] = ()
 
 
 def endpoint(
     summary: str, *, body: type[BaseModel] | None = None, query: type[BaseModel] | None = None,
     response: type[BaseModel] | None = None, status: int = 200, description: str = "",
     form: type[BaseModel] | None = None, files: tuple[str, ...] = (), form_limit: Callable[[], int] | None = None,
-    media_type: str | None = None, extra_statuses: tuple[int, ...] = (),
+    media_type: str | None = None, extra_statuses: tuple[int, ...] = (), also_media: tuple[str, ...] = (),
 ) -> Callable:
     spec = EndpointSpec(summary, body, query, response, status, description, form, files, form_limit, media_type,
-                        extra_statuses)
+                        extra_statuses, also_media)
 
     def decorate(view: Callable) -> Callable:
         @functools.wraps(view)

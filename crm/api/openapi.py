@@ -193,6 +193,8 @@ def _responses(method: str, spec: EndpointSpec, is_public: bool, has_path_args: 
         success["content"] = {"application/json": {"schema": refs[(spec.response, "serialization")]}}
     elif spec.status == 200:
         success["content"] = {"application/json": {"schema": {"type": "object"}}}
+    for media in spec.also_media:
+        success.setdefault("content", {})[media] = {"schema": {"type": "string", "format": "binary"}}
     codes: set[int] = set()
     if not is_public:
         codes |= {401, 403}

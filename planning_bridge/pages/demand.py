@@ -9,8 +9,8 @@ from functools import cached_property
 
 from flask import abort, render_template, request, url_for
 
-from planning_bridge import services
-from planning_bridge.api import csv_response
+from planning_bridge import exports, services
+from planning_bridge.api import XLSX, about_rows, csv_response, download
 from planning_bridge.api_schemas import period_in_range
 from planning_bridge.contracts import DemandRow
 from planning_bridge.crm_port import base_currency_code, missing_exchange_rates, product_families, roles
@@ -124,6 +124,7 @@ def demand():
     return render_template(
         "planning/demand.html", filters=filters, blocks=blocks, families=list(families.values()),
         source_used=source_used, period_totals=period_totals, charts=bool(blocks),
+        source_choice=getattr(rows, "source_choice", {}), baseline_note=getattr(rows, "baseline_note", ""),
         rule_label=rule_label, rule_explanation=rule_explanation,
         drill_url_for=lambda code, period: _drill_url(filters, code, period),
         base_currency=base_currency_code(), rate_gaps=missing_exchange_rates(open_only=True),
@@ -137,6 +138,26 @@ def demand_download():
     rows, source_used = _compute(filters)
     # The API's own CSV writer: the page, the API and ``planning export`` give the same file.
     return csv_response(rows, f"demand-input-{filters.start}-{filters.end}.csv", source_used)
+
+
+@bp.route("/demand.xlsx")
+@roles(*PLANNERS)
+def demand_workbook():
+    filters, _families = _filters()
+    rows, source_used = _compute(filters)
+    return download(exports.demand_xlsx(rows, about_rows(rows)), XLSX,
+                    f"demand-input-{filters.start}-{filters.end}.xlsx", source_used)
+
+
+@bp.route("/forecastplan.csv")
+@roles(*PLANNERS)
+def demand_frepple():
+    """frePPLe's forecast plan list, with the default location and customer (the API and the
+    CLI take others)."""
+    filters, _families = _filters()
+    rows, source_used = _compute(filters)
+    return download(exports.frepple_csv(rows), "text/csv", f"forecastplan-{filters.start}-{filters.end}.csv",
+                    source_used)
 
 
 @bp.route("/demand/<family>/<period>")

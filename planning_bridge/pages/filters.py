@@ -26,7 +26,7 @@ def periods(start: str, end: str) -> list[str]:
 class DemandFilters:
     start: str
     end: str
-    probabilities: str = "calibrated"
+    probabilities: str = "chosen"
     slip_adjusted: bool = False
     families: tuple[str, ...] = ()          # empty: every family
     errors: dict[str, str] = field(default_factory=dict, compare=False)
@@ -60,10 +60,10 @@ def read_filters(args, known_families: list[str], today: date | None = None) -> 
     elif months > MAX_HORIZON:
         errors["to"] = f"At most {MAX_HORIZON} months at a time; showing the first {MAX_HORIZON}."
         end = add_months(start, MAX_HORIZON - 1)
-    probabilities = args.get("probabilities") or "calibrated"
+    probabilities = args.get("probabilities") or "chosen"
     if probabilities not in PROBABILITY_SOURCES:
-        errors["probabilities"] = "Probabilities are either stage or calibrated; using calibrated."
-        probabilities = "calibrated"
+        errors["probabilities"] = "Probabilities are chosen, stage or calibrated; using chosen."
+        probabilities = "chosen"
     wanted = [code for code in args.getlist("family") if code]
     unknown = sorted(set(wanted) - set(known_families))
     if unknown:

@@ -6,7 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
-from flask import render_template, request
+from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _  # what crm.i18n's ``_`` is; the bridge reaches crm only by its port
+from flask_login import current_user
 
 from planning_bridge import services
 from planning_bridge.api_schemas import as_of_in_range
@@ -16,13 +18,15 @@ from planning_bridge.contracts import (
     AccuracyCell,
     AccuracyReport,
 )
-from planning_bridge.crm_port import roles
+from planning_bridge.crm_port import db, open_job, roles, utcnow
+from planning_bridge.figures import FIGURES_JOB
 from planning_bridge.pages import PLANNERS, bp
 from planning_bridge.pages.charts import reliability_chart
 from planning_bridge.pages.verdicts import (
     ALL_FAMILIES,
     accuracy_verdict,
     calibration_verdict,
+    one_story,
     pipeline_verdict,
 )
 
@@ -47,13 +51,29 @@ def _as_of_arg(name: str) -> tuple[date | None, str | None]:
 @bp.route("/calibration")
 @roles(*PLANNERS)
 def calibration():
+    """The stored calibration figures (the worker computes them): never a backtest per request."""
     as_of, error = _as_of_arg("as_of")
-    reports = services.calibration_reports(as_of=as_of)
+    stored = services.stored_calibration(as_of)
+    reports = stored.calibration if stored else []
     usable = [report for report in reports if report.holdout_count]
+    accuracy = services.stored_accuracy(lags=(1, 2, 3))
     return render_template(
-        "planning/calibration.html", reports=reports, usable=usable, as_of=as_of, error=error,
+        "planning/calibration.html", reports=reports, usable=usable, as_of=as_of, error=error, stored=stored,
         chart=reliability_chart(usable), charts=bool(usable), verdict=calibration_verdict(reports),
+        job=open_job(FIGURES_JOB), story=one_story(
+            accuracy.accuracy if accuracy and accuracy.accuracy else AccuracyReport((1, 2, 3), (), (), (), 0),
+            reports, on_calibration_page=True),
     )
+
+
+@bp.route("/figures", methods=["POST"])
+@roles(*PLANNERS)
+def compute_figures():
+    """Ask the worker for fresh accuracy and calibration figures; follow it on its status page."""
+    job = services.request_figures(current_user, utcnow())
+    db.session.commit()
+    flash(_("The figures are being computed in the background."), "success")
+    return redirect(url_for("jobs.show_job", job_id=job.id), 303)
 
 
 @dataclass
@@ -96,9 +116,16 @@ def value_added_columns(report: AccuracyReport) -> list[tuple[str, str]]:
 @bp.route("/accuracy")
 @roles(*PLANNERS)
 def accuracy():
-    report = services.accuracy_report(lags=(1, 2, 3))
+    """The stored accuracy figures, with when they were computed: reading them is a query or
+    two, where computing them rebuilds the pipeline as of every past month end."""
+    stored = services.stored_accuracy(lags=(1, 2, 3))
+    report = stored.accuracy if stored and stored.accuracy else AccuracyReport((1, 2, 3), (), (), (), 0)
+    calibration = services.stored_calibration()
     return render_template(
-        "planning/accuracy.html", report=report, tables=accuracy_tables(report),
+        "planning/accuracy.html", report=report, tables=accuracy_tables(report), stored=stored,
         fva_columns=value_added_columns(report), forecasts=ACCURACY_FORECASTS,
         verdict=accuracy_verdict(report), pipeline_verdict=pipeline_verdict(report),
+        choice=sorted((stored.choice or {}).values(), key=lambda c: c.family) if stored else [],
+        story=one_story(report, calibration.calibration if calibration else []),
+        job=open_job(FIGURES_JOB),
     )

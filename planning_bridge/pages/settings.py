@@ -69,7 +69,8 @@ def outliers(family: str):
     flags = services.list_outliers(family)
     actuals = services.actuals_by_family(FIRST_PERIOD, LAST_PERIOD).get(family, {})
     return render_template("planning/outliers.html", setting=setting, flags=flags, month_count=len(actuals),
-                           flagged_count=sum(1 for f in flags if f.flagged))
+                           flagged_count=sum(1 for f in flags if f.flagged),
+                           review_count=sum(1 for f in flags if f.needs_review))
 
 
 def _decision_text(action: str, value: float | None) -> str:

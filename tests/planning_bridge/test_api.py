@@ -8,7 +8,9 @@ from datetime import date
 
 import pytest
 
+from crm.extensions import db
 from planning_bridge.contracts import DEMAND_COLUMNS
+from planning_bridge.figures import compute_default_figures
 from tests.conftest import NOW
 
 API = "/api/v1/planning"
@@ -17,7 +19,7 @@ THIS_MONTH = NOW.strftime("%Y-%m")
 
 @pytest.fixture
 def pipeline(deal_at, alice):
-    deal_at(NOW, 2, date(2031, 6, 10), [("PUMP", 10, 100)], owner=alice)
+    deal_at(NOW, 2, date(2030, 12, 10), [("PUMP", 10, 100)], owner=alice)
 
 
 @pytest.fixture
@@ -34,21 +36,21 @@ def test_only_planners_and_admins_get_the_demand_input(client, api_token, pat, a
 
 
 def test_json_rows_have_exactly_the_published_columns(as_planner, pipeline):
-    body = as_planner("GET", "/demand-input?from=2031-07&to=2031-08&probabilities=stage").get_json()
+    body = as_planner("GET", "/demand-input?from=2031-01&to=2031-02&probabilities=stage").get_json()
     assert body["columns"] == list(DEMAND_COLUMNS)
     assert all(set(row) == set(DEMAND_COLUMNS) for row in body["rows"])  # JSON objects: keys sorted
-    july = next(r for r in body["rows"] if (r["family"], r["period"]) == ("PUMP", "2031-07"))
+    july = next(r for r in body["rows"] if (r["family"], r["period"]) == ("PUMP", "2031-01"))
     assert (july["weighted_units"], july["weighted_revenue"], july["snapshot_id"]) == (5, "500.00", None)
     assert body["probability_source"] == "stage" and body["probabilities"] == "stage"
 
 
 def test_csv_has_exactly_the_published_columns_and_an_empty_snapshot_id(as_planner, pipeline):
-    response = as_planner("GET", "/demand-input?from=2031-07&to=2031-07&probabilities=calibrated&format=csv")
+    response = as_planner("GET", "/demand-input?from=2031-01&to=2031-01&probabilities=calibrated&format=csv")
     assert response.mimetype == "text/csv" and "attachment" in response.headers["Content-Disposition"]
     assert response.headers["X-Probability-Source"] == "stage"  # too little history: the fallback
     rows = list(csv.reader(io.StringIO(response.get_data(as_text=True))))
     assert rows[0] == list(DEMAND_COLUMNS)
-    assert rows[1] == ["PUMP", "2031-07", "0", "5", "500.00", "10", "0", "0", "10", "1", "5", "", "EUR"]
+    assert rows[1] == ["PUMP", "2031-01", "0", "5", "500.00", "10", "0", "0", "10", "1", "5", "", "EUR"]
 
 
 def test_the_default_range_is_eighteen_months_from_this_month(as_planner, families):
@@ -57,8 +59,9 @@ def test_the_default_range_is_eighteen_months_from_this_month(as_planner, famili
 
 
 @pytest.mark.parametrize("query, field", [
-    ("from=2031-13&to=2031-12", "from"), ("from=2031-06&to=2031-01", "to"),
-    ("probabilities=reps", "probabilities"), ("format=xlsx", "format"), ("colour=red", "colour"),
+    ("from=2030-13&to=2030-12", "from"), ("from=2030-06&to=2030-01", "to"),
+    ("probabilities=reps", "probabilities"), ("format=pdf", "format"), ("colour=red", "colour"),
+    ("from=2031-04", "from"), ("to=2031-04", "to"), ("location=", "location"),
     ("family=NOPE", "family"),
 ])
 def test_bad_queries_are_422_naming_the_field(as_planner, families, query, field):
@@ -68,7 +71,7 @@ def test_bad_queries_are_422_naming_the_field(as_planner, families, query, field
 
 
 def test_the_drill_down_lists_deals_without_contact_details(as_planner, pipeline):
-    body = as_planner("GET", "/demand-input/contributions?family=PUMP&period=2031-07&probabilities=stage").get_json()
+    body = as_planner("GET", "/demand-input/contributions?family=PUMP&period=2031-01&probabilities=stage").get_json()
     [item] = body["items"]
     assert (item["stage"], item["probability"], item["quantity"], item["weighted_units"]) == ("Proposal", 0.5, 10, 5)
     assert item["owner"] == "Alice Rep" and item["amount"] == "1000.00"
@@ -98,7 +101,7 @@ def test_a_bad_import_is_422_naming_each_line(as_planner, families):
 
 
 def test_snapshots_are_taken_listed_and_read(as_planner, pipeline):
-    created = as_planner("POST", "/snapshots", json={"from": "2031-07", "to": "2031-08", "probabilities": "stage"})
+    created = as_planner("POST", "/snapshots", json={"from": "2031-01", "to": "2031-02", "probabilities": "stage"})
     assert created.status_code == 201
     snapshot = created.get_json()
     assert (snapshot["taken_by"], snapshot["row_count"], snapshot["scheduled"]) == ("Pat Planner", 4, False)
@@ -113,12 +116,22 @@ def test_snapshots_are_taken_listed_and_read(as_planner, pipeline):
 
 
 def test_calibration_and_accuracy_answer_even_without_history(as_planner, families):
-    reports = as_planner("GET", "/calibration").get_json()["reports"]
-    assert [r["source"] for r in reports] == ["stage", "calibrated"]
-    assert all(r["holdout_count"] == 0 for r in reports)
+    """Nothing stored yet: empty figures and a note saying how to get them; once the worker
+    computed them, the stored figures (with nothing to score, they say why)."""
+    nothing = as_planner("GET", "/calibration").get_json()
+    assert nothing["reports"] == [] and nothing["computed_at"] is None and nothing["notes"]
     accuracy = as_planner("GET", "/accuracy?lags=1,2").get_json()
-    assert accuracy["lags"] == [1, 2] and accuracy["notes"]
+    assert accuracy["lags"] == [1, 2] and accuracy["notes"] and accuracy["computed_at"] is None
     assert as_planner("GET", "/accuracy?lags=0").status_code == 422
+    compute_default_figures(NOW)
+    db.session.commit()
+    calibration = as_planner("GET", "/calibration").get_json()
+    assert [r["source"] for r in calibration["reports"]] == ["stage", "calibrated", "blend"]
+    assert all(r["holdout_count"] == 0 for r in calibration["reports"]) and calibration["computed_at"]
+    accuracy = as_planner("GET", "/accuracy").get_json()
+    assert accuracy["computed_at"]
+    assert accuracy["notes"] == ["no past month with actuals yet: import actuals or win some deals"]
+    assert {c["family"]: c["source"] for c in accuracy["choice"]} == {"PUMP": "stage", "VALVE": "stage"}
 
 
 def test_family_settings_and_outliers(as_planner, families, stages):
@@ -134,7 +147,7 @@ def test_family_settings_and_outliers(as_planner, families, stages):
 
 
 def test_the_pipeline_can_be_rebuilt_as_of_a_past_day(as_planner, pipeline):
-    body = as_planner("GET", "/demand-input?from=2031-07&to=2031-07&probabilities=stage&as_of=2026-03-09").get_json()
+    body = as_planner("GET", "/demand-input?from=2031-01&to=2031-01&probabilities=stage&as_of=2026-03-09").get_json()
     assert body["as_of"] == "2026-03-09" and all(r["weighted_units"] == 0 for r in body["rows"])  # not created yet
-    body = as_planner("GET", "/demand-input?from=2031-07&to=2031-07&probabilities=stage&slip_adjusted=true").get_json()
+    body = as_planner("GET", "/demand-input?from=2031-01&to=2031-01&probabilities=stage&slip_adjusted=true").get_json()
     assert body["slip_adjusted"] is True

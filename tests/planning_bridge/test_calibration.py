@@ -76,7 +76,7 @@ def test_too_little_history_falls_back_to_the_stage_defaults():
 def test_the_holdout_scores_both_sources_on_later_settled_moments_only():
     observations = synthetic(1000, per_deal=2)
     as_of = date(2026, 1, 31)
-    stage, calibrated = score_sources(observations, DEFAULTS, as_of)
+    stage, calibrated, blend = score_sources(observations, DEFAULTS, as_of)
     cut = np.datetime64(stage.holdout_from) - np.timedelta64(1, "D")
     seen = observations.at.astype("datetime64[D]")
     later = (seen > cut) & (seen <= np.datetime64(stage.holdout_until))
@@ -88,6 +88,8 @@ def test_the_holdout_scores_both_sources_on_later_settled_moments_only():
     assert calibrated.brier < stage.brier  # the defaults are all too low
     assert 0 < calibrated.train_count <= int((observations.closed_on <= cut).sum())
     assert sum(b.count for b in calibrated.buckets) == calibrated.holdout_count
+    assert calibrated.ece < stage.ece  # the defaults are too low in every bucket: far from the diagonal
+    assert blend.brier <= (stage.brier + calibrated.brier) / 2 + 1e-9  # the Brier score is convex
 
 
 def test_settling_drops_the_moments_too_recent_to_judge():
@@ -120,7 +122,7 @@ def closed_history(deal_at, close_at):
 
 
 def test_calibration_on_the_crm_history_beats_defaults_that_are_off(closed_history):
-    stage, calibrated = calibration_reports(as_of=date(2026, 1, 31))
+    stage, calibrated, _blend = calibration_reports(as_of=date(2026, 1, 31))
     assert stage.holdout_count == calibrated.holdout_count > 0
     assert calibrated.train_count > 0 and calibrated.holdout_deals >= 10
     assert calibrated.brier < stage.brier

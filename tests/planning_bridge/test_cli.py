@@ -23,7 +23,7 @@ def run(app):
 
 @pytest.fixture
 def pipeline(deal_at):
-    deal_at(NOW, 2, date(2031, 6, 10), [("PUMP", 10, 100)])
+    deal_at(NOW, 2, date(2030, 12, 10), [("PUMP", 10, 100)])
 
 
 def test_import_actuals_reports_counts_and_rejects_bad_files_whole(run, families, tmp_path):
@@ -49,23 +49,24 @@ def test_import_deals(run, families, stages, tmp_path):
 
 
 def test_export_writes_the_demand_input_columns(run, pipeline, tmp_path):
-    result = run("export", "--from", "2031-07", "--to", "2031-07", "--probabilities", "stage")
+    result = run("export", "--from", "2031-01", "--to", "2031-01", "--probabilities", "stage")
     assert result.exit_code == 0
     rows = list(csv.reader(io.StringIO(result.stdout)))
-    assert rows[0] == list(DEMAND_COLUMNS) and rows[1][:4] == ["PUMP", "2031-07", "0", "5"]
+    assert rows[0] == list(DEMAND_COLUMNS) and rows[1][:4] == ["PUMP", "2031-01", "0", "5"]
     out = tmp_path / "demand.json"
-    result = run("export", "--from", "2031-07", "--to", "2031-08", "--format", "json", "--output", str(out))
+    result = run("export", "--from", "2031-01", "--to", "2031-02", "--format", "json", "--output", str(out),
+                 "--probabilities", "calibrated")
     assert result.exit_code == 0 and "fell back to stage" in result.output
     assert len(json.loads(out.read_text())["rows"]) == 4
     assert run("export", "--from", "2031-13").exit_code == 1
 
 
 def test_snapshot_and_the_month_end_pair(run, pipeline):
-    result = run("snapshot", "--from", "2031-07", "--to", "2031-08", "--probabilities", "stage")
+    result = run("snapshot", "--from", "2031-01", "--to", "2031-02", "--probabilities", "stage")
     assert result.exit_code == 0 and result.output.startswith("snapshot(s) ")
     assert run("snapshot", "--month-end").exit_code == 0
     assert "already there" in run("snapshot", "--month-end").output
-    assert db.session.scalar(select(func.count()).select_from(Snapshot)) == 3
+    assert db.session.scalar(select(func.count()).select_from(Snapshot)) == 4  # 1 + chosen, stage, calibrated
 
 
 def test_calibrate_and_accuracy_print_their_reports(run, families):

@@ -81,7 +81,7 @@ def test_bad_filters_get_a_message_and_the_defaults(client, login, pat, families
     assert response.status_code == 200
     html = response.get_data(as_text=True)
     assert "is not a month written as YYYY-MM" in html
-    assert "Probabilities are either stage or calibrated" in html
+    assert "Probabilities are chosen, stage or calibrated" in html
     assert "Unknown product family: NOSUCH" in html
 
 

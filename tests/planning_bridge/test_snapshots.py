@@ -44,14 +44,15 @@ def test_later_changes_do_not_touch_a_snapshot(pipeline, deal_at):
     assert snapshot_rows(snapshot_id)[0].weighted_units == 5
 
 
-def test_the_month_end_job_takes_both_sources_once(pipeline):
+def test_the_month_end_job_takes_every_source_once(pipeline):
     first_of_april = datetime(2026, 4, 1, 2, 30, tzinfo=timezone.utc)
     taken = month_end_snapshots(first_of_april)
     db.session.commit()
-    assert len(taken) == 2
+    assert len(taken) == 3
     assert month_end_snapshots(first_of_april) == []
     snapshots = list_snapshots()
     assert {(s.probabilities, s.as_of, s.start, s.end, s.scheduled) for s in snapshots} == {
+        ("chosen", date(2026, 3, 31), "2026-04", "2027-09", True),
         ("stage", date(2026, 3, 31), "2026-04", "2027-09", True),
         ("calibrated", date(2026, 3, 31), "2026-04", "2027-09", True),
     }

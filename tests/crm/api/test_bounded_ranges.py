@@ -59,6 +59,8 @@ CASES = [
     ("pat", "GET", "/planning/demand-input?from=1900-01&to=1900-12", None, "from"),
     ("pat", "GET", "/planning/demand-input?from=2999-01&to=2999-12", None, "from"),
     ("pat", "GET", "/planning/demand-input?to=2999-12", None, "to"),
+    ("pat", "GET", "/planning/demand-input?to=2031-04", None, "to"),  # five years ahead and a month
+    ("pat", "GET", "/planning/calibration?as_of=9999-12-31", None, "as_of"),  # once a 500
     ("pat", "GET", "/planning/demand-input?from=2026-01&to=2999-12", None, "to"),
     ("pat", "GET", f"/planning/demand-input/contributions?family=PUMP&period=2026-04&as_of={FAR_FUTURE_DAY}",
      None, "as_of"),
@@ -177,18 +179,20 @@ PAGE_CASES = [
     ("alice", "/imports?page=-5", 200, None),
     ("alice", f"/meet/{{slug}}?start={FAR_FUTURE_DAY}", 200, None),
     ("alice", f"/meet/{{slug}}?start={FIRST_DAY}", 200, None),
-    # the demand page and its drill-down: months as the API bounds them (2016-03 .. 2046-03)
+    # the demand page and its drill-down: months as the API bounds them (2016-03 .. 2031-03: from
+    # where history begins, at most 10 years back, to five years ahead; issue #23)
     ("pat", "/planning/?from=1900-01&to=1900-12", 200, f"1900-01 {TOO_FAR_MONTH}"),
     ("pat", "/planning/?from=2999-01", 200, f"2999-01 {TOO_FAR_MONTH}"),
     ("pat", "/planning/?to=2999-12", 200, f"2999-12 {TOO_FAR_MONTH}"),
     ("pat", "/planning/?from=2016-02", 200, f"2016-02 {TOO_FAR_MONTH}"),
-    ("pat", "/planning/?from=2046-04", 200, f"2046-04 {TOO_FAR_MONTH}"),
+    ("pat", "/planning/?from=2031-04", 200, f"2031-04 {TOO_FAR_MONTH}"),
     ("pat", "/planning/demand.csv?from=1900-01&to=1900-12", 200, None),
     ("pat", "/planning/snapshots?from=1900-01&to=2999-12", 200, None),
     ("pat", "/planning/demand/PUMP/1900-01", 404, None),
     ("pat", "/planning/demand/PUMP/2999-12", 404, None),
+    ("pat", "/planning/demand/PUMP/2031-04", 404, None),
     ("pat", "/planning/demand/PUMP/2026-04?from=1900-01&to=2999-12", 200, None),
-    # the calibration page: as_of within the last 10 years up to today
+    # the calibration page: as_of from where history begins (at most 10 years back) to today
     ("pat", f"/planning/calibration?as_of={FAR_FUTURE_DAY}", 200, f"{FAR_FUTURE_DAY} {OUT_OF_RANGE}"),
     ("pat", f"/planning/calibration?as_of={FIRST_DAY}", 200, f"{FIRST_DAY} {OUT_OF_RANGE}"),
     ("pat", "/planning/calibration?as_of=2026-03-11", 200, f"2026-03-11 {OUT_OF_RANGE}"),  # tomorrow
@@ -217,8 +221,8 @@ def test_pages_never_fail_on_an_extreme_value(client, login, world, alice, pat, 
 
 @pytest.mark.parametrize("who, path, absent", [
     ("pat", "/planning/?from=2016-03&to=2016-12", TOO_FAR_MONTH),
-    ("pat", "/planning/?from=2046-03", TOO_FAR_MONTH),
-    ("pat", "/planning/demand/PUMP/2046-03", None),
+    ("pat", "/planning/?from=2031-03", TOO_FAR_MONTH),
+    ("pat", "/planning/demand/PUMP/2031-03", None),
     ("pat", "/planning/calibration?as_of=2016-03-10", OUT_OF_RANGE),
     ("pat", "/planning/calibration?as_of=2026-03-10", OUT_OF_RANGE),
     ("alice", "/calls/calendar?date=2046-03-10", OUT_OF_RANGE),
@@ -274,8 +278,8 @@ def test_a_snapshot_of_months_the_api_refuses_is_not_taken(client, login, pat, f
 @pytest.mark.parametrize("path", [
     "/planning/calibration?as_of=2026-03-10", "/planning/calibration?as_of=2016-03-10",
     "/planning/demand-input?from=2016-03&to=2016-12&as_of=2016-03-10",
-    "/planning/demand-input?from=2046-01&to=2046-03",
-    "/planning/actuals?from=2016-03&to=2046-03",
+    "/planning/demand-input?from=2031-01&to=2031-03",
+    "/planning/actuals?from=2016-03&to=2031-03",
 ])
 def test_the_ends_of_each_range_are_still_answered(client, api_token, pat, families, path):
     assert client.get("/api/v1" + path, headers=api_token(pat)).status_code == 200
