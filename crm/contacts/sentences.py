@@ -106,7 +106,7 @@ def _values(activity, names: dict, current_deal: int | None, show_contact: bool)
         used.add("title")
     if d.get("sequence"):
         sequence_id = d.get("sequence_id")
-        href = url_for("sequences.show_sequence", sequence_id=sequence_id) if isinstance(sequence_id, int) else None
+        href = url_for("sequences.builder", sequence_id=sequence_id) if isinstance(sequence_id, int) else None
         values["sequence"] = _link(href, d["sequence"])
         used.update({"sequence", "sequence_id"})
     for key in ("duration_seconds", "duration_s", "duration_min"):
