@@ -34,7 +34,10 @@ ROOT = Path(__file__).resolve().parent.parent
 KERNEL = {
     "extensions", "timeutil", "errors", "validation", "jsontype", "policy", "signals", "web", "api",
     "public", "public_history", "public_types", "kit", "scheduler", "jobs", "ratelimits",
+    "i18n",  # translations: every feature marks its text with ``_`` / ``_l``
 }
+# gettext's conventional names: public by convention, though they start with "_".
+GETTEXT_NAMES = {"_", "_l"}
 # The composition root and the manifest: they know every feature; no feature knows them.
 WIRING = {"app", "features", "cli"}
 FACES = {"services", "models"}
@@ -142,7 +145,8 @@ def imports_inside_a_function(fact: ImportFact) -> bool:
 
 
 def imports_a_private_name(fact: ImportFact) -> bool:
-    return is_project(fact.target) and any(n.startswith("_") and not n.startswith("__") for n in fact.names)
+    return is_project(fact.target) and any(n.startswith("_") and not n.startswith("__") and n not in GETTEXT_NAMES
+                                           for n in fact.names)
 
 
 def private_attributes_of_imported_modules(module: str, source: str, facts: list[ImportFact]) -> list[str]:

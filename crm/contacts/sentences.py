@@ -22,6 +22,7 @@ every plain-string argument.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -30,6 +31,7 @@ from flask import current_app, url_for
 from markupsafe import Markup, escape
 
 from crm.i18n import _
+from crm.web.formatting import activity_label, detail_label, detail_value, local_datetime, money
 
 # Details shown as a quoted paragraph under the sentence (what was written or said).
 BODY_KEYS = ("body", "notes", "excerpt", "answer", "message")
@@ -72,8 +74,6 @@ def _safe_url(url: Any) -> str | None:
 
 def _values(activity, names: dict, current_deal: int | None, show_contact: bool) -> tuple[_Values, set[str]]:
     """The placeholder values, and the detail keys the sentence makes redundant."""
-    from crm.web.formatting import detail_value, local_datetime, money
-
     d = activity.details or {}
     used: set[str] = set()
     values = _Values({k: detail_value(k, v) for k, v in d.items()
@@ -133,8 +133,6 @@ def _values(activity, names: dict, current_deal: int | None, show_contact: bool)
 
 
 def _sentence(activity, values: _Values, used: set[str]) -> Markup:
-    from crm.web.formatting import activity_label
-
     for template in current_app.extensions.get("crm_timeline_sentences", {}).get(activity.kind, ()):
         try:
             text = Markup(escape(str(template))) % values
@@ -146,8 +144,6 @@ def _sentence(activity, values: _Values, used: set[str]) -> Markup:
 
 
 def _placeholders(template: str) -> set[str]:
-    import re
-
     return set(re.findall(r"%\((\w+)\)s", template))
 
 
@@ -162,8 +158,6 @@ def _dedupe_key(activity) -> tuple | None:
 def timeline_entries(activities, names: dict, current_deal: int | None = None,
                      show_contact: bool = False) -> list[TimelineEntry]:
     """One entry per event, newest first, each with its sentence, body and folded details."""
-    from crm.web.formatting import detail_label, detail_value
-
     entries: list[TimelineEntry] = []
     seen: dict[tuple, TimelineEntry] = {}
     for activity in activities:
