@@ -261,6 +261,11 @@ FEATURES: tuple[Feature, ...] = (
         demo="crm.alerts.demo:seed",
     ),
     Feature(
+        "team", "The manager's team pages: activity per rep and week, pipeline by rep and stage, sequence and "
+                "template performance across the team, each with a server-drawn chart and a CSV download.",
+        blueprints=("crm.team.views:bp",),
+    ),
+    Feature(
         "targets", "Sales targets from the published S&OP plan, team allocations, capacity boosts.",
         models=("crm.targets.models",),
         blueprints=("crm.targets.views:bp",),
