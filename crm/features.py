@@ -80,7 +80,8 @@ FEATURES: tuple[Feature, ...] = (
         },
         timeline_sentences={
             "note": _l("%(actor)s added a note"),
-            "contact_created": (_l("%(actor)s added %(contact)s (source: %(source)s)"), _l("%(actor)s added %(contact)s")),
+            "contact_created": (_l("%(actor)s added %(contact)s (source: %(source)s)"),
+                                _l("%(actor)s added %(contact)s")),
             "imported": _l("%(actor)s imported %(contact)s"),
             "form_submitted": (_l("%(contact)s filled in the form on %(page)s"), _l("%(contact)s filled in a form")),
         },
@@ -182,7 +183,8 @@ FEATURES: tuple[Feature, ...] = (
         contact_panels=("crm.meetings.views:CONTACT_PANEL",),
         timeline_labels={"meeting_booked": "Meeting booked"},
         timeline_sentences={
-            "meeting_booked": (_l("%(contact)s booked %(meeting)s for %(start)s"), _l("%(contact)s booked %(meeting)s")),
+            "meeting_booked": (_l("%(contact)s booked %(meeting)s for %(start)s"),
+                               _l("%(contact)s booked %(meeting)s")),
             "meeting_cancelled": (_l("%(meeting)s was cancelled"), _l("A meeting was cancelled")),
             "meeting_rescheduled": (_l("%(meeting)s moved to %(start)s"), _l("A meeting was rescheduled")),
         },

@@ -57,7 +57,8 @@ class QueueEntryOut(OutModel):
 class QueueOut(OutModel):
     user_id: int
     date: Date
-    capacity: int = Field(description="blocked minutes still ahead today (all of them on a later day) x calls per hour / 60")
+    capacity: int = Field(description="blocked minutes still ahead today (all of them on a later day) "
+                                      "x calls per hour / 60")
     entries: list[QueueEntryOut]
 
 

@@ -301,7 +301,8 @@ def blocks():
         if out_of_range:
             return _render_blocks(form, settings_form, 422)
         created, status = commit_or_show_errors(
-            form, lambda: _resized(block_service.create_block(current_user, data, utcnow())), apply_errors=_block_errors)
+            form, lambda: _resized(block_service.create_block(current_user, data, utcnow())),
+            apply_errors=_block_errors)
         if created is None:
             return _render_blocks(form, settings_form, status)
         flash("Time block saved.", "success")

@@ -59,7 +59,8 @@ def bar_chart(chart_id: str, title: str, categories: list[str], series: list[Ser
         value = top * tick / 4
         y = TOP + plot_h - plot_h * tick / 4
         parts.append(Markup('<line class="grid" x1="%d" x2="%d" y1="%.1f" y2="%.1f"/>') % (LEFT, WIDTH - RIGHT, y, y))
-        parts.append(Markup('<text class="axis" x="%d" y="%.1f" text-anchor="end">%s</text>') % (LEFT - 6, y + 4, _fmt(value)))
+        parts.append(Markup('<text class="axis" x="%d" y="%.1f" text-anchor="end">%s</text>')
+                     % (LEFT - 6, y + 4, _fmt(value)))
     for i, category in enumerate(categories):
         x0 = LEFT + group_w * i + group_w * 0.1
         base = TOP + plot_h

@@ -52,8 +52,8 @@ def test_the_blocks_page_resizes_the_queue_at_once(ny_rep, callee, client, login
     db.session.commit()
     login(client, ny_rep)
     token = csrf_from(client.get("/calls/blocks").get_data(as_text=True))
-    response = client.post("/calls/blocks", data={"csrf_token": token, "kind": "one_off", "on_date": "2026-03-10", "start_time": "13:00",
-                                                  "end_time": "14:30", "title": "Afternoon"})
+    response = client.post("/calls/blocks", data={"csrf_token": token, "kind": "one_off", "on_date": "2026-03-10",
+                                                  "start_time": "13:00", "end_time": "14:30", "title": "Afternoon"})
     assert response.status_code == 302
     assert db.session.query(CallQueueEntry).filter_by(user_id=ny_rep.id, status="queued").count() == 36
     html = client.get("/calls").get_data(as_text=True)
