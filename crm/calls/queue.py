@@ -162,13 +162,13 @@ def callback_candidates(user, day_end: datetime) -> list[Candidate]:
     ).all()
     zone = ZoneInfo(rep_zone(user))
     return [Candidate(task.contact_id, "callback",
-                      f"callback promised for {task.due_at.astimezone(zone):%a %H:%M} ({task.title})"[:300],
+                      f"promised for {task.due_at.astimezone(zone):%a %H:%M} ({task.title})"[:300],
                       task.due_at, callback_id=task.id) for task in rows]
 
 
 def score_candidates(user, now: datetime, limit: int, exclude: set[int]) -> list[Candidate]:
     scored = top_scored_contacts(user.id, now, limit, frozenset(exclude))
-    found = [Candidate(cid, "score", f"score {score:.0f}, not contacted in the last "
+    found = [Candidate(cid, "score", f"score {score:.0f}; not contacted in the last "
                        f"{recent_days()} days", now, score=float(score)) for cid, score in scored]
     if len(found) < limit:  # scoring not there (or thin): the rep's open book, by the owner index
         have = exclude | {c.contact_id for c in found}

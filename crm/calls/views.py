@@ -17,7 +17,7 @@ from crm.calls import blocks as block_service
 from crm.calls import queue as queue_service
 from crm.calls.forms import BlockForm, LogCallForm, ScriptForm, SettingsForm
 from crm.calls.ics import feed_calendar
-from crm.calls.models import OUTCOME_LABELS, OUTCOMES, CallQueueEntry, CallTask
+from crm.calls.models import OUTCOME_LABELS, OUTCOMES, REASON_LABELS, CallQueueEntry, CallTask
 from crm.calls.outcomes import complete_follow_up, log_call, open_follow_ups
 from crm.calls.permissions import rep_for
 from crm.calls.plan import team_plan, week_start
@@ -106,7 +106,7 @@ def my_day():
         logged=[e for e in entries if e.status != "queued"], preview=preview,
         blocks=block_service.day_occurrences(rep, day), capacity=queue_service.capacity_for(rep, day, now),
         settings=stored_settings(rep), follow_ups=open_follow_ups(rep.id, now + timedelta(days=1)),
-        own=own, outcome_labels=OUTCOME_LABELS, target_months=target_months, target_rows=target_rows,
+        own=own, outcome_labels=OUTCOME_LABELS, reason_labels=REASON_LABELS, target_months=target_months, target_rows=target_rows,
         target_currency=target_currency(),
     )
 
@@ -178,9 +178,9 @@ def _own_entry(entry_id: int) -> CallQueueEntry:
 
 
 def _render_work(entry, form, status=200):
-    context = work_context(entry, utcnow())
+    context = work_context(entry, utcnow(), current_user)
     return render_template("calls/work.html", form=form, shortcuts=SHORTCUTS, outcomes=OUTCOMES,
-                           outcome_labels=OUTCOME_LABELS, describe=describe_activity,
+                           reason_labels=REASON_LABELS, outcome_labels=OUTCOME_LABELS, describe=describe_activity,
                            objections_text=objections_text, **context), status
 
 

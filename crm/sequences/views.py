@@ -302,7 +302,9 @@ def list_enrollments():
         page=int_arg("page") or 1)
     return render_template(
         "sequences/enrollments.html", page=page, statuses=ENROLLMENT_STATUSES,
-        reasons=services.STOP_REASONS + services.PAUSE_REASONS, status=status, reason=reason, mine=mine,
+        # "manual" is both a stop and a pause reason: listed once
+        reasons=tuple(dict.fromkeys(services.STOP_REASONS + services.PAUSE_REASONS)), status=status, reason=reason,
+        mine=mine,
         pause_form=PauseForm(formdata=None), can_act=lambda e: services.can_act_for(current_user, e.user),
     )
 
