@@ -175,7 +175,7 @@ def test_contact_page_panel_shows_calls_and_open_callbacks(client, login, ny_rep
     db.session.commit()
     login(client, ny_rep)
     html = client.get(f"/contacts/{contact.id}").get_data(as_text=True)
-    assert 'id="calls-panel"' in html and "Call back later" in html and "2 min" in html
+    assert 'id="calls-panel"' in html and "Call back later" in html and "2m 05s" in html
     assert "Call back " + contact.full_name in html
 
 
