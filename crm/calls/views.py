@@ -106,7 +106,8 @@ def my_day():
         logged=[e for e in entries if e.status != "queued"], preview=preview,
         blocks=block_service.day_occurrences(rep, day), capacity=queue_service.capacity_for(rep, day, now),
         settings=stored_settings(rep), follow_ups=open_follow_ups(rep.id, now + timedelta(days=1)),
-        own=own, outcome_labels=OUTCOME_LABELS, reason_labels=REASON_LABELS, target_months=target_months, target_rows=target_rows,
+        own=own, outcome_labels=OUTCOME_LABELS, reason_labels=REASON_LABELS, target_months=target_months,
+        target_rows=target_rows,
         target_currency=target_currency(),
     )
 
