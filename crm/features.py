@@ -263,6 +263,13 @@ FEATURES: tuple[Feature, ...] = (
         demo="crm.alerts.demo:seed",
     ),
     Feature(
+        "routing", "Lead routing: who owns a contact a website form creates (territory by country or time zone, "
+                   "company owner, round robin), its time zone from the browser or the company, the owner alerted.",
+        models=("crm.routing.models",),
+        blueprints=("crm.routing.views:bp",),
+        signals=("crm.routing.services:connect",),
+    ),
+    Feature(
         "team", "The manager's team pages: activity per rep and week, pipeline by rep and stage, sequence and "
                 "template performance across the team, each with a server-drawn chart and a CSV download.",
         blueprints=("crm.team.views:bp",),
