@@ -64,3 +64,4 @@ def test_every_declared_sentence_uses_known_placeholders():
         for kind in feature.timeline_sentences:
             for template in sentences[kind]:
                 assert set(re.findall(r"%\((\w+)\)s", str(template))) <= known, (kind, str(template))
+
