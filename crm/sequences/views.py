@@ -55,7 +55,7 @@ def _fields_message(exc: ServiceError) -> str:
 
 
 def _sequence_choices(blank: str | None = None):
-    pairs = [(str(i), name) for i, name in library.sequence_choices()]
+    pairs = [(str(i), name) for i, name in library.sequence_choices(current_user.id)]
     return choice_list(([("", blank)] if blank else []) + pairs)
 
 
@@ -404,13 +404,19 @@ def _bulk_filters(source) -> dict:
             "stage": stage if stage in LIFECYCLE_STAGES else None}
 
 
+PREVIEW_ROWS = 25  # who will be enrolled: the first contacts the filters match, shown before enrolling
+
+
 @bp.route("/sequences/enroll-bulk", methods=["GET", "POST"])
 @roles(*SALES)
 def enroll_bulk():
-    form = BulkEnrollForm(formdata=request.form if request.method == "POST" else None,
-                          data={k: request.args.get(k, "") for k in ("q", "owner", "stage")})
-    form.sequence_id.choices = _sequence_choices()
     source = request.form if request.method == "POST" else request.args
+    if request.method == "GET" and not any(request.args.get(k) for k in ("q", "owner", "stage")):
+        # Arriving without filters: the rep's own contacts, not the whole database ("Enroll 2,000").
+        source = {**request.args.to_dict(), "owner": "me"}
+    form = BulkEnrollForm(formdata=request.form if request.method == "POST" else None,
+                          data={k: source.get(k, "") for k in ("q", "owner", "stage", "sequence_id")})
+    form.sequence_id.choices = _sequence_choices()
     filters = _bulk_filters(source)
     report, status = None, 200
     if request.method == "POST":
@@ -424,8 +430,10 @@ def enroll_bulk():
                 report = outcome.report
         else:
             status = 422
-    matching = search_contacts(**filters, per_page=1).total
+    preview = search_contacts(**filters, per_page=PREVIEW_ROWS)
+    matching = preview.total
     return render_template("sequences/enroll_bulk.html", form=form, filters=filters, matching=matching,
+                           preview=preview.items,
                            report=report, owners=sales_users(), stages=LIFECYCLE_CHOICES, args=source,
                            limit=services.BULK_LIMIT, sync_max=bulk.sync_max(),
                            recent_jobs=recent_jobs(current_user, bulk.KIND)), status
