@@ -10,6 +10,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from flask import current_app
 from sqlalchemy import func, select
@@ -418,8 +419,12 @@ def _after_booking(meeting: Meeting, contact: Contact, meeting_type: MeetingType
                         "meeting_type": meeting_type.name, "enrollment_id": meeting.source_enrollment_id,
                         "step_id": meeting.source_step_id})
     meeting_booked.send(meeting.id, contact=contact, now=now)
+    # The alert is read by the host: the time in the host's zone, named.
+    host = db.session.get(User, meeting.host_id)
+    host_zone = host.time_zone if host is not None and is_valid_timezone(host.time_zone) else "UTC"
+    local_start = meeting.start_at.astimezone(ZoneInfo(host_zone))
     notify(meeting.host_id, "meeting_booked",
-           f"{meeting.guest_name} booked {meeting_type.name} on {meeting.start_at:%Y-%m-%d %H:%M} UTC",
+           f"{meeting.guest_name} booked {meeting_type.name} on {local_start:%Y-%m-%d %H:%M} ({host_zone})",
            now=now, contact_id=contact.id, url=f"/meetings?focus={meeting.id}")
     record_event(contact.id, "meeting_booked", now)
 
