@@ -16,6 +16,7 @@ from crm.errors import Conflict, NotFound, ServiceError, ValidationFailed
 from crm.jobs.runner import recent_jobs
 from crm.sequences import bulk, library, runner, services, tasks
 from crm.sequences.forms import (
+    TEMPLATE_TOKENS,
     TOKENS_HINT,
     BulkEnrollForm,
     EnrollForm,
@@ -224,7 +225,12 @@ def list_templates():
 
 def _preview(form: TemplateForm):
     """Render the form's content for the contact named in it (nothing stored)."""
-    contact = find_contact_by_email(form.preview_email.data or "")
+    email = (form.preview_email.data or "").strip()
+    if not email:  # nobody named: the first of the rep's own contacts, rather than an error
+        mine = search_contacts(owner_id=current_user.id, per_page=1).items
+        email = mine[0].email if mine else ""
+        form.preview_email.data = email
+    contact = find_contact_by_email(email)
     if contact is None:
         form.preview_email.errors = list(form.preview_email.errors or []) + ["no contact with this email"]
         return None
@@ -253,8 +259,10 @@ def _template_page(form: TemplateForm, template=None):
                 return redirect(url_for(".list_templates"))
     elif request.method == "POST":
         status = 422
+    # The rep's own contacts to pick from for the preview (a datalist: typing still works).
+    preview_contacts = search_contacts(owner_id=current_user.id, per_page=PREVIEW_ROWS).items
     return render_template("sequences/template_form.html", form=form, template=template, preview=preview,
-                           tokens_hint=TOKENS_HINT), status
+                           tokens_hint=TOKENS_HINT, tokens=TEMPLATE_TOKENS, preview_contacts=preview_contacts), status
 
 
 @bp.route("/sequences/templates/new", methods=["GET", "POST"])
