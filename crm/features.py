@@ -15,7 +15,11 @@ entry below names, as ``"module:attribute"`` strings, the objects the app is bui
 - ``job_kinds``: ``crm.jobs.runner.JobKind`` values, the kinds of background work requests queue;
 - ``contact_panels``: ``ContactPanel`` values the contact page (or, ``page="company"``, the
   company page) shows;
-- ``timeline_labels``: how the activity kinds the feature writes read on a timeline;
+- ``timeline_labels``: how the activity kinds the feature writes read on a timeline (a short name);
+- ``timeline_sentences``: per kind, the sentence a timeline entry reads as: a ``%(name)s``
+  template marked with ``_l``, or a tuple of them tried in order (the first whose placeholders
+  the row can fill wins); placeholders are listed in ``crm/contacts/sentences.py``. A kind
+  without one reads as its label, with its details in the entry's toggle;
 - ``signals``: functions ``connect()`` that subscribe the feature to other features' signals
   (``crm/signals.py``), called for every app built, so they must be idempotent;
 - ``demo``: ``seed(actors, today, now) -> dict[str, int]`` for ``crm seed-demo``;
@@ -31,6 +35,8 @@ import importlib
 from dataclasses import dataclass, field
 from typing import Any
 
+from crm.i18n import _l
+
 
 @dataclass(frozen=True)
 class Feature:
@@ -45,6 +51,7 @@ class Feature:
     job_kinds: tuple[str, ...] = ()
     contact_panels: tuple[str, ...] = ()
     timeline_labels: dict[str, str] = field(default_factory=dict)
+    timeline_sentences: dict[str, Any] = field(default_factory=dict)
     signals: tuple[str, ...] = ()
     demo: str | None = None
     setup: str | None = None
@@ -66,9 +73,17 @@ FEATURES: tuple[Feature, ...] = (
         models=("crm.contacts.models",),
         blueprints=("crm.contacts.views:bp",),
         api="crm.contacts.api:routes",
+        setup="crm.contacts.sentences:init",
         timeline_labels={
             "note": "Note", "contact_created": "Contact created", "imported": "Imported",
             "form_submitted": "Form submitted",
+        },
+        timeline_sentences={
+            "note": _l("%(actor)s added a note"),
+            "contact_created": (_l("%(actor)s added %(contact)s (source: %(source)s)"),
+                                _l("%(actor)s added %(contact)s")),
+            "imported": _l("%(actor)s imported %(contact)s"),
+            "form_submitted": (_l("%(contact)s filled in the form on %(page)s"), _l("%(contact)s filled in a form")),
         },
     ),
     Feature(
@@ -80,6 +95,14 @@ FEATURES: tuple[Feature, ...] = (
         timeline_labels={
             "deal_created": "Deal created", "deal_stage_changed": "Deal moved",
             "deal_won": "Deal won", "deal_lost": "Deal lost",
+        },
+        timeline_sentences={
+            "deal_created": (_l("%(actor)s opened %(deal)s, %(amount)s"), _l("%(actor)s opened %(deal)s")),
+            "deal_stage_changed": _l("%(actor)s moved %(deal)s from %(from)s to %(to)s"),
+            "deal_won": (_l("%(actor)s won %(deal)s, %(amount)s"), _l("%(actor)s won %(deal)s")),
+            "deal_lost": (_l("%(actor)s lost %(deal)s: %(reason)s"), _l("%(actor)s lost %(deal)s")),
+            "meeting_held": (_l("%(actor)s held a meeting: %(meeting)s, %(duration)s"),
+                             _l("%(actor)s held a meeting: %(meeting)s")),
         },
     ),
     Feature(
@@ -125,6 +148,16 @@ FEATURES: tuple[Feature, ...] = (
         job_kinds=("crm.sequences.bulk:JOB_KIND",),
         contact_panels=("crm.sequences.views:CONTACT_PANEL",),
         demo="crm.sequences.demo:seed",
+        timeline_labels={
+            "sequence_enrolled": "Enrolled in a sequence", "sequence_paused": "Sequence paused",
+            "sequence_stopped": "Sequence stopped", "sequence_finished": "Sequence finished",
+        },
+        timeline_sentences={
+            "sequence_enrolled": _l("%(actor)s enrolled %(contact)s in %(sequence)s"),
+            "sequence_paused": (_l("%(sequence)s paused until %(until)s: %(reason)s"), _l("%(sequence)s paused")),
+            "sequence_stopped": (_l("%(sequence)s stopped: %(reason)s"), _l("%(sequence)s stopped")),
+            "sequence_finished": _l("%(contact)s finished %(sequence)s"),
+        },
     ),
     Feature(
         "mail", "Outgoing mail (outbox, SMTP), incoming mail (IMAP, webhook), unsubscribes.",
@@ -140,6 +173,13 @@ FEATURES: tuple[Feature, ...] = (
             "email_sent": "Email sent", "email_replied": "Replied", "email_bounced": "Email bounced",
             "email_failed": "Email not sent",
         },
+        timeline_sentences={
+            "email_sent": (_l("%(actor)s sent %(email)s to %(contact)s"), _l("%(actor)s sent an email to %(contact)s")),
+            "email_replied": (_l("%(contact)s replied to %(email)s"), _l("%(contact)s replied")),
+            "email_bounced": (_l("%(email)s to %(contact)s bounced"), _l("An email to %(contact)s bounced")),
+            "email_failed": (_l("%(email)s could not be sent: %(reason)s"), _l("An email could not be sent")),
+            "unsubscribed": _l("%(contact)s unsubscribed"),
+        },
         demo="crm.mail.demo:seed",
     ),
     Feature(
@@ -150,6 +190,12 @@ FEATURES: tuple[Feature, ...] = (
         jobs="crm.meetings.jobs:JOBS",
         contact_panels=("crm.meetings.views:CONTACT_PANEL",),
         timeline_labels={"meeting_booked": "Meeting booked"},
+        timeline_sentences={
+            "meeting_booked": (_l("%(contact)s booked %(meeting)s for %(start)s"),
+                               _l("%(contact)s booked %(meeting)s")),
+            "meeting_cancelled": (_l("%(meeting)s was cancelled"), _l("A meeting was cancelled")),
+            "meeting_rescheduled": (_l("%(meeting)s moved to %(start)s"), _l("A meeting was rescheduled")),
+        },
         demo="crm.meetings.demo:seed",
     ),
     Feature(
@@ -161,6 +207,10 @@ FEATURES: tuple[Feature, ...] = (
         signals=("crm.calls.services:connect_signals",),
         contact_panels=("crm.calls.views:CONTACT_PANEL",),
         timeline_labels={"call": "Call"},
+        timeline_sentences={
+            "call": (_l("%(actor)s called %(contact)s: %(outcome)s, %(duration)s"),
+                     _l("%(actor)s called %(contact)s: %(outcome)s"), _l("%(actor)s called %(contact)s")),
+        },
         demo="crm.calls.demo:seed",
     ),
     Feature(
@@ -193,6 +243,11 @@ FEATURES: tuple[Feature, ...] = (
         contact_panels=("crm.tracking.views:CONTACT_PANEL",),
         timeline_labels={
             "email_opened": "Email opened", "email_clicked": "Link clicked", "page_viewed": "Page viewed",
+        },
+        timeline_sentences={
+            "email_opened": (_l("%(contact)s opened %(email)s"), _l("%(contact)s opened an email")),
+            "email_clicked": (_l("%(contact)s clicked %(page)s in %(email)s"), _l("%(contact)s clicked %(page)s")),
+            "page_viewed": _l("%(contact)s viewed %(page)s"),
         },
         demo="crm.tracking.demo:seed",
     ),
@@ -231,6 +286,18 @@ FEATURES: tuple[Feature, ...] = (
         api="crm.alerts.api:routes",
         jobs="crm.alerts.jobs:JOBS",
         demo="crm.alerts.demo:seed",
+    ),
+    Feature(
+        "routing", "Lead routing: who owns a contact a website form creates (territory by country or time zone, "
+                   "company owner, round robin), its time zone from the browser or the company, the owner alerted.",
+        models=("crm.routing.models",),
+        blueprints=("crm.routing.views:bp",),
+        signals=("crm.routing.services:connect",),
+    ),
+    Feature(
+        "team", "The manager's team pages: activity per rep and week, pipeline by rep and stage, sequence and "
+                "template performance across the team, each with a server-drawn chart and a CSV download.",
+        blueprints=("crm.team.views:bp",),
     ),
     Feature(
         "targets", "Sales targets from the published S&OP plan, team allocations, capacity boosts.",
@@ -293,3 +360,9 @@ def load_all(kind: str) -> list[Any]:
 
 def timeline_labels() -> dict[str, str]:
     return {kind: label for entry in FEATURES for kind, label in entry.timeline_labels.items()}
+
+
+def timeline_sentences() -> dict[str, tuple]:
+    """Each kind's sentence templates, as a tuple tried in order (see ``Feature``)."""
+    return {kind: sentence if isinstance(sentence, tuple) else (sentence,)
+            for entry in FEATURES for kind, sentence in entry.timeline_sentences.items()}

@@ -65,6 +65,11 @@ out_of_office_received = _signals.signal("out-of-office-received")
 #: ``OutboundEmail`` whose link or address was used, or None), ``now``. Returns stopped ids.
 contact_unsubscribed = _signals.signal("contact-unsubscribed")
 
+#: A website form created a contact, or reached one nobody owns (tracking's form capture).
+#: sender: the ``Contact``; kwargs: ``fields`` (the form's raw fields: ``time_zone`` from the
+#: browser, ``country``...), ``now``. Receivers may set the owner and time zone (lead routing).
+lead_captured = _signals.signal("lead-captured")
+
 
 def receiver_ids(results) -> list[int]:
     """The ids the receivers of one ``send`` returned (lists, or None for nothing), in order:

@@ -7,6 +7,7 @@ from wtforms import PasswordField, SelectField, StringField, TextAreaField
 from wtforms.validators import Length
 
 from crm.contacts.models import CUSTOM_FIELD_TYPES
+from crm.i18n import _l
 from crm.web.formhelpers import CrmForm, choice_list
 
 ROLE_CHOICES = [("rep", "Rep"), ("manager", "Manager"), ("planner", "Planner"), ("finance", "Finance"),
@@ -23,6 +24,14 @@ class UserForm(CrmForm):
     time_zone = SelectField("Time zone", choices=[], default="UTC", validate_choice=False)
     password = PasswordField("Initial password", validators=[Length(max=256)],
                              render_kw={"autocomplete": "new-password"})
+
+
+class EditUserForm(CrmForm):
+    """An existing user's name, role, manager and time zone (email and password are not edited here)."""
+    name = StringField(_l("Full name"), validators=[Length(max=200)])
+    role = SelectField(_l("Role"), choices=choice_list(ROLE_CHOICES), validate_choice=False)
+    manager_id = SelectField(_l("Manager (reps only)"), choices=[], validate_choice=False)
+    time_zone = SelectField(_l("Time zone"), choices=[], validate_choice=False)
 
 
 class ForceResetForm(CrmForm):

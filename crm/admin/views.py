@@ -9,9 +9,10 @@ from flask_login import current_user
 
 import crm.auth.services as auth_services
 import crm.contacts.services as contact_services
-from crm.admin.forms import CustomFieldForm, ForceResetForm, UserForm
+from crm.admin.forms import CustomFieldForm, EditUserForm, ForceResetForm, UserForm
 from crm.auth.services import messages as auth_messages
-from crm.errors import Conflict, ServiceError, ValidationFailed
+from crm.errors import Conflict, NotFound, ServiceError, ValidationFailed
+from crm.i18n import _
 from crm.timeutil import all_timezones, utcnow
 from crm.web.access import roles
 from crm.web.formhelpers import (
@@ -78,6 +79,34 @@ def new_user():
                 flash(f"{user.name} can now sign in as {user.email}.", "success")
                 return redirect(url_for(".users"))
     return render_template("admin/user_form.html", form=form, password_hint=_password_hint()), status
+
+
+@bp.route("/admin/users/<int:user_id>/edit", methods=["GET", "POST"])
+@roles("admin")
+def edit_user(user_id: int):
+    everyone = auth_services.list_users()
+    user = next((u for u in everyone if u.id == user_id), None)
+    if user is None:
+        abort_for(NotFound("no such user"))
+    form = EditUserForm(obj=None if request.method == "POST" else user)
+    if request.method == "GET":
+        form.manager_id.data = str(user.manager_id or "")
+    form.manager_id.choices = choice_list([("", _("— none —"))] + [(str(m.id), m.name) for m in _managers(everyone)
+                                                                 if m.id != user.id])
+    form.time_zone.choices = choice_list((tz, tz) for tz in all_timezones())
+    status = 200
+    if request.method == "POST":
+        status = 422
+        if form.validate_on_submit():
+            raw_manager = safe_id(form.manager_id.data)
+            saved, status = commit_or_show_errors(form, lambda: auth_services.update_user(
+                current_user, user_id, name=form.name.data or "", role=form.role.data or "",
+                manager_id=int(raw_manager) if raw_manager else None, time_zone=form.time_zone.data or ""))
+            if saved is not None:
+                log.info("admin %s edited user %s (%s)", current_user.id, saved.id, saved.role)
+                flash(_("%(name)s saved.", name=saved.name), "success")
+                return redirect(url_for(".users"))
+    return render_template("admin/user_edit.html", form=form, user=user), status
 
 
 def _password_hint() -> str:

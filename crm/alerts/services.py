@@ -63,7 +63,8 @@ def list_alerts(user_id: int, *, unread_only: bool = False, page: int = 1, per_p
     query = select(Alert).where(Alert.user_id == user_id)
     if unread_only:
         query = query.where(Alert.read_at.is_(None))
-    return paginate(query.order_by(Alert.id.desc()), page, per_page)
+    # Newest first by when it happened (demo history and back-filled alerts are not written in time order).
+    return paginate(query.order_by(Alert.created_at.desc(), Alert.id.desc()), page, per_page)
 
 
 def mark_read(user_id: int, alert_id: int, now: datetime) -> Alert:

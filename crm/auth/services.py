@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from crm.auth import messages
 from crm.auth.models import ApiToken, User, UserSession
@@ -393,6 +393,48 @@ def set_user_active(actor: User, user_id: int, active: bool, now: datetime) -> U
             select(UserSession).where(UserSession.user_id == user.id, UserSession.revoked_at.is_(None))
         ):
             row.revoked_at = now
+    db.session.flush()
+    return user
+
+
+def update_user(actor: User, user_id: int, *, name: str, role: str, manager_id: int | None, time_zone: str) -> User:
+    """An admin edits an existing user's name, role, manager and time zone (email and password
+    have their own paths). A rep moved to another role leaves their manager's team; a manager
+    with reps keeps the role until the team is moved; admins cannot demote themselves.
+
+    :raises ValidationFailed: on any bad field (all reported together)
+    :raises Conflict: the change would strand a team or lock the admin out"""
+    if actor.role != "admin":
+        raise PermissionDenied("only administrators may do this")
+    user = db.session.get(User, user_id)
+    if user is None:
+        raise NotFound("no such user")
+    fields: dict[str, str] = {}
+    name = (name or "").strip()
+    if not name:
+        fields["name"] = "required"
+    elif len(name) > 200:
+        fields["name"] = "at most 200 characters"
+    if role not in ROLES:
+        fields["role"] = f"must be one of {', '.join(ROLES)}"
+    if not is_valid_timezone(time_zone or ""):
+        fields["time_zone"] = "unknown time zone"
+    if manager_id is not None:
+        manager = db.session.get(User, manager_id)
+        if role != "rep":
+            fields["manager_id"] = "only reps have a manager"
+        elif manager is None or manager.role != "manager" or manager.id == user.id:
+            fields["manager_id"] = "must be a manager"
+    if fields:
+        raise ValidationFailed("invalid user", fields)
+    if user.id == actor.id and role != "admin":
+        raise Conflict("you cannot take away your own admin role", {"role": "your own account"})
+    if user.role == "manager" and role != "manager" and db.session.scalar(
+            select(func.count(User.id)).where(User.manager_id == user.id)):
+        raise Conflict("this manager still has a team: move their reps first",
+                       {"role": "move this manager's reps to another manager first"})
+    user.name, user.role, user.time_zone = name, role, time_zone
+    user.manager_id = manager_id if role == "rep" else None
     db.session.flush()
     return user
 

@@ -57,7 +57,8 @@ class QueueEntryOut(OutModel):
 class QueueOut(OutModel):
     user_id: int
     date: Date
-    capacity: int = Field(description="blocked minutes x calls per hour / 60")
+    capacity: int = Field(description="blocked minutes still ahead today (all of them on a later day) "
+                                      "x calls per hour / 60")
     entries: list[QueueEntryOut]
 
 
@@ -67,7 +68,7 @@ class BuildIn(StrictModel):
 
 def _queue_out(rep, day, include_done: bool) -> QueueOut:
     entries = queue_service.queue_entries(rep.id, day, include_done=include_done)
-    return QueueOut(user_id=rep.id, date=day, capacity=queue_service.capacity_for(rep, day),
+    return QueueOut(user_id=rep.id, date=day, capacity=queue_service.capacity_for(rep, day, utcnow()),
                     entries=[QueueEntryOut.model_validate(e) for e in entries])
 
 
@@ -214,6 +215,7 @@ def list_time_blocks():
 def create_time_block(body: BlockIn):
     try:
         block = block_service.create_block(api_user(), body.model_dump(), utcnow())
+        queue_service.resize_after_change(api_user(), utcnow())
     except block_service.BlockOverlapsMeeting as exc:
         # Refused before anything was written; the request's session is discarded unsaved.
         response = jsonify({"error": {"code": exc.code, "message": exc.message, "fields": exc.fields},
@@ -230,6 +232,7 @@ def create_time_block(body: BlockIn):
 @endpoint("Delete a time block")
 def delete_time_block(block_id: int):
     block_service.delete_block(api_user(), block_id)
+    queue_service.resize_after_change(api_user(), utcnow())
     db.session.commit()
     return None
 

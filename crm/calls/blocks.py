@@ -110,9 +110,16 @@ def day_occurrences(user, day: date) -> list[Occurrence]:
     return occurrences(blocks_of(user.id), start, end)
 
 
-def blocked_minutes(user, day: date) -> int:
+def blocked_minutes(user, day: date, since: datetime | None = None) -> int:
+    """Minutes of the rep's blocks on their local ``day``; with ``since``, only what is left of
+    them after that moment (at 15:35 a 09:00-10:30 block has passed and counts for nothing)."""
     start, end = day_bounds(day, user.time_zone or "UTC")
-    return sum(int((b - a).total_seconds() // 60) for a, b in busy_intervals(user.id, start, end))
+    if since is not None:
+        start = max(start, since)
+    if start >= end:
+        return 0
+    return sum(int((min(b, end) - max(a, start)).total_seconds() // 60)
+               for a, b in busy_intervals(user.id, start, end) if min(b, end) > max(a, start))
 
 
 # --- create / delete ------------------------------------------------------------------------

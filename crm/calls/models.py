@@ -11,6 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from crm.contacts.models import Activity, Contact
 from crm.extensions import db
+from crm.i18n import _l
 from crm.jsontype import JSONType
 from crm.timeutil import UTCDateTime, utcnow
 
@@ -25,6 +26,13 @@ OUTCOME_LABELS = {
     "connected": "Connected", "voicemail": "Left voicemail", "no_answer": "No answer",
     "wrong_number": "Wrong number", "not_interested": "Not interested",
     "meeting_booked": "Meeting booked", "callback": "Call back later",
+}
+# The pill before each queue entry's reason: a word that says why without repeating the reason
+# (which starts with its own words: "promised for Tue 14:00", "67 points, ..."). A reply and a
+# form are "hot", not "converted": a plain lead who replied has converted to nothing yet.
+REASON_LABELS = {
+    "live_intent": _l("Live intent"), "call_task": _l("Sequence step"), "converted": _l("Hot lead"),
+    "callback": _l("Callback"), "score": _l("Ranked"),
 }
 CONNECTED_OUTCOMES = ("connected", "not_interested", "meeting_booked", "callback")
 ENTRY_STATUSES = ("queued", "done", "skipped")

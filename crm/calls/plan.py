@@ -80,7 +80,14 @@ def team_of(viewer: User) -> list[User]:
 
 
 def team_plan(viewer: User, start: date, days: int) -> list[PlanActual]:
-    return [plan_vs_actual(user, start, days) for user in team_of(viewer)]
+    """The plan of each team member; a manager shows only when they blocked time or called
+    (a row of zeros for the manager looking at their own team says nothing)."""
+    rows = []
+    for user in team_of(viewer):
+        row = plan_vs_actual(user, start, days)
+        if user.role == "rep" or row.blocked_minutes or row.calls or row.meetings_booked:
+            rows.append(row)
+    return rows
 
 
 def now_local_day(user: User, now: datetime) -> date:

@@ -162,13 +162,13 @@ def callback_candidates(user, day_end: datetime) -> list[Candidate]:
     ).all()
     zone = ZoneInfo(rep_zone(user))
     return [Candidate(task.contact_id, "callback",
-                      f"callback promised for {task.due_at.astimezone(zone):%a %H:%M} ({task.title})"[:300],
+                      f"promised for {task.due_at.astimezone(zone):%a %H:%M} ({task.title})"[:300],
                       task.due_at, callback_id=task.id) for task in rows]
 
 
 def score_candidates(user, now: datetime, limit: int, exclude: set[int]) -> list[Candidate]:
     scored = top_scored_contacts(user.id, now, limit, frozenset(exclude))
-    found = [Candidate(cid, "score", f"score {score:.0f}, not contacted in the last "
+    found = [Candidate(cid, "score", f"score {score:.0f}; not contacted in the last "
                        f"{recent_days()} days", now, score=float(score)) for cid, score in scored]
     if len(found) < limit:  # scoring not there (or thin): the rep's open book, by the owner index
         have = exclude | {c.contact_id for c in found}
@@ -257,9 +257,11 @@ def select_for_capacity(placed: list[Placed], capacity: int) -> list[Placed]:
     return chosen
 
 
-def capacity_for(user, day: date) -> int:
+def capacity_for(user, day: date, now: datetime | None = None) -> int:
+    """How many calls fit in the rep's blocks on ``day``: with ``now``, only the blocked time
+    still ahead today (a block that has passed is no room for calls any more)."""
     per_hour = stored_settings(user).calls_per_hour
-    return blocked_minutes(user, day) * per_hour // 60
+    return blocked_minutes(user, day, since=now) * per_hour // 60
 
 
 # --- building and storing ----------------------------------------------------------------------
@@ -268,7 +270,7 @@ def plan_queue(user, now: datetime, day: date) -> list[Placed]:
     """The selection a build of the rep's queue for ``day`` would store, in priority order.
     Reads only."""
     day_start, day_end = day_bounds(day, rep_zone(user))
-    capacity = capacity_for(user, day)
+    capacity = capacity_for(user, day, now)
     candidates = (intent_candidates(user, now) + task_candidates(user, day, day_end)
                   + converted_candidates(user, day, now) + callback_candidates(user, day_end))
     taken = {c.contact_id for c in candidates}
@@ -324,6 +326,19 @@ def build_queue(user, now: datetime, day: date | None = None) -> list[CallQueueE
     except IntegrityError:
         raise QueueRaced("the queue is being built by another request; read it again") from None
     return queue_entries(user.id, day)
+
+
+def resize_after_change(user, now: datetime) -> bool:
+    """The rep's blocks or calls per hour changed: a queue already built today is rebuilt to the
+    new size at once (logged entries stay), so the header and the list agree without a
+    "Rebuild queue". Returns whether it was rebuilt. Flushes."""
+    if not queue_built(user, now):
+        return False
+    try:
+        build_queue(user, now)
+    except QueueRaced:  # a concurrent build read the same blocks: its queue stands
+        return False
+    return True
 
 
 def refresh_live_intent(user, now: datetime) -> int:

@@ -2,6 +2,7 @@
 admins write them."""
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 from sqlalchemy import select
@@ -17,6 +18,24 @@ MAX_OBJECTIONS = 30
 
 def list_scripts() -> list[CallScript]:
     return list(db.session.scalars(select(CallScript).order_by(CallScript.position, CallScript.name)))
+
+
+# The tokens a script may use, filled for the contact being called and the rep calling.
+SCRIPT_TOKENS = ("name", "first_name", "last_name", "company", "title", "me", "my_first_name")
+_TOKEN = re.compile(r"\{(\w+)\}")
+
+
+def fill_script(body: str, contact, me) -> str:
+    """The script as the rep reads it: ``{name}`` is the contact's first name, ``{me}`` the rep's
+    name, and so on; a token with nothing to fill (no company) or unknown stays as written."""
+    company = getattr(contact, "company", None)
+    values = {
+        "name": contact.first_name or contact.last_name or "", "first_name": contact.first_name or "",
+        "last_name": contact.last_name or "", "company": company.name if company else "",
+        "title": getattr(contact, "title", None) or "", "me": me.name or "",
+        "my_first_name": (me.name or "").split(" ")[0],
+    }
+    return _TOKEN.sub(lambda m: values.get(m.group(1)) or m.group(0), body or "")
 
 
 def get_script(script_id: int) -> CallScript:

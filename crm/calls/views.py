@@ -17,7 +17,7 @@ from crm.calls import blocks as block_service
 from crm.calls import queue as queue_service
 from crm.calls.forms import BlockForm, LogCallForm, ScriptForm, SettingsForm
 from crm.calls.ics import feed_calendar
-from crm.calls.models import OUTCOME_LABELS, OUTCOMES, CallQueueEntry, CallTask
+from crm.calls.models import OUTCOME_LABELS, OUTCOMES, REASON_LABELS, CallQueueEntry, CallTask
 from crm.calls.outcomes import complete_follow_up, log_call, open_follow_ups
 from crm.calls.permissions import rep_for
 from crm.calls.plan import team_plan, week_start
@@ -104,9 +104,10 @@ def my_day():
     return render_template(
         "calls/my_day.html", rep=rep, day=day, now=now, entries=entries, open_entries=open_entries,
         logged=[e for e in entries if e.status != "queued"], preview=preview,
-        blocks=block_service.day_occurrences(rep, day), capacity=queue_service.capacity_for(rep, day),
+        blocks=block_service.day_occurrences(rep, day), capacity=queue_service.capacity_for(rep, day, now),
         settings=stored_settings(rep), follow_ups=open_follow_ups(rep.id, now + timedelta(days=1)),
-        own=own, outcome_labels=OUTCOME_LABELS, target_months=target_months, target_rows=target_rows,
+        own=own, outcome_labels=OUTCOME_LABELS, reason_labels=REASON_LABELS, target_months=target_months,
+        target_rows=target_rows,
         target_currency=target_currency(),
     )
 
@@ -178,9 +179,9 @@ def _own_entry(entry_id: int) -> CallQueueEntry:
 
 
 def _render_work(entry, form, status=200):
-    context = work_context(entry, utcnow())
+    context = work_context(entry, utcnow(), current_user)
     return render_template("calls/work.html", form=form, shortcuts=SHORTCUTS, outcomes=OUTCOMES,
-                           outcome_labels=OUTCOME_LABELS, describe=describe_activity,
+                           reason_labels=REASON_LABELS, outcome_labels=OUTCOME_LABELS, describe=describe_activity,
                            objections_text=objections_text, **context), status
 
 
@@ -301,12 +302,19 @@ def blocks():
         if out_of_range:
             return _render_blocks(form, settings_form, 422)
         created, status = commit_or_show_errors(
-            form, lambda: block_service.create_block(current_user, data, utcnow()), apply_errors=_block_errors)
+            form, lambda: _resized(block_service.create_block(current_user, data, utcnow())),
+            apply_errors=_block_errors)
         if created is None:
             return _render_blocks(form, settings_form, status)
         flash("Time block saved.", "success")
         return redirect(url_for(".blocks"))
     return _render_blocks(BlockForm(formdata=None), settings_form)
+
+
+def _resized(result):
+    """After a change to the rep's blocks or pace: today's built queue takes the new size."""
+    queue_service.resize_after_change(current_user, utcnow())
+    return result if result is not None else True
 
 
 def _block_errors(form, exc: ServiceError) -> None:
@@ -324,7 +332,7 @@ def _block_errors(form, exc: ServiceError) -> None:
 @bp.route("/calls/blocks/<int:block_id>/delete", methods=["POST"])
 @roles(*SALES)
 def delete_block(block_id: int):
-    commit_or_abort(lambda: block_service.delete_block(current_user, block_id))
+    commit_or_abort(lambda: _resized(block_service.delete_block(current_user, block_id)))
     flash("Time block deleted.", "success")
     return redirect(url_for(".blocks"))
 
@@ -334,7 +342,7 @@ def delete_block(block_id: int):
 def save_settings():
     form = SettingsForm()
     if form.validate_on_submit():
-        commit_or_abort(lambda: set_calls_per_hour(current_user, form.calls_per_hour.data, utcnow()))
+        commit_or_abort(lambda: _resized(set_calls_per_hour(current_user, form.calls_per_hour.data, utcnow())))
         flash("Settings saved.", "success")
         return redirect(url_for(".blocks"))
     return _render_blocks(BlockForm(formdata=None), form, 422)

@@ -8,7 +8,7 @@ from urllib.parse import quote
 from flask import current_app
 from sqlalchemy import select
 
-from crm.calls.scripts import list_scripts
+from crm.calls.scripts import fill_script, list_scripts
 from crm.contacts.models import Activity
 from crm.deals.models import Deal
 from crm.extensions import db
@@ -27,7 +27,8 @@ def dial_link(phone: str | None) -> str | None:
     return "tel:" + re.sub(r"[^0-9+]", "", phone)
 
 
-def work_context(entry, now: datetime) -> dict:
+def work_context(entry, now: datetime, me) -> dict:
+    """What the work page shows for ``entry``; ``me`` is the rep calling (scripts are filled for them)."""
     contact = entry.contact
     recent = db.session.scalars(
         select(Activity).where(Activity.contact_id == contact.id)
@@ -41,10 +42,12 @@ def work_context(entry, now: datetime) -> dict:
         select(Deal).where(Deal.contact_id == contact.id, Deal.status == "open")
         .order_by(Deal.expected_close).limit(1)
     )
+    scripts = list_scripts()
     return {
         "entry": entry, "contact": contact, "company": contact.company, "deal": deal,
         "score": score_summaries([contact.id], now).get(contact.id),
-        "recent": recent, "engagement": engagement, "scripts": list_scripts(),
+        "recent": recent, "engagement": engagement, "scripts": scripts,
+        "filled_scripts": {s.id: fill_script(s.body, contact, me) for s in scripts},
         "dial": dial_link(contact.phone),
     }
 

@@ -86,7 +86,10 @@ def invite_text(meeting: Meeting, method: str, *, to_guest: bool, rescheduled: b
     if method != "CANCEL":
         lines += ["", f"Reschedule: {link}/reschedule", f"Cancel: {link}"]
     if not to_guest and meeting.answers:
-        lines += ["", "Answers:"] + [f"- {key}: {value}" for key, value in meeting.answers.items()]
+        # By the question's label ("Which plant?"), not its key ("q1"); a deleted question keeps its key.
+        labels = {q.get("key"): q.get("label") or q.get("key")
+                  for q in ((meeting.meeting_type.questions or []) if meeting.meeting_type else [])}
+        lines += ["", "Answers:"] + [f"- {labels.get(key, key)}: {value}" for key, value in meeting.answers.items()]
     return f"{kind}: {meeting.title}", "\n".join(lines) + "\n"
 
 

@@ -27,12 +27,13 @@ def public_url(slug: str, **params) -> str:
     return f"{base}/meet/{slug}" + (f"?{urlencode(query)}" if query else "")
 
 
-def meeting_link_for(user_id: int, *, enrollment_id: int | None = None, step_id: int | None = None) -> str | None:
+def meeting_link_for(user_id: int, *, enrollment_id: int | None = None, step_id: int | None = None,
+                     contact_id: int | None = None) -> str | None:
     """Absolute URL of the user's default meeting type page, carrying a signed source token
     when ``enrollment_id``/``step_id`` are given (a booking through it is credited to that
     step); None when the user has no meeting type."""
     meeting_type = default_meeting_type(user_id)
     if meeting_type is None:
         return None
-    src = source_token(enrollment_id, step_id) if (enrollment_id or step_id) else None
+    src = source_token(enrollment_id, step_id, contact_id) if (enrollment_id or step_id) else None
     return public_url(meeting_type.slug, src=src)

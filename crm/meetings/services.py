@@ -10,6 +10,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from flask import current_app
 from sqlalchemy import func, select
@@ -41,7 +42,7 @@ from crm.meetings.inputs import (  # noqa: F401  (limits re-exported for the API
 from crm.meetings.invites import queue_invites
 from crm.meetings.links import default_meeting_type, meeting_link_for, public_url  # noqa: F401  (re-exported)
 from crm.meetings.models import Meeting, MeetingHostLock, MeetingType, MeetingTypeMember
-from crm.meetings.tokens import read_manage_token, read_source_token
+from crm.meetings.tokens import read_manage_token, read_source_contact, read_source_token
 from crm.policy import require_sales
 from crm.scoring.services import record_event
 from crm.signals import busy_time_requested, meeting_booked
@@ -416,12 +417,34 @@ def _after_booking(meeting: Meeting, contact: Contact, meeting_type: MeetingType
                         "meeting_id": meeting.id, "title": meeting.title,
                         "start": meeting.start_at.isoformat(), "end": meeting.end_at.isoformat(),
                         "meeting_type": meeting_type.name, "enrollment_id": meeting.source_enrollment_id,
-                        "step_id": meeting.source_step_id})
+                        "step_id": meeting.source_step_id,
+                        # the guest's answers to the booking questions, by their labels (the timeline shows them)
+                        **_answers_detail(meeting_type, meeting.answers or {})})
     meeting_booked.send(meeting.id, contact=contact, now=now)
+    # The alert is read by the host: the time in the host's zone, named.
+    host = db.session.get(User, meeting.host_id)
+    host_zone = host.time_zone if host is not None and is_valid_timezone(host.time_zone) else "UTC"
+    local_start = meeting.start_at.astimezone(ZoneInfo(host_zone))
     notify(meeting.host_id, "meeting_booked",
-           f"{meeting.guest_name} booked {meeting_type.name} on {meeting.start_at:%Y-%m-%d %H:%M} UTC",
+           f"{meeting.guest_name} booked {meeting_type.name} on {local_start:%Y-%m-%d %H:%M} ({host_zone})",
            now=now, contact_id=contact.id, url=f"/meetings?focus={meeting.id}")
     record_event(contact.id, "meeting_booked", now)
+
+
+def _answers_detail(meeting_type: MeetingType, answers: dict) -> dict[str, str]:
+    labels = {q.get("key"): q.get("label") or q.get("key") for q in (meeting_type.questions or [])}
+    lines = [f"{labels.get(key, key)}: {value}" for key, value in answers.items() if str(value or "").strip()]
+    return {"answer": "\n".join(lines)[:2000]} if lines else {}
+
+
+def prospect_for_link(source_token: str | None) -> tuple[str, str] | None:
+    """(name, email) of the contact a sequence's signed meeting link was sent to, to prefill
+    the booking form; None for a plain link."""
+    contact_id = read_source_contact(source_token)
+    contact = db.session.get(Contact, contact_id) if contact_id else None
+    if contact is None:
+        return None
+    return contact.full_name, contact.email
 
 
 # --- cancel and reschedule --------------------------------------------------------------------

@@ -29,8 +29,22 @@ def read_manage_token(token: str) -> tuple[int, str] | None:
         return None
 
 
-def source_token(enrollment_id: int | None, step_id: int | None) -> str:
-    return _serializer(_SOURCE_SALT).dumps({"e": enrollment_id, "s": step_id})
+def source_token(enrollment_id: int | None, step_id: int | None, contact_id: int | None = None) -> str:
+    data = {"e": enrollment_id, "s": step_id}
+    if contact_id is not None:
+        data["c"] = contact_id  # who the link was sent to: the booking form greets them by name
+    return _serializer(_SOURCE_SALT).dumps(data)
+
+
+def read_source_contact(token: str | None) -> int | None:
+    """The contact a sequence link was sent to, or None (no, old or bad token)."""
+    if not token:
+        return None
+    try:
+        contact_id = _serializer(_SOURCE_SALT).loads(str(token)[:500]).get("c")
+        return int(contact_id) if contact_id is not None else None
+    except (BadSignature, AttributeError, TypeError, ValueError):
+        return None
 
 
 def read_source_token(token: str | None) -> tuple[int | None, int | None]:

@@ -112,6 +112,9 @@ def booking_form(slug: str):
     form = BookingForm()
     if request.method == "GET":
         form.start.data, form.tz.data, form.src.data = text_arg("start", 64), visitor_tz()[0], text_arg("src", 500)
+        prospect = services.prospect_for_link(form.src.data)
+        if prospect is not None:  # a sequence's link: the prospect need not type who they are
+            form.name.data, form.email.data = prospect
     tz = form.tz.data if is_valid_timezone(form.tz.data) else "UTC"
     try:
         start = services.parse_start(form.start.data)

@@ -10,8 +10,8 @@ from crm.meetings.services import meeting_link_for
 from crm.timeutil import utcnow
 
 
-def meeting_link(user_id: int, enrollment_id: int | None, step_id: int | None) -> str:
-    return meeting_link_for(user_id, enrollment_id=enrollment_id, step_id=step_id) or ""
+def meeting_link(user_id: int, enrollment_id: int | None, step_id: int | None, contact_id: int | None = None) -> str:
+    return meeting_link_for(user_id, enrollment_id=enrollment_id, step_id=step_id, contact_id=contact_id) or ""
 
 
 def template_context(contact, sender, *, enrollment_id: int | None = None, step_id: int | None = None,
@@ -25,7 +25,7 @@ def template_context(contact, sender, *, enrollment_id: int | None = None, step_
         },
         "company": {"name": company.name if company else ""},
         "sender": {"name": sender.name, "email": sender.email, "signature": mailbox_signature(sender.id)},
-        "meeting_link": meeting_link(sender.id, enrollment_id, step_id),
+        "meeting_link": meeting_link(sender.id, enrollment_id, step_id, getattr(contact, "id", None)),
         "unsubscribe_url": unsubscribe_url or "",
         "video": video_token(sender.id, contact.id, utcnow(), create=store_links),
     }

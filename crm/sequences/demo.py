@@ -147,6 +147,12 @@ def _walk(enrollment: Enrollment, steps: int, now: datetime, *, opened: bool) ->
             email.status, email.sent_at, email.attempts, email.due_at = "sent", due, 1, due
             if opened:
                 email.first_human_open_at = due + timedelta(hours=3)
+                if enrollment.id % 2 == 0:  # every other opener clicks too (template statistics show clicks)
+                    email.first_human_click_at = due + timedelta(hours=3)  # not later: due is at most now - 3h
+                    record_activity("email_clicked", email.first_human_click_at, contact_id=enrollment.contact_id,
+                                    company_id=enrollment.contact.company_id, details={
+                                        "outbound_email_id": email.id, "subject": email.subject, "verdict": "human",
+                                        "url": "https://www.northwind-demo.com/case-studies", "title": "Case studies"})
             record_activity("email_sent", due, contact_id=enrollment.contact_id,
                             company_id=enrollment.contact.company_id, user_id=enrollment.user_id,
                             details={"outbound_email_id": email.id, "subject": email.subject, "kind": "sequence",

@@ -12,6 +12,10 @@ from crm.web.formhelpers import CrmForm, choice_list
 
 WEEKDAY_CHOICES = [(str(n), name) for n, name in enumerate(("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"))]
 STEP_KIND_CHOICES = list(STEP_KIND_LABELS.items())
+# The tokens a template may use, for the picker on the template form (and TOKENS_HINT below).
+TEMPLATE_TOKENS = ("{{ contact.first_name }}", "{{ contact.last_name }}", "{{ contact.full_name }}",
+                   "{{ contact.title }}", "{{ company.name }}", "{{ sender.name }}", "{{ sender.signature }}",
+                   "{{ meeting_link }}", "{{ unsubscribe_url }}")
 TOKENS_HINT = ("Tokens: {{ contact.first_name }}, {{ contact.last_name }}, {{ contact.full_name }}, "
                "{{ contact.title }}, {{ company.name }}, {{ sender.name }}, {{ sender.signature }}, "
                "{{ meeting_link }}, {{ unsubscribe_url }}.")
@@ -79,7 +83,7 @@ class TemplateForm(CrmForm):
     text_body = TextAreaField("Plain-text body", validators=[Length(max=100_000)], render_kw={"rows": 10})
     html_body = TextAreaField("HTML body (optional)", validators=[Length(max=100_000)], render_kw={"rows": 6})
     preview_email = StringField("Preview for (a contact's email)", validators=[Length(max=254)],
-                                render_kw={"type": "email", "autocomplete": "off"})
+                                render_kw={"type": "email", "autocomplete": "off", "list": "preview-contacts"})
 
     def service_data(self) -> dict:
         return {"name": self.name.data or "", "subject": self.subject.data or "",

@@ -165,8 +165,13 @@ def list_sequences(page: int = 1, per_page: int = 50) -> Page:
     return paginate(select(Sequence).order_by(func.lower(Sequence.name), Sequence.id), page, per_page)
 
 
-def sequence_choices() -> list[tuple[int, str]]:
-    return list(db.session.execute(select(Sequence.id, Sequence.name).order_by(Sequence.name)))
+def sequence_choices(first_owner_id: int | None = None) -> list[tuple[int, str]]:
+    """Every sequence as (id, name), by name; with ``first_owner_id``, that user's own sequences
+    first (a rep's dropdown defaults to their own, never a colleague's)."""
+    rows = db.session.execute(select(Sequence.id, Sequence.name, Sequence.owner_id).order_by(Sequence.name)).all()
+    if first_owner_id is not None:
+        rows = sorted(rows, key=lambda row: row[2] != first_owner_id)  # stable: still by name within
+    return [(sequence_id, name) for sequence_id, name, _owner in rows]
 
 
 # --- steps ----------------------------------------------------------------------------------

@@ -29,7 +29,7 @@ def load_contact_panel(contact, viewer, now: datetime) -> dict:
         .order_by(OutboundEmail.created_at, OutboundEmail.id).limit(MAX_ROWS)
     ).all()
     form = EnrollForm(formdata=None, data={"contact_id": str(contact.id)})
-    form.sequence_id.choices = choice_list([(str(i), n) for i, n in library.sequence_choices()])
+    form.sequence_id.choices = choice_list([(str(i), n) for i, n in library.sequence_choices(viewer.id)])
     refusal = refusal_for(contact, viewer) if viewer.role in ("rep", "manager", "admin") else "not_permitted"
     return {"enrollments": enrollments, "emails": emails, "enroll_form": form,
             "refusal": REFUSALS.get(refusal) if refusal else None,

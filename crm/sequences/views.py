@@ -16,6 +16,7 @@ from crm.errors import Conflict, NotFound, ServiceError, ValidationFailed
 from crm.jobs.runner import recent_jobs
 from crm.sequences import bulk, library, runner, services, tasks
 from crm.sequences.forms import (
+    TEMPLATE_TOKENS,
     TOKENS_HINT,
     BulkEnrollForm,
     EnrollForm,
@@ -55,7 +56,7 @@ def _fields_message(exc: ServiceError) -> str:
 
 
 def _sequence_choices(blank: str | None = None):
-    pairs = [(str(i), name) for i, name in library.sequence_choices()]
+    pairs = [(str(i), name) for i, name in library.sequence_choices(current_user.id)]
     return choice_list(([("", blank)] if blank else []) + pairs)
 
 
@@ -224,7 +225,12 @@ def list_templates():
 
 def _preview(form: TemplateForm):
     """Render the form's content for the contact named in it (nothing stored)."""
-    contact = find_contact_by_email(form.preview_email.data or "")
+    email = (form.preview_email.data or "").strip()
+    if not email:  # nobody named: the first of the rep's own contacts, rather than an error
+        mine = search_contacts(owner_id=current_user.id, per_page=1).items
+        email = mine[0].email if mine else ""
+        form.preview_email.data = email
+    contact = find_contact_by_email(email)
     if contact is None:
         form.preview_email.errors = list(form.preview_email.errors or []) + ["no contact with this email"]
         return None
@@ -253,8 +259,10 @@ def _template_page(form: TemplateForm, template=None):
                 return redirect(url_for(".list_templates"))
     elif request.method == "POST":
         status = 422
+    # The rep's own contacts to pick from for the preview (a datalist: typing still works).
+    preview_contacts = search_contacts(owner_id=current_user.id, per_page=PREVIEW_ROWS).items
     return render_template("sequences/template_form.html", form=form, template=template, preview=preview,
-                           tokens_hint=TOKENS_HINT), status
+                           tokens_hint=TOKENS_HINT, tokens=TEMPLATE_TOKENS, preview_contacts=preview_contacts), status
 
 
 @bp.route("/sequences/templates/new", methods=["GET", "POST"])
@@ -302,7 +310,9 @@ def list_enrollments():
         page=int_arg("page") or 1)
     return render_template(
         "sequences/enrollments.html", page=page, statuses=ENROLLMENT_STATUSES,
-        reasons=services.STOP_REASONS + services.PAUSE_REASONS, status=status, reason=reason, mine=mine,
+        # "manual" is both a stop and a pause reason: listed once
+        reasons=tuple(dict.fromkeys(services.STOP_REASONS + services.PAUSE_REASONS)), status=status, reason=reason,
+        mine=mine,
         pause_form=PauseForm(formdata=None), can_act=lambda e: services.can_act_for(current_user, e.user),
     )
 
@@ -402,13 +412,19 @@ def _bulk_filters(source) -> dict:
             "stage": stage if stage in LIFECYCLE_STAGES else None}
 
 
+PREVIEW_ROWS = 25  # who will be enrolled: the first contacts the filters match, shown before enrolling
+
+
 @bp.route("/sequences/enroll-bulk", methods=["GET", "POST"])
 @roles(*SALES)
 def enroll_bulk():
-    form = BulkEnrollForm(formdata=request.form if request.method == "POST" else None,
-                          data={k: request.args.get(k, "") for k in ("q", "owner", "stage")})
-    form.sequence_id.choices = _sequence_choices()
     source = request.form if request.method == "POST" else request.args
+    if request.method == "GET" and not any(request.args.get(k) for k in ("q", "owner", "stage")):
+        # Arriving without filters: the rep's own contacts, not the whole database ("Enroll 2,000").
+        source = {**request.args.to_dict(), "owner": "me"}
+    form = BulkEnrollForm(formdata=request.form if request.method == "POST" else None,
+                          data={k: source.get(k, "") for k in ("q", "owner", "stage", "sequence_id")})
+    form.sequence_id.choices = _sequence_choices()
     filters = _bulk_filters(source)
     report, status = None, 200
     if request.method == "POST":
@@ -422,8 +438,10 @@ def enroll_bulk():
                 report = outcome.report
         else:
             status = 422
-    matching = search_contacts(**filters, per_page=1).total
+    preview = search_contacts(**filters, per_page=PREVIEW_ROWS)
+    matching = preview.total
     return render_template("sequences/enroll_bulk.html", form=form, filters=filters, matching=matching,
+                           preview=preview.items,
                            report=report, owners=sales_users(), stages=LIFECYCLE_CHOICES, args=source,
                            limit=services.BULK_LIMIT, sync_max=bulk.sync_max(),
                            recent_jobs=recent_jobs(current_user, bulk.KIND)), status

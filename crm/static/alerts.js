@@ -46,9 +46,14 @@
 
   function setUnread(count) {
     if (!badge) { return; }
+    // The count is visible text and "unread" is read out after it, so the link's accessible
+    // name ("Alerts 3 unread") contains what sighted users see (no aria-label that differs).
+    var unread = document.createElement("span");
+    unread.className = "visually-hidden";
+    unread.textContent = " " + (badge.getAttribute("data-unread-word") || "unread");
     badge.textContent = count > 99 ? "99+" : String(count);
+    badge.appendChild(unread);
     badge.hidden = count <= 0;
-    link.setAttribute("aria-label", "Alerts, " + count + " unread");
   }
 
   function schedule() {

@@ -13,7 +13,17 @@
       var seconds = Math.round((Date.now() - started) / 1000);
       if (timer) { timer.textContent = Math.floor(seconds / 60) + ":" + String(seconds % 60).padStart(2, "0"); }
     }, 1000);
-    form.addEventListener("submit", function () {
+    function outcomeChosen() { return !!form.querySelector("input[name=outcome]:checked"); }
+    function askForOutcome() {
+      // Say what is missing instead of a round trip that answers 422.
+      var first = form.querySelector("input[name=outcome]");
+      var hint = document.getElementById("outcome-needed");
+      if (hint) { hint.hidden = false; }
+      if (first) { first.focus(); }
+    }
+    form.addEventListener("submit", function (event) {
+      if (!outcomeChosen()) { event.preventDefault(); askForOutcome(); return; }
+      // Filled only now that an outcome is chosen: a refused submit no longer leaves "0" behind.
       if (duration && !duration.value) { duration.value = String(Math.round((Date.now() - started) / 1000)); }
     });
     var keys = {};
@@ -23,7 +33,13 @@
       var target = event.target;
       var typing = target && (target.tagName === "TEXTAREA" || (target.tagName === "INPUT" && target.type !== "radio"));
       if (typing) {
-        if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) { event.preventDefault(); form.requestSubmit(); }
+        // Enter logs from any field of the form (the callback date too); in the notes it is a
+        // new line, so there it takes Ctrl+Enter.
+        var plainEnterLogs = target.tagName === "INPUT" && form.contains(target);
+        if (event.key === "Enter" && (event.ctrlKey || event.metaKey || plainEnterLogs)) {
+          event.preventDefault();
+          form.requestSubmit();
+        }
         if (event.key === "Escape") { target.blur(); }
         return;
       }

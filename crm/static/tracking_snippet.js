@@ -89,6 +89,8 @@
     if (!email || !email.value) { return; }
     var fields = formFields(form);
     fields.email = email.value;
+    // The visitor's own time zone, so the new contact's calls land in their working hours.
+    try { fields.time_zone = Intl.DateTimeFormat().resolvedOptions().timeZone || ""; } catch (e) { /* old browser */ }
     send("/t/form", { visitor: visitor, url: location.href, fields: fields });
   }, true);
 }());

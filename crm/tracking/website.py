@@ -20,6 +20,7 @@ from typing import Any
 import crm.contacts.services as contacts
 from crm.contacts.models import Contact
 from crm.errors import ServiceError, ValidationFailed
+from crm.signals import lead_captured
 from crm.tracking.events import RequestFacts, store_event
 from crm.tracking.inbox import accept_views
 from crm.tracking.models import TrackingEvent
@@ -196,6 +197,9 @@ def capture_form(fields: dict[str, Any], *, page_url: Any, visitor: Any, origin:
     store_event(event, contact=contact)
     if visitor_row is not None:
         identify(visitor_row, contact, "form", now)
+    if created or contact.owner_id is None:
+        # Routing (another feature) picks the owner and time zone, and alerts the owner.
+        lead_captured.send(contact, fields=fields, now=now)
     return FormResult(contact.id, created)
 
 

@@ -48,6 +48,10 @@ def test_rep_works_three_entries_with_the_keyboard(page, rep_with_queue):
         names.append(page.locator("#contact-name").inner_text())
         if not names[:-1]:
             page.screenshot(path="/tmp/call_work_page.png", full_page=True)
+            # Enter before choosing an outcome: no round trip, a hint, and no "0" left in Duration.
+            page.locator("body").press("Enter")
+            assert page.locator("#outcome-needed").is_visible()
+            assert page.locator("input[name=duration_seconds]").input_value() == ""
         page.locator("body").press(key)
         if note:
             page.keyboard.press("n")

@@ -56,7 +56,7 @@ def test_my_day_shows_reasons_blocks_and_held_entries(client, login, ny_rep, cal
     db.session.commit()
     login(client, ny_rep)
     html = client.get("/calls").get_data(as_text=True)
-    assert "Prospecting 09:00–10:30" in html and "18 calls at 12 an hour" in html
+    assert "Prospecting 09:00–10:30" in html and "18 calls left at 12 an hour" in html
     assert "Kenji Sato" in html and "held until 20:00" in html
     assert tokyo.id
 
@@ -175,7 +175,7 @@ def test_contact_page_panel_shows_calls_and_open_callbacks(client, login, ny_rep
     db.session.commit()
     login(client, ny_rep)
     html = client.get(f"/contacts/{contact.id}").get_data(as_text=True)
-    assert 'id="calls-panel"' in html and "Call back later" in html and "2 min" in html
+    assert 'id="calls-panel"' in html and "Call back later" in html and "2m 05s" in html
     assert "Call back " + contact.full_name in html
 
 

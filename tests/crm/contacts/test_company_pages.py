@@ -69,8 +69,8 @@ def test_company_page_lists_people_deals_and_timeline(as_alice, make_company, ma
     make_deal(name="Batmobile fleet", company_id=company.id)
     html = as_alice.get(f"/companies/{company.id}").get_data(as_text=True)
     assert "Lucius Fox" in html and "Batmobile fleet" in html
-    assert "Contact created" in html  # the contact's timeline row names the company too
-    assert "Deal created" in html
+    assert "added <a href=" in html and "Lucius Fox</a>" in html  # the contact's timeline row names the company too
+    assert "opened <a href=\"/deals/" in html and "Batmobile fleet</a>" in html
 
 
 def test_company_note_is_added(as_alice, make_company):

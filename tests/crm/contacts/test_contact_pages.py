@@ -267,9 +267,9 @@ def test_timeline_is_newest_first_in_the_viewers_time_zone(client, make_user, lo
     db.session.commit()
     login(client, viewer)
     html = client.get(f"/contacts/{contact.id}").get_data(as_text=True)
-    assert html.index("Connected") < html.index("Older email")
+    assert html.index(": connected") < html.index("Older email")
     assert "10 Mar 2026, 23:30" in html  # 14:30 UTC is 23:30 in Tokyo
-    assert "Tokyo Rep" in html and "Email sent" in html
+    assert "Tokyo Rep called " in html and "Tokyo Rep sent <strong>Older email</strong> to " in html
     assert "Times in Asia/Tokyo" in html
 
 
@@ -279,8 +279,10 @@ def test_timeline_details_are_readable(as_alice, make_contact):
     record_activity("meeting_held", NOW, contact_id=contact.id, details={"title": "Site visit", "duration_min": 30})
     db.session.commit()
     html = as_alice.get(f"/contacts/{contact.id}").get_data(as_text=True)
-    assert "<dt>Outcome</dt><dd>No answer</dd>" in html and "<dt>Duration</dt><dd>16m 51s</dd>" in html
-    assert "Meeting held" in html and "<dd>30 min</dd>" in html
+    # One sentence per event, with the outcome and duration in words (not key/value pairs).
+    assert f"Someone called {contact.first_name} {contact.last_name}: no answer, 16m 51s" in html
+    assert "Someone held a meeting: <a href=\"/meetings\">Site visit</a>, 30 min" in html
+    assert "<dt>Outcome</dt>" not in html and "<dt>Duration</dt>" not in html
 
 
 def test_timeline_is_paginated(as_alice, make_contact):
