@@ -1,39 +1,137 @@
 """Translations and locale (issue #17): Flask-Babel with gettext catalogues under
-``crm/translations/``. Everything user-visible is marked:
+``crm/translations/`` (``make translations``: extract, update, compile). Everything
+user-visible is marked:
 
 - in templates: ``{{ _('Log call') }}``, ``{{ _('%(n)s calls', n=count) }}``, ``ngettext``;
 - in Python at request time: ``from crm.i18n import _`` (``gettext``);
 - in Python at import time (form labels, module-level messages): ``from crm.i18n import _l``
   (``lazy_gettext``: translated when rendered, in the reader's language).
 
-The locale of a request: the signed-in user's language when they have one, else the visitor's
-``Accept-Language`` among the supported languages, else English."""
+Who reads which language:
+
+- a signed-in user: their own ``language`` (account page, ``PATCH /api/v1/me``);
+- a visitor of a public page (booking, unsubscribe): ``?lang=es`` (the switcher, remembered
+  in the ``crm_lang`` cookie), else their ``Accept-Language`` among the supported languages;
+- mail to a contact: the contact's ``language``, else its owner's (``language_for_contact``;
+  rendered inside ``force_language``).
+
+A language is a tag: ``en``, ``es``, or regional (``es-MX``, ``es-ES``, ``en-US``,
+``en-GB``). Its language part picks the catalogue; the whole tag picks the number and date
+conventions (``crm.web.formatting``; a bare ``es`` reads as Mexican Spanish, ``en`` as US).
+"""
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 from flask import Flask, g, has_request_context, request
-from flask_babel import Babel, gettext, lazy_gettext, ngettext
+from flask_babel import Babel, force_locale, gettext, lazy_gettext, ngettext
 
 SUPPORTED_LANGUAGES = ("en", "es")
 DEFAULT_LANGUAGE = "en"
+# The tags a user may choose (value, name in its own language): the select on the account page.
+LANGUAGE_CHOICES = (
+    ("en", "English"),
+    ("en-GB", "English (United Kingdom)"),
+    ("es", "Español (México)"),
+    ("es-ES", "Español (España)"),
+)
+LANGUAGE_TAGS = tuple(tag for tag, _name in LANGUAGE_CHOICES)
+# Regional tags a visitor's browser may send that we keep for formats.
+ACCEPTED_TAGS = ("en", "en-US", "en-GB", "es", "es-MX", "es-ES", "es-419", "es-US")
+LANGUAGE_COOKIE = "crm_lang"
+LANGUAGE_PARAM = "lang"
 
 _ = gettext
 _l = lazy_gettext
-__all__ = ["_", "_l", "ngettext", "init_app", "SUPPORTED_LANGUAGES", "select_locale"]
+__all__ = ["_", "_l", "ngettext", "init_app", "SUPPORTED_LANGUAGES", "select_locale",
+           "normalize_language", "language_of", "force_language", "language_for_contact"]
 
 babel = Babel()
 
 
-def select_locale() -> str:
+def language_of(tag: str | None) -> str | None:
+    """The catalogue language of a tag ('es-MX' -> 'es'); None when not supported."""
+    if not tag:
+        return None
+    base = str(tag).replace("_", "-").split("-")[0].strip().lower()
+    return base if base in SUPPORTED_LANGUAGES else None
+
+
+def normalize_language(tag: str | None) -> str | None:
+    """A tag as stored: 'es_mx' -> 'es-MX', 'ES' -> 'es'; None when its language is not one
+    we have (the caller decides whether that is an error)."""
+    base = language_of(tag)
+    if base is None:
+        return None
+    parts = str(tag).replace("_", "-").split("-")
+    region = parts[1].upper() if len(parts) > 1 and parts[1].isalpha() and len(parts[1]) == 2 else ""
+    return f"{base}-{region}" if region else base
+
+
+def _visitor_tag() -> str:
+    """A visitor's language: the switcher's ``?lang=``, its cookie, then Accept-Language."""
+    for candidate in (request.args.get(LANGUAGE_PARAM), request.cookies.get(LANGUAGE_COOKIE)):
+        tag = normalize_language(candidate)
+        if tag:
+            return tag
+    best = request.accept_languages.best_match(ACCEPTED_TAGS)
+    if best:
+        return normalize_language(best) or DEFAULT_LANGUAGE
+    # A browser sending only "es-AR" or "en-IN" still gets its language.
+    for value, _quality in request.accept_languages:
+        tag = language_of(value)
+        if tag:
+            return tag
+    return DEFAULT_LANGUAGE
+
+
+def select_format_locale() -> str:
+    """The whole tag of the current request (for number and date conventions)."""
     forced = g.get("crm_locale") if has_request_context() else None
     if forced:
         return forced
     if not has_request_context():
         return DEFAULT_LANGUAGE
     user = g.get("_login_user") or g.get("api_user")
-    language = getattr(user, "language", None) if user is not None else None
-    if language in SUPPORTED_LANGUAGES:
-        return language
-    return request.accept_languages.best_match(SUPPORTED_LANGUAGES) or DEFAULT_LANGUAGE
+    tag = normalize_language(getattr(user, "language", None)) if user is not None else None
+    if tag and getattr(user, "is_authenticated", True):
+        return tag
+    return _visitor_tag()
+
+
+def select_locale() -> str:
+    """The catalogue Flask-Babel loads for this request ('en' or 'es')."""
+    return language_of(select_format_locale()) or DEFAULT_LANGUAGE
+
+
+@contextmanager
+def force_language(tag: str | None):
+    """Render something (a mail, an invite) in another reader's language, e.g. a contact's
+    while their rep's request is the one running."""
+    tag = normalize_language(tag) or DEFAULT_LANGUAGE
+    if not has_request_context():
+        from flask import current_app
+
+        with current_app.test_request_context():
+            with force_language(tag):
+                yield
+        return
+    previous = g.get("crm_locale")
+    g.crm_locale = tag
+    try:
+        with force_locale(language_of(tag) or DEFAULT_LANGUAGE):
+            yield
+    finally:
+        g.crm_locale = previous
+
+
+def language_for_contact(contact) -> str:
+    """The language mail to a contact is written in: theirs, else their owner's, else English."""
+    own = normalize_language(getattr(contact, "language", None))
+    if own:
+        return own
+    owner = getattr(contact, "owner", None)
+    return normalize_language(getattr(owner, "language", None)) or DEFAULT_LANGUAGE
 
 
 def init_app(app: Flask) -> None:
@@ -46,4 +144,20 @@ def init_app(app: Flask) -> None:
         from flask_babel import get_locale
 
         locale = get_locale()
-        return {"html_lang": locale.language if locale is not None else DEFAULT_LANGUAGE}
+        tag = select_format_locale() if has_request_context() else DEFAULT_LANGUAGE
+        language = locale.language if locale is not None else DEFAULT_LANGUAGE
+        return {
+            # es-MX for a Mexican reader; the catalogue's language if the two ever disagree.
+            "html_lang": tag if language_of(tag) == language else language,
+            "language_choices": LANGUAGE_CHOICES,
+            "language_param": LANGUAGE_PARAM,
+        }
+
+    @app.after_request
+    def remember_visitor_language(response):
+        """The public pages' switcher: ``?lang=es`` sticks for the visitor's next pages."""
+        chosen = normalize_language(request.args.get(LANGUAGE_PARAM))
+        if chosen and request.cookies.get(LANGUAGE_COOKIE) != chosen:
+            response.set_cookie(LANGUAGE_COOKIE, chosen, max_age=365 * 24 * 3600,
+                                samesite="Lax", secure=request.is_secure, httponly=True)
+        return response
