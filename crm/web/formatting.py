@@ -61,7 +61,9 @@ def _locale(locale: Locale | str | None) -> Locale:
     return locale if isinstance(locale, Locale) else locale_for(locale)
 
 
-def _zone(name: str | None) -> ZoneInfo:
+def _zone(name: str | ZoneInfo | None) -> ZoneInfo:
+    if isinstance(name, ZoneInfo):
+        return name
     return ZoneInfo(name) if is_valid_timezone(name) else ZoneInfo("UTC")
 
 
@@ -212,7 +214,7 @@ def _aware(value: datetime) -> datetime:
     return value if value.tzinfo is not None else value.replace(tzinfo=timezone.utc)
 
 
-def format_clock(value: datetime | None, zone: str | None = None, show_zone: bool = False,
+def format_clock(value: datetime | None, zone: str | ZoneInfo | None = None, show_zone: bool = False,
                  locale: Locale | str | None = None) -> str:
     """The time of day of a UTC instant in a zone (the viewer's by default): "9:04 AM",
     "9:04 a.m.", with the zone's name after it when ``show_zone``."""
@@ -225,7 +227,7 @@ def format_clock(value: datetime | None, zone: str | None = None, show_zone: boo
     return f"{text} {zone_label(instant, tz)}" if show_zone else text
 
 
-def format_when(value: datetime | None, style: str = "medium", zone: str | None = None,
+def format_when(value: datetime | None, style: str = "medium", zone: str | ZoneInfo | None = None,
                 show_zone: bool = False, locale: Locale | str | None = None) -> str:
     """A stored UTC instant in a zone (the viewer's by default): its date in ``style`` (see
     ``format_day``), a comma, its time; the zone's name after it when ``show_zone``."""
@@ -235,7 +237,7 @@ def format_when(value: datetime | None, style: str = "medium", zone: str | None 
     tz = _zone(zone or viewer_zone_name())
     instant = _aware(value).astimezone(tz)
     day = format_day(instant.date(), style, loc)
-    return f"{day}, {format_clock(instant, str(tz), show_zone, loc)}"
+    return f"{day}, {format_clock(instant, tz, show_zone, loc)}"
 
 
 # Formats the pages used before issue #17 (strftime), kept so a caller's old format still
