@@ -12,13 +12,13 @@ from flask import Flask, g, request
 from flask.sessions import SecureCookieSessionInterface
 
 from config import CONFIGS, ConfigError, ConfigWithoutSecrets
+from crm import i18n
 from crm.api.auth import authenticate_api_request
 from crm.api.routes import build_api_blueprint
 from crm.auth.passwords import configure_hasher
 from crm.auth.services import user_for_session
 from crm.cli import build_cli
 from crm.contacts.panels import panels_in_order
-from crm import i18n
 from crm.extensions import csrf, db, limiter, login_manager, migrate
 from crm.features import load_all, timeline_labels
 from crm.jobs.runner import register_kind

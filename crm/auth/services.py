@@ -14,6 +14,7 @@ from crm.auth.models import ApiToken, User, UserSession
 from crm.auth.passwords import hash_password, needs_rehash, password_problems, verify_password
 from crm.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from crm.extensions import db
+from crm.i18n import _
 from crm.policy import SALES_ROLES
 from crm.timeutil import is_valid_timezone
 from crm.validation import get_by_id, normalize_email
@@ -69,9 +70,9 @@ def create_user(
         if manager is None or manager.role != "manager":
             fields["manager_id"] = "must be a manager"
     if fields:
-        raise ValidationFailed("invalid user", fields)
+        raise ValidationFailed(_("invalid user"), fields)
     if db.session.scalar(select(User.id).where(User.email == email)) is not None:
-        raise Conflict("a user with this email exists", {"email": "already taken"})
+        raise Conflict(_("a user with this email exists"), {"email": _("already taken")})
     user = User(
         email=email,
         name=name.strip() or email.split("@")[0],
@@ -175,7 +176,7 @@ def _reset_target(actor: User, user_id: int) -> User:
         raise PermissionDenied(messages.FORCE_RESET_ADMIN_ONLY)
     user = get_by_id(User, user_id)
     if user is None:
-        raise NotFound("no such user")
+        raise NotFound(_("no such user"))
     if user.id == actor.id:
         raise Conflict(messages.FORCE_RESET_OWN_ACCOUNT)
     return user
@@ -305,7 +306,7 @@ def create_api_token(user: User, name: str, now: datetime) -> tuple[ApiToken, st
     """Create a token; the plain secret is returned once and never stored."""
     name = (name or "").strip()
     if not name or len(name) > 100:
-        raise ValidationFailed("invalid token name", {"name": "1 to 100 characters"})
+        raise ValidationFailed(_("invalid token name"), {"name": _("1 to 100 characters")})
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken(
         user_id=user.id, name=name, prefix=secret[:10], token_hash=_sha256(secret), created_at=now
@@ -318,9 +319,9 @@ def create_api_token(user: User, name: str, now: datetime) -> tuple[ApiToken, st
 def revoke_api_token(actor: User, token_id: int, now: datetime) -> ApiToken:
     token = get_by_id(ApiToken, token_id)
     if token is None:
-        raise NotFound("no such token")
+        raise NotFound(_("no such token"))
     if token.user_id != actor.id and actor.role != "admin":
-        raise PermissionDenied("not your token")
+        raise PermissionDenied(_("not your token"))
     token.revoked_at = token.revoked_at or now
     return token
 
@@ -363,7 +364,7 @@ def sales_user_id(value: Any) -> int | None:
 def get_user_by_email(email: str) -> User:
     user = db.session.scalar(select(User).where(User.email == normalize_email(email)))
     if user is None:
-        raise NotFound(f"no user {email}")
+        raise NotFound(_("no user %(email)s", email=email))
     return user
 
 
@@ -381,12 +382,12 @@ def set_user_active(actor: User, user_id: int, active: bool, now: datetime) -> U
     """Deactivate (or reactivate) an account. A deactivated user's sessions and tokens stop
     working at once (both check ``is_active``); admins cannot lock themselves out."""
     if actor.role != "admin":
-        raise PermissionDenied("only administrators may do this")
+        raise PermissionDenied(_("only administrators may do this"))
     user = db.session.get(User, user_id)
     if user is None:
-        raise NotFound("no such user")
+        raise NotFound(_("no such user"))
     if user.id == actor.id and not active:
-        raise Conflict("you cannot deactivate your own account", {"is_active": "your own account"})
+        raise Conflict(_("you cannot deactivate your own account"), {"is_active": _("your own account")})
     user.is_active = active
     if not active:
         for row in db.session.scalars(
@@ -400,16 +401,16 @@ def set_user_active(actor: User, user_id: int, active: bool, now: datetime) -> U
 def set_manager(actor: User, user_id: int, manager_id: int | None) -> User:
     """Move a rep to another manager's team (or to none)."""
     if actor.role != "admin":
-        raise PermissionDenied("only administrators may do this")
+        raise PermissionDenied(_("only administrators may do this"))
     user = db.session.get(User, user_id)
     if user is None:
-        raise NotFound("no such user")
+        raise NotFound(_("no such user"))
     if user.role != "rep":
-        raise ValidationFailed("only reps have a manager", {"manager_id": "only reps have a manager"})
+        raise ValidationFailed(_("only reps have a manager"), {"manager_id": _("only reps have a manager")})
     if manager_id is not None:
         manager = db.session.get(User, manager_id)
         if manager is None or manager.role != "manager":
-            raise ValidationFailed("invalid manager", {"manager_id": "must be a manager"})
+            raise ValidationFailed(_("invalid manager"), {"manager_id": _("must be a manager")})
     user.manager_id = manager_id
     db.session.flush()
     return user

@@ -14,6 +14,7 @@ from crm.auth import messages, services
 from crm.auth.forms import LoginForm, NewPasswordForm, PasswordChangeForm, TokenForm
 from crm.errors import ServiceError
 from crm.extensions import db, limiter
+from crm.i18n import _
 from crm.timeutil import utcnow
 from crm.validation import normalize_email
 from crm.web.access import EVERYONE, PUBLIC, declared_access, is_api_request, public, roles
@@ -68,7 +69,7 @@ def login():
         user = services.authenticate(form.email.data, form.password.data)
         if user is None:
             db.session.commit()
-            flash("Wrong email or password.", "error")
+            flash(_("Wrong email or password."), "error")
             return render_template("auth/login.html", form=form), 401
         # A fresh session: nothing from before login survives (no session fixation).
         session.clear()
@@ -95,7 +96,7 @@ def logout():
         db.session.commit()
     logout_user()
     session.clear()
-    flash("Signed out.", "info")
+    flash(_("Signed out."), "info")
     response = redirect(url_for("auth.login"))
     # Whatever the browser kept of the signed-in pages goes with the session. Not "cookies":
     # the new session cookie carries the "Signed out." message.
@@ -225,7 +226,7 @@ def revoke_token(token_id: int):
     try:
         services.revoke_api_token(current_user, token_id, utcnow())
         db.session.commit()
-        flash("Token revoked.", "info")
+        flash(_("Token revoked."), "info")
     except ServiceError as exc:
         flash(exc.message, "error")
     return redirect(url_for("auth.tokens"))

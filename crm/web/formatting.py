@@ -268,7 +268,8 @@ def time_in_zone(zone_name: str | None, fmt: str | None = None) -> str:
     "9:04 AM (Mon)" / "9:04 a.m. (lun)"."""
     now = utcnow().astimezone(_zone(zone_name))
     loc = current_locale()
-    return f"{babel_dates.format_time(now, 'short', locale=loc)} ({babel_dates.format_date(now.date(), 'EEE', locale=loc)})"
+    clock = babel_dates.format_time(now, "short", locale=loc)
+    return f"{clock} ({babel_dates.format_date(now.date(), 'EEE', locale=loc)})"
 
 
 def nice_date(value: date | str | None, style: str = "medium") -> str:
