@@ -134,10 +134,45 @@ def language_for_contact(contact) -> str:
     return normalize_language(getattr(owner, "language", None)) or DEFAULT_LANGUAGE
 
 
+def compile_catalogues(directory: str) -> list[str]:
+    """Compile every ``<lang>/LC_MESSAGES/messages.po`` under ``directory`` whose ``.mo`` is
+    missing or older (what ``make install`` does with ``pybabel compile``), so a fresh clone
+    run by ``flask`` or pytest alone still reads Spanish. Fuzzy entries are left out, as
+    pybabel does. Written to a temporary file and renamed: two processes may start at once.
+    Returns the catalogues compiled; a read-only install keeps what it has."""
+    import os
+    import tempfile
+    from pathlib import Path
+
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+
+    compiled = []
+    for po_path in sorted(Path(directory).glob("*/LC_MESSAGES/messages.po")):
+        mo_path = po_path.with_suffix(".mo")
+        if mo_path.exists() and mo_path.stat().st_mtime >= po_path.stat().st_mtime:
+            continue
+        try:
+            with po_path.open("rb") as po_file:
+                catalog = read_po(po_file)
+            handle, temporary = tempfile.mkstemp(dir=po_path.parent, suffix=".mo.tmp")
+            with os.fdopen(handle, "wb") as mo_file:
+                write_mo(mo_file, catalog, use_fuzzy=False)
+            os.replace(temporary, mo_path)
+            compiled.append(str(mo_path))
+        except OSError:
+            continue
+    return compiled
+
+
 def init_app(app: Flask) -> None:
+    import os
+
     app.config.setdefault("BABEL_DEFAULT_LOCALE", DEFAULT_LANGUAGE)
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", "translations")  # relative to app.root_path (crm/)
     babel.init_app(app, locale_selector=select_locale)
+    for directory in app.config["BABEL_TRANSLATION_DIRECTORIES"].split(";"):
+        compile_catalogues(os.path.join(app.root_path, directory))
 
     @app.context_processor
     def inject_language():

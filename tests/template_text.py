@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass, field
 
 JINJA = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}", re.S)
+CLASS_BLOCK = re.compile(r"\{%-?\s*block\s+body_class\b")
 HUMAN_ATTRIBUTES = ("placeholder", "title", "aria-label", "alt", "data-label")
 RAW_TAGS = ("script", "style")
 CODE_TAGS = ("code", "kbd", "samp")
@@ -84,6 +85,10 @@ def scan(source: str, html: bool = True) -> list[Run]:
         if i in spans:
             end = spans[i]
             token = source[i:end]
+            if CLASS_BLOCK.match(token):  # a block filling an attribute (body_class): not text
+                closing = source.find("{% endblock", end)
+                i = end if closing < 0 else closing
+                continue
             if state in ("text", "attr") and token.startswith("{{"):
                 current.pieces.append(Piece("var", i, end, token))
             elif state in ("text", "attr"):
