@@ -85,6 +85,42 @@ def _visitor_tag() -> str:
     return DEFAULT_LANGUAGE
 
 
+def browser_language() -> str | None:
+    """The language a visitor's browser asks for, when we have it (a new contact from a form
+    or a booking gets it); None without a request or without a language of ours."""
+    if not has_request_context():
+        return None
+    best = request.accept_languages.best_match(ACCEPTED_TAGS)
+    if best:
+        return normalize_language(best)
+    for value, _quality in request.accept_languages:
+        if language_of(value):
+            return language_of(value)
+    return None
+
+
+def visitor_chose_language() -> bool:
+    """Whether a visitor picked a language with the switcher (``?lang=`` or its cookie)."""
+    if not has_request_context():
+        return False
+    return bool(normalize_language(request.args.get(LANGUAGE_PARAM))
+                or normalize_language(request.cookies.get(LANGUAGE_COOKIE)))
+
+
+@contextmanager
+def public_page_language(contact):
+    """A public page about one contact (their unsubscribe page): the switcher's choice, else
+    the contact's own language, else the visitor's Accept-Language."""
+    tag = None
+    if contact is not None and not visitor_chose_language():
+        tag = normalize_language(getattr(contact, "language", None))
+    if tag is None:
+        yield
+        return
+    with force_language(tag):
+        yield
+
+
 def select_format_locale() -> str:
     """The whole tag of the current request (for number and date conventions)."""
     forced = g.get("crm_locale") if has_request_context() else None
@@ -165,8 +201,18 @@ def compile_catalogues(directory: str) -> list[str]:
     return compiled
 
 
+def switch_language_url(tag: str) -> str:
+    """The current page in another language: the switcher on public pages."""
+    from flask import url_for
+
+    args = {**request.args.to_dict(), LANGUAGE_PARAM: tag}
+    return url_for(request.endpoint, **(request.view_args or {}), **args)
+
+
 def init_app(app: Flask) -> None:
     import os
+
+    app.add_template_global(switch_language_url, "switch_language_url")
 
     app.config.setdefault("BABEL_DEFAULT_LOCALE", DEFAULT_LANGUAGE)
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", "translations")  # relative to app.root_path (crm/)

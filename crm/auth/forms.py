@@ -1,5 +1,5 @@
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, PasswordField, StringField
+from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, EqualTo, Length
 
 from crm.auth import messages
@@ -32,3 +32,13 @@ class NewPasswordForm(FlaskForm):
 class PasswordChangeForm(NewPasswordForm):
     current_password = PasswordField(_l("Current password"), validators=[DataRequired()],
                                      render_kw={"autocomplete": "current-password"})
+
+
+class ProfileForm(FlaskForm):
+    """The user's own language, time zone and mail signature (issue #17); choices are filled
+    by the view (the zones this machine knows)."""
+
+    language = SelectField(_l("Language"), choices=[], validate_choice=False)
+    time_zone = SelectField(_l("Time zone"), choices=[], validate_choice=False)
+    signature = TextAreaField(_l("Email signature"), validators=[Length(max=2000)],
+                              render_kw={"rows": 4})

@@ -14,10 +14,10 @@ from crm.auth.models import ApiToken, User, UserSession
 from crm.auth.passwords import hash_password, needs_rehash, password_problems, verify_password
 from crm.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from crm.extensions import db
-from crm.i18n import _
+from crm.i18n import LANGUAGE_TAGS, _, normalize_language
 from crm.policy import SALES_ROLES
 from crm.timeutil import is_valid_timezone
-from crm.validation import get_by_id, normalize_email
+from crm.validation import get_by_id, has_control_chars, normalize_email
 from crm.web.access import ROLES
 
 TOKEN_PREFIX = "crm_"
@@ -412,5 +412,42 @@ def set_manager(actor: User, user_id: int, manager_id: int | None) -> User:
         if manager is None or manager.role != "manager":
             raise ValidationFailed(_("invalid manager"), {"manager_id": _("must be a manager")})
     user.manager_id = manager_id
+    db.session.flush()
+    return user
+
+
+# --- the user's own settings: language, time zone, signature (issue #17) -------------------
+
+MAX_SIGNATURE = 2000
+PROFILE_FIELDS = ("language", "time_zone", "signature")
+
+
+def update_profile(user: User, changes: dict[str, Any]) -> User:
+    """Set any of the user's own language (a tag of ``crm.i18n.LANGUAGE_TAGS``), time zone
+    (an IANA name) and mail signature (plain text; empty removes it). Every bad field is
+    reported at once, nothing is changed then."""
+    problems: dict[str, str] = {}
+    values: dict[str, Any] = {}
+    if "language" in changes:
+        tag = normalize_language(changes["language"]) if isinstance(changes["language"], str) else None
+        if tag not in LANGUAGE_TAGS:
+            problems["language"] = _("one of %(tags)s", tags=", ".join(LANGUAGE_TAGS))
+        values["language"] = tag
+    if "time_zone" in changes:
+        zone = changes["time_zone"]
+        if not isinstance(zone, str) or not is_valid_timezone(zone.strip()):
+            problems["time_zone"] = _("not a known time zone: an IANA name such as America/Monterrey")
+        else:
+            values["time_zone"] = zone.strip()
+    if "signature" in changes:
+        text = changes["signature"] if changes["signature"] is not None else ""
+        if not isinstance(text, str) or len(text) > MAX_SIGNATURE or has_control_chars(text.replace("\x0c", "")):
+            problems["signature"] = _("plain text of at most %(n)s characters", n=MAX_SIGNATURE)
+        else:
+            values["signature"] = text.strip("\n\r ") or None
+    if problems:
+        raise ValidationFailed(_("invalid settings"), problems)
+    for name, value in values.items():
+        setattr(user, name, value)
     db.session.flush()
     return user

@@ -11,14 +11,14 @@ from flask_login import current_user, login_user, logout_user
 from flask_login.config import COOKIE_NAME as DEFAULT_REMEMBER_COOKIE
 
 from crm.auth import messages, services
-from crm.auth.forms import LoginForm, NewPasswordForm, PasswordChangeForm, TokenForm
+from crm.auth.forms import LoginForm, NewPasswordForm, PasswordChangeForm, ProfileForm, TokenForm
 from crm.errors import ServiceError
 from crm.extensions import db, limiter
-from crm.i18n import _
-from crm.timeutil import utcnow
+from crm.i18n import LANGUAGE_CHOICES, _, force_language, normalize_language
+from crm.timeutil import all_timezones, utcnow
 from crm.validation import normalize_email
 from crm.web.access import EVERYONE, PUBLIC, declared_access, is_api_request, public, roles
-from crm.web.formhelpers import commit_or_show_errors
+from crm.web.formhelpers import choice_list, commit_or_show_errors
 
 bp = Blueprint("auth", __name__)
 
@@ -119,7 +119,39 @@ def account():
                 _sign_in_again(report)
                 flash(_signed_out_message(messages.PASSWORD_CHANGED, report), "info")
                 return redirect(url_for("auth.account"))
-    return render_template("auth/account.html", form=form, password_hint=_password_hint()), status
+    return _account_page(form, _profile_form()), status
+
+
+def _profile_form(formdata=None) -> ProfileForm:
+    user = _signed_in_user()
+    form = ProfileForm(formdata=formdata, data={
+        "language": normalize_language(user.language) or "en", "time_zone": user.time_zone,
+        "signature": user.signature or ""})
+    form.language.choices = choice_list(LANGUAGE_CHOICES)
+    form.time_zone.choices = choice_list((zone, zone.replace("_", " ")) for zone in all_timezones())
+    return form
+
+
+def _account_page(password_form: PasswordChangeForm, profile_form: ProfileForm):
+    return render_template("auth/account.html", form=password_form, profile_form=profile_form,
+                           password_hint=_password_hint())
+
+
+@bp.route("/account/profile", methods=["POST"])
+@roles(*EVERYONE)
+def update_profile():
+    """Language, time zone and signature (issue #17): the next page is in the new language."""
+    form = _profile_form(request.form)
+    status = 422
+    if form.validate_on_submit():
+        user, status = commit_or_show_errors(form, lambda: services.update_profile(_signed_in_user(), {
+            "language": form.language.data, "time_zone": form.time_zone.data,
+            "signature": form.signature.data}))
+        if user is not None:
+            with force_language(user.language):
+                flash(_("Settings saved."), "success")
+            return redirect(url_for("auth.account"))
+    return _account_page(PasswordChangeForm(formdata=None), form), status
 
 
 @bp.route("/account/new-password", methods=["GET", "POST"])

@@ -12,7 +12,7 @@ from crm.web.formhelpers import CrmForm, choice_list, safe_id
 from crm.web.forms import ConfirmForm, NoteForm  # noqa: F401  (shared page forms, re-exported)
 
 CONTACT_FIELDS = ("email", "first_name", "last_name", "title", "phone", "company_id", "owner_id",
-                  "time_zone", "lifecycle_stage", "do_not_contact", "unsubscribed", "linkedin_url",
+                  "time_zone", "language", "lifecycle_stage", "do_not_contact", "unsubscribed", "linkedin_url",
                   "x_url", "source")
 COMPANY_FIELDS = ("name", "domain", "industry", "employee_count", "time_zone", "owner_id")
 
@@ -26,6 +26,7 @@ class ContactForm(CrmForm):
     company_id = SelectField(_l("Company"), choices=[], validate_choice=False)
     owner_id = SelectField(_l("Owner"), choices=[], validate_choice=False)
     time_zone = SelectField(_l("Time zone"), choices=[], validate_choice=False)
+    language = SelectField(_l("Language of emails and invites"), choices=[], validate_choice=False)
     lifecycle_stage = SelectField(_l("Lifecycle stage"), choices=choice_list(LIFECYCLE_CHOICES), default="lead",
                                   validate_choice=False)
     do_not_contact = BooleanField(_l("Do not contact"))

@@ -14,6 +14,7 @@ from crm.contacts.forms import CONTACT_FIELDS, LIFECYCLE_CHOICES, ConfirmForm, C
 from crm.contacts.models import LIFECYCLE_STAGES
 from crm.contacts.panels import contact_panels
 from crm.errors import ServiceError, ValidationFailed
+from crm.i18n import LANGUAGE_CHOICES, _
 from crm.i18n import _ as gettext
 from crm.policy import require_edit
 from crm.timeutil import utcnow
@@ -87,11 +88,12 @@ def list_contacts():
 
 def _contact_form(definitions, *, initial: dict | None = None, editing: bool = False):
     form = with_custom_fields(ContactForm, definitions)(data=initial or {})
-    form.company_id.choices = choice_list([("", "— none —" if editing else "— from the email's domain —")] + [
+    form.company_id.choices = choice_list([("", _("— none —") if editing else _("— from the email's domain —"))] + [
         (str(cid), name) for cid, name in services.company_choices()
     ])
-    form.owner_id.choices = sales_user_choices("— nobody —")
-    form.time_zone.choices = timezone_choices("— the company's, else UTC —")
+    form.owner_id.choices = sales_user_choices(_("— nobody —"))
+    form.time_zone.choices = timezone_choices(_("— the company's, else UTC —"))
+    form.language.choices = choice_list([("", _("— the owner's —"))] + list(LANGUAGE_CHOICES))
     return form
 
 
@@ -107,6 +109,7 @@ def _initial_from(contact) -> dict:
     for key in ("company_id", "owner_id"):
         data[key] = str(data[key]) if data[key] else ""
     data["time_zone"] = data["time_zone"] or ""
+    data["language"] = data["language"] or ""
     return {**data, **custom_form_data(list_custom_fields("contact"), contact.custom)}
 
 

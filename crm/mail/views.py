@@ -25,7 +25,7 @@ from crm.contacts.services import ContactPanel
 from crm.errors import Conflict, PermissionDenied, ServiceError
 from crm.extensions import csrf, db, limiter
 from crm.i18n import _ as gettext
-from crm.i18n import _l
+from crm.i18n import _l, public_page_language
 from crm.mail import imap_accounts
 from crm.mail.models import InboundMessage, OutboundEmail
 from crm.mail.outbound import outbox
@@ -160,12 +160,14 @@ def unsubscribe(token: str):
     if contact is None:
         return render_template("mail/unsubscribe.html", invalid=True), 404
     if request.method != "POST":  # GET and HEAD (link scanners) only show the confirmation
-        return render_template("mail/unsubscribe.html", token=token, done=contact.unsubscribed,
-                               address=_masked(contact.email))
+        with public_page_language(contact):  # the contact's language unless they switched
+            return render_template("mail/unsubscribe.html", token=token, done=contact.unsubscribed,
+                                   address=_masked(contact.email))
     unsubscribe_contact(contact, utcnow(), via="one_click" if request.form.get("List-Unsubscribe") else "page",
                         email=email)
     db.session.commit()
-    return render_template("mail/unsubscribe.html", done=True, address=_masked(contact.email))
+    with public_page_language(contact):
+        return render_template("mail/unsubscribe.html", done=True, address=_masked(contact.email))
 
 
 def _masked(address: str) -> str:

@@ -28,6 +28,7 @@ from crm.contacts.services import (
 from crm.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from crm.extensions import db
 from crm.i18n import _ as gettext
+from crm.i18n import browser_language
 from crm.meetings import availability as av
 from crm.meetings.calendars import external_busy
 from crm.meetings.inputs import (  # noqa: F401  (limits re-exported for the API's schemas)
@@ -331,7 +332,7 @@ def _contact_for_guest(host: User, guest: Guest, now: datetime) -> Contact:
     if contact is None:
         return create_contact(host, {
             "email": guest.email, "first_name": first[:100], "last_name": last[:100],
-            "time_zone": guest.time_zone, "source": "meeting link",
+            "time_zone": guest.time_zone, "source": "meeting link", "language": browser_language(),
             "owner_id": host.id if host.role in ("rep", "manager", "admin") else None,
         }, now)
     updates: dict[str, Any] = {}

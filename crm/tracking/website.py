@@ -21,6 +21,7 @@ import crm.contacts.services as contacts
 from crm.contacts.models import Contact
 from crm.errors import ServiceError, ValidationFailed
 from crm.i18n import _ as gettext
+from crm.i18n import browser_language
 from crm.tracking.events import RequestFacts, store_event
 from crm.tracking.inbox import accept_views
 from crm.tracking.models import TrackingEvent
@@ -187,6 +188,9 @@ def capture_form(fields: dict[str, Any], *, page_url: Any, visitor: Any, origin:
         raise BadPayload(str(exc), {"url": str(exc)}) from None
     key = visitor_key(visitor) if visitor else None
     data = _contact_data(fields)
+    language = browser_language()  # mail to this person is then written in it (issue #17)
+    if language and "language" not in data:
+        data["language"] = language
     contact, created = _upsert_contact(data, url, now)
     visitor_row = find_or_create_visitor(key, now) if key else None
     event = TrackingEvent(

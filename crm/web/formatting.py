@@ -23,6 +23,7 @@ from babel import numbers as babel_numbers
 from flask import Flask, current_app, has_request_context
 from flask_login import current_user
 
+from crm.i18n import LANGUAGE_CHOICES, _, _l, normalize_language, select_format_locale
 from crm.policy import can_edit_owned
 from crm.timeutil import is_valid_timezone, utcnow
 
@@ -50,8 +51,6 @@ def current_locale() -> Locale:
     English (US) outside a request (CLI, jobs)."""
     if not has_request_context():
         return locale_for("en")
-    from crm.i18n import select_format_locale
-
     return locale_for(select_format_locale())
 
 
@@ -290,8 +289,6 @@ def quantity(value: float | None) -> str:
 def activity_label(kind: str) -> str:
     """How an activity kind reads on a timeline: each feature declares the kinds it writes
     (``timeline_labels`` in ``crm/features.py``); an undeclared kind still reads as words."""
-    from crm.i18n import _
-
     label = current_app.extensions["crm_timeline_labels"].get(kind)
     return _(str(label)) if label else kind.replace("_", " ").capitalize()
 
@@ -302,8 +299,6 @@ WORD_VALUES = ("outcome", "status", "result", "direction")
 
 
 def detail_label(key: str) -> str:
-    from crm.i18n import _
-
     for suffix in UNIT_SUFFIXES:
         if key.endswith(suffix):
             key = key[: -len(suffix)]
@@ -312,8 +307,6 @@ def detail_label(key: str) -> str:
 
 def detail_value(key: str, value) -> str:
     """One activity detail for people: seconds as ``16m 51s``, ``no_answer`` as ``No answer``."""
-    from crm.i18n import _
-
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         if key.endswith("_s"):
             minutes, seconds = divmod(int(value), 60)
@@ -327,8 +320,6 @@ def detail_value(key: str, value) -> str:
 
 def custom_value(value) -> str:
     """A custom-field value for display (booleans as Yes/No, dates as written)."""
-    from crm.i18n import _
-
     if value is None or value == "":
         return "—"
     if isinstance(value, bool):
@@ -336,6 +327,19 @@ def custom_value(value) -> str:
     if isinstance(value, float) and value.is_integer():
         return f"{value:.0f}"
     return str(value)
+
+
+def role_label(role: str | None) -> str:
+    """A role as people read it, in their language (the code stays in data and the API)."""
+    labels = {"rep": _l("Sales rep"), "manager": _l("Manager"), "planner": _l("Planner"),
+              "finance": _l("Finance"), "admin": _l("Administrator")}
+    return str(labels.get(role or "", role or ""))
+
+
+def language_name(tag: str | None) -> str:
+    """A language tag by its own name ("Español (México)"), as the choosers list it."""
+    names = dict(LANGUAGE_CHOICES)
+    return names.get(normalize_language(tag) or "", tag or "")
 
 
 def can_edit(record) -> bool:
@@ -362,5 +366,7 @@ def register_template_helpers(app: Flask) -> None:
     app.add_template_filter(detail_label, "detail_label")
     app.add_template_global(detail_value, "detail_value")
     app.add_template_global(can_edit, "can_edit")
+    app.add_template_global(role_label, "role_label")
+    app.add_template_global(language_name, "language_name")
     app.add_template_global(time_in_zone, "time_in_zone")
     app.add_template_global(viewer_zone_name, "viewer_zone")

@@ -25,6 +25,10 @@ from email.policy import Compat32
 from email.utils import format_datetime, formataddr
 from html import escape
 
+from crm.auth.models import User
+from crm.contacts.models import Contact
+from crm.extensions import db
+from crm.i18n import _, force_language, language_for_contact
 from crm.mail.models import Mailbox, OutboundEmail
 from crm.mail.outbound import dkim
 from crm.mail.transport import ascii_domain, needs_smtputf8
@@ -77,9 +81,10 @@ def build_wire(email: OutboundEmail, mailbox: Mailbox, now, *, links: list | Non
         mailto = unsubscribe_mailto(email.id, mailbox.domain, token=token)
         list_headers = [("List-Unsubscribe", f"<{url}>, <mailto:{mailto}?subject=unsubscribe>"),
                         ("List-Unsubscribe-Post", "List-Unsubscribe=One-Click")]
-        text = f"{text.rstrip()}\n\n--\nUnsubscribe: {url}\n"
-        if html:
-            html = _append_html_footer(html, url)
+        with force_language(_reader_language(email)):
+            text = f"{text.rstrip()}\n\n--\n{_('Unsubscribe: %(url)s', url=url)}\n"
+            if html:
+                html = _append_html_footer(html, url)
     headers = [
         ("From", formataddr((mailbox.display_name or "", mailbox.from_address), charset="utf-8")),
         ("To", _address_header(email.to_address)),
@@ -200,9 +205,18 @@ def _instrument(html: str, email: OutboundEmail, links: list | None) -> str:
     return instrument_html(html, outbound_email_id=email.id, contact_id=email.contact_id, links=links)
 
 
+def _reader_language(email: OutboundEmail) -> str:
+    """The footer speaks the contact's language (else their owner's, else the sender's)."""
+    contact = db.session.get(Contact, email.contact_id) if email.contact_id else None
+    if contact is not None:
+        return language_for_contact(contact)
+    sender = db.session.get(User, email.user_id) if email.user_id else None
+    return getattr(sender, "language", None) or "en"
+
+
 def _append_html_footer(html: str, url: str) -> str:
-    footer = (f'<p class="unsubscribe"><small><a href="{escape(url, quote=True)}">'
-              "Unsubscribe</a> from these emails.</small></p>")
+    link = _('<a href="%(url)s">Unsubscribe</a> from these emails.', url=escape(url, quote=True))
+    footer = f'<p class="unsubscribe"><small>{link}</small></p>'
     lower = html.lower()
     cut = lower.rfind("</body>")
     if cut == -1:
