@@ -39,7 +39,7 @@ translations-extract: $(VENV)/.installed
 		-o $(TRANSLATIONS)/messages.pot .
 
 translations-update: $(VENV)/.installed
-	$(PYBABEL) update -i $(TRANSLATIONS)/messages.pot -d $(TRANSLATIONS) --no-wrap --ignore-obsolete
+	$(PYBABEL) update -i $(TRANSLATIONS)/messages.pot -d $(TRANSLATIONS) --no-wrap --ignore-obsolete --no-fuzzy-matching
 
 translations-compile: $(VENV)/.installed
 	$(PYBABEL) compile -d $(TRANSLATIONS) --statistics

@@ -82,9 +82,9 @@ def format_number(value, digits: int | None = None, locale: Locale | str | None 
     loc = _locale(locale)
     number = Decimal(str(value)) if not isinstance(value, Decimal) else value
     if digits is None:
-        return babel_numbers.format_decimal(number, locale=loc)
+        return _plain_spaces(babel_numbers.format_decimal(number, locale=loc))
     pattern = "#,##0" + ("." + "0" * digits if digits > 0 else "")
-    return babel_numbers.format_decimal(number, format=pattern, locale=loc, decimal_quantization=True)
+    return _plain_spaces(babel_numbers.format_decimal(number, format=pattern, locale=loc, decimal_quantization=True))
 
 
 def format_percent(value, digits: int = 0, locale: Locale | str | None = None) -> str:
@@ -92,7 +92,7 @@ def format_percent(value, digits: int = 0, locale: Locale | str | None = None) -
     if value is None:
         return ""
     pattern = "#,##0" + ("." + "0" * digits if digits > 0 else "") + "%"
-    return babel_numbers.format_percent(value, format=pattern, locale=_locale(locale))
+    return _plain_spaces(babel_numbers.format_percent(value, format=pattern, locale=_locale(locale)))
 
 
 _CODE_GLUED = re.compile(r"^([A-Z]{3})(?=[\d-])")
@@ -222,8 +222,14 @@ def format_clock(value: datetime | None, zone: str | ZoneInfo | None = None, sho
     loc = _locale(locale)
     tz = _zone(zone or viewer_zone_name())
     instant = _aware(value).astimezone(tz)
-    text = babel_dates.format_time(instant, "short", tzinfo=tz, locale=loc)
+    # CLDR puts a narrow no-break space before "AM"/"a.m.": a plain one reads (and is typed,
+    # and searched) the same everywhere.
+    text = _plain_spaces(babel_dates.format_time(instant, "short", tzinfo=tz, locale=loc))
     return f"{text} {zone_label(instant, tz)}" if show_zone else text
+
+
+def _plain_spaces(text: str) -> str:
+    return text.replace("\u202f", " ").replace("\xa0", " ")
 
 
 def format_when(value: datetime | None, style: str = "medium", zone: str | ZoneInfo | None = None,
@@ -267,7 +273,7 @@ def time_in_zone(zone_name: str | None, fmt: str | None = None) -> str:
     "9:04 AM (Mon)" / "9:04 a.m. (lun)"."""
     now = utcnow().astimezone(_zone(zone_name))
     loc = current_locale()
-    clock = babel_dates.format_time(now, "short", locale=loc)
+    clock = _plain_spaces(babel_dates.format_time(now, "short", locale=loc))
     return f"{clock} ({babel_dates.format_date(now.date(), 'EEE', locale=loc)})"
 
 
