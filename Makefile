@@ -34,7 +34,7 @@ PYBABEL := $(VENV)/bin/pybabel
 translations: translations-extract translations-update translations-compile
 
 translations-extract: $(VENV)/.installed
-	$(PYBABEL) extract -F babel.cfg -k _l -k lazy_gettext --add-location=file --sort-by-file \
+	$(PYBABEL) extract -F babel.cfg -k _l -k lazy_gettext -k N_ --add-location=file --sort-by-file \
 		--no-wrap --project "Prospect CRM" --copyright-holder "Prospect CRM contributors" \
 		-o $(TRANSLATIONS)/messages.pot .
 

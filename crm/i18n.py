@@ -43,7 +43,14 @@ LANGUAGE_PARAM = "lang"
 
 _ = gettext
 _l = lazy_gettext
-__all__ = ["_", "_l", "ngettext", "init_app", "SUPPORTED_LANGUAGES", "select_locale",
+
+
+def N_(message: str) -> str:  # noqa: N802  (gettext's name for it)
+    """Marks a string for the catalogue without translating it: data that is stored or
+    compared in English (a label kept in an activity's details) and translated where shown
+    with ``_(label)``."""
+    return message
+__all__ = ["_", "_l", "N_", "ngettext", "init_app", "SUPPORTED_LANGUAGES", "select_locale",
            "normalize_language", "language_of", "force_language", "language_for_contact"]
 
 babel = Babel()
@@ -92,11 +99,20 @@ def browser_language() -> str | None:
         return None
     best = request.accept_languages.best_match(ACCEPTED_TAGS)
     if best:
-        return normalize_language(best)
+        return as_choice(best)
     for value, _quality in request.accept_languages:
         if language_of(value):
             return language_of(value)
     return None
+
+
+def as_choice(tag: str | None) -> str | None:
+    """The chooser's tag closest to ``tag``: 'es-MX' and other American Spanish -> 'es',
+    'en-US' -> 'en', 'es-ES' and 'en-GB' kept; None for a language we do not have."""
+    normal = normalize_language(tag)
+    if normal in LANGUAGE_TAGS or normal is None:
+        return normal
+    return language_of(normal)
 
 
 def visitor_chose_language() -> bool:

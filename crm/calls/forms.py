@@ -48,7 +48,7 @@ class SettingsForm(FlaskForm):
 
 
 class LogCallForm(FlaskForm):
-    outcome = RadioField(_l("Outcome"), choices=choice_list([(o, OUTCOME_LABELS[o]) for o in OUTCOMES]),
+    outcome = RadioField(_l("Outcome"), choices=choice_list([(o, _l(OUTCOME_LABELS[o])) for o in OUTCOMES]),
                          validators=[DataRequired()])
     notes = TextAreaField(_l("Notes"), validators=[Optional(), Length(max=5000)])
     duration_seconds = IntegerField(_l("Duration (seconds)"), validators=[Optional(), NumberRange(0, 6 * 3600)])

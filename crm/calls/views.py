@@ -42,6 +42,7 @@ from crm.targets.services import currency as target_currency
 from crm.targets.services import my_day_targets
 from crm.timeutil import utcnow
 from crm.web.access import SALES, public, roles
+from crm.web.formatting import format_clock
 from crm.web.formhelpers import abort_for, commit_or_abort, commit_or_show_errors, int_arg
 
 bp = Blueprint("calls", __name__)
@@ -77,7 +78,7 @@ def _viewed_rep():
 def _local(moment: datetime | None, user) -> str:
     if moment is None:
         return ""
-    return f"{moment.astimezone(ZoneInfo(user.time_zone or 'UTC')):%H:%M}"
+    return format_clock(moment, user.time_zone or "UTC")
 
 
 @bp.app_template_filter("rep_time")
@@ -235,7 +236,7 @@ def log_entry(entry_id: int):
     if logged is None:
         return _render_work(entry, form, 422)
     flash(gettext("Logged: %(data)s with %(full_name)s.",
-                  data=OUTCOME_LABELS[form.outcome.data], full_name=entry.contact.full_name), "success")
+                  data=gettext(OUTCOME_LABELS[form.outcome.data]), full_name=entry.contact.full_name), "success")
     return redirect(url_for(".work_next"))
 
 

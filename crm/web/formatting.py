@@ -166,8 +166,11 @@ def _as_date(value) -> date | None:
     if value is None or value == "":
         return None
     if isinstance(value, str):
+        text = value.strip()
+        if len(text) == 7:  # a planning month, "2030-02"
+            text += "-01"
         try:
-            return date.fromisoformat(value[:10])
+            return date.fromisoformat(text[:10])
         except ValueError:
             return None
     if isinstance(value, datetime):
@@ -198,8 +201,9 @@ def format_day(value, style: str = "medium", locale: Locale | str | None = None)
         return babel_dates.format_skeleton("MMMEd", day, locale=loc)
     if style == "weekday":
         return babel_dates.format_date(day, "EEEE", locale=loc)
-    if style == "long_day":
-        return babel_dates.format_skeleton("MMMMEEEEd", day, locale=loc)
+    if style == "long_day":  # the full date without its year: "martes, 10 de marzo"
+        pattern = re.sub(r"[,\s]*('de'\s*)?y+\W*$", "", loc.date_formats["full"].pattern)
+        return babel_dates.format_date(day, pattern, locale=loc)
     return babel_dates.format_skeleton(style, day, locale=loc)
 
 

@@ -67,7 +67,7 @@ def test_a_manager_sees_a_team_reps_day_but_a_rep_does_not(client, login, ny_rep
     client.post("/logout", data={"csrf_token": csrf_from(client.get("/calls").get_data(as_text=True))})
     login(client, mallory)
     response = client.get(f"/calls?user_id={ny_rep.id}")
-    assert response.status_code == 200 and "Alice Rep&#39;s day" in response.get_data(as_text=True)
+    assert response.status_code == 200 and "Alice Rep's day" in response.get_data(as_text=True)
 
 
 def test_the_working_page_logs_and_moves_to_the_next(client, login, ny_rep, callee, frozen, make_company):
