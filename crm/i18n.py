@@ -210,6 +210,7 @@ def compile_catalogues(directory: str) -> list[str]:
             handle, temporary = tempfile.mkstemp(dir=po_path.parent, suffix=".mo.tmp")
             with os.fdopen(handle, "wb") as mo_file:
                 write_mo(mo_file, catalog, use_fuzzy=False)
+            os.chmod(temporary, 0o644)  # mkstemp makes it private; a catalogue is not
             os.replace(temporary, mo_path)
             compiled.append(str(mo_path))
         except OSError:

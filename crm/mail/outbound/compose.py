@@ -82,7 +82,8 @@ def build_wire(email: OutboundEmail, mailbox: Mailbox, now, *, links: list | Non
         list_headers = [("List-Unsubscribe", f"<{url}>, <mailto:{mailto}?subject=unsubscribe>"),
                         ("List-Unsubscribe-Post", "List-Unsubscribe=One-Click")]
         with force_language(_reader_language(email)):
-            text = f"{text.rstrip()}\n\n--\n{_('Unsubscribe: %(url)s', url=url)}\n"
+            footer = _("Unsubscribe: %(url)s", url=url)
+            text = f"{text.rstrip()}\n\n--\n{footer}\n"
             if html:
                 html = _append_html_footer(html, url)
     headers = [
