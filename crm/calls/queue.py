@@ -115,7 +115,7 @@ def task_candidates(user, day: date, day_end: datetime) -> list[Candidate]:
     zone = rep_zone(user)
     found = []
     for task in due_call_tasks(user.id, day_end):
-        reason = _("step %(n)s of “%(sequence)s”, due %(when)s", n=task.step_position, sequence=task.sequence_name,
+        reason = _("step %(n)s of '%(sequence)s', due %(when)s", n=task.step_position, sequence=task.sequence_name,
                    when=_when(task.due_at, zone, day))
         found.append(Candidate(task.contact_id, "call_task", reason[:300], task.due_at, task_id=task.task_id))
     return found
@@ -153,7 +153,7 @@ def converted_candidates(user, day: date, now: datetime) -> list[Candidate]:
             reason = _("submitted %(what)s %(when)s", what=what, when=when)
         else:
             subject = details.get("subject")
-            reason = (_("replied to “%(subject)s” %(when)s", subject=subject, when=when) if subject
+            reason = (_("replied to '%(subject)s' %(when)s", subject=subject, when=when) if subject
                       else _("replied to an email %(when)s", when=when))
         found.append(Candidate(contact_id, "converted", str(reason)[:300], occurred_at))
     return found

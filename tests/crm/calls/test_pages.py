@@ -56,8 +56,8 @@ def test_my_day_shows_reasons_blocks_and_held_entries(client, login, ny_rep, cal
     db.session.commit()
     login(client, ny_rep)
     html = client.get("/calls").get_data(as_text=True)
-    assert "Prospecting 09:00–10:30" in html and "18 calls at 12 an hour" in html
-    assert "Kenji Sato" in html and "held until 20:00" in html
+    assert "Prospecting 9:00 AM–10:30 AM" in html and "18 calls at 12 an hour" in html  # en-US clock
+    assert "Kenji Sato" in html and "held until 8:00 PM" in html
     assert tokyo.id
 
 
