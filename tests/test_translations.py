@@ -16,7 +16,7 @@ from tests.template_text import unmarked
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATES = ROOT / "templates"
 CATALOGUE = ROOT / "crm" / "translations" / "es" / "LC_MESSAGES" / "messages.po"
-PLACEHOLDER = re.compile(r"%\((\w+)\)[sd]")
+PLACEHOLDER = re.compile(r"%\((\w+)\)[sd]|\{(\w+)\}")  # gettext's and str.format's
 
 TEMPLATE_FILES = sorted(p for p in TEMPLATES.rglob("*") if p.suffix in (".html", ".txt"))
 
@@ -86,6 +86,6 @@ def test_translations_keep_the_placeholders(catalogue):
         strings = message.string if isinstance(message.string, (list, tuple)) else (message.string,)
         wanted = set(PLACEHOLDER.findall(ids[-1]))
         for text in strings:
-            if set(PLACEHOLDER.findall(text)) != wanted:
+            if set(PLACEHOLDER.findall(text)) != wanted:  # (named, braced) pairs
                 wrong.append(f"{message.id!r} -> {text!r}")
     assert not wrong, "\n".join(wrong[:40])

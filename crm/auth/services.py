@@ -114,7 +114,7 @@ def change_password(actor: User, current_password: str, new_password: str, now: 
     """
     if not verify_password(actor.password_hash, current_password or ""):
         raise ValidationFailed(messages.WRONG_CURRENT_PASSWORD,
-                               {"current_password": messages.WRONG_CURRENT_PASSWORD})
+                               {"current_password": str(messages.WRONG_CURRENT_PASSWORD)})
     return _replace_password(actor, new_password, now, session_secret)
 
 
@@ -137,7 +137,7 @@ def _replace_password(user: User, password: str, now: datetime, session_secret: 
     validate_new_password(password, user.email, user.name, field="new_password")
     if verify_password(user.password_hash, password):
         raise ValidationFailed(messages.PASSWORD_SAME_AS_CURRENT,
-                               {"new_password": messages.PASSWORD_SAME_AS_CURRENT})
+                               {"new_password": str(messages.PASSWORD_SAME_AS_CURRENT)})
     user.password_hash = hash_password(password)
     user.must_change_password = False
     current = _live_session(user, session_secret, now) if session_secret else None

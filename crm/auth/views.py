@@ -202,13 +202,13 @@ def _signed_in_user():
 
 
 def _password_hint() -> str:
-    return messages.PASSWORD_HINT.format(min_length=services.MIN_PASSWORD_LENGTH)
+    return str(messages.PASSWORD_HINT).format(min_length=services.MIN_PASSWORD_LENGTH)
 
 
 def _signed_out_message(first: str, report: services.SignOutReport) -> str:
     # Whole sentences side by side (crm.auth.messages): what changed, then what it ended.
     return " ".join((
-        first,
+        str(first),
         messages.plural(messages.OTHER_SESSIONS_ENDED, report.sessions_ended),
         messages.plural(messages.OWN_TOKENS_REVOKED, report.tokens_revoked),
     ))
