@@ -183,7 +183,7 @@ def score_candidates(user, now: datetime, limit: int, exclude: set[int]) -> list
                                      Contact.lifecycle_stage.in_(("lead", "mql", "sql", "opportunity")))
             .order_by(Contact.owner_id, Contact.lifecycle_stage, Contact.id).limit(limit + len(have))
         ).all()
-        found += [Candidate(cid, "score", f"in your book, not contacted in the last {recent_days()} days",
+        found += [Candidate(cid, "score", _("in your book, not contacted in the last %(n)s days", n=recent_days()),
                             now, score=0.0) for cid in rows if cid not in have][: limit - len(found)]
     return found
 
@@ -279,7 +279,8 @@ def plan_queue(user, now: datetime, day: date) -> list[Placed]:
         candidates = (intent_candidates(user, now) + task_candidates(user, day, day_end)
                       + converted_candidates(user, day, now) + callback_candidates(user, day_end))
     taken = {c.contact_id for c in candidates}
-    candidates += score_candidates(user, now, capacity * 2 + 10, taken)
+    with force_language(user.language):
+        candidates += score_candidates(user, now, capacity * 2 + 10, taken)
     candidates = with_capacity_boosts(user, now, candidates)
     return _place_all(user, candidates, now, day_start, day_end, capacity, day)
 
