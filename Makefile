@@ -7,7 +7,8 @@ FLASK := $(VENV)/bin/flask --app wsgi
 TEST_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/test
 PYTHON ?= python3
 
-.PHONY: run lint test test-sqlite test-postgres test-shifted test-summary install install-dev worker bench clean
+.PHONY: run lint test test-sqlite test-postgres test-shifted test-summary install install-dev worker bench clean \
+	translations translations-extract translations-update translations-compile
 
 $(VENV)/bin/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -21,8 +22,27 @@ $(VENV)/.installed-dev: pyproject.toml | $(VENV)/bin/activate
 	$(PIP) install --quiet -e '.[dev]'
 	touch $@ $(VENV)/.installed
 
-install: $(VENV)/.installed
-install-dev: $(VENV)/.installed-dev
+install: $(VENV)/.installed translations-compile
+install-dev: $(VENV)/.installed-dev translations-compile
+
+## translations: after adding or changing marked strings (_(), _l(), {{ _('...') }}): extract them
+## to crm/translations/messages.pot, merge them into each language's .po (new strings empty,
+## changed ones fuzzy: translate both, see tests/test_translations.py), compile the .mo files.
+## `make install` compiles (the .mo files are not in git).
+TRANSLATIONS := crm/translations
+PYBABEL := $(VENV)/bin/pybabel
+translations: translations-extract translations-update translations-compile
+
+translations-extract: $(VENV)/.installed
+	$(PYBABEL) extract -F babel.cfg -k _l -k lazy_gettext -k N_ --add-location=file --sort-by-file \
+		--no-wrap --project "Prospect CRM" --copyright-holder "Prospect CRM contributors" \
+		-o $(TRANSLATIONS)/messages.pot .
+
+translations-update: $(VENV)/.installed
+	$(PYBABEL) update -i $(TRANSLATIONS)/messages.pot -d $(TRANSLATIONS) --no-wrap --ignore-obsolete --no-fuzzy-matching
+
+translations-compile: $(VENV)/.installed
+	$(PYBABEL) compile -d $(TRANSLATIONS) --statistics
 
 ## run: set up, migrate the SQLite file under instance/, seed the demo once, serve with the worker in-process
 run: install

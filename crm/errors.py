@@ -7,9 +7,13 @@ class ServiceError(Exception):
     code = "bad_request"
 
     def __init__(self, message: str, fields: dict[str, str] | None = None):
+        # Messages may be lazy translations (crm.i18n._l): read them now, in the language of
+        # the request that raised, as plain text every caller can join, compare and serialise.
+        message = str(message)
         super().__init__(message)
         self.message = message
-        self.fields = fields or {}
+        self.fields = {key: value if isinstance(value, (str, dict, list)) else str(value)
+                       for key, value in (fields or {}).items()}
 
 
 class ValidationFailed(ServiceError):

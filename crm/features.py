@@ -66,6 +66,7 @@ FEATURES: tuple[Feature, ...] = (
         "auth", "Users, roles, sign-in, sessions, API tokens.",
         models=("crm.auth.models",),
         blueprints=("crm.auth.views:bp",),
+        api="crm.auth.api:routes",
         jobs="crm.auth.jobs:JOBS",
     ),
     Feature(

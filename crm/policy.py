@@ -40,6 +40,7 @@ from __future__ import annotations
 
 from crm.auth.models import User
 from crm.errors import PermissionDenied
+from crm.i18n import _
 
 SALES_ROLES = ("rep", "manager", "admin")
 
@@ -87,7 +88,7 @@ def reads_personal_data(actor: User) -> bool:
 
 def require_personal_data(actor: User) -> None:
     if not reads_personal_data(actor):
-        raise PermissionDenied("contact data is for sales users")
+        raise PermissionDenied(_("contact data is for sales users"))
 
 
 # --- writing ---------------------------------------------------------------------------------
@@ -107,7 +108,7 @@ def require_edit(actor: User, record) -> None:
     """Changing ``record``: its owner, the owner's manager or an admin (unowned: all of sales)."""
     owner = getattr(record, "owner", None)
     if not can_edit_owned(actor, getattr(record, "owner_id", None), owner.manager_id if owner else None):
-        raise PermissionDenied("only the owner, their manager or an admin may change this record")
+        raise PermissionDenied(_("only the owner, their manager or an admin may change this record"))
 
 
 def can_add_to_timeline(actor: User, kind: str) -> bool:
@@ -119,14 +120,14 @@ def can_add_to_timeline(actor: User, kind: str) -> bool:
 
 def require_add_to_timeline(actor: User, kind: str) -> None:
     if not can_add_to_timeline(actor, kind):
-        raise PermissionDenied("only sales users may add to a timeline")
+        raise PermissionDenied(_("only sales users may add to a timeline"))
 
 
 def require_sales(actor: User) -> None:
     if actor.role not in SALES_ROLES:
-        raise PermissionDenied("only sales users may do this")
+        raise PermissionDenied(_("only sales users may do this"))
 
 
 def require_admin(actor: User) -> None:
     if actor.role != "admin":
-        raise PermissionDenied("only administrators may do this")
+        raise PermissionDenied(_("only administrators may do this"))

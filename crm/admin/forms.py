@@ -17,12 +17,12 @@ FIELD_TYPE_LABELS = {"text": "Text", "number": "Number", "choice": "Choice (pick
 
 
 class UserForm(CrmForm):
-    name = StringField("Full name", validators=[Length(max=200)])
-    email = StringField("Email", validators=[Length(max=254)], render_kw={"type": "email", "autocomplete": "off"})
-    role = SelectField("Role", choices=choice_list(ROLE_CHOICES), default="rep", validate_choice=False)
-    manager_id = SelectField("Manager (reps only)", choices=[], validate_choice=False)
-    time_zone = SelectField("Time zone", choices=[], default="UTC", validate_choice=False)
-    password = PasswordField("Initial password", validators=[Length(max=256)],
+    name = StringField(_l("Full name"), validators=[Length(max=200)])
+    email = StringField(_l("Email"), validators=[Length(max=254)], render_kw={"type": "email", "autocomplete": "off"})
+    role = SelectField(_l("Role"), choices=choice_list(ROLE_CHOICES), default="rep", validate_choice=False)
+    manager_id = SelectField(_l("Manager (reps only)"), choices=[], validate_choice=False)
+    time_zone = SelectField(_l("Time zone"), choices=[], default="UTC", validate_choice=False)
+    password = PasswordField(_l("Initial password"), validators=[Length(max=256)],
                              render_kw={"autocomplete": "new-password"})
 
 
@@ -39,27 +39,27 @@ class ForceResetForm(CrmForm):
 
 
 class FamilyForm(CrmForm):
-    code = StringField("Code", validators=[Length(max=40)], render_kw={"placeholder": "PUMP"})
-    name = StringField("Name", validators=[Length(max=200)])
-    unit = StringField("Unit of measure", default="unit", validators=[Length(max=20)])
-    lead_time_days = StringField("Delivery lead time (days)", default="0", validators=[Length(max=6)],
+    code = StringField(_l("Code"), validators=[Length(max=40)], render_kw={"placeholder": "PUMP"})
+    name = StringField(_l("Name"), validators=[Length(max=200)])
+    unit = StringField(_l("Unit of measure"), default="unit", validators=[Length(max=20)])
+    lead_time_days = StringField(_l("Delivery lead time (days)"), default="0", validators=[Length(max=6)],
                                  render_kw={"inputmode": "numeric"})
 
 
 class StageForm(CrmForm):
-    name = StringField("Name", validators=[Length(max=60)])
-    probability = StringField("Win probability (%)", validators=[Length(max=10)],
+    name = StringField(_l("Name"), validators=[Length(max=60)])
+    probability = StringField(_l("Win probability (%)"), validators=[Length(max=10)],
                               render_kw={"inputmode": "decimal", "placeholder": "25"})
-    position = StringField("Order", validators=[Length(max=6)], render_kw={"inputmode": "numeric"})
+    position = StringField(_l("Order"), validators=[Length(max=6)], render_kw={"inputmode": "numeric"})
 
 
 class CustomFieldForm(CrmForm):
-    entity = SelectField("Applies to", choices=choice_list([("contact", "Contacts"), ("company", "Companies")]),
+    entity = SelectField(_l("Applies to"), choices=choice_list([("contact", "Contacts"), ("company", "Companies")]),
                          validate_choice=False)
-    label = StringField("Label", validators=[Length(max=100)], render_kw={"placeholder": "Budget holder"})
-    key = StringField("Key", validators=[Length(max=60)],
+    label = StringField(_l("Label"), validators=[Length(max=100)], render_kw={"placeholder": "Budget holder"})
+    key = StringField(_l("Key"), validators=[Length(max=60)],
                       render_kw={"placeholder": "budget_holder", "pattern": "[a-z][a-z0-9_]*"})
-    field_type = SelectField("Type", choices=choice_list((t, FIELD_TYPE_LABELS[t]) for t in CUSTOM_FIELD_TYPES),
+    field_type = SelectField(_l("Type"), choices=choice_list((t, FIELD_TYPE_LABELS[t]) for t in CUSTOM_FIELD_TYPES),
                              validate_choice=False)
-    choices = TextAreaField("Choices (one per line, for a choice field)", validators=[Length(max=5000)],
+    choices = TextAreaField(_l("Choices (one per line, for a choice field)"), validators=[Length(max=5000)],
                             render_kw={"rows": 3})

@@ -11,6 +11,7 @@ import crm.deals.services as services
 from crm.admin.forms import FamilyForm, StageForm
 from crm.admin.views import bp
 from crm.errors import ServiceError, ValidationFailed
+from crm.i18n import _ as gettext
 from crm.web.access import roles
 from crm.web.formhelpers import (
     abort_for,
@@ -42,7 +43,7 @@ def families():
             data = _family_data(form)
             family, status = commit_or_show_errors(form, lambda: services.create_family(current_user, data))
             if family is not None:
-                flash(f"Product family {family.code} added.", "success")
+                flash(gettext("Product family %(code)s added.", code=family.code), "success")
                 return redirect(url_for(".families"))
     return render_template("admin/families.html", form=form, families=services.list_families(),
                            usage=services.family_usage()), status
@@ -65,7 +66,7 @@ def edit_family(family_id: int):
             saved, status = commit_or_show_errors(
                 form, lambda: services.update_family(current_user, family.id, data))
             if saved is not None:
-                flash(f"Product family {saved.code} saved.", "success")
+                flash(gettext("Product family %(code)s saved.", code=saved.code), "success")
                 return redirect(url_for(".families"))
     return render_template("admin/family_form.html", form=form, family=family), status
 
@@ -84,7 +85,7 @@ def toggle_family(family_id: int):
 def delete_family(family_id: int):
     _, done = commit_or_flash(lambda: services.delete_family(current_user, family_id))
     if done:
-        flash("Product family deleted.", "success")
+        flash(gettext("Product family deleted."), "success")
     return redirect(url_for(".families"))
 
 
@@ -105,7 +106,7 @@ def _position(form: StageForm) -> int | None:
     if not raw:
         return None
     if not raw.lstrip("-").isdigit() or too_large(raw):
-        raise ValidationFailed("invalid stage", {"position": "a whole number"})
+        raise ValidationFailed(gettext("invalid stage"), {"position": gettext("a whole number")})
     return int(raw)
 
 
@@ -136,7 +137,7 @@ def stages():
         if form.validate_on_submit():
             status = _save_stage(form)
             if status == 200:
-                flash(f"Stage {form.name.data.strip()} added.", "success")
+                flash(gettext("Stage %(data)s added.", data=form.name.data.strip()), "success")
                 return redirect(url_for(".stages"))
     return render_template("admin/stages.html", form=form, stages=services.list_stages(active_only=False)), status
 
@@ -156,7 +157,7 @@ def edit_stage(stage_id: int):
         if form.validate_on_submit():
             status = _save_stage(form, stage)
             if status == 200:
-                flash("Stage saved.", "success")
+                flash(gettext("Stage saved."), "success")
                 return redirect(url_for(".stages"))
     return render_template("admin/stage_form.html", form=form, stage=stage), status
 
@@ -167,5 +168,6 @@ def toggle_stage(stage_id: int):
     active = request.form.get("active") == "1"
     stage, done = commit_or_flash(lambda: services.set_stage_active(current_user, stage_id, active))
     if done:
-        flash(f"Stage {stage.name} {'reactivated' if active else 'deactivated'}.", "success")
+        flash(gettext("Stage %(stage)s %(deactivated)s.",
+                      stage=stage.name, deactivated='reactivated' if active else 'deactivated'), "success")
     return redirect(url_for(".stages"))

@@ -67,7 +67,7 @@ def new_user():
 
             def create():
                 if manager_id is not None and form.role.data != "rep":
-                    raise ValidationFailed("invalid user", {"manager_id": "only reps have a manager"})
+                    raise ValidationFailed(_("invalid user"), {"manager_id": _("only reps have a manager")})
                 return auth_services.create_user(
                     form.email.data or "", form.role.data, form.password.data or "",
                     name=form.name.data or "", manager_id=manager_id, time_zone=form.time_zone.data,
@@ -76,7 +76,7 @@ def new_user():
             user, status = commit_or_show_errors(form, create)
             if user is not None:
                 log.info("admin %s created user %s (%s)", current_user.id, user.id, user.role)
-                flash(f"{user.name} can now sign in as {user.email}.", "success")
+                flash(_("%(user)s can now sign in as %(email)s.", user=user.name, email=user.email), "success")
                 return redirect(url_for(".users"))
     return render_template("admin/user_form.html", form=form, password_hint=_password_hint()), status
 
@@ -170,7 +170,7 @@ def change_manager(user_id: int):
         lambda: auth_services.set_manager(current_user, user_id, manager_id), refusals=USER_REFUSALS,
         message=lambda exc: next(iter(exc.fields.values()), exc.message))
     if done:
-        flash(f"{user.name}'s manager updated.", "success")
+        flash(_("%(user)s's manager updated.", user=user.name), "success")
     return redirect(url_for(".users"))
 
 
@@ -190,7 +190,8 @@ def custom_fields_page():
                 form.field_type.data, choices,
             ))
             if field is not None:
-                flash(f"Field “{field.label}” added to {field.entity} records.", "success")
+                flash(_("Field “%(label)s” added to %(entity)s records.",
+                        label=field.label, entity=field.entity), "success")
                 return redirect(url_for(".custom_fields_page"))
     elif request.args.get("entity") in ("contact", "company"):
         form.entity.data = request.args["entity"]
@@ -205,7 +206,7 @@ def custom_fields_page():
 @roles("admin")
 def delete_custom_field(field_id: int):
     commit_or_abort(lambda: contact_services.delete_custom_field(current_user, field_id))
-    flash("Field deleted. Values already stored stay in the records and return if you define it again.", "info")
+    flash(_("Field deleted. Values already stored stay in the records and return if you define it again."), "info")
     return redirect(url_for(".custom_fields_page"))
 
 

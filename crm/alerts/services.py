@@ -14,6 +14,7 @@ from sqlalchemy.engine import CursorResult
 from crm.alerts.models import Alert
 from crm.errors import NotFound
 from crm.extensions import db
+from crm.i18n import _
 from crm.web.pagination import Page, paginate
 
 # A contact reading five pages in a row is one "hot lead" moment, not five alerts.
@@ -70,7 +71,7 @@ def list_alerts(user_id: int, *, unread_only: bool = False, page: int = 1, per_p
 def mark_read(user_id: int, alert_id: int, now: datetime) -> Alert:
     alert = db.session.get(Alert, alert_id)
     if alert is None or alert.user_id != user_id:
-        raise NotFound("no such alert")
+        raise NotFound(_("no such alert"))
     if alert.read_at is None:
         alert.read_at = now
     db.session.flush()

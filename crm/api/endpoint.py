@@ -23,6 +23,7 @@ from pydantic import BaseModel, ValidationError
 
 from crm.api.schemas import MAX_ID
 from crm.errors import NotFound, ServiceError, ValidationFailed
+from crm.i18n import _
 from crm.validation import field_errors
 
 SPEC_ATTR = "_crm_api_spec"
@@ -92,7 +93,7 @@ def refuse_impossible_ids(path_args: dict[str, Any]) -> None:
     """``<int:...>`` matches any run of digits; an id no row can have is a 404 here, before
     binding it overflows SQLite's 64-bit integers."""
     if any(isinstance(value, int) and value > MAX_ID for value in path_args.values()):
-        raise NotFound("no such record")
+        raise NotFound(_("no such record"))
 
 
 def spec_of(view: Callable | None) -> EndpointSpec | None:
@@ -106,19 +107,21 @@ def spec_of(view: Callable | None) -> EndpointSpec | None:
 
 def parse_body(model: type[BaseModel]) -> BaseModel:
     if not request.is_json:
-        raise UnsupportedMediaType("send a JSON body with Content-Type: application/json")
+        raise UnsupportedMediaType(_("send a JSON body with Content-Type: application/json"))
     if (request.content_length or 0) > MAX_BODY_BYTES:
-        raise PayloadTooLarge(f"a request body may be at most {MAX_BODY_BYTES} bytes")
+        raise PayloadTooLarge(_("a request body may be at most %(MAX_BODY_BYTES)s bytes",
+                                MAX_BODY_BYTES=MAX_BODY_BYTES))
     raw = request.get_data(cache=True)
     if len(raw) > MAX_BODY_BYTES:
-        raise PayloadTooLarge(f"a request body may be at most {MAX_BODY_BYTES} bytes")
+        raise PayloadTooLarge(_("a request body may be at most %(MAX_BODY_BYTES)s bytes",
+                                MAX_BODY_BYTES=MAX_BODY_BYTES))
     try:
         return model.model_validate_json(raw)
     except ValidationError as exc:
         malformed = [e for e in exc.errors(include_url=False) if e["type"] == "json_invalid"]
         if malformed:
-            raise ServiceError(f"malformed JSON: {malformed[0]['msg']}") from None
-        raise ValidationFailed("invalid request body", field_errors(exc, root="body")[0]) from None
+            raise ServiceError(_("malformed JSON: %(msg)s", msg=malformed[0]['msg'])) from None
+        raise ValidationFailed(_("invalid request body"), field_errors(exc, root="body")[0]) from None
 
 
 def parse_form(model: type[BaseModel], limit: Callable[[], int] | None = None) -> BaseModel:
@@ -127,11 +130,11 @@ def parse_form(model: type[BaseModel], limit: Callable[[], int] | None = None) -
     if limit is not None:
         request.max_content_length = limit()
     if request.mimetype != "multipart/form-data":
-        raise UnsupportedMediaType("send a multipart/form-data body")
+        raise UnsupportedMediaType(_("send a multipart/form-data body"))
     try:
         return model.model_validate(request.form.to_dict())
     except ValidationError as exc:
-        raise ValidationFailed("invalid form fields", field_errors(exc, root="body")[0]) from None
+        raise ValidationFailed(_("invalid form fields"), field_errors(exc, root="body")[0]) from None
 
 
 def parse_query(model: type[BaseModel]) -> BaseModel:
@@ -149,7 +152,7 @@ def parse_query(model: type[BaseModel]) -> BaseModel:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        raise ValidationFailed("invalid query parameters", field_errors(exc, root="body")[0]) from None
+        raise ValidationFailed(_("invalid query parameters"), field_errors(exc, root="body")[0]) from None
 
 
 def render(result: Any, spec: EndpointSpec) -> Response:

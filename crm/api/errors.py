@@ -11,6 +11,7 @@ from werkzeug.exceptions import HTTPException
 
 from crm.errors import ServiceError
 from crm.extensions import db, limiter
+from crm.i18n import _
 from crm.web.access import json_error
 from crm.web.errors import CODES
 
@@ -28,7 +29,7 @@ def register_api_error_handlers(bp: Blueprint) -> None:
         # Two requests raced past a service's uniqueness check; the database kept one.
         db.session.rollback()
         log.info("integrity error answered as 409: %s", exc.orig)
-        return json_error(409, "conflict", "the record conflicts with an existing one")
+        return json_error(409, "conflict", _("the record conflicts with an existing one"))
 
     @bp.errorhandler(DataError)
     def data_error(exc: DataError):
@@ -36,7 +37,7 @@ def register_api_error_handlers(bp: Blueprint) -> None:
         # one through rather than answering 500.
         db.session.rollback()
         log.warning("database refused a value that passed validation: %s", exc.orig)
-        return json_error(422, "validation_failed", "a value is out of range for the database")
+        return json_error(422, "validation_failed", _("a value is out of range for the database"))
 
     @bp.errorhandler(HTTPException)
     def http_error(exc: HTTPException):

@@ -81,15 +81,15 @@ def password_problems(password: str, min_length: int, *, email: str = "", name: 
     lowered = password.lower()
     common = lowered in _common_passwords() or lowered.rstrip("0123456789!") in _common_passwords()
     if common:
-        problems.append(messages.PASSWORD_TOO_COMMON)
+        problems.append(str(messages.PASSWORD_TOO_COMMON))
     local = email.split("@")[0].lower()
     if local and len(local) >= 4 and local in lowered:
-        problems.append(messages.PASSWORD_CONTAINS_EMAIL)
+        problems.append(str(messages.PASSWORD_CONTAINS_EMAIL))
     if not password:
         return problems
     score, warning, suggestions = password_strength(password, email=email, name=name)
     if score < MIN_ZXCVBN_SCORE:
-        problems.append(messages.PASSWORD_TOO_GUESSABLE)
+        problems.append(str(messages.PASSWORD_TOO_GUESSABLE))
         # On a listed password zxcvbn's warning repeats what the list check said.
         if warning and not common:
             problems.append(warning)

@@ -14,9 +14,10 @@ from crm.auth.models import ApiToken, User, UserSession
 from crm.auth.passwords import hash_password, needs_rehash, password_problems, verify_password
 from crm.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from crm.extensions import db
+from crm.i18n import LANGUAGE_TAGS, _, normalize_language
 from crm.policy import SALES_ROLES
 from crm.timeutil import is_valid_timezone
-from crm.validation import get_by_id, normalize_email
+from crm.validation import get_by_id, has_control_chars, normalize_email
 from crm.web.access import ROLES
 
 TOKEN_PREFIX = "crm_"
@@ -69,9 +70,9 @@ def create_user(
         if manager is None or manager.role != "manager":
             fields["manager_id"] = "must be a manager"
     if fields:
-        raise ValidationFailed("invalid user", fields)
+        raise ValidationFailed(_("invalid user"), fields)
     if db.session.scalar(select(User.id).where(User.email == email)) is not None:
-        raise Conflict("a user with this email exists", {"email": "already taken"})
+        raise Conflict(_("a user with this email exists"), {"email": _("already taken")})
     user = User(
         email=email,
         name=name.strip() or email.split("@")[0],
@@ -113,7 +114,7 @@ def change_password(actor: User, current_password: str, new_password: str, now: 
     """
     if not verify_password(actor.password_hash, current_password or ""):
         raise ValidationFailed(messages.WRONG_CURRENT_PASSWORD,
-                               {"current_password": messages.WRONG_CURRENT_PASSWORD})
+                               {"current_password": str(messages.WRONG_CURRENT_PASSWORD)})
     return _replace_password(actor, new_password, now, session_secret)
 
 
@@ -136,7 +137,7 @@ def _replace_password(user: User, password: str, now: datetime, session_secret: 
     validate_new_password(password, user.email, user.name, field="new_password")
     if verify_password(user.password_hash, password):
         raise ValidationFailed(messages.PASSWORD_SAME_AS_CURRENT,
-                               {"new_password": messages.PASSWORD_SAME_AS_CURRENT})
+                               {"new_password": str(messages.PASSWORD_SAME_AS_CURRENT)})
     user.password_hash = hash_password(password)
     user.must_change_password = False
     current = _live_session(user, session_secret, now) if session_secret else None
@@ -175,7 +176,7 @@ def _reset_target(actor: User, user_id: int) -> User:
         raise PermissionDenied(messages.FORCE_RESET_ADMIN_ONLY)
     user = get_by_id(User, user_id)
     if user is None:
-        raise NotFound("no such user")
+        raise NotFound(_("no such user"))
     if user.id == actor.id:
         raise Conflict(messages.FORCE_RESET_OWN_ACCOUNT)
     return user
@@ -305,7 +306,7 @@ def create_api_token(user: User, name: str, now: datetime) -> tuple[ApiToken, st
     """Create a token; the plain secret is returned once and never stored."""
     name = (name or "").strip()
     if not name or len(name) > 100:
-        raise ValidationFailed("invalid token name", {"name": "1 to 100 characters"})
+        raise ValidationFailed(_("invalid token name"), {"name": _("1 to 100 characters")})
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken(
         user_id=user.id, name=name, prefix=secret[:10], token_hash=_sha256(secret), created_at=now
@@ -318,9 +319,9 @@ def create_api_token(user: User, name: str, now: datetime) -> tuple[ApiToken, st
 def revoke_api_token(actor: User, token_id: int, now: datetime) -> ApiToken:
     token = get_by_id(ApiToken, token_id)
     if token is None:
-        raise NotFound("no such token")
+        raise NotFound(_("no such token"))
     if token.user_id != actor.id and actor.role != "admin":
-        raise PermissionDenied("not your token")
+        raise PermissionDenied(_("not your token"))
     token.revoked_at = token.revoked_at or now
     return token
 
@@ -363,7 +364,7 @@ def sales_user_id(value: Any) -> int | None:
 def get_user_by_email(email: str) -> User:
     user = db.session.scalar(select(User).where(User.email == normalize_email(email)))
     if user is None:
-        raise NotFound(f"no user {email}")
+        raise NotFound(_("no user %(email)s", email=email))
     return user
 
 
@@ -381,12 +382,12 @@ def set_user_active(actor: User, user_id: int, active: bool, now: datetime) -> U
     """Deactivate (or reactivate) an account. A deactivated user's sessions and tokens stop
     working at once (both check ``is_active``); admins cannot lock themselves out."""
     if actor.role != "admin":
-        raise PermissionDenied("only administrators may do this")
+        raise PermissionDenied(_("only administrators may do this"))
     user = db.session.get(User, user_id)
     if user is None:
-        raise NotFound("no such user")
+        raise NotFound(_("no such user"))
     if user.id == actor.id and not active:
-        raise Conflict("you cannot deactivate your own account", {"is_active": "your own account"})
+        raise Conflict(_("you cannot deactivate your own account"), {"is_active": _("your own account")})
     user.is_active = active
     if not active:
         for row in db.session.scalars(
@@ -442,16 +443,53 @@ def update_user(actor: User, user_id: int, *, name: str, role: str, manager_id: 
 def set_manager(actor: User, user_id: int, manager_id: int | None) -> User:
     """Move a rep to another manager's team (or to none)."""
     if actor.role != "admin":
-        raise PermissionDenied("only administrators may do this")
+        raise PermissionDenied(_("only administrators may do this"))
     user = db.session.get(User, user_id)
     if user is None:
-        raise NotFound("no such user")
+        raise NotFound(_("no such user"))
     if user.role != "rep":
-        raise ValidationFailed("only reps have a manager", {"manager_id": "only reps have a manager"})
+        raise ValidationFailed(_("only reps have a manager"), {"manager_id": _("only reps have a manager")})
     if manager_id is not None:
         manager = db.session.get(User, manager_id)
         if manager is None or manager.role != "manager":
-            raise ValidationFailed("invalid manager", {"manager_id": "must be a manager"})
+            raise ValidationFailed(_("invalid manager"), {"manager_id": _("must be a manager")})
     user.manager_id = manager_id
+    db.session.flush()
+    return user
+
+
+# --- the user's own settings: language, time zone, signature (issue #17) -------------------
+
+MAX_SIGNATURE = 2000
+PROFILE_FIELDS = ("language", "time_zone", "signature")
+
+
+def update_profile(user: User, changes: dict[str, Any]) -> User:
+    """Set any of the user's own language (a tag of ``crm.i18n.LANGUAGE_TAGS``), time zone
+    (an IANA name) and mail signature (plain text; empty removes it). Every bad field is
+    reported at once, nothing is changed then."""
+    problems: dict[str, str] = {}
+    values: dict[str, Any] = {}
+    if "language" in changes:
+        tag = normalize_language(changes["language"]) if isinstance(changes["language"], str) else None
+        if tag not in LANGUAGE_TAGS:
+            problems["language"] = _("one of %(tags)s", tags=", ".join(LANGUAGE_TAGS))
+        values["language"] = tag
+    if "time_zone" in changes:
+        zone = changes["time_zone"]
+        if not isinstance(zone, str) or not is_valid_timezone(zone.strip()):
+            problems["time_zone"] = _("not a known time zone: an IANA name such as America/Monterrey")
+        else:
+            values["time_zone"] = zone.strip()
+    if "signature" in changes:
+        text = changes["signature"] if changes["signature"] is not None else ""
+        if not isinstance(text, str) or len(text) > MAX_SIGNATURE or has_control_chars(text.replace("\x0c", "")):
+            problems["signature"] = _("plain text of at most %(n)s characters", n=MAX_SIGNATURE)
+        else:
+            values["signature"] = text.strip("\n\r ") or None
+    if problems:
+        raise ValidationFailed(_("invalid settings"), problems)
+    for name, value in values.items():
+        setattr(user, name, value)
     db.session.flush()
     return user

@@ -11,13 +11,14 @@ from flask_login import current_user, login_user, logout_user
 from flask_login.config import COOKIE_NAME as DEFAULT_REMEMBER_COOKIE
 
 from crm.auth import messages, services
-from crm.auth.forms import LoginForm, NewPasswordForm, PasswordChangeForm, TokenForm
+from crm.auth.forms import LoginForm, NewPasswordForm, PasswordChangeForm, ProfileForm, TokenForm
 from crm.errors import ServiceError
 from crm.extensions import db, limiter
-from crm.timeutil import utcnow
+from crm.i18n import LANGUAGE_CHOICES, _, force_language, normalize_language
+from crm.timeutil import all_timezones, utcnow
 from crm.validation import normalize_email
 from crm.web.access import EVERYONE, PUBLIC, declared_access, is_api_request, public, roles
-from crm.web.formhelpers import commit_or_show_errors
+from crm.web.formhelpers import choice_list, commit_or_show_errors
 
 bp = Blueprint("auth", __name__)
 
@@ -68,7 +69,7 @@ def login():
         user = services.authenticate(form.email.data, form.password.data)
         if user is None:
             db.session.commit()
-            flash("Wrong email or password.", "error")
+            flash(_("Wrong email or password."), "error")
             return render_template("auth/login.html", form=form), 401
         # A fresh session: nothing from before login survives (no session fixation).
         session.clear()
@@ -95,7 +96,7 @@ def logout():
         db.session.commit()
     logout_user()
     session.clear()
-    flash("Signed out.", "info")
+    flash(_("Signed out."), "info")
     response = redirect(url_for("auth.login"))
     # Whatever the browser kept of the signed-in pages goes with the session. Not "cookies":
     # the new session cookie carries the "Signed out." message.
@@ -118,7 +119,39 @@ def account():
                 _sign_in_again(report)
                 flash(_signed_out_message(messages.PASSWORD_CHANGED, report), "info")
                 return redirect(url_for("auth.account"))
-    return render_template("auth/account.html", form=form, password_hint=_password_hint()), status
+    return _account_page(form, _profile_form()), status
+
+
+def _profile_form(formdata=None) -> ProfileForm:
+    user = _signed_in_user()
+    form = ProfileForm(formdata=formdata, data={
+        "language": normalize_language(user.language) or "en", "time_zone": user.time_zone,
+        "signature": user.signature or ""})
+    form.language.choices = choice_list(LANGUAGE_CHOICES)
+    form.time_zone.choices = choice_list((zone, zone.replace("_", " ")) for zone in all_timezones())
+    return form
+
+
+def _account_page(password_form: PasswordChangeForm, profile_form: ProfileForm):
+    return render_template("auth/account.html", form=password_form, profile_form=profile_form,
+                           password_hint=_password_hint())
+
+
+@bp.route("/account/profile", methods=["POST"])
+@roles(*EVERYONE)
+def update_profile():
+    """Language, time zone and signature (issue #17): the next page is in the new language."""
+    form = _profile_form(request.form)
+    status = 422
+    if form.validate_on_submit():
+        user, status = commit_or_show_errors(form, lambda: services.update_profile(_signed_in_user(), {
+            "language": form.language.data, "time_zone": form.time_zone.data,
+            "signature": form.signature.data}))
+        if user is not None:
+            with force_language(user.language):
+                flash(_("Settings saved."), "success")
+            return redirect(url_for("auth.account"))
+    return _account_page(PasswordChangeForm(formdata=None), form), status
 
 
 @bp.route("/account/new-password", methods=["GET", "POST"])
@@ -169,13 +202,13 @@ def _signed_in_user():
 
 
 def _password_hint() -> str:
-    return messages.PASSWORD_HINT.format(min_length=services.MIN_PASSWORD_LENGTH)
+    return str(messages.PASSWORD_HINT).format(min_length=services.MIN_PASSWORD_LENGTH)
 
 
 def _signed_out_message(first: str, report: services.SignOutReport) -> str:
     # Whole sentences side by side (crm.auth.messages): what changed, then what it ended.
     return " ".join((
-        first,
+        str(first),
         messages.plural(messages.OTHER_SESSIONS_ENDED, report.sessions_ended),
         messages.plural(messages.OWN_TOKENS_REVOKED, report.tokens_revoked),
     ))
@@ -225,7 +258,7 @@ def revoke_token(token_id: int):
     try:
         services.revoke_api_token(current_user, token_id, utcnow())
         db.session.commit()
-        flash("Token revoked.", "info")
+        flash(_("Token revoked."), "info")
     except ServiceError as exc:
         flash(exc.message, "error")
     return redirect(url_for("auth.tokens"))

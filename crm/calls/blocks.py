@@ -23,6 +23,7 @@ from sqlalchemy import select
 from crm.calls.models import TimeBlock
 from crm.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from crm.extensions import db
+from crm.i18n import _
 from crm.meetings.services import lock_hosts, meetings_between
 from crm.timeutil import is_valid_timezone
 
@@ -173,13 +174,15 @@ def create_block(actor, data: dict, now: datetime) -> TimeBlock:
         errors["valid_until"] = "must not be before valid from"
     title = (data.get("title") or "Prospecting").strip()[:100] or "Prospecting"
     if errors:
-        raise ValidationFailed("the block is not valid", errors)
+        raise ValidationFailed(_("the block is not valid"), errors)
     # The rep's calendar lock, the one booking takes before it re-checks: from here to the
     # commit no booking of this rep can run its check, and any booking that committed before
     # is seen by the queries below (each statement reads what is committed when it starts).
     lock_hosts([actor.id])
     if len(blocks_of(actor.id)) >= MAX_BLOCKS_PER_USER:
-        raise ValidationFailed("too many blocks", {"kind": f"at most {MAX_BLOCKS_PER_USER} blocks"})
+        raise ValidationFailed(
+            _("too many blocks"),
+            {"kind": _("at most %(MAX_BLOCKS_PER_USER)s blocks", MAX_BLOCKS_PER_USER=MAX_BLOCKS_PER_USER)})
     block = TimeBlock(
         user_id=actor.id, title=title, kind=kind, weekdays=weekdays,
         start_time=start.replace(second=0, microsecond=0, tzinfo=None),
@@ -229,9 +232,9 @@ def _overlap_message(meetings: list, zone: str) -> str:
 def delete_block(actor, block_id: int) -> None:
     block = db.session.get(TimeBlock, block_id) if block_id else None
     if block is None:
-        raise NotFound("no such time block")
+        raise NotFound(_("no such time block"))
     if block.user_id != actor.id and actor.role != "admin":
-        raise PermissionDenied("this is not your time block")
+        raise PermissionDenied(_("this is not your time block"))
     db.session.delete(block)
     db.session.flush()
 

@@ -18,6 +18,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from crm.calls.blocks import WEEKDAY_NAMES
 from crm.calls.models import OUTCOME_LABELS, OUTCOMES
+from crm.i18n import _l
 from crm.web.formhelpers import choice_list
 
 
@@ -27,37 +28,38 @@ class MultiCheckboxField(SelectMultipleField):
 
 
 class BlockForm(FlaskForm):
-    title = StringField("Title", default="Prospecting", validators=[Optional(), Length(max=100)])
-    kind = SelectField("Repeats", choices=choice_list([("recurring", "Every week"), ("one_off", "Once")]),
+    title = StringField(_l("Title"), default="Prospecting", validators=[Optional(), Length(max=100)])
+    kind = SelectField(_l("Repeats"), choices=choice_list([("recurring", "Every week"), ("one_off", "Once")]),
                        default="recurring")
-    weekdays = MultiCheckboxField("Weekdays", choices=choice_list([(str(i), n) for i, n in enumerate(WEEKDAY_NAMES)]),
+    weekdays = MultiCheckboxField(
+        _l("Weekdays"), choices=choice_list([(str(i), n) for i, n in enumerate(WEEKDAY_NAMES)]),
                                   default=["0", "1", "2", "3", "4"])
-    start_time = TimeField("Start", validators=[DataRequired()])
-    end_time = TimeField("End", validators=[DataRequired()])
-    on_date = DateField("Date (once)", validators=[Optional()])
-    valid_from = DateField("From", validators=[Optional()])
-    valid_until = DateField("Until", validators=[Optional()])
+    start_time = TimeField(_l("Start"), validators=[DataRequired()])
+    end_time = TimeField(_l("End"), validators=[DataRequired()])
+    on_date = DateField(_l("Date (once)"), validators=[Optional()])
+    valid_from = DateField(_l("From"), validators=[Optional()])
+    valid_until = DateField(_l("Until"), validators=[Optional()])
     # Off by default: a block over a booked meeting is refused, naming the meeting.
-    allow_overlap = BooleanField("Keep the meeting inside this block")
+    allow_overlap = BooleanField(_l("Keep the meeting inside this block"))
 
 
 class SettingsForm(FlaskForm):
-    calls_per_hour = IntegerField("Calls per hour", validators=[DataRequired(), NumberRange(1, 60)])
+    calls_per_hour = IntegerField(_l("Calls per hour"), validators=[DataRequired(), NumberRange(1, 60)])
 
 
 class LogCallForm(FlaskForm):
-    outcome = RadioField("Outcome", choices=choice_list([(o, OUTCOME_LABELS[o]) for o in OUTCOMES]),
+    outcome = RadioField(_l("Outcome"), choices=choice_list([(o, _l(OUTCOME_LABELS[o])) for o in OUTCOMES]),
                          validators=[DataRequired()])
-    notes = TextAreaField("Notes", validators=[Optional(), Length(max=5000)])
-    duration_seconds = IntegerField("Duration (seconds)", validators=[Optional(), NumberRange(0, 6 * 3600)])
-    callback_at = StringField("Call back at (your time)", validators=[Optional(), Length(max=20)],
+    notes = TextAreaField(_l("Notes"), validators=[Optional(), Length(max=5000)])
+    duration_seconds = IntegerField(_l("Duration (seconds)"), validators=[Optional(), NumberRange(0, 6 * 3600)])
+    callback_at = StringField(_l("Call back at (your time)"), validators=[Optional(), Length(max=20)],
                               render_kw={"type": "datetime-local"})
-    follow_up_title = StringField("Follow-up task", validators=[Optional(), Length(max=200)])
-    follow_up_due = DateField("Follow-up due", validators=[Optional()])
+    follow_up_title = StringField(_l("Follow-up task"), validators=[Optional(), Length(max=200)])
+    follow_up_due = DateField(_l("Follow-up due"), validators=[Optional()])
 
 
 class ScriptForm(FlaskForm):
-    name = StringField("Name", validators=[DataRequired(), Length(max=100)])
-    body = TextAreaField("Talk track", validators=[Optional(), Length(max=20000)])
-    objections = TextAreaField("Objections (one a line: objection | answer)",
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=100)])
+    body = TextAreaField(_l("Talk track"), validators=[Optional(), Length(max=20000)])
+    objections = TextAreaField(_l("Objections (one a line: objection | answer)"),
                                validators=[Optional(), Length(max=60000)])

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from crm.contacts.models import Activity, Contact
 from crm.extensions import db
-from crm.i18n import _l
+from crm.i18n import N_, _l
 from crm.jsontype import JSONType
 from crm.timeutil import UTCDateTime, utcnow
 
@@ -22,10 +22,11 @@ Index("ix_activities_kind_time", Activity.kind, Activity.occurred_at)
 
 OUTCOMES = ("connected", "voicemail", "no_answer", "wrong_number", "not_interested",
             "meeting_booked", "callback")
+# Stored in English in the call's details (``outcome_label``); translated where shown (_()).
 OUTCOME_LABELS = {
-    "connected": "Connected", "voicemail": "Left voicemail", "no_answer": "No answer",
-    "wrong_number": "Wrong number", "not_interested": "Not interested",
-    "meeting_booked": "Meeting booked", "callback": "Call back later",
+    "connected": N_("Connected"), "voicemail": N_("Left voicemail"), "no_answer": N_("No answer"),
+    "wrong_number": N_("Wrong number"), "not_interested": N_("Not interested"),
+    "meeting_booked": N_("Meeting booked"), "callback": N_("Call back later"),
 }
 # The pill before each queue entry's reason: a word that says why without repeating the reason
 # (which starts with its own words: "promised for Tue 14:00", "67 points, ..."). A reply and a

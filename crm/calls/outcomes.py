@@ -18,6 +18,7 @@ from crm.contacts.models import Activity, Contact
 from crm.contacts.services import record_activity
 from crm.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from crm.extensions import db
+from crm.i18n import _
 from crm.policy import require_sales
 from crm.sequences.services import complete_call_task, due_call_tasks
 from crm.validation import as_id, has_control_chars
@@ -66,11 +67,11 @@ def _validate(outcome, notes, duration_seconds, callback_at, follow_up, now) -> 
 def _claim(actor, entry_id: int, contact_id: int, outcome: str, now: datetime) -> CallQueueEntry:
     entry = db.session.get(CallQueueEntry, entry_id)
     if entry is None:
-        raise NotFound("no such queue entry")
+        raise NotFound(_("no such queue entry"))
     if entry.user_id != actor.id:
-        raise PermissionDenied("this is another rep's queue")
+        raise PermissionDenied(_("this is another rep's queue"))
     if entry.contact_id != contact_id:
-        raise ValidationFailed("the entry is for another contact", {"entry_id": "not this contact's entry"})
+        raise ValidationFailed(_("the entry is for another contact"), {"entry_id": _("not this contact's entry")})
     claimed = db.session.execute(
         update(CallQueueEntry)
         .where(and_(CallQueueEntry.id == entry_id, CallQueueEntry.status == "queued"))
@@ -78,7 +79,7 @@ def _claim(actor, entry_id: int, contact_id: int, outcome: str, now: datetime) -
         .execution_options(synchronize_session=False)
     ).rowcount
     if claimed != 1:
-        raise Conflict("this call was already logged (in another tab?)")
+        raise Conflict(_("this call was already logged (in another tab?)"))
     db.session.refresh(entry)
     return entry
 
@@ -111,7 +112,7 @@ def log_call(actor, *, contact_id, outcome: str, now: datetime, notes: str = "",
     if entry_id is not None and as_id(entry_id) is None:
         errors.setdefault("entry_id", "no such queue entry")
     if errors:
-        raise ValidationFailed("the call cannot be logged", errors)
+        raise ValidationFailed(_("the call cannot be logged"), errors)
     entry_id = as_id(entry_id) if entry_id is not None else _open_entry_for(actor, contact.id, now)
     entry = _claim(actor, entry_id, contact.id, outcome, now) if entry_id else None
     activity = record_activity(

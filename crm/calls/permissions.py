@@ -5,6 +5,7 @@ from __future__ import annotations
 from crm.auth.models import User
 from crm.errors import NotFound, PermissionDenied
 from crm.extensions import db
+from crm.i18n import _
 from crm.policy import can_edit_owned
 from crm.validation import as_id
 
@@ -15,7 +16,7 @@ def rep_for(viewer: User, user_id) -> User:
         return viewer
     rep = db.session.get(User, as_id(user_id)) if as_id(user_id) else None
     if rep is None:
-        raise NotFound("no such user")
+        raise NotFound(_("no such user"))
     if rep.id != viewer.id and (rep.id is None or not can_edit_owned(viewer, rep.id, rep.manager_id)):
-        raise PermissionDenied("you may only read your own queue (managers: their team's)")
+        raise PermissionDenied(_("you may only read your own queue (managers: their team's)"))
     return rep

@@ -32,10 +32,12 @@ from crm.calls.settings import settings_for, stored_settings
 from crm.contacts.models import Activity, Contact
 from crm.errors import Conflict
 from crm.extensions import db
+from crm.i18n import _, force_language
 from crm.scoring.services import top_scored_contacts
 from crm.sequences.services import due_call_tasks
 from crm.targets.services import capacity_boosts
 from crm.tracking.services import recent_human_intent
+from crm.web.formatting import format_clock, format_day, format_number, format_when
 
 CONVERSION_KINDS = ("form_submitted", "email_replied")
 TOUCH_KINDS = ("call", "email_sent")
@@ -89,12 +91,12 @@ def calling_window_start(zone: str, start: datetime, end: datetime, hours: tuple
 def _when(moment: datetime, zone: str, day: date) -> str:
     local = moment.astimezone(ZoneInfo(zone))
     if local.date() == day:
-        return f"today at {local:%H:%M}"
+        return _("today at %(time)s", time=format_clock(moment, zone))
     if local.date() == day - timedelta(days=1):
-        return "yesterday"
+        return _("yesterday")
     if local.date() > day - timedelta(days=7):
-        return f"on {local:%A}"
-    return f"{(day - local.date()).days} days ago"
+        return _("on %(weekday)s", weekday=format_day(local.date(), "weekday"))
+    return _("%(n)s days ago", n=(day - local.date()).days)
 
 
 # --- candidates from each source -----------------------------------------------------------
@@ -103,7 +105,8 @@ def intent_candidates(user, now: datetime) -> list[Candidate]:
     found = []
     for intent in recent_human_intent(user.id, now - timedelta(minutes=LIVE_INTENT_MINUTES)):
         minutes = max(0, int((now - intent.occurred_at).total_seconds() // 60))
-        found.append(Candidate(intent.contact_id, "live_intent", f"{intent.label} {minutes} min ago"[:300],
+        found.append(Candidate(intent.contact_id, "live_intent",
+                               _("%(what)s %(n)s min ago", what=intent.label, n=minutes)[:300],
                                intent.occurred_at))
     return found
 
@@ -112,7 +115,8 @@ def task_candidates(user, day: date, day_end: datetime) -> list[Candidate]:
     zone = rep_zone(user)
     found = []
     for task in due_call_tasks(user.id, day_end):
-        reason = f"step {task.step_position} of '{task.sequence_name}', due {_when(task.due_at, zone, day)}"
+        reason = _("step %(n)s of '%(sequence)s', due %(when)s", n=task.step_position, sequence=task.sequence_name,
+                   when=_when(task.due_at, zone, day))
         found.append(Candidate(task.contact_id, "call_task", reason[:300], task.due_at, task_id=task.task_id))
     return found
 
@@ -137,7 +141,7 @@ def _conversions_query(owner_id: int, since: datetime, now: datetime):
 
 
 def converted_candidates(user, day: date, now: datetime) -> list[Candidate]:
-    since, _ = day_bounds(last_working_day(day), rep_zone(user))
+    since, _until = day_bounds(last_working_day(day), rep_zone(user))
     query = _conversions_query(user.id, since, now).subquery()
     rows = db.session.execute(select(query).order_by(query.c.occurred_at.desc()).limit(500)).all()
     found = []
@@ -145,11 +149,12 @@ def converted_candidates(user, day: date, now: datetime) -> list[Candidate]:
         details = details or {}
         when = _when(occurred_at, rep_zone(user), day)
         if kind == "form_submitted":
-            what = details.get("form") or details.get("form_name") or "a form"
-            reason = f"submitted {what} {when}"
+            what = details.get("form") or details.get("form_name") or _("a form")
+            reason = _("submitted %(what)s %(when)s", what=what, when=when)
         else:
             subject = details.get("subject")
-            reason = f"replied to '{subject}' {when}" if subject else f"replied to an email {when}"
+            reason = (_("replied to '%(subject)s' %(when)s", subject=subject, when=when) if subject
+                      else _("replied to an email %(when)s", when=when))
         found.append(Candidate(contact_id, "converted", str(reason)[:300], occurred_at))
     return found
 
@@ -160,16 +165,18 @@ def callback_candidates(user, day_end: datetime) -> list[Candidate]:
                                CallTask.done_at.is_(None), CallTask.due_at < day_end)
         .order_by(CallTask.due_at).limit(200)
     ).all()
-    zone = ZoneInfo(rep_zone(user))
+    zone = rep_zone(user)
     return [Candidate(task.contact_id, "callback",
-                      f"promised for {task.due_at.astimezone(zone):%a %H:%M} ({task.title})"[:300],
+                      _("promised for %(when)s (%(title)s)", title=task.title,
+                        when=format_when(task.due_at, "EEE", zone=zone))[:300],
                       task.due_at, callback_id=task.id) for task in rows]
 
 
 def score_candidates(user, now: datetime, limit: int, exclude: set[int]) -> list[Candidate]:
     scored = top_scored_contacts(user.id, now, limit, frozenset(exclude))
-    found = [Candidate(cid, "score", f"score {score:.0f}; not contacted in the last "
-                       f"{recent_days()} days", now, score=float(score)) for cid, score in scored]
+    found = [Candidate(cid, "score", _("score %(score)s; not contacted in the last %(n)s days",
+                                       score=format_number(score, 0), n=recent_days()),
+                       now, score=float(score)) for cid, score in scored]
     if len(found) < limit:  # scoring not there (or thin): the rep's open book, by the owner index
         have = exclude | {c.contact_id for c in found}
         rows = db.session.scalars(
@@ -177,7 +184,7 @@ def score_candidates(user, now: datetime, limit: int, exclude: set[int]) -> list
                                      Contact.lifecycle_stage.in_(("lead", "mql", "sql", "opportunity")))
             .order_by(Contact.owner_id, Contact.lifecycle_stage, Contact.id).limit(limit + len(have))
         ).all()
-        found += [Candidate(cid, "score", f"in your book, not contacted in the last {recent_days()} days",
+        found += [Candidate(cid, "score", _("in your book, not contacted in the last %(n)s days", n=recent_days()),
                             now, score=0.0) for cid in rows if cid not in have][: limit - len(found)]
     return found
 
@@ -271,10 +278,12 @@ def plan_queue(user, now: datetime, day: date) -> list[Placed]:
     Reads only."""
     day_start, day_end = day_bounds(day, rep_zone(user))
     capacity = capacity_for(user, day, now)
-    candidates = (intent_candidates(user, now) + task_candidates(user, day, day_end)
-                  + converted_candidates(user, day, now) + callback_candidates(user, day_end))
+    with force_language(user.language):  # the reasons are read by the rep, in their language
+        candidates = (intent_candidates(user, now) + task_candidates(user, day, day_end)
+                      + converted_candidates(user, day, now) + callback_candidates(user, day_end))
     taken = {c.contact_id for c in candidates}
-    candidates += score_candidates(user, now, capacity * 2 + 10, taken)
+    with force_language(user.language):
+        candidates += score_candidates(user, now, capacity * 2 + 10, taken)
     candidates = with_capacity_boosts(user, now, candidates)
     return _place_all(user, candidates, now, day_start, day_end, capacity, day)
 

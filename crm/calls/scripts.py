@@ -10,6 +10,7 @@ from sqlalchemy import select
 from crm.calls.models import CallScript
 from crm.errors import NotFound, PermissionDenied, ValidationFailed
 from crm.extensions import db
+from crm.i18n import _ as gettext
 from crm.validation import has_control_chars
 
 MAX_BODY = 20_000
@@ -41,7 +42,7 @@ def fill_script(body: str, contact, me) -> str:
 def get_script(script_id: int) -> CallScript:
     script = db.session.get(CallScript, script_id) if script_id else None
     if script is None:
-        raise NotFound("no such script")
+        raise NotFound(gettext("no such script"))
     return script
 
 
@@ -62,7 +63,7 @@ def objections_text(script: CallScript | None) -> str:
 
 def save_script(actor, data: dict, now: datetime, script_id: int | None = None) -> CallScript:
     if actor.role not in ("manager", "admin"):
-        raise PermissionDenied("only managers and admins edit call scripts")
+        raise PermissionDenied(gettext("only managers and admins edit call scripts"))
     name = (data.get("name") or "").strip()
     body = (data.get("body") or "").strip()
     objections = data.get("objections") or []
@@ -79,7 +80,7 @@ def save_script(actor, data: dict, now: datetime, script_id: int | None = None) 
     if duplicate and duplicate != script_id:
         errors["name"] = "another script has this name"
     if errors:
-        raise ValidationFailed("the script is not valid", errors)
+        raise ValidationFailed(gettext("the script is not valid"), errors)
     script = get_script(script_id) if script_id else CallScript(position=len(list_scripts()))
     script.name, script.body, script.updated_by_id, script.updated_at = name, body, actor.id, now
     script.objections = [{"objection": o["objection"], "answer": o.get("answer", "")} for o in objections]
@@ -90,6 +91,6 @@ def save_script(actor, data: dict, now: datetime, script_id: int | None = None) 
 
 def delete_script(actor, script_id: int) -> None:
     if actor.role not in ("manager", "admin"):
-        raise PermissionDenied("only managers and admins edit call scripts")
+        raise PermissionDenied(gettext("only managers and admins edit call scripts"))
     db.session.delete(get_script(script_id))
     db.session.flush()

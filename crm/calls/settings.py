@@ -11,6 +11,7 @@ from sqlalchemy import select
 from crm.calls.models import CallSettings
 from crm.errors import ValidationFailed
 from crm.extensions import db
+from crm.i18n import _
 
 MAX_CALLS_PER_HOUR = 60
 
@@ -48,7 +49,10 @@ def set_calls_per_hour(user, value, now: datetime) -> CallSettings:
     except (TypeError, ValueError):
         number = 0
     if not 1 <= number <= MAX_CALLS_PER_HOUR:
-        raise ValidationFailed("invalid settings", {"calls_per_hour": f"a whole number from 1 to {MAX_CALLS_PER_HOUR}"})
+        raise ValidationFailed(
+            _("invalid settings"),
+            {"calls_per_hour": _("a whole number from 1 to %(MAX_CALLS_PER_HOUR)s",
+                                 MAX_CALLS_PER_HOUR=MAX_CALLS_PER_HOUR)})
     settings = settings_for(user, now)
     settings.calls_per_hour = number
     db.session.flush()

@@ -35,12 +35,14 @@ from crm.contacts.models import Activity
 from crm.contacts.services import ContactPanel
 from crm.errors import ServiceError, ValidationFailed
 from crm.extensions import db, limiter
+from crm.i18n import _ as gettext
 from crm.meetings.services import meetings_between
 from crm.recordings import services as recordings
 from crm.targets.services import currency as target_currency
 from crm.targets.services import my_day_targets
 from crm.timeutil import utcnow
 from crm.web.access import SALES, public, roles
+from crm.web.formatting import format_clock
 from crm.web.formhelpers import abort_for, commit_or_abort, commit_or_show_errors, int_arg
 
 bp = Blueprint("calls", __name__)
@@ -61,7 +63,8 @@ def _date_arg(name: str = "date") -> date | None:
     try:
         return check_day(day)
     except ValueError as exc:
-        flash(f"{day.isoformat()} is out of range ({exc}); showing today instead.", "error")
+        flash(gettext("%(isoformat)s is out of range (%(exc)s); showing today instead.",
+                      isoformat=day.isoformat(), exc=exc), "error")
         return None
 
 
@@ -75,7 +78,7 @@ def _viewed_rep():
 def _local(moment: datetime | None, user) -> str:
     if moment is None:
         return ""
-    return f"{moment.astimezone(ZoneInfo(user.time_zone or 'UTC')):%H:%M}"
+    return format_clock(moment, user.time_zone or "UTC")
 
 
 @bp.app_template_filter("rep_time")
@@ -130,9 +133,9 @@ def build_queue():
     try:
         entries = queue_service.build_queue(current_user, utcnow())
     except queue_service.QueueRaced:  # the morning job built it at the same moment: show that one
-        flash("The queue was just rebuilt; here it is.", "info")
+        flash(gettext("The queue was just rebuilt; here it is."), "info")
     else:
-        flash(f"Your queue has {len(entries)} calls.", "success")
+        flash(gettext("Your queue has %(value)s calls.", value=len(entries)), "success")
     db.session.commit()
     return redirect(url_for(".work_next" if request.form.get("then") == "work" else ".my_day"))
 
@@ -190,7 +193,7 @@ def _render_work(entry, form, status=200):
 def work_entry(entry_id: int):
     entry = _own_entry(entry_id)
     if entry.status != "queued":
-        flash(f"{entry.contact.full_name} was already logged today.", "info")
+        flash(gettext("%(full_name)s was already logged today.", full_name=entry.contact.full_name), "info")
         return redirect(url_for(".work_next"))
     return _render_work(entry, LogCallForm(formdata=None))
 
@@ -202,7 +205,7 @@ def _callback_time(text: str | None) -> datetime | None:
     try:
         naive = datetime.fromisoformat(text.strip())
     except ValueError:
-        raise ValidationFailed("invalid callback time", {"callback_at": "a date and time"}) from None
+        raise ValidationFailed(gettext("invalid callback time"), {"callback_at": gettext("a date and time")}) from None
     if naive.tzinfo is not None:
         return naive
     return naive.replace(tzinfo=ZoneInfo(current_user.time_zone or "UTC"))
@@ -233,7 +236,8 @@ def log_entry(entry_id: int):
         return redirect(url_for(".work_next"))
     if logged is None:
         return _render_work(entry, form, 422)
-    flash(f"Logged: {OUTCOME_LABELS[form.outcome.data]} with {entry.contact.full_name}.", "success")
+    flash(gettext("Logged: %(data)s with %(full_name)s.",
+                  data=gettext(OUTCOME_LABELS[form.outcome.data]), full_name=entry.contact.full_name), "success")
     return redirect(url_for(".work_next"))
 
 
@@ -306,7 +310,7 @@ def blocks():
             apply_errors=_block_errors)
         if created is None:
             return _render_blocks(form, settings_form, status)
-        flash("Time block saved.", "success")
+        flash(gettext("Time block saved."), "success")
         return redirect(url_for(".blocks"))
     return _render_blocks(BlockForm(formdata=None), settings_form)
 
@@ -333,7 +337,7 @@ def _block_errors(form, exc: ServiceError) -> None:
 @roles(*SALES)
 def delete_block(block_id: int):
     commit_or_abort(lambda: _resized(block_service.delete_block(current_user, block_id)))
-    flash("Time block deleted.", "success")
+    flash(gettext("Time block deleted."), "success")
     return redirect(url_for(".blocks"))
 
 
@@ -343,7 +347,7 @@ def save_settings():
     form = SettingsForm()
     if form.validate_on_submit():
         commit_or_abort(lambda: _resized(set_calls_per_hour(current_user, form.calls_per_hour.data, utcnow())))
-        flash("Settings saved.", "success")
+        flash(gettext("Settings saved."), "success")
         return redirect(url_for(".blocks"))
     return _render_blocks(BlockForm(formdata=None), form, 422)
 
@@ -352,7 +356,7 @@ def save_settings():
 @roles(*SALES)
 def regenerate_feed():
     commit_or_abort(lambda: regenerate_feed_token(current_user, utcnow()))
-    flash("New calendar feed URL: subscribe again with it; the old one no longer works.", "success")
+    flash(gettext("New calendar feed URL: subscribe again with it; the old one no longer works."), "success")
     return redirect(url_for(".blocks"))
 
 
@@ -432,7 +436,7 @@ def edit_script(script_id: int | None = None):
             form, lambda: save_script(current_user, _script_data(form), utcnow(), script_id),
             apply_errors=_script_errors)
         if saved is not None:
-            flash("Script saved.", "success")
+            flash(gettext("Script saved."), "success")
             return redirect(url_for(".scripts"))
     status = 422 if request.method == "POST" else 200
     return render_template("calls/script_form.html", form=form, script=script), status
@@ -449,7 +453,7 @@ def _script_errors(form, exc: ServiceError) -> None:
 @roles("manager", "admin")
 def remove_script(script_id: int):
     commit_or_abort(lambda: delete_script(current_user, script_id))
-    flash("Script deleted.", "success")
+    flash(gettext("Script deleted."), "success")
     return redirect(url_for(".scripts"))
 
 

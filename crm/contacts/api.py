@@ -54,6 +54,8 @@ class ContactIn(StrictModel):
     company_id: Id | None = None
     owner_id: Id | None = Field(None, description="a rep, manager or admin")
     time_zone: Text(64) | None = Field(None, description="IANA name such as Europe/Berlin")
+    language: Literal["en", "en-GB", "es", "es-ES"] | None = Field(
+        None, description="the language of mail and invites to this contact; null: the owner's")
     lifecycle_stage: LifecycleStage = "lead"
     do_not_contact: bool = False
     unsubscribed: bool = False
@@ -78,6 +80,7 @@ class ContactOut(OutModel):
     owner_id: int | None
     owner: UserRef | None
     time_zone: str | None
+    language: str | None
     lifecycle_stage: str
     do_not_contact: bool
     unsubscribed: bool

@@ -13,6 +13,7 @@ from crm.contacts.forms import COMPANY_FIELDS, CompanyForm, ConfirmForm, NoteFor
 from crm.contacts.panels import company_panels
 from crm.contacts.views import bp
 from crm.errors import ServiceError, ValidationFailed
+from crm.i18n import _ as gettext
 from crm.policy import require_edit
 from crm.timeutil import utcnow
 from crm.web.access import SALES, roles
@@ -79,7 +80,7 @@ def new_company():
         if form.validate_on_submit():
             company, status = _save_company(form, definitions, None)
             if company is not None:
-                flash(f"Company {company.name} created.", "success")
+                flash(gettext("Company %(company)s created.", company=company.name), "success")
                 return redirect(url_for(".show_company", company_id=company.id))
     return render_template("contacts/company_form.html", form=form, company=None), status
 
@@ -109,7 +110,7 @@ def edit_company(company_id: int):
         if form.validate_on_submit():
             saved, status = _save_company(form, definitions, company.id)
             if saved is not None:
-                flash("Company saved.", "success")
+                flash(gettext("Company saved."), "success")
                 return redirect(url_for(".show_company", company_id=company_id))
     return render_template("contacts/company_form.html", form=form, company=company), status
 
@@ -122,11 +123,11 @@ def delete_company(company_id: int):
     if form.validate_on_submit():
         name = company.name
         commit_or_abort(lambda: services.delete_company(current_user, company.id))
-        flash(f"Company {name} deleted.", "success")
+        flash(gettext("Company %(value)s deleted.", value=name), "success")
         return redirect(url_for(".list_companies"))
     return render_template(
         "_confirm.html", form=form, title=f"Delete {company.name}?",
-        message="The company and its timeline are deleted. Its contacts and deals stay, without a company.",
+        message=gettext("The company and its timeline are deleted. Its contacts and deals stay, without a company."),
         cancel_url=url_for(".show_company", company_id=company.id), action_label="Delete company",
     )
 
@@ -162,6 +163,6 @@ def add_company_note(company_id: int):
             on_form=(ValidationFailed,))
         if status != 200:
             return _render_company(company_id, form, status)
-        flash("Note added.", "success")
+        flash(gettext("Note added."), "success")
         return redirect(url_for(".show_company", company_id=company_id, _anchor="timeline"))
     return _render_company(company_id, form, 422)

@@ -13,6 +13,7 @@ from crm.auth.models import User
 from crm.contacts.models import CUSTOM_FIELD_TYPES, CustomField
 from crm.errors import Conflict, ValidationFailed
 from crm.extensions import db
+from crm.i18n import _
 from crm.policy import require_admin
 from crm.validation import has_control_chars
 
@@ -48,12 +49,12 @@ def define_custom_field(
     if field_type == "choice" and not choices:
         fields["choices"] = "a choice field needs at least one choice"
     if fields:
-        raise ValidationFailed("invalid custom field", fields)
+        raise ValidationFailed(_("invalid custom field"), fields)
     exists = db.session.scalar(
         select(CustomField.id).where(CustomField.entity == entity, CustomField.key == key)
     )
     if exists:
-        raise Conflict("field exists", {"key": "already defined"})
+        raise Conflict(_("field exists"), {"key": _("already defined")})
     count = len(list_custom_fields(entity))
     field = CustomField(
         entity=entity, key=key, label=label.strip(), field_type=field_type,
@@ -140,7 +141,7 @@ def clean_custom_values(
         except ValueError as exc:
             errors[f"custom.{key}"] = str(exc)
     if errors:
-        raise ValidationFailed("invalid custom field values", errors)
+        raise ValidationFailed(_("invalid custom field values"), errors)
     return clean
 
 

@@ -17,6 +17,7 @@ from crm.auth.services import sales_user_id
 from crm.contacts.custom_fields import clean_custom_values
 from crm.contacts.models import LIFECYCLE_STAGES, Company
 from crm.errors import ValidationFailed
+from crm.i18n import LANGUAGE_TAGS, normalize_language
 from crm.timeutil import is_valid_timezone
 from crm.validation import InputModel, check_web_url, get_by_id, has_control_chars, normalize_email
 
@@ -46,6 +47,16 @@ def _time_zone(value: Any) -> str | None:
     if tz and not is_valid_timezone(tz):
         raise ValueError("unknown IANA time zone")
     return tz
+
+
+def _language(value: Any) -> str | None:
+    """A contact's language tag (issue #17), or None: mail then follows the owner's."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    tag = normalize_language(value) if isinstance(value, str) else None
+    if tag not in LANGUAGE_TAGS:
+        raise ValueError(f"one of {', '.join(LANGUAGE_TAGS)}, or empty for the owner's")
+    return tag
 
 
 def _custom(entity: str, value: Any) -> dict[str, Any]:
@@ -92,6 +103,7 @@ class ContactUpdate(InputModel):
     x_url: Any = None
     source: Any = None
     time_zone: Any = None
+    language: Any = None
     lifecycle_stage: Any = None
     do_not_contact: Any = None
     unsubscribed: Any = None
@@ -121,6 +133,11 @@ class ContactUpdate(InputModel):
     @classmethod
     def _time_zone(cls, value: Any) -> str | None:
         return _time_zone(value)
+
+    @field_validator("language")
+    @classmethod
+    def _language(cls, value: Any) -> str | None:
+        return _language(value)
 
     @field_validator("lifecycle_stage")
     @classmethod

@@ -115,7 +115,9 @@ def _values(activity, names: dict, current_deal: int | None, show_contact: bool)
                                               d[key] if key != "duration_seconds" else int(d[key]))
             used.add(key)
     if d.get("outcome_label") or d.get("outcome"):
-        values["outcome"] = (d.get("outcome_label") or detail_value("outcome", d["outcome"])).lower()
+        # ``outcome_label`` is stored in English (crm.calls.models.OUTCOME_LABELS): read in the viewer's.
+        values["outcome"] = (_(d["outcome_label"]) if d.get("outcome_label")
+                             else detail_value("outcome", d["outcome"])).lower()
         used.update({"outcome", "outcome_label"})
     if d.get("amount") not in (None, ""):
         try:

@@ -45,6 +45,7 @@ from crm.contacts.panels import ContactPanel  # noqa: F401  (re-exported)
 from crm.contacts.timeline import record_activity, timeline  # noqa: F401  (timeline re-exported)
 from crm.errors import Conflict, NotFound, ValidationFailed
 from crm.extensions import db
+from crm.i18n import _
 from crm.policy import require_add_to_timeline, require_edit, require_sales
 from crm.textfold import folded, like_pattern
 from crm.validation import as_id
@@ -74,7 +75,7 @@ def create_company(actor: User, data: dict[str, Any], now: datetime) -> Company:
     require_sales(actor)
     clean = company_values(data, partial=False)
     if _domain_taken(clean.get("domain")):
-        raise Conflict("a company with this domain exists", {"domain": "already taken"})
+        raise Conflict(_("a company with this domain exists"), {"domain": _("already taken")})
     company = Company(created_at=now, updated_at=now, **{"custom": {}, **clean})
     db.session.add(company)
     db.session.flush()
@@ -86,7 +87,7 @@ def update_company(actor: User, company_id: int, data: dict[str, Any], now: date
     require_edit(actor, company)
     clean = company_values(data, partial=True)
     if _domain_taken(clean.get("domain"), except_id=company.id):
-        raise Conflict("a company with this domain exists", {"domain": "already taken"})
+        raise Conflict(_("a company with this domain exists"), {"domain": _("already taken")})
     if "custom" in clean:
         clean["custom"] = {**(company.custom or {}), **clean["custom"]}
     for key, value in clean.items():
@@ -110,10 +111,10 @@ def delete_company(actor: User, company_id: int) -> None:
 
 def get_company(company_id: int) -> Company:
     if as_id(company_id) is None:
-        raise NotFound("no such company")
+        raise NotFound(_("no such company"))
     company = db.session.get(Company, company_id)
     if company is None:
-        raise NotFound("no such company")
+        raise NotFound(_("no such company"))
     return company
 
 
@@ -165,7 +166,7 @@ def create_contact(actor: User, data: dict[str, Any], now: datetime) -> Contact:
     require_sales(actor)
     clean = contact_values(data, partial=False)
     if db.session.scalar(select(Contact.id).where(Contact.email == clean["email"])):
-        raise Conflict("a contact with this email exists", {"email": "already exists"})
+        raise Conflict(_("a contact with this email exists"), {"email": _("already exists")})
     if clean.get("company_id") is None:
         company = find_or_create_company_for_email(clean["email"], now)
         clean["company_id"] = company.id if company else None
@@ -188,7 +189,7 @@ def update_contact(actor: User, contact_id: int, data: dict[str, Any], now: date
     clean = contact_values(data, partial=True)
     if "email" in clean and clean["email"] != contact.email:
         if db.session.scalar(select(Contact.id).where(Contact.email == clean["email"])):
-            raise Conflict("a contact with this email exists", {"email": "already exists"})
+            raise Conflict(_("a contact with this email exists"), {"email": _("already exists")})
     if "custom" in clean:
         clean["custom"] = {**(contact.custom or {}), **clean["custom"]}
     for key, value in clean.items():
@@ -207,12 +208,12 @@ def delete_contact(actor: User, contact_id: int) -> None:
 
 def get_contact(contact_id: int) -> Contact:
     if as_id(contact_id) is None:
-        raise NotFound("no such contact")
+        raise NotFound(_("no such contact"))
     contact = db.session.get(
         Contact, contact_id, options=[joinedload(Contact.company), joinedload(Contact.owner)]
     )
     if contact is None:
-        raise NotFound("no such contact")
+        raise NotFound(_("no such contact"))
     return contact
 
 
@@ -261,11 +262,11 @@ def search_contacts(
         fields = {f.key: f for f in list_custom_fields("contact")}
         for key, value in custom.items():
             if key not in fields:
-                raise ValidationFailed("unknown custom field", {f"custom.{key}": "unknown"})
+                raise ValidationFailed(_("unknown custom field"), {f"custom.{key}": "unknown"})
             try:
                 query = query.where(custom_filter_clause(Contact, fields[key], value))
             except ValueError as exc:
-                raise ValidationFailed("bad filter", {f"custom.{key}": str(exc)}) from None
+                raise ValidationFailed(_("bad filter"), {f"custom.{key}": str(exc)}) from None
     total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
     columns = CONTACT_SORTS.get(sort, CONTACT_SORTS["name"])
     order = [c.desc() if descending else c.asc() for c in columns]
@@ -299,14 +300,14 @@ def add_note(
     if contact_id is None and company_id is None and deal_id is None:
         errors["contact_id"] = "a note belongs to a contact, company or deal"
     if errors:
-        raise ValidationFailed("invalid note", errors)
+        raise ValidationFailed(_("invalid note"), errors)
     if contact_id is not None:
         contact = get_contact(contact_id)
         company_id = company_id or contact.company_id
     if company_id is not None:
         get_company(company_id)
     if deal_id is not None and not _deal_exists(deal_id):
-        raise NotFound("no such deal")
+        raise NotFound(_("no such deal"))
     return record_activity(
         "note", now, contact_id=contact_id, company_id=company_id, deal_id=deal_id,
         user_id=actor.id, details={"body": body},

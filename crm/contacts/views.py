@@ -14,6 +14,8 @@ from crm.contacts.forms import CONTACT_FIELDS, LIFECYCLE_CHOICES, ConfirmForm, C
 from crm.contacts.models import LIFECYCLE_STAGES
 from crm.contacts.panels import contact_panels
 from crm.errors import ServiceError, ValidationFailed
+from crm.i18n import LANGUAGE_CHOICES, _
+from crm.i18n import _ as gettext
 from crm.policy import require_edit
 from crm.timeutil import utcnow
 from crm.web.access import SALES, roles
@@ -86,11 +88,12 @@ def list_contacts():
 
 def _contact_form(definitions, *, initial: dict | None = None, editing: bool = False):
     form = with_custom_fields(ContactForm, definitions)(data=initial or {})
-    form.company_id.choices = choice_list([("", "— none —" if editing else "— from the email's domain —")] + [
+    form.company_id.choices = choice_list([("", _("— none —") if editing else _("— from the email's domain —"))] + [
         (str(cid), name) for cid, name in services.company_choices()
     ])
-    form.owner_id.choices = sales_user_choices("— nobody —")
-    form.time_zone.choices = timezone_choices("— the company's, else UTC —")
+    form.owner_id.choices = sales_user_choices(_("— nobody —"))
+    form.time_zone.choices = timezone_choices(_("— the company's, else UTC —"))
+    form.language.choices = choice_list([("", _("— the owner's —"))] + list(LANGUAGE_CHOICES))
     return form
 
 
@@ -106,6 +109,7 @@ def _initial_from(contact) -> dict:
     for key in ("company_id", "owner_id"):
         data[key] = str(data[key]) if data[key] else ""
     data["time_zone"] = data["time_zone"] or ""
+    data["language"] = data["language"] or ""
     return {**data, **custom_form_data(list_custom_fields("contact"), contact.custom)}
 
 
@@ -125,7 +129,7 @@ def new_contact():
                 form, lambda: services.create_contact(current_user, data, utcnow()))
             if contact is not None:
                 log.info("contact %s created by user %s", contact.id, current_user.id)
-                flash(f"Contact {contact.full_name} created.", "success")
+                flash(gettext("Contact %(full_name)s created.", full_name=contact.full_name), "success")
                 return redirect(url_for(".show_contact", contact_id=contact.id))
     return render_template("contacts/form.html", form=form, contact=None), status
 
@@ -153,7 +157,7 @@ def edit_contact(contact_id: int):
             saved, status = commit_or_show_errors(
                 form, lambda: services.update_contact(current_user, contact.id, data, utcnow()))
             if saved is not None:
-                flash("Contact saved.", "success")
+                flash(gettext("Contact saved."), "success")
                 return redirect(url_for(".show_contact", contact_id=contact_id))
     return render_template("contacts/form.html", form=form, contact=contact), status
 
@@ -166,11 +170,11 @@ def delete_contact(contact_id: int):
     if form.validate_on_submit():
         name = contact.full_name
         commit_or_abort(lambda: services.delete_contact(current_user, contact.id))
-        flash(f"Contact {name} deleted.", "success")
+        flash(gettext("Contact %(value)s deleted.", value=name), "success")
         return redirect(url_for(".list_contacts"))
     return render_template(
         "_confirm.html", form=form, title=f"Delete {contact.full_name}?",
-        message="The contact and its timeline are deleted for good. Deals keep their other data.",
+        message=gettext("The contact and its timeline are deleted for good. Deals keep their other data."),
         cancel_url=url_for(".show_contact", contact_id=contact.id), action_label="Delete contact",
     )
 
@@ -207,7 +211,7 @@ def add_contact_note(contact_id: int):
             on_form=(ValidationFailed,))
         if status != 200:
             return _render_contact(contact_id, form, status)
-        flash("Note added.", "success")
+        flash(gettext("Note added."), "success")
         return redirect(url_for(".show_contact", contact_id=contact_id, _anchor="timeline"))
     return _render_contact(contact_id, form, 422)
 

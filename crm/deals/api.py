@@ -38,6 +38,7 @@ from crm.deals.models import DEAL_STATUSES
 from crm.deals.visible import deal_view
 from crm.errors import NotFound
 from crm.extensions import db
+from crm.i18n import _
 from crm.policy import require_personal_data
 from crm.timeutil import utcnow
 from crm.web.access import EVERYONE, SALES, roles
@@ -338,7 +339,7 @@ def _family(code: str):
     if len(code) <= 40 and "\x00" not in code:
         family = services.family_by_code(code)
     if family is None:
-        raise NotFound("no such product family")
+        raise NotFound(_("no such product family"))
     return family
 
 

@@ -11,6 +11,7 @@ from crm.deals.inputs import FamilyCreate, FamilyUpdate, StageInput
 from crm.deals.models import Deal, DealLine, ProductFamily, Stage
 from crm.errors import Conflict, NotFound
 from crm.extensions import db
+from crm.i18n import _
 from crm.policy import require_admin
 from crm.validation import as_id
 
@@ -25,10 +26,10 @@ def list_families(active_only: bool = False) -> list[ProductFamily]:
 
 def get_family(family_id: int) -> ProductFamily:
     if as_id(family_id) is None:
-        raise NotFound("no such product family")
+        raise NotFound(_("no such product family"))
     family = db.session.get(ProductFamily, family_id)
     if family is None:
-        raise NotFound("no such product family")
+        raise NotFound(_("no such product family"))
     return family
 
 
@@ -40,7 +41,7 @@ def create_family(actor: User, data: dict[str, Any]) -> ProductFamily:
     require_admin(actor)
     clean = FamilyCreate.parse(data).values()
     if family_by_code(clean["code"]):
-        raise Conflict("family code exists", {"code": "already taken"})
+        raise Conflict(_("family code exists"), {"code": _("already taken")})
     family = ProductFamily(**clean)
     db.session.add(family)
     db.session.flush()
@@ -52,7 +53,7 @@ def update_family(actor: User, family_id: int, data: dict[str, Any]) -> ProductF
     family = get_family(family_id)
     clean = FamilyUpdate.parse(data).values()
     if "code" in clean and clean["code"] != family.code and family_by_code(clean["code"]):
-        raise Conflict("family code exists", {"code": "already taken"})
+        raise Conflict(_("family code exists"), {"code": _("already taken")})
     for key, value in clean.items():
         setattr(family, key, value)
     db.session.flush()
@@ -65,7 +66,7 @@ def delete_family(actor: User, family_id: int) -> None:
     family = get_family(family_id)
     used = db.session.scalar(select(DealLine.id).where(DealLine.family_id == family.id).limit(1))
     if used:
-        raise Conflict("family has deal lines; deactivate it instead", {"id": "in use"})
+        raise Conflict(_("family has deal lines; deactivate it instead"), {"id": _("in use")})
     db.session.delete(family)
     db.session.flush()
 
@@ -89,10 +90,10 @@ def save_stage(
     name, prob, position = values.name, values.probability, values.position
     clash = db.session.scalar(select(Stage).where(Stage.name == name))
     if clash is not None and clash.id != stage_id:
-        raise Conflict("stage name exists", {"name": "already taken"})
+        raise Conflict(_("stage name exists"), {"name": _("already taken")})
     stage = db.session.get(Stage, stage_id) if stage_id else Stage()
     if stage is None:
-        raise NotFound("no such stage")
+        raise NotFound(_("no such stage"))
     if position is None and stage.id is None:
         position = (db.session.scalar(select(func.max(Stage.position))) or 0) + 1
     stage.name, stage.probability, stage.is_active = name, prob, is_active
@@ -105,10 +106,10 @@ def save_stage(
 
 def get_stage(stage_id: int) -> Stage:
     if as_id(stage_id) is None:
-        raise NotFound("no such stage")
+        raise NotFound(_("no such stage"))
     stage = db.session.get(Stage, stage_id)
     if stage is None:
-        raise NotFound("no such stage")
+        raise NotFound(_("no such stage"))
     return stage
 
 
@@ -123,7 +124,8 @@ def set_stage_active(actor: User, stage_id: int, active: bool) -> Stage:
         )
         if holding:
             raise Conflict(
-                f"{holding} open deal(s) are in this stage; move them first", {"is_active": "stage in use"}
+                _("%(holding)s open deal(s) are in this stage; move them first",
+                  holding=holding), {"is_active": _("stage in use")}
             )
     stage.is_active = active
     db.session.flush()

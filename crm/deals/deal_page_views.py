@@ -12,6 +12,7 @@ from crm.deals.forms import CloseForm, StageForm
 from crm.deals.views import bp, editable_deal
 from crm.deals.visible import deal_view
 from crm.errors import Conflict, ServiceError, ValidationFailed
+from crm.i18n import _ as gettext
 from crm.money.services import deal_in_base
 from crm.timeutil import utcnow
 from crm.web.access import EVERYONE, SALES, roles
@@ -77,7 +78,7 @@ def move_deal(deal_id: int):
             on_form=(ValidationFailed, Conflict), apply_errors=_action_errors)
         if status != 200:
             return _render_deal(deal_id, stage_form=form, status=status)
-        flash("Stage changed.", "success")
+        flash(gettext("Stage changed."), "success")
         return redirect(url_for(".show_deal", deal_id=deal_id))
     return _render_deal(deal_id, stage_form=form, status=422)
 
@@ -95,7 +96,7 @@ def close_deal(deal_id: int):
             on_form=(ValidationFailed, Conflict), apply_errors=_action_errors)
         if status != 200:
             return _render_deal(deal_id, close_form=form, status=status)
-        flash("Deal won. Well done!" if won else "Deal marked as lost.", "success")
+        flash(gettext("Deal won. Well done!") if won else gettext("Deal marked as lost."), "success")
         return redirect(url_for(".show_deal", deal_id=deal_id))
     return _render_deal(deal_id, close_form=form, status=422)
 
@@ -108,7 +109,7 @@ def reopen_deal(deal_id: int):
     if not form.validate_on_submit():
         abort(400)
     commit_or_abort(lambda: services.reopen_deal(current_user, deal.id, utcnow()))
-    flash("Deal reopened.", "success")
+    flash(gettext("Deal reopened."), "success")
     return redirect(url_for(".show_deal", deal_id=deal_id))
 
 
@@ -120,12 +121,12 @@ def delete_deal(deal_id: int):
     if form.validate_on_submit():
         name = deal.name
         commit_or_abort(lambda: services.delete_deal(current_user, deal.id))
-        flash(f"Deal {name} deleted.", "success")
+        flash(gettext("Deal %(value)s deleted.", value=name), "success")
         return redirect(url_for(".list_deals"))
     return render_template(
         "_confirm.html", form=form, title=f"Delete {deal.name}?",
-        message="The deal, its lines and its history are deleted for good. "
-                "To keep the record, close it as lost instead.",
+        message=gettext("The deal, its lines and its history are deleted for good. "
+                "To keep the record, close it as lost instead."),
         cancel_url=url_for(".show_deal", deal_id=deal.id), action_label="Delete deal",
     )
 
@@ -139,6 +140,6 @@ def add_deal_note(deal_id: int):
                                                                                utcnow()), on_form=(ValidationFailed,))
         if status != 200:
             return _render_deal(deal_id, note_form=form, status=status)
-        flash("Note added.", "success")
+        flash(gettext("Note added."), "success")
         return redirect(url_for(".show_deal", deal_id=deal_id, _anchor="timeline"))
     return _render_deal(deal_id, note_form=form, status=422)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from wtforms import FieldList, FormField, SelectField, StringField
 from wtforms.validators import Length
 
+from crm.i18n import _l
 from crm.web.formhelpers import CrmForm, CrmSubForm, choice_list
 
 # Empty line rows shown after the existing ones. Without JavaScript this is how many lines can
@@ -17,10 +18,10 @@ MAX_LINE_ROWS = 100
 class LineForm(CrmSubForm):
     """One product line. A plain ``Form``: the enclosing deal form carries the CSRF token."""
 
-    family = SelectField("Product family", choices=[], validate_choice=False)
-    quantity = StringField("Quantity", validators=[Length(max=20)],
+    family = SelectField(_l("Product family"), choices=[], validate_choice=False)
+    quantity = StringField(_l("Quantity"), validators=[Length(max=20)],
                            render_kw={"inputmode": "decimal", "placeholder": "Qty"})
-    unit_price = StringField("Unit price", validators=[Length(max=20)],
+    unit_price = StringField(_l("Unit price"), validators=[Length(max=20)],
                              render_kw={"inputmode": "decimal", "placeholder": "Unit price"})
 
     def is_blank(self) -> bool:
@@ -28,24 +29,24 @@ class LineForm(CrmSubForm):
 
 
 class DealForm(CrmForm):
-    name = StringField("Deal name", validators=[Length(max=200)])
-    company_id = SelectField("Company", choices=[], validate_choice=False)
-    contact_email = StringField("Primary contact (email)", validators=[Length(max=254)],
+    name = StringField(_l("Deal name"), validators=[Length(max=200)])
+    company_id = SelectField(_l("Company"), choices=[], validate_choice=False)
+    contact_email = StringField(_l("Primary contact (email)"), validators=[Length(max=254)],
                                 render_kw={"type": "email", "placeholder": "name@company.com"})
-    owner_id = SelectField("Owner", choices=[], validate_choice=False)
-    stage_id = SelectField("Stage", choices=[], validate_choice=False)
-    expected_close = StringField("Expected close", render_kw={"type": "date"})
-    currency = StringField("Currency", default="EUR", validators=[Length(max=3)],
+    owner_id = SelectField(_l("Owner"), choices=[], validate_choice=False)
+    stage_id = SelectField(_l("Stage"), choices=[], validate_choice=False)
+    expected_close = StringField(_l("Expected close"), render_kw={"type": "date"})
+    currency = StringField(_l("Currency"), default="EUR", validators=[Length(max=3)],
                            render_kw={"maxlength": 3, "class": "short"})
-    source = StringField("Source", validators=[Length(max=100)])
+    source = StringField(_l("Source"), validators=[Length(max=100)])
     lines = FieldList(FormField(LineForm), min_entries=SPARE_LINE_ROWS, max_entries=MAX_LINE_ROWS)
 
 
 class StageForm(CrmForm):
-    stage_id = SelectField("Move to stage", choices=[], validate_choice=False)
+    stage_id = SelectField(_l("Move to stage"), choices=[], validate_choice=False)
 
 
 class CloseForm(CrmForm):
-    outcome = SelectField("Outcome", choices=choice_list([("won", "Won"), ("lost", "Lost")]))
-    lost_reason = StringField("Reason (for a lost deal)", validators=[Length(max=200)],
+    outcome = SelectField(_l("Outcome"), choices=choice_list([("won", "Won"), ("lost", "Lost")]))
+    lost_reason = StringField(_l("Reason (for a lost deal)"), validators=[Length(max=200)],
                               render_kw={"placeholder": "e.g. price, timing, competitor"})

@@ -41,6 +41,7 @@ from crm.deals.models import DEAL_STATUSES, Deal, DealChange, DealLine, Stage
 from crm.deals.promises import PlanAnswers, ShipHold, delivery_month, ship_holds  # noqa: F401  (re-exported)
 from crm.errors import Conflict, NotFound, ValidationFailed
 from crm.extensions import db
+from crm.i18n import _
 from crm.money.services import RateBook, Total, conversion_day
 from crm.policy import require_edit, require_sales
 from crm.signals import deal_changed
@@ -134,8 +135,8 @@ def update_deal(actor: User, deal_id: int, data: dict[str, Any], now: datetime) 
     if "stage_id" in clean:
         stage = clean.pop("stage_id")
         if not deal.is_open:
-            raise Conflict("a closed deal's stage cannot change; reopen it first",
-                           {"stage_id": "deal is closed"})
+            raise Conflict(_("a closed deal's stage cannot change; reopen it first"),
+                           {"stage_id": _("deal is closed")})
         if stage.id != deal.stage_id:
             deal.stage, deal.stage_entered_at = stage, now
     for key, value in clean.items():
@@ -158,9 +159,9 @@ def close_deal(
     deal = get_deal(deal_id)
     require_edit(actor, deal)
     if not deal.is_open:
-        raise Conflict("deal is already closed", {"status": deal.status})
+        raise Conflict(_("deal is already closed"), {"status": deal.status})
     if not won and not (lost_reason or "").strip():
-        raise ValidationFailed("a lost deal needs a reason", {"lost_reason": "required"})
+        raise ValidationFailed(_("a lost deal needs a reason"), {"lost_reason": "required"})
     before = _tracked_values(deal)
     deal.status = "won" if won else "lost"
     deal.closed_on = closed_on or now.date()
@@ -202,14 +203,14 @@ def delete_deal(actor: User, deal_id: int) -> None:
 
 def get_deal(deal_id: int) -> Deal:
     if as_id(deal_id) is None:
-        raise NotFound("no such deal")
+        raise NotFound(_("no such deal"))
     deal = db.session.get(
         Deal, deal_id,
         options=[joinedload(Deal.stage), joinedload(Deal.company), joinedload(Deal.owner),
                  joinedload(Deal.contact), selectinload(Deal.lines).joinedload(DealLine.family)],
     )
     if deal is None:
-        raise NotFound("no such deal")
+        raise NotFound(_("no such deal"))
     return deal
 
 
@@ -226,7 +227,8 @@ def list_deals(
 ) -> Page:
     page, per_page = clamp_page(page, per_page)
     if status and status not in DEAL_STATUSES:
-        raise ValidationFailed("bad status filter", {"status": f"one of {', '.join(DEAL_STATUSES)}"})
+        raise ValidationFailed(
+            _("bad status filter"), {"status": _("one of %(value)s", value=', '.join(DEAL_STATUSES))})
     query = select(Deal).outerjoin(Company, Deal.company_id == Company.id)
     if q.strip():
         like = like_pattern(q)

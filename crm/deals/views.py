@@ -18,6 +18,7 @@ from crm.deals.forms import SPARE_LINE_ROWS, DealForm
 from crm.deals.models import DEAL_STATUSES
 from crm.deals.visible import board_view, deal_page_view
 from crm.errors import ServiceError
+from crm.i18n import _
 from crm.money.services import deals_in_base
 from crm.policy import require_edit
 from crm.timeutil import utcnow
@@ -223,7 +224,7 @@ def new_deal():
         if form.validate_on_submit():
             deal, status = _save_deal(form)
             if deal is not None:
-                flash(f"Deal {deal.name} created.", "success")
+                flash(_("Deal %(deal)s created.", deal=deal.name), "success")
                 return redirect(url_for(".show_deal", deal_id=deal.id))
     return render_template("deals/form.html", form=form, deal=None), status
 
@@ -250,7 +251,7 @@ def edit_deal(deal_id: int):
         if form.validate_on_submit():
             saved, status = _save_deal(form, deal)
             if saved is not None:
-                flash("Deal saved.", "success")
+                flash(_("Deal saved."), "success")
                 return redirect(url_for(".show_deal", deal_id=deal_id))
     return render_template("deals/form.html", form=form, deal=deal), status
 

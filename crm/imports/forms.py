@@ -5,6 +5,7 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
 from wtforms import RadioField, SelectField
 
+from crm.i18n import _l
 from crm.web.formhelpers import choice_list
 
 ENCODINGS = choice_list([
@@ -16,23 +17,23 @@ ENCODINGS = choice_list([
 
 
 class UploadForm(FlaskForm):
-    file = FileField("CSV file", validators=[
-        FileRequired("Choose a file."),
-        FileAllowed(["csv"], "Only .csv files can be imported (in Excel: Save as > CSV UTF-8)."),
+    file = FileField(_l("CSV file"), validators=[
+        FileRequired(_l("Choose a file.")),
+        FileAllowed(["csv"], _l("Only .csv files can be imported (in Excel: Save as > CSV UTF-8).")),
     ])
-    kind = RadioField("What the file holds", choices=choice_list([
-        ("contacts", "Contacts: one per row, with an email column"),
-        ("deals", "Deals: one row per deal line (product family, quantity, unit price)"),
+    kind = RadioField(_l("What the file holds"), choices=choice_list([
+        ("contacts", _l("Contacts: one per row, with an email column")),
+        ("deals", _l("Deals: one row per deal line (product family, quantity, unit price)")),
     ]), default="contacts")
     on_duplicate = RadioField(
-        "When a row matches an existing record (same email, same deal id)",
+        _l("When a row matches an existing record (same email, same deal id)"),
         choices=choice_list([
-            ("skip", "Skip the row and keep the record as it is"),
-            ("update", "Update the record with the row's non-empty cells"),
+            ("skip", _l("Skip the row and keep the record as it is")),
+            ("update", _l("Update the record with the row's non-empty cells")),
         ]),
         default="skip",
     )
-    encoding = SelectField("Encoding", choices=ENCODINGS, default="utf-8")
+    encoding = SelectField(_l("Encoding"), choices=ENCODINGS, default="utf-8")
 
 
 class MappingFormBase(FlaskForm):

@@ -20,6 +20,7 @@ from sqlalchemy import func, insert, select
 from crm.auth.models import User
 from crm.errors import NotFound, ValidationFailed
 from crm.extensions import db
+from crm.i18n import _
 from crm.imports.contacts import ContactImporter
 from crm.imports.deals import DealImporter
 from crm.imports.emailcache import memoized_domain_checks
@@ -159,7 +160,7 @@ def new_upload_path() -> Path:
 def stored_file(name: str) -> Path:
     """The upload called ``name``; refuses anything that is not a bare generated name."""
     if not name or Path(name).name != name or not name.endswith(".csv"):
-        raise NotFound("no such upload")
+        raise NotFound(_("no such upload"))
     return upload_dir() / name
 
 
@@ -191,7 +192,7 @@ def queue_import(
     if not path.exists():
         errors["file"] = "the uploaded file is gone; upload it again"
     if errors:
-        raise ValidationFailed("cannot queue this import", errors)
+        raise ValidationFailed(_("cannot queue this import"), errors)
     job = ImportJob(
         user_id=actor.id, kind=kind, filename=filename[:255], stored_path=stored_name,
         encoding=encoding, mapping=mapping.as_json(), on_duplicate=on_duplicate, status="queued",
@@ -225,7 +226,7 @@ def get_job(actor: User, job_id: int) -> ImportJob:
     """A job its owner (or an admin) may see; anyone else gets NotFound, not a hint it exists."""
     job = db.session.scalar(visible_jobs_query(actor).where(ImportJob.id == job_id))
     if job is None:
-        raise NotFound("no such import")
+        raise NotFound(_("no such import"))
     return job
 
 

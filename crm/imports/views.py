@@ -27,6 +27,7 @@ from flask_login import current_user
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from crm.errors import NotFound, ServiceError
+from crm.i18n import _ as gettext
 from crm.imports import services
 from crm.imports.csvsafe import safe_cell
 from crm.imports.forms import UploadForm, mapping_form
@@ -133,7 +134,7 @@ def _discard_pending() -> None:
 def map_columns():
     pending = session.get(PENDING)
     if not pending:
-        flash("Upload a file first.", "info")
+        flash(gettext("Upload a file first."), "info")
         return redirect(url_for("imports.new_import"))
     try:
         path = services.stored_file(pending["name"])
@@ -141,7 +142,7 @@ def map_columns():
         samples = services.sample_rows(path, pending["encoding"])
     except (ImportAborted, ServiceError, OSError):
         session.pop(PENDING, None)
-        flash("The uploaded file is no longer available; please upload it again.", "error")
+        flash(gettext("The uploaded file is no longer available; please upload it again."), "error")
         return redirect(url_for("imports.new_import"))
     form = mapping_form(detected.headers, target_choices(pending["kind"]), detected.targets)
     if form.validate_on_submit():
@@ -176,7 +177,7 @@ def _queue(pending: dict, headers: list[str], targets: list[str], form):
     if job is None:
         return None
     session.pop(PENDING, None)
-    flash("Import queued: it starts within a few seconds.", "success")
+    flash(gettext("Import queued: it starts within a few seconds."), "success")
     return job
 
 
@@ -184,7 +185,7 @@ def _queue(pending: dict, headers: list[str], targets: list[str], form):
 @roles(*SALES)
 def cancel_upload():
     _discard_pending()
-    flash("Upload discarded.", "info")
+    flash(gettext("Upload discarded."), "info")
     return redirect(url_for("imports.new_import"))
 
 

@@ -26,6 +26,7 @@ from sqlalchemy import select, update
 from crm.auth.models import User
 from crm.errors import NotFound, ServiceError
 from crm.extensions import db
+from crm.i18n import _
 from crm.jobs.claims import claim_oldest, clock_from
 from crm.jobs.models import OPEN_STATUSES, BackgroundJob
 from crm.scheduler import IntervalTrigger, Job
@@ -90,7 +91,7 @@ def get_job_for(actor: User, job_id, kind: str | None = None) -> BackgroundJob:
     """A job ``actor`` may see (404 otherwise: whether it exists is not theirs to know)."""
     job = db.session.get(BackgroundJob, as_id(job_id)) if as_id(job_id) else None
     if job is None or (kind is not None and job.kind != kind) or not can_see(actor, job):
-        raise NotFound("no such job")
+        raise NotFound(_("no such job"))
     return job
 
 
@@ -162,7 +163,7 @@ def run_job(job: BackgroundJob, clock: Callable[[], datetime]) -> str:
     kind = KINDS.get(job.kind)
     try:
         if kind is None:
-            raise JobFailed(f"unknown kind of job {job.kind!r}")
+            raise JobFailed(_("unknown kind of job %(kind)s", kind=f'{job.kind!r}'))
         kind.run(run)
         status, error = "done", None
     except ClaimLost:

@@ -17,6 +17,7 @@ from crm.api.schemas import Id, OutModel, PageOut, QueryModel, StrictModel, Text
 from crm.contacts.models import Contact
 from crm.errors import NotFound, ServiceError, ValidationFailed
 from crm.extensions import db, limiter
+from crm.i18n import _
 from crm.mail import imap_accounts
 from crm.mail.inbound.process import process_inbound
 from crm.mail.outbound import outbox
@@ -102,11 +103,11 @@ def send_later(body: OneOffIn):
     now = utcnow()
     contact = get_by_id(Contact, body.contact_id)
     if contact is None:
-        raise NotFound("no such contact")
+        raise NotFound(_("no such contact"))
     require_edit(api_user(), contact)
     due_at = body.due_at or now
     if due_at.tzinfo is None:
-        raise ValidationFailed("invalid request body", {"due_at": "give a time zone (e.g. Z)"})
+        raise ValidationFailed(_("invalid request body"), {"due_at": _("give a time zone (e.g. Z)")})
     email = outbox.send_later(actor=api_user(), contact=contact, subject=body.subject, text_body=body.text_body,
                               html_body=body.html_body, due_at=due_at, now=now)
     db.session.commit()
@@ -162,20 +163,20 @@ def check_inbound_secret() -> None:
     given = request.headers.get("X-Inbound-Secret", "")
     # Constant-time compare; with no secret configured the webhook is closed.
     if not expected or not hmac.compare_digest(given.encode("utf-8", "replace"), expected.encode("utf-8")):
-        raise Unauthorized("a valid X-Inbound-Secret header is required")
+        raise Unauthorized(_("a valid X-Inbound-Secret header is required"))
 
 
 def read_raw_message() -> bytes:
     limit = int(current_app.config["MAIL_INBOUND_MAX_BYTES"])
     if (request.content_length or 0) > limit:
-        raise PayloadTooLarge(f"a message may be at most {limit} bytes")
+        raise PayloadTooLarge(_("a message may be at most %(limit)s bytes", limit=limit))
     if request.mimetype != "message/rfc822":
-        raise UnsupportedInbound("send the raw message with Content-Type: message/rfc822")
+        raise UnsupportedInbound(_("send the raw message with Content-Type: message/rfc822"))
     raw = request.stream.read(limit + 1)
     if len(raw) > limit:
-        raise PayloadTooLarge(f"a message may be at most {limit} bytes")
+        raise PayloadTooLarge(_("a message may be at most %(limit)s bytes", limit=limit))
     if not raw.strip():
-        raise ServiceError("the message is empty")
+        raise ServiceError(_("the message is empty"))
     return raw
 
 
@@ -281,7 +282,7 @@ def put_my_mailbox(body: MailboxConnectionIn):
           description="The settings and the stored password are deleted; 404 when none was connected.")
 def delete_my_mailbox():
     if not imap_accounts.remove_imap_account(api_user()):
-        raise NotFound("no mailbox connected")
+        raise NotFound(_("no mailbox connected"))
     db.session.commit()
     return MailboxConnectionOut(connected=False)
 

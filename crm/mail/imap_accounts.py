@@ -16,6 +16,7 @@ from sqlalchemy import delete, select
 from crm.auth.models import User
 from crm.errors import ValidationFailed
 from crm.extensions import db
+from crm.i18n import _
 from crm.mail.credentials import UnreadableCredentials, decrypt, encrypt, reencrypt
 from crm.mail.inbound.imap import ConnectionReport, ImapSettings, try_connection
 from crm.mail.inputs import ImapAccountInput
@@ -74,7 +75,7 @@ def check_imap_connection(user: User, data: dict[str, Any] | None = None) -> Con
     account = get_imap_account(user)
     if data is None:
         if account is None:
-            raise ValidationFailed("no mailbox connected", {"host": "required"})
+            raise ValidationFailed(_("no mailbox connected"), {"host": "required"})
         data = {"host": account.host, "port": account.port, "security": account.security,
                 "username": account.username, "folders": account.folders}
     values = ImapAccountInput.parse(data)
@@ -85,11 +86,11 @@ def check_imap_connection(user: User, data: dict[str, Any] | None = None) -> Con
 
 def _stored_password(account: ImapAccount | None) -> str:
     if account is None:
-        raise ValidationFailed("check the mailbox settings", {"password": PASSWORD_REQUIRED})
+        raise ValidationFailed(_("check the mailbox settings"), {"password": PASSWORD_REQUIRED})
     try:
         return decrypt(account.password_encrypted)
     except UnreadableCredentials:
-        raise ValidationFailed("check the mailbox settings", {"password": PASSWORD_AGAIN}) from None
+        raise ValidationFailed(_("check the mailbox settings"), {"password": PASSWORD_AGAIN}) from None
 
 
 def _require_usable_password(account: ImapAccount | None, password: str | None) -> None:

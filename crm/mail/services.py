@@ -28,6 +28,7 @@ from __future__ import annotations
 from markupsafe import escape
 from sqlalchemy import select
 
+from crm.auth.models import User
 from crm.extensions import db
 from crm.mail.imap_accounts import (
     check_imap_connection,
@@ -68,5 +69,9 @@ class Signature(str):
 
 
 def mailbox_signature(user_id: int) -> Signature:
-    """The rep's mailbox signature, "" when they have no mailbox yet."""
+    """The rep's signature: the one they set on their account page (issue #17), else their
+    mailbox's, "" when they have neither."""
+    own = db.session.scalar(select(User.signature).where(User.id == user_id))
+    if own:
+        return Signature(own)
     return Signature(db.session.scalar(select(Mailbox.signature).where(Mailbox.user_id == user_id)) or "")

@@ -24,6 +24,8 @@ from crm.contacts.models import Contact
 from crm.contacts.services import ContactPanel
 from crm.errors import Conflict, PermissionDenied, ServiceError
 from crm.extensions import csrf, db, limiter
+from crm.i18n import _ as gettext
+from crm.i18n import _l, public_page_language
 from crm.mail import imap_accounts
 from crm.mail.models import InboundMessage, OutboundEmail
 from crm.mail.outbound import outbox
@@ -43,10 +45,10 @@ BOXES = (("scheduled", "Scheduled"), ("sent", "Sent"), ("failed", "Failed & canc
 # --- outbox ---------------------------------------------------------------------------------
 
 class SendLaterForm(FlaskForm):
-    contact_id = SelectField("To", validators=[DataRequired()], choices=[])
-    subject = StringField("Subject", validators=[DataRequired(), Length(max=998)])
-    text_body = TextAreaField("Message", validators=[DataRequired(), Length(max=100_000)])
-    send_at = DateTimeLocalField("Send at (your time zone; empty: now)", validators=[Optional()],
+    contact_id = SelectField(_l("To"), validators=[DataRequired()], choices=[])
+    subject = StringField(_l("Subject"), validators=[DataRequired(), Length(max=998)])
+    text_body = TextAreaField(_l("Message"), validators=[DataRequired(), Length(max=100_000)])
+    send_at = DateTimeLocalField(_l("Send at (your time zone; empty: now)"), validators=[Optional()],
                                  format="%Y-%m-%dT%H:%M")
 
 
@@ -87,7 +89,7 @@ def outbox_page():
 def send_later():
     form = _send_later_form()
     if not form.validate_on_submit():
-        flash("Please fill in the contact, subject and message.", "error")
+        flash(gettext("Please fill in the contact, subject and message."), "error")
         return redirect(url_for("mail.outbox_page"))
     now = utcnow()
     contact = get_by_id(Contact, form.contact_id.data)
@@ -104,7 +106,8 @@ def send_later():
         message=lambda exc: f"Not scheduled: {exc.message} ({'; '.join(exc.fields.values())})")
     if not scheduled:
         return redirect(url_for("mail.outbox_page"))
-    flash(f"Scheduled for {email.due_at.astimezone(_zone()).strftime('%d %b %Y %H:%M')}.", "success")
+    flash(gettext("Scheduled for %(astimezone)s.",
+                  astimezone=email.due_at.astimezone(_zone()).strftime('%d %b %Y %H:%M')), "success")
     return redirect(url_for("mail.outbox_page"))
 
 
@@ -128,7 +131,7 @@ def cancel_email(email_id: int):
     back = url_for("mail.outbox_page", box=request.form.get("box") if request.form.get("box") in dict(BOXES) else None)
     if not cancelled:
         return redirect(back)
-    flash("Email cancelled.", "success")
+    flash(gettext("Email cancelled."), "success")
     return redirect(back)
 
 
@@ -138,7 +141,7 @@ def retry_email(email_id: int):
     _, queued = commit_or_flash(lambda: outbox.retry_email(current_user, email_id, utcnow()),
                                 refusals=(Conflict, PermissionDenied))
     if queued:
-        flash("Email queued again: it leaves with the next send.", "success")
+        flash(gettext("Email queued again: it leaves with the next send."), "success")
     return redirect(url_for("mail.outbox_page", box="scheduled" if queued else "failed"))
 
 
@@ -157,12 +160,14 @@ def unsubscribe(token: str):
     if contact is None:
         return render_template("mail/unsubscribe.html", invalid=True), 404
     if request.method != "POST":  # GET and HEAD (link scanners) only show the confirmation
-        return render_template("mail/unsubscribe.html", token=token, done=contact.unsubscribed,
-                               address=_masked(contact.email))
+        with public_page_language(contact):  # the contact's language unless they switched
+            return render_template("mail/unsubscribe.html", token=token, done=contact.unsubscribed,
+                                   address=_masked(contact.email))
     unsubscribe_contact(contact, utcnow(), via="one_click" if request.form.get("List-Unsubscribe") else "page",
                         email=email)
     db.session.commit()
-    return render_template("mail/unsubscribe.html", done=True, address=_masked(contact.email))
+    with public_page_language(contact):
+        return render_template("mail/unsubscribe.html", done=True, address=_masked(contact.email))
 
 
 def _masked(address: str) -> str:
@@ -190,16 +195,16 @@ CONTACT_PANEL = ContactPanel(key="mail", template="mail/_contact_panel.html", lo
 # --- the rep's mailbox connection (a section of the account page) ------------------------------
 
 class MailboxConnectionForm(FlaskForm):
-    host = StringField("IMAP server", validators=[Length(max=253)], render_kw={"autocomplete": "off",
+    host = StringField(_l("IMAP server"), validators=[Length(max=253)], render_kw={"autocomplete": "off",
                                                                                 "placeholder": "imap.example.com"})
-    security = SelectField("Security", choices=choice_list([
+    security = SelectField(_l("Security"), choices=choice_list([
         ("ssl", "SSL/TLS (port 993)"), ("starttls", "STARTTLS (port 143)"),
         ("none", "None (a server on this machine only)")]), default="ssl")
-    port = StringField("Port (empty: the usual one)", validators=[Length(max=5)])
-    username = StringField("User name", validators=[Length(max=254)], render_kw={"autocomplete": "off"})
-    password = PasswordField("Password or app password", validators=[Length(max=500)],
+    port = StringField(_l("Port (empty: the usual one)"), validators=[Length(max=5)])
+    username = StringField(_l("User name"), validators=[Length(max=254)], render_kw={"autocomplete": "off"})
+    password = PasswordField(_l("Password or app password"), validators=[Length(max=500)],
                              render_kw={"autocomplete": "new-password"})
-    folders = TextAreaField("Folders to read (one per line)", default="INBOX", validators=[Length(max=4500)],
+    folders = TextAreaField(_l("Folders to read (one per line)"), default="INBOX", validators=[Length(max=4500)],
                             render_kw={"rows": 3})
 
     def settings(self) -> dict:
@@ -241,7 +246,8 @@ def mailbox_settings():
         form, lambda: imap_accounts.save_imap_account(current_user, form.settings(), utcnow()))
     if saved is None:
         return _render_mailbox(form, account, status=status)
-    flash("Mailbox connected: replies, out-of-office notices and bounces are read from it every minute.", "info")
+    flash(gettext("Mailbox connected: replies, out-of-office notices and bounces are read from it every minute."),
+          "info")
     return redirect(url_for("mail.mailbox_settings"))
 
 
@@ -250,5 +256,5 @@ def mailbox_settings():
 def disconnect_mailbox():
     if imap_accounts.remove_imap_account(current_user):
         db.session.commit()
-        flash("Mailbox disconnected; its settings and password were deleted.", "info")
+        flash(gettext("Mailbox disconnected; its settings and password were deleted."), "info")
     return redirect(url_for("mail.mailbox_settings"))

@@ -15,6 +15,7 @@ from crm.api.routing import ApiRoutes
 from crm.api.schemas import Id, OutModel, QueryModel, StrictModel, Text, TimeZoneName, UtcDateTime
 from crm.errors import Conflict, ServiceError, ValidationFailed
 from crm.extensions import db, limiter
+from crm.i18n import _
 from crm.meetings import services
 from crm.meetings.invites import manage_url
 from crm.timeutil import utcnow
@@ -235,7 +236,8 @@ def check_location(kind: str | None, value: str | None) -> None:
         try:
             check_web_url(value, max_length=500)
         except ValueError as exc:
-            raise ValidationFailed("invalid meeting type", {"location_value": f"the video link: {exc}"}) from None
+            raise ValidationFailed(
+                _("invalid meeting type"), {"location_value": _("the video link: %(exc)s", exc=exc)}) from None
 
 
 def _type_data(body) -> dict[str, Any]:

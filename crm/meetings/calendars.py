@@ -19,6 +19,7 @@ from sqlalchemy import delete, select
 
 from crm.errors import NotFound, ValidationFailed
 from crm.extensions import db
+from crm.i18n import _
 from crm.meetings.models import ExternalBusy, ExternalCalendar
 from crm.validation import check_web_url, get_by_id
 
@@ -44,24 +45,25 @@ def _as_utc(value, zone: ZoneInfo) -> datetime:
         return aware.astimezone(timezone.utc)
     if isinstance(value, date):
         return datetime.combine(value, time(0), tzinfo=zone).astimezone(timezone.utc)
-    raise CalendarError("event without a usable start")
+    raise CalendarError(_("event without a usable start"))
 
 
 def busy_from_ics(data: bytes, *, zone_name: str, start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
     """Busy (start, end) pairs of every opaque event occurrence overlapping [start, end)."""
     if len(data) > MAX_ICS_BYTES:
-        raise CalendarError(f"the calendar is larger than {MAX_ICS_BYTES // 1024 // 1024} MB")
+        raise CalendarError(_("the calendar is larger than %(MAX_ICS_BYTES)s MB",
+                              MAX_ICS_BYTES=MAX_ICS_BYTES // 1024 // 1024))
     try:
         calendar = icalendar.Calendar.from_ical(data)
     except Exception as exc:  # icalendar raises ValueError and friends on junk
-        raise CalendarError("not an iCalendar file") from exc
+        raise CalendarError(_("not an iCalendar file")) from exc
     if calendar.name != "VCALENDAR":
-        raise CalendarError("not an iCalendar file")
+        raise CalendarError(_("not an iCalendar file"))
     zone = ZoneInfo(zone_name)
     try:
         occurrences = recurring_ical_events.of(calendar).between(start, end)
     except Exception as exc:
-        raise CalendarError(f"the calendar could not be expanded: {exc}") from exc
+        raise CalendarError(_("the calendar could not be expanded: %(exc)s", exc=exc)) from exc
     busy = []
     for event in occurrences:
         if event.name != "VEVENT":
@@ -83,7 +85,7 @@ def busy_from_ics(data: bytes, *, zone_name: str, start: datetime, end: datetime
         if finish > begin:
             busy.append((begin, finish))
         if len(busy) > MAX_EVENTS:
-            raise CalendarError("the calendar has too many events")
+            raise CalendarError(_("the calendar has too many events"))
     return sorted(busy)
 
 
@@ -101,9 +103,10 @@ def fetch_ics(url: str) -> bytes:
     except CalendarError:
         raise
     except Exception as exc:  # noqa: BLE001  (bad URLs, truncated bodies, odd servers: all one answer)
-        raise CalendarError(f"could not fetch the feed: {type(exc).__name__}") from exc
+        raise CalendarError(_("could not fetch the feed: %(type)s", type=type(exc).__name__)) from exc
     if len(data) > MAX_ICS_BYTES:
-        raise CalendarError(f"the feed is larger than {MAX_ICS_BYTES // 1024 // 1024} MB")
+        raise CalendarError(_("the feed is larger than %(MAX_ICS_BYTES)s MB",
+                              MAX_ICS_BYTES=MAX_ICS_BYTES // 1024 // 1024))
     return data
 
 
@@ -116,17 +119,17 @@ class _CheckedRedirects(urllib.request.HTTPRedirectHandler):
 def _check_feed_address(url: str) -> None:
     parts = urllib.parse.urlsplit(url)
     if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
-        raise CalendarError("only http(s) feed addresses are supported")
+        raise CalendarError(_("only http(s) feed addresses are supported"))
     if current_app.config.get("CALENDAR_FEED_ALLOW_PRIVATE", False):
         return
     try:
         infos = socket.getaddrinfo(parts.hostname, parts.port or 443, proto=socket.IPPROTO_TCP)
     except (OSError, UnicodeError, ValueError):
-        raise CalendarError("the feed's host does not resolve") from None
+        raise CalendarError(_("the feed's host does not resolve")) from None
     for info in infos:
         address = ipaddress.ip_address(info[4][0].split("%")[0])
         if not address.is_global:
-            raise CalendarError("the feed address is not on the public internet")
+            raise CalendarError(_("the feed address is not on the public internet"))
 
 
 # --- services ---------------------------------------------------------------------------------
@@ -159,7 +162,9 @@ def add_feed(user, name: str, url: str, now: datetime, *, fetch: bool = True) ->
     try:
         check_web_url(url, max_length=2000)
     except ValueError as problem:
-        raise ValidationFailed("invalid calendar", {"url": f"an http(s) address of an .ics feed: {problem}"}) from None
+        raise ValidationFailed(
+            _("invalid calendar"),
+            {"url": _("an http(s) address of an .ics feed: %(problem)s", problem=problem)}) from None
     calendar = ExternalCalendar(user_id=user.id, name=(name or "Calendar feed").strip()[:120],
                                 kind="url", url=url, created_at=now)
     db.session.add(calendar)
@@ -177,7 +182,7 @@ def add_upload(user, name: str, data: bytes, now: datetime) -> ExternalCalendar:
     try:
         store_busy(calendar, data, user.time_zone or "UTC", now)
     except CalendarError as exc:
-        raise ValidationFailed("invalid calendar", {"file": str(exc)}) from None
+        raise ValidationFailed(_("invalid calendar"), {"file": str(exc)}) from None
     return calendar
 
 
@@ -190,7 +195,7 @@ def refresh_calendar(calendar: ExternalCalendar, zone_name: str, now: datetime) 
     except Exception as exc:  # noqa: BLE001  (one bad feed must never stop the others' refresh)
         if not isinstance(exc, CalendarError):
             log.exception("calendar %s: unexpected failure", calendar.id)
-            exc = CalendarError(f"could not read the feed: {type(exc).__name__}")
+            exc = CalendarError(_("could not read the feed: %(type)s", type=type(exc).__name__))
         calendar.last_fetched_at, calendar.last_error = now, str(exc)[:500]
         db.session.flush()
         log.warning("calendar %s: %s", calendar.id, exc)
@@ -205,7 +210,7 @@ def user_calendars(user_id: int) -> list[ExternalCalendar]:
 def get_own_calendar(user, calendar_id) -> ExternalCalendar:
     calendar = get_by_id(ExternalCalendar, calendar_id)
     if calendar is None or calendar.user_id != user.id:
-        raise NotFound("no such calendar")
+        raise NotFound(_("no such calendar"))
     return calendar
 
 

@@ -16,6 +16,7 @@ from wtforms import (
 )
 from wtforms.validators import InputRequired, Length, NumberRange, Optional, ValidationError
 
+from crm.i18n import _l
 from crm.meetings.calendars import feed_address
 from crm.timeutil import is_valid_timezone
 from crm.validation import check_web_url
@@ -46,12 +47,13 @@ def _hours_field(label: str) -> StringField:
 
 
 class MeetingTypeForm(CrmForm):
-    name = StringField("Name", validators=[InputRequired(), Length(max=120)])
-    slug = StringField("Link", validators=[InputRequired(), Length(max=80)],
+    name = StringField(_l("Name"), validators=[InputRequired(), Length(max=120)])
+    slug = StringField(_l("Link"), validators=[InputRequired(), Length(max=80)],
                        render_kw={"placeholder": "rita-30min"})
-    description = TextAreaField("Description", validators=[Optional(), Length(max=2000)])
-    duration_minutes = IntegerField("Duration (minutes)", default=30, validators=[InputRequired(), NumberRange(5, 720)])
-    time_zone = SelectField("Time zone of the hours", validate_choice=False, validators=[time_zone_name])
+    description = TextAreaField(_l("Description"), validators=[Optional(), Length(max=2000)])
+    duration_minutes = IntegerField(
+        _l("Duration (minutes)"), default=30, validators=[InputRequired(), NumberRange(5, 720)])
+    time_zone = SelectField(_l("Time zone of the hours"), validate_choice=False, validators=[time_zone_name])
     hours_0 = _hours_field("Monday")
     hours_1 = _hours_field("Tuesday")
     hours_2 = _hours_field("Wednesday")
@@ -59,22 +61,23 @@ class MeetingTypeForm(CrmForm):
     hours_4 = _hours_field("Friday")
     hours_5 = _hours_field("Saturday")
     hours_6 = _hours_field("Sunday")
-    buffer_before_minutes = IntegerField("Buffer before (minutes)", default=0,
+    buffer_before_minutes = IntegerField(_l("Buffer before (minutes)"), default=0,
                                          validators=[Optional(), NumberRange(0, 240)])
-    buffer_after_minutes = IntegerField("Buffer after (minutes)", default=0,
+    buffer_after_minutes = IntegerField(_l("Buffer after (minutes)"), default=0,
                                         validators=[Optional(), NumberRange(0, 240)])
-    min_notice_hours = IntegerField("Minimum notice (hours)", default=4, validators=[Optional(), NumberRange(0, 1440)])
-    not_today = BooleanField("Never on the same day")
-    horizon_days = IntegerField("Bookable days ahead", default=30, validators=[Optional(), NumberRange(1, 365)])
-    increment_minutes = IntegerField("Start times every (minutes)", default=30,
+    min_notice_hours = IntegerField(
+        _l("Minimum notice (hours)"), default=4, validators=[Optional(), NumberRange(0, 1440)])
+    not_today = BooleanField(_l("Never on the same day"))
+    horizon_days = IntegerField(_l("Bookable days ahead"), default=30, validators=[Optional(), NumberRange(1, 365)])
+    increment_minutes = IntegerField(_l("Start times every (minutes)"), default=30,
                                      validators=[Optional(), NumberRange(5, 720)])
-    daily_max = IntegerField("At most meetings a day", validators=[Optional(), NumberRange(1, 100)])
-    location_kind = SelectField("Location", choices=choice_list(LOCATION_CHOICES), validate_choice=False)
-    location_value = StringField("Video link, phone number or address", validators=[Optional(), Length(max=500)])
-    questions = TextAreaField("Questions (one per line; end with * if required)",
+    daily_max = IntegerField(_l("At most meetings a day"), validators=[Optional(), NumberRange(1, 100)])
+    location_kind = SelectField(_l("Location"), choices=choice_list(LOCATION_CHOICES), validate_choice=False)
+    location_value = StringField(_l("Video link, phone number or address"), validators=[Optional(), Length(max=500)])
+    questions = TextAreaField(_l("Questions (one per line; end with * if required)"),
                               validators=[Optional(), Length(max=3000)])
-    member_ids = SelectMultipleField("Team (round-robin): leave empty for a personal link", validate_choice=False)
-    is_active = BooleanField("Active", default=True)
+    member_ids = SelectMultipleField(_l("Team (round-robin): leave empty for a personal link"), validate_choice=False)
+    is_active = BooleanField(_l("Active"), default=True)
 
     HOURS_FIELDS = tuple(f"hours_{i}" for i in range(7))
 
@@ -137,8 +140,9 @@ class BookingForm(CrmForm):
     start = HiddenField()
     tz = HiddenField()
     src = HiddenField()
-    name = StringField("Your name", validators=[InputRequired(), Length(max=200)], render_kw={"autocomplete": "name"})
-    email = StringField("Email", validators=[InputRequired(), Length(max=254)],
+    name = StringField(
+        _l("Your name"), validators=[InputRequired(), Length(max=200)], render_kw={"autocomplete": "name"})
+    email = StringField(_l("Email"), validators=[InputRequired(), Length(max=254)],
                         render_kw={"type": "email", "autocomplete": "email"})
 
     def validate_tz(self, field) -> None:
@@ -150,7 +154,7 @@ class BookingForm(CrmForm):
 
 
 class CancelForm(CrmForm):
-    reason = StringField("Reason (optional)", validators=[Optional(), Length(max=500)])
+    reason = StringField(_l("Reason (optional)"), validators=[Optional(), Length(max=500)])
 
 
 def feed_url(form, field) -> None:
@@ -165,12 +169,12 @@ class ConfirmForm(CrmForm):
 
 
 class CalendarUrlForm(CrmForm):
-    name = StringField("Name", validators=[Optional(), Length(max=120)], render_kw={"placeholder": "Work calendar"})
-    url = StringField("Secret address in iCal format (https://... or webcal://...)",
+    name = StringField(_l("Name"), validators=[Optional(), Length(max=120)], render_kw={"placeholder": "Work calendar"})
+    url = StringField(_l("Secret address in iCal format (https://... or webcal://...)"),
                       validators=[InputRequired(), Length(max=2000), feed_url])
 
 
 class CalendarUploadForm(CrmForm):
-    name = StringField("Name", validators=[Optional(), Length(max=120)])
-    file = FileField("An .ics file")
+    name = StringField(_l("Name"), validators=[Optional(), Length(max=120)])
+    file = FileField(_l("An .ics file"))
 

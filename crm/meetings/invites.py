@@ -14,13 +14,15 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import icalendar
-from flask import current_app
+from flask import current_app, has_request_context
 
 from crm.contacts.models import Contact
 from crm.extensions import db
+from crm.i18n import _, force_language, language_for_contact, select_format_locale
 from crm.mail.services import enqueue_invite
 from crm.meetings.models import Meeting
 from crm.meetings.tokens import manage_token
+from crm.web.formatting import format_clock, format_when
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +34,7 @@ def manage_url(meeting: Meeting) -> str:
 
 
 def location_text(meeting: Meeting) -> str:
-    return meeting.location_value or {"phone": "Phone call", "video": "Video call"}.get(meeting.location_kind, "")
+    return meeting.location_value or {"phone": _("Phone call"), "video": _("Video call")}.get(meeting.location_kind, "")
 
 
 def build_calendar(meeting: Meeting, method: str, now: datetime) -> icalendar.Calendar:
@@ -69,28 +71,52 @@ def build_calendar(meeting: Meeting, method: str, now: datetime) -> icalendar.Ca
 
 
 def _when(meeting: Meeting, zone_name: str) -> str:
+    """"Monday, December 7, 2026, 9:00 AM–9:30 AM (America/Monterrey)" in the language being
+    rendered ("lunes, 7 de diciembre de 2026, 9:00 a.m.–9:30 a.m. ...")."""
     zone = ZoneInfo(zone_name or "UTC")
-    start, end = meeting.start_at.astimezone(zone), meeting.end_at.astimezone(zone)
-    return f"{start:%A %d %B %Y, %H:%M}–{end:%H:%M} ({zone_name})"
+    start = format_when(meeting.start_at, "full", zone=zone)
+    return f"{start}–{format_clock(meeting.end_at, zone)} ({zone_name})"
 
 
-def invite_text(meeting: Meeting, method: str, *, to_guest: bool, rescheduled: bool = False) -> tuple[str, str]:
-    """(subject, plain text) of one invite: times in the reader's zone, the guest's answers
+def invite_text(meeting: Meeting, method: str, *, to_guest: bool, rescheduled: bool = False,
+                language: str | None = None) -> tuple[str, str]:
+    """(subject, plain text) of one invite, in the reader's ``language`` (the guest's contact's,
+    else the booking page's; the host's own): times in the reader's zone, the guest's answers
     for the host, the manage links while the meeting stands."""
-    kind = "Cancelled" if method == "CANCEL" else ("Updated" if rescheduled else "Invitation")
+    with force_language(language):
+        return _invite_text(meeting, method, to_guest=to_guest, rescheduled=rescheduled)
+
+
+def _invite_text(meeting: Meeting, method: str, *, to_guest: bool, rescheduled: bool) -> tuple[str, str]:
+    if method == "CANCEL":
+        subject = _("Cancelled: %(title)s", title=meeting.title)
+    elif rescheduled:
+        subject = _("Updated: %(title)s", title=meeting.title)
+    else:
+        subject = _("Invitation: %(title)s", title=meeting.title)
     zone = meeting.guest_time_zone if to_guest else (meeting.host.time_zone or "UTC")
     link = manage_url(meeting)
-    lines = [f"{kind}: {meeting.title}", "", f"When: {_when(meeting, zone)}"]
+    lines = [subject, "", _("When: %(when)s", when=_when(meeting, zone))]
     if location_text(meeting):
-        lines.append(f"Where: {location_text(meeting)}")
+        lines.append(_("Where: %(where)s", where=location_text(meeting)))
     if method != "CANCEL":
-        lines += ["", f"Reschedule: {link}/reschedule", f"Cancel: {link}"]
+        lines += ["", _("Reschedule: %(url)s", url=f"{link}/reschedule"), _("Cancel: %(url)s", url=link)]
     if not to_guest and meeting.answers:
         # By the question's label ("Which plant?"), not its key ("q1"); a deleted question keeps its key.
         labels = {q.get("key"): q.get("label") or q.get("key")
                   for q in ((meeting.meeting_type.questions or []) if meeting.meeting_type else [])}
-        lines += ["", "Answers:"] + [f"- {labels.get(key, key)}: {value}" for key, value in meeting.answers.items()]
-    return f"{kind}: {meeting.title}", "\n".join(lines) + "\n"
+        lines += ["", _("Answers:")] + [f"- {labels.get(key, key)}: {value}" for key, value in meeting.answers.items()]
+    return subject, "\n".join(lines) + "\n"
+
+
+def guest_language(contact: Contact | None, host) -> str:
+    """The guest's language: their contact's, else the page they booked on (the visitor's
+    Accept-Language or switcher), else the host's."""
+    if contact is not None and contact.language:
+        return language_for_contact(contact)
+    if has_request_context():
+        return select_format_locale()
+    return getattr(host, "language", None) or "en"
 
 
 def queue_invites(meeting: Meeting, method: str, now: datetime, *, rescheduled: bool = False) -> list[int]:
@@ -101,7 +127,8 @@ def queue_invites(meeting: Meeting, method: str, now: datetime, *, rescheduled: 
     ids = []
     for to_guest, address, contact in ((True, meeting.guest_email, guest_contact),
                                        (False, meeting.host.email, None)):
-        subject, text = invite_text(meeting, method, to_guest=to_guest, rescheduled=rescheduled)
+        language = guest_language(contact, meeting.host) if to_guest else meeting.host.language
+        subject, text = invite_text(meeting, method, to_guest=to_guest, rescheduled=rescheduled, language=language)
         email = enqueue_invite(sender=meeting.host, contact=contact, to_address=address, subject=subject,
                                text_body=text, calendar_ics=ics, method=method, now=now)
         ids.append(email.id)

@@ -28,6 +28,8 @@ from crm.contacts.services import (
 )
 from crm.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from crm.extensions import db
+from crm.i18n import _ as gettext
+from crm.i18n import browser_language
 from crm.meetings import availability as av
 from crm.meetings.calendars import external_busy
 from crm.meetings.inputs import (  # noqa: F401  (limits re-exported for the API's schemas)
@@ -60,7 +62,8 @@ def _check_members(member_ids: list[int]) -> None:
     users = db.session.scalars(select(User).where(User.id.in_(member_ids))).all() if member_ids else []
     if len(users) != len(member_ids) or any(u.role not in ("rep", "manager", "admin") or not u.is_active
                                             for u in users):
-        raise ValidationFailed("invalid meeting type", {"member_ids": "every member must be an active sales user"})
+        raise ValidationFailed(
+            gettext("invalid meeting type"), {"member_ids": gettext("every member must be an active sales user")})
 
 
 def _slug_taken(slug: str, except_id: int | None = None) -> bool:
@@ -82,7 +85,9 @@ def _check_video_link(kind: str | None, value: str | None) -> None:
     try:
         check_web_url(value)
     except ValueError as problem:
-        raise ValidationFailed("invalid meeting type", {"location_value": f"video link: {problem}"}) from None
+        raise ValidationFailed(
+            gettext("invalid meeting type"),
+            {"location_value": gettext("video link: %(problem)s", problem=problem)}) from None
 
 
 def create_meeting_type(actor: User, data: dict[str, Any], now: datetime) -> MeetingType:
@@ -94,7 +99,7 @@ def create_meeting_type(actor: User, data: dict[str, Any], now: datetime) -> Mee
     _check_video_link(clean.get("location_kind", TYPE_DEFAULTS["location_kind"]),
                       clean.get("location_value", TYPE_DEFAULTS["location_value"]))
     if _slug_taken(clean["slug"]):
-        raise Conflict("this link is taken", {"slug": "already taken"})
+        raise Conflict(gettext("this link is taken"), {"slug": gettext("already taken")})
     member_ids = clean.pop("member_ids", [])
     meeting_type = MeetingType(owner_id=actor.id, created_at=now, updated_at=now, **{**TYPE_DEFAULTS, **clean})
     db.session.add(meeting_type)
@@ -107,9 +112,9 @@ def get_own_meeting_type(actor: User, meeting_type_id: Any) -> MeetingType:
     """A type the actor may change: their own; admins may change any."""
     meeting_type = get_by_id(MeetingType, meeting_type_id)
     if meeting_type is None:
-        raise NotFound("no such meeting type")
+        raise NotFound(gettext("no such meeting type"))
     if meeting_type.owner_id != actor.id and actor.role != "admin":
-        raise NotFound("no such meeting type")  # other reps' types are not even listed
+        raise NotFound(gettext("no such meeting type"))  # other reps' types are not even listed
     return meeting_type
 
 
@@ -122,7 +127,7 @@ def update_meeting_type(actor: User, meeting_type_id: Any, data: dict[str, Any],
     _check_video_link(clean.get("location_kind", meeting_type.location_kind),
                       clean.get("location_value", meeting_type.location_value))
     if "slug" in clean and _slug_taken(clean["slug"], except_id=meeting_type.id):
-        raise Conflict("this link is taken", {"slug": "already taken"})
+        raise Conflict(gettext("this link is taken"), {"slug": gettext("already taken")})
     if "member_ids" in clean:
         _set_members(meeting_type, clean.pop("member_ids"))
     for key, value in clean.items():
@@ -148,7 +153,7 @@ def public_meeting_type(slug: str) -> MeetingType:
     meeting_type = db.session.scalar(
         select(MeetingType).where(MeetingType.slug == slug, MeetingType.is_active.is_(True)))
     if meeting_type is None:
-        raise NotFound("no such booking link")
+        raise NotFound(gettext("no such booking link"))
     return meeting_type
 
 
@@ -221,12 +226,14 @@ def slots_for_days(meeting_type: MeetingType, now: datetime, start_day: date | N
                    visitor_tz: str) -> list[datetime]:
     """Free starts on the visitor's dates [start_day, start_day + days)."""
     if not is_valid_timezone(visitor_tz):
-        raise ValidationFailed("invalid time zone", {"tz": "not a known time zone"})
+        raise ValidationFailed(gettext("invalid time zone"), {"tz": gettext("not a known time zone")})
     days = max(1, min(int(days), MAX_DAYS))
     today = av.local_date(now, visitor_tz)
     start_day = start_day or today
     if abs((start_day - today).days) > MAX_DAYS_FROM_TODAY:
-        raise ValidationFailed("invalid start", {"start": f"within {MAX_DAYS_FROM_TODAY} days of today"})
+        raise ValidationFailed(
+            gettext("invalid start"),
+            {"start": gettext("within %(MAX_DAYS_FROM_TODAY)s days of today", MAX_DAYS_FROM_TODAY=MAX_DAYS_FROM_TODAY)})
     window_start, window_end = av.window_for_days(start_day, days, visitor_tz)
     return list(free_slots_by_host(meeting_type, now, window_start, window_end))
 
@@ -257,15 +264,16 @@ def parse_start(value: Any) -> datetime:
     try:
         parsed = datetime.fromisoformat(text)
     except ValueError:
-        raise ValidationFailed("invalid start", {"start": "an ISO 8601 time with offset"}) from None
+        raise ValidationFailed(gettext("invalid start"), {"start": gettext("an ISO 8601 time with offset")}) from None
     if parsed.tzinfo is None:
-        raise ValidationFailed("invalid start", {"start": "give the offset, e.g. 2026-03-10T09:00:00+01:00"})
+        raise ValidationFailed(
+            gettext("invalid start"), {"start": gettext("give the offset, e.g. 2026-03-10T09:00:00+01:00")})
     try:
         start = parsed.astimezone(av.UTC)
     except OverflowError:
-        raise ValidationFailed("invalid start", {"start": "out of range"}) from None
+        raise ValidationFailed(gettext("invalid start"), {"start": gettext("out of range")}) from None
     if not 1900 <= start.year <= 2999:  # the booking checks the real range; this keeps arithmetic safe
-        raise ValidationFailed("invalid start", {"start": "out of range"})
+        raise ValidationFailed(gettext("invalid start"), {"start": gettext("out of range")})
     return start
 
 
@@ -325,7 +333,7 @@ def _contact_for_guest(host: User, guest: Guest, now: datetime) -> Contact:
     if contact is None:
         return create_contact(host, {
             "email": guest.email, "first_name": first[:100], "last_name": last[:100],
-            "time_zone": guest.time_zone, "source": "meeting link",
+            "time_zone": guest.time_zone, "source": "meeting link", "language": browser_language(),
             "owner_id": host.id if host.role in ("rep", "manager", "admin") else None,
         }, now)
     updates: dict[str, Any] = {}
@@ -356,12 +364,13 @@ def book(meeting_type: MeetingType, start: datetime, guest: Guest, now: datetime
     free = free_slots_by_host(meeting_type, now, day_start, day_end)
     if start not in free:
         if _is_offered_ever(meeting_type, start, now):
-            raise Conflict("this time was just taken", {"start": "just taken, please pick another time"})
-        raise ValidationFailed("invalid start", {"start": "not a bookable time of this link"})
+            raise Conflict(
+                gettext("this time was just taken"), {"start": gettext("just taken, please pick another time")})
+        raise ValidationFailed(gettext("invalid start"), {"start": gettext("not a bookable time of this link")})
     host_id = pick_round_robin(meeting_type, free[start], now)
     host = db.session.get(User, host_id)
     if host is None:  # a member removed between the slot query and now: the slot is gone
-        raise Conflict("this time was just taken", {"start": "just taken, please pick another time"})
+        raise Conflict(gettext("this time was just taken"), {"start": gettext("just taken, please pick another time")})
     contact = _contact_for_guest(host, guest, now)
     enrollment_id, step_id = read_source_token(source_token)
     meeting = Meeting(
@@ -383,7 +392,8 @@ def book(meeting_type: MeetingType, start: datetime, guest: Guest, now: datetime
             db.session.add(meeting)
             db.session.flush()
     except IntegrityError:
-        raise Conflict("this time was just taken", {"start": "just taken, please pick another time"}) from None
+        raise Conflict(
+            gettext("this time was just taken"), {"start": gettext("just taken, please pick another time")}) from None
     _after_booking(meeting, contact, meeting_type, now)
     queue_invites(meeting, "REQUEST", now)
     return meeting
@@ -395,7 +405,8 @@ def _flush_or_conflict() -> None:
     try:
         db.session.flush()
     except IntegrityError:
-        raise Conflict("this time was just taken", {"start": "just taken, please pick another time"}) from None
+        raise Conflict(
+            gettext("this time was just taken"), {"start": gettext("just taken, please pick another time")}) from None
 
 
 def _is_offered_ever(meeting_type: MeetingType, start: datetime, now: datetime) -> bool:
@@ -453,7 +464,7 @@ def meeting_by_token(token: str) -> Meeting:
     found = read_manage_token(token)
     meeting = db.session.get(Meeting, found[0]) if found and 0 < found[0] <= 2**31 - 1 else None
     if found is None or meeting is None or meeting.uid != found[1]:
-        raise NotFound("this link is not valid")
+        raise NotFound(gettext("this link is not valid"))
     return meeting
 
 
@@ -487,18 +498,18 @@ def reschedule(meeting: Meeting, start: datetime, now: datetime) -> Meeting:
     invites are queued in this transaction.
     :raises Conflict: that time is not free"""
     if meeting.status != "confirmed":
-        raise Conflict("this meeting was cancelled", {"start": "the meeting is cancelled"})
+        raise Conflict(gettext("this meeting was cancelled"), {"start": gettext("the meeting is cancelled")})
     if meeting.start_at <= now:
-        raise Conflict("this meeting has already started", {"start": "too late to reschedule"})
+        raise Conflict(gettext("this meeting has already started"), {"start": gettext("too late to reschedule")})
     meeting_type = meeting.meeting_type
     if meeting_type is None:
-        raise Conflict("this booking link no longer exists", {"start": "cannot reschedule"})
+        raise Conflict(gettext("this booking link no longer exists"), {"start": gettext("cannot reschedule")})
     lock_hosts([meeting.host_id])
     # The meeting's own time must not block its new time.
     free = host_free_slots(meeting_type, meeting.host_id, now, start - timedelta(days=1),
                            start + timedelta(days=1), exclude_meeting_id=meeting.id)
     if start not in free:
-        raise Conflict("this time was just taken", {"start": "just taken, please pick another time"})
+        raise Conflict(gettext("this time was just taken"), {"start": gettext("just taken, please pick another time")})
     old_start = meeting.start_at
     meeting.start_at, meeting.end_at = start, start + (meeting.end_at - meeting.start_at)
     meeting.sequence += 1
@@ -528,7 +539,7 @@ def get_meeting_for(actor: User, meeting_id: Any) -> Meeting:
     """A meeting the actor hosts; managers see their team's, admins all."""
     meeting = get_by_id(Meeting, meeting_id)
     if meeting is None or not can_see(actor, meeting):
-        raise NotFound("no such meeting")
+        raise NotFound(gettext("no such meeting"))
     return meeting
 
 
@@ -540,7 +551,7 @@ def can_see(actor: User, meeting: Meeting) -> bool:
 
 def list_meetings(actor: User, *, scope: str, now: datetime, limit: int = 100) -> list[Meeting]:
     if actor.role not in ("rep", "manager", "admin"):
-        raise PermissionDenied("only sales users have meetings")
+        raise PermissionDenied(gettext("only sales users have meetings"))
     query = select(Meeting).where(Meeting.host_id == actor.id)
     if scope == "past":
         query = query.where(Meeting.start_at < now).order_by(Meeting.start_at.desc())

@@ -12,6 +12,7 @@ from flask_login import current_user
 from crm.contacts.services import ContactPanel
 from crm.errors import Conflict, ServiceError
 from crm.extensions import db, limiter
+from crm.i18n import _
 from crm.meetings import availability as av
 from crm.meetings import calendars, services
 from crm.meetings.forms import (
@@ -119,7 +120,7 @@ def booking_form(slug: str):
     try:
         start = services.parse_start(form.start.data)
     except ServiceError:
-        flash("Please pick a time first.", "error")
+        flash(_("Please pick a time first."), "error")
         return redirect(url_for("meetings.booking_page", slug=meeting_type.slug, tz=tz))
     status = 200
     if form.validate_on_submit():
@@ -189,7 +190,7 @@ def cancel_by_guest(token: str):
         abort(400)
     now = utcnow()
     commit_or_abort(lambda: services.cancel_meeting(meeting, now, reason=form.reason.data or ""))
-    flash("The meeting is cancelled. Both of you have been sent an update.", "success")
+    flash(_("The meeting is cancelled. Both of you have been sent an update."), "success")
     return redirect(url_for("meetings.manage", token=token))
 
 
@@ -208,7 +209,7 @@ def reschedule(token: str):
             form, lambda: services.reschedule(meeting, services.parse_start(request.form.get("start", "")), now),
             apply_errors=lambda _form, exc: flash(exc.fields.get("start") or exc.message, "error"))
         if moved is not None:
-            flash("The meeting has moved. An update is on its way to both of you.", "success")
+            flash(_("The meeting has moved. An update is on its way to both of you."), "success")
             return redirect(url_for("meetings.manage", token=token))
     now = utcnow()
     today = av.local_date(now, tz)
@@ -240,7 +241,7 @@ def cancel_meeting(meeting_id: int):
         abort(400)
     now = utcnow()
     commit_or_abort(lambda: services.cancel_as_user(current_user, meeting_id, now, form.reason.data or ""))
-    flash("Meeting cancelled; the guest has been told.", "success")
+    flash(_("Meeting cancelled; the guest has been told."), "success")
     return redirect(url_for("meetings.list_meetings"))
 
 
@@ -272,7 +273,7 @@ def new_type():
         created, status = commit_or_show_errors(
             form, lambda: services.create_meeting_type(current_user, form.service_data(), utcnow()))
         if created:
-            flash(f"Meeting type created: {services.public_url(created.slug)}", "success")
+            flash(_("Meeting type created: %(public_url)s", public_url=services.public_url(created.slug)), "success")
             return redirect(url_for("meetings.list_types"))
     elif request.method == "POST":
         status = 422
@@ -294,7 +295,7 @@ def edit_type(meeting_type_id: int):
         saved, status = commit_or_show_errors(
             form, lambda: services.update_meeting_type(current_user, meeting_type_id, form.service_data(), utcnow()))
         if saved:
-            flash("Meeting type saved.", "success")
+            flash(_("Meeting type saved."), "success")
             return redirect(url_for("meetings.list_types"))
     elif request.method == "POST":
         status = 422
@@ -307,7 +308,7 @@ def delete_type(meeting_type_id: int):
     if not ConfirmForm().validate_on_submit():
         abort(400)
     commit_or_abort(lambda: services.delete_meeting_type(current_user, meeting_type_id))
-    flash("Meeting type deleted; booked meetings stay.", "success")
+    flash(_("Meeting type deleted; booked meetings stay."), "success")
     return redirect(url_for("meetings.list_types"))
 
 
@@ -322,7 +323,9 @@ def list_calendars():
         created, status = commit_or_show_errors(
             url_form, lambda: calendars.add_feed(current_user, url_form.name.data, url_form.url.data, utcnow()))
         if created:
-            flash("Calendar added." if not created.last_error else f"Calendar added, but: {created.last_error}",
+            flash(_("Calendar added.")
+                  if not created.last_error else _("Calendar added, but: %(last_error)s",
+                                                   last_error=created.last_error),
                   "success" if not created.last_error else "error")
             return redirect(url_for("meetings.list_calendars"))
     elif request.method == "POST":
@@ -352,7 +355,7 @@ def upload_calendar():
         upload_form, lambda: calendars.add_upload(current_user, upload_form.name.data, data, utcnow()))
     if not created:
         return _calendars_page(url_form, upload_form, status)
-    flash(f"Calendar uploaded: {created.event_count} busy times.", "success")
+    flash(_("Calendar uploaded: %(event_count)s busy times.", event_count=created.event_count), "success")
     return redirect(url_for("meetings.list_calendars"))
 
 
@@ -366,11 +369,13 @@ def refresh_calendar(calendar_id: int):
     except ServiceError as exc:
         abort_for(exc)
     if calendar.kind != "url":
-        flash("Upload the file again to update it.", "error")
+        flash(_("Upload the file again to update it."), "error")
         return redirect(url_for("meetings.list_calendars"))
     ok = calendars.refresh_calendar(calendar, current_user.time_zone or "UTC", utcnow())
     db.session.commit()
-    flash("Calendar refreshed." if ok else f"Could not refresh: {calendar.last_error}", "success" if ok else "error")
+    flash(_("Calendar refreshed.")
+          if ok else _("Could not refresh: %(last_error)s",
+                       last_error=calendar.last_error), "success" if ok else "error")
     return redirect(url_for("meetings.list_calendars"))
 
 
@@ -380,7 +385,7 @@ def delete_calendar(calendar_id: int):
     if not ConfirmForm().validate_on_submit():
         abort(400)
     commit_or_abort(lambda: calendars.delete_calendar(current_user, calendar_id))
-    flash("Calendar removed.", "success")
+    flash(_("Calendar removed."), "success")
     return redirect(url_for("meetings.list_calendars"))
 
 

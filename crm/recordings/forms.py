@@ -6,6 +6,7 @@ from flask_wtf.file import FileField
 from wtforms import SelectField, StringField
 from wtforms.validators import Length, Optional
 
+from crm.i18n import _l
 from crm.web.formhelpers import CrmForm, choice_list
 
 LAYOUT_CHOICES = [
@@ -17,6 +18,7 @@ LAYOUT_CHOICES = [
 
 
 class AttachRecordingForm(CrmForm):
-    file = FileField("Audio file (WAV, FLAC, OGG/Opus or MP3)")
-    channels = SelectField("Channels", choices=choice_list(LAYOUT_CHOICES), default="", validators=[Optional()])
-    url = StringField("…or the recording's https URL at the phone system", validators=[Optional(), Length(max=2000)])
+    file = FileField(_l("Audio file (WAV, FLAC, OGG/Opus or MP3)"))
+    channels = SelectField(_l("Channels"), choices=choice_list(LAYOUT_CHOICES), default="", validators=[Optional()])
+    url = StringField(
+        _l("…or the recording's https URL at the phone system"), validators=[Optional(), Length(max=2000)])

@@ -9,6 +9,7 @@ from pathlib import Path
 from flask import Response, request, send_file
 from werkzeug.exceptions import RequestedRangeNotSatisfiable
 
+from crm.i18n import _
 from crm.recordings import storage
 from crm.recordings.models import Recording
 from crm.web.access import json_error
@@ -33,7 +34,8 @@ def send_audio(recording: Recording, path: Path) -> Response:
     except RequestedRangeNotSatisfiable:
         # answered here: the error handlers would drop the Content-Range the player needs
         size = path.stat().st_size
-        response = json_error(416, "range_not_satisfiable", f"the file has {size} bytes", {"range": f"0-{size - 1}"})
+        response = json_error(416, "range_not_satisfiable", _("the file has %(size)s bytes",
+                                                              size=size), {"range": f"0-{size - 1}"})
         response.headers["Content-Range"] = f"bytes */{size}"
     response.headers["Accept-Ranges"] = "bytes"
     response.headers["Content-Disposition"] = "inline"

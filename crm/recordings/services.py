@@ -14,6 +14,7 @@ from crm.auth.models import User
 from crm.contacts.models import Activity
 from crm.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from crm.extensions import db
+from crm.i18n import _
 from crm.policy import SALES_ROLES, can_edit_owned
 from crm.recordings import analysis, storage
 from crm.recordings.models import CHANNEL_LAYOUTS, Recording
@@ -72,7 +73,7 @@ def filter_recordings(query: Select, *, call_id: int | None = None, status: str 
 
 def require_listener_role(actor: User) -> None:
     if actor.role not in SALES_ROLES:
-        raise PermissionDenied("recordings are for sales users")
+        raise PermissionDenied(_("recordings are for sales users"))
 
 
 def recording_for(actor: User, recording_id) -> Recording:
@@ -82,7 +83,7 @@ def recording_for(actor: User, recording_id) -> Recording:
     recording_id = as_id(recording_id)
     recording = db.session.get(Recording, recording_id) if recording_id else None
     if recording is None or not can_listen(actor, recording):
-        raise NotFound("no such recording")
+        raise NotFound(_("no such recording"))
     return recording
 
 
@@ -103,10 +104,10 @@ def call_activity(actor: User, activity_id) -> Activity:
     activity_id = as_id(activity_id)
     activity = db.session.get(Activity, activity_id) if activity_id else None
     if activity is None or activity.kind != "call":
-        raise NotFound("no such call", {"call_id": "no call activity with this id"})
+        raise NotFound(_("no such call"), {"call_id": _("no call activity with this id")})
     caller = activity.user
     if not can_edit_owned(actor, activity.user_id, caller.manager_id if caller else None):
-        raise PermissionDenied("only the caller, their manager or an admin may attach a recording")
+        raise PermissionDenied(_("only the caller, their manager or an admin may attach a recording"))
     return activity
 
 
@@ -114,7 +115,7 @@ def check_layout(channels: str | None) -> str | None:
     if channels in (None, ""):
         return None
     if channels not in CHANNEL_LAYOUTS:
-        raise ValidationFailed("invalid channel layout", {"channels": "one of " + ", ".join(CHANNEL_LAYOUTS)})
+        raise ValidationFailed(_("invalid channel layout"), {"channels": "one of " + ", ".join(CHANNEL_LAYOUTS)})
     return channels
 
 
@@ -122,7 +123,7 @@ def _replaceable(activity: Activity) -> Recording | None:
     """The call's recording a new upload may take over: only a bare URL (``linked``)."""
     existing = db.session.scalar(select(Recording).where(Recording.activity_id == activity.id))
     if existing is not None and existing.status != "linked":
-        raise Conflict("this call already has a recording", {"file": "this call already has a recording"})
+        raise Conflict(_("this call already has a recording"), {"file": _("this call already has a recording")})
     return existing
 
 
@@ -135,7 +136,7 @@ def upload_recording(actor: User, call_id, upload, *, now: datetime, channels: s
     layout = check_layout(channels)
     activity = call_activity(actor, call_id)
     if upload is None or not getattr(upload, "filename", ""):
-        raise ValidationFailed("no file", {"file": "required: an audio file"})
+        raise ValidationFailed(_("no file"), {"file": _("required: an audio file")})
     recording = _replaceable(activity) or Recording(activity_id=activity.id)
     filename = (getattr(upload, "filename", "") or "")[:255]
     stored = storage.store_upload(upload.stream, activity.id, filename, getattr(upload, "mimetype", "") or "")
@@ -184,10 +185,11 @@ def validate_recording_url(url: str) -> str:
     try:
         url = check_web_url(url, max_length=MAX_URL)
     except ValueError as problem:
-        raise ValidationFailed("invalid recording URL",
-                               {"url": f"an https:// URL without credentials: {problem}"}) from None
+        raise ValidationFailed(_("invalid recording URL"),
+                               {"url": _("an https:// URL without credentials: %(problem)s",
+                                         problem=problem)}) from None
     if urlsplit(url).scheme.lower() != "https":
-        raise ValidationFailed("invalid recording URL", {"url": "an https:// URL without credentials"})
+        raise ValidationFailed(_("invalid recording URL"), {"url": _("an https:// URL without credentials")})
     return url
 
 
@@ -206,7 +208,7 @@ def audio_file(actor: User, recording_id) -> tuple[Recording, Path]:
     recording = recording_for(actor, recording_id)
     found = storage.path_for(recording.storage_key) if recording.storage_key else None
     if found is None:
-        raise NotFound("this recording has no stored audio", {"audio": "not stored here"})
+        raise NotFound(_("this recording has no stored audio"), {"audio": _("not stored here")})
     return recording, found
 
 
@@ -281,7 +283,7 @@ def retry_analysis(actor: User, recording_id, now: datetime) -> Recording:
     """Queue a failed recording's analysis again (the caller, their manager, an admin)."""
     recording = recording_for(actor, recording_id)
     if recording.status != "failed" or not recording.storage_key:
-        raise Conflict("only a failed upload can be analysed again", {"status": recording.status})
+        raise Conflict(_("only a failed upload can be analysed again"), {"status": recording.status})
     recording.status, recording.error, recording.progress, recording.attempts = "pending", None, 0, 0
     recording.heartbeat_at = None
     db.session.flush()

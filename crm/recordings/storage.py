@@ -25,6 +25,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from crm.errors import ServiceError, ValidationFailed
+from crm.i18n import _
 
 DEFAULT_MAX_BYTES = 200 * 1024 * 1024
 CHUNK = 1024 * 1024
@@ -114,27 +115,30 @@ def probe(path: Path) -> Probe:
         with soundfile.SoundFile(str(path)) as audio:
             found = _checked(audio)
     except soundfile.LibsndfileError:
-        raise ValidationFailed("unsupported file", {
-            "file": "not audio we can read: send WAV, FLAC, OGG (Vorbis/Opus) or MP3"}) from None
+        raise ValidationFailed(_("unsupported file"), {
+            "file": _("not audio we can read: send WAV, FLAC, OGG (Vorbis/Opus) or MP3")}) from None
     except (RuntimeError, ValueError, EOFError) as problem:
-        raise ValidationFailed("unsupported file", {"file": f"the audio could not be decoded: {problem}"}) from None
+        raise ValidationFailed(
+            _("unsupported file"),
+            {"file": _("the audio could not be decoded: %(problem)s", problem=problem)}) from None
     return found
 
 
 def _checked(audio: soundfile.SoundFile) -> Probe:
     if audio.format not in FORMATS:
-        raise ValidationFailed("unsupported file", {
-            "file": f"{audio.format_info} is not accepted: send WAV, FLAC, OGG (Vorbis/Opus) or MP3"})
+        raise ValidationFailed(_("unsupported file"), {
+            "file": _("%(format_info)s is not accepted: send WAV, FLAC, OGG (Vorbis/Opus) or MP3",
+                      format_info=audio.format_info)})
     if audio.channels not in (1, 2) or not 0 < audio.samplerate <= MAX_SAMPLE_RATE:
-        raise ValidationFailed("unsupported file", {"file": "one or two channels, at most 192 kHz"})
+        raise ValidationFailed(_("unsupported file"), {"file": _("one or two channels, at most 192 kHz")})
     head = audio.read(max(1, int(audio.samplerate * PROBE_SECONDS)), dtype="int16", always_2d=True)
     if audio.frames <= 0 or not len(head):
-        raise ValidationFailed("empty recording", {"file": "the file holds no audio"})
+        raise ValidationFailed(_("empty recording"), {"file": _("the file holds no audio")})
     tail_start = max(audio.frames - audio.samplerate, 0)
     audio.seek(tail_start)
     tail = audio.read(audio.frames - tail_start, dtype="int16", always_2d=True)
     if len(tail) < audio.frames - tail_start or any(note in audio.extra_info for note in TRUNCATION_NOTES):
-        raise ValidationFailed("truncated recording", {"file": "the file is cut short: its end is missing"})
+        raise ValidationFailed(_("truncated recording"), {"file": _("the file is cut short: its end is missing")})
     kind, content_type = FORMATS[audio.format]
     return Probe(kind, content_type, audio.samplerate, audio.channels, audio.frames)
 
@@ -148,8 +152,8 @@ def check_label(found: Probe, filename: str, declared_type: str) -> None:
     declared = DECLARED_TYPES.get(declared_type.split(";")[0].strip().lower())
     for claim, says in ((named, f"its name says .{extension}"), (declared, f"it was sent as {declared_type}")):
         if claim is not None and claim != found.format:
-            raise ValidationFailed("mislabelled recording", {
-                "file": f"the content is {found.format.upper()} audio but {says}"})
+            raise ValidationFailed(_("mislabelled recording"), {
+                "file": _("the content is %(upper)s audio but %(says)s", upper=found.format.upper(), says=says)})
 
 
 # --- writing ---------------------------------------------------------------------------------
@@ -167,7 +171,7 @@ def store_upload(stream: IO[bytes], activity_id: int, filename: str, declared_ty
     try:
         size, digest = _copy_limited(stream, temporary, max_bytes())
         if size == 0:
-            raise ValidationFailed("empty recording", {"file": "the file is empty (0 bytes)"})
+            raise ValidationFailed(_("empty recording"), {"file": _("the file is empty (0 bytes)")})
         found = probe(temporary)
         check_label(found, filename, declared_type)
         key = new_key(activity_id, found.format)
@@ -185,7 +189,9 @@ def _copy_limited(stream: IO[bytes], target: Path, limit: int) -> tuple[int, str
         while chunk := stream.read(CHUNK):
             size += len(chunk)
             if size > limit:
-                raise PayloadTooLarge("recording too large", {"file": f"at most {limit} bytes ({_mb(limit)})"})
+                raise PayloadTooLarge(
+                    _("recording too large"),
+                    {"file": _("at most %(limit)s bytes (%(value)s)", limit=limit, value=_mb(limit))})
             digest.update(chunk)
             out.write(chunk)
     return size, digest.hexdigest()

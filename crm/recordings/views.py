@@ -9,6 +9,7 @@ from flask_login import current_user
 
 from crm.errors import ServiceError, ValidationFailed
 from crm.extensions import csrf
+from crm.i18n import _
 from crm.recordings import services, storage
 from crm.recordings.forms import AttachRecordingForm
 from crm.recordings.serve import send_audio, upload_limit
@@ -41,8 +42,8 @@ def attach(activity_id: int):
         recording, status = commit_or_show_errors(form, lambda: _attach(activity.id, form),
                                                   apply_errors=_errors_on_form)
         if recording is not None:
-            flash("Recording attached." if recording.status == "linked" else
-                  "Recording uploaded: it is being analysed.", "success")
+            flash(_("Recording attached.") if recording.status == "linked" else
+                  _("Recording uploaded: it is being analysed."), "success")
             return redirect(url_for(".detail", recording_id=recording.id))
     elif request.method == "POST":
         status = 422
@@ -54,9 +55,9 @@ def _attach(activity_id: int, form: AttachRecordingForm):
     upload = form.file.data if getattr(form.file.data, "filename", "") else None
     url = (form.url.data or "").strip()
     if upload is None and not url:
-        raise ValidationFailed("send a file or a URL", {"file": "choose an audio file (or give a URL)"})
+        raise ValidationFailed(_("send a file or a URL"), {"file": _("choose an audio file (or give a URL)")})
     if upload is not None and url:
-        raise ValidationFailed("send a file or a URL", {"url": "a file or a URL, not both"})
+        raise ValidationFailed(_("send a file or a URL"), {"url": _("a file or a URL, not both")})
     if url:
         return services.attach_recording_url(current_user, activity_id, url, now=utcnow())
     return services.upload_recording(current_user, activity_id, upload, now=utcnow(),
@@ -95,7 +96,7 @@ def audio(recording_id: int):
 @roles(*SALES)
 def retry(recording_id: int):
     commit_or_abort(lambda: services.retry_analysis(current_user, recording_id, utcnow()))
-    flash("The analysis will run again.", "success")
+    flash(_("The analysis will run again."), "success")
     return redirect(url_for(".detail", recording_id=recording_id))
 
 

@@ -15,6 +15,7 @@ from crm.api.routing import ApiRoutes
 from crm.api.schemas import Id, OutModel, QueryModel, StrictModel, Text, UtcDateTime
 from crm.errors import NotFound
 from crm.extensions import db
+from crm.i18n import _ as gettext
 from crm.reviews import inputs, services
 from crm.reviews.transcripts import MAX_BYTES
 from crm.timeutil import utcnow
@@ -372,7 +373,7 @@ def put_transcript(recording_id: int, body: TranscriptIn):
 def transcript_out(actor, recording_id: int) -> TranscriptOut:
     transcript = services.transcript_of(actor, recording_id)
     if transcript is None:
-        raise NotFound("this call has no transcript")
+        raise NotFound(gettext("this call has no transcript"))
     return TranscriptOut(recording_id=recording_id, format=transcript.format, uploaded_at=transcript.uploaded_at,
                          lines=[LineOut.model_validate(line) for line in transcript.lines])
 

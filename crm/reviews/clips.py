@@ -16,6 +16,7 @@ import soundfile
 from flask import current_app
 
 from crm.errors import NotFound
+from crm.i18n import _
 from crm.recordings import services as recordings
 from crm.recordings.models import Recording
 from crm.reviews.models import Clip
@@ -44,7 +45,7 @@ def clip_file(clip: Clip) -> Path:
         return target
     source = audio_path(clip.recording)
     if source is None:
-        raise NotFound("the recording's audio is not available")
+        raise NotFound(_("the recording's audio is not available"))
     cut(source, clip.start_seconds, clip.end_seconds, target)
     return target
 

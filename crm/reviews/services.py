@@ -30,6 +30,7 @@ from crm.auth.models import User
 from crm.contacts.models import Activity
 from crm.errors import NotFound, PermissionDenied, ValidationFailed
 from crm.extensions import db
+from crm.i18n import _
 from crm.policy import SALES_ROLES
 from crm.recordings.models import Recording
 from crm.recordings.services import recording_for, visible_recordings
@@ -68,12 +69,12 @@ def is_reviewer(actor: User) -> bool:
 
 def require_reviewer(actor: User) -> None:
     if not is_reviewer(actor):
-        raise PermissionDenied("only managers and admins review calls")
+        raise PermissionDenied(_("only managers and admins review calls"))
 
 
 def require_sales(actor: User) -> None:
     if actor.role not in SALES_ROLES:
-        raise PermissionDenied("conversation review is for sales users")
+        raise PermissionDenied(_("conversation review is for sales users"))
 
 
 def recording_to_review(actor: User, recording_id: Any) -> Recording:
@@ -81,7 +82,7 @@ def recording_to_review(actor: User, recording_id: Any) -> Recording:
     recording = recording_for(actor, recording_id)
     require_reviewer(actor)
     if recording.user_id == actor.id and actor.role != "admin":
-        raise PermissionDenied("a manager does not review their own calls")
+        raise PermissionDenied(_("a manager does not review their own calls"))
     return recording
 
 
@@ -100,7 +101,7 @@ def review_visible(actor: User, recording: Recording) -> bool:
 def recording_with_review(actor: User, recording_id: Any) -> Recording:
     recording = recording_for(actor, recording_id)
     if not review_visible(actor, recording):
-        raise PermissionDenied("the review of this call has not been shared yet")
+        raise PermissionDenied(_("the review of this call has not been shared yet"))
     return recording
 
 
@@ -113,8 +114,8 @@ def rep_names(recording: Recording) -> tuple[str, ...]:
 def check_within(recording: Recording, seconds: float, field: str) -> None:
     duration = recording.duration_seconds
     if duration is not None and seconds > duration + END_TOLERANCE:
-        raise ValidationFailed("beyond the end of the recording",
-                               {field: f"the recording lasts {duration:.1f} seconds"})
+        raise ValidationFailed(_("beyond the end of the recording"),
+                               {field: _("the recording lasts %(duration)s seconds", duration=f'{duration:.1f}')})
 
 
 def insert_once(model, values: dict[str, Any], keys: list[str]) -> None:
@@ -138,7 +139,7 @@ def add_named(row) -> None:
             db.session.add(row)
             db.session.flush()
     except IntegrityError:
-        raise ValidationFailed("that name is taken", {"name": "another one has this name"}) from None
+        raise ValidationFailed(_("that name is taken"), {"name": _("another one has this name")}) from None
 
 
 # --- transcripts ---------------------------------------------------------------------------
@@ -207,7 +208,7 @@ def search_transcripts(actor: User, query: str, *, page: int = 1, per_page: int 
     require_sales(actor)
     needle = fold(query or "")
     if len(needle) < 2:
-        raise ValidationFailed("search for at least 2 characters", {"q": "at least 2 characters"})
+        raise ValidationFailed(_("search for at least 2 characters"), {"q": _("at least 2 characters")})
     visible = visible_recordings(actor).with_only_columns(Recording.id)
     lines = (select(TranscriptLine)
              .join(Recording, Recording.id == TranscriptLine.recording_id)
@@ -232,14 +233,14 @@ def tracker(actor: User, tracker_id: Any) -> Tracker:
     require_sales(actor)
     found = db.session.get(Tracker, as_id(tracker_id)) if as_id(tracker_id) else None
     if found is None:
-        raise NotFound("no such tracker")
+        raise NotFound(_("no such tracker"))
     return found
 
 
 def _unique_name(model, name: str, current_id: int | None = None) -> None:
     taken = db.session.scalar(select(model.id).where(func.lower(model.name) == name.lower()))
     if taken is not None and taken != current_id:
-        raise ValidationFailed("that name is taken", {"name": "another one has this name"})
+        raise ValidationFailed(_("that name is taken"), {"name": _("another one has this name")})
 
 
 def create_tracker(actor: User, data: dict[str, Any], *, now: datetime) -> Tracker:
@@ -381,7 +382,7 @@ def add_comment(actor: User, recording_id: Any, data: dict[str, Any], *, now: da
     if values.parent_id is not None:
         parent = db.session.get(Comment, values.parent_id)
         if parent is None or parent.recording_id != recording.id:
-            raise ValidationFailed("no such comment on this call", {"parent_id": "not a comment on this call"})
+            raise ValidationFailed(_("no such comment on this call"), {"parent_id": _("not a comment on this call")})
         parent_id = parent.parent_id or parent.id  # one level of replies: a reply to a reply joins the thread
         at_seconds = parent.at_seconds
     elif values.at_seconds is None:
@@ -420,7 +421,7 @@ def rubric(actor: User, rubric_id: Any) -> Rubric:
     require_sales(actor)
     found = db.session.get(Rubric, as_id(rubric_id)) if as_id(rubric_id) else None
     if found is None:
-        raise NotFound("no such rubric")
+        raise NotFound(_("no such rubric"))
     return found
 
 
@@ -457,13 +458,13 @@ def save_scorecard(actor: User, recording_id: Any, data: dict[str, Any], *, now:
     values = inputs.ScorecardInput.parse(data)
     found = db.session.get(Rubric, values.rubric_id)
     if found is None:
-        raise ValidationFailed("no such rubric", {"rubric_id": "not a rubric"})
+        raise ValidationFailed(_("no such rubric"), {"rubric_id": _("not a rubric")})
     given = {r.criterion_id: r for r in values.ratings}
     criteria = {c.id for c in found.criteria}
     problems = {f"ratings.{cid}": "not a criterion of this rubric" for cid in given if cid not in criteria}
     problems |= {f"ratings.{c.id}": f"rate '{c.name}' from 1 to 5" for c in found.criteria if c.id not in given}
     if problems:
-        raise ValidationFailed("rate every criterion of the rubric from 1 to 5", problems)
+        raise ValidationFailed(_("rate every criterion of the rubric from 1 to 5"), problems)
     insert_once(Scorecard, {"recording_id": recording.id, "rubric_id": found.id, "reviewer_id": actor.id,
                             "score": 0.0, "created_at": now, "updated_at": now},
                 ["recording_id", "rubric_id", "reviewer_id"])
@@ -607,7 +608,7 @@ def folder(actor: User, folder_id: Any) -> LibraryFolder:
     require_sales(actor)
     found = db.session.get(LibraryFolder, as_id(folder_id)) if as_id(folder_id) else None
     if found is None:
-        raise NotFound("no such folder")
+        raise NotFound(_("no such folder"))
     return found
 
 
@@ -633,11 +634,12 @@ def add_clip(actor: User, recording_id: Any, data: dict[str, Any], *, now: datet
     values = inputs.ClipInput.parse(data)
     target = db.session.get(LibraryFolder, values.folder_id)
     if target is None:
-        raise ValidationFailed("no such folder", {"folder_id": "not a library folder"})
+        raise ValidationFailed(_("no such folder"), {"folder_id": _("not a library folder")})
     check_within(recording, values.end_seconds, "end_seconds")
     if values.end_seconds - values.start_seconds > MAX_CLIP_SECONDS:
-        raise ValidationFailed("clip too long",
-                               {"end_seconds": f"a clip lasts at most {MAX_CLIP_SECONDS // 60} minutes"})
+        raise ValidationFailed(_("clip too long"),
+                               {"end_seconds": _("a clip lasts at most %(MAX_CLIP_SECONDS)s minutes",
+                                                 MAX_CLIP_SECONDS=MAX_CLIP_SECONDS // 60)})
     end = min(values.end_seconds, recording.duration_seconds or values.end_seconds)
     clip = Clip(folder_id=target.id, recording_id=recording.id, start_seconds=values.start_seconds,
                 end_seconds=end, note=values.note, created_by_id=actor.id, created_at=now)
@@ -651,7 +653,7 @@ def clip(actor: User, clip_id: Any) -> Clip:
     require_sales(actor)
     found = db.session.get(Clip, as_id(clip_id)) if as_id(clip_id) else None
     if found is None:
-        raise NotFound("no such clip")
+        raise NotFound(_("no such clip"))
     return found
 
 

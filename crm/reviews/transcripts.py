@@ -26,6 +26,7 @@ from dataclasses import dataclass
 
 from crm import textfold
 from crm.errors import ValidationFailed
+from crm.i18n import _
 
 FORMATS = ("vtt", "srt", "json")
 MAX_BYTES = 5 * 1024 * 1024
@@ -290,12 +291,15 @@ def decode(raw: bytes | str) -> str:
     if isinstance(raw, str):
         return raw
     if len(raw) > MAX_BYTES:
-        raise ValidationFailed("transcript too large", {"transcript": f"at most {MAX_BYTES // (1024 * 1024)} MB"})
+        raise ValidationFailed(
+            _("transcript too large"),
+            {"transcript": _("at most %(MAX_BYTES)s MB", MAX_BYTES=MAX_BYTES // (1024 * 1024))})
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as problem:
-        raise ValidationFailed("transcript is not UTF-8",
-                               {"transcript": f"not UTF-8 text (byte {problem.start}); export as UTF-8"}) from None
+        raise ValidationFailed(_("transcript is not UTF-8"),
+                               {"transcript": _("not UTF-8 text (byte %(start)s); export as UTF-8",
+                                                start=problem.start)}) from None
 
 
 def parse_transcript(raw: bytes | str, fmt: str | None = None, filename: str | None = None) -> list[Segment]:
@@ -306,15 +310,19 @@ def parse_transcript(raw: bytes | str, fmt: str | None = None, filename: str | N
     """
     text = decode(raw)
     if len(text) > MAX_BYTES:
-        raise ValidationFailed("transcript too large", {"transcript": f"at most {MAX_BYTES // (1024 * 1024)} MB"})
+        raise ValidationFailed(
+            _("transcript too large"),
+            {"transcript": _("at most %(MAX_BYTES)s MB", MAX_BYTES=MAX_BYTES // (1024 * 1024))})
     if "\x00" in text:
-        raise ValidationFailed("invalid transcript", {"transcript": "contains NUL characters: not a text file"})
+        raise ValidationFailed(_("invalid transcript"), {"transcript": _("contains NUL characters: not a text file")})
     fmt = (fmt or detect_format(text, filename)).lower()
     if fmt not in PARSERS:
-        raise ValidationFailed("unknown transcript format", {"format": f"one of {', '.join(FORMATS)}"})
+        raise ValidationFailed(
+            _("unknown transcript format"), {"format": _("one of %(value)s", value=', '.join(FORMATS))})
     segments = PARSERS[fmt](text)
     if not segments:
-        raise ValidationFailed("empty transcript", {"transcript": "no cue with text in it"})
+        raise ValidationFailed(_("empty transcript"), {"transcript": _("no cue with text in it")})
     if len(segments) > MAX_SEGMENTS:
-        raise ValidationFailed("transcript too long", {"transcript": f"at most {MAX_SEGMENTS} segments"})
+        raise ValidationFailed(
+            _("transcript too long"), {"transcript": _("at most %(MAX_SEGMENTS)s segments", MAX_SEGMENTS=MAX_SEGMENTS)})
     return sorted(segments, key=lambda s: (s.start, s.end))

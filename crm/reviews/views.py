@@ -8,6 +8,7 @@ from flask import Blueprint, Response, flash, redirect, render_template, request
 from flask_login import current_user
 
 from crm.errors import ServiceError, ValidationFailed
+from crm.i18n import _ as gettext
 from crm.reviews import clips, services
 from crm.reviews.models import SAID_BY
 from crm.reviews.transcripts import MAX_BYTES as TRANSCRIPT_MAX_BYTES
@@ -34,7 +35,7 @@ def read_or_abort(action):
 
 
 def expired_form() -> ValidationFailed:
-    return ValidationFailed("The form expired; please reload the page and try again.")
+    return ValidationFailed(gettext("The form expired; please reload the page and try again."))
 
 
 def submit(action):
@@ -181,7 +182,8 @@ def upload_transcript(recording_id: int):
 
     def save():
         if upload is None or not upload.filename:
-            raise ValidationFailed("choose a transcript file", {"transcript": "required: a .vtt, .srt or .json file"})
+            raise ValidationFailed(
+                gettext("choose a transcript file"), {"transcript": gettext("required: a .vtt, .srt or .json file")})
         raw = upload.stream.read(TRANSCRIPT_MAX_BYTES + 1)
         return services.save_transcript(current_user, recording_id, raw, now=utcnow(), filename=upload.filename)
 
@@ -215,7 +217,7 @@ def create_tracker():
     values = _form_data("name", "phrases", "said_by")
     _, refusal = submit(lambda: services.create_tracker(current_user, values, now=utcnow()))
     if refusal is None:
-        flash("Tracker saved; every transcript was recounted.", "success")
+        flash(gettext("Tracker saved; every transcript was recounted."), "success")
         return redirect(url_for(".trackers"))
     return render_trackers(refusal.fields or {"form": refusal.message}, values, refusal.status)
 
@@ -231,7 +233,7 @@ def render_trackers(errors: dict, values: dict, status: int):
 def delete_tracker(tracker_id: int):
     if CrmForm().validate_on_submit():
         commit_or_abort(lambda: services.delete_tracker(current_user, tracker_id))
-        flash("Tracker deleted.", "success")
+        flash(gettext("Tracker deleted."), "success")
     return redirect(url_for(".trackers"))
 
 
@@ -253,7 +255,7 @@ def create_rubric():
             "scoring": values.get("scoring", "mean"), "criteria": criteria}
     _, refusal = submit(lambda: services.create_rubric(current_user, data, now=utcnow()))
     if refusal is None:
-        flash("Rubric saved.", "success")
+        flash(gettext("Rubric saved."), "success")
         return redirect(url_for(".rubrics"))
     return render_rubrics(refusal.fields or {"form": refusal.message}, values, refusal.status)
 
@@ -278,7 +280,7 @@ def create_folder():
     values = _form_data("name", "description")
     _, refusal = submit(lambda: services.create_folder(current_user, values, now=utcnow()))
     if refusal is None:
-        flash("Folder created.", "success")
+        flash(gettext("Folder created."), "success")
         return redirect(url_for(".library"))
     return render_library(refusal.fields or {"form": refusal.message}, values, refusal.status)
 
@@ -306,7 +308,7 @@ def clip_audio(clip_id: int):
 def delete_clip(clip_id: int):
     if CrmForm().validate_on_submit():
         commit_or_abort(lambda: services.delete_clip(current_user, clip_id))
-        flash("Clip removed.", "success")
+        flash(gettext("Clip removed."), "success")
     return redirect(url_for(".library"))
 
 

@@ -19,6 +19,7 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.preprocessing import OrdinalEncoder
 
 from crm.errors import ValidationFailed
+from crm.i18n import _
 from crm.scoring.predictive import HOLDOUT_SHARE, RANDOM_STATE, check_labels, evaluate, one_thread, save_model
 
 TRUE_VALUES = {"yes", "y", "1", "true", "t"}
@@ -91,10 +92,10 @@ def _is_number(text: str) -> bool:
 
 def read_history(data: bytes) -> tuple[list[str], list[dict[str, str]]]:
     if len(data) > MAX_BYTES:
-        raise ValidationFailed(f"the file is larger than {MAX_BYTES // (1024 * 1024)} MB")
+        raise ValidationFailed(_("the file is larger than %(MAX_BYTES)s MB", MAX_BYTES=MAX_BYTES // (1024 * 1024)))
     text = data.decode("utf-8-sig", errors="replace")
     if not text.strip():
-        raise ValidationFailed("the file is empty", {"file": "empty"})
+        raise ValidationFailed(_("the file is empty"), {"file": "empty"})
     header_line = text.splitlines()[0]
     delimiter = ";" if header_line.count(";") > header_line.count(",") else ","
     reader = csv.DictReader(io.StringIO(text), delimiter=delimiter)
@@ -102,7 +103,7 @@ def read_history(data: bytes) -> tuple[list[str], list[dict[str, str]]]:
     reader.fieldnames = header
     rows = [row for row in reader if any((v or "").strip() for v in row.values() if isinstance(v, str))]
     if not rows:
-        raise ValidationFailed("the file has a header but no rows", {"file": "no rows"})
+        raise ValidationFailed(_("the file has a header but no rows"), {"file": _("no rows")})
     return header, rows
 
 
@@ -116,7 +117,8 @@ def parse_outcome(rows: list[dict[str, str]], outcome: str) -> np.ndarray:
             labels.append(0)
         else:
             raise ValidationFailed(
-                f"line {number}: outcome {value!r} is not yes/no, 1/0 or true/false", {"outcome": "bad value"})
+                _("line %(number)s: outcome %(value)s is not yes/no, 1/0 or true/false",
+                  number=number, value=f'{value!r}'), {"outcome": _("bad value")})
     return np.array(labels, dtype=int)
 
 
@@ -137,7 +139,7 @@ def detect_columns(header: list[str], rows: list[dict[str, str]], outcome: str) 
             continue  # an identifier or free text
         columns.append(Column(name, numeric=False))
     if not columns:
-        raise ValidationFailed("no usable feature column besides the outcome", {"file": "no features"})
+        raise ValidationFailed(_("no usable feature column besides the outcome"), {"file": _("no features")})
     return columns
 
 
@@ -145,17 +147,19 @@ def train_from_csv(data: bytes, outcome: str, now: datetime) -> dict:
     """Train, evaluate on the last 20% of rows, store the model; returns the metrics."""
     header, rows = read_history(data)
     if outcome not in header:
-        raise ValidationFailed(f"no column {outcome!r} in the file (columns: {', '.join(header)})",
-                               {"outcome": "missing column"})
+        raise ValidationFailed(_("no column %(outcome)s in the file (columns: %(value)s)",
+                                 outcome=f'{outcome!r}', value=', '.join(header)),
+                               {"outcome": _("missing column")})
     if len(rows) < MIN_ROWS:
-        raise ValidationFailed(f"at least {MIN_ROWS} rows are needed, the file has {len(rows)}")
+        raise ValidationFailed(_("at least %(MIN_ROWS)s rows are needed, the file has %(value)s",
+                                 MIN_ROWS=MIN_ROWS, value=len(rows)))
     y = parse_outcome(rows, outcome)
     columns = detect_columns(header, rows, outcome)
     split = int(round(len(rows) * (1 - HOLDOUT_SHARE)))
     check_labels(y[:split], y[split:])
     if min(np.bincount(y[:split])) < 3:
-        raise ValidationFailed("too few rows of the rarer outcome to train on (fewer than 3)",
-                               {"outcome": "too few of one class"})
+        raise ValidationFailed(_("too few rows of the rarer outcome to train on (fewer than 3)"),
+                               {"outcome": _("too few of one class")})
     with one_thread():
         model = HistoryModel(columns).fit(rows[:split], y[:split])
         metrics = evaluate(y[split:], model.predict_proba(rows[split:])[:, 1])

@@ -36,6 +36,7 @@ from crm.contacts.models import Company, Contact
 from crm.deals.models import Deal
 from crm.errors import ValidationFailed
 from crm.extensions import db
+from crm.i18n import _
 from crm.scoring.models import ScoreEvent, ScoringModel
 from crm.scoring.rules import Ruleset, fit_of, load_ruleset
 from crm.scoring.scores import hours, store_predictions
@@ -84,11 +85,11 @@ def one_thread():
 
 def check_labels(y_train, y_test) -> None:
     if len(set(y_train)) < 2:
-        raise ValidationFailed("the training rows hold only one outcome: need contacts who converted and "
-                               "contacts who did not", {"outcome": "only one class"})
+        raise ValidationFailed(_("the training rows hold only one outcome: need contacts who converted and "
+                               "contacts who did not"), {"outcome": _("only one class")})
     if len(set(y_test)) < 2:
-        raise ValidationFailed("the holdout (the latest 20% of rows) holds only one outcome: the metrics "
-                               "cannot be computed", {"outcome": "only one class in the holdout"})
+        raise ValidationFailed(_("the holdout (the latest 20% of rows) holds only one outcome: the metrics "
+                               "cannot be computed"), {"outcome": _("only one class in the holdout")})
 
 
 def pickle_model(model) -> bytes:
@@ -224,7 +225,7 @@ def train_from_crm(now: datetime) -> dict:
     facts = load_facts(ruleset)
     rows = training_rows(facts, ruleset, now)
     if len(rows) < 20:
-        raise ValidationFailed("not enough history to train on (fewer than 20 contact snapshots)")
+        raise ValidationFailed(_("not enough history to train on (fewer than 20 contact snapshots)"))
     rows.sort(key=lambda r: r[0])
     split = int(len(rows) * (1 - HOLDOUT_SHARE))
     # keep a snapshot's rows on one side of the split

@@ -16,6 +16,7 @@ from crm.contacts.models import Contact
 from crm.deals.models import Deal
 from crm.errors import NotFound, ValidationFailed
 from crm.extensions import db
+from crm.i18n import _
 from crm.scoring.explain import MAX_FACTORS, engagement_factors, fit_by_contact, fit_phrases, trend
 from crm.scoring.models import ContactScore, FitRule, ScoringModel, ScoringRule, new_rules_revision
 from crm.scoring.rules import EVENT_KINDS, get_settings, load_ruleset
@@ -145,7 +146,7 @@ def score_detail(contact_id, now: datetime) -> ScoreDetail:
     cid = as_id(contact_id)
     summary = score_summaries([cid], now).get(cid) if cid else None
     if cid is None or summary is None:
-        raise NotFound("no such contact")
+        raise NotFound(_("no such contact"))
     return ScoreDetail(cid, summary, trend(cid, now, load_ruleset()))
 
 
@@ -179,7 +180,7 @@ def save_settings(data: dict, now: datetime):
     half_life = _number(data.get("half_life_days"), "half_life_days", 0.5, 3650, errors)
     saturation = _number(data.get("saturation_points"), "saturation_points", 1, 10000, errors)
     if errors or half_life is None or saturation is None:  # None only with an error
-        raise ValidationFailed("check the settings", errors)
+        raise ValidationFailed(_("check the settings"), errors)
     settings = get_settings()
     changed = (settings.half_life_days, settings.saturation_points) != (half_life, saturation)
     settings.half_life_days, settings.saturation_points = half_life, saturation
@@ -210,7 +211,7 @@ def save_rule(data: dict, now: datetime, rule_id=None) -> ScoringRule:
     label = _text(data.get("label"), "label", 100, errors) or ""
     points = _number(data.get("points"), "points", -MAX_POINTS, MAX_POINTS, errors)
     if errors:
-        raise ValidationFailed("check the rule", errors)
+        raise ValidationFailed(_("check the rule"), errors)
     rule = _get(ScoringRule, rule_id) if rule_id is not None else ScoringRule(
         position=(db.session.scalar(select(func.max(ScoringRule.position))) or 0) + 1)
     rule.kind, rule.url_contains, rule.label, rule.points = kind, url, label, points
@@ -241,7 +242,7 @@ def save_fit_rule(data: dict, now: datetime, rule_id=None) -> FitRule:
         elif low is not None and high is not None and low > high:
             errors["max_value"] = "at least the minimum"
     if errors:
-        raise ValidationFailed("check the fit rule", errors)
+        raise ValidationFailed(_("check the fit rule"), errors)
     rule = _get(FitRule, rule_id) if rule_id is not None else FitRule()
     rule.attribute, rule.match, rule.label, rule.points = attribute, match, label, points
     rule.min_value, rule.max_value = low, high
@@ -268,7 +269,7 @@ def delete_fit_rule(rule_id, now: datetime) -> None:
 def _get(model, record_id):
     record = db.session.get(model, as_id(record_id)) if as_id(record_id) else None
     if record is None:
-        raise NotFound("no such rule")
+        raise NotFound(_("no such rule"))
     return record
 
 

@@ -10,6 +10,7 @@ from flask_login import current_user
 from crm.contacts.services import ContactPanel
 from crm.errors import ServiceError
 from crm.extensions import db
+from crm.i18n import _ as gettext
 from crm.jobs.runner import enqueue, open_job
 from crm.scoring import background, services
 from crm.scoring.forms import KIND_LABELS, FitRuleForm, RuleForm, SettingsForm
@@ -72,7 +73,7 @@ def save_settings():
     if form.validate_on_submit():
         _, status = commit_or_show_errors(form, lambda: services.save_settings(form.data, utcnow()))
         if status == 200:
-            flash("Settings saved. Scores are recomputed in the background (or now, below).", "success")
+            flash(gettext("Settings saved. Scores are recomputed in the background (or now, below)."), "success")
             return redirect(url_for(".admin"))
     return _render_admin(settings_form=form, status=422)
 
@@ -84,7 +85,7 @@ def add_rule():
     if form.validate_on_submit():
         _, status = commit_or_show_errors(form, lambda: services.save_rule(form.data, utcnow()))
         if status == 200:
-            flash("Rule added.", "success")
+            flash(gettext("Rule added."), "success")
             return redirect(url_for(".admin"))
     return _render_admin(rule_form=form, status=422)
 
@@ -94,7 +95,7 @@ def add_rule():
 def delete_rule(rule_id: int):
     if CrmForm().validate_on_submit():
         commit_or_abort(lambda: services.delete_rule(rule_id, utcnow()))
-        flash("Rule deleted.", "success")
+        flash(gettext("Rule deleted."), "success")
     return redirect(url_for(".admin"))
 
 
@@ -105,7 +106,7 @@ def add_fit_rule():
     if form.validate_on_submit():
         _, status = commit_or_show_errors(form, lambda: services.save_fit_rule(form.data, utcnow()))
         if status == 200:
-            flash("Fit rule added.", "success")
+            flash(gettext("Fit rule added."), "success")
             return redirect(url_for(".admin"))
     return _render_admin(fit_form=form, status=422)
 
@@ -115,7 +116,7 @@ def add_fit_rule():
 def delete_fit_rule(rule_id: int):
     if CrmForm().validate_on_submit():
         commit_or_abort(lambda: services.delete_fit_rule(rule_id, utcnow()))
-        flash("Fit rule deleted.", "success")
+        flash(gettext("Fit rule deleted."), "success")
     return redirect(url_for(".admin"))
 
 
@@ -144,7 +145,7 @@ def _queue(kind: str, message: str):
         db.session.commit()
         flash(message, "success")
     else:
-        flash("Already queued: here is its progress.", "success")
+        flash(gettext("Already queued: here is its progress."), "success")
     return redirect(url_for("jobs.show_job", job_id=job.id), 303)
 
 

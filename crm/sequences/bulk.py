@@ -24,6 +24,7 @@ from flask import current_app
 from crm.auth.models import User
 from crm.contacts.services import search_contacts
 from crm.errors import ValidationFailed
+from crm.i18n import _
 from crm.jobs.models import BackgroundJob
 from crm.jobs.runner import JobFailed, JobKind, JobRun, enqueue
 from crm.policy import require_sales
@@ -69,7 +70,7 @@ def enroll_in_bulk(actor: User, sequence_id, now: datetime, *, contact_ids=None,
     require_sales(actor)
     sequence = enrollments.get_sequence(sequence_id)
     if not ordered_steps(sequence.id):
-        raise ValidationFailed("this sequence has no steps", {"sequence_id": "add a step first"})
+        raise ValidationFailed(_("this sequence has no steps"), {"sequence_id": _("add a step first")})
     if contact_ids is not None:
         ids = _clean_ids(contact_ids)
         if len(ids) <= sync_max():
@@ -89,7 +90,7 @@ def run_bulk_enroll(run: JobRun) -> None:
     job = run.job
     actor = job.user
     if actor is None or not actor.is_active or actor.role not in SALES:
-        raise JobFailed("the user who asked can no longer enroll contacts")
+        raise JobFailed(_("the user who asked can no longer enroll contacts"))
     params = dict(job.params)
     ids = params.get("contact_ids")
     if ids is None:  # a filter: which contacts, decided once and kept for a resumed run

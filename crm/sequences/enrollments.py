@@ -20,6 +20,7 @@ from crm.contacts.models import Contact
 from crm.contacts.services import search_contacts
 from crm.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from crm.extensions import db
+from crm.i18n import _
 from crm.policy import can_edit_owned, require_sales
 from crm.sequences import runner
 from crm.sequences.models import ENROLLMENT_STATUSES, LIVE_STATUSES, Enrollment, Sequence, SequenceTask
@@ -45,7 +46,7 @@ BULK_LIMIT = 2000
 def get_sequence(sequence_id) -> Sequence:
     sequence = db.session.get(Sequence, as_id(sequence_id)) if as_id(sequence_id) else None
     if sequence is None:
-        raise NotFound("no such sequence")
+        raise NotFound(_("no such sequence"))
     return sequence
 
 
@@ -55,7 +56,7 @@ def get_enrollment(enrollment_id) -> Enrollment:
         options=[joinedload(Enrollment.contact), joinedload(Enrollment.user), joinedload(Enrollment.sequence)],
     ) if as_id(enrollment_id) else None
     if enrollment is None:
-        raise NotFound("no such enrollment")
+        raise NotFound(_("no such enrollment"))
     return enrollment
 
 
@@ -68,7 +69,7 @@ def can_act_for(actor: User, user: User | None) -> bool:
 
 def require_act_on(actor: User, enrollment: Enrollment) -> None:
     if not can_act_for(actor, enrollment.user):
-        raise PermissionDenied("you may not change this enrollment")
+        raise PermissionDenied(_("you may not change this enrollment"))
 
 
 # --- enrolling ------------------------------------------------------------------------------
@@ -114,7 +115,7 @@ def start_enrollment(sequence: Sequence, contact: Contact, sender: User, actor: 
     enrollment.sequence, enrollment.contact, enrollment.user = sequence, contact, sender
     runner.make_current(enrollment, runner.next_pending_step(enrollment), now, now)
     if enrollment.status == "finished":  # a sequence without steps
-        raise ValidationFailed("this sequence has no steps", {"sequence_id": "add a step first"})
+        raise ValidationFailed(_("this sequence has no steps"), {"sequence_id": _("add a step first")})
     runner.record_sequence_activity("sequence_enrolled", enrollment, now, actor.id)
     db.session.flush()
     return enrollment
@@ -134,17 +135,18 @@ def enroll_contact(actor: User, sequence_id, contact_id, now: datetime) -> Enrol
     sequence = get_sequence(sequence_id)
     contact = db.session.get(Contact, as_id(contact_id)) if as_id(contact_id) else None
     if contact is None:
-        raise NotFound("no such contact")
+        raise NotFound(_("no such contact"))
     reason = refusal_for(contact, actor)
     if reason == "not_permitted":
-        raise PermissionDenied("you may not enroll this contact")
+        raise PermissionDenied(_("you may not enroll this contact"))
     if reason:
         error = Conflict if reason == "already_active" else ValidationFailed
         raise error(f"cannot enroll {contact.full_name}: {REFUSALS[reason]}", {"contact_id": REFUSALS[reason]})
     try:
         return start_enrollment(sequence, contact, _sender_for(actor, contact), actor, now)
     except IntegrityError:
-        raise Conflict(f"cannot enroll {contact.full_name}: {REFUSALS['already_active']}",
+        raise Conflict(_("cannot enroll %(full_name)s: %(already_active)s",
+                         full_name=contact.full_name, already_active=REFUSALS['already_active']),
                        {"contact_id": REFUSALS["already_active"]}) from None
 
 
@@ -153,7 +155,7 @@ def enroll_contacts(actor: User, sequence_id, contact_ids, now: datetime) -> Enr
     require_sales(actor)
     sequence = get_sequence(sequence_id)
     if not runner.ordered_steps(sequence.id):
-        raise ValidationFailed("this sequence has no steps", {"sequence_id": "add a step first"})
+        raise ValidationFailed(_("this sequence has no steps"), {"sequence_id": _("add a step first")})
     report = EnrollReport()
     ids = [i for i in dict.fromkeys(as_id(c) for c in contact_ids) if i is not None][:BULK_LIMIT]
     contacts = {c.id: c for c in db.session.scalars(
@@ -233,7 +235,7 @@ def stop_enrollment(actor: User, enrollment_id, reason: str, now: datetime) -> E
     enrollment = get_enrollment(enrollment_id)
     require_act_on(actor, enrollment)
     if not enrollment.is_live:
-        raise Conflict(f"this enrollment is already {enrollment.status}")
+        raise Conflict(_("this enrollment is already %(status)s", status=enrollment.status))
     runner.end_enrollment(enrollment, reason, actor, now)
     return enrollment
 
@@ -243,7 +245,7 @@ def pause_enrollment(actor: User, enrollment_id, until: datetime | None, now: da
     enrollment = get_enrollment(enrollment_id)
     require_act_on(actor, enrollment)
     if enrollment.status != "active":
-        raise Conflict(f"only an active enrollment can be paused (this one is {enrollment.status})")
+        raise Conflict(_("only an active enrollment can be paused (this one is %(status)s)", status=enrollment.status))
     _check_until(until, now)
     pause_live_enrollment(enrollment, reason if reason in PAUSE_REASONS else "manual", until, now, actor.id)
     return enrollment
@@ -253,22 +255,22 @@ def resume_enrollment(actor: User, enrollment_id, now: datetime) -> Enrollment:
     enrollment = get_enrollment(enrollment_id)
     require_act_on(actor, enrollment)
     if enrollment.status != "paused":
-        raise Conflict(f"only a paused enrollment can be resumed (this one is {enrollment.status})")
+        raise Conflict(_("only a paused enrollment can be resumed (this one is %(status)s)", status=enrollment.status))
     resume_paused_enrollment(enrollment, now)
     return enrollment
 
 
 def _check_until(until: datetime | None, now: datetime) -> None:
     if until is not None and (until.tzinfo is None or until <= now or until > now + timedelta(days=366)):
-        raise ValidationFailed("bad resume date", {"until": "a future date within a year"})
+        raise ValidationFailed(_("bad resume date"), {"until": _("a future date within a year")})
 
 
 def _user_for(actor: User, user_id) -> User:
     user = db.session.get(User, as_id(user_id)) if as_id(user_id) else None
     if user is None:
-        raise NotFound("no such user")
+        raise NotFound(_("no such user"))
     if not can_act_for(actor, user):
-        raise PermissionDenied("you may not change this rep's enrollments")
+        raise PermissionDenied(_("you may not change this rep's enrollments"))
     return user
 
 

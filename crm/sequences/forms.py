@@ -6,6 +6,7 @@ from wtforms import BooleanField, HiddenField, SelectField, SelectMultipleField,
 from wtforms.validators import Length
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from crm.i18n import _l
 from crm.sequences.inputs import MAX_BODY, MAX_SUBJECT, MAX_TASK_NOTE
 from crm.sequences.models import STEP_KIND_LABELS
 from crm.web.formhelpers import CrmForm, choice_list
@@ -31,11 +32,11 @@ def _minutes_text(minutes: int) -> str:
 
 
 class SequenceForm(CrmForm):
-    name = StringField("Name", validators=[Length(max=200)])
-    send_days = MultiCheckboxField("Send on", choices=choice_list(WEEKDAY_CHOICES), validate_choice=False)
-    window_start = StringField("Window opens", validators=[Length(max=5)], render_kw={"type": "time"})
-    window_end = StringField("Window closes", validators=[Length(max=5)], render_kw={"type": "time"})
-    colleague_reply_stops = BooleanField("A reply from a colleague at the same company stops it too")
+    name = StringField(_l("Name"), validators=[Length(max=200)])
+    send_days = MultiCheckboxField(_l("Send on"), choices=choice_list(WEEKDAY_CHOICES), validate_choice=False)
+    window_start = StringField(_l("Window opens"), validators=[Length(max=5)], render_kw={"type": "time"})
+    window_end = StringField(_l("Window closes"), validators=[Length(max=5)], render_kw={"type": "time"})
+    colleague_reply_stops = BooleanField(_l("A reply from a colleague at the same company stops it too"))
 
     @classmethod
     def initial(cls, sequence) -> dict:
@@ -52,15 +53,15 @@ class SequenceForm(CrmForm):
 
 
 class StepForm(CrmForm):
-    kind = SelectField("Kind", choices=choice_list(STEP_KIND_CHOICES), validate_choice=False)
-    delay_days = StringField("Wait (business days)", default="0", validators=[Length(max=3)],
+    kind = SelectField(_l("Kind"), choices=choice_list(STEP_KIND_CHOICES), validate_choice=False)
+    delay_days = StringField(_l("Wait (business days)"), default="0", validators=[Length(max=3)],
                              render_kw={"inputmode": "numeric", "class": "short"})
-    template_id = SelectField("Template", choices=[], validate_choice=False)
-    subject = StringField("Own subject", validators=[Length(max=MAX_SUBJECT)])
-    text_body = TextAreaField("Own text", validators=[Length(max=MAX_BODY)], render_kw={"rows": 6})
-    html_body = TextAreaField("Own HTML (optional)", validators=[Length(max=MAX_BODY)], render_kw={"rows": 4})
-    new_thread = BooleanField("Start a new thread with this step's subject (instead of “Re: first subject”)")
-    task_note = TextAreaField("Task note", validators=[Length(max=MAX_TASK_NOTE)], render_kw={"rows": 2})
+    template_id = SelectField(_l("Template"), choices=[], validate_choice=False)
+    subject = StringField(_l("Own subject"), validators=[Length(max=MAX_SUBJECT)])
+    text_body = TextAreaField(_l("Own text"), validators=[Length(max=MAX_BODY)], render_kw={"rows": 6})
+    html_body = TextAreaField(_l("Own HTML (optional)"), validators=[Length(max=MAX_BODY)], render_kw={"rows": 4})
+    new_thread = BooleanField(_l("Start a new thread with this step's subject (instead of “Re: first subject”)"))
+    task_note = TextAreaField(_l("Task note"), validators=[Length(max=MAX_TASK_NOTE)], render_kw={"rows": 2})
 
     @classmethod
     def initial(cls, step) -> dict:
@@ -78,11 +79,11 @@ class StepForm(CrmForm):
 
 
 class TemplateForm(CrmForm):
-    name = StringField("Name", validators=[Length(max=200)])
-    subject = StringField("Subject", validators=[Length(max=500)])
-    text_body = TextAreaField("Plain-text body", validators=[Length(max=100_000)], render_kw={"rows": 10})
-    html_body = TextAreaField("HTML body (optional)", validators=[Length(max=100_000)], render_kw={"rows": 6})
-    preview_email = StringField("Preview for (a contact's email)", validators=[Length(max=254)],
+    name = StringField(_l("Name"), validators=[Length(max=200)])
+    subject = StringField(_l("Subject"), validators=[Length(max=500)])
+    text_body = TextAreaField(_l("Plain-text body"), validators=[Length(max=100_000)], render_kw={"rows": 10})
+    html_body = TextAreaField(_l("HTML body (optional)"), validators=[Length(max=100_000)], render_kw={"rows": 6})
+    preview_email = StringField(_l("Preview for (a contact's email)"), validators=[Length(max=254)],
                                 render_kw={"type": "email", "autocomplete": "off", "list": "preview-contacts"})
 
     def service_data(self) -> dict:
@@ -91,25 +92,25 @@ class TemplateForm(CrmForm):
 
 
 class EnrollForm(CrmForm):
-    sequence_id = SelectField("Sequence", choices=[], validate_choice=False)
+    sequence_id = SelectField(_l("Sequence"), choices=[], validate_choice=False)
     contact_id = HiddenField()
 
 
 class BulkEnrollForm(CrmForm):
-    sequence_id = SelectField("Sequence", choices=[], validate_choice=False)
+    sequence_id = SelectField(_l("Sequence"), choices=[], validate_choice=False)
     q = HiddenField()
     owner = HiddenField()
     stage = HiddenField()
 
 
 class PauseForm(CrmForm):
-    until = StringField("Resume on (optional)", validators=[Length(max=10)], render_kw={"type": "date"})
+    until = StringField(_l("Resume on (optional)"), validators=[Length(max=10)], render_kw={"type": "date"})
 
 
 class ManualEmailForm(CrmForm):
-    subject = StringField("Subject", validators=[Length(max=500)])
-    text_body = TextAreaField("Text", validators=[Length(max=100_000)], render_kw={"rows": 12})
+    subject = StringField(_l("Subject"), validators=[Length(max=500)])
+    text_body = TextAreaField(_l("Text"), validators=[Length(max=100_000)], render_kw={"rows": 12})
 
 
 class OutcomeForm(CrmForm):
-    outcome = StringField("Outcome", default="done", validators=[Length(max=40)])
+    outcome = StringField(_l("Outcome"), default="done", validators=[Length(max=40)])

@@ -13,6 +13,7 @@ from crm.auth.models import User
 from crm.contacts.services import get_contact
 from crm.errors import NotFound, ValidationFailed
 from crm.extensions import db
+from crm.i18n import _
 from crm.mail.models import OutboundEmail
 from crm.policy import require_edit, require_sales
 from crm.sequences.context import template_context
@@ -32,7 +33,7 @@ MAX_STEPS = 30
 def get_template(template_id) -> EmailTemplate:
     template = db.session.get(EmailTemplate, as_id(template_id)) if as_id(template_id) else None
     if template is None:
-        raise NotFound("no such template")
+        raise NotFound(_("no such template"))
     return template
 
 
@@ -67,7 +68,9 @@ def delete_template(actor: User, template_id) -> None:
     require_edit(actor, template)
     in_use = db.session.scalar(select(func.count()).where(SequenceStep.template_id == template.id))
     if in_use:
-        raise ValidationFailed("the template is used by sequence steps", {"template_id": f"used by {in_use} step(s)"})
+        raise ValidationFailed(
+            _("the template is used by sequence steps"),
+            {"template_id": _("used by %(in_use)s step(s)", in_use=in_use)})
     db.session.delete(template)
     db.session.flush()
 
@@ -155,8 +158,8 @@ def delete_sequence(actor: User, sequence_id) -> None:
     require_edit(actor, sequence)
     live = live_enrollment_count(sequence.id)
     if live:
-        raise ValidationFailed("the sequence has live enrollments",
-                               {"sequence_id": f"stop its {live} enrollment(s) first"})
+        raise ValidationFailed(_("the sequence has live enrollments"),
+                               {"sequence_id": _("stop its %(live)s enrollment(s) first", live=live)})
     db.session.delete(sequence)
     db.session.flush()
 
@@ -179,7 +182,7 @@ def sequence_choices(first_owner_id: int | None = None) -> list[tuple[int, str]]
 def get_step(sequence_id, step_id) -> SequenceStep:
     step = db.session.get(SequenceStep, as_id(step_id)) if as_id(step_id) else None
     if step is None or step.sequence_id != as_id(sequence_id):
-        raise NotFound("no such step")
+        raise NotFound(_("no such step"))
     return step
 
 
@@ -200,7 +203,7 @@ def add_step(actor: User, sequence_id, data: dict, now: datetime) -> SequenceSte
     require_edit(actor, sequence)
     steps = ordered_steps(sequence.id)
     if len(steps) >= MAX_STEPS:
-        raise ValidationFailed("too many steps", {"kind": f"at most {MAX_STEPS} steps"})
+        raise ValidationFailed(_("too many steps"), {"kind": _("at most %(MAX_STEPS)s steps", MAX_STEPS=MAX_STEPS)})
     step = SequenceStep(sequence_id=sequence.id, position=len(steps) + 1, **_step_changes(data, current=None))
     db.session.add(step)
     sequence.updated_at = now
@@ -246,7 +249,7 @@ def move_step(actor: User, sequence_id, step_id, direction: str | int, now: date
     elif isinstance(direction, int) and not isinstance(direction, bool):
         target = direction - 1
     else:
-        raise ValidationFailed("bad move", {"direction": "up, down or a position"})
+        raise ValidationFailed(_("bad move"), {"direction": _("up, down or a position")})
     target = max(0, min(len(steps) - 1, target))
     steps.insert(target, steps.pop(index))
     for position, each in enumerate(steps, start=1):
@@ -261,7 +264,7 @@ def reorder_steps(actor: User, sequence_id, step_ids: list[int], now: datetime) 
     require_edit(actor, sequence)
     steps = {s.id: s for s in ordered_steps(sequence.id)}
     if sorted(step_ids) != sorted(steps):
-        raise ValidationFailed("bad order", {"step_ids": "every step of the sequence, once"})
+        raise ValidationFailed(_("bad order"), {"step_ids": _("every step of the sequence, once")})
     for position, step_id in enumerate(step_ids, start=1):
         steps[step_id].position = position
     sequence.updated_at = now

@@ -26,6 +26,7 @@ from jinja2.exceptions import TemplateError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from crm.errors import ValidationFailed
+from crm.i18n import _
 
 TOKENS: dict[str, frozenset[str] | None] = {
     "contact": frozenset({"first_name", "last_name", "full_name", "email", "title"}),
@@ -172,7 +173,7 @@ def render_email(subject: str, text_body: str, html_body: str | None, context: d
         except TemplateRefused as exc:
             errors[field] = str(exc)
     if errors:
-        raise ValidationFailed("the template cannot be rendered", errors)
+        raise ValidationFailed(_("the template cannot be rendered"), errors)
     # A subject is one line: a token holding a newline must not inject headers.
     clean_subject = " ".join((parts["subject"] or "").split())
     return RenderedEmail(clean_subject, parts["text_body"] or "", parts["html_body"])

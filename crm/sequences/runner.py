@@ -32,6 +32,7 @@ from crm.auth.models import User
 from crm.contacts.services import record_activity
 from crm.errors import ValidationFailed
 from crm.extensions import db
+from crm.i18n import _
 from crm.mail.models import OutboundEmail
 from crm.mail.services import cancel_queued_for_enrollment, enqueue_email
 from crm.sequences.context import template_context
@@ -226,7 +227,8 @@ def cancel_pending_mail(enrollment: Enrollment, now: datetime) -> int:
 def end_enrollment(enrollment: Enrollment, reason: str, actor: User | None, now: datetime) -> None:
     """Stop one live enrollment: nothing more is sent, open tasks are closed."""
     if reason not in STOP_REASONS:
-        raise ValidationFailed("unknown stop reason", {"reason": f"one of {', '.join(STOP_REASONS)}"})
+        raise ValidationFailed(
+            _("unknown stop reason"), {"reason": _("one of %(value)s", value=', '.join(STOP_REASONS))})
     cancel_pending_mail(enrollment, now)
     for task in db.session.scalars(select(SequenceTask).where(SequenceTask.enrollment_id == enrollment.id,
                                                               SequenceTask.done_at.is_(None))):

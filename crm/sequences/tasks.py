@@ -11,6 +11,7 @@ from sqlalchemy.orm import joinedload
 
 from crm.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from crm.extensions import db
+from crm.i18n import _
 from crm.mail.models import OutboundEmail
 from crm.sequences.enrollments import can_act_for
 from crm.sequences.models import Enrollment, SequenceStep, SequenceTask
@@ -86,13 +87,13 @@ def complete_call_task(task_id: int, actor, now: datetime, outcome: str) -> bool
 def get_task(task_id) -> SequenceTask:
     task = db.session.get(SequenceTask, as_id(task_id)) if as_id(task_id) else None
     if task is None:
-        raise NotFound("no such task")
+        raise NotFound(_("no such task"))
     return task
 
 
 def require_task_owner(actor, task: SequenceTask) -> None:
     if actor is not None and not can_act_for(actor, task.owner):
-        raise PermissionDenied("this task is not yours")
+        raise PermissionDenied(_("this task is not yours"))
 
 
 def open_tasks(user_id: int, limit: int = 200) -> list[SequenceTask]:
@@ -108,7 +109,7 @@ def complete_task(actor, task_id, now: datetime, outcome: str = "done") -> bool:
     task = get_task(task_id)
     require_task_owner(actor, task)
     if task.kind == "manual_email":
-        raise ValidationFailed("send the email to complete this task", {"task_id": "a manual email task"})
+        raise ValidationFailed(_("send the email to complete this task"), {"task_id": _("a manual email task")})
     done = _finish_task(task.id, now, outcome)
     if done is None:
         return False
@@ -127,10 +128,10 @@ def send_manual_email(actor, task_id, subject: str, text_body: str, now: datetim
     task = get_task(task_id)
     require_task_owner(actor, task)
     if task.kind != "manual_email":
-        raise ValidationFailed("not an email task", {"task_id": "not a manual email task"})
+        raise ValidationFailed(_("not an email task"), {"task_id": _("not a manual email task")})
     draft = draft_of(task)
     if task.done_at is not None or draft is None or draft.status != "draft":
-        raise Conflict("this email was already sent or cancelled")
+        raise Conflict(_("this email was already sent or cancelled"))
     subject, text_body = " ".join((subject or "").split()), (text_body or "").strip()
     errors = {}
     if not subject or len(subject) > 500:
@@ -138,12 +139,12 @@ def send_manual_email(actor, task_id, subject: str, text_body: str, now: datetim
     if not text_body or len(text_body) > 100_000:
         errors["text_body"] = "required, at most 100,000 characters"
     if errors:
-        raise ValidationFailed("the email is incomplete", errors)
+        raise ValidationFailed(_("the email is incomplete"), errors)
     draft.subject, draft.text_body = subject, text_body
     draft.html_body = None  # the rep edited the text: the sent email is what they saw
     draft.status, draft.due_at = "queued", now
     if _finish_task(task.id, now, "sent") is None:
-        raise Conflict("this email was already sent")
+        raise Conflict(_("this email was already sent"))
     enrollment = db.session.get(Enrollment, task.enrollment_id)
     if enrollment is not None and enrollment.current_step_id == task.step_id:
         enrollment.awaiting, enrollment.updated_at = "email", now

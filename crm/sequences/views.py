@@ -13,6 +13,7 @@ from crm.api.bounds import check_day
 from crm.contacts.models import LIFECYCLE_CHOICES, LIFECYCLE_STAGES
 from crm.contacts.services import ContactPanel, find_contact_by_email, search_contacts
 from crm.errors import Conflict, NotFound, ServiceError, ValidationFailed
+from crm.i18n import _ as gettext
 from crm.jobs.runner import recent_jobs
 from crm.sequences import bulk, library, runner, services, tasks
 from crm.sequences.forms import (
@@ -85,7 +86,7 @@ def new_sequence():
         sequence, status = commit_or_show_errors(form, lambda: library.create_sequence(
             current_user, form.service_data(), utcnow()))
         if sequence is not None:
-            flash("Sequence created. Add its steps.", "success")
+            flash(gettext("Sequence created. Add its steps."), "success")
             return redirect(url_for(".builder", sequence_id=sequence.id))
     elif request.method == "POST":
         status = 422
@@ -123,7 +124,7 @@ def save_settings(sequence_id: int):
         saved, status = commit_or_show_errors(form, lambda: library.update_sequence(
             current_user, sequence_id, form.service_data(), utcnow()))
         if saved is not None:
-            flash("Sequence saved.", "success")
+            flash(gettext("Sequence saved."), "success")
             return redirect(url_for(".builder", sequence_id=sequence_id))
         return _builder(sequence_id, settings=form, status=status)
     return _builder(sequence_id, settings=form, status=422)
@@ -142,11 +143,11 @@ def delete_sequence(sequence_id: int):
                                      refusals=(ValidationFailed,), message=_fields_message)
         if not deleted:
             return redirect(url_for(".builder", sequence_id=sequence_id))
-        flash("Sequence deleted.", "success")
+        flash(gettext("Sequence deleted."), "success")
         return redirect(url_for(".list_sequences"))
     return render_template("_confirm.html", form=form, title=f"Delete {sequence.name}?",
-                           message="The sequence and its steps are deleted. "
-                                   "Emails already sent stay in the outbox history.",
+                           message=gettext("The sequence and its steps are deleted. "
+                                   "Emails already sent stay in the outbox history."),
                            cancel_url=url_for(".builder", sequence_id=sequence_id), action_label="Delete sequence")
 
 
@@ -161,7 +162,7 @@ def add_step(sequence_id: int):
         step, status = commit_or_show_errors(form, lambda: library.add_step(
             current_user, sequence_id, form.service_data(), utcnow()))
         if step is not None:
-            flash("Step added.", "success")
+            flash(gettext("Step added."), "success")
             return redirect(url_for(".builder", sequence_id=sequence_id, _anchor=f"step-{step.id}"))
         return _builder(sequence_id, step_form=form, status=status)
     return _builder(sequence_id, step_form=form, status=422)
@@ -182,7 +183,7 @@ def edit_step(sequence_id: int, step_id: int):
         saved, status = commit_or_show_errors(form, lambda: library.update_step(
             current_user, sequence_id, step_id, form.service_data(), utcnow()))
         if saved is not None:
-            flash("Step saved.", "success")
+            flash(gettext("Step saved."), "success")
             return redirect(url_for(".builder", sequence_id=sequence_id, _anchor=f"step-{step_id}"))
     elif request.method == "POST":
         status = 422
@@ -195,7 +196,7 @@ def edit_step(sequence_id: int, step_id: int):
 def move_step(sequence_id: int, step_id: int):
     form = OutcomeForm()
     if not form.validate_on_submit():
-        abort_for(ValidationFailed("the form expired; reload the page"))
+        abort_for(ValidationFailed(gettext("the form expired; reload the page")))
     direction = request.form.get("direction", "")
     target = int(direction) if direction.isdigit() and len(direction) < 4 else direction
     commit_or_abort(lambda: library.move_step(current_user, sequence_id, step_id, target, utcnow()))
@@ -207,9 +208,9 @@ def move_step(sequence_id: int, step_id: int):
 def delete_step(sequence_id: int, step_id: int):
     form = OutcomeForm()
     if not form.validate_on_submit():
-        abort_for(ValidationFailed("the form expired; reload the page"))
+        abort_for(ValidationFailed(gettext("the form expired; reload the page")))
     commit_or_abort(lambda: library.delete_step(current_user, sequence_id, step_id, utcnow()))
-    flash("Step deleted.", "success")
+    flash(gettext("Step deleted."), "success")
     return redirect(url_for(".builder", sequence_id=sequence_id))
 
 
@@ -255,7 +256,7 @@ def _template_page(form: TemplateForm, template=None):
                 (lambda: library.create_template(current_user, data, utcnow()))
             saved, status = commit_or_show_errors(form, action)
             if saved is not None:
-                flash("Template saved.", "success")
+                flash(gettext("Template saved."), "success")
                 return redirect(url_for(".list_templates"))
     elif request.method == "POST":
         status = 422
@@ -288,11 +289,11 @@ def edit_template(template_id: int):
 def delete_template(template_id: int):
     form = OutcomeForm()
     if not form.validate_on_submit():
-        abort_for(ValidationFailed("the form expired; reload the page"))
+        abort_for(ValidationFailed(gettext("the form expired; reload the page")))
     _, deleted = commit_or_flash(lambda: library.delete_template(current_user, template_id),
                                  refusals=(ValidationFailed,), message=_fields_message)
     if deleted:
-        flash("Template deleted.", "success")
+        flash(gettext("Template deleted."), "success")
     return redirect(url_for(".list_templates"))
 
 
@@ -326,7 +327,8 @@ def _until_from(text: str | None) -> datetime | None:
         # Bounded before the zone conversion: 0001-01-01 east of UTC overflows datetime.
         day = check_day(date.fromisoformat(text), past=0, future=366)
     except ValueError:
-        raise ValidationFailed("bad date", {"until": "a date such as 2026-04-20, within a year"}) from None
+        raise ValidationFailed(
+            gettext("bad date"), {"until": gettext("a date such as 2026-04-20, within a year")}) from None
     return datetime.combine(day, time(0, 0), zone(current_user.time_zone)).astimezone(timezone.utc)
 
 
@@ -339,10 +341,10 @@ def _back(default: str) -> str:
 @roles(*SALES)
 def enrollment_action(enrollment_id: int, action: str):
     if action not in ("pause", "resume", "stop"):
-        abort_for(NotFound("no such action"))
+        abort_for(NotFound(gettext("no such action")))
     form = PauseForm()
     if not form.validate_on_submit():
-        abort_for(ValidationFailed("the form expired; reload the page"))
+        abort_for(ValidationFailed(gettext("the form expired; reload the page")))
     now = utcnow()
 
     def act():
@@ -366,7 +368,7 @@ def enrollment_action(enrollment_id: int, action: str):
 def holiday():
     form = PauseForm()
     if not form.validate_on_submit():
-        abort_for(ValidationFailed("the form expired; reload the page"))
+        abort_for(ValidationFailed(gettext("the form expired; reload the page")))
     now = utcnow()
     resume = request.form.get("action") == "resume"
 
@@ -392,14 +394,14 @@ def enroll_one():
     back = url_for("contacts.show_contact", contact_id=int(contact_id)) if contact_id.isdigit() and \
         len(contact_id) < 10 else url_for(".list_enrollments")
     if not form.validate_on_submit():
-        flash("The form expired; please try again.", "error")
+        flash(gettext("The form expired; please try again."), "error")
         return redirect(back)
     # A refusal (already active, do-not-contact...) is flashed; no such contact or not theirs: an error page.
     _, done = commit_or_flash(lambda: services.enroll_contact(current_user, form.sequence_id.data, contact_id,
                                                               utcnow()),
                               refusals=(ValidationFailed, Conflict))
     if done:
-        flash("Enrolled. The first step is scheduled inside the contact's send window.", "success")
+        flash(gettext("Enrolled. The first step is scheduled inside the contact's send window."), "success")
     return redirect(back)
 
 
@@ -433,7 +435,8 @@ def enroll_bulk():
                 current_user, form.sequence_id.data, utcnow(), filters=filters))
             if outcome is not None:
                 if outcome.job is not None:  # many: the worker enrolls them, the status page follows
-                    flash(f"Enrolling {outcome.job.total:,} contacts in the background.", "success")
+                    flash(gettext("Enrolling %(total)s contacts in the background.",
+                                  total=f'{outcome.job.total:,}'), "success")
                     return redirect(url_for("jobs.show_job", job_id=outcome.job.id), 303)
                 report = outcome.report
         else:
@@ -471,7 +474,7 @@ def task_page(task_id: int):
         sent, status = commit_or_show_errors(form, lambda: tasks.send_manual_email(
             current_user, task_id, form.subject.data, form.text_body.data, utcnow()))
         if sent is not None:
-            flash("Email queued: it goes out with your next sends.", "success")
+            flash(gettext("Email queued: it goes out with your next sends."), "success")
             return redirect(url_for(".my_tasks"))
     elif request.method == "POST":
         status = 422
@@ -484,9 +487,10 @@ def task_page(task_id: int):
 def complete_task(task_id: int):
     form = OutcomeForm()
     if not form.validate_on_submit():
-        abort_for(ValidationFailed("the form expired; reload the page"))
+        abort_for(ValidationFailed(gettext("the form expired; reload the page")))
     done, completed = commit_or_flash(lambda: tasks.complete_task(
         current_user, task_id, utcnow(), (form.outcome.data or "done").strip() or "done"), refusals=(ValidationFailed,))
     if completed:
-        flash("Task done; the sequence moves on." if done else "This task was already done.", "success")
+        flash(gettext("Task done; the sequence moves on.")
+              if done else gettext("This task was already done."), "success")
     return redirect(_back(url_for(".my_tasks")))

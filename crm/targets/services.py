@@ -44,6 +44,7 @@ from crm.auth.models import User
 from crm.deals.models import Deal, DealLine, ProductFamily, Stage
 from crm.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from crm.extensions import db
+from crm.i18n import _
 from crm.money.services import RateBook, base_currency
 from crm.public import PlanCell, plan_feedback
 from crm.targets.inputs import MAX_MONTHS, AllocationInput
@@ -293,23 +294,23 @@ def readable_user(viewer: User, user_id: int | None) -> User:
         return viewer
     user = db.session.get(User, user_id)
     if user is None:
-        raise NotFound("no such user", {"user_id": "no such user"})
+        raise NotFound(_("no such user"), {"user_id": _("no such user")})
     if viewer.role in READS_ANYONE or (viewer.role == "manager" and user.manager_id == viewer.id):
         return user
-    raise PermissionDenied("you may read your own targets (managers: their team's)")
+    raise PermissionDenied(_("you may read your own targets (managers: their team's)"))
 
 
 def readable_team(viewer: User, manager_id: int | None) -> User:
     """The manager whose team ``viewer`` asks for: a manager their own, admins, planners and finance any."""
     if manager_id is None or manager_id == viewer.id:
         if viewer.role != "manager" and manager_id is None:
-            raise PermissionDenied("only managers have a team; admins and planners name one")
+            raise PermissionDenied(_("only managers have a team; admins and planners name one"))
         return viewer
     manager = db.session.get(User, manager_id)
     if manager is None or manager.role != "manager":
-        raise NotFound("no such manager", {"manager_id": "no such manager"})
+        raise NotFound(_("no such manager"), {"manager_id": _("no such manager")})
     if viewer.role not in READS_ANYONE:
-        raise PermissionDenied("you may read your own team's targets")
+        raise PermissionDenied(_("you may read your own team's targets"))
     return manager
 
 
@@ -320,7 +321,7 @@ def check_months(start: date, end: date) -> None:
     elif len(months_between(start, end)) > MAX_MONTHS:
         errors["to"] = f"at most {MAX_MONTHS} months from 'from'"
     if errors:
-        raise ValidationFailed("invalid period", errors)
+        raise ValidationFailed(_("invalid period"), errors)
 
 
 def user_targets(viewer: User, user_id: int | None, start: date, end: date, now: datetime) -> list[TargetRow]:
@@ -399,10 +400,10 @@ def _allocating_manager(viewer: User, manager_id: int | None) -> User:
     if viewer.role == "manager" and manager_id in (None, viewer.id):
         return viewer
     if viewer.role != "admin":
-        raise PermissionDenied("only a team's manager (or an admin) allocates its targets")
+        raise PermissionDenied(_("only a team's manager (or an admin) allocates its targets"))
     manager = db.session.get(User, manager_id) if manager_id else None
     if manager is None or manager.role != "manager":
-        raise NotFound("no such manager", {"manager_id": "no such manager"})
+        raise NotFound(_("no such manager"), {"manager_id": _("no such manager")})
     return manager
 
 
@@ -420,14 +421,15 @@ def save_allocation(actor: User, manager_id: int | None, data: dict, now: dateti
     parsed = AllocationInput.parse(data)
     family = db.session.scalar(select(ProductFamily).where(ProductFamily.code == parsed.family))
     if family is None:
-        raise ValidationFailed(AllocationInput.INVALID, {"family": "no such product family"})
+        raise ValidationFailed(AllocationInput.INVALID, {"family": _("no such product family")})
     sheet = allocation_sheet(actor, manager_id, parsed.family, parsed.period, now)
     if not sheet.published:
-        raise ValidationFailed(AllocationInput.INVALID, {"period": "no published plan for this family and month"})
+        raise ValidationFailed(AllocationInput.INVALID, {"period": _("no published plan for this family and month")})
     given = {u: v for u, v in parsed.units.items() if v is not None}
     strangers = sorted(set(given) - {m.id for m in sheet.members})
     if strangers:
-        raise ValidationFailed(AllocationInput.INVALID, {"units": f"users {strangers} are not active in this team"})
+        raise ValidationFailed(AllocationInput.INVALID, {"units": _("users %(strangers)s are not active in this team",
+                                                                    strangers=strangers)})
     _check_totals(sheet, given)
     db.session.execute(delete(TargetAllocation).where(
         TargetAllocation.manager_id == sheet.manager.id, TargetAllocation.family_id == family.id,
@@ -439,7 +441,7 @@ def save_allocation(actor: User, manager_id: int | None, data: dict, now: dateti
         with db.session.begin_nested():
             db.session.flush()
     except IntegrityError:
-        raise Conflict("this allocation was saved by someone else at the same moment; reload it") from None
+        raise Conflict(_("this allocation was saved by someone else at the same moment; reload it")) from None
     return allocation_sheet(actor, manager_id, parsed.family, parsed.period, now)
 
 
@@ -447,11 +449,14 @@ def _check_totals(sheet: AllocationSheet, given: dict[int, Decimal]) -> None:
     total = sum(given.values(), ZERO)
     if total > sheet.team_total:
         raise ValidationFailed(AllocationInput.INVALID, {
-            "units": f"the allocations add up to {total:f}, more than the team's target of {sheet.team_total:f}"})
+            "units": _("the allocations add up to %(total)s, more than the team's target of %(team_total)s",
+                       total=f'{total:f}', team_total=f'{sheet.team_total:f}')})
     if given and len(given) == len(sheet.members) and total != sheet.team_total:
         raise ValidationFailed(AllocationInput.INVALID, {
-            "units": f"every rep is allocated, so the allocations must add up to the team's target of "
-                     f"{sheet.team_total:f} (they add up to {total:f}); or leave a rep blank to take the rest"})
+            "units":
+                _("every rep is allocated, so the allocations must add up to the team's target of "
+                  "%(team_total)s (they add up to %(total)s); or leave a rep blank to take the rest",
+                       team_total=f'{sheet.team_total:f}', total=f'{total:f}')})
 
 
 # --- capacity in the rep's day --------------------------------------------------------------

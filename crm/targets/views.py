@@ -8,6 +8,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from crm.errors import ServiceError
+from crm.i18n import _
 from crm.targets import services
 from crm.targets.inputs import parse_month
 from crm.timeutil import utcnow
@@ -52,7 +53,7 @@ def allocate():
     family, period = _cell_args()
     manager_id = int_arg("manager_id")
     if not family or period is None:
-        flash("Pick a family and month from the team page to allocate.", "error")
+        flash(_("Pick a family and month from the team page to allocate."), "error")
         return redirect(url_for(".team", manager_id=manager_id))
     form = CrmForm()
     status = 200
@@ -63,7 +64,8 @@ def allocate():
             form, lambda: services.save_allocation(current_user, manager_id, data, now)) if form.validate_on_submit() \
             else (None, 400)
         if saved is not None:
-            flash(f"Allocation of {family} for {period:%b %Y} saved.", "success")
+            flash(_("Allocation of %(family)s for %(period)s saved.",
+                    family=family, period=f'{period:%b %Y}'), "success")
             return redirect(url_for(".team", manager_id=manager_id))
     try:
         sheet = services.allocation_sheet(current_user, manager_id, family, period, now)

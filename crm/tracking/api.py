@@ -14,6 +14,7 @@ from crm.api.endpoint import endpoint, page_args
 from crm.api.routing import ApiRoutes
 from crm.api.schemas import Id, OutModel, PageOut, QueryModel, StrictModel, Text, UtcDateTime, page_out
 from crm.extensions import db
+from crm.i18n import _
 from crm.jobs.runner import get_job_for
 from crm.timeutil import utcnow
 from crm.tracking import background, queries, website
@@ -103,7 +104,7 @@ def ingest_tracking_events(body: IngestIn):
     facts = RequestFacts(ip=body.ip, user_agent=body.user_agent or "api", method="POST")
     result = website.collect(data, origin=None, request=facts, now=utcnow())
     if not result.accepted:  # the API's error handler rolls the session back
-        raise website.BadPayload("no event was valid", {
+        raise website.BadPayload(_("no event was valid"), {
             f"events.{r['index']}": r["error"] for r in result.results})
     db.session.commit()
     if current_app.config.get("TRACKING_PROCESS_INLINE"):

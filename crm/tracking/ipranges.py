@@ -20,6 +20,7 @@ from sqlalchemy import delete, func, select
 
 from crm.errors import ValidationFailed
 from crm.extensions import db
+from crm.i18n import _
 from crm.policy import require_admin
 from crm.tracking.models import IpCompanyRange
 
@@ -74,8 +75,8 @@ def _header_map(header: list[str]) -> dict[str, int]:
                 found[key] = names.index(alias)
                 break
     if "cidr" not in found or "company" not in found:
-        raise ValidationFailed("the CSV needs columns cidr and company (domain optional)",
-                               {"file": "header must name cidr and company"})
+        raise ValidationFailed(_("the CSV needs columns cidr and company (domain optional)"),
+                               {"file": _("header must name cidr and company")})
     return found
 
 
@@ -90,7 +91,7 @@ def parse_ranges(text: str) -> list[tuple[int, ipaddress._BaseNetwork, str, str 
     try:
         header = next(reader)
     except StopIteration:
-        raise ValidationFailed("the file is empty", {"file": "empty"}) from None
+        raise ValidationFailed(_("the file is empty"), {"file": "empty"}) from None
     columns = _header_map(header)
     rows, errors = [], {}
     for line_no, row in enumerate(reader, start=2):
@@ -112,10 +113,12 @@ def parse_ranges(text: str) -> list[tuple[int, ipaddress._BaseNetwork, str, str 
             continue
         rows.append((line_no, network, company, domain))
         if len(rows) > MAX_RANGES:
-            raise ValidationFailed(f"at most {MAX_RANGES} ranges per file", {"file": "too many rows"})
+            raise ValidationFailed(_("at most %(MAX_RANGES)s ranges per file",
+                                     MAX_RANGES=MAX_RANGES), {"file": _("too many rows")})
     errors.update(_overlaps(rows))
     if errors:
-        raise ValidationFailed(f"{len(errors)} bad line(s); nothing was imported", dict(list(errors.items())[:50]))
+        raise ValidationFailed(_("%(value)s bad line(s); nothing was imported",
+                                 value=len(errors)), dict(list(errors.items())[:50]))
     return rows
 
 

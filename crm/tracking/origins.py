@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from crm.errors import Conflict, NotFound, ValidationFailed
 from crm.extensions import db
+from crm.i18n import _
 from crm.policy import require_admin
 from crm.tracking.models import TrackedOrigin
 
@@ -47,10 +48,10 @@ def normalize_origin(raw: str) -> str:
     text = (raw or "").strip().rstrip("/")
     origin = origin_of(text)
     if origin is None or len(origin) > 255:
-        raise ValidationFailed("not a website origin", {"origin": "use the form https://www.example.com"})
+        raise ValidationFailed(_("not a website origin"), {"origin": _("use the form https://www.example.com")})
     parts = urlsplit(text)
     if parts.path or parts.query or parts.fragment or parts.username or parts.password:
-        raise ValidationFailed("not a website origin", {"origin": "only scheme, host and port, no path"})
+        raise ValidationFailed(_("not a website origin"), {"origin": _("only scheme, host and port, no path")})
     return origin
 
 
@@ -79,7 +80,7 @@ def add_origin(actor, raw: str, now: datetime) -> TrackedOrigin:
     require_admin(actor)
     origin = normalize_origin(raw)
     if db.session.scalar(select(TrackedOrigin.id).where(TrackedOrigin.origin == origin)):
-        raise Conflict("this origin is already tracked", {"origin": "already tracked"})
+        raise Conflict(_("this origin is already tracked"), {"origin": _("already tracked")})
     row = TrackedOrigin(origin=origin, created_at=now)
     db.session.add(row)
     db.session.flush()
@@ -91,7 +92,7 @@ def remove_origin(actor, origin_id: int) -> None:
     require_admin(actor)
     row = db.session.get(TrackedOrigin, origin_id)
     if row is None:
-        raise NotFound("no such origin")
+        raise NotFound(_("no such origin"))
     db.session.delete(row)
     db.session.flush()
     forget_cache()

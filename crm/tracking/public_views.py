@@ -26,6 +26,7 @@ from sqlalchemy import exc as sa_exc
 from werkzeug.exceptions import HTTPException
 
 from crm.extensions import csrf, db, limiter
+from crm.i18n import _
 from crm.timeutil import utcnow
 from crm.tracking import email as email_tracking
 from crm.tracking import website
@@ -316,7 +317,7 @@ def _form_input() -> tuple[dict, object, object]:
     data = website.parse_json_body(request.get_data(cache=False))
     fields = data.get("fields", {})
     if not isinstance(fields, dict):
-        raise website.BadPayload("fields: an object", {"fields": "must be an object"})
+        raise website.BadPayload(_("fields: an object"), {"fields": _("must be an object")})
     return fields, data.get("url"), data.get("visitor")
 
 

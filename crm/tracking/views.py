@@ -10,6 +10,7 @@ from wtforms import StringField
 from wtforms.validators import DataRequired, Length
 
 from crm.contacts.services import ContactPanel
+from crm.i18n import _, _l
 from crm.jobs.runner import open_job
 from crm.timeutil import utcnow
 from crm.tracking import background, ipranges, origins, queries
@@ -20,12 +21,12 @@ bp = Blueprint("tracking", __name__)
 
 
 class OriginForm(CrmForm):
-    origin = StringField("Website origin", validators=[DataRequired(), Length(max=300)],
+    origin = StringField(_l("Website origin"), validators=[DataRequired(), Length(max=300)],
                          render_kw={"placeholder": "https://www.example.com"})
 
 
 class RangesForm(CrmForm):
-    file = FileField("CSV file")
+    file = FileField(_l("CSV file"))
 
 
 class ConfirmForm(CrmForm):
@@ -51,7 +52,7 @@ def tracked_origins():
             row, status = commit_or_show_errors(
                 form, lambda: origins.add_origin(current_user, form.origin.data, utcnow()))
             if row is not None:
-                flash(f"{row.origin} is now tracked.", "success")
+                flash(_("%(origin)s is now tracked.", origin=row.origin), "success")
                 return redirect(url_for(".tracked_origins"))
     base = request.host_url.rstrip("/")
     return render_template("tracking/origins.html", form=form, origins=origins.list_origins(),
@@ -65,7 +66,7 @@ def delete_origin(origin_id: int):
     form = ConfirmForm()
     if form.validate_on_submit():
         commit_or_abort(lambda: origins.remove_origin(current_user, origin_id))
-        flash("Origin removed.", "success")
+        flash(_("Origin removed."), "success")
     return redirect(url_for(".tracked_origins"))
 
 
@@ -91,7 +92,8 @@ def ip_ranges():
                     form, lambda: ipranges.import_ranges(current_user, text, utcnow()),
                     apply_errors=lambda f, exc: _file_errors(f, exc))
                 if result is not None:
-                    flash(f"Imported {result.imported} ranges ({result.ipv4} IPv4, {result.ipv6} IPv6).", "success")
+                    flash(_("Imported %(imported)s ranges (%(ipv4)s IPv4, %(ipv6)s IPv6).",
+                            imported=result.imported, ipv4=result.ipv4, ipv6=result.ipv6), "success")
                     return redirect(url_for(".ip_ranges"))
     return render_template("tracking/ip_ranges.html", form=form, count=ipranges.range_count(),
                            ranges=ipranges.sample_ranges()), status
@@ -111,7 +113,7 @@ def recompute():
     if not form.validate_on_submit():
         return redirect(url_for(".tracked_origins"))
     job, new = commit_or_abort(lambda: background.queue_recompute(current_user, utcnow()))
-    flash("Recomputing every verdict in the background." if new else "Already queued: here is its progress.",
+    flash(_("Recomputing every verdict in the background.") if new else _("Already queued: here is its progress."),
           "success")
     return redirect(url_for("jobs.show_job", job_id=job.id), 303)
 

@@ -20,6 +20,8 @@ from typing import Any
 import crm.contacts.services as contacts
 from crm.contacts.models import Contact
 from crm.errors import ServiceError, ValidationFailed
+from crm.i18n import _ as gettext
+from crm.i18n import browser_language
 from crm.signals import lead_captured
 from crm.tracking.events import RequestFacts, store_event
 from crm.tracking.inbox import accept_views
@@ -62,13 +64,13 @@ class BatchResult:
 def parse_json_body(raw: bytes) -> dict[str, Any]:
     """A JSON object from a beacon (sent as text/plain to avoid a CORS preflight)."""
     if len(raw) > MAX_BODY_BYTES:
-        raise BadPayload(f"at most {MAX_BODY_BYTES} bytes")
+        raise BadPayload(gettext("at most %(MAX_BODY_BYTES)s bytes", MAX_BODY_BYTES=MAX_BODY_BYTES))
     try:
         data = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError):
-        raise BadPayload("malformed JSON") from None
+        raise BadPayload(gettext("malformed JSON")) from None
     if not isinstance(data, dict):
-        raise BadPayload("send a JSON object")
+        raise BadPayload(gettext("send a JSON object"))
     return data
 
 
@@ -99,7 +101,7 @@ def _page_url(value: Any, origin: str | None) -> str:
 
 def visitor_key(value: Any) -> str:
     if not isinstance(value, str) or not VISITOR_RE.match(value):
-        raise BadPayload("visitor: 16-64 letters, digits, - or _", {"visitor": "invalid"})
+        raise BadPayload(gettext("visitor: 16-64 letters, digits, - or _"), {"visitor": "invalid"})
     return value
 
 
@@ -114,9 +116,10 @@ def collect(data: dict[str, Any], *, origin: str | None, request: RequestFacts, 
     key = visitor_key(data.get("visitor"))
     items = data.get("events", [data] if "type" in data else None)
     if not isinstance(items, list) or not items:
-        raise BadPayload("events: a non-empty list", {"events": "required"})
+        raise BadPayload(gettext("events: a non-empty list"), {"events": "required"})
     if len(items) > MAX_BATCH:
-        raise BadPayload(f"events: at most {MAX_BATCH} per batch", {"events": "too many"})
+        raise BadPayload(gettext("events: at most %(MAX_BATCH)s per batch",
+                                 MAX_BATCH=MAX_BATCH), {"events": gettext("too many")})
     pc = data.get("pc") if isinstance(data.get("pc"), str) else None
     result, views = BatchResult(), []
     for index, item in enumerate(items):
@@ -186,6 +189,9 @@ def capture_form(fields: dict[str, Any], *, page_url: Any, visitor: Any, origin:
         raise BadPayload(str(exc), {"url": str(exc)}) from None
     key = visitor_key(visitor) if visitor else None
     data = _contact_data(fields)
+    language = browser_language()  # mail to this person is then written in it (issue #17)
+    if language and "language" not in data:
+        data["language"] = language
     contact, created = _upsert_contact(data, url, now)
     visitor_row = find_or_create_visitor(key, now) if key else None
     event = TrackingEvent(
@@ -210,17 +216,17 @@ def _contact_data(fields: dict[str, Any]) -> dict[str, Any]:
         if value is None or value == "":
             continue
         if not isinstance(value, str):
-            raise BadPayload(f"{name}: must be text", {name: "must be text"})
+            raise BadPayload(gettext("%(value)s: must be text", value=name), {name: gettext("must be text")})
         data[name] = value.strip()
     if "first_name" not in data and isinstance(fields.get("name"), str) and fields["name"].strip():
         first, _, last = fields["name"].strip().partition(" ")
         data["first_name"], data["last_name"] = first, last
     if not data.get("email"):
-        raise BadPayload("email: required", {"email": "required"})
+        raise BadPayload(gettext("email: required"), {"email": "required"})
     try:
         data["email"] = contacts.normalize_email(data["email"])
     except ValueError as exc:
-        raise BadPayload(f"email: {exc}", {"email": str(exc)}) from None
+        raise BadPayload(gettext("email: %(exc)s", exc=exc), {"email": str(exc)}) from None
     return data
 
 

@@ -7,6 +7,7 @@ from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
 from crm.extensions import db
+from crm.i18n import _
 from crm.web import budget
 from crm.web.access import is_api_request, json_error
 
@@ -60,5 +61,5 @@ def register_error_handlers(app: Flask) -> None:
     def unexpected_error(exc: Exception):
         app.logger.exception("unhandled error")
         if is_api_request():
-            return json_error(500, "server_error", "internal error")
-        return render_template("errors/error.html", code=500, message="Something went wrong."), 500
+            return json_error(500, "server_error", _("internal error"))
+        return render_template("errors/error.html", code=500, message=_("Something went wrong.")), 500

@@ -7,11 +7,12 @@ from __future__ import annotations
 from wtforms import TextAreaField
 from wtforms.validators import Length
 
+from crm.i18n import _l
 from crm.web.formhelpers import CrmForm
 
 
 class NoteForm(CrmForm):
-    body = TextAreaField("Add a note", validators=[Length(max=10_000)],
+    body = TextAreaField(_l("Add a note"), validators=[Length(max=10_000)],
                          render_kw={"rows": 3, "placeholder": "What happened? Next step?"})
 
 

@@ -1,22 +1,24 @@
 """Plain-language wording of the per-family settings, shared by the demand and settings pages."""
 from __future__ import annotations
 
+from flask_babel import lazy_gettext as _l  # the bridge reads no crm module but the port
+
 RULE_LABELS = {
-    "pipeline": "Pipeline only",
-    "baseline": "Baseline only",
-    "baseline_plus_pipeline": "Baseline + pipeline",
+    "pipeline": _l("Pipeline only"),
+    "baseline": _l("Baseline only"),
+    "baseline_plus_pipeline": _l("Baseline + pipeline"),
 }
 
 RULE_EXPLANATIONS = {
-    "pipeline": (
+    "pipeline": _l(
         "Demand input = the weighted pipeline (Σ quantity × win probability of open deal lines "
         "due that month). The statistical baseline is shown for reference only."
     ),
-    "baseline": (
+    "baseline": _l(
         "Demand input = the statistical baseline forecast from actual orders. The pipeline is "
         "shown for reference only: use it when deals are a small or unreliable share of demand."
     ),
-    "baseline_plus_pipeline": (
+    "baseline_plus_pipeline": _l(
         "Demand input = baseline + weighted pipeline. Here the baseline is forecast from the "
         "actual orders that did not come from CRM deals (run-rate business), so an order is "
         "never counted twice."
@@ -25,8 +27,8 @@ RULE_EXPLANATIONS = {
 
 
 def rule_label(rule: str) -> str:
-    return RULE_LABELS.get(rule, rule)
+    return str(RULE_LABELS.get(rule, rule))
 
 
 def rule_explanation(rule: str) -> str:
-    return RULE_EXPLANATIONS.get(rule, "")
+    return str(RULE_EXPLANATIONS.get(rule, ""))

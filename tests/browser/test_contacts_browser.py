@@ -62,7 +62,7 @@ def test_rep_signs_in_searches_and_reads_a_timeline(page, rep_with_contacts):
     assert "Call" in texts[1] and "Wants a quote for 40 units" in texts[1]
     assert "Email sent" in texts[2] and "Pump sizing for the new plant" in texts[2]
     assert "Contact created" in texts[3]
-    assert "12 Mar 2026, 15:30" in texts[0]  # 14:30 UTC shown in Rita's Paris time
+    assert "Mar 12, 2026, 3:30 PM" in texts[0]  # 14:30 UTC shown in Rita's Paris time
 
     page.fill("textarea[name=body]", "Sent the quote <40 units>")
     page.click("#timeline button[type=submit]")

@@ -15,6 +15,7 @@ from crm.meetings.services import meeting_link_for
 from crm.sequences import library
 from crm.sequences.models import Enrollment
 from crm.sequences.services import enroll_contact
+from crm.web.formatting import format_clock
 from tests.conftest import NOW
 from tests.crm.meetings.conftest import (
     make_type,  # noqa: F401  (fixture)
@@ -60,7 +61,8 @@ def test_prospect_books_in_their_own_zone_and_a_racer_is_told_it_was_taken(
         slot_start = datetime.fromisoformat(first_slot.get_attribute("data-start"))
         assert slot_start.utcoffset() == ZoneInfo("America/New_York").utcoffset(slot_start.replace(tzinfo=None))
         assert slot_start.astimezone(ZoneInfo("Europe/Berlin")).strftime("%H:%M") == "09:00"
-        assert first_slot.inner_text() == slot_start.strftime("%H:%M")  # e.g. 03:00 in New York
+        shown = format_clock(slot_start, "America/New_York", locale="en")
+        assert first_slot.inner_text() == shown  # e.g. 3:00 AM in New York (en-US)
         tab.screenshot(path="/tmp/meetings_public.png", full_page=True)
 
         # The racer, on a phone, opens the same slot's form at the same time.
@@ -72,7 +74,7 @@ def test_prospect_books_in_their_own_zone_and_a_racer_is_told_it_was_taken(
 
         first_slot.click()
         tab.wait_for_selector("#confirm-booking")
-        assert slot_start.strftime("%H:%M") in tab.locator("#chosen-time").inner_text()
+        assert shown in tab.locator("#chosen-time").inner_text()
         tab.fill("input[name=name]", "Grace Hopper")
         tab.fill("input[name=email]", "grace@acmepumps.com")
         tab.fill("textarea[name=answer_q1]", "Rotterdam")

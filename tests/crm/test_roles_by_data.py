@@ -24,7 +24,7 @@ FIELDS = {
     ("deal", "name"): (["Pump retrofit"], ['"name": "Pump retrofit"']),
     ("deal", "amount"): (["12,344.50"], ['"amount": "12344.50"']),
     ("deal", "stage"): (["Qualified"], ['"name": "Qualified"']),
-    ("deal", "expected_close"): (["1 May 2026"], ['"expected_close": "2026-05-01"']),
+    ("deal", "expected_close"): (["May 1, 2026"], ['"expected_close": "2026-05-01"']),
     ("deal", "lines"): (["VALVE"], ['"family": "VALVE"']),
     ("deal", "owner"): (["Bob Rep"], ['"name": "Bob Rep"']),
     ("deal", "company"): (["Globex Industrial"], ['"name": "Globex Industrial"']),

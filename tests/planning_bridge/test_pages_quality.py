@@ -76,6 +76,8 @@ def test_quality_pages_on_the_demo_company(client, login):
 
     seed_demo(seed=DEFAULT_SEED, today=reference_today(utcnow()), commit=db.session.commit)
     planner = db.session.query(User).filter_by(role="planner").first()
+    planner.language = "en"  # the demo's planner reads Spanish; these phrases are the English ones
+    db.session.commit()
     login(client, planner, password=DEMO_PASSWORD)
     services.compute_default_figures(utcnow())  # what the month-end job or the worker does
     db.session.commit()

@@ -25,6 +25,13 @@ from email.policy import Compat32
 from email.utils import format_datetime, formataddr
 from html import escape
 
+from sqlalchemy import select
+from sqlalchemy.orm import aliased
+
+from crm.auth.models import User
+from crm.contacts.models import Contact
+from crm.extensions import db
+from crm.i18n import _, force_language, language_for_contact, normalize_language
 from crm.mail.models import Mailbox, OutboundEmail
 from crm.mail.outbound import dkim
 from crm.mail.transport import ascii_domain, needs_smtputf8
@@ -60,7 +67,8 @@ def tracked_html(email: OutboundEmail, links: list | None = None) -> str | None:
     return _instrument(_normalise(email.html_body), email, links) if email.html_body else None
 
 
-def build_wire(email: OutboundEmail, mailbox: Mailbox, now, *, links: list | None = None, html=_TRACK) -> bytes:
+def build_wire(email: OutboundEmail, mailbox: Mailbox, now, *, links: list | None = None, html=_TRACK,
+               language: str | None = None) -> bytes:
     """The message as sent (CRLF line ends, long headers folded, DKIM-signed when configured). ``html``: what
     ``tracked_html`` gave when the caller tracked the body already (the send tick does it for
     a whole batch first, so the batch's link rows are stored before any message leaves);
@@ -77,9 +85,11 @@ def build_wire(email: OutboundEmail, mailbox: Mailbox, now, *, links: list | Non
         mailto = unsubscribe_mailto(email.id, mailbox.domain, token=token)
         list_headers = [("List-Unsubscribe", f"<{url}>, <mailto:{mailto}?subject=unsubscribe>"),
                         ("List-Unsubscribe-Post", "List-Unsubscribe=One-Click")]
-        text = f"{text.rstrip()}\n\n--\nUnsubscribe: {url}\n"
-        if html:
-            html = _append_html_footer(html, url)
+        with force_language(language or _reader_language(email)):
+            footer = _("Unsubscribe: %(url)s", url=url)
+            text = f"{text.rstrip()}\n\n--\n{footer}\n"
+            if html:
+                html = _append_html_footer(html, url)
     headers = [
         ("From", formataddr((mailbox.display_name or "", mailbox.from_address), charset="utf-8")),
         ("To", _address_header(email.to_address)),
@@ -200,9 +210,34 @@ def _instrument(html: str, email: OutboundEmail, links: list | None) -> str:
     return instrument_html(html, outbound_email_id=email.id, contact_id=email.contact_id, links=links)
 
 
+def reader_languages(emails: list) -> dict[int, str]:
+    """The footer language of each email of a send batch, in one query (the send tick must
+    not query per message): the contact's, else the contact's owner's, else the sender's."""
+    contact_ids = {e.contact_id for e in emails if e.contact_id}
+    user_ids = {e.user_id for e in emails if e.user_id}
+    owner = aliased(User)
+    contacts = {row.id: normalize_language(row.language) or normalize_language(row.owner_language)
+                for row in db.session.execute(
+                    select(Contact.id, Contact.language, owner.language.label("owner_language"))
+                    .outerjoin(owner, owner.id == Contact.owner_id).where(Contact.id.in_(contact_ids)))
+                } if contact_ids else {}
+    senders = dict(db.session.execute(select(User.id, User.language).where(User.id.in_(user_ids))).all()) \
+        if user_ids else {}
+    return {e.id: contacts.get(e.contact_id) or normalize_language(senders.get(e.user_id)) or "en" for e in emails}
+
+
+def _reader_language(email: OutboundEmail) -> str:
+    """The footer speaks the contact's language (else their owner's, else the sender's)."""
+    contact = db.session.get(Contact, email.contact_id) if email.contact_id else None
+    if contact is not None:
+        return language_for_contact(contact)
+    sender = db.session.get(User, email.user_id) if email.user_id else None
+    return getattr(sender, "language", None) or "en"
+
+
 def _append_html_footer(html: str, url: str) -> str:
-    footer = (f'<p class="unsubscribe"><small><a href="{escape(url, quote=True)}">'
-              "Unsubscribe</a> from these emails.</small></p>")
+    link = _('<a href="%(url)s">Unsubscribe</a> from these emails.', url=escape(url, quote=True))
+    footer = f'<p class="unsubscribe"><small>{link}</small></p>'
     lower = html.lower()
     cut = lower.rfind("</body>")
     if cut == -1:

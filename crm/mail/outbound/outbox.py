@@ -17,6 +17,7 @@ from crm.auth.models import User
 from crm.contacts.services import normalize_email
 from crm.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from crm.extensions import db
+from crm.i18n import _
 from crm.mail.models import OutboundEmail, mailbox_for
 from crm.validation import has_control_chars
 from crm.web.pagination import Page, paginate
@@ -67,8 +68,8 @@ def enqueue_invite(*, sender, contact, to_address: str, subject: str, text_body:
     prospecting mail and outside its daily cap and spacing (a guest waits for it). Flushes."""
     fields = _check(to_address, subject, text_body, None, now, "one_off", "queued")
     if method not in CALENDAR_METHODS or not calendar_ics.startswith("BEGIN:VCALENDAR"):
-        raise ValidationFailed("the invite cannot be queued",
-                               {"calendar_ics": "an iCalendar object, REQUEST or CANCEL"})
+        raise ValidationFailed(_("the invite cannot be queued"),
+                               {"calendar_ics": _("an iCalendar object, REQUEST or CANCEL")})
     mailbox = mailbox_for(sender)
     email = OutboundEmail(
         kind="invite", user_id=sender.id, contact_id=contact.id if contact is not None else None,
@@ -105,7 +106,7 @@ def _check(to_address, subject, text_body, html_body, due_at, kind, status) -> d
     if status not in ENQUEUE_STATUSES:
         errors["status"] = "queued or draft"
     if errors:
-        raise ValidationFailed("the email cannot be queued", errors)
+        raise ValidationFailed(_("the email cannot be queued"), errors)
     return {"to_address": address}
 
 
@@ -127,12 +128,12 @@ def send_later(*, actor, contact, subject: str, text_body: str, html_body: str |
     """A one-off email from ``actor`` to ``contact`` at ``due_at`` (now or later), through the
     same outbox, limits and send tick as sequence emails."""
     if contact is None:
-        raise NotFound("no such contact")
+        raise NotFound(_("no such contact"))
     if not contact.can_be_contacted():
-        raise ValidationFailed("this contact must not be emailed",
-                               {"contact_id": "do-not-contact or unsubscribed"})
+        raise ValidationFailed(_("this contact must not be emailed"),
+                               {"contact_id": _("do-not-contact or unsubscribed")})
     if contact.email_bounced_at is not None and not to_address:
-        raise ValidationFailed("this address bounced", {"contact_id": "the contact's address bounced"})
+        raise ValidationFailed(_("this address bounced"), {"contact_id": _("the contact's address bounced")})
     if due_at is not None and due_at.tzinfo is not None and due_at < now:
         due_at = now
     return enqueue_email(
@@ -151,7 +152,7 @@ def visible_to(actor, email: OutboundEmail) -> bool:
 def get_email(actor, email_id: int) -> OutboundEmail:
     email = db.session.get(OutboundEmail, email_id)
     if email is None or not visible_to(actor, email):
-        raise NotFound("no such email")
+        raise NotFound(_("no such email"))
     return email
 
 
@@ -162,7 +163,7 @@ RETRYABLE_KINDS = ("one_off", "invite")
 def _own_email(actor, email_id: int) -> OutboundEmail:
     email = get_email(actor, email_id)
     if email.user_id != actor.id and actor.role not in ("admin", "manager"):
-        raise PermissionDenied("not your email")
+        raise PermissionDenied(_("not your email"))
     return email
 
 
@@ -177,7 +178,8 @@ def cancel_email(actor, email_id: int, now: datetime) -> OutboundEmail:
         .execution_options(synchronize_session=False)
     )
     if not result.rowcount:
-        raise Conflict(f"this email is {email.status}: only scheduled or failed emails can be cancelled")
+        raise Conflict(_("this email is %(status)s: only scheduled or failed emails can be cancelled",
+                         status=email.status))
     db.session.flush()
     db.session.refresh(email)
     return email
@@ -196,7 +198,7 @@ def retry_email(actor, email_id: int, now: datetime) -> OutboundEmail:
     prospect twice."""
     email = _own_email(actor, email_id)
     if email.kind not in RETRYABLE_KINDS:
-        raise Conflict("a sequence email is retried by its sequence, not from the outbox")
+        raise Conflict(_("a sequence email is retried by its sequence, not from the outbox"))
     result = db.session.execute(
         update(OutboundEmail)
         .where(OutboundEmail.id == email.id, OutboundEmail.status == "failed")
@@ -204,7 +206,7 @@ def retry_email(actor, email_id: int, now: datetime) -> OutboundEmail:
         .execution_options(synchronize_session=False)
     )
     if not result.rowcount:
-        raise Conflict(f"this email is {email.status}: only failed emails can be retried")
+        raise Conflict(_("this email is %(status)s: only failed emails can be retried", status=email.status))
     db.session.flush()
     db.session.refresh(email)
     return email
@@ -227,7 +229,7 @@ def list_outbox(actor, *, box: str = "scheduled", user_id: int | None = None, pa
         allowed = owner is not None and (actor.role == "admin" or (
             actor.role == "manager" and owner.manager_id == actor.id))
         if not allowed:
-            raise NotFound("no such user")
+            raise NotFound(_("no such user"))
         owner_id = owner.id
     statuses = OUTBOX_FILTERS.get(box, OUTBOX_FILTERS["scheduled"])
     query = select(OutboundEmail).where(OutboundEmail.user_id == owner_id, OutboundEmail.status.in_(statuses))

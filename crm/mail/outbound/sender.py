@@ -82,7 +82,7 @@ from crm.extensions import db
 from crm.jsontype import json_object
 from crm.mail import transport
 from crm.mail.models import Mailbox, OutboundEmail, mailbox_for
-from crm.mail.outbound.compose import build_wire, tracked_html
+from crm.mail.outbound.compose import build_wire, reader_languages, tracked_html
 from crm.mail.outbound.marks import MarkFailed, Marks  # noqa: F401  (MarkFailed: raised through send_due)
 from crm.signals import email_failed, emails_sent
 from crm.timeutil import UTCDateTime, utcnow
@@ -376,10 +376,11 @@ class Prepared:
     email: SimpleNamespace
     html: str | None  # the tracked HTML body (``compose.tracked_html``)
     wire: bytes | None = None  # the message as sent (CRLF line ends), once built
+    language: str | None = None  # the reader's, for the unsubscribe footer (``reader_languages``)
 
     def build(self, mailbox, now: datetime) -> bytes:
         if self.wire is None:
-            self.wire = build_wire(self.email, mailbox, now, html=self.html)
+            self.wire = build_wire(self.email, mailbox, now, html=self.html, language=self.language)
         return self.wire
 
 
@@ -401,6 +402,9 @@ def prepare(emails: list, mailbox, now: datetime, result: TickResult) -> list[Pr
             continue
         links.extend(own)
     insert_links(links)
+    languages = reader_languages([p.email for p in prepared])  # one query for the batch
+    for item in prepared:
+        item.language = languages.get(item.email.id)
     db.session.commit()
     for email, exc in broken:  # failed alone, counted in ``result``; the rest go on
         _fail(email, now, f"could not build the message: {_describe(exc)}", permanent=False)

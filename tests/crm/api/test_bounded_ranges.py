@@ -238,9 +238,9 @@ def test_the_ends_of_each_page_range_are_still_shown(client, login, alice, pat, 
 
 def test_the_calendar_shows_the_last_day_of_the_range_and_today_past_it(client, login, alice):
     login(client, alice)
-    assert "day of 10 Mar 2046" in client.get("/calls/calendar?date=2046-03-10&view=day").get_data(as_text=True)
+    assert "day of Mar 10, 2046" in client.get("/calls/calendar?date=2046-03-10&view=day").get_data(as_text=True)
     past = client.get("/calls/calendar?date=2046-03-11&view=day").get_data(as_text=True)
-    assert "day of 10 Mar 2026" in past and "2046-03-11 is out of range" in past
+    assert "day of Mar 10, 2026" in past and "2046-03-11 is out of range" in past
 
 
 @pytest.mark.parametrize("dates", [

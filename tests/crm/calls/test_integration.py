@@ -89,6 +89,6 @@ def test_meetings_appear_in_the_calendar_and_the_feed(client, login, ny_rep, clo
     clock.freeze(AT)
     login(client, ny_rep)
     html = client.get("/calls/calendar?view=day&date=2026-03-10").get_data(as_text=True)
-    assert "09:00–10:30 Prospecting" in html and "11:00–11:30 Intro with Grace" in html
+    assert "9:00 AM–10:30 AM Prospecting" in html and "11:00 AM–11:30 AM Intro with Grace" in html  # en-US clock
     calendar = Calendar.from_ical(client.get(f"/calls/feed/{token}.ics").data)
     assert sorted(str(e["SUMMARY"]) for e in calendar.walk("VEVENT")) == ["Intro with Grace", "Prospecting"]

@@ -56,8 +56,8 @@ def test_my_day_shows_reasons_blocks_and_held_entries(client, login, ny_rep, cal
     db.session.commit()
     login(client, ny_rep)
     html = client.get("/calls").get_data(as_text=True)
-    assert "Prospecting 09:00–10:30" in html and "18 calls left at 12 an hour" in html
-    assert "Kenji Sato" in html and "held until 20:00" in html
+    assert "Prospecting 9:00 AM–10:30 AM" in html and "18 calls left at 12 an hour" in html  # en-US clock
+    assert "Kenji Sato" in html and "held until 8:00 PM" in html
     assert tokyo.id
 
 
@@ -67,7 +67,7 @@ def test_a_manager_sees_a_team_reps_day_but_a_rep_does_not(client, login, ny_rep
     client.post("/logout", data={"csrf_token": csrf_from(client.get("/calls").get_data(as_text=True))})
     login(client, mallory)
     response = client.get(f"/calls?user_id={ny_rep.id}")
-    assert response.status_code == 200 and "Alice Rep&#39;s day" in response.get_data(as_text=True)
+    assert response.status_code == 200 and "Alice Rep's day" in response.get_data(as_text=True)
 
 
 def test_the_working_page_logs_and_moves_to_the_next(client, login, ny_rep, callee, frozen, make_company):

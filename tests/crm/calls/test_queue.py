@@ -119,7 +119,7 @@ def test_callbacks_are_held_until_their_time_and_beat_scores(ny_rep, callee):
     entries = {e.contact_id: e for e in build_queue(ny_rep, NY_8AM)}
     assert entries[promised.id].reason_code == "callback"
     assert entries[promised.id].held_until == datetime(2026, 3, 10, 18, 0, tzinfo=UTC)
-    assert "promised for Tue 14:00" in entries[promised.id].reason
+    assert "promised for Tue, 2:00 PM (asked)" in entries[promised.id].reason  # en-US clock
     later = datetime(2026, 3, 10, 18, 1, tzinfo=UTC)
     assert next_entry(ny_rep, later).contact_id == promised.id  # ahead of the scored contact
     assert entries[scored.id].reason_code == "score"

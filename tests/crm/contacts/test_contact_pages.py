@@ -268,7 +268,7 @@ def test_timeline_is_newest_first_in_the_viewers_time_zone(client, make_user, lo
     login(client, viewer)
     html = client.get(f"/contacts/{contact.id}").get_data(as_text=True)
     assert html.index(": connected") < html.index("Older email")
-    assert "10 Mar 2026, 23:30" in html  # 14:30 UTC is 23:30 in Tokyo
+    assert "Mar 10, 2026, 11:30 PM" in html  # 14:30 UTC is 23:30 in Tokyo (en-US: CLDR medium)
     assert "Tokyo Rep called " in html and "Tokyo Rep sent <strong>Older email</strong> to " in html
     assert "Times in Asia/Tokyo" in html
 

@@ -40,7 +40,7 @@ def test_board_shows_each_stage_with_count_total_and_cards(as_alice, alice, stag
         assert stage.name in html
     assert "Big pump order" in html and "Acme Pumps" in html and "€15,000" in html
     assert "Valve refit" in html and "€1,000" in html
-    assert "1 May 2026" in html  # expected close on the card
+    assert "May 1, 2026" in html  # expected close on the card (en-US: CLDR medium)
 
 
 def test_board_mine_shows_only_my_deals(as_alice, alice, bob, make_deal):

@@ -57,7 +57,7 @@ def test_board_column_total_is_converted(pesos_and_dollars):
 def test_board_page_shows_the_base_total_and_the_original(pesos_and_dollars, client, login, admin):
     login(client, admin)
     html = client.get("/deals/board").get_data(as_text=True)
-    assert "27,250 MXN" in html
+    assert "MX$27,250" in html  # Babel en-US: the base total "MX$27,250"
     assert "includes" in html and "$1,000" in html
     assert "no exchange rate" not in html
 
@@ -95,7 +95,7 @@ def test_a_currency_without_a_rate_is_a_warning_and_a_409(pesos_and_dollars, mak
     assert total.unconverted == {"JPY": Decimal("500000.00")}
     login(client, admin)
     board = client.get("/deals/board").get_data(as_text=True)
-    assert "no exchange rate" in board and "500,000 JPY" in board
+    assert "no exchange rate" in board and "¥500,000" in board
 
     refused = client.get(PLANNING, headers=api_token(pat))
     assert refused.status_code == 409
@@ -117,10 +117,10 @@ def test_deal_page_shows_the_original_and_the_converted_amount(pesos_and_dollars
     usd, mxn = pesos_and_dollars
     login(client, admin)
     html = client.get(f"/deals/{usd.id}").get_data(as_text=True)
-    assert "$1,000.00" in html and "≈ 17,250.00 MXN" in html
+    assert "$1,000.00 USD" in html and "≈ MX$17,250.00" in html
     assert "€" not in html  # the timeline's "deal created" amount is in dollars too
     assert 'id="amount-in-base"' not in client.get(f"/deals/{mxn.id}").get_data(as_text=True)
     yen = make_deal(name="Yen", currency="JPY", stage_id=stages[2].id, expected_close=CLOSE)
     assert "no exchange rate into MXN" in client.get(f"/deals/{yen.id}").get_data(as_text=True)
     listing = client.get("/deals").get_data(as_text=True)
-    assert "≈ 17,250.00 MXN" in listing and "no rate into MXN" in listing
+    assert "≈ MX$17,250.00" in listing and "no rate into MXN" in listing

@@ -6,11 +6,10 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 from flask_migrate import downgrade, upgrade
-from sqlalchemy import text
+from sqlalchemy import MetaData, Table, text
 
 from config import TestConfig
 from crm.app import create_app
-from crm.auth.models import User
 from crm.contacts.models import Activity
 from crm.extensions import db
 from tests.test_migrations import fresh_database_url  # noqa: F401  (the fixture)
@@ -24,8 +23,11 @@ def test_call_recordings_move_to_recordings_and_back(fresh_database_url, monkeyp
     app = create_app(TestConfig())
     with app.app_context():
         upgrade(revision=BEFORE)
-        rep = db.session.execute(User.__table__.insert().values(
-            email="rep@acme-sales.com", name="Rep", role="rep").returning(User.__table__.c.id)).scalar_one()
+        # users as it was at BEFORE (the model has columns added since).
+        users = Table("users", MetaData(), autoload_with=db.engine)
+        rep = db.session.execute(users.insert().values(
+            email="rep@acme-sales.com", name="Rep", role="rep", time_zone="UTC", is_active=True,
+            must_change_password=False, created_at=T0).returning(users.c.id)).scalar_one()
         calls = [db.session.execute(Activity.__table__.insert().values(
             kind="call", occurred_at=T0, user_id=rep, details={}).returning(Activity.__table__.c.id)).scalar_one()
             for _ in range(3)]
