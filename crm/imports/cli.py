@@ -28,14 +28,16 @@ class CliSink:
 
     def __init__(self, bar, rejects_file):
         self.bar, self.rejects = bar, csv.writer(rejects_file)
+        self.notes: list[tuple[int, str]] = []  # footer lines: few by nature
         self._shown_bytes = 0
         self.rejects.writerow(["line", "reason"])
 
-    def stage(self, tally, rejections) -> None:
+    def stage(self, tally, rejections, notes) -> None:
         pass
 
-    def committed(self, tally, rejections) -> None:
+    def committed(self, tally, rejections, notes) -> None:
         self.rejects.writerows((line, safe_cell(reason)) for line, reason in rejections)
+        self.notes.extend(notes)
         self.bar.update(tally.bytes_read - self._shown_bytes)
         self._shown_bytes = tally.bytes_read
 

@@ -24,16 +24,19 @@ from crm.contacts.services import (
 )
 from crm.errors import ValidationFailed
 from crm.extensions import db
+from crm.imports.cells import FooterDetector, language, lifecycle_stage, parse_when
 from crm.imports.companies import CompanyKey, CompanyResolver, clean_company_cells
 from crm.imports.lookups import (
     BatchResult,
     OwnerLookup,
     RowRejected,
+    RowSkipped,
     begin_batch_transaction,
     format_reason,
     in_values,
 )
 from crm.imports.mapping import CUSTOM_PREFIX, Mapping
+from crm.imports.seen import SeenEmails
 from crm.jsontype import JSONType
 from crm.policy import can_edit_owned
 from crm.timeutil import UTCDateTime
@@ -45,7 +48,9 @@ NEW_CONTACT_DEFAULTS: dict[str, Any] = {
     "first_name": "", "last_name": "", "title": None, "phone": None, "company_id": None,
     "owner_id": None, "time_zone": None, "lifecycle_stage": "lead", "do_not_contact": False,
     "unsubscribed": False, "linkedin_url": None, "x_url": None, "source": "import", "custom": {},
+    "language": None,
 }
+
 CREATED_DETAILS = {"source": "import"}
 
 
@@ -58,6 +63,7 @@ class ContactRow:
     custom: dict[str, Any]
     company: CompanyKey | None
     explicit_company: bool  # named by a company/domain column, not guessed from the email
+    raw_email: str = ""  # as written in the file, to tell a repeat that differs only in case
 
 
 def _parse_flag(value: str) -> bool | str:
@@ -72,19 +78,25 @@ def _parse_flag(value: str) -> bool | str:
 class ContactRowCleaner:
     """Turns the cells of one record into a ``ContactRow`` or raises ``RowRejected``."""
 
-    def __init__(self, mapping: Mapping, owners: OwnerLookup):
+    def __init__(self, mapping: Mapping, owners: OwnerLookup, *, day_first: bool = False,
+                 now: datetime | None = None):
         self.width = len(mapping.headers)
         self.columns = [(i, t) for i, t in enumerate(mapping.targets) if t]
         self.owners = owners
+        self.day_first, self.now = day_first, now
+        self.footer = FooterDetector()
         # Loaded once: clean_custom_values would otherwise query the definitions per row.
         self.custom_definitions = list_custom_fields("contact")
 
     def clean(self, values: list[str]) -> ContactRow:
+        data, custom, extra = self._split(values)
+        note = self.footer.note_for(values, "email" not in data)
+        if note:
+            raise RowSkipped(note)
         if len(values) > self.width and any(v.strip() for v in values[self.width:]):
             raise RowRejected(
                 f"{len(values)} fields but the header has {self.width} (a stray comma or quote?)"
             )
-        data, custom, extra = self._split(values)
         if "email" not in data:
             raise RowRejected("email: empty")
         errors: dict[str, str] = {}
@@ -93,6 +105,9 @@ class ContactRowCleaner:
                 data["owner_id"] = self.owners.id_for(extra["owner"])
             except RowRejected as exc:
                 errors["owner"] = str(exc).removeprefix("owner: ")
+        if "lifecycle_stage" in data:
+            data["lifecycle_stage"] = lifecycle_stage(data["lifecycle_stage"])
+        kept = self._kept_fields(extra, errors)
         try:
             clean = contact_values(data, partial=True)
         except ValidationFailed as exc:
@@ -107,8 +122,29 @@ class ContactRowCleaner:
         if errors:
             raise RowRejected(format_reason("invalid contact", errors))
         email = clean.pop("email")
+        clean.update(kept)
         key = CompanyKey.for_row(domain, name, email)
-        return ContactRow(email, clean, custom, key, explicit_company=bool(domain or name))
+        return ContactRow(email, clean, custom, key, explicit_company=bool(domain or name),
+                          raw_email=data["email"])
+
+    def _kept_fields(self, extra: dict[str, str], errors: dict[str, str]) -> dict[str, Any]:
+        """The language and the creation date, which the contact input rules do not take."""
+        kept: dict[str, Any] = {}
+        if "language" in extra:
+            code = language(extra["language"])
+            if code is None:
+                errors["language"] = f"{extra['language']!r}: en (English) or es (Spanish)"
+            kept["language"] = code
+        if "created_at" in extra:
+            try:
+                created = parse_when(extra["created_at"], day_first=self.day_first)
+            except ValueError as exc:
+                errors["created_at"] = str(exc)
+            else:
+                if self.now is not None and created > self.now:
+                    errors["created_at"] = f"{extra['created_at']!r} is in the future"
+                kept["created_at"] = created
+        return kept
 
     def _split(self, values: list[str]) -> tuple[dict, dict, dict]:
         data: dict[str, Any] = {}
@@ -197,7 +233,7 @@ class ContactBatchWriter:
                        "(its owner, their manager or an admin may; anyone may add a note)"))
             return
         values = updates.setdefault(contact_id, {"id": contact_id, "custom": dict(custom or {})})
-        values.update(row.fields)
+        values.update({k: v for k, v in row.fields.items() if k != "created_at"})  # the record's own stays
         values["custom"].update(row.custom)
         values["updated_at"] = self.now
         if row.explicit_company:
@@ -205,8 +241,8 @@ class ContactBatchWriter:
         result.updated += 1
 
     def _new_values(self, row: ContactRow) -> dict[str, Any]:
-        values = {**NEW_CONTACT_DEFAULTS, **row.fields, "email": row.email, "custom": dict(row.custom),
-                  "created_at": self.now, "updated_at": self.now}
+        values = {**NEW_CONTACT_DEFAULTS, "created_at": self.now, **row.fields, "email": row.email,
+                  "custom": dict(row.custom), "updated_at": self.now}
         if values["owner_id"] is None:
             values["owner_id"] = self.default_owner_id
         return values
@@ -227,9 +263,11 @@ class ContactBatchWriter:
         else:
             inserted = in_values(contacts.c.email, [row["email"] for row in rows])
         db.session.execute(insert(contacts), rows)
+        # The timeline's "created" entry is dated like the contact: a kept creation date
+        # ("Create Date" of a HubSpot export) puts it where it happened.
         activity = select(
             contacts.c.id, contacts.c.company_id, literal(self.actor.id), literal("contact_created"),
-            literal(self.now, UTCDateTime()), literal(CREATED_DETAILS, JSONType),
+            contacts.c.created_at, literal(CREATED_DETAILS, JSONType),
             literal(self.now, UTCDateTime()),
         ).where(inserted)
         db.session.execute(insert(Activity.__table__).from_select(
@@ -243,25 +281,40 @@ class ContactImporter:
     """The contact import as the runner sees it: clean a row, write a batch."""
 
     def __init__(self, mapping: Mapping, actor: User, now: datetime, *, on_duplicate: str,
-                 default_owner_id: int | None):
+                 default_owner_id: int | None, day_first: bool = False, **_ignored: Any):
         owners = OwnerLookup()
         self.companies = CompanyResolver(now)
-        self.cleaner = ContactRowCleaner(mapping, owners)
+        self.cleaner = ContactRowCleaner(mapping, owners, day_first=day_first, now=now)
         if default_owner_id is None and actor.role == "rep":
             default_owner_id = actor.id  # as when a rep creates a contact by hand
         self.writer = ContactBatchWriter(actor, now, on_duplicate, self.companies, default_owner_id)
+        self.seen = SeenEmails()
 
-    def clean(self, values: list[str]) -> ContactRow:
+    def clean(self, values: list[str], line: int = 0) -> ContactRow:
         return self.cleaner.clean(values)
 
     def can_cut(self, previous: ContactRow, following: ContactRow) -> bool:
         return True
 
     def write(self, batch: list[tuple[int, ContactRow]]) -> BatchResult:
-        return self.writer.write(batch)
+        """Rows repeating an earlier row of the file are rejected naming both lines (whether
+        or not the contact already existed: the file contradicts itself); the rest is written."""
+        repeats = self.seen.repeats([(line, row.email, row.raw_email.strip()) for line, row in batch])
+        if not repeats:
+            return self.writer.write(batch)
+        result = self.writer.write([(line, row) for line, row in batch if line not in repeats])
+        for line, row in batch:
+            if line in repeats:
+                first, case_only = repeats[line]
+                how = " (the two differ only in case)" if case_only else ""
+                result.rejections.append((line, f"email: {row.email} is already on line {first} of this file{how}; "
+                                                f"lines {first} and {line} name the same contact"))
+        return result
 
     def batch_committed(self) -> None:
         self.companies.batch_committed()
+        self.seen.committed()
 
     def batch_rolled_back(self) -> None:
         self.companies.batch_rolled_back()
+        self.seen.rolled_back()

@@ -2,6 +2,7 @@
 batch transaction and set-membership queries that stay fast on both databases."""
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass, field
 
 from sqlalchemy import String, any_, bindparam, select
@@ -21,30 +22,40 @@ class BatchResult:
     updated: int = 0
     skipped: int = 0
     rejections: list[tuple[int, str]] = field(default_factory=list)
+    # Lines skipped on purpose (a report's footer), with why: counted as skipped, shown apart.
+    notes: list[tuple[int, str]] = field(default_factory=list)
 
 
 class RowRejected(Exception):
     """One row cannot be imported; the message is the reason shown to the user."""
 
 
+class RowSkipped(Exception):
+    """One line is not a row at all (a report's footer): skipped, the message kept as a note."""
+
+
 class OwnerLookup:
-    """Owner email -> user id, one query per distinct email for the whole import."""
+    """Owner cell -> user id, cached for the whole import. The cell is a user's email or, as
+    Salesforce and Pipedrive export owners, their exact full name (case and accents folded:
+    "rita berger" and "Rita Bérger" find "Rita Berger"). One query per distinct email; the
+    users' names are read once, on the first name."""
 
     def __init__(self) -> None:
         self._cache: dict[str, int | str] = {}
+        self._by_name: dict[str, list[tuple[int, str, bool, str]]] | None = None
 
-    def id_for(self, raw_email: str) -> int:
-        """:raises RowRejected: not an address, or no active sales user with it"""
-        key = raw_email.strip().lower()
+    def id_for(self, raw: str) -> int:
+        """:raises RowRejected: no active sales user with that email or name"""
+        key = raw.strip().lower()
         if key not in self._cache:
-            self._cache[key] = self._look_up(raw_email)
+            self._cache[key] = self._look_up_email(raw) if "@" in raw else self._look_up_name(raw)
         found = self._cache[key]
         if isinstance(found, str):
             raise RowRejected(found)
         return found
 
     @staticmethod
-    def _look_up(raw_email: str) -> int | str:
+    def _look_up_email(raw_email: str) -> int | str:
         try:
             email = normalize_email(raw_email)
         except ValueError:
@@ -57,6 +68,31 @@ class OwnerLookup:
         if row.role not in SALES_ROLES:
             return f"owner: {email} is a {row.role}, not a sales user"
         return row.id
+
+    def _look_up_name(self, raw_name: str) -> int | str:
+        if self._by_name is None:
+            self._by_name = {}
+            for user_id, name, role, active, email in db.session.execute(
+                select(User.id, User.name, User.role, User.is_active, User.email)
+            ):
+                self._by_name.setdefault(_name_key(name), []).append((user_id, role, active, email))
+        candidates = [c for c in self._by_name.get(_name_key(raw_name), []) if c[2]]
+        if not candidates:
+            return f"owner: no active user named {raw_name.strip()!r} (give the user's email or exact full name)"
+        if len(candidates) > 1:
+            emails = ", ".join(sorted(c[3] for c in candidates))
+            return f"owner: {len(candidates)} users are named {raw_name.strip()!r} ({emails}): give the email"
+        user_id, role, _active, email = candidates[0]
+        if role not in SALES_ROLES:
+            return f"owner: {email} is a {role}, not a sales user"
+        return user_id
+
+
+def _name_key(name: str | None) -> str:
+    """A full name compared without case, accents or repeated spaces."""
+    decomposed = unicodedata.normalize("NFKD", name or "")
+    plain = "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+    return " ".join(plain.split())
 
 
 def format_reason(message: str, fields: dict[str, str]) -> str:

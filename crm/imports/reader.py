@@ -62,13 +62,15 @@ class CsvStream:
     ``header`` is the first record; ``records()`` yields the rest. ``bytes_read`` tracks progress.
     """
 
-    def __init__(self, handle: BinaryIO, encoding: str | None = None, total_bytes: int = 0):
+    def __init__(self, handle: BinaryIO, encoding: str | None = None, total_bytes: int = 0,
+                 delimiter: str = ","):
         self._handle = handle
         self.encoding = check_encoding(encoding)
+        self.delimiter = delimiter
         self.total_bytes = total_bytes
         self.bytes_read = 0
         self._bad_lines: dict[int, str] = {}
-        self._reader = csv.reader(self._decoded_lines(), strict=False)
+        self._reader = csv.reader(self._decoded_lines(), delimiter=delimiter, strict=False)
         self._last_line = 0
         self.header = self._read_header()
 
