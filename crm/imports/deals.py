@@ -37,6 +37,7 @@ from crm.imports.lookups import (
 from crm.imports.mapping import Mapping, normalize_header
 
 SOURCE_PREFIX = "import:"
+NO_LOST_REASON = "not given in the imported file"  # a lost deal needs a reason; exports often have none
 STATUS_WORDS = {"open": "open", "won": "won", "closedwon": "won", "win": "won",
                 "lost": "lost", "closedlost": "lost", "loss": "lost", "abierto": "open",
                 "ganado": "won", "perdido": "lost", "deleted": "lost"}
@@ -149,7 +150,11 @@ class DealRowCleaner:
             errors["status"] = f"{cells['status']!r}: open, won or lost"
         for key in ("closed_on", "created_on"):
             deal[key] = _date(cells[key], key, errors, self.day_first) if cells.get(key) else None
-        deal["lost_reason"] = cells.get("lost_reason") or None
+        if deal["status"] in ("won", "lost") and deal["closed_on"] is None and deal["expected_close"]:
+            # Exports of closed deals write the day they closed as the close date.
+            deal["closed_on"] = _date(deal["expected_close"], "expected_close", errors, self.day_first)
+        deal["lost_reason"] = cells.get("lost_reason") or (
+            NO_LOST_REASON if deal["status"] == "lost" else None)
         if cells.get("currency"):
             deal["currency"] = cells["currency"]
         if cells.get("owner"):

@@ -77,7 +77,7 @@ CONTACT_FIELDS: dict[str, tuple[str, tuple[str, ...]]] = {
     "language": (_l("Language (en, es)"), ("language", "preferredlanguage", "idioma", "lengua",
                                            "personlanguage")),
     "created_at": (_l("Created on (kept as the contact's creation date)"), (
-        "createdate", "createddate", "createdon", "created", "createdat", "persondealcreated",
+        "createdate", "createddate", "createdon", "created", "createdat", "personpersoncreated",
         "personcreated", "personaddtime", "fechadecreacion", "creado", "fechaalta", "fechadealta")),
 }
 
