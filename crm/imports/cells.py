@@ -108,6 +108,8 @@ class FooterDetector:
         self.seen_footer = False
 
     def note_for(self, values: list[str], key_empty: bool) -> str | None:
+        if not key_empty and len(values) - values.count("") > 1:
+            return None  # the usual row: a key and more (checked first: this runs on every row)
         filled = [v.strip() for v in values if v and v.strip()]
         # A lone cell is footer-shaped even in the key column ("Total" under "Opportunity Name").
         if not filled or not (key_empty or len(filled) == 1):

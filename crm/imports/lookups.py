@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import unicodedata
 from dataclasses import dataclass, field
+from typing import Any
 
-from sqlalchemy import String, any_, bindparam, select
+from sqlalchemy import String, any_, bindparam, insert, select
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from crm.auth.models import User
@@ -40,9 +41,13 @@ class OwnerLookup:
     "rita berger" and "Rita Bérger" find "Rita Berger"). One query per distinct email; the
     users' names are read once, on the first name."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, preload: bool = False) -> None:
         self._cache: dict[str, int | str] = {}
         self._by_name: dict[str, list[tuple[int, str, bool, str]]] | None = None
+        self._by_email: dict[str, tuple[int, str, bool]] | None = None
+        if preload:  # every user now (a staff-sized table): answers need no database afterwards
+            self._by_email = {}
+            self._load_names()
 
     def id_for(self, raw: str) -> int:
         """:raises RowRejected: no active sales user with that email or name"""
@@ -54,28 +59,35 @@ class OwnerLookup:
             raise RowRejected(found)
         return found
 
-    @staticmethod
-    def _look_up_email(raw_email: str) -> int | str:
+    def _look_up_email(self, raw_email: str) -> int | str:
         try:
             email = normalize_email(raw_email)
         except ValueError:
             return f"owner: {raw_email!r} is not an email address"
-        row = db.session.execute(
-            select(User.id, User.role, User.is_active).where(User.email == email)
-        ).first()
-        if row is None or not row.is_active:
+        if self._by_email is not None:
+            row = self._by_email.get(email)
+        else:
+            row = db.session.execute(
+                select(User.id, User.role, User.is_active).where(User.email == email)
+            ).first()
+        if row is None or not row[2]:
             return f"owner: no active user {email}"
-        if row.role not in SALES_ROLES:
-            return f"owner: {email} is a {row.role}, not a sales user"
-        return row.id
+        if row[1] not in SALES_ROLES:
+            return f"owner: {email} is a {row[1]}, not a sales user"
+        return row[0]
+
+    def _load_names(self) -> None:
+        self._by_name = {}
+        for user_id, name, role, active, email in db.session.execute(
+            select(User.id, User.name, User.role, User.is_active, User.email)
+        ):
+            self._by_name.setdefault(_name_key(name), []).append((user_id, role, active, email))
+            if self._by_email is not None:
+                self._by_email[email] = (user_id, role, active)
 
     def _look_up_name(self, raw_name: str) -> int | str:
         if self._by_name is None:
-            self._by_name = {}
-            for user_id, name, role, active, email in db.session.execute(
-                select(User.id, User.name, User.role, User.is_active, User.email)
-            ):
-                self._by_name.setdefault(_name_key(name), []).append((user_id, role, active, email))
+            self._load_names()
         candidates = [c for c in self._by_name.get(_name_key(raw_name), []) if c[2]]
         if not candidates:
             return f"owner: no active user named {raw_name.strip()!r} (give the user's email or exact full name)"
@@ -130,3 +142,40 @@ def in_values(column, values):
     if db.session.get_bind().dialect.name == "postgresql":
         return column == any_(bindparam(None, values, type_=ARRAY(String)))
     return column.in_(values)
+
+
+class BulkInsert:
+    """``INSERT`` of many rows of one table through the driver's executemany, the statement
+    compiled once and each column's bind processing (time stamps, JSON) done by SQLAlchemy's own
+    processors, but once per distinct value: an import's rows share their time stamps, empty
+    custom values and flags, and Core would process every one of them on every row."""
+
+    def __init__(self, table, columns: list[str]):
+        self.table, self.columns = table, columns
+        self._compiled = None
+
+    def execute(self, rows: list[dict]) -> None:
+        if not rows:
+            return
+        connection = db.session.connection()
+        dialect = connection.dialect
+        if self._compiled is None:
+            compiled = insert(self.table).compile(dialect=dialect, column_keys=self.columns)
+            processors = {c: self.table.c[c].type._cached_bind_processor(dialect) for c in self.columns}
+            self._compiled = (compiled.string, compiled.positiontup,
+                              [(c, p) for c, p in processors.items() if p is not None])
+        sql, positions, processed = self._compiled
+        done: dict[tuple[str, int], Any] = {}
+        originals = []  # kept alive, so that no id() below is reused by another object
+        for row in rows:
+            for column, process in processed:
+                value = row[column]
+                key = (column, id(value))
+                if key not in done:
+                    originals.append(value)
+                    done[key] = process(value)
+                row[column] = done[key]
+        if positions:
+            connection.exec_driver_sql(sql, [tuple(row[c] for c in positions) for row in rows])
+        else:
+            connection.exec_driver_sql(sql, rows)
