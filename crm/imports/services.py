@@ -249,6 +249,45 @@ def stored_file(name: str) -> Path:
     return upload_dir() / name
 
 
+CSV_CONTENT_TYPES = {
+    "text/csv", "application/csv", "text/x-csv", "text/comma-separated-values", "text/plain",
+    # What browsers on Windows send for .csv when Excel is installed; generic clients send octets.
+    "application/vnd.ms-excel", "application/octet-stream",
+}
+SNIFF_BYTES = 4096
+
+
+def upload_problem(upload) -> str | None:
+    """Why an uploaded file (a werkzeug ``FileStorage``) is not a CSV file, or None."""
+    if upload is None:
+        return "send a CSV file (multipart field 'file')"
+    content_type = (upload.mimetype or "").lower()
+    if content_type not in CSV_CONTENT_TYPES:
+        return f"The file was sent as {content_type or 'an unknown type'}, not as CSV."
+    head = upload.stream.read(SNIFF_BYTES)
+    upload.stream.seek(0)
+    if not head.strip():
+        return "The file is empty."
+    if head.startswith(b"PK\x03\x04"):
+        return "This is an Excel workbook, not CSV. In Excel use Save as > CSV UTF-8."
+    if b"\x00" in head and not head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "This file is binary, not text: only CSV files can be imported."
+    return None
+
+
+def save_upload(upload) -> Path:
+    """Store an uploaded CSV file under a random name.
+
+    :raises ValidationFailed: (field ``file``) not a CSV file
+    """
+    problem = upload_problem(upload)
+    if problem:
+        raise ValidationFailed("cannot read this file", {"file": problem})
+    path = new_upload_path()
+    upload.save(path)
+    return path
+
+
 def discard_upload(name: str) -> None:
     try:
         stored_file(name).unlink(missing_ok=True)
