@@ -266,8 +266,6 @@ def upload_problem(upload) -> str | None:
         return f"The file was sent as {content_type or 'an unknown type'}, not as CSV."
     head = upload.stream.read(SNIFF_BYTES)
     upload.stream.seek(0)
-    if not head.strip():
-        return "The file is empty."
     if head.startswith(b"PK\x03\x04"):
         return "This is an Excel workbook, not CSV. In Excel use Save as > CSV UTF-8."
     if b"\x00" in head and not head.startswith((b"\xff\xfe", b"\xfe\xff")):

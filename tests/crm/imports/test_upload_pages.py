@@ -67,7 +67,8 @@ def test_upload_map_run_and_read_the_results(client, alice, login, upload_dir):
     assert run_queued_imports(NOW) == 1
     status = client.get(f"/imports/{job.id}/status").get_json()
     assert status == {"status": "done", "finished": True, "bytes_read": len(CONTACTS), "total_bytes": len(CONTACTS),
-                      "rows_seen": 4, "created": 2, "updated": 0, "skipped": 0, "rejected": 2, "error": None}
+                      "rows_seen": 4, "created": 2, "updated": 0, "skipped": 0, "rejected": 2, "noted": 0,
+                      "error": None}
     assert {c.first_name for c in db.session.scalars(select(Contact))} == {""}
     assert not any(upload_dir.iterdir())  # the file is deleted once imported
 
