@@ -27,13 +27,14 @@ from crm.features import FEATURES
 ROOT = Path(__file__).resolve().parent.parent
 
 # Packages and modules every feature may import: infrastructure, not features. Why each is
-# here: extensions/timeutil/errors/validation/jsontype/policy are the shared rules and tools;
+# here: extensions/timeutil/errors/validation/jsontype/policy are the shared rules and tools,
+# i18n the translations (``_``/``_l``, the gettext convention, cross modules under that name);
 # web and api are the page and JSON plumbing; signals is how features talk without importing
 # each other; public*/kit are the port the bridge reads; scheduler holds ``Job``; jobs and
 # ratelimits are infrastructure tables (background work, rate-limit counters) features use.
 KERNEL = {
     "extensions", "timeutil", "errors", "validation", "jsontype", "policy", "signals", "web", "api",
-    "public", "public_history", "public_types", "kit", "scheduler", "jobs", "ratelimits",
+    "public", "public_history", "public_types", "kit", "scheduler", "jobs", "ratelimits", "i18n",
 }
 # The composition root and the manifest: they know every feature; no feature knows them.
 WIRING = {"app", "features", "cli"}
@@ -141,8 +142,12 @@ def imports_inside_a_function(fact: ImportFact) -> bool:
         and (fact.module, fact.target) not in ALLOWED_IN_FUNCTION
 
 
+GETTEXT_NAMES = {"_", "_l"}  # crm.i18n's gettext and lazy_gettext, named as gettext tools expect
+
+
 def imports_a_private_name(fact: ImportFact) -> bool:
-    return is_project(fact.target) and any(n.startswith("_") and not n.startswith("__") for n in fact.names)
+    names = [n for n in fact.names if not (fact.target == "crm.i18n" and n in GETTEXT_NAMES)]
+    return is_project(fact.target) and any(n.startswith("_") and not n.startswith("__") for n in names)
 
 
 def private_attributes_of_imported_modules(module: str, source: str, facts: list[ImportFact]) -> list[str]:

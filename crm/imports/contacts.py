@@ -56,7 +56,7 @@ CREATED_DETAILS = {"source": "import"}
 NO_CUSTOM: dict[str, Any] = {}  # shared by rows without custom values: serialised once per batch
 # Cells checked on every row: nearly every value differs, so remembering verdicts would only cost.
 UNIQUE_FIELDS = {"email", "phone"}
-MEMO_SIZE = 50_000
+MEMO_SIZE = 5_000  # verdicts remembered (~1 MB); a file of unique values just refills it
 
 
 @dataclass(slots=True)

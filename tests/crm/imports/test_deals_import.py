@@ -89,8 +89,8 @@ def test_a_bad_line_rejects_its_whole_deal_and_names_the_line(deal_setup, csv_fi
     # Exports of lost deals rarely carry a reason: the import says so instead of refusing.
     assert sorted(_deals()) == ["Fine deal", "Lost without reason"]
     assert _deals()["Lost without reason"].lost_reason == "not given in the imported file"
-    assert outcome.tally.created == 1
-    assert db.session.scalar(select(func.count()).select_from(DealLine)) == 1
+    assert outcome.tally.created == 2
+    assert db.session.scalar(select(func.count()).select_from(DealLine)) == 2
 
 
 def test_reimporting_deal_ids_skips_or_updates_them(deal_setup, csv_file, run_import):
