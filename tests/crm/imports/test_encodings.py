@@ -65,3 +65,9 @@ def test_windows_line_endings_work_and_old_mac_ones_get_a_clear_message(csv_file
     assert outcome.tally.created == 1 and list(sink.reasons()) == [4]
     with pytest.raises(ImportAborted, match="bare carriage return"):
         run_import(csv_file("email,title\ra@acme-widgets.com,Buyer\r"))
+
+
+@pytest.mark.parametrize("name", ["rot13", "base64", "undefined", "zlib", "a\x00b"])
+def test_codecs_that_cannot_read_text_are_refused_up_front(csv_file, run_import, name):
+    with pytest.raises(ImportAborted, match="try utf-8, cp1252 or latin-1"):
+        run_import(csv_file(CP1252_FILE), encoding=name)
