@@ -17,6 +17,7 @@ from typing import Callable, Iterator
 from flask import current_app
 from sqlalchemy import func, insert, select, update
 
+import crm.deals.services as deal_services
 from crm.auth.models import User
 from crm.errors import NotFound, ValidationFailed
 from crm.extensions import db
@@ -39,6 +40,7 @@ from crm.imports.models import ImportJob, ImportPreset, ImportRejection
 from crm.imports.reader import CsvStream, ImportAborted, check_encoding
 from crm.imports.runner import ImportTally, ProgressSink, run_batches
 from crm.policy import require_sales
+from crm.validation import has_control_chars
 from crm.web.pagination import Page, clamp_page
 
 log = logging.getLogger(__name__)
@@ -317,11 +319,16 @@ def queue_import(
             detected = detect_settings(path, kind, encoding, delimiter)
         except ImportAborted as exc:
             errors["delimiter" if "delimiter" in str(exc) else "encoding"] = str(exc)
+    if any("\x00" in header for header in mapping.headers):
+        errors["file"] = "the header line contains NUL characters: is this really a CSV file?"
+    if default_family and default_family not in {f.code for f in deal_services.list_families()}:
+        errors["default_family"] = f"no product family {default_family[:40]!r}"
     if errors or detected is None:
         raise ValidationFailed("cannot queue this import", errors)
     settings = {"day_first": day_first, "default_family": default_family or None}
+    filename = "".join(c for c in filename if c.isprintable())[:255] or "upload.csv"
     job = ImportJob(
-        user_id=actor.id, kind=kind, filename=filename[:255], stored_path=stored_name,
+        user_id=actor.id, kind=kind, filename=filename, stored_path=stored_name,
         encoding=detected.encoding, delimiter=detected.delimiter, settings=settings,
         mapping=mapping.as_json(), on_duplicate=on_duplicate, status="queued",
         total_bytes=path.stat().st_size, created_at=now,
@@ -483,6 +490,10 @@ def save_preset(actor: User, *, kind: str, name: str, mapping: dict[str, str], n
             errors["mapping"] = f"unknown field(s): {', '.join(unknown)}"
         elif any(not str(h).strip() or len(str(h)) > 200 for h in mapping):
             errors["mapping"] = "every header must be 1 to 200 characters"
+        elif any(has_control_chars(str(h)) or has_control_chars(str(t)) for h, t in mapping.items()):
+            errors["mapping"] = "headers may not contain control characters"
+    if name and has_control_chars(name):
+        errors["name"] = "contains control characters"
     if errors:
         raise ValidationFailed("invalid preset", errors)
     preset = db.session.scalar(select(ImportPreset).where(

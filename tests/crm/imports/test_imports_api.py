@@ -119,3 +119,14 @@ def test_presets_saved_applied_listed_and_deleted(call, alice, bob):
     bad = call(alice, "POST", "/import-presets", json_body={"kind": "contacts", "name": "X", "mapping": {"A": "nope"}})
     assert bad.status_code == 422 and "mapping" in bad.get_json()["error"]["fields"]
     assert call(alice, "DELETE", f"/import-presets/{preset['id']}").status_code == 204
+
+
+def test_values_the_database_would_refuse_are_422_not_500(call, alice):
+    bad = call(alice, "POST", "/import-presets", json_body={"kind": "contacts", "name": "a\x00b", "mapping": {"A": ""}})
+    assert bad.status_code == 422 and "name" in bad.get_json()["error"]["fields"]
+    bad = call(alice, "POST", "/import-presets", json_body={"kind": "contacts", "name": "n", "mapping": {"A\x00": ""}})
+    assert bad.status_code == 422 and "mapping" in bad.get_json()["error"]["fields"]
+    response = call(alice, "POST", "/imports", files={"file": (b"email\na@acme-widgets.com\n", "x.csv")},
+                    data={"default_family": "NOPE\x00"})
+    assert response.status_code == 422 and "default_family" in response.get_json()["error"]["fields"]
+    assert db.session.scalar(select(ImportJob.id)) is None
