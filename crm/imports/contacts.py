@@ -321,7 +321,10 @@ class ContactBatchWriter:
             inserted = contacts.c.id > highest_before
         else:
             inserted = in_values(contacts.c.email, [row["email"] for row in rows])
-        db.session.execute(insert(contacts), rows)
+        columns = list(rows[0])
+        if self._bulk is None or self._bulk.columns != columns:
+            self._bulk = BulkInsert(contacts, columns)
+        self._bulk.execute(rows)
         # The timeline's "created" entry is dated like the contact: a kept creation date
         # ("Create Date" of a HubSpot export) puts it where it happened.
         activity = select(
