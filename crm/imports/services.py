@@ -12,10 +12,11 @@ import secrets
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable, Iterator, cast
 
 from flask import current_app
 from sqlalchemy import func, insert, select, update
+from sqlalchemy.engine import CursorResult
 
 import crm.deals.services as deal_services
 from crm.auth.models import User
@@ -422,13 +423,13 @@ class JobSink:
     def stage(self, tally: ImportTally, rejections: list[tuple[int, str]],
               notes: list[tuple[int, str]]) -> None:
         ours = ImportJob.claim_token.is_(None) if self.token is None else ImportJob.claim_token == self.token
-        moved = db.session.execute(
+        moved = cast(CursorResult, db.session.execute(
             update(ImportJob).where(ImportJob.id == self.job_id, ours).values(
                 rows_seen=tally.rows_seen, bytes_read=tally.bytes_read, created_count=tally.created,
                 updated_count=tally.updated, skipped_count=tally.skipped, rejected_count=tally.rejected,
                 noted_count=tally.noted, heartbeat_at=self.clock(),
             ).execution_options(synchronize_session=False)
-        )
+        ))
         if moved.rowcount != 1:
             raise ClaimLost(f"import job {self.job_id} was claimed by another worker")
         rows = [{"job_id": self.job_id, "line_number": line, "reason": reason[:REASON_MAX], "kind": "rejected"}
