@@ -161,6 +161,10 @@ class Config:
         # and claimed again, resuming after its last checkpoint (crm/jobs/runner.py).
         self.BACKGROUND_JOB_STALE_MINUTES = int(env.get("BACKGROUND_JOB_STALE_MINUTES", 10))
         self.IMPORT_BATCH_SIZE = int(env.get("IMPORT_BATCH_SIZE", 1000))
+        # An upload import whose worker has been silent this long (minutes, fractions allowed)
+        # is claimed again and resumes after its last committed batch; the running worker
+        # stamps a heartbeat every quarter of it (crm/imports/jobs.py).
+        self.IMPORT_STALE_MINUTES = float(env.get("IMPORT_STALE_MINUTES", 0.75))
         # Sequences: pause length for an out-of-office without a return date, the wait before
         # retrying a soft-bounced step, and before retrying a step that failed to render.
         self.SEQUENCE_PAUSE_DEFAULT_DAYS = int(env.get("SEQUENCE_PAUSE_DEFAULT_DAYS", 14))

@@ -122,6 +122,7 @@ FEATURES: tuple[Feature, ...] = (
         "imports", "CSV imports of contacts, companies and deals, queued and resumable.",
         models=("crm.imports.models",),
         blueprints=("crm.imports.views:bp",),
+        api="crm.imports.api:routes",
         cli="crm.imports.cli:import_group",
         jobs="crm.imports.jobs:JOBS",
     ),

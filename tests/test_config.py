@@ -47,3 +47,11 @@ def test_remember_me_cookie_is_httponly_and_samesite(client, alice):
                                             "remember": "y", "csrf_token": token})
     remember = [c for c in response.headers.getlist("Set-Cookie") if c.startswith("remember_token=")]
     assert remember and "HttpOnly" in remember[0] and "SameSite=Lax" in remember[0]
+
+
+def test_import_stale_minutes_is_read_from_the_environment(monkeypatch, tmp_path):
+    monkeypatch.setenv("SECRET_KEY", "x" * 32)
+    monkeypatch.setenv("CRM_INSTANCE_DIR", str(tmp_path))
+    assert Config().IMPORT_STALE_MINUTES == 0.75  # resumed within a minute by default
+    monkeypatch.setenv("IMPORT_STALE_MINUTES", "0.5")
+    assert Config().IMPORT_STALE_MINUTES == 0.5

@@ -17,7 +17,7 @@ from crm.errors import ServiceError
 from crm.extensions import db
 from crm.imports.csvsafe import safe_cell
 from crm.imports.reader import ImportAborted
-from crm.imports.services import ImportOptions, import_file
+from crm.imports.services import ImportOptions, import_file, list_presets
 from crm.timeutil import utcnow
 
 import_group = AppGroup("import", help="Import contacts or deals from CSV.")
@@ -28,14 +28,16 @@ class CliSink:
 
     def __init__(self, bar, rejects_file):
         self.bar, self.rejects = bar, csv.writer(rejects_file)
+        self.notes: list[tuple[int, str]] = []  # footer lines: few by nature
         self._shown_bytes = 0
         self.rejects.writerow(["line", "reason"])
 
-    def stage(self, tally, rejections) -> None:
+    def stage(self, tally, rejections, notes) -> None:
         pass
 
-    def committed(self, tally, rejections) -> None:
+    def committed(self, tally, rejections, notes) -> None:
         self.rejects.writerows((line, safe_cell(reason)) for line, reason in rejections)
+        self.notes.extend(notes)
         self.bar.update(tally.bytes_read - self._shown_bytes)
         self._shown_bytes = tally.bytes_read
 
@@ -78,8 +80,15 @@ def _import_options(func):
                      show_default=True, help="What to do with a row whose email / deal id exists."),
         click.option("--map", "maps", multiple=True, metavar='"CSV Header=field"',
                      help="Map a column to a field (repeatable); field 'ignore' drops the column."),
-        click.option("--encoding", default="utf-8", show_default=True,
-                     help="The file's encoding, e.g. cp1252 or latin-1 for older Excel exports."),
+        click.option("--encoding", default="auto", show_default=True,
+                     help="The file's encoding (detected by default), e.g. utf-8, cp1252, latin-1."),
+        click.option("--delimiter", type=click.Choice(["auto", "comma", "semicolon", "tab", "pipe"]),
+                     default="auto", show_default=True, help="The separator (detected by default)."),
+        click.option("--date-order", type=click.Choice(["auto", "dmy", "mdy"]), default="auto", show_default=True,
+                     help="How 05/03/2024 reads: day first, month first, or guessed from the file."),
+        click.option("--preset", "preset_name", help="Apply your saved mapping preset of this name (see --as)."),
+        click.option("--family", "default_family",
+                     help="Deals: product family of rows with an amount but no family column."),
         click.option("--owner", "owner_email", help="Owner of rows that name none (a sales user's email)."),
         click.option("--as", "as_email", help="The user the import acts as (default: --owner, else an admin)."),
         click.option("--rejects", "rejects_path", type=click.Path(dir_okay=False, writable=True, path_type=Path),
@@ -91,12 +100,27 @@ def _import_options(func):
     return func
 
 
-def _run(kind, file, on_duplicate, maps, encoding, owner_email, as_email, rejects_path, batch_size):
+DELIMITERS = {"comma": ",", "semicolon": ";", "tab": "\t", "pipe": "|"}
+
+
+def _preset(actor: User, kind: str, name: str | None) -> dict | None:
+    if not name:
+        return None
+    found = [p for p in list_presets(actor, kind) if p.name == name]
+    if not found:
+        raise click.BadParameter(f"{actor.email} has no {kind} preset named {name!r}", param_hint="--preset")
+    return found[0].mapping
+
+
+def _run(kind, file, on_duplicate, maps, encoding, delimiter, date_order, preset_name, default_family,
+         owner_email, as_email, rejects_path, batch_size):
     owner = _user(owner_email, "--owner") if owner_email else None
     actor = _actor(as_email, owner)
     options = ImportOptions(
         on_duplicate=on_duplicate, encoding=encoding, overrides=_parse_maps(maps),
         default_owner_id=owner.id if owner else None, batch_size=batch_size,
+        delimiter=DELIMITERS.get(delimiter), day_first=None if date_order == "auto" else date_order == "dmy",
+        preset=_preset(actor, kind, preset_name), default_family=default_family,
     )
     with (open(rejects_path, "w", newline="", encoding="utf-8") if rejects_path
           else tempfile.TemporaryFile("w+", newline="", encoding="utf-8")) as rejects:
@@ -104,19 +128,25 @@ def _run(kind, file, on_duplicate, maps, encoding, owner_email, as_email, reject
                                file=sys.stderr) as bar:
             try:
                 outcome = import_file(file, kind, actor=actor, now=utcnow(), options=options,
-                                      sink=CliSink(bar, rejects))
+                                      sink=(sink := CliSink(bar, rejects)))
             except (ImportAborted, ServiceError) as exc:
                 db.session.rollback()
                 raise click.ClickException(getattr(exc, "message", None) or str(exc)) from None
-        _report(kind, file, outcome, rejects, rejects_path)
+        _report(kind, file, outcome, rejects, rejects_path, sink_notes=sink.notes)
 
 
-def _report(kind, file, outcome, rejects, rejects_path) -> None:
+def _report(kind, file, outcome, rejects, rejects_path, sink_notes=()) -> None:
     tally, mapping = outcome.tally, outcome.mapping
+    if outcome.detected is not None:
+        detected = outcome.detected
+        click.echo(f"read as: encoding {detected.encoding}{' (detected)' if detected.encoding_guessed else ''}, "
+                   f"separator {detected.delimiter_name}{' (detected)' if detected.delimiter_guessed else ''}")
     columns = ", ".join(f"{h} -> {t or 'ignored'}" for h, t in zip(mapping.headers, mapping.targets))
     click.echo(f"columns: {columns}")
     if mapping.ignored:
         click.echo(f"ignored columns (no matching field): {', '.join(mapping.ignored)}")
+    for line, note in sink_notes:
+        click.echo(f"line {line}: {note}")
     unit = "deals" if kind == "deals" else "contacts"
     click.echo(
         f"{file.name}: {tally.rows_seen} rows; {unit} created {tally.created}, updated "

@@ -23,20 +23,29 @@ from crm.contacts.services import normalize_email
 from crm.deals.models import Deal
 from crm.errors import ServiceError
 from crm.extensions import db
+from crm.imports.cells import FooterDetector, parse_day
 from crm.imports.companies import CompanyKey, CompanyResolver, clean_company_cells
 from crm.imports.lookups import (
     BatchResult,
     OwnerLookup,
     RowRejected,
+    RowSkipped,
     begin_batch_transaction,
     format_reason,
     in_values,
 )
-from crm.imports.mapping import Mapping
+from crm.imports.mapping import Mapping, normalize_header
 
 SOURCE_PREFIX = "import:"
+NO_LOST_REASON = "not given in the imported file"  # a lost deal needs a reason; exports often have none
 STATUS_WORDS = {"open": "open", "won": "won", "closedwon": "won", "win": "won",
-                "lost": "lost", "closedlost": "lost", "loss": "lost"}
+                "lost": "lost", "closedlost": "lost", "loss": "lost", "abierto": "open",
+                "ganado": "won", "perdido": "lost", "deleted": "lost"}
+# Stage names that are an outcome rather than a place in the pipeline (HubSpot's "Closed won",
+# Salesforce's "Closed Won", Pipedrive's status words): the deal is closed in the pipeline's
+# last stage.
+CLOSED_STAGE_WORDS = {"closedwon": "won", "won": "won", "ganado": "won", "cerradoganado": "won",
+                      "closedlost": "lost", "lost": "lost", "perdido": "lost", "cerradoperdido": "lost"}
 
 
 @dataclass(slots=True)
@@ -48,26 +57,52 @@ class DealRow:
     error: str | None = None
 
 
-def _date(value: str, label: str, errors: dict) -> date | None:
+def _date(value: str, label: str, errors: dict, day_first: bool = False) -> date | None:
     try:
-        return date.fromisoformat(value)
+        return parse_day(value, day_first=day_first)
     except ValueError:
-        errors[label] = f"{value!r} is not a date YYYY-MM-DD"
+        errors[label] = f"{value!r} is not a date (YYYY-MM-DD, or DD/MM/YYYY as the file writes them)"
         return None
+
+
+def _money(value: str) -> str:
+    """An amount as exports write it ("1,250.00", "1.250,00 €", "$ 980"): digits and one
+    decimal separator, the last "," or "." followed by one or two digits."""
+    text = "".join(c for c in value if c.isdigit() or c in ",.-")
+    if not text:
+        return value
+    last = max(text.rfind(","), text.rfind("."))
+    if last >= 0 and 0 < len(text) - last - 1 <= 2:
+        whole, cents = text[:last], text[last + 1:]
+        return whole.replace(",", "").replace(".", "") + "." + cents
+    return text.replace(",", "").replace(".", "")
 
 
 class DealRowCleaner:
     """Reads one row's cells; problems are kept on the row (its whole deal is refused later)."""
 
-    def __init__(self, mapping: Mapping, owners: OwnerLookup):
+    def __init__(self, mapping: Mapping, owners: OwnerLookup, *, day_first: bool = False,
+                 default_family: str | None = None):
         self.width = len(mapping.headers)
         self.columns = [(i, t) for i, t in enumerate(mapping.targets) if t]
         self.owners = owners
-        self.stages = {s.name.lower(): s.id for s in deal_services.list_stages()}
-        self.families = {f.code.lower(): f.code for f in deal_services.list_families()}
+        self.day_first = day_first
+        stages = deal_services.list_stages()
+        self.stages = {normalize_header(s.name): s.id for s in stages}
+        self.stage_names = [s.name for s in stages]
+        self.last_stage_id = stages[-1].id if stages else None
+        families = deal_services.list_families()
+        self.families = {f.code.lower(): f.code for f in families}
+        self.families.update({normalize_header(f.name): f.code for f in families if getattr(f, "name", None)})
+        # An amount without a family column goes to the chosen family, or to the only one.
+        self.default_family = default_family or (families[0].code if len(families) == 1 else None)
+        self.footer = FooterDetector()
 
-    def clean(self, values: list[str]) -> DealRow:
+    def clean(self, values: list[str], line: int = 0) -> DealRow:
         cells = {t: (values[i].strip() if i < len(values) else "") for i, t in self.columns}
+        note = self.footer.note_for(values, not (cells.get("deal_id") or cells.get("name")))
+        if note:
+            raise RowSkipped(note)
         ref = cells.get("deal_id") or None
         name = cells.get("name", "")
         row = DealRow(key=("id:" + ref) if ref else ("name:" + name.lower()) if name else None, ref=ref)
@@ -77,25 +112,49 @@ class DealRowCleaner:
         if row.key is None:
             errors["name"] = "a deal needs a name"
         row.deal = self._deal_fields(cells, errors)
-        row.line = {"family": self.families.get(cells.get("family", "").lower(), cells.get("family", "")),
-                    "quantity": cells.get("quantity", ""), "unit_price": cells.get("unit_price", "")}
+        row.line = self._line(cells, errors)
         if errors:
             row.error = format_reason("invalid deal row", errors)
         return row
 
+    def _line(self, cells: dict[str, str], errors: dict) -> dict[str, Any] | None:
+        """The row's deal line: family, quantity and unit price, or an amount (one unit);
+        None when the row has neither (a deal without lines)."""
+        family_cell = cells.get("family", "")
+        family = self.families.get(family_cell.lower()) or self.families.get(normalize_header(family_cell)) \
+            or family_cell
+        if cells.get("quantity") or cells.get("unit_price") or family_cell:
+            return {"family": family, "quantity": cells.get("quantity", ""),
+                    "unit_price": _money(cells.get("unit_price", ""))}
+        if cells.get("amount"):
+            if not (family or self.default_family):
+                errors["amount"] = "an amount needs a product family: add a family column or choose a default family"
+                return None
+            return {"family": family or self.default_family, "quantity": "1", "unit_price": _money(cells["amount"])}
+        return None
+
     def _deal_fields(self, cells: dict[str, str], errors: dict) -> dict[str, Any]:
-        deal: dict[str, Any] = {"name": cells.get("name", ""), "expected_close": cells.get("expected_close", "")}
+        deal: dict[str, Any] = {"name": cells.get("name", "") or cells.get("deal_id", ""),
+                                "expected_close": cells.get("expected_close", "")}
+        if deal["expected_close"]:
+            day = _date(deal["expected_close"], "expected_close", errors, self.day_first)
+            deal["expected_close"] = day.isoformat() if day else deal["expected_close"]
         stage = cells.get("stage", "")
-        deal["stage_id"] = self.stages.get(stage.lower())
+        outcome = CLOSED_STAGE_WORDS.get(normalize_header(stage))
+        deal["stage_id"] = self.stages.get(normalize_header(stage)) or (self.last_stage_id if outcome else None)
         if deal["stage_id"] is None:
-            errors["stage"] = f"unknown pipeline stage {stage!r} (stages: {', '.join(self.stages) or 'none yet'})"
-        status = cells.get("status", "").lower().replace(" ", "").replace("-", "")
-        deal["status"] = STATUS_WORDS.get(status or "open")
+            errors["stage"] = f"unknown pipeline stage {stage!r} (stages: {', '.join(self.stage_names) or 'none yet'})"
+        status = normalize_header(cells.get("status", ""))
+        deal["status"] = STATUS_WORDS.get(status or outcome or "open")
         if deal["status"] is None:
             errors["status"] = f"{cells['status']!r}: open, won or lost"
         for key in ("closed_on", "created_on"):
-            deal[key] = _date(cells[key], key, errors) if cells.get(key) else None
-        deal["lost_reason"] = cells.get("lost_reason") or None
+            deal[key] = _date(cells[key], key, errors, self.day_first) if cells.get(key) else None
+        if deal["status"] in ("won", "lost") and deal["closed_on"] is None and deal["expected_close"]:
+            # Exports of closed deals write the day they closed as the close date.
+            deal["closed_on"] = _date(deal["expected_close"], "expected_close", errors, self.day_first)
+        deal["lost_reason"] = cells.get("lost_reason") or (
+            NO_LOST_REASON if deal["status"] == "lost" else None)
         if cells.get("currency"):
             deal["currency"] = cells["currency"]
         if cells.get("owner"):
@@ -121,16 +180,16 @@ class DealImporter:
     """The deal import as the runner sees it."""
 
     def __init__(self, mapping: Mapping, actor: User, now: datetime, *, on_duplicate: str,
-                 default_owner_id: int | None):
+                 default_owner_id: int | None, day_first: bool = False, default_family: str | None = None):
         self.actor, self.now, self.on_duplicate = actor, now, on_duplicate
         self.default_owner_id = default_owner_id
-        self.cleaner = DealRowCleaner(mapping, OwnerLookup())
+        self.cleaner = DealRowCleaner(mapping, OwnerLookup(), day_first=day_first, default_family=default_family)
         self.companies = CompanyResolver(now)
         self.created_here: dict[str, int] = {}  # group key -> deal id, for rows further down
         self._batch_created: dict[str, int] = {}
 
-    def clean(self, values: list[str]) -> DealRow:
-        return self.cleaner.clean(values)
+    def clean(self, values: list[str], line: int = 0) -> DealRow:
+        return self.cleaner.clean(values, line)
 
     def can_cut(self, previous: DealRow, following: DealRow) -> bool:
         return previous.key != following.key
@@ -180,7 +239,7 @@ class DealImporter:
         data = self._deal_data(first, contacts)
         if isinstance(data, str):
             return self._refuse(rows, {first_line: data}, result)
-        lines = [row.line for _line, row in rows]
+        lines = [row.line for _line, row in rows if row.line is not None]
         savepoint = db.session.begin_nested()
         try:
             deal_id = self.created_here.get(key) or self._batch_created.get(key)
@@ -236,10 +295,14 @@ class DealImporter:
             deal = deal_services.reopen_deal(self.actor, deal_id, self.now)
         if not deal.is_open:
             data = {k: v for k, v in data.items() if k != "stage_id"}
-        deal = deal_services.update_deal(self.actor, deal_id, {**data, "lines": lines}, self.now)
+        # A file without line columns leaves the deal's lines as they are.
+        deal = deal_services.update_deal(self.actor, deal_id, {**data, **({"lines": lines} if lines else {})},
+                                         self.now)
         self._close_as_in_file(deal, row)
 
     def _add_lines(self, deal_id: int, lines: list[dict]) -> None:
+        if not lines:
+            return
         deal = deal_services.get_deal(deal_id)
         current = [{"family": line.family.code, "quantity": line.quantity, "unit_price": str(line.unit_price)}
                    for line in deal.lines]

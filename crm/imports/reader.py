@@ -48,11 +48,20 @@ def check_encoding(name: str | None) -> str:
     """
     name = (name or DEFAULT_ENCODING).strip() or DEFAULT_ENCODING
     try:
-        canonical = codecs.lookup(name).name
-    except LookupError:
-        raise ImportAborted(f"unknown encoding {name!r}; try utf-8, cp1252 or latin-1") from None
+        info = codecs.lookup(name)
+    except (LookupError, ValueError):
+        raise ImportAborted(f"unknown encoding {name[:40]!r}; try utf-8, cp1252 or latin-1") from None
+    canonical = info.name
     if canonical.startswith(UNSUPPORTED_ENCODINGS):
         raise ImportAborted(f"{name} files are not supported; save the file as CSV UTF-8")
+    # Codecs that are not text encodings (base64, rot13, zlib...) or that cannot decode a line
+    # of Latin text at all ("undefined") are refused here rather than failing on every line.
+    try:
+        if not getattr(info, "_is_text_encoding", True):
+            raise ValueError
+        b"email,name\r\nz@x.com,Zo\xeb\n".decode(canonical, "replace")
+    except Exception:
+        raise ImportAborted(f"{name[:40]!r} cannot read CSV text; try utf-8, cp1252 or latin-1") from None
     return "utf-8" if canonical == "utf-8-sig" else canonical
 
 
@@ -62,13 +71,15 @@ class CsvStream:
     ``header`` is the first record; ``records()`` yields the rest. ``bytes_read`` tracks progress.
     """
 
-    def __init__(self, handle: BinaryIO, encoding: str | None = None, total_bytes: int = 0):
+    def __init__(self, handle: BinaryIO, encoding: str | None = None, total_bytes: int = 0,
+                 delimiter: str = ","):
         self._handle = handle
         self.encoding = check_encoding(encoding)
+        self.delimiter = delimiter
         self.total_bytes = total_bytes
         self.bytes_read = 0
         self._bad_lines: dict[int, str] = {}
-        self._reader = csv.reader(self._decoded_lines(), strict=False)
+        self._reader = csv.reader(self._decoded_lines(), delimiter=delimiter, strict=False)
         self._last_line = 0
         self.header = self._read_header()
 

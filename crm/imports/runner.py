@@ -15,7 +15,7 @@ from typing import Any, Iterator, Protocol
 from sqlalchemy.exc import SQLAlchemyError
 
 from crm.extensions import db
-from crm.imports.lookups import BatchResult, RowRejected
+from crm.imports.lookups import BatchResult, RowRejected, RowSkipped
 from crm.imports.reader import CsvStream, ImportAborted
 
 log = logging.getLogger(__name__)
@@ -33,17 +33,20 @@ class ImportTally:
     rejected: int = 0
     bytes_read: int = 0
     total_bytes: int = 0
+    noted: int = 0  # footer / summary lines skipped (also counted in ``skipped``)
 
     def plus(self, result: BatchResult, rows: int, bytes_read: int) -> ImportTally:
         return replace(
             self, rows_seen=self.rows_seen + rows, created=self.created + result.created,
-            updated=self.updated + result.updated, skipped=self.skipped + result.skipped,
+            updated=self.updated + result.updated,
+            skipped=self.skipped + result.skipped + len(result.notes),
             rejected=self.rejected + len(result.rejections), bytes_read=bytes_read,
+            noted=self.noted + len(result.notes),
         )
 
 
 class Importer(Protocol):
-    def clean(self, values: list[str]) -> Any: ...
+    def clean(self, values: list[str], line: int) -> Any: ...
     def can_cut(self, previous: Any, following: Any) -> bool: ...
     def write(self, batch: list[tuple[int, Any]]) -> BatchResult: ...
     def batch_committed(self) -> None: ...
@@ -51,10 +54,13 @@ class Importer(Protocol):
 
 
 class ProgressSink(Protocol):
-    def stage(self, tally: ImportTally, rejections: list[tuple[int, str]]) -> None:
-        """Inside the batch's transaction, before the commit (counters, rejection rows)."""
+    def stage(self, tally: ImportTally, rejections: list[tuple[int, str]],
+              notes: list[tuple[int, str]]) -> None:
+        """Inside the batch's transaction, before the commit (counters, rejection rows, notes
+        on skipped footer lines)."""
 
-    def committed(self, tally: ImportTally, rejections: list[tuple[int, str]]) -> None:
+    def committed(self, tally: ImportTally, rejections: list[tuple[int, str]],
+                  notes: list[tuple[int, str]]) -> None:
         """After the commit (progress bar, rejects file)."""
 
 
@@ -62,6 +68,7 @@ class _Batch:
     def __init__(self) -> None:
         self.items: list[tuple[int, Any]] = []
         self.rejections: list[tuple[int, str]] = []
+        self.notes: list[tuple[int, str]] = []
         self.rows = 0
         self.bytes_read = 0
 
@@ -89,7 +96,11 @@ def _cut_batches(stream: CsvStream, importer: Importer, batch_size: int, skip_ro
     for record in stream.records(skip=skip_rows):
         if record.error is None:
             try:
-                item = importer.clean(record.values)
+                item = importer.clean(record.values, record.line_number)
+            except RowSkipped as exc:
+                batch.notes.append((record.line_number, str(exc)))
+                batch.rows += 1
+                continue
             except RowRejected as exc:
                 record_error = str(exc)
             else:
@@ -122,9 +133,9 @@ def _flush(importer: Importer, sink: ProgressSink, batch: _Batch, tally: ImportT
     try:
         result = importer.write(batch.items) if batch.items else BatchResult()
         rejections = sorted(batch.rejections + result.rejections)
-        new_tally = tally.plus(BatchResult(result.created, result.updated, result.skipped, rejections),
-                               batch.rows, batch.bytes_read)
-        sink.stage(new_tally, rejections)
+        new_tally = tally.plus(BatchResult(result.created, result.updated, result.skipped, rejections,
+                                           batch.notes), batch.rows, batch.bytes_read)
+        sink.stage(new_tally, rejections, batch.notes)
         db.session.commit()
         importer.batch_committed()
     except SQLAlchemyError as exc:
@@ -136,10 +147,11 @@ def _flush(importer: Importer, sink: ProgressSink, batch: _Batch, tally: ImportT
         reason = (f"not imported: the batch of lines {lines[0]}-{lines[-1]} failed in the "
                   f"database and was rolled back ({_short_error(exc)})") if lines else ""
         rejections = sorted(batch.rejections + [(line, reason) for line in lines])
-        new_tally = tally.plus(BatchResult(rejections=rejections), batch.rows, batch.bytes_read)
-        sink.stage(new_tally, rejections)
+        new_tally = tally.plus(BatchResult(rejections=rejections, notes=batch.notes), batch.rows,
+                               batch.bytes_read)
+        sink.stage(new_tally, rejections, batch.notes)
         db.session.commit()
-    sink.committed(new_tally, rejections)
+    sink.committed(new_tally, rejections, batch.notes)
     return new_tally
 
 

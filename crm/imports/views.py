@@ -26,11 +26,12 @@ from flask import (
 from flask_login import current_user
 from werkzeug.exceptions import RequestEntityTooLarge
 
+import crm.deals.services as deal_services
 from crm.errors import NotFound, ServiceError
-from crm.i18n import _ as gettext
+from crm.i18n import _
 from crm.imports import services
 from crm.imports.csvsafe import safe_cell
-from crm.imports.forms import UploadForm, mapping_form
+from crm.imports.forms import ReadSettingsForm, UploadForm, mapping_form
 from crm.imports.mapping import finish_mapping, target_choices
 from crm.imports.reader import ImportAborted
 from crm.timeutil import utcnow
@@ -42,12 +43,7 @@ log = logging.getLogger(__name__)
 bp = Blueprint("imports", __name__)
 
 PENDING = "pending_import"
-CSV_CONTENT_TYPES = {
-    "text/csv", "application/csv", "text/x-csv", "text/comma-separated-values", "text/plain",
-    # What browsers on Windows send for .csv when Excel is installed.
-    "application/vnd.ms-excel",
-}
-SNIFF_BYTES = 4096
+DELIMITER_CHARS = {"comma": ",", "semicolon": ";", "tab": "\t", "pipe": "|"}
 
 
 def _job_or_404(job_id: int):
@@ -55,20 +51,6 @@ def _job_or_404(job_id: int):
         return services.get_job(current_user, job_id)
     except NotFound:
         abort(404)
-
-
-def _content_problem(upload) -> str | None:
-    """Why an upload is not a CSV file, or None."""
-    content_type = (upload.mimetype or "").lower()
-    if content_type not in CSV_CONTENT_TYPES:
-        return f"The file was sent as {content_type or 'an unknown type'}, not as CSV."
-    head = upload.stream.read(SNIFF_BYTES)
-    upload.stream.seek(0)
-    if head.startswith(b"PK\x03\x04"):
-        return "This is an Excel workbook renamed to .csv. In Excel use Save as > CSV UTF-8."
-    if b"\x00" in head and not head.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return "This file is binary, not text: only CSV files can be imported."
-    return None
 
 
 @bp.errorhandler(RequestEntityTooLarge)
@@ -92,33 +74,32 @@ def list_imports():
 def new_import():
     form = UploadForm()
     if form.validate_on_submit():
-        problem = _content_problem(form.file.data)
-        if problem:
-            form.file.errors.append(problem)
-        else:
-            pending = _store_upload(form)
-            if pending:
-                return redirect(url_for("imports.map_columns"))
+        pending = _store_upload(form)
+        if pending:
+            return redirect(url_for("imports.map_columns"))
     recent = services.list_jobs(current_user, per_page=5).items
     status = 400 if request.method == "POST" else 200
     return render_template("imports/new.html", form=form, recent=recent), status
 
 
 def _store_upload(form: UploadForm) -> dict | None:
-    """Save the file under a random name and check its header; remember it in the session."""
-    path = services.new_upload_path()
-    form.file.data.save(path)
+    """Save the file under a random name and check it can be read; remember it in the session."""
     try:
-        services.inspect_file(path, form.kind.data, form.encoding.data)
+        path = services.save_upload(form.file.data)
+    except ServiceError as exc:
+        form.file.errors.extend(exc.fields.values() or [exc.message])
+        return None
+    try:
+        services.inspect_file(path, form.kind.data, form.encoding.data, DELIMITER_CHARS.get(form.delimiter.data))
     except ImportAborted as exc:
         path.unlink(missing_ok=True)
-        form.file.errors.append(f"This file cannot be imported: {exc}")
+        form.file.errors.append(_("This file cannot be imported: %(reason)s", reason=str(exc)))
         return None
     _discard_pending()
     session[PENDING] = {
         "name": path.name, "filename": (form.file.data.filename or "upload.csv")[:255],
         "kind": form.kind.data, "on_duplicate": form.on_duplicate.data,
-        "encoding": form.encoding.data,
+        "encoding": form.encoding.data, "delimiter": form.delimiter.data,
     }
     return session[PENDING]
 
@@ -129,33 +110,70 @@ def _discard_pending() -> None:
         services.discard_upload(pending["name"])
 
 
+def _chosen_preset(kind: str):
+    preset_id = int_arg("preset")
+    if not preset_id:
+        return None
+    try:
+        preset = services.get_preset(current_user, preset_id)
+    except NotFound:
+        abort(404)
+    return preset if preset.kind == kind else None
+
+
+def _preview(pending: dict, preset):
+    path = services.stored_file(pending["name"])
+    options = services.ImportOptions(
+        encoding=pending.get("encoding"), delimiter=DELIMITER_CHARS.get(pending.get("delimiter") or "auto"),
+        preset=preset.mapping if preset else None,
+    )
+    return services.preview_file(path, pending["kind"], options)
+
+
 @bp.route("/imports/mapping", methods=["GET", "POST"])
 @roles(*SALES)
 def map_columns():
+    """The preview: detected encoding and separator, the first rows, each column's field
+    (guessed, or from a preset) to correct, then the import is queued."""
     pending = session.get(PENDING)
     if not pending:
-        flash(gettext("Upload a file first."), "info")
+        flash(_("Upload a file first."), "info")
         return redirect(url_for("imports.new_import"))
+    preset = _chosen_preset(pending["kind"])
     try:
-        path = services.stored_file(pending["name"])
-        detected = services.inspect_file(path, pending["kind"], pending["encoding"])
-        samples = services.sample_rows(path, pending["encoding"])
+        preview = _preview(pending, preset)
     except (ImportAborted, ServiceError, OSError):
         session.pop(PENDING, None)
-        flash(gettext("The uploaded file is no longer available; please upload it again."), "error")
+        flash(_("The uploaded file is no longer available; please upload it again."), "error")
         return redirect(url_for("imports.new_import"))
-    form = mapping_form(detected.headers, target_choices(pending["kind"]), detected.targets)
+    families = ([(f.code, f"{f.code} · {f.name}") for f in deal_services.list_families()]
+                if pending["kind"] == "deals" else None)
+    form = mapping_form(preview.mapping.headers, target_choices(pending["kind"]), preview.mapping.targets,
+                        families=families, date_order="dmy" if preview.day_first else "mdy")
     if form.validate_on_submit():
-        job = _queue(pending, detected.headers, [f.data for f in form.column_fields], form)
+        job = _queue(pending, preview, [f.data for f in form.column_fields], form)
         if job is not None:
             return redirect(url_for("imports.show_import", job_id=job.id))
     columns = [
-        (field, [row[i] if i < len(row) else "" for row in samples])
+        (field, [values[i] if i < len(values) else "" for _line, values in preview.rows[:3]])
         for i, field in enumerate(form.column_fields)
     ]
+    settings = ReadSettingsForm(formdata=None, encoding=pending.get("encoding") or "auto",
+                                delimiter=pending.get("delimiter") or "auto")
     return render_template(
-        "imports/mapping.html", form=form, pending=pending, columns=columns,
+        "imports/mapping.html", form=form, pending=pending, columns=columns, preview=preview,
+        settings=settings, presets=services.list_presets(current_user, pending["kind"]), preset=preset,
     ), (400 if request.method == "POST" else 200)
+
+
+@bp.route("/imports/mapping/settings", methods=["POST"])
+@roles(*SALES)
+def change_read_settings():
+    pending = session.get(PENDING)
+    form = ReadSettingsForm()
+    if pending and form.validate_on_submit():
+        session[PENDING] = {**pending, "encoding": form.encoding.data, "delimiter": form.delimiter.data}
+    return redirect(url_for("imports.map_columns"))
 
 
 def _form_level_errors(form, exc: ServiceError) -> None:
@@ -163,21 +181,31 @@ def _form_level_errors(form, exc: ServiceError) -> None:
     form.form_errors.append("; ".join(exc.fields.values()) or exc.message)
 
 
-def _queue(pending: dict, headers: list[str], targets: list[str], form):
+def _queue(pending: dict, preview, targets: list[str], form):
+    headers = preview.mapping.headers
     try:
         mapping = finish_mapping(pending["kind"], headers, targets)
     except ImportAborted as exc:
         form.form_errors.append(str(exc))
         return None
-    job, _ = commit_or_show_errors(form, lambda: services.queue_import(
-        current_user, kind=pending["kind"], filename=pending["filename"],
-        stored_name=pending["name"], on_duplicate=pending["on_duplicate"],
-        encoding=pending["encoding"], mapping=mapping, now=utcnow(),
-    ), apply_errors=_form_level_errors)
+
+    def queue():
+        if form.preset_name.data:
+            services.save_preset(current_user, kind=pending["kind"], name=form.preset_name.data,
+                                 mapping=services.preset_from_mapping(mapping), now=utcnow())
+        return services.queue_import(
+            current_user, kind=pending["kind"], filename=pending["filename"],
+            stored_name=pending["name"], on_duplicate=pending["on_duplicate"],
+            encoding=preview.detected.encoding, delimiter=preview.detected.delimiter, mapping=mapping,
+            now=utcnow(), day_first=form.date_order.data == "dmy",
+            default_family=getattr(form, "default_family", None) and form.default_family.data or None,
+        )
+
+    job, _unused = commit_or_show_errors(form, queue, apply_errors=_form_level_errors)
     if job is None:
         return None
     session.pop(PENDING, None)
-    flash(gettext("Import queued: it starts within a few seconds."), "success")
+    flash(_("Import queued: it starts within a few seconds."), "success")
     return job
 
 
@@ -185,7 +213,7 @@ def _queue(pending: dict, headers: list[str], targets: list[str], form):
 @roles(*SALES)
 def cancel_upload():
     _discard_pending()
-    flash(gettext("Upload discarded."), "info")
+    flash(_("Upload discarded."), "info")
     return redirect(url_for("imports.new_import"))
 
 
@@ -205,7 +233,8 @@ def import_status(job_id: int):
         "status": job.status, "finished": job.status in ("done", "failed"),
         "bytes_read": job.bytes_read, "total_bytes": job.total_bytes, "rows_seen": job.rows_seen,
         "created": job.created_count, "updated": job.updated_count,
-        "skipped": job.skipped_count, "rejected": job.rejected_count, "error": job.error,
+        "skipped": job.skipped_count, "rejected": job.rejected_count, "noted": job.noted_count or 0,
+        "error": job.error,
     })
 
 

@@ -197,10 +197,10 @@ def _import(tmp_path, actor, text, kind="contacts"):
     rejections = []
 
     class Sink:
-        def stage(self, tally, found):
+        def stage(self, tally, found, notes):
             pass
 
-        def committed(self, tally, found):
+        def committed(self, tally, found, notes):
             rejections.extend(found)
 
     outcome = import_file(path, kind, actor=actor, now=NOW, options=ImportOptions(on_duplicate="update"), sink=Sink())

@@ -14,13 +14,15 @@ class CollectingSink:
 
     def __init__(self):
         self.rejections: list[tuple[int, str]] = []
+        self.notes: list[tuple[int, str]] = []
         self.tallies = []
 
-    def stage(self, tally, rejections):
+    def stage(self, tally, rejections, notes):
         pass
 
-    def committed(self, tally, rejections):
+    def committed(self, tally, rejections, notes):
         self.rejections.extend(rejections)
+        self.notes.extend(notes)
         self.tallies.append(tally)
 
     def reasons(self) -> dict[int, str]:

@@ -1,4 +1,5 @@
-"""Duplicates by normalised email, inside the file and against the database: update or skip."""
+"""Duplicates by normalised email: against the database, update or skip; inside the file, the
+repeat is rejected with both line numbers (issue #18: it used to vanish as "skipped")."""
 from __future__ import annotations
 
 from sqlalchemy import func, select
@@ -22,31 +23,44 @@ def test_duplicates_update_with_non_empty_cells_only(make_contact, csv_file, run
     make_contact(email="LEA@nordic-pumps.com", first_name="Leah", title="CTO", phone="+47 22")
     outcome, sink = run_import(csv_file(FILE), on_duplicate="update")
     tally = outcome.tally
-    assert (tally.rows_seen, tally.created, tally.updated, tally.skipped, tally.rejected) == (3, 1, 2, 0, 0)
+    assert (tally.rows_seen, tally.created, tally.updated, tally.skipped, tally.rejected) == (3, 1, 1, 0, 1)
+    reason = sink.reasons()[3]
+    assert "already on line 2 of this file" in reason and "differ only in case" in reason
+    assert "lines 2 and 3" in reason
     contacts = _contacts()
     assert len(contacts) == 2
     ana = contacts["ana@iberia-valves.com"]
-    assert (ana.first_name, ana.title, ana.phone) == ("Ana", "Head of Buying", "+34 1")
+    assert (ana.first_name, ana.title, ana.phone) == ("Ana", "Buyer", None)  # the first row won
     lea = contacts["lea@nordic-pumps.com"]
     assert (lea.first_name, lea.title, lea.phone) == ("Lea", "CTO", "+47 22")  # empty cells kept old values
 
 
 def test_duplicates_skip_leaves_existing_contacts_alone(make_contact, csv_file, run_import):
     make_contact(email="lea@nordic-pumps.com", first_name="Leah")
-    outcome, _sink = run_import(csv_file(FILE), on_duplicate="skip")
+    outcome, sink = run_import(csv_file(FILE), on_duplicate="skip")
     tally = outcome.tally
-    assert (tally.created, tally.updated, tally.skipped, tally.rejected) == (1, 0, 2, 0)
+    assert (tally.created, tally.updated, tally.skipped, tally.rejected) == (1, 0, 1, 1)
+    assert list(sink.reasons()) == [3]
     contacts = _contacts()
     assert contacts["ana@iberia-valves.com"].title == "Buyer"  # the first row won
     assert contacts["lea@nordic-pumps.com"].first_name == "Leah"
 
 
-def test_duplicates_across_batches_are_found_in_the_database(csv_file, run_import):
+def test_a_repeat_in_a_later_batch_is_reported_with_both_lines(csv_file, run_import):
     rows = "".join(f"user{n}@acme-widgets.com,User{n}\n" for n in range(7))
     rows += "USER1@ACME-WIDGETS.COM,Again\n"
+    outcome, sink = run_import(csv_file("email,first name\n" + rows), on_duplicate="update", batch_size=3)
+    assert (outcome.tally.created, outcome.tally.updated, outcome.tally.rejected) == (7, 0, 1)
+    assert "already on line 3" in sink.reasons()[9] and "lines 3 and 9" in sink.reasons()[9]
+    assert _contacts()["user1@acme-widgets.com"].first_name == "User1"
+
+
+def test_duplicates_in_the_database_are_found_across_batches(make_contact, csv_file, run_import):
+    make_contact(email="user5@acme-widgets.com", first_name="Old")
+    rows = "".join(f"user{n}@acme-widgets.com,User{n}\n" for n in range(7))
     outcome, _sink = run_import(csv_file("email,first name\n" + rows), on_duplicate="update", batch_size=3)
-    assert (outcome.tally.created, outcome.tally.updated) == (7, 1)
-    assert _contacts()["user1@acme-widgets.com"].first_name == "Again"
+    assert (outcome.tally.created, outcome.tally.updated) == (6, 1)
+    assert _contacts()["user5@acme-widgets.com"].first_name == "User5"
 
 
 def test_each_created_contact_gets_one_created_activity_and_a_company(csv_file, run_import):

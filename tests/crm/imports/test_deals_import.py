@@ -80,16 +80,17 @@ def test_a_bad_line_rejects_its_whole_deal_and_names_the_line(deal_setup, csv_fi
     )
     outcome, sink = run_import(path, kind="deals")
     reasons = sink.reasons()
-    assert sorted(reasons) == [2, 3, 4, 6, 7, 8]
+    assert sorted(reasons) == [2, 3, 4, 6, 7]
     assert reasons[2] == "deal 'Iberia pumps' not imported: see line 3"
     assert "quantity: a number above 0" in reasons[3]
     assert "family: unknown product family" in reasons[4]
     assert "unknown pipeline stage 'Daydreaming'" in reasons[6]
     assert "no contact ghost@nowhere-corp.com" in reasons[7]
-    assert "lost_reason: required" in reasons[8]
-    assert list(_deals()) == ["Fine deal"]
-    assert outcome.tally.created == 1
-    assert db.session.scalar(select(func.count()).select_from(DealLine)) == 1
+    # Exports of lost deals rarely carry a reason: the import says so instead of refusing.
+    assert sorted(_deals()) == ["Fine deal", "Lost without reason"]
+    assert _deals()["Lost without reason"].lost_reason == "not given in the imported file"
+    assert outcome.tally.created == 2
+    assert db.session.scalar(select(func.count()).select_from(DealLine)) == 2
 
 
 def test_reimporting_deal_ids_skips_or_updates_them(deal_setup, csv_file, run_import):
@@ -129,8 +130,8 @@ def test_without_a_deal_id_rows_group_by_name(deal_setup, csv_file, run_import):
 
 
 def test_deal_file_without_required_columns_is_refused(deal_setup, csv_file, run_import):
-    with pytest.raises(ImportAborted, match="required column missing: Pipeline stage, .*Quantity"):
-        run_import(csv_file("name,expected close,family,unit price\nA,2026-01-01,PUMP,1\n"), kind="deals")
+    with pytest.raises(ImportAborted, match="required column missing: Pipeline stage, Expected close"):
+        run_import(csv_file("name,family,unit price\nA,PUMP,1\n"), kind="deals")
 
 
 def test_a_failed_deal_batch_leaves_none_of_its_deals(deal_setup, monkeypatch, csv_file, run_import):

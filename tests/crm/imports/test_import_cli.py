@@ -66,3 +66,19 @@ def test_cli_imports_deals(app, admin, stages, families, csv_file):
     assert "deals created 1" in result.output
     deal = db.session.scalar(select(Deal))
     assert len(deal.lines) == 2 and str(deal.amount) == "5500.00"
+
+
+def test_cli_reads_a_spanish_excel_file_and_a_salesforce_report_without_options(app, admin, make_user):
+    from pathlib import Path
+
+    fixtures = Path(__file__).resolve().parents[2] / "fixtures" / "imports"
+    make_user("rep", name="Rita Berger", email="rita.berger@acme-sales.com")
+    make_user("rep", name="Sam Okafor", email="sam.okafor@acme-sales.com")
+    result = _invoke(app, "contacts", fixtures / "excel-es-cp1252.csv")
+    assert result.exit_code == 0, result.output + result.stderr
+    assert "read as: encoding cp1252 (detected), separator semicolon (detected)" in result.output
+    assert "4 rows; contacts created 4" in result.output
+    result = _invoke(app, "contacts", fixtures / "salesforce-contacts-report.csv")
+    assert result.exit_code == 0, result.output + result.stderr
+    assert "contacts created 3" in result.output and "rows rejected 0" in result.output
+    assert "line 13: report footer or summary line skipped: 'Copyright" in result.output

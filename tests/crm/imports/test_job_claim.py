@@ -66,7 +66,8 @@ def test_concurrent_claims_from_two_workers_split_the_jobs(app, queue):
     assert sorted(won) == sorted(ids)  # every job once, none twice
 
 
-def test_a_running_job_with_a_fresh_heartbeat_is_left_alone_and_a_stale_one_is_reclaimed(queue):
+def test_a_running_job_with_a_fresh_heartbeat_is_left_alone_and_a_stale_one_is_reclaimed(app, queue, monkeypatch):
+    monkeypatch.setitem(app.config, "IMPORT_STALE_MINUTES", 10)
     job = queue()
     assert claim_next_job(NOW).id == job.id
     db.session.commit()

@@ -67,7 +67,8 @@ def test_upload_map_run_and_read_the_results(client, alice, login, upload_dir):
     assert run_queued_imports(NOW) == 1
     status = client.get(f"/imports/{job.id}/status").get_json()
     assert status == {"status": "done", "finished": True, "bytes_read": len(CONTACTS), "total_bytes": len(CONTACTS),
-                      "rows_seen": 4, "created": 2, "updated": 0, "skipped": 0, "rejected": 2, "error": None}
+                      "rows_seen": 4, "created": 2, "updated": 0, "skipped": 0, "rejected": 2, "noted": 0,
+                      "error": None}
     assert {c.first_name for c in db.session.scalars(select(Contact))} == {""}
     assert not any(upload_dir.iterdir())  # the file is deleted once imported
 
@@ -188,3 +189,27 @@ def test_a_deals_file_goes_through_the_same_flow(client, alice, login, stages, f
     assert (deal.name, deal.owner_id, len(deal.lines), str(deal.amount)) == ("Pumps for Lyon", alice.id, 2, "1050.00")
     job = db.session.scalar(select(ImportJob))
     assert "Deals created" in client.get(f"/imports/{job.id}").get_data(as_text=True)
+
+
+def test_the_preview_page_reads_spanish_excel_and_saves_the_mapping_as_a_preset(client, alice, login):
+    from pathlib import Path
+
+    from crm.imports.models import ImportPreset
+
+    login(client, alice)
+    content = (Path(__file__).resolve().parents[2] / "fixtures" / "imports" / "excel-es-cp1252.csv").read_bytes()
+    response = _upload(client, text=content, filename="clientes.csv", encoding="auto", delimiter="auto")
+    assert response.status_code == 302
+    page = client.get("/imports/mapping").get_data(as_text=True)
+    assert "<strong>cp1252</strong>" in page and "<strong>semicolon</strong>" in page
+    assert "José" in page and "Núñez Peña" in page  # the first rows, decoded
+    assert re.search(r'name="col_2".*?<option selected value="email"', page, re.S)
+    response = _confirm(client, preset_name="Excel ES", date_order="dmy")
+    assert response.status_code == 302
+    preset = db.session.scalar(select(ImportPreset))
+    assert (preset.name, preset.mapping["Correo electrónico"]) == ("Excel ES", "email")
+    job = db.session.scalar(select(ImportJob))
+    assert (job.encoding, job.delimiter) == ("cp1252", ";")
+    assert run_queued_imports(NOW) == 1
+    db.session.refresh(job)
+    assert (job.status, job.created_count, job.rejected_count) == ("done", 4, 0)
