@@ -160,6 +160,22 @@ def train_from_csv(data: bytes, outcome: str, now: datetime, expected_rate: floa
     if expected_rate is not None and not 0 < expected_rate < 1:
         raise ValidationFailed("the expected rate must lie strictly between 0 and 1",
                                {"expected_rate": "out of range"})
+    rows, y, columns = prepare_history(data, outcome)
+    report = compare_on_holdout(rows, y, columns)
+    with one_thread():
+        final = HistoryModel(columns).fit(rows, y)
+    fitted = final.fitted
+    assert fitted is not None
+    if expected_rate is not None:
+        fitted.calibration.shift = shift_for_rate(expected_rate, fitted.calibration.window_rate)
+    report["stored"] = {"model": fitted.ranker.kind, "calibration": fitted.calibration.as_dict()}
+    save_model(final, source="history", metrics=report, feature_names=[c.name for c in columns], now=now,
+               activate=False)
+    return report
+
+
+def prepare_history(data: bytes, outcome: str) -> tuple[list[dict[str, str]], np.ndarray, list[Column]]:
+    """The file's rows (in file order), outcomes and feature columns, or a clear error."""
     header, rows = read_history(data)
     if outcome not in header:
         raise ValidationFailed(f"no column {outcome!r} in the file (columns: {', '.join(header)})",
@@ -168,25 +184,25 @@ def train_from_csv(data: bytes, outcome: str, now: datetime, expected_rate: floa
         raise ValidationFailed(f"at least {MIN_ROWS} rows are needed, the file has {len(rows)}")
     y = parse_outcome(rows, outcome)
     columns = detect_columns(header, rows, outcome)
-    split = int(round(len(rows) * (1 - HOLDOUT_SHARE)))
+    split = holdout_start(len(rows))
     check_labels(y[:split], y[split:])
     if min(np.bincount(y[:split])) < 3:
         raise ValidationFailed("too few rows of the rarer outcome to train on (fewer than 3)",
                                {"outcome": "too few of one class"})
+    return rows, y, columns
+
+
+def holdout_start(n_rows: int) -> int:
+    return int(round(n_rows * (1 - HOLDOUT_SHARE)))
+
+
+def compare_on_holdout(rows, y, columns: list[Column]) -> dict:
+    """Fit on the first 80% of rows, report on the last 20% (see ``holdout_report``)."""
+    split = holdout_start(len(rows))
     with one_thread():
         model = HistoryModel(columns).fit(rows[:split], y[:split])
         report = holdout_report(model, rows[:split], y[:split], rows[split:], y[split:])
-        final = HistoryModel(columns).fit(rows, y)
-    if expected_rate is not None:
-        assert final.fitted is not None
-        calibration = final.fitted.calibration
-        calibration.shift = shift_for_rate(expected_rate, calibration.window_rate)
-    assert final.fitted is not None
-    report["stored"] = {"model": final.fitted.ranker.kind, "calibration": final.fitted.calibration.as_dict()}
-    report.update(n_train=int(split), n_test=int(len(rows) - split))
-    save_model(final, source="history", metrics=report, feature_names=[c.name for c in columns], now=now,
-               activate=False)
-    return report
+    return {**report, "n_train": split, "n_test": len(rows) - split}
 
 
 def holdout_report(model: HistoryModel, train_rows, y_train, test_rows, y_test) -> dict:
