@@ -50,6 +50,7 @@ routes = crm_port.ApiRoutes()
 endpoint, roles = crm_port.endpoint, crm_port.roles
 PLANNERS = ("planner", "admin")
 MAX_REPORTED_REJECTIONS = 1000
+CSV_BODIES = ("text/csv", "text/plain", "application/csv")  # what ``_uploaded`` reads raw
 
 
 # --- demand input -------------------------------------------------------------------------
@@ -58,6 +59,7 @@ MAX_REPORTED_REJECTIONS = 1000
 @roles(*PLANNERS)
 @endpoint(
     "Demand-plan input per product family and month", query=DemandQuery, response=PlanningDemandOut,
+    alternatives=("text/csv",),
     description="Live computation (snapshot_id empty). `format=csv` answers text/csv with exactly "
                 "the columns " + ",".join(DEMAND_COLUMNS) + ". " + services.COMBINE_RULE_DOC,
 )
@@ -123,7 +125,7 @@ def _import_answer(result: ImportResult) -> PlanningImportOut:
 @routes.post("/planning/imports/deals")
 @roles(*PLANNERS)
 @endpoint("Import deals exported by another CRM (CSV; replaces the previous import)",
-          response=PlanningImportOut,
+          response=PlanningImportOut, files=("file",), raw_body=CSV_BODIES,
           description="Multipart field `file`, or the CSV as a `text/csv` body. Columns: deal_id,"
                       "family,quantity,amount,stage,created_on,expected_close,closed_on,won "
                       "[,probability]. Any bad row rejects the whole file (422, `fields` names "
@@ -134,7 +136,8 @@ def import_deals():
 
 @routes.post("/planning/imports/actuals")
 @roles(*PLANNERS)
-@endpoint("Import actual orders per family and month (CSV)", response=PlanningImportOut,
+@endpoint("Import actual orders per family and month (CSV)", response=PlanningImportOut, files=("file",),
+          raw_body=CSV_BODIES,
           description="Multipart field `file`, or a `text/csv` body. Columns: family,period,units,"
                       "revenue; period YYYY-MM. Each row replaces its family-month. Any bad row "
                       "rejects the whole file (422, `fields` names each bad line).")
@@ -168,7 +171,7 @@ def create_snapshot(body: SnapshotIn):
 @routes.get("/planning/snapshots/<int:snapshot_id>")
 @roles(*PLANNERS)
 @endpoint("One snapshot with its rows (format=csv: the demand-input columns)", query=SnapshotQuery,
-          response=PlanningSnapshotRowsOut)
+          response=PlanningSnapshotRowsOut, alternatives=("text/csv",))
 def get_snapshot(snapshot_id: int, query: SnapshotQuery):
     info = services.get_snapshot(snapshot_id)
     rows = services.snapshot_rows(snapshot_id)
