@@ -4,8 +4,9 @@ whose ``model_json_schema`` become the components. A route without ``@endpoint``
 (and logged), which the test walking the URL map turns into a failure.
 
 The error statuses are derived in one place (``error_statuses``) from what a route declares,
-so a new route documents them without listing any: 401/403 unless public, 404 for a path id
-or a query/body field naming a record (``*_id``, ``*_ids``), 400/422 when it reads a query or
+so a new route documents them without listing any: 401/403/404 unless public (404 also for a
+public route with a path id or a query/body field naming a record), 422 for a text path value
+the route parses, 204 for a view that may return nothing, 400/422 when it reads a query or
 a body, 413/415 for bodies, 409/422 for changes, and 429 (per-token rate limit, with
 ``Retry-After``) and 503 (the database's time budget, with ``Retry-After``) everywhere.
 """
@@ -230,6 +231,8 @@ def _responses(rule: Rule, method: str, spec: EndpointSpec, is_public: bool, ref
     for media_type in spec.alternatives:
         success.setdefault("content", {})[media_type] = {"schema": {"type": "string"}}
     responses = {str(spec.status): success}
+    if spec.response is None and spec.media_type is None and spec.status != 204:
+        responses["204"] = {"description": f"{spec.summary} (nothing to return)"}  # a view returning None
     for code in spec.extra_statuses:
         if code not in ERRORS:  # a success such as 206 Partial Content
             responses[str(code)] = dict(success, description=f"{spec.summary} ({code})")
@@ -246,8 +249,11 @@ def error_statuses(rule: Rule, method: str, spec: EndpointSpec, is_public: bool)
         codes.add(401)
     if not is_public:
         codes.add(403)
-    if _path_parameters(rule.rule) or _names_records(spec):
-        codes.add(404)
+    path_parameters = _path_parameters(rule.rule)
+    if not is_public or path_parameters or _names_records(spec):
+        codes.add(404)  # an unknown id, or a record the route looks up (my mailbox, the current plan)
+    if any(p["schema"].get("type") == "string" for p in path_parameters):
+        codes.add(422)  # a path value the route parses (a month)
     if has_body:
         codes |= {400, 413, 415, 422}
     if spec.query is not None:
