@@ -56,6 +56,7 @@ MAX_REPORTED_REJECTIONS = 1000
 NOT_COMPUTED = ("not computed yet for these parameters: the worker computes them at each month end, "
                 "or ask for them with POST /api/v1/planning/figures")
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+CSV_BODIES = ("text/csv", "text/plain", "application/csv")  # what ``_uploaded`` reads raw
 
 
 # --- demand input -------------------------------------------------------------------------
@@ -73,7 +74,7 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
                 "`format=xlsx` a workbook with one family × month sheet per measure. "
                 + services.COMBINE_RULE_DOC,
     extra_statuses=(409,),
-    also_media=("text/csv", XLSX),
+    alternatives=("text/csv", XLSX),
 )
 def demand_input(query: DemandQuery):
     if not query.allow_missing_rates:
@@ -155,7 +156,7 @@ def _import_answer(result: ImportResult) -> PlanningImportOut:
 @routes.post("/planning/imports/deals")
 @roles(*PLANNERS)
 @endpoint("Import deals exported by another CRM (CSV; replaces the previous import)",
-          response=PlanningImportOut,
+          response=PlanningImportOut, files=("file",), raw_body=CSV_BODIES,
           description="Multipart field `file`, or the CSV as a `text/csv` body. Columns: deal_id,"
                       "family,quantity,amount,stage,created_on,expected_close,closed_on,won "
                       "[,probability]. Any bad row rejects the whole file (422, `fields` names "
@@ -166,7 +167,8 @@ def import_deals():
 
 @routes.post("/planning/imports/actuals")
 @roles(*PLANNERS)
-@endpoint("Import actual orders per family and month (CSV)", response=PlanningImportOut,
+@endpoint("Import actual orders per family and month (CSV)", response=PlanningImportOut, files=("file",),
+          raw_body=CSV_BODIES,
           description="Multipart field `file`, or a `text/csv` body. Columns: family,period,units,"
                       "revenue; period YYYY-MM. Each row replaces its family-month. Any bad row "
                       "rejects the whole file (422, `fields` names each bad line).")
@@ -200,7 +202,7 @@ def create_snapshot(body: SnapshotIn):
 @routes.get("/planning/snapshots/<int:snapshot_id>")
 @roles(*PLANNERS)
 @endpoint("One snapshot with its rows (format=csv: the demand-input columns)", query=SnapshotQuery,
-          response=PlanningSnapshotRowsOut)
+          response=PlanningSnapshotRowsOut, alternatives=("text/csv",))
 def get_snapshot(snapshot_id: int, query: SnapshotQuery):
     info = services.get_snapshot(snapshot_id)
     rows = services.snapshot_rows(snapshot_id)

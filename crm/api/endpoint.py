@@ -58,18 +58,26 @@ class EndpointSpec:
     # A binary answer (e.g. "audio/*") instead of JSON, and the extra statuses it may carry.
     media_type: str | None = None
     extra_statuses: tuple[int, ...] = ()
-    # Other media types the same success may come in (e.g. "text/csv" with ``format=csv``).
-    also_media: tuple[str, ...] = ()
+    # Raw request bodies the view reads itself (e.g. "message/rfc822", "text/csv"); with
+    # ``files`` and no ``form``, the multipart file fields are an alternative to them.
+    raw_body: tuple[str, ...] = ()
+    # Other media types the success answer may take (e.g. "text/csv" for ``format=csv``).
+    alternatives: tuple[str, ...] = ()
+    # A security scheme of the document's components other than the bearer token.
+    security: str | None = None
 
 
 def endpoint(
     summary: str, *, body: type[BaseModel] | None = None, query: type[BaseModel] | None = None,
     response: type[BaseModel] | None = None, status: int = 200, description: str = "",
     form: type[BaseModel] | None = None, files: tuple[str, ...] = (), form_limit: Callable[[], int] | None = None,
-    media_type: str | None = None, extra_statuses: tuple[int, ...] = (), also_media: tuple[str, ...] = (),
+    media_type: str | None = None, extra_statuses: tuple[int, ...] = (), raw_body: tuple[str, ...] = (),
+    alternatives: tuple[str, ...] = (), security: str | None = None,
 ) -> Callable:
-    spec = EndpointSpec(summary, body, query, response, status, description, form, files, form_limit, media_type,
-                        extra_statuses, also_media)
+    spec = EndpointSpec(summary, body=body, query=query, response=response, status=status, description=description,
+                        form=form, files=files, form_limit=form_limit, media_type=media_type,
+                        extra_statuses=extra_statuses, raw_body=raw_body, alternatives=alternatives,
+                        security=security)
 
     def decorate(view: Callable) -> Callable:
         @functools.wraps(view)

@@ -13,7 +13,7 @@ from crm.errors import ServiceError
 from crm.extensions import db, limiter
 from crm.i18n import _
 from crm.web.access import json_error
-from crm.web.errors import CODES
+from crm.web.errors import CODES, with_exception_headers
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +45,7 @@ def register_api_error_handlers(bp: Blueprint) -> None:
         response = json_error(status, CODES.get(status, "error"), _message(status, exc))
         if status == 401:
             response.headers["WWW-Authenticate"] = 'Bearer realm="api"'
-        return response
+        return with_exception_headers(response, exc)
 
 
 def _message(status: int, exc: HTTPException) -> str:

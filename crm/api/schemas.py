@@ -9,9 +9,11 @@ exception that would otherwise surface as a 500.
 from __future__ import annotations
 
 import math
-from datetime import datetime, timezone
+import re
+import types
+from datetime import date, datetime, timezone
 from decimal import Decimal
-from typing import Annotated, Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar, Union, get_args, get_origin
 
 from pydantic import (
     AfterValidator,
@@ -21,6 +23,7 @@ from pydantic import (
     PlainSerializer,
     WithJsonSchema,
     create_model,
+    model_validator,
 )
 
 from crm.timeutil import is_valid_timezone
@@ -28,6 +31,7 @@ from crm.validation import MAX_URL, check_web_url
 from crm.web.pagination import Page
 
 MAX_PER_PAGE = 200
+ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 MAX_ID = 2**31 - 1  # INTEGER keys: no row has a larger id, and past 2**63 SQLite cannot bind it
 MAX_AMOUNT = Decimal("999999999999.99")  # Numeric(14, 2)
 CENT = Decimal("0.01")
@@ -128,12 +132,34 @@ class StrictModel(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
 
+def _is_plain_date(annotation: Any) -> bool:
+    """``date`` or ``date | None`` (not a datetime, not an annotated date with its own parsing)."""
+    if annotation is date:
+        return True
+    return get_origin(annotation) in (Union, types.UnionType) and date in get_args(annotation)
+
+
 class QueryModel(BaseModel):
     """Query strings: every value arrives as text, so numbers are parsed, unknown keys refused."""
 
     model_config = ConfigDict(extra="forbid")
 
     page: int = Field(1, ge=1, le=1_000_000)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _dates_as_documented(cls, data: Any) -> Any:
+        """A date in a query is ``YYYY-MM-DD`` as documented: pydantic's lax mode would read
+        ``0`` or ``1e9`` as a Unix timestamp. Anything else is handed on marked, so the
+        field's own error (422 naming it) reports it."""
+        if not isinstance(data, dict):
+            return data
+        for name, field in cls.model_fields.items():
+            key = field.alias or name
+            value = data.get(key)
+            if isinstance(value, str) and _is_plain_date(field.annotation) and not ISO_DATE.fullmatch(value):
+                data = {**data, key: f"not a date: {value}"}
+        return data
     per_page: int = Field(50, ge=1, le=MAX_PER_PAGE)
 
 

@@ -229,7 +229,7 @@ def create_time_block(body: BlockIn):
 
 @routes.delete("/time-blocks/<int:block_id>")
 @roles(*SALES)
-@endpoint("Delete a time block")
+@endpoint("Delete a time block", status=204)
 def delete_time_block(block_id: int):
     block_service.delete_block(api_user(), block_id)
     queue_service.resize_after_change(api_user(), utcnow())

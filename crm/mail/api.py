@@ -184,7 +184,7 @@ def read_raw_message() -> bytes:
 @public
 @limiter.limit(_inbound_limit)
 @endpoint(
-    "Receive an inbound email", response=InboundOut,
+    "Receive an inbound email", response=InboundOut, raw_body=("message/rfc822",), security="inboundSecret",
     description="The raw RFC 822 message as the body (`Content-Type: message/rfc822`), authenticated by "
                 "the shared secret in `X-Inbound-Secret` (401 when wrong or missing; no bearer token). "
                 "Classified from the message itself; matched to a contact by In-Reply-To/References, "

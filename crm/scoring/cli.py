@@ -27,7 +27,10 @@ def _fail(exc: ServiceError):
 @click.option("--history", "history", type=click.Path(dir_okay=False), default=None,
               help="A CSV exported from another CRM: one row per contact, in time order.")
 @click.option("--outcome", default=None, help="With --history: the column saying whether they converted.")
-def train_command(history, outcome):
+@click.option("--expected-rate", type=float, default=None,
+              help="With --history: the success rate expected from now on (0-1), when it differs from the "
+                   "file's latest rows; the stored model's probabilities are shifted to it.")
+def train_command(history, outcome, expected_rate):
     """Train the predictive model on this CRM's history (prints its metrics next to the
     engagement score alone), or with --history on an exported file (prints one JSON object)."""
     try:
@@ -39,9 +42,10 @@ def train_command(history, outcome):
                     data = handle.read()
             except OSError as exc:
                 raise click.ClickException(f"cannot read {history}: {exc.strerror}") from None
-            report = train_from_csv(data, outcome, utcnow())
+            report = train_from_csv(data, outcome, utcnow(), expected_rate=expected_rate)
             db.session.commit()
             click.echo(json.dumps(report))
+            _compare_with_plain_logistic(report)
             return
         report = train_from_crm(utcnow())
         db.session.commit()
@@ -57,6 +61,19 @@ def train_command(history, outcome):
     if model["auc"] <= baseline["auc"]:
         click.echo("warning: the model does not beat the engagement score alone", err=True)
         sys.exit(0)
+
+
+def _compare_with_plain_logistic(report: dict) -> None:
+    """A readable summary on stderr (stdout stays one JSON object)."""
+    ours, plain, drift = report["auc"], report["plain_logistic"]["auc"], report["drift"]
+    click.echo(f"holdout AUC {ours:.3f} (plain logistic regression {plain:.3f}), Brier {report['brier']:.4f} "
+               f"({report['plain_logistic']['brier']:.4f}), ECE {report['ece']:.4f}; model: {report['model']}",
+               err=True)
+    if drift["drifted"]:
+        click.echo(f"warning: the success rate drifted (training {drift['training_rate']:.1%}, latest window "
+                   f"{drift['window_rate']:.1%}, holdout {drift['holdout_rate']:.1%}; predicted "
+                   f"{drift['predicted_holdout_rate']:.1%}): pass --expected-rate if you know today's rate",
+                   err=True)
 
 
 @scoring_cli.command("recompute")

@@ -14,13 +14,23 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import numpy as np
-from sklearn.calibration import CalibratedClassifierCV
-from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.preprocessing import OrdinalEncoder
 
 from crm.errors import ValidationFailed
 from crm.i18n import _
-from crm.scoring.predictive import HOLDOUT_SHARE, RANDOM_STATE, check_labels, evaluate, one_thread, save_model
+from crm.scoring.predictive import HOLDOUT_SHARE, check_labels, evaluate, one_thread, save_model
+from crm.scoring.timeorder import (
+    KINDS,
+    Fitted,
+    Ranker,
+    brier,
+    drift_report,
+    expected_calibration_error,
+    fit_time_ordered,
+    reliability_table,
+    shift_for_rate,
+    sigmoid,
+)
 
 TRUE_VALUES = {"yes", "y", "1", "true", "t"}
 FALSE_VALUES = {"no", "n", "0", "false", "f"}
@@ -36,21 +46,20 @@ class Column:
 
 
 class HistoryModel:
-    """Encoder + calibrated boosted trees over the file's columns (picklable as one object)."""
+    """Encoder + the time-ordered model over the file's columns (picklable as one object):
+    the ranker is picked and calibrated on the most recent rows (``crm.scoring.timeorder``)."""
 
     def __init__(self, columns: list[Column]):
         self.columns = columns
         self.encoder = OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=-1,
                                       encoded_missing_value=-1, dtype=float)
-        categorical = [c for c in columns if not c.numeric]
-        mask = [not c.numeric for c in columns]
-        booster = HistGradientBoostingClassifier(
-            max_iter=60, learning_rate=0.1, max_leaf_nodes=15, l2_regularization=1.0,
-            categorical_features=mask if categorical else None, random_state=RANDOM_STATE)
-        self.model = CalibratedClassifierCV(booster, method="sigmoid", cv=3)
-        self._has_categorical = bool(categorical)
+        self.fitted: Fitted | None = None
 
-    def _matrix(self, rows: list[dict[str, str]], fit: bool) -> np.ndarray:
+    @property
+    def categorical(self) -> list[bool]:
+        return [not c.numeric for c in self.columns]
+
+    def matrix(self, rows: list[dict[str, str]], fit: bool = False) -> np.ndarray:
         categorical = [c for c in self.columns if not c.numeric]
         out = np.full((len(rows), len(self.columns)), np.nan)
         if categorical:
@@ -64,12 +73,13 @@ class HistoryModel:
                 out[:, j] = encoded[:, categorical.index(column)]
         return out
 
-    def fit(self, rows, y):
-        self.model.fit(self._matrix(rows, fit=True), y)
+    def fit(self, rows, y, kinds=KINDS):
+        self.fitted = fit_time_ordered(self.matrix(rows, fit=True), np.asarray(y), self.categorical, kinds)
         return self
 
     def predict_proba(self, rows):
-        return self.model.predict_proba(self._matrix(rows, fit=False))
+        assert self.fitted is not None
+        return self.fitted.predict_proba(self.matrix(rows))
 
 
 def _number(value) -> float:
@@ -143,8 +153,31 @@ def detect_columns(header: list[str], rows: list[dict[str, str]], outcome: str) 
     return columns
 
 
-def train_from_csv(data: bytes, outcome: str, now: datetime) -> dict:
-    """Train, evaluate on the last 20% of rows, store the model; returns the metrics."""
+def train_from_csv(data: bytes, outcome: str, now: datetime, expected_rate: float | None = None) -> dict:
+    """Train, evaluate on the last 20% of rows next to plain logistic regression on the same
+    split and columns, store the model (refitted on every row); returns the report.
+
+    ``expected_rate``: the success rate the user expects from now on, when it differs from the
+    history's latest rows; the stored model's intercept is shifted to it (prior shift)."""
+    if expected_rate is not None and not 0 < expected_rate < 1:
+        raise ValidationFailed(_("the expected rate must lie strictly between 0 and 1"),
+                               {"expected_rate": _("out of range")})
+    rows, y, columns = prepare_history(data, outcome)
+    report = compare_on_holdout(rows, y, columns)
+    with one_thread():
+        final = HistoryModel(columns).fit(rows, y)
+    fitted = final.fitted
+    assert fitted is not None
+    if expected_rate is not None:
+        fitted.calibration.shift = shift_for_rate(expected_rate, fitted.calibration.window_rate)
+    report["stored"] = {"model": fitted.ranker.kind, "calibration": fitted.calibration.as_dict()}
+    save_model(final, source="history", metrics=report, feature_names=[c.name for c in columns], now=now,
+               activate=False)
+    return report
+
+
+def prepare_history(data: bytes, outcome: str) -> tuple[list[dict[str, str]], np.ndarray, list[Column]]:
+    """The file's rows (in file order), outcomes and feature columns, or a clear error."""
     header, rows = read_history(data)
     if outcome not in header:
         raise ValidationFailed(_("no column %(outcome)s in the file (columns: %(value)s)",
@@ -155,16 +188,48 @@ def train_from_csv(data: bytes, outcome: str, now: datetime) -> dict:
                                  MIN_ROWS=MIN_ROWS, value=len(rows)))
     y = parse_outcome(rows, outcome)
     columns = detect_columns(header, rows, outcome)
-    split = int(round(len(rows) * (1 - HOLDOUT_SHARE)))
+    split = holdout_start(len(rows))
     check_labels(y[:split], y[split:])
     if min(np.bincount(y[:split])) < 3:
         raise ValidationFailed(_("too few rows of the rarer outcome to train on (fewer than 3)"),
                                {"outcome": _("too few of one class")})
+    return rows, y, columns
+
+
+def holdout_start(n_rows: int) -> int:
+    return int(round(n_rows * (1 - HOLDOUT_SHARE)))
+
+
+def compare_on_holdout(rows, y, columns: list[Column]) -> dict:
+    """Fit on the first 80% of rows, report on the last 20% (see ``holdout_report``)."""
+    split = holdout_start(len(rows))
     with one_thread():
         model = HistoryModel(columns).fit(rows[:split], y[:split])
-        metrics = evaluate(y[split:], model.predict_proba(rows[split:])[:, 1])
-        final = HistoryModel(columns).fit(rows, y)
-    report = {**metrics.as_dict(), "n_train": int(split), "n_test": int(len(rows) - split)}
-    save_model(final, source="history", metrics=report, feature_names=[c.name for c in columns], now=now,
-               activate=False)
-    return report
+        report = holdout_report(model, rows[:split], y[:split], rows[split:], y[split:])
+    return {**report, "n_train": split, "n_test": len(rows) - split}
+
+
+def holdout_report(model: HistoryModel, train_rows, y_train, test_rows, y_test) -> dict:
+    """Our model and plain logistic regression (one-hot categories, scaled numbers, the same
+    rows and columns) on the holdout: AUC, lift, Brier, ECE; our reliability table; the drift."""
+    assert model.fitted is not None
+    p = model.predict_proba(test_rows)[:, 1]
+    X_test = model.matrix(test_rows)
+    plain_p = plain_logistic_probabilities(model, train_rows, y_train, X_test)
+    return {
+        **evaluate(y_test, p).as_dict(), "ece": round(expected_calibration_error(y_test, p), 4),
+        "model": model.fitted.ranker.kind, "window_auc": model.fitted.window_auc,
+        "calibration": model.fitted.calibration.as_dict(),
+        "reliability": reliability_table(y_test, p),
+        "drift": drift_report(model.fitted, X_test, y_test, y_train),
+        "plain_logistic": {**evaluate(y_test, plain_p).as_dict(),
+                           "ece": round(expected_calibration_error(y_test, plain_p), 4),
+                           "brier": round(brier(y_test, plain_p), 4)},
+    }
+
+
+def plain_logistic_probabilities(model: HistoryModel, train_rows, y_train, X_test) -> np.ndarray:
+    """The baseline: logistic regression on the training rows with its own probabilities
+    (no recent-window calibration), over the same encoded columns."""
+    ranker = Ranker("logistic", model.categorical).fit(model.matrix(train_rows), np.asarray(y_train))
+    return sigmoid(ranker.logits(X_test))

@@ -10,10 +10,12 @@ whose label says whether the contact converted (first deal, or lifecycle stage o
 customer) within the 90 days after. The holdout is time-based: the latest 20% of snapshot
 rows. Scoring "now" takes the contacts' current features.
 
-Model: gradient boosting (``HistGradientBoostingClassifier``) calibrated with
-``CalibratedClassifierCV`` (sigmoid), so the output reads as a probability. It is compared on
-the holdout with the engagement score alone (AUC, lift in the top decile, and Brier after a
-one-feature logistic calibration of the engagement).
+Model: ``crm.scoring.timeorder.fit_time_ordered``: gradient boosting, logistic regression or
+their blend, whichever ranks the most recent window of the training rows best, calibrated on
+that window (rates drift; exchangeable cross-validation folds fitted inverted sigmoids), so
+the output reads as a probability. It is compared on the holdout with the engagement score
+alone (AUC, lift in the top decile, and Brier after a one-feature logistic calibration of the
+engagement).
 """
 from __future__ import annotations
 
@@ -25,8 +27,6 @@ from datetime import datetime, timedelta
 
 import joblib
 import numpy as np
-from sklearn.calibration import CalibratedClassifierCV
-from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import brier_score_loss, roc_auc_score
 from sqlalchemy import func, select
@@ -40,12 +40,12 @@ from crm.i18n import _
 from crm.scoring.models import ScoreEvent, ScoringModel
 from crm.scoring.rules import Ruleset, fit_of, load_ruleset
 from crm.scoring.scores import hours, store_predictions
+from crm.scoring.timeorder import fit_time_ordered
 
 HORIZON = timedelta(days=90)
 SNAPSHOT_EVERY = timedelta(days=30)
 WINDOWS_DAYS = (7, 30, 90)
 HOLDOUT_SHARE = 0.2
-RANDOM_STATE = 7
 CONVERTED_STAGES = ("opportunity", "customer")
 
 
@@ -68,13 +68,6 @@ def evaluate(y_true, probabilities) -> Metrics:
     base_rate = y_true.mean()
     lift = (y_true[order[:top]].mean() / base_rate) if base_rate > 0 else 0.0
     return Metrics(float(roc_auc_score(y_true, p)), float(lift), float(brier_score_loss(y_true, p)))
-
-
-def calibrated_model(n_rows: int):
-    booster = HistGradientBoostingClassifier(
-        max_iter=60, learning_rate=0.1, max_leaf_nodes=15, l2_regularization=1.0, random_state=RANDOM_STATE)
-    folds = 3 if n_rows >= 60 else 2
-    return CalibratedClassifierCV(booster, method="sigmoid", cv=folds)
 
 
 def one_thread():
@@ -236,9 +229,10 @@ def train_from_crm(now: datetime) -> dict:
     y = np.array([r[3] for r in rows], dtype=int)
     check_labels(y[:split], y[split:])
     with one_thread():
-        model = calibrated_model(split).fit(X[:split], y[:split])
+        numeric = [False] * X.shape[1]
+        model = fit_time_ordered(X[:split], y[:split], numeric)
         model_metrics = evaluate(y[split:], model.predict_proba(X[split:])[:, 1])
-        final = calibrated_model(len(rows)).fit(X, y)  # the stored model learns from all history
+        final = fit_time_ordered(X, y, numeric)  # the stored model learns from all history
     baseline = LogisticRegression().fit(np.log1p(engagement[:split]).reshape(-1, 1), y[:split])
     baseline_metrics = evaluate(
         y[split:], baseline.predict_proba(np.log1p(engagement[split:]).reshape(-1, 1))[:, 1])

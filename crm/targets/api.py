@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, WithJsonSchema, field_validator
 
 from crm.api.auth import api_user
 from crm.api.endpoint import endpoint
@@ -19,17 +19,21 @@ from crm.web.access import roles
 routes = ApiRoutes()
 
 
+# A month as written in the query (parsed to its first day): documented as what is sent.
+QueryMonth = Annotated[date, WithJsonSchema({"type": "string", "pattern": r"^\d{4}-(0[1-9]|1[0-2])$"})]
+
+
 class TargetQuery(QueryModel):
     user_id: Id | None = Field(None, description="whose targets (default: the caller's); reps: their own only, "
                                                  "managers: their team's, admins, planners and finance: anyone's")
-    from_: date | None = Field(None, alias="from", description="first month, YYYY-MM (default: this month)")
-    to: date | None = Field(None, description="last month, YYYY-MM (default: two months after 'from'); "
+    from_: QueryMonth | None = Field(None, alias="from", description="first month, YYYY-MM (default: this month)")
+    to: QueryMonth | None = Field(None, description="last month, YYYY-MM (default: two months after 'from'); "
                                               "at most 24 months")
 
     @field_validator("from_", "to", mode="before")
     @classmethod
     def _month(cls, value: Any) -> date | None:
-        return None if value in (None, "") else parse_month(value)
+        return None if value is None else parse_month(value)
 
 
 class TargetRowOut(BaseModel):

@@ -13,6 +13,7 @@ from crm.api.auth import api_user
 from crm.api.endpoint import endpoint, page_args
 from crm.api.routing import ApiRoutes
 from crm.api.schemas import Id, OutModel, PageOut, QueryModel, StrictModel, Text, UtcDateTime, page_out
+from crm.errors import ValidationFailed
 from crm.extensions import db
 from crm.i18n import _
 from crm.jobs.runner import get_job_for
@@ -97,14 +98,14 @@ class IngestOut(OutModel):
 @roles("admin")
 @endpoint("Ingest page views", body=IngestIn, response=IngestOut,
           description="Good events are stored and bad ones rejected one by one (`results[i].status` "
-                      "400 with the reason). When no event is good the answer is 400 with each "
+                      "400 with the reason). When no event is good the answer is 422 with each "
                       "reason in `fields`.")
 def ingest_tracking_events(body: IngestIn):
     data = {"visitor": body.visitor, "pc": body.pc, "events": body.events}
     facts = RequestFacts(ip=body.ip, user_agent=body.user_agent or "api", method="POST")
     result = website.collect(data, origin=None, request=facts, now=utcnow())
     if not result.accepted:  # the API's error handler rolls the session back
-        raise website.BadPayload(_("no event was valid"), {
+        raise ValidationFailed(_("no event was valid"), {
             f"events.{r['index']}": r["error"] for r in result.results})
     db.session.commit()
     if current_app.config.get("TRACKING_PROCESS_INLINE"):

@@ -27,6 +27,15 @@ CODES = {
 }
 
 
+def with_exception_headers(response, exc: HTTPException):
+    """Keep the headers the exception carries (a 405's ``Allow``, as RFC 9110 requires; a
+    401's ``WWW-Authenticate``) on the page or JSON body that replaces its own."""
+    for name, value in exc.get_headers():
+        if name.lower() not in ("content-type", "content-length"):
+            response.headers[name] = value
+    return response
+
+
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def csrf_error(exc: CSRFError):
@@ -38,8 +47,11 @@ def register_error_handlers(app: Flask) -> None:
     def http_error(exc: HTTPException):
         status = exc.code or 500
         if is_api_request():
-            return json_error(status, CODES.get(status, "error"), exc.description or "")
-        return render_template("errors/error.html", code=status, message=exc.description), status
+            response = json_error(status, CODES.get(status, "error"), exc.description or "")
+        else:
+            response = app.make_response(
+                (render_template("errors/error.html", code=status, message=exc.description), status))
+        return with_exception_headers(response, exc)
 
     @app.errorhandler(OperationalError)
     def database_error(exc: OperationalError):

@@ -82,7 +82,7 @@ def test_api_ingest_stores_good_events_and_rejects_bad(client, api_token, admin,
     assert (response.get_json()["accepted"], response.get_json()["rejected"]) == (1, 1)
     response = client.post("/api/v1/tracking/events", json={"visitor": "z" * 20, "events": [{"x": 1}]},
                            headers=headers)
-    assert response.status_code == 400 and "events.0" in response.get_json()["error"]["fields"]
+    assert response.status_code == 422 and "events.0" in response.get_json()["error"]["fields"]
     assert client.post("/api/v1/tracking/events", json={"visitor": "z" * 20, "events": events},
                        headers=api_token(alice)).status_code == 403
 
