@@ -19,10 +19,11 @@ from crm.deals.models import DEAL_STATUSES
 from crm.deals.visible import board_view, deal_page_view
 from crm.errors import ServiceError
 from crm.i18n import _
-from crm.money.services import deals_in_base
+from crm.money.services import base_currency, deals_in_base
 from crm.policy import require_edit
 from crm.timeutil import utcnow
 from crm.web.access import EVERYONE, SALES, roles
+from crm.web.formatting import parse_decimal
 from crm.web.formhelpers import (
     abort_for,
     apply_service_errors,
@@ -121,7 +122,7 @@ def _deal_form(deal=None, initial: dict | None = None) -> DealForm:
 
 def _initial_for_new() -> dict:
     initial = {"owner_id": str(current_user.id) if current_user.role in ("rep", "manager") else "",
-               "currency": "EUR", "lines": [{}] * SPARE_LINE_ROWS}
+               "currency": base_currency(), "lines": [{}] * SPARE_LINE_ROWS}
     contact = None
     if int_arg("contact_id"):
         try:
@@ -154,17 +155,27 @@ def _form_lines(form: DealForm) -> tuple[list[dict], list[int]]:
     for index, entry in enumerate(form.lines):
         if entry.form.is_blank():
             continue
-        lines.append({"family": entry.form.family.data or "", "quantity": entry.form.quantity.data,
-                      "unit_price": entry.form.unit_price.data})
+        lines.append({"family": entry.form.family.data or "", "quantity": typed_number(entry.form.quantity.data),
+                      "unit_price": typed_number(entry.form.unit_price.data)})
         rows.append(index)
     return lines, rows
+
+
+def typed_number(text: str | None) -> str | None:
+    """A number typed the reader's way ("125,000.50"; "125.000,50" in es-ES) in the plain form
+    the services read. Left as typed when it is not a number, so the service names the error."""
+    try:
+        return str(parse_decimal(text))
+    except ValueError:
+        return text
 
 
 def _deal_data(form: DealForm, deal=None) -> tuple[dict, list[int]]:
     lines, rows = _form_lines(form)
     data = {"name": form.name.data, "company_id": safe_id(form.company_id.data),
             "owner_id": safe_id(form.owner_id.data), "expected_close": form.expected_close.data,
-            "currency": form.currency.data or "EUR", "source": form.source.data, "lines": lines, "contact_id": None}
+            "currency": form.currency.data or base_currency(), "source": form.source.data, "lines": lines,
+            "contact_id": None}
     if deal is None or deal.is_open:  # a closed deal keeps its stage until reopened
         data["stage_id"] = safe_id(form.stage_id.data)
     return data, rows

@@ -108,6 +108,25 @@ def test_new_deal_form_works_without_javascript(as_alice, alice, stages, familie
     assert deal.expected_close == date(2026, 6, 30)
 
 
+def test_amounts_typed_with_thousands_separators_are_read_the_readers_way(as_alice, alice, stages, families):
+    form = as_alice.get("/deals/new").get_data(as_text=True)
+    response = as_alice.post("/deals/new", data={
+        "csrf_token": csrf_from(form), "name": "Big pump order", "stage_id": str(stages[1].id),
+        "expected_close": "2026-06-30", "contact_email": "", "company_id": "", "owner_id": str(alice.id),
+        "currency": "MXN", "lines-0-family": "PUMP", "lines-0-quantity": "2", "lines-0-unit_price": "125,000.50",
+    })
+    assert response.status_code == 302
+    deal = db.session.query(Deal).one()
+    assert deal.lines[0].unit_price == Decimal("125000.50") and deal.amount == Decimal("250001.00")
+    # Not a number the reader's way: refused on its row, nothing written.
+    response = as_alice.post("/deals/new", data={
+        "csrf_token": csrf_from(form), "name": "Typo", "stage_id": str(stages[1].id),
+        "expected_close": "2026-06-30", "contact_email": "", "company_id": "", "owner_id": str(alice.id),
+        "currency": "MXN", "lines-0-family": "PUMP", "lines-0-quantity": "2", "lines-0-unit_price": "12,5,0x",
+    })
+    assert response.status_code == 422 and db.session.query(Deal).count() == 1
+
+
 def test_line_errors_appear_on_the_row_they_came_from(as_alice, stages, families):
     response = as_alice.post("/deals/new", data={
         "csrf_token": csrf(as_alice), "name": "", "stage_id": str(stages[0].id), "expected_close": "soon",
