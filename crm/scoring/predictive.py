@@ -81,7 +81,7 @@ def check_labels(y_train, y_test) -> None:
         raise ValidationFailed(_("the training rows hold only one outcome: need contacts who converted and "
                                "contacts who did not"), {"outcome": _("only one class")})
     if len(set(y_test)) < 2:
-        raise ValidationFailed(_("the holdout (the latest 20% of rows) holds only one outcome: the metrics "
+        raise ValidationFailed(_("the holdout (the latest fifth of the rows) holds only one outcome: the metrics "
                                "cannot be computed"), {"outcome": _("only one class in the holdout")})
 
 
