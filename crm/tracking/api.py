@@ -75,7 +75,8 @@ class IngestIn(StrictModel):
     """Page views of one visitor, sent server-side (the snippet posts the same shape to
     ``/t/collect``). Each event: ``{"type": "page_view", "url", "title"?, "referrer"?}``."""
 
-    visitor: Text(64, min_length=16) = Field(description="16-64 letters, digits, - or _")
+    visitor: Text(64, min_length=16) = Field(description="16-64 letters, digits, - or _",
+                                             pattern=website.VISITOR_RE.pattern)
     pc: Text(200) | None = Field(None, description="the signed `_pc` value a tracked email link carried")
     ip: Text(45) | None = Field(None, description="the visitor's address, for company attribution and verdicts")
     user_agent: Text(512) | None = None

@@ -59,9 +59,9 @@ def test_rep_signs_in_searches_and_reads_a_timeline(page, rep_with_contacts):
     texts = timeline.all_inner_texts()
     assert len(texts) == 4  # newest first: note, call, email, contact created
     assert "Budget approved for Q3" in texts[0] and "Rita Rep" in texts[0]
-    assert "Call" in texts[1] and "Wants a quote for 40 units" in texts[1]
-    assert "Email sent" in texts[2] and "Pump sizing for the new plant" in texts[2]
-    assert "Contact created" in texts[3]
+    assert "called Grace Hopper: connected" in texts[1] and "Wants a quote for 40 units" in texts[1]
+    assert "Rita Rep sent Pump sizing for the new plant to Grace Hopper" in texts[2]
+    assert "added Grace Hopper" in texts[3]
     assert "Mar 12, 2026, 3:30 PM" in texts[0]  # 14:30 UTC shown in Rita's Paris time
 
     page.fill("textarea[name=body]", "Sent the quote <40 units>")

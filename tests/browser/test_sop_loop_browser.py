@@ -15,6 +15,7 @@ from crm.deals.models import Deal, DealLine, ProductFamily
 from crm.deals.services import get_deal, ship_holds
 from crm.demo import catalog
 from crm.demo.seed import DEFAULT_SEED, seed_demo
+from crm.web.formatting import format_day
 from crm.extensions import db
 from crm.public import plan_feedback
 from crm.targets.services import add_months
@@ -119,6 +120,6 @@ def test_the_planner_runs_the_cycle_and_the_rep_sells_to_the_plan(page, demo_com
 
     page.goto(f"/deals/{deal.id}")
     shown = page.locator(".ship-hold[data-family=PUMP] .ship-month").inner_text()
-    assert shown == f"{ROOMY:%b %Y}"
+    assert shown == format_day(ROOMY, "short_month", locale=rep.language)  # the demo rep reads Spanish
     page.screenshot(path="/tmp/sop_loop_deal.png", full_page=True)
     assert page.console_errors == []

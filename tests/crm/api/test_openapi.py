@@ -76,7 +76,7 @@ def test_raw_csv_and_multipart_bodies_and_csv_answers_are_declared(client):
         assert content["multipart/form-data"]["schema"]["properties"]["file"] == {"type": "string", "format": "binary"}
         assert "text/csv" in content
     assert set(paths["/api/v1/planning/demand-input"]["get"]["responses"]["200"]["content"]) == {
-        "application/json", "text/csv"}
+        "application/json", "text/csv", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
     assert "text/csv" in paths["/api/v1/planning/snapshots/{snapshot_id}"]["get"]["responses"]["200"]["content"]
 
 
