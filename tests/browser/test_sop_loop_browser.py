@@ -15,10 +15,10 @@ from crm.deals.models import Deal, DealLine, ProductFamily
 from crm.deals.services import get_deal, ship_holds
 from crm.demo import catalog
 from crm.demo.seed import DEFAULT_SEED, seed_demo
-from crm.web.formatting import format_day
 from crm.extensions import db
 from crm.public import plan_feedback
 from crm.targets.services import add_months
+from crm.web.formatting import format_day
 from tests.conftest import NOW
 
 pytestmark = pytest.mark.browser
