@@ -136,8 +136,8 @@ class _Query(BaseModel):
 
 
 class DemandQuery(_Query):
-    from_: Period | None = Field(None, alias="from", description="first month (default: this month)")
-    to: Period | None = Field(None, description=f"last month (default: {DEFAULT_HORIZON} months "
+    from_: Period | None = Field(default=None, alias="from", description="first month (default: this month)")
+    to: Period | None = Field(default=None, description=f"last month (default: {DEFAULT_HORIZON} months "
                                                 f"from `from`; at most {MAX_HORIZON})")
     probabilities: Source = Field("chosen", description="win probabilities: chosen (per family, the source "
                                   "that won the backtest: stage, calibrated or their blend; stage before any "
@@ -152,9 +152,9 @@ class DemandQuery(_Query):
     customer: str = Field(FREPPLE_CUSTOMER, min_length=1, max_length=MAX_NAME,
                           description="format=frepple: the customer column")
     slip_adjusted: bool = Field(False, description="spread each deal over the learned close-date slips")
-    as_of: AsOf | None = Field(None, description=f"rebuild the pipeline as it stood at the end of this day "
+    as_of: AsOf | None = Field(default=None, description=f"rebuild the pipeline as it stood at the end of this day "
                                                  f"({AS_OF_RANGE})")
-    family: str | None = Field(None, max_length=2000, description="comma-separated family codes (default: all)")
+    family: str | None = Field(default=None, max_length=2000, description="comma-separated family codes (default: all)")
     allow_missing_rates: bool = Field(False, description="answer even when open deals are in a currency "
                                       "without an exchange rate (their revenue counts 0, their units count); "
                                       "otherwise such deals are a 409 naming the currencies and days")
@@ -172,7 +172,7 @@ class ContributionQuery(_Query):
     period: Period
     probabilities: Source = "chosen"
     slip_adjusted: bool = False
-    as_of: AsOf | None = Field(None, description=AS_OF_RANGE)
+    as_of: AsOf | None = Field(default=None, description=AS_OF_RANGE)
 
 
 class ActualsQuery(_Query):
@@ -193,7 +193,7 @@ class SnapshotQuery(_Query):
 
 
 class CalibrationQuery(_Query):
-    as_of: AsOf | None = Field(None, description=f"score as it could have been scored at the end of this day "
+    as_of: AsOf | None = Field(default=None, description=f"score as it could have been scored at the end of this day "
                                                  f"({AS_OF_RANGE})")
 
 
@@ -222,8 +222,8 @@ class _Body(BaseModel):
 
 
 class SnapshotIn(_Body):
-    from_: Period | None = Field(None, alias="from", description="first month (default: this month)")
-    to: Period | None = Field(None, description="last month (default: 18 months from `from`)")
+    from_: Period | None = Field(default=None, alias="from", description="first month (default: this month)")
+    to: Period | None = Field(default=None, description="last month (default: 18 months from `from`)")
     probabilities: Source = "chosen"
     slip_adjusted: bool = False
 
@@ -364,10 +364,11 @@ class PlanningCalibrationReportOut(BaseModel):
 
 class PlanningCalibrationOut(BaseModel):
     reports: list[PlanningCalibrationReportOut]
-    as_of: date | None = Field(None, description="the day the figures were scored as of (null: none stored yet)")
-    computed_at: UtcDateTime | None = Field(None, description="when the worker computed them")
-    seconds: float | None = Field(None, description="how long the computation took")
-    observation_unit: str = Field(OBSERVATION_UNIT, description="what holdout_count counts")
+    as_of: date | None = Field(default=None,
+                               description="the day the figures were scored as of (null: none stored yet)")
+    computed_at: UtcDateTime | None = Field(default=None, description="when the worker computed them")
+    seconds: float | None = Field(default=None, description="how long the computation took")
+    observation_unit: str = Field(default=OBSERVATION_UNIT, description="what holdout_count counts")
     notes: list[str] = []
 
 
@@ -406,10 +407,11 @@ class PlanningAccuracyOut(BaseModel):
     months: list[str]
     snapshot_count: int
     notes: list[str]
-    as_of: date | None = Field(None, description="the day the figures were scored as of (null: none stored yet)")
-    computed_at: UtcDateTime | None = Field(None, description="when the worker computed them")
-    seconds: float | None = Field(None, description="how long the computation took")
-    choice: list[PlanningSourceChoiceOut] = Field([], description="per family, the probability source the "
+    as_of: date | None = Field(default=None,
+                               description="the day the figures were scored as of (null: none stored yet)")
+    computed_at: UtcDateTime | None = Field(default=None, description="when the worker computed them")
+    seconds: float | None = Field(default=None, description="how long the computation took")
+    choice: list[PlanningSourceChoiceOut] = Field(default=[], description="per family, the probability source the "
                                                   "backtest chose and why")
 
 
@@ -450,7 +452,7 @@ class PlanningOutlierOut(BaseModel):
     effective_units: float
     decided_by: str | None = None
     decided_at: UtcDateTime | None = None
-    decided_on_units: float | None = Field(None, description="the actual the decision was made on")
+    decided_on_units: float | None = Field(default=None, description="the actual the decision was made on")
     needs_review: bool = Field(False, description="the actual changed since the decision (a later import): "
                                                   "the decision is not applied until decided again")
 

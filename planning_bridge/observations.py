@@ -46,7 +46,7 @@ class Features:
         return int(self.stage.size)
 
     def take(self, mask) -> Features:
-        return Features(*(getattr(self, f)[mask] for f in FEATURE_FIELDS),
+        return Features(**{f: getattr(self, f)[mask] for f in FEATURE_FIELDS},
                         days_overdue=None if self.days_overdue is None else self.days_overdue[mask])
 
     @property

@@ -77,7 +77,8 @@ def _choose(family: str, report: AccuracyReport | None, calibration: list[Calibr
     lowest = min(wmape[source] for source in eligible)
     best = next(source for source in eligible if wmape[source] <= lowest + TIE)
     lags = "-".join(str(lag) for lag in CHOICE_LAGS)
-    ranking = ", ".join(f"{source} {wmape[source] * 100:.1f} %" for source in sorted(wmape, key=wmape.get))
+    ranked = sorted(wmape, key=lambda source: wmape[source])
+    ranking = ", ".join(f"{source} {wmape[source] * 100:.1f} %" for source in ranked)
     reason = f"lowest WMAPE at lags {lags} over {months} months ({ranking})"
     if refused:
         reason += "; " + "; ".join(refused)

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from pydantic import Field, WithJsonSchema, field_validator
 
-from crm.api.schemas import QueryModel, StrictModel, Text
+from crm.api.schemas import QueryModel, StrictModel
 from crm.money import services
 
 CurrencyCode = Annotated[str, Field(min_length=3, max_length=3, pattern=r"^[A-Za-z]{3}$",
@@ -55,7 +55,7 @@ class RateIn(StrictModel):
 
 
 class RateQuery(QueryModel):
-    currency: Text(3) | None = Field(None, description="only this currency's rates")
+    currency: str | None = Field(default=None, max_length=3, description="only this currency's rates")
 
     @field_validator("currency", mode="after")
     @classmethod

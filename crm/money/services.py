@@ -188,7 +188,7 @@ def add_rate(actor, currency, rate, valid_from) -> ExchangeRate:
                 db.session.add(entry)
         except IntegrityError:
             raise Conflict(_("a rate for %(currency)s from %(day)s was just added: try again",
-                             currency=values["currency"], day=values["valid_from"].isoformat()),
+                             currency=values["currency"], day=str(values["valid_from"])),
                            {"valid_from": _("already given")}) from None
     db.session.flush()
     return entry
@@ -244,7 +244,7 @@ def _csv_rows(text: str) -> list[tuple[int, dict[str, str]]]:
     if missing:
         raise ValidationFailed(_("invalid file"), {"file": _("missing columns: %(names)s",
                                                            names=", ".join(sorted(missing)))})
-    rows = []
+    rows: list[tuple[int, dict[str, str]]] = []
     for number, raw in enumerate(reader, start=2):
         if len(rows) >= MAX_CSV_ROWS:
             raise ValidationFailed(_("file too large"), {"file": _("at most %(n)s rows", n=MAX_CSV_ROWS)})

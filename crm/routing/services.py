@@ -82,7 +82,7 @@ def add_rule(actor: User, data: dict[str, Any], now: datetime) -> RoutingRule:
         fields.setdefault("rep_ids", "choose at least one active rep")
     elif set(rep_ids) - set(reps):
         fields.setdefault("rep_ids", "only active reps and managers")
-    if db.session.scalar(select(func.count(RoutingRule.id))) >= MAX_RULES:
+    if (db.session.scalar(select(func.count(RoutingRule.id))) or 0) >= MAX_RULES:
         fields["kind"] = f"at most {MAX_RULES} rules"
     if fields:
         raise ValidationFailed("invalid routing rule", fields)
@@ -141,6 +141,8 @@ def _next_in_turn(rule: RoutingRule) -> User | None:
     """The rule's next active rep, in turn; the turn is stored on the rule. The row is locked
     (PostgreSQL) so two forms at once do not hand both leads to the same rep."""
     locked = db.session.scalar(select(RoutingRule).where(RoutingRule.id == rule.id).with_for_update())
+    if locked is None:  # deleted meanwhile
+        return None
     reps = _active_reps(locked.rep_ids or [])
     order = [i for i in (locked.rep_ids or []) if i in reps]
     if not order:

@@ -150,6 +150,8 @@ def pipeline_report(viewer: User) -> PipelineReport:
         .where(Deal.status == "open", Deal.owner_id.in_([r.id for r in reps]))
         .group_by(Deal.owner_id, Deal.stage_id, Deal.currency))
     for owner_id, stage_id, currency, count, amount in rows:
+        if owner_id is None:  # filtered out above; says so to the type checker
+            continue
         key = (owner_id, stage_id)
         report.counts[key] = report.counts.get(key, 0) + count
         report.amounts[key][currency] = Decimal(amount or 0)

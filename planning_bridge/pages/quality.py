@@ -54,7 +54,7 @@ def calibration():
     """The stored calibration figures (the worker computes them): never a backtest per request."""
     as_of, error = _as_of_arg("as_of")
     stored = services.stored_calibration(as_of)
-    reports = stored.calibration if stored else []
+    reports = (stored.calibration or []) if stored else []
     usable = [report for report in reports if report.holdout_count]
     accuracy = services.stored_accuracy(lags=(1, 2, 3))
     return render_template(
@@ -126,6 +126,6 @@ def accuracy():
         fva_columns=value_added_columns(report), forecasts=ACCURACY_FORECASTS,
         verdict=accuracy_verdict(report), pipeline_verdict=pipeline_verdict(report),
         choice=sorted((stored.choice or {}).values(), key=lambda c: c.family) if stored else [],
-        story=one_story(report, calibration.calibration if calibration else []),
+        story=one_story(report, (calibration.calibration or []) if calibration else []),
         job=open_job(FIGURES_JOB),
     )
