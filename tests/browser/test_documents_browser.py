@@ -43,7 +43,8 @@ def public_base(app, live_server):
 
 def read_pages(tab, pages: int, dwell_ms: int = 700) -> None:
     for number in range(1, pages + 1):
-        tab.wait_for_function(f"document.getElementById('content-viewer').dataset.current === '{number}'")
+        # A selector, not wait_for_function: polling a JS string is eval, which the viewer's CSP refuses.
+        tab.locator(f"#content-viewer[data-current='{number}']").wait_for(state="attached")
         assert tab.locator(f"#page-{number} img").is_visible()
         tab.wait_for_timeout(dwell_ms)
         if number < pages:
