@@ -51,3 +51,25 @@ def test_a_spanish_reader_gets_import_rejections_in_spanish(tmp_path, admin):
     reasons = dict(sink.rejections)
     assert "'fr': en (inglés) o es (español)" in reasons[2]
     assert reasons[3] == "correo: vacío"
+
+
+def test_a_queued_import_stores_its_rejections_in_the_uploaders_language(app, alice, tmp_path, monkeypatch):
+    from sqlalchemy import select
+
+    from crm.imports import services
+    from crm.imports.jobs import run_queued_imports
+    from crm.imports.mapping import default_mapping
+    from crm.imports.models import ImportRejection
+
+    monkeypatch.setitem(app.config, "IMPORT_UPLOAD_DIR", str(tmp_path / "uploads"))
+    alice.language = "es"
+    text = "email,first_name\n,Sin Correo\n"
+    path = services.new_upload_path()
+    path.write_text(text)
+    job = services.queue_import(
+        alice, kind="contacts", filename="people.csv", stored_name=path.name, on_duplicate="skip",
+        encoding="utf-8", mapping=default_mapping("contacts", ["email", "first_name"]), now=NOW)
+    db.session.commit()
+    assert run_queued_imports(NOW) == 1
+    reasons = db.session.scalars(select(ImportRejection.reason).where(ImportRejection.job_id == job.id)).all()
+    assert reasons == ["correo: vacío"]
