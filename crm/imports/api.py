@@ -16,6 +16,7 @@ from crm.api.routing import ApiRoutes
 from crm.api.schemas import Id, OutModel, QueryModel, StrictModel, UtcDateTime
 from crm.errors import ServiceError, ValidationFailed
 from crm.extensions import db
+from crm.i18n import _
 from crm.imports import services
 from crm.imports.detect import DELIMITER_NAMES
 from crm.imports.mapping import finish_mapping, target_choices
@@ -159,7 +160,7 @@ def _options(form: ReadForm, on_duplicate: str = "skip") -> services.ImportOptio
             overrides = None
         if not isinstance(overrides, dict) or not all(
                 isinstance(k, str) and isinstance(v, str) for k, v in overrides.items()):
-            raise ValidationFailed("invalid form fields", {"mapping": 'a JSON object {"CSV header": "field"}'})
+            raise ValidationFailed(_("invalid form fields"), {"mapping": _('a JSON object {"CSV header": "field"}')})
     preset = services.get_preset(api_user(), form.preset_id).mapping if form.preset_id else None
     return services.ImportOptions(
         on_duplicate=on_duplicate, encoding=form.encoding, overrides=overrides, preset=preset,
@@ -172,7 +173,7 @@ def _refused(exc: ImportAborted) -> ValidationFailed:
     text = str(exc)
     field = "delimiter" if "delimiter" in text else "encoding" if "encoding" in text or "UTF-16" in text else \
         "mapping" if ("column" in text or "field" in text) else "file"
-    return ValidationFailed("cannot import this file", {field: text})
+    return ValidationFailed(_("cannot import this file"), {field: text})
 
 
 def preview_out(preview: services.Preview) -> PreviewOut:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from datetime import date, datetime, time, timezone
 
+from crm.i18n import _
 from crm.imports.mapping import normalize_header
 
 # HubSpot's lifecycle stage labels (Subscriber ... Other, also its internal values), their
@@ -67,7 +68,7 @@ def parse_day(value: str, *, day_first: bool) -> date:
 def _parse_slashed(text: str, day_first: bool) -> datetime:
     match = _DMY.match(text)
     if not match:
-        raise ValueError(f"{text!r} is not a date (e.g. 2024-03-05 or 05/03/2024)")
+        raise ValueError(_("%(value)s is not a date (e.g. 2024-03-05 or 05/03/2024)", value=repr(text)))
     first, second, year = int(match[1]), int(match[2]), int(match[3])
     if len(match[3]) == 2:
         year += 2000 if year < 70 else 1900
@@ -84,7 +85,7 @@ def _parse_slashed(text: str, day_first: bool) -> datetime:
     try:
         return datetime.combine(date(year, month, day), time(hour, minute, sec))
     except ValueError:
-        raise ValueError(f"{text!r} is not a valid date") from None
+        raise ValueError(_("%(value)s is not a valid date", value=repr(text))) from None
 
 
 # --- report footers ----------------------------------------------------------------------
@@ -120,7 +121,7 @@ class FooterDetector:
                       or first.startswith(("©", "(c)", "(C)")))
         if looks_like or self.seen_footer:
             self.seen_footer = True
-            return f"report footer or summary line skipped: {first[:80]!r}"
+            return _("report footer or summary line skipped: %(line)s", line=repr(first[:80]))
         return None
 
 

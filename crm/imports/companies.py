@@ -17,6 +17,7 @@ from crm.contacts.models import Company
 from crm.contacts.services import company_name_from_domain, company_values, email_domain, is_freemail
 from crm.errors import ValidationFailed
 from crm.extensions import db
+from crm.i18n import _
 from crm.imports.lookups import in_values
 
 MAX_CACHED = 50_000  # bounded memory on files with very many distinct companies
@@ -33,7 +34,7 @@ def clean_company_cells(name: str | None, domain: str | None, errors: dict) -> t
     except ValidationFailed as exc:
         for key, message in exc.fields.items():
             errors["company" if key == "name" else key] = (
-                f"{domain!r} is not a domain name" if key == "domain" else message)
+                _("%(value)s is not a domain name", value=repr(domain)) if key == "domain" else message)
         return None, None
     return clean.get("domain"), clean.get("name") or None
 

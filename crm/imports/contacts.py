@@ -24,6 +24,7 @@ from crm.contacts.services import (
 )
 from crm.errors import ValidationFailed
 from crm.extensions import db
+from crm.i18n import _
 from crm.imports.cells import FooterDetector, language, lifecycle_stage, parse_when
 from crm.imports.companies import CompanyKey, CompanyResolver, clean_company_cells
 from crm.imports.lookups import (
@@ -101,10 +102,11 @@ class ContactRowCleaner:
             raise RowSkipped(note)
         if len(values) > self.width and any(v.strip() for v in values[self.width:]):
             raise RowRejected(
-                f"{len(values)} fields but the header has {self.width} (a stray comma or quote?)"
+                _("%(count)s fields but the header has %(width)s (a stray comma or quote?)",
+                  count=len(values), width=self.width)
             )
         if "email" not in data:
-            raise RowRejected("email: empty")
+            raise RowRejected(_("email: empty"))
         errors: dict[str, str] = {}
         owner_id = None
         if "owner" in extra:
@@ -191,7 +193,7 @@ class ContactRowCleaner:
         if "language" in extra:
             code = language(extra["language"])
             if code is None:
-                errors["language"] = f"{extra['language']!r}: en (English) or es (Spanish)"
+                errors["language"] = _("%(value)s: en (English) or es (Spanish)", value=repr(extra['language']))
             kept["language"] = code
         if "created_at" in extra:
             try:
@@ -200,7 +202,7 @@ class ContactRowCleaner:
                 errors["created_at"] = str(exc)
             else:
                 if self.now is not None and created > self.now:
-                    errors["created_at"] = f"{extra['created_at']!r} is in the future"
+                    errors["created_at"] = _("%(value)s is in the future", value=repr(extra['created_at']))
                 kept["created_at"] = created
         return kept
 
@@ -221,7 +223,7 @@ class ContactRowCleaner:
             else:
                 extra[target] = value
         if "full_name" in extra and "first_name" not in data and "last_name" not in data:
-            first, _, last = extra["full_name"].rpartition(" ")
+            first, _space, last = extra["full_name"].rpartition(" ")
             data["first_name"], data["last_name"] = (first, last) if first else (last, "")
         return data, custom, extra
 
@@ -368,9 +370,15 @@ class ContactImporter:
         for line, row in batch:
             if line in repeats:
                 first, case_only = repeats[line]
-                how = " (the two differ only in case)" if case_only else ""
-                result.rejections.append((line, f"email: {row.email} is already on line {first} of this file{how}; "
-                                                f"lines {first} and {line} name the same contact"))
+                if case_only:
+                    reason = _("email: %(email)s is already on line %(first)s of this file (the two differ only in "
+                               "case); lines %(first)s and %(line)s name the same contact",
+                               email=row.email, first=first, line=line)
+                else:
+                    reason = _("email: %(email)s is already on line %(first)s of this file; "
+                               "lines %(first)s and %(line)s name the same contact",
+                               email=row.email, first=first, line=line)
+                result.rejections.append((line, reason))
         return result
 
     def batch_committed(self) -> None:

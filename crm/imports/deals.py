@@ -23,6 +23,7 @@ from crm.contacts.services import normalize_email
 from crm.deals.models import Deal
 from crm.errors import ServiceError
 from crm.extensions import db
+from crm.i18n import _
 from crm.imports.cells import FooterDetector, parse_day
 from crm.imports.companies import CompanyKey, CompanyResolver, clean_company_cells
 from crm.imports.lookups import (
@@ -61,7 +62,8 @@ def _date(value: str, label: str, errors: dict, day_first: bool = False) -> date
     try:
         return parse_day(value, day_first=day_first)
     except ValueError:
-        errors[label] = f"{value!r} is not a date (YYYY-MM-DD, or DD/MM/YYYY as the file writes them)"
+        errors[label] = _("%(value)s is not a date (YYYY-MM-DD, or DD/MM/YYYY as the file writes them)",
+                          value=repr(value))
         return None
 
 
@@ -108,7 +110,7 @@ class DealRowCleaner:
         row = DealRow(key=("id:" + ref) if ref else ("name:" + name.lower()) if name else None, ref=ref)
         errors: dict[str, str] = {}
         if len(values) > self.width and any(v.strip() for v in values[self.width:]):
-            errors["row"] = f"{len(values)} fields but the header has {self.width}"
+            errors["row"] = _("%(count)s fields but the header has %(width)s", count=len(values), width=self.width)
         if row.key is None:
             errors["name"] = "a deal needs a name"
         row.deal = self._deal_fields(cells, errors)
@@ -143,11 +145,12 @@ class DealRowCleaner:
         outcome = CLOSED_STAGE_WORDS.get(normalize_header(stage))
         deal["stage_id"] = self.stages.get(normalize_header(stage)) or (self.last_stage_id if outcome else None)
         if deal["stage_id"] is None:
-            errors["stage"] = f"unknown pipeline stage {stage!r} (stages: {', '.join(self.stage_names) or 'none yet'})"
+            errors["stage"] = _("unknown pipeline stage %(stage)s (stages: %(stages)s)", stage=repr(stage),
+                                stages=', '.join(self.stage_names) or _("none yet"))
         status = normalize_header(cells.get("status", ""))
         deal["status"] = STATUS_WORDS.get(status or outcome or "open")
         if deal["status"] is None:
-            errors["status"] = f"{cells['status']!r}: open, won or lost"
+            errors["status"] = _("%(value)s: open, won or lost", value=repr(cells['status']))
         for key in ("closed_on", "created_on"):
             deal[key] = _date(cells[key], key, errors, self.day_first) if cells.get(key) else None
         if deal["status"] in ("won", "lost") and deal["closed_on"] is None and deal["expected_close"]:
@@ -262,7 +265,7 @@ class DealImporter:
         except DataError as exc:  # a value the database refuses: this deal only, not the batch
             savepoint.rollback()
             message = str(exc.orig).strip().splitlines()[0][:200] if exc.orig else "refused"
-            self._refuse(rows, {first_line: f"the database refused this deal: {message}"}, result)
+            self._refuse(rows, {first_line: _("the database refused this deal: %(message)s", message=message)}, result)
 
     def _deal_data(self, row: DealRow, contacts: dict[str, int]) -> dict[str, Any] | str:
         deal = row.deal
@@ -275,7 +278,7 @@ class DealImporter:
             data["owner_id"] = owner_id
         if deal.get("contact_email"):
             if deal["contact_email"] not in contacts:
-                return f"contact_email: no contact {deal['contact_email']} (import the contacts first)"
+                return _("contact_email: no contact %(email)s (import the contacts first)", email=deal['contact_email'])
             data["contact_id"] = contacts[deal["contact_email"]]
         company_id = self.companies.id_for(deal.get("company"))
         if company_id:
@@ -337,5 +340,6 @@ class DealImporter:
         name = rows[0][1].deal.get("name") or rows[0][1].ref or "?"
         for line, _row in rows:
             result.rejections.append(
-                (line, reasons.get(line) or f"deal {name!r} not imported: see line {first_bad}")
+                (line, reasons.get(line) or _("deal %(name)s not imported: see line %(line)s",
+                                              name=repr(name), line=first_bad))
             )

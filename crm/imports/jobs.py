@@ -23,6 +23,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from crm.errors import ServiceError
 from crm.extensions import db
+from crm.i18n import _, force_language
 from crm.imports.models import ImportJob
 from crm.imports.reader import ImportAborted
 from crm.imports.services import (
@@ -117,10 +118,18 @@ def run_import_job(job: ImportJob, now: datetime, clock: Callable[[], datetime] 
     clock = clock or clock_from(now)
     job_id, token = job.id, job.claim_token
     app = current_app._get_current_object()
+    # Rejection reasons, notes and the failure message are stored as written, in the language
+    # of the user who uploaded the file (they are the one who reads them).
+    with force_language(getattr(job.user, "language", None)):
+        return _run_import_job(job, now, clock, app, job_id, token)
+
+
+def _run_import_job(job: ImportJob, now: datetime, clock: Callable[[], datetime], app, job_id: int,
+                    token) -> str:
     try:
         actor = job.user
         if actor is None or not actor.is_active or actor.role not in SALES_ROLES:
-            raise ImportAborted("the user who uploaded this file can no longer import")
+            raise ImportAborted(_("the user who uploaded this file can no longer import"))
         with Heartbeat(app, job_id, token, clock, heartbeat_interval(stale_after())):
             import_file(stored_file(job.stored_path), job.kind, actor=actor, now=now, options=job_options(job),
                         sink=JobSink(job, clock), tally=tally_of(job), skip_rows=job.rows_seen)
@@ -133,7 +142,7 @@ def run_import_job(job: ImportJob, now: datetime, clock: Callable[[], datetime] 
         status, error = "failed", getattr(exc, "message", None) or str(exc) or type(exc).__name__
     except Exception:
         log.exception("import job %s crashed", job_id)
-        status, error = "failed", "the import stopped on an internal error; the rows counted above were imported"
+        status, error = "failed", _("the import stopped on an internal error; the rows counted above were imported")
     db.session.rollback()
     job = db.session.get(ImportJob, job_id)
     db.session.refresh(job)

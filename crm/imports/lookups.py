@@ -12,6 +12,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from crm.auth.models import User
 from crm.contacts.services import normalize_email
 from crm.extensions import db
+from crm.i18n import _
 from crm.policy import SALES_ROLES
 
 
@@ -63,7 +64,7 @@ class OwnerLookup:
         try:
             email = normalize_email(raw_email)
         except ValueError:
-            return f"owner: {raw_email!r} is not an email address"
+            return _("owner: %(value)s is not an email address", value=repr(raw_email))
         if self._by_email is not None:
             row = self._by_email.get(email)
         else:
@@ -71,9 +72,9 @@ class OwnerLookup:
                 select(User.id, User.role, User.is_active).where(User.email == email)
             ).first()
         if row is None or not row[2]:
-            return f"owner: no active user {email}"
+            return _("owner: no active user %(email)s", email=email)
         if row[1] not in SALES_ROLES:
-            return f"owner: {email} is a {row[1]}, not a sales user"
+            return _("owner: %(email)s is a %(role)s, not a sales user", email=email, role=row[1])
         return row[0]
 
     def _load_names(self) -> None:
@@ -90,13 +91,15 @@ class OwnerLookup:
             self._load_names()
         candidates = [c for c in self._by_name.get(_name_key(raw_name), []) if c[2]]
         if not candidates:
-            return f"owner: no active user named {raw_name.strip()!r} (give the user's email or exact full name)"
+            return _("owner: no active user named %(name)s (give the user's email or exact full name)",
+                     name=repr(raw_name.strip()))
         if len(candidates) > 1:
             emails = ", ".join(sorted(c[3] for c in candidates))
-            return f"owner: {len(candidates)} users are named {raw_name.strip()!r} ({emails}): give the email"
+            return _("owner: %(count)s users are named %(name)s (%(emails)s): give the email", count=len(candidates),
+                     name=repr(raw_name.strip()), emails=emails)
         user_id, role, _active, email = candidates[0]
         if role not in SALES_ROLES:
-            return f"owner: {email} is a {role}, not a sales user"
+            return _("owner: %(email)s is a %(role)s, not a sales user", email=email, role=role)
         return user_id
 
 

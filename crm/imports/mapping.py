@@ -13,7 +13,7 @@ import unicodedata
 from dataclasses import dataclass, field
 
 from crm.contacts.services import list_custom_fields
-from crm.i18n import _l
+from crm.i18n import _, _l
 from crm.imports.reader import ImportAborted
 
 IGNORE = ""
@@ -172,7 +172,7 @@ def field_table(kind: str) -> dict[str, tuple[str, tuple[str, ...]]]:
         return CONTACT_FIELDS
     if kind == "deals":
         return DEAL_FIELDS
-    raise ImportAborted(f"unknown import kind {kind!r}: contacts or deals")
+    raise ImportAborted(_("unknown import kind %(kind)s: contacts or deals", kind=repr(kind)))
 
 
 def target_choices(kind: str) -> list[tuple[str, str]]:
@@ -230,7 +230,9 @@ def apply_overrides(mapping: Mapping, overrides: dict[str, str], *, check_requir
     for header, target in overrides.items():
         index = by_exact.get(header.strip(), by_normal.get(normalize_header(header)))
         if index is None:
-            raise ImportAborted(f"--map: the file has no column {header!r} (columns: {', '.join(mapping.headers)})")
+            raise ImportAborted(_("--map: the file has no column %(header)s (columns: %(columns)s)",
+                                  header=repr(header),
+                                  columns=', '.join(mapping.headers)))
         target = (target or "").strip()
         target = IGNORE if target.lower() in ("", "ignore", "-") else target
         # A field chosen explicitly is taken away from the column the defaults gave it to.
@@ -266,15 +268,17 @@ def finish_mapping(kind: str, headers: list[str], targets: list[str], *,
     unknown = sorted({t for t in targets if t not in valid})
     if unknown:
         names = ", ".join(t for t in sorted(valid) if t)
-        raise ImportAborted(f"unknown field(s) {', '.join(unknown)}; fields are: {names}")
+        raise ImportAborted(_("unknown field(s) %(unknown)s; fields are: %(names)s",
+                              unknown=', '.join(unknown), names=names))
     used = [t for t in targets if t]
     doubled = sorted({t for t in used if used.count(t) > 1})
     if doubled:
-        raise ImportAborted(f"two columns feed the same field: {', '.join(doubled)}")
+        raise ImportAborted(_("two columns feed the same field: %(fields)s", fields=', '.join(doubled)))
     labels = missing_required(kind, used)
     if labels and check_required:
         raise ImportAborted(
-            f"required column missing: {', '.join(labels)} (columns found: {', '.join(headers)})"
+            _("required column missing: %(labels)s (columns found: %(headers)s)", labels=', '.join(labels),
+              headers=', '.join(headers))
         )
     ignored = [h for h, t in zip(headers, targets) if not t and h]
     return Mapping(kind, list(headers), list(targets), ignored)

@@ -14,6 +14,8 @@ import logging
 from dataclasses import dataclass
 from typing import BinaryIO, Iterator
 
+from crm.i18n import _
+
 log = logging.getLogger(__name__)
 
 UTF8_BOM = codecs.BOM_UTF8
@@ -50,10 +52,11 @@ def check_encoding(name: str | None) -> str:
     try:
         info = codecs.lookup(name)
     except (LookupError, ValueError):
-        raise ImportAborted(f"unknown encoding {name[:40]!r}; try utf-8, cp1252 or latin-1") from None
+        raise ImportAborted(_("unknown encoding %(name)s; try utf-8, cp1252 or latin-1",
+                              name=repr(name[:40]))) from None
     canonical = info.name
     if canonical.startswith(UNSUPPORTED_ENCODINGS):
-        raise ImportAborted(f"{name} files are not supported; save the file as CSV UTF-8")
+        raise ImportAborted(_("%(name)s files are not supported; save the file as CSV UTF-8", name=name))
     # Codecs that are not text encodings (base64, rot13, zlib...) or that cannot decode a line
     # of Latin text at all ("undefined") are refused here rather than failing on every line.
     try:
@@ -61,7 +64,8 @@ def check_encoding(name: str | None) -> str:
             raise ValueError
         b"email,name\r\nz@x.com,Zo\xeb\n".decode(canonical, "replace")
     except Exception:
-        raise ImportAborted(f"{name[:40]!r} cannot read CSV text; try utf-8, cp1252 or latin-1") from None
+        raise ImportAborted(_("%(name)s cannot read CSV text; try utf-8, cp1252 or latin-1",
+                              name=repr(name[:40]))) from None
     return "utf-8" if canonical == "utf-8-sig" else canonical
 
 
@@ -97,8 +101,8 @@ class CsvStream:
             self.bytes_read += len(chunk)
             if len(chunk) == MAX_LINE_BYTES and not chunk.endswith(b"\n"):
                 raise ImportAborted(
-                    f"line {line_number} is longer than {MAX_LINE_BYTES // 1024 // 1024} MB: "
-                    "is this really a CSV file?"
+                    _("line %(line)s is longer than %(size)s MB: is this really a CSV file?",
+                      line=line_number, size=MAX_LINE_BYTES // 1024 // 1024)
                 )
             if line_number == 1:
                 chunk = self._strip_bom(chunk)
@@ -106,9 +110,12 @@ class CsvStream:
                 yield decode(chunk)[0]
             except UnicodeDecodeError as exc:
                 self._bad_lines[line_number] = (
-                    f"byte 0x{chunk[exc.start]:02x} on line {line_number} is not valid {self.encoding}"
-                    + (" (if the file comes from Excel on Windows, choose the cp1252 encoding)"
-                       if self.encoding == "utf-8" else "")
+                    (_("byte 0x%(byte)s on line %(line)s is not valid %(encoding)s (if the file comes from "
+                       "Excel on Windows, choose the cp1252 encoding)",
+                       byte=f"{chunk[exc.start]:02x}", line=line_number, encoding=self.encoding)
+                     if self.encoding == "utf-8" else
+                     _("byte 0x%(byte)s on line %(line)s is not valid %(encoding)s",
+                       byte=f"{chunk[exc.start]:02x}", line=line_number, encoding=self.encoding))
                 )
                 yield chunk.decode(self.encoding, "replace")
 
@@ -131,7 +138,7 @@ class CsvStream:
                 return None
             except csv.Error as exc:
                 self._last_line = self._reader.line_num
-                return Record(start, [], f"unreadable CSV: {exc}")
+                return Record(start, [], _("unreadable CSV: %(error)s", error=exc))
             self._last_line = end = self._reader.line_num
             if not any(v.strip() for v in values):
                 self._forget_bad_lines(end)
@@ -160,7 +167,7 @@ class CsvStream:
             raise ImportAborted("the lines end with a bare carriage return (old Mac format); "
                                 "save the file as CSV UTF-8")
         if record.error:
-            raise ImportAborted(f"the header line cannot be read: {record.error}")
+            raise ImportAborted(_("the header line cannot be read: %(error)s", error=record.error))
         header = [h.strip() for h in record.values]
         if not any(header):
             raise ImportAborted("the first line must be a header naming the columns")

@@ -15,6 +15,7 @@ from typing import Any, Iterator, Protocol
 from sqlalchemy.exc import SQLAlchemyError
 
 from crm.extensions import db
+from crm.i18n import _
 from crm.imports.lookups import BatchResult, RowRejected, RowSkipped
 from crm.imports.reader import CsvStream, ImportAborted
 
@@ -144,8 +145,8 @@ def _flush(importer: Importer, sink: ProgressSink, batch: _Batch, tally: ImportT
         lines = [line for line, _item in batch.items]
         log.warning("import batch of lines %s-%s rolled back: %s", lines[0] if lines else "?",
                     lines[-1] if lines else "?", exc)
-        reason = (f"not imported: the batch of lines {lines[0]}-{lines[-1]} failed in the "
-                  f"database and was rolled back ({_short_error(exc)})") if lines else ""
+        reason = _("not imported: the batch of lines %(first)s-%(last)s failed in the database and was "
+                   "rolled back (%(error)s)", first=lines[0], last=lines[-1], error=_short_error(exc)) if lines else ""
         rejections = sorted(batch.rejections + [(line, reason) for line in lines])
         new_tally = tally.plus(BatchResult(rejections=rejections, notes=batch.notes), batch.rows,
                                batch.bytes_read)

@@ -97,7 +97,7 @@ class NullSink:
 
 def _check_options(kind: str, options: ImportOptions) -> None:
     if kind not in KINDS:
-        raise ImportAborted(f"unknown import kind {kind!r}: contacts or deals")
+        raise ImportAborted(_("unknown import kind %(kind)s: contacts or deals", kind=repr(kind)))
     if options.on_duplicate not in ON_DUPLICATE:
         raise ImportAborted("on duplicate: update or skip")
 
@@ -109,7 +109,7 @@ def detect_settings(path: str | os.PathLike, kind: str, encoding: str | None = N
     :raises ImportAborted: an unknown encoding or delimiter
     """
     if kind not in KINDS:
-        raise ImportAborted(f"unknown import kind {kind!r}: contacts or deals")
+        raise ImportAborted(_("unknown import kind %(kind)s: contacts or deals", kind=repr(kind)))
     try:
         delimiter = check_delimiter(delimiter)
     except ValueError as exc:
@@ -264,16 +264,16 @@ SNIFF_BYTES = 4096
 def upload_problem(upload) -> str | None:
     """Why an uploaded file (a werkzeug ``FileStorage``) is not a CSV file, or None."""
     if upload is None:
-        return "send a CSV file (multipart field 'file')"
+        return _("send a CSV file (multipart field 'file')")
     content_type = (upload.mimetype or "").lower()
     if content_type not in CSV_CONTENT_TYPES:
-        return f"The file was sent as {content_type or 'an unknown type'}, not as CSV."
+        return _("The file was sent as %(type)s, not as CSV.", type=content_type or _("an unknown type"))
     head = upload.stream.read(SNIFF_BYTES)
     upload.stream.seek(0)
     if head.startswith(b"PK\x03\x04"):
-        return "This is an Excel workbook, not CSV. In Excel use Save as > CSV UTF-8."
+        return _("This is an Excel workbook, not CSV. In Excel use Save as > CSV UTF-8.")
     if b"\x00" in head and not head.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return "This file is binary, not text: only CSV files can be imported."
+        return _("This file is binary, not text: only CSV files can be imported.")
     return None
 
 
@@ -284,7 +284,7 @@ def save_upload(upload) -> Path:
     """
     problem = upload_problem(upload)
     if problem:
-        raise ValidationFailed("cannot read this file", {"file": problem})
+        raise ValidationFailed(_("cannot read this file"), {"file": problem})
     path = new_upload_path()
     upload.save(path)
     return path
@@ -309,14 +309,14 @@ def queue_import(
     require_sales(actor)
     errors = {}
     if kind not in KINDS:
-        errors["kind"] = "contacts or deals"
+        errors["kind"] = _("contacts or deals")
     if on_duplicate not in ON_DUPLICATE:
-        errors["on_duplicate"] = "update or skip"
+        errors["on_duplicate"] = _("update or skip")
     path = stored_file(stored_name)
     if not path.exists():
-        errors["file"] = "the uploaded file is gone; upload it again"
+        errors["file"] = _("the uploaded file is gone; upload it again")
     if errors:
-        raise ValidationFailed(_("cannot queue this import"), errors)
+        raise ValidationFailed(_(_("cannot queue this import")), errors)
     detected = None
     if not errors:
         try:
@@ -324,11 +324,11 @@ def queue_import(
         except ImportAborted as exc:
             errors["delimiter" if "delimiter" in str(exc) else "encoding"] = str(exc)
     if any("\x00" in header for header in mapping.headers):
-        errors["file"] = "the header line contains NUL characters: is this really a CSV file?"
+        errors["file"] = _("the header line contains NUL characters: is this really a CSV file?")
     if default_family and default_family not in {f.code for f in deal_services.list_families()}:
-        errors["default_family"] = f"no product family {default_family[:40]!r}"
+        errors["default_family"] = _("no product family %(family)s", family=repr(default_family[:40]))
     if errors or detected is None:
-        raise ValidationFailed("cannot queue this import", errors)
+        raise ValidationFailed(_("cannot queue this import"), errors)
     settings = {"day_first": day_first, "default_family": default_family or None}
     filename = "".join(c for c in filename if c.isprintable())[:255] or "upload.csv"
     job = ImportJob(
@@ -469,7 +469,7 @@ def list_presets(actor: User, kind: str | None = None) -> list[ImportPreset]:
 def get_preset(actor: User, preset_id: int) -> ImportPreset:
     preset = db.session.get(ImportPreset, preset_id)
     if preset is None or preset.user_id != actor.id:
-        raise NotFound("no such preset")
+        raise NotFound(_("no such preset"))
     return preset
 
 
@@ -480,26 +480,26 @@ def save_preset(actor: User, *, kind: str, name: str, mapping: dict[str, str], n
     errors: dict[str, str] = {}
     name = (name or "").strip()
     if kind not in KINDS:
-        errors["kind"] = "contacts or deals"
+        errors["kind"] = _("contacts or deals")
     if not name:
-        errors["name"] = "give the preset a name"
+        errors["name"] = _("give the preset a name")
     elif len(name) > PRESET_NAME_MAX:
-        errors["name"] = f"at most {PRESET_NAME_MAX} characters"
+        errors["name"] = _("at most %(max)s characters", max=PRESET_NAME_MAX)
     if not isinstance(mapping, dict) or not mapping:
         errors["mapping"] = 'a mapping {"CSV header": "field"} with at least one column'
     elif kind in KINDS:
         valid = {target for target, _label in target_choices(kind)}
         unknown = sorted({str(t) for t in mapping.values() if t not in valid})
         if unknown:
-            errors["mapping"] = f"unknown field(s): {', '.join(unknown)}"
+            errors["mapping"] = _("unknown field(s): %(fields)s", fields=', '.join(unknown))
         elif any(not str(h).strip() or len(str(h)) > 200 for h in mapping):
-            errors["mapping"] = "every header must be 1 to 200 characters"
+            errors["mapping"] = _("every header must be 1 to 200 characters")
         elif any(has_control_chars(str(h)) or has_control_chars(str(t)) for h, t in mapping.items()):
-            errors["mapping"] = "headers may not contain control characters"
+            errors["mapping"] = _("headers may not contain control characters")
     if name and has_control_chars(name):
-        errors["name"] = "contains control characters"
+        errors["name"] = _("contains control characters")
     if errors:
-        raise ValidationFailed("invalid preset", errors)
+        raise ValidationFailed(_("invalid preset"), errors)
     preset = db.session.scalar(select(ImportPreset).where(
         ImportPreset.user_id == actor.id, ImportPreset.kind == kind, ImportPreset.name == name))
     if preset is None:

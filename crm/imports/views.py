@@ -57,8 +57,8 @@ def _job_or_404(job_id: int):
 def upload_too_large(_exc):
     limit_mb = (current_app.config.get("MAX_CONTENT_LENGTH") or 0) / 1024 / 1024
     form = UploadForm(formdata=None)
-    form.file.errors = [f"The file is larger than the {limit_mb:.0f} MB limit. Split it, or ask an "
-                        "administrator to import it from the command line."]
+    form.file.errors = [_("The file is larger than the %(limit)s MB limit. Split it, or ask an "
+                          "administrator to import it from the command line.", limit=f"{limit_mb:.0f}")]
     return render_template("imports/new.html", form=form, recent=None), 413
 
 

@@ -14,7 +14,7 @@ from crm.contacts.models import Contact
 from crm.contacts.services import record_activity
 from crm.extensions import db
 from crm.meetings.models import Meeting, MeetingType
-from crm.meetings.services import create_meeting_type
+from crm.meetings.services import create_meeting_type, meeting_title
 
 REP_KEYS = ("europe", "east", "west")
 HOURS = [{"weekday": d, "start": s, "end": e} for d in range(5) for s, e in (("10:30", "12:30"), ("13:30", "17:00"))]
@@ -32,7 +32,7 @@ def _weekday_from(today: date, offset: int) -> date:
 def _meeting(meeting_type, rep, contact, start: datetime, booked_at: datetime) -> Meeting:
     meeting = Meeting(
         meeting_type_id=meeting_type.id, host_id=rep.id, contact_id=contact.id,
-        title=f"{meeting_type.name}: {contact.full_name} and {rep.name}"[:200],
+        title=meeting_title(meeting_type.name, contact.full_name, rep),
         start_at=start, end_at=start + timedelta(minutes=meeting_type.duration_minutes),
         buffer_before_minutes=meeting_type.buffer_before_minutes,
         buffer_after_minutes=meeting_type.buffer_after_minutes, status="confirmed",

@@ -29,7 +29,7 @@ from crm.contacts.services import (
 from crm.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from crm.extensions import db
 from crm.i18n import _ as gettext
-from crm.i18n import browser_language
+from crm.i18n import browser_language, force_language
 from crm.meetings import availability as av
 from crm.meetings.calendars import external_busy
 from crm.meetings.inputs import (  # noqa: F401  (limits re-exported for the API's schemas)
@@ -56,6 +56,15 @@ ROUND_ROBIN_PERIOD = timedelta(days=30)
 
 
 # --- meeting types: services ------------------------------------------------------------------
+
+
+def meeting_title(type_name: str, guest_name: str, host: User) -> str:
+    """A booked meeting's title, stored as written: in the host's language (the host reads it
+    in the CRM and their calendar)."""
+    with force_language(getattr(host, "language", None)):
+        return gettext("%(meeting_type)s: %(guest)s and %(host)s", meeting_type=type_name, guest=guest_name,
+                       host=host.name)[:200]
+
 
 def _check_members(member_ids: list[int]) -> None:
     """Team members are active sales users (the input model checked the list's shape)."""
@@ -375,7 +384,7 @@ def book(meeting_type: MeetingType, start: datetime, guest: Guest, now: datetime
     enrollment_id, step_id = read_source_token(source_token)
     meeting = Meeting(
         meeting_type_id=meeting_type.id, host_id=host_id, contact_id=contact.id,
-        title=f"{meeting_type.name}: {guest.name} and {host.name}"[:200],
+        title=meeting_title(meeting_type.name, guest.name, host),
         start_at=start, end_at=start + timedelta(minutes=meeting_type.duration_minutes),
         buffer_before_minutes=meeting_type.buffer_before_minutes,
         buffer_after_minutes=meeting_type.buffer_after_minutes,

@@ -10,6 +10,7 @@ from sqlalchemy import case, func, select
 
 from crm.contacts.models import Company, Contact
 from crm.extensions import db
+from crm.i18n import N_, _
 from crm.scoring.models import ContactScore, ScoreEvent
 from crm.scoring.rules import EventRule, FitResult, Ruleset, fit_of
 from crm.scoring.scores import blended_score, decay, engagement_at
@@ -29,42 +30,59 @@ class _Tally:
 
 
 def _times(n: int) -> str:
-    return "once" if n == 1 else ("twice" if n == 2 else f"{n} times")
-
-
-def _plural(n: int, singular: str, plural: str | None = None) -> str:
-    return f"{n} {singular if n == 1 else (plural or singular + 's')}"
+    if n == 1:
+        return _("once")
+    if n == 2:
+        return _("twice")
+    return _("%(n)s times", n=n)
 
 
 def event_phrase(rule: EventRule, count: int, period: str) -> str:
-    """One engagement factor in words."""
-    label = rule.label or rule.kind.replace("_", " ")
+    """One engagement factor in words, in the reader's language (``period`` is the English
+    "this week" or "this month", marked with ``N_``)."""
+    period = _(period)
+    label = _(rule.label) if rule.label else rule.kind.replace("_", " ")
+    times = _times(count)
     if rule.kind == "page_viewed" and rule.url_contains:
-        return f"read {label} {_times(count)} {period}"
-    phrases = {
-        "page_viewed": f"viewed {_plural(count, 'page')} on the website {period}",
-        "email_opened": f"opened {_plural(count, 'email')} {period}",
-        "email_clicked": f"clicked {_plural(count, 'link')} in emails {period}",
-        "form_submitted": f"submitted {'a form' if count == 1 else _plural(count, 'form')} {period}",
-        "email_replied": f"replied {_times(count)} {period}",
-        "meeting_booked": f"booked {'a meeting' if count == 1 else _plural(count, 'meeting')} {period}",
-        "document_viewed": f"read shared documents {_times(count)} {period}",
-        "video_watched": f"watched shared videos {_times(count)} {period}",
-    }
-    return phrases.get(rule.kind, f"{label} {_times(count)} {period}")
+        return _("read %(label)s %(times)s %(period)s", label=label, times=times, period=period)
+    if rule.kind == "page_viewed":
+        return (_("viewed 1 page on the website %(period)s", period=period) if count == 1
+                else _("viewed %(num)s pages on the website %(period)s", num=count, period=period))
+    if rule.kind == "email_opened":
+        return (_("opened 1 email %(period)s", period=period) if count == 1
+                else _("opened %(num)s emails %(period)s", num=count, period=period))
+    if rule.kind == "email_clicked":
+        return (_("clicked 1 link in emails %(period)s", period=period) if count == 1
+                else _("clicked %(num)s links in emails %(period)s", num=count, period=period))
+    if rule.kind == "form_submitted":
+        if count == 1:
+            return _("submitted a form %(period)s", period=period)
+        return _("submitted %(num)s forms %(period)s", num=count, period=period)
+    if rule.kind == "email_replied":
+        return _("replied %(times)s %(period)s", times=times, period=period)
+    if rule.kind == "meeting_booked":
+        if count == 1:
+            return _("booked a meeting %(period)s", period=period)
+        return _("booked %(num)s meetings %(period)s", num=count, period=period)
+    if rule.kind == "document_viewed":
+        return _("read shared documents %(times)s %(period)s", times=times, period=period)
+    if rule.kind == "video_watched":
+        return _("watched shared videos %(times)s %(period)s", times=times, period=period)
+    return _("%(label)s %(times)s %(period)s", label=label, times=times, period=period)
 
 
 def fit_phrases(fit) -> list[str]:
     parts = []
-    size = f"a {fit.size:,}-person company" if fit.size else None
-    if fit.title_label and size:
-        parts.append(f"{fit.title_label} at {size}")
-    elif fit.title_label:
-        parts.append(fit.title_label)
+    size = _("a %(size)s-person company", size=f"{fit.size:,}") if fit.size else None
+    title = _(fit.title_label) if fit.title_label else None
+    if title and size:
+        parts.append(_("%(title)s at %(company)s", title=title, company=size))
+    elif title:
+        parts.append(title)
     elif size and fit.points > 0:
-        parts.append(f"works at {size}")
+        parts.append(_("works at %(company)s", company=size))
     if fit.industry:
-        parts.append(f"in {fit.industry}")
+        parts.append(_("in %(industry)s", industry=fit.industry))
     return parts
 
 
@@ -90,7 +108,8 @@ def engagement_factors(contact_ids: list[int], now: datetime, ruleset: Ruleset) 
     for contact_id, by_rule in tallies.items():
         ordered = sorted(by_rule.values(), key=lambda t: t.weight, reverse=True)
         factors[contact_id] = [
-            event_phrase(t.rule, t.week, "this week") if t.week else event_phrase(t.rule, t.month, "this month")
+            event_phrase(t.rule, t.week, N_("this week")) if t.week
+            else event_phrase(t.rule, t.month, N_("this month"))
             for t in ordered
         ]
     return factors

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from crm.extensions import db
+from crm.i18n import N_
 from crm.scoring.models import FitRule, ScoringRule, ScoringSettings
 from crm.textfold import fold
 from crm.timeutil import utcnow
@@ -23,17 +24,17 @@ EVENT_KINDS = ("page_viewed", "email_opened", "email_clicked", "form_submitted",
 
 DEFAULT_RULES = (
     # kind, url_contains, points, label (a noun phrase used in explanations)
-    ("page_viewed", "/pricing", 10.0, "the pricing page"),
-    ("page_viewed", None, 1.0, "pages"),
-    ("email_opened", None, 2.0, "emails"),
-    ("email_clicked", None, 5.0, "links in emails"),
-    ("form_submitted", None, 20.0, "a form"),
-    ("email_replied", None, 30.0, "an email"),
-    ("meeting_booked", None, 25.0, "a meeting"),
+    ("page_viewed", "/pricing", 10.0, N_("the pricing page")),
+    ("page_viewed", None, 1.0, N_("pages")),
+    ("email_opened", None, 2.0, N_("emails")),
+    ("email_clicked", None, 5.0, N_("links in emails")),
+    ("form_submitted", None, 20.0, N_("a form")),
+    ("email_replied", None, 30.0, N_("an email")),
+    ("meeting_booked", None, 25.0, N_("a meeting")),
     # A person reading a shared document or watching a shared video (crm/documents): a
     # scanner's session never reaches the score.
-    ("document_viewed", None, 8.0, "shared documents"),
-    ("video_watched", None, 8.0, "shared videos"),
+    ("document_viewed", None, 8.0, N_("shared documents")),
+    ("video_watched", None, 8.0, N_("shared videos")),
 )
 
 DEFAULT_FIT_RULES = (
@@ -41,11 +42,11 @@ DEFAULT_FIT_RULES = (
     # accents or case: "Dirección General" finds "direccion general").
     ("title", "ceo|cfo|coo|cto|chief|founder|owner|president|managing director|director general|"
               "directora general|gerente general|dueño|dueña|propietario|presidente|presidenta|fundador",
-     None, None, 40.0, "C-level"),
-    ("title", "vp|vice president|svp|evp|vicepresidente|vicepresidenta", None, None, 35.0, "VP"),
-    ("title", "director|head|directora|jefe|jefa", None, None, 25.0, "director"),
+     None, None, 40.0, N_("C-level")),
+    ("title", "vp|vice president|svp|evp|vicepresidente|vicepresidenta", None, None, 35.0, N_("VP")),
+    ("title", "director|head|directora|jefe|jefa", None, None, 25.0, N_("director")),
     ("title", "manager|lead|gerente|coordinador|coordinadora|supervisor|supervisora|encargado|encargada",
-     None, None, 12.0, "manager"),
+     None, None, 12.0, N_("manager")),
     ("company_size", None, 1, 49, 5.0, ""),
     ("company_size", None, 50, 199, 15.0, ""),
     ("company_size", None, 200, 4999, 30.0, ""),

@@ -82,7 +82,7 @@ def score_summaries(contact_ids: list[int], now: datetime) -> dict[int, ScoreSum
         predictive = row.predictive if row else None
         factors = events.get(contact_id, [])[:MAX_FACTORS - 1] + fit_phrases(fit)
         if predictive is not None:
-            factors.append(f"{round(predictive * 100)}% likely to become an opportunity (model)")
+            factors.append(_("%(percent)s%% likely to become an opportunity (model)", percent=round(predictive * 100)))
         engagement = engagement_at(row.engagement, row.engagement_as_of, now, ruleset.half_life_hours) if row else 0.0
         summaries[contact_id] = ScoreSummary(
             score=score_now(row, now, ruleset) if row else 0.0, engagement=round(engagement, 4) if row else 0.0,

@@ -12,6 +12,7 @@ import logging
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+from flask_babel import gettext as _  # the bridge reaches crm only by its port
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
@@ -25,15 +26,21 @@ from planning_bridge.sop.models import STEPS, STRATEGIES, Cycle, CycleFamily, Cy
 log = logging.getLogger(__name__)
 
 PLANNERS = ("planner", "admin")
+
+def N_(message: str) -> str:  # noqa: N802  (gettext's name for it)
+    """Marks English kept as data (a step's label) for the catalogue; translated where shown."""
+    return message
+
+
 MONEY_READERS = ("planner", "admin", "finance")
 # Who is responsible for each step, and its due day counted from the cycle month's end
 # (working back from an executive meeting around the 20th, the usual S&OP calendar).
 STEP_PLAN: dict[str, tuple[str, str, int]] = {
-    "data_gathering": ("Data gathering", "Demand planner (the month-end job does it)", 3),
-    "demand_review": ("Demand review", "Demand planner with sales and marketing", 8),
-    "supply_review": ("Supply review", "Operations / supply planner", 12),
-    "pre_meeting": ("Pre-meeting", "Demand planner", 15),
-    "executive_meeting": ("Executive meeting", "Executive team; the planner publishes", 20),
+    "data_gathering": (N_("Data gathering"), "Demand planner (the month-end job does it)", 3),
+    "demand_review": (N_("Demand review"), "Demand planner with sales and marketing", 8),
+    "supply_review": (N_("Supply review"), "Operations / supply planner", 12),
+    "pre_meeting": (N_("Pre-meeting"), "Demand planner", 15),
+    "executive_meeting": (N_("Executive meeting"), "Executive team; the planner publishes", 20),
 }
 ACTIONS = ("start", "complete", "reopen")
 
@@ -59,7 +66,7 @@ def require_money_reader(actor) -> None:
 def check_month(text: str, field: str = "month") -> int:
     index = parse_period(text or "")
     if index is None:
-        raise crm_port.ValidationFailed("not a month", {field: "a month written YYYY-MM"})
+        raise crm_port.ValidationFailed(_("not a month"), {field: _("a month written YYYY-MM")})
     return index
 
 
@@ -76,7 +83,7 @@ def get_cycle(month: str) -> Cycle:
     check_month(month)
     cycle = crm_port.db.session.scalar(select(Cycle).where(Cycle.month == month))
     if cycle is None:
-        raise crm_port.NotFound(f"no S&OP cycle for {month}")
+        raise crm_port.NotFound(_("no S&OP cycle for %(month)s", month=month))
     return cycle
 
 
@@ -94,11 +101,11 @@ def open_cycle(actor, month: str, now: datetime, *, horizon: int = DEFAULT_HORIZ
     require_planner(actor)
     index = check_month(month)
     if index > month_index(now.date()):
-        raise crm_port.ValidationFailed("a cycle reviews a month that has begun",
-                                        {"month": "this month or an earlier one"})
+        raise crm_port.ValidationFailed(_("a cycle reviews a month that has begun"),
+                                        {"month": _("this month or an earlier one")})
     cycle = _open_once(period_text(index), getattr(actor, "id", None), now, horizon)
     if cycle is None:
-        raise crm_port.Conflict(f"the {period_text(index)} cycle is open already")
+        raise crm_port.Conflict(_("the %(month)s cycle is open already", month=period_text(index)))
     return cycle
 
 
@@ -217,9 +224,10 @@ def advance_step(actor, month: str, step: str, action: str, now: datetime, *, no
     cycle = get_cycle(month)
     steps = {s.step: s for s in cycle.steps}
     if step not in steps:
-        raise crm_port.ValidationFailed("unknown step", {"step": "one of " + ", ".join(STEPS)})
+        raise crm_port.ValidationFailed(_("unknown step"), {"step": _("one of %(choices)s", choices=", ".join(STEPS))})
     if action not in ACTIONS:
-        raise crm_port.ValidationFailed("unknown action", {"action": "one of " + ", ".join(ACTIONS)})
+        raise crm_port.ValidationFailed(_("unknown action"), {"action": _("one of %(choices)s",
+                                          choices=", ".join(ACTIONS))})
     target = steps[step]
     before = cycle.steps[target.position - 1] if target.position else None
     if note is not None:
@@ -232,13 +240,13 @@ def advance_step(actor, month: str, step: str, action: str, now: datetime, *, no
         if target.status == "pending":
             _start(target, before, now)
         if step == "executive_meeting" and not published_versions(cycle):
-            raise crm_port.Conflict("publish the consensus plan before closing the executive meeting")
+            raise crm_port.Conflict(_("publish the consensus plan before closing the executive meeting"))
         _finish(target, getattr(actor, "id", None), now, target.note)
     else:
         if target.status != "done":
-            raise crm_port.Conflict(f"{STEP_PLAN[step][0]} is not done")
+            raise crm_port.Conflict(_("%(step)s is not done", step=_(STEP_PLAN[step][0])))
         if published_versions(cycle):
-            raise crm_port.Conflict("the cycle's plan is published: open next month's cycle instead")
+            raise crm_port.Conflict(_("the cycle's plan is published: open next month's cycle instead"))
         for later in cycle.steps[target.position:]:
             later.status, later.done_at, later.done_by_id = "pending", None, None
         target.status = "in_progress"
@@ -248,15 +256,16 @@ def advance_step(actor, month: str, step: str, action: str, now: datetime, *, no
 
 def _start(target: CycleStep, before: CycleStep | None, now: datetime) -> None:
     if target.status != "pending":
-        raise crm_port.Conflict(f"{STEP_PLAN[target.step][0]} is {target.status.replace('_', ' ')} already")
+        raise crm_port.Conflict(_("%(step)s is %(status)s already", step=_(STEP_PLAN[target.step][0]),
+                                status=_(target.status.replace('_', ' '))))
     if before is not None and before.status != "done":
-        raise crm_port.Conflict(f"{STEP_PLAN[before.step][0]} comes first")
+        raise crm_port.Conflict(_("%(step)s comes first", step=_(STEP_PLAN[before.step][0])))
     target.status, target.started_at = "in_progress", now
 
 
 def _finish(target: CycleStep, actor_id: int | None, now: datetime, note: str | None) -> None:
     if target.status == "done":
-        raise crm_port.Conflict(f"{STEP_PLAN[target.step][0]} is done already")
+        raise crm_port.Conflict(_("%(step)s is done already", step=_(STEP_PLAN[target.step][0])))
     target.status, target.done_at, target.done_by_id = "done", now, actor_id
     target.started_at = target.started_at or now
     target.note = note

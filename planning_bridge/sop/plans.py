@@ -20,6 +20,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from flask_babel import gettext as _  # the bridge reaches crm only by its port
 from sqlalchemy import func, select
 
 from planning_bridge import crm_port
@@ -62,7 +63,7 @@ def get_version(month: str, version: int) -> PlanVersion:
     found = crm_port.db.session.scalar(select(PlanVersion).where(
         PlanVersion.cycle_id == cycle.id, PlanVersion.version == version))
     if found is None:
-        raise crm_port.NotFound(f"no version {version} of the {month} plan")
+        raise crm_port.NotFound(_("no version %(version)s of the %(month)s plan", version=version, month=month))
     return found
 
 
@@ -86,7 +87,8 @@ def publish(actor, month: str, version_number: int, now: datetime) -> PlanVersio
     require_planner(actor)
     version = get_version(month, version_number)
     if version.published_at is not None:
-        raise crm_port.Conflict(f"version {version_number} of the {month} plan is published already")
+        raise crm_port.Conflict(_("version %(version_number)s of the %(month)s plan is published already",
+                                  version_number=version_number, month=month))
     version.published_at, version.published_by_id = now, getattr(actor, "id", None)
     crm_port.db.session.flush()
     return version
@@ -130,7 +132,7 @@ def import_plan(actor, month: str, source, now: datetime, *, publish_it: bool = 
         records.append(record)
     if rejected or not records:
         if not rejected:
-            rejected.append(ImportRejection(1, "no rows: a plan has at least one family and month"))
+            rejected.append(ImportRejection(1, _("no rows: a plan has at least one family and month")))
         return PlanImport(ImportResult("consensus plan", len(records) + len(rejected), 0, tuple(rejected)), None)
     version = _new_version(cycle, "import", getattr(actor, "id", None), now)
     _add_cells(version, records)
@@ -182,11 +184,11 @@ def _lines(source, columns: tuple[str, ...], required: tuple[str, ...]):
 
 def _json_lines(rows: list, columns: tuple[str, ...], required: tuple[str, ...]):
     if len(rows) > MAX_JSON_ROWS:
-        return [], [ImportRejection(1, f"more than {MAX_JSON_ROWS:,} rows: split the plan")]
+        return [], [ImportRejection(1, _("more than %(max)s rows: split the plan", max=f"{MAX_JSON_ROWS:,}"))]
     lines, rejected = [], []
     for number, row in enumerate(rows, start=1):
         if not isinstance(row, dict):
-            rejected.append(ImportRejection(number, "not an object"))
+            rejected.append(ImportRejection(number, _("not an object")))
             continue
         missing = [c for c in required if row.get(c) in (None, "")]
         unknown = [str(k)[:40] for k in row if k not in columns]
@@ -213,7 +215,8 @@ def _plan_record(raw: dict[str, str], families: set[str], horizon: set[str]) -> 
 def _once(seen: dict, record: dict[str, Any], line: int) -> None:
     key = (record["family"], record["period"])
     if key in seen:
-        raise ValueError(f"{record['family']} {record['period']} appears twice (first on line {seen[key]})")
+        raise ValueError(_("%(family)s %(period)s appears twice (first on line %(line)s)",
+                           family=record['family'], period=record['period'], line=seen[key]))
     seen[key] = line
 
 
@@ -222,17 +225,18 @@ def _family(raw: dict[str, str], families: set[str]) -> str:
         raise ValueError(raw["__error__"])
     code = raw.get("family", "")
     if code not in families:
-        raise ValueError(f"unknown family '{code[:40]}'")
+        raise ValueError(_("unknown family '%(family)s'", family=code[:40]))
     return code
 
 
 def _period(raw: dict[str, str], horizon: set[str] | None) -> str:
     index = parse_period(raw.get("period", ""))
     if index is None:
-        raise ValueError(f"period '{raw.get('period', '')[:20]}' is not a month written YYYY-MM")
+        raise ValueError(_("period '%(period)s' is not a month written YYYY-MM", period=raw.get('period', '')[:20]))
     period = period_text(index)
     if horizon is not None and period not in horizon:
-        raise ValueError(f"period {period} is outside the cycle's horizon ({min(horizon)} to {max(horizon)})")
+        raise ValueError(_("period %(period)s is outside the cycle's horizon (%(first)s to %(last)s)", period=period,
+                         first=min(horizon), last=max(horizon)))
     return period
 
 
@@ -240,16 +244,16 @@ def _decimal(raw: dict[str, str], key: str, required: bool, limit: Decimal) -> D
     text = raw.get(key, "")
     if not text:
         if required:
-            raise ValueError(f"{key} is empty")
+            raise ValueError(_("%(key)s is empty", key=key))
         return None
     try:
         value = Decimal(text)
     except ArithmeticError:
-        raise ValueError(f"{key} '{text[:20]}' is not a number") from None
+        raise ValueError(_("%(key)s '%(text)s' is not a number", key=key, text=text[:20])) from None
     if not value.is_finite() or value >= limit:
-        raise ValueError(f"{key} is out of range")
+        raise ValueError(_("%(key)s is out of range", key=key))
     if value < 0:
-        raise ValueError(f"negative {key}")
+        raise ValueError(_("negative %(key)s", key=key))
     return value
 
 

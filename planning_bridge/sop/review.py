@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 
+from flask_babel import gettext as _  # the bridge reaches crm only by its port
 from sqlalchemy import select
 
 from planning_bridge import crm_port
@@ -167,15 +168,16 @@ def add_override(actor, month: str, family: str, period: str, new_units, reason:
     code = _family_of(cycle, family, errors)
     if period not in horizon_periods(cycle):
         horizon = horizon_periods(cycle)
-        errors["period"] = f"a month of the cycle's horizon ({horizon[0]} to {horizon[-1]})"
+        errors["period"] = _("a month of the cycle's horizon (%(first)s to %(last)s)",
+                             first=horizon[0], last=horizon[-1])
     value = _units_or_error(new_units, "units", errors)
     reason = (reason or "").strip()
     if not reason:
-        errors["reason"] = "say why: the assumption behind the number (a promotion, a launch, a lost account)"
+        errors["reason"] = _("say why: the assumption behind the number (a promotion, a launch, a lost account)")
     elif len(reason) > MAX_TEXT:
-        errors["reason"] = f"at most {MAX_TEXT} characters"
+        errors["reason"] = _("at most %(max_text)s characters", max_text=MAX_TEXT)
     if errors:
-        raise crm_port.ValidationFailed("the override was not saved", errors)
+        raise crm_port.ValidationFailed(_("the override was not saved"), errors)
     replaced = next(c.demand_units for c in demand_plan(cycle) if (c.family, c.period) == (code, period))
     override = DemandOverride(cycle_id=cycle.id, family=code, period=period, units=value,
                               replaced_units=replaced, reason=reason, created_by_id=getattr(actor, "id", None),
@@ -205,7 +207,7 @@ def set_capacity(actor, month: str, rows: list[dict], now: datetime) -> int:
         row_errors: dict[str, str] = {}
         code = _family_of(cycle, str(row.get("family", "")), row_errors)
         if str(row.get("period", "")) not in periods:
-            row_errors["period"] = "a month of the cycle's horizon"
+            row_errors["period"] = _("a month of the cycle's horizon")
         raw = row.get("units")
         value = None if raw in (None, "") else _units_or_error(raw, "units", row_errors)
         if row_errors:
@@ -213,7 +215,7 @@ def set_capacity(actor, month: str, rows: list[dict], now: datetime) -> int:
         else:
             clean.append((code, str(row["period"]), value))
     if errors:
-        raise crm_port.ValidationFailed("capacity was not saved", errors)
+        raise crm_port.ValidationFailed(_("capacity was not saved"), errors)
     existing = {(c.family, c.period): c for c in crm_port.db.session.scalars(
         select(Capacity).where(Capacity.cycle_id == cycle.id))}
     for code, period, value in clean:
@@ -237,7 +239,7 @@ def set_family_supply(actor, month: str, family: str, now: datetime, *, strategy
     errors: dict[str, str] = {}
     code = _family_of(cycle, family, errors)
     if strategy not in STRATEGIES:
-        errors["strategy"] = "one of " + ", ".join(STRATEGIES)
+        errors["strategy"] = _("one of %(choices)s", choices=", ".join(STRATEGIES))
     target = None if target_inventory in (None, "") else _units_or_error(target_inventory, "target_inventory", errors)
     opening = Decimal(0) if opening_inventory in (None, "") else _units_or_error(
         opening_inventory, "opening_inventory", errors)
@@ -246,9 +248,9 @@ def set_family_supply(actor, month: str, family: str, now: datetime, *, strategy
         price = _number_or_error(unit_price, "unit_price", errors, MAX_PRICE)
         price = money(price) if price is not None else None
     if strategy != "make_to_stock" and target is not None:
-        errors["target_inventory"] = "only make-to-stock families hold a target inventory"
+        errors["target_inventory"] = _("only make-to-stock families hold a target inventory")
     if errors:
-        raise crm_port.ValidationFailed("the family was not saved", errors)
+        raise crm_port.ValidationFailed(_("the family was not saved"), errors)
     row = cycle_families(cycle)[code]
     row.strategy, row.target_inventory, row.opening_inventory, row.unit_price = strategy, target, opening, price
     row.updated_by_id, row.updated_at = getattr(actor, "id", None), now
@@ -352,14 +354,14 @@ def review_family(actor, month: str, family: str, status: str, note: str | None,
     errors: dict[str, str] = {}
     code = _family_of(cycle, family, errors)
     if status not in REVIEW_STATUSES:
-        errors["status"] = "one of " + ", ".join(REVIEW_STATUSES)
+        errors["status"] = _("one of %(choices)s", choices=", ".join(REVIEW_STATUSES))
     note = (note or "").strip()
     if status == "escalated" and not note:
-        errors["note"] = "say what the executives must decide"
+        errors["note"] = _("say what the executives must decide")
     if len(note) > MAX_TEXT:
-        errors["note"] = f"at most {MAX_TEXT} characters"
+        errors["note"] = _("at most %(max_text)s characters", max_text=MAX_TEXT)
     if errors:
-        raise crm_port.ValidationFailed("the review was not saved", errors)
+        raise crm_port.ValidationFailed(_("the review was not saved"), errors)
     row = cycle_families(cycle)[code]
     row.review_status, row.review_note = status, note or None
     row.reviewed_by_id, row.reviewed_at = getattr(actor, "id", None), now
@@ -378,11 +380,11 @@ def record_decision(actor, month: str, family: str | None, text: str, now: datet
     code = _family_of(cycle, family, errors) if family else None
     text = (text or "").strip()
     if not text:
-        errors["text"] = "required"
+        errors["text"] = _("required")
     elif len(text) > MAX_TEXT:
-        errors["text"] = f"at most {MAX_TEXT} characters"
+        errors["text"] = _("at most %(max_text)s characters", max_text=MAX_TEXT)
     if errors:
-        raise crm_port.ValidationFailed("the decision was not recorded", errors)
+        raise crm_port.ValidationFailed(_("the decision was not recorded"), errors)
     decision = Decision(cycle_id=cycle.id, family=code, text=text, decided_by_id=getattr(actor, "id", None),
                         decided_at=now)
     crm_port.db.session.add(decision)
@@ -475,14 +477,14 @@ def _last_cycle_units(cycle: Cycle) -> dict[str, Decimal]:
 def _open_for_changes(month: str) -> Cycle:
     cycle = get_cycle(month)
     if published_versions(cycle):
-        raise crm_port.Conflict("the cycle's plan is published: changes go into next month's cycle")
+        raise crm_port.Conflict(_("the cycle's plan is published: changes go into next month's cycle"))
     return cycle
 
 
 def _family_of(cycle: Cycle, family: str | None, errors: dict[str, str]) -> str:
     code = (family or "").strip()
     if code not in cycle_families(cycle):
-        errors["family"] = f"unknown family '{code[:40]}'"
+        errors["family"] = _("unknown family '%(family)s'", family=code[:40])
     return code
 
 
@@ -490,13 +492,13 @@ def _number_or_error(value, name: str, errors: dict[str, str], limit: Decimal) -
     try:
         number = Decimal(str(value).strip())
     except ArithmeticError:
-        errors[name] = "a number"
+        errors[name] = _("a number")
         return None
     if not number.is_finite() or number >= limit:
-        errors[name] = "out of range"
+        errors[name] = _("out of range")
         return None
     if number < 0:
-        errors[name] = "0 or more"
+        errors[name] = _("0 or more")
         return None
     return number
 

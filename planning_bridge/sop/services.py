@@ -8,6 +8,8 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
+from flask_babel import gettext as _  # the bridge reaches crm only by its port
+
 from planning_bridge import crm_port
 from planning_bridge.periods import first_day, month_index
 from planning_bridge.sop.cycles import (
@@ -68,13 +70,13 @@ def available_to_promise(family: str, quantity, start: str | None) -> date | Non
     (``YYYY-MM``, default this month); None when the horizon cannot take it."""
     errors = {}
     if family not in {f.code for f in crm_port.product_families()}:
-        errors["family"] = f"unknown family '{str(family)[:40]}'"
+        errors["family"] = _("unknown family '%(family)s'", family=str(family)[:40])
     try:
         amount = Decimal(str(quantity))
         if not amount.is_finite() or amount <= 0 or amount >= MAX_ATP_QUANTITY:
-            errors["quantity"] = "a number above 0"
+            errors["quantity"] = _("a number above 0")
     except ArithmeticError:
-        errors["quantity"] = "a number above 0"
+        errors["quantity"] = _("a number above 0")
     first = month_index(crm_port.utcnow().date())
     if start:
         try:
@@ -82,7 +84,8 @@ def available_to_promise(family: str, quantity, start: str | None) -> date | Non
         except crm_port.ValidationFailed as exc:
             errors.update(exc.fields)
     if errors:
-        raise crm_port.ValidationFailed("available-to-promise needs a family, a quantity and a month", errors)
+        raise crm_port.ValidationFailed(_("available-to-promise needs a family, a quantity and a month"),
+                                        errors)
     return BridgePlanFeedback().earliest_month(family, amount, first_day(first))
 
 

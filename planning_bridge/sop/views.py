@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _  # the bridge reaches crm only by its port
 from flask_login import current_user
 
 from planning_bridge.crm_port import NotFound, ServiceError, db, product_families, roles, user_names, utcnow
@@ -38,7 +39,7 @@ def _cycle_or_404(month: str):
 def _refused(exc: ServiceError) -> None:
     db.session.rollback()
     details = "; ".join(f"{k.replace('_', ' ')}: {v}" for k, v in (exc.fields or {}).items())
-    flash(f"{exc.message}{' — ' + details if details else ''}", "error")
+    flash(_("%(message)s — %(details)s", message=exc.message, details=details) if details else exc.message, "error")
 
 
 def _done(message: str) -> None:
@@ -75,7 +76,8 @@ def open_cycle():
     except ServiceError as exc:
         _refused(exc)
         return redirect(url_for("sop.cycles"))
-    _done(f"The {cycle.month} cycle is open: the demand input is frozen and the demand review has begun.")
+    _done(_("The %(month)s cycle is open: the demand input is frozen and the demand review has begun.",
+            month=cycle.month))
     log.info("S&OP cycle %s opened by user %s", cycle.month, current_user.id)
     return _back(cycle.month)
 
@@ -100,8 +102,9 @@ def advance(month: str, step: str):
     except ServiceError as exc:
         _refused(exc)
         return _back(month)
-    label = services.STEP_PLAN.get(step, (step,))[0]
-    _done(f"{label}: {dict(start='started', complete='done', reopen='reopened').get(action, action)}.")
+    label = _(services.STEP_PLAN.get(step, (step,))[0])
+    outcome = {"start": _("started"), "complete": _("done"), "reopen": _("reopened")}.get(action, action)
+    _done(_("%(step)s: %(outcome)s.", step=label, outcome=outcome))
     return _back(month)
 
 
@@ -143,8 +146,8 @@ def add_override(month: str):
     except ServiceError as exc:
         _refused(exc)
         return _back(month, "sop.demand")
-    _done(f"{override.family} {override.period}: {override.units.normalize():f} units "
-          f"(was {override.replaced_units.normalize():f}).")
+    _done(_("%(family)s %(period)s: %(units)s units (was %(was)s).", family=override.family, period=override.period,
+            units=f"{override.units.normalize():f}", was=f"{override.replaced_units.normalize():f}"))
     return _back(month, "sop.demand")
 
 
@@ -196,7 +199,7 @@ def set_family(month: str, code: str):
     except ServiceError as exc:
         _refused(exc)
         return _back(month, "sop.supply")
-    _done(f"{code}: strategy, inventory and price saved.")
+    _done(_("%(family)s: strategy, inventory and price saved.", family=code))
     return _back(month, "sop.supply")
 
 
@@ -211,7 +214,7 @@ def set_capacity(month: str, code: str):
     except ServiceError as exc:
         _refused(exc)
         return _back(month, "sop.supply")
-    _done(f"{code}: capacity saved for {saved} month(s).")
+    _done(_("%(family)s: capacity saved for %(count)s month(s).", family=code, count=saved))
     return _back(month, "sop.supply")
 
 
@@ -221,16 +224,17 @@ def import_business_plan(month: str):
     _cycle_or_404(month)
     upload = request.files.get("file")
     if upload is None or not upload.filename:
-        flash("Choose the business plan's CSV file (family,period,revenue).", "error")
+        flash(_("Choose the business plan's CSV file (family,period,revenue)."), "error")
         return _back(month, "sop.supply")
     result = services.import_business_plan(current_user, upload.stream, utcnow())
     if result.rejected:
         db.session.rollback()
-        flash(f"{len(result.rejected)} row(s) rejected; nothing was imported.", "error")
+        flash(_("%(count)s row(s) rejected; nothing was imported.", count=len(result.rejected)), "error")
         for rejection in result.rejected[:SHOWN_REJECTIONS]:
-            flash(f"line {rejection.line}: {rejection.message}", "error")
+            flash(_("line %(line)s: %(message)s", line=rejection.line, message=rejection.message), "error")
         return _back(month, "sop.supply")
-    _done(f"Business plan imported: {result.accepted} row(s), {result.replaced} replaced.")
+    _done(_("Business plan imported: %(accepted)s row(s), %(replaced)s replaced.", accepted=result.accepted,
+            replaced=result.replaced))
     return _back(month, "sop.supply")
 
 
@@ -255,7 +259,7 @@ def review(month: str, code: str):
     except ServiceError as exc:
         _refused(exc)
         return _back(month, "sop.pre_meeting")
-    _done(f"{code}: {status}.")
+    _done(_("%(family)s: %(status)s.", family=code, status=_(status) if status else status))
     return _back(month, "sop.pre_meeting")
 
 
@@ -281,7 +285,7 @@ def add_decision(month: str):
     except ServiceError as exc:
         _refused(exc)
         return _back(month, "sop.executive")
-    _done("Decision recorded.")
+    _done(_("Decision recorded."))
     return _back(month, "sop.executive")
 
 
@@ -294,7 +298,8 @@ def publish(month: str):
     except ServiceError as exc:
         _refused(exc)
         return _back(month, "sop.executive")
-    _done(f"Version {version.version} of the {month} plan is published: sales now sell to it.")
+    _done(_("Version %(version)s of the %(month)s plan is published: sales now sell to it.",
+            version=version.version, month=month))
     log.info("S&OP plan %s v%s published by user %s", month, version.version, current_user.id)
     return _back(month, "sop.executive")
 
@@ -305,16 +310,20 @@ def import_plan(month: str):
     _cycle_or_404(month)
     upload = request.files.get("file")
     if upload is None or not upload.filename:
-        flash("Choose the consensus plan's CSV file.", "error")
+        flash(_("Choose the consensus plan's CSV file."), "error")
         return _back(month, "sop.executive")
     imported = services.import_plan(current_user, month, upload.stream, utcnow(),
                                     publish_it=request.form.get("publish") == "1")
     if imported.version is None:
         db.session.rollback()
-        flash(f"{len(imported.result.rejected)} row(s) rejected; nothing was imported.", "error")
+        flash(_("%(count)s row(s) rejected; nothing was imported.", count=len(imported.result.rejected)), "error")
         for rejection in imported.result.rejected[:SHOWN_REJECTIONS]:
-            flash(f"line {rejection.line}: {rejection.message}", "error")
+            flash(_("line %(line)s: %(message)s", line=rejection.line, message=rejection.message), "error")
         return _back(month, "sop.executive")
-    state = "published" if imported.version.published_at else "saved as a draft"
-    _done(f"Version {imported.version.version} imported ({imported.result.accepted} rows) and {state}.")
+    if imported.version.published_at:
+        _done(_("Version %(version)s imported (%(count)s rows) and published.", version=imported.version.version,
+                count=imported.result.accepted))
+    else:
+        _done(_("Version %(version)s imported (%(count)s rows) and saved as a draft.",
+                version=imported.version.version, count=imported.result.accepted))
     return _back(month, "sop.executive")

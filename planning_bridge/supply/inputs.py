@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
+from flask_babel import gettext as _  # the bridge reaches crm only by its port
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
 
@@ -103,19 +104,21 @@ class ScenarioIn(_In):
         errors = _period_errors(self.periods)
         months = len(self.periods)
         if len(self.demand) != months:
-            errors["demand"] = f"{months} numbers, one per period (got {len(self.demand)})"
+            errors["demand"] = _("%(months)s numbers, one per period (got %(count)s)", months=months,
+                                  count=len(self.demand))
         production = self.limits.max_production
         if production is not None and len(production) != months:
-            errors["limits.max_production"] = f"{months} numbers or nulls, one per period (got {len(production)})"
+            errors["limits.max_production"] = _("%(months)s numbers or nulls, one per period (got %(count)s)",
+                                                 months=months, count=len(production))
         if len(set(self.strategies)) != len(self.strategies):
-            errors["strategies"] = "each strategy once"
+            errors["strategies"] = _("each strategy once")
         errors.update(self._planner_errors(months))
         known = set(self.periods)
         for number, promotion in enumerate(self.promotions):
             if promotion.period not in known:
-                errors[f"promotions.{number}.period"] = "one of the plan's periods"
+                errors[f"promotions.{number}.period"] = _("one of the plan's periods")
             if promotion.price_discount > self.price:
-                errors[f"promotions.{number}.price_discount"] = "at most the price"
+                errors[f"promotions.{number}.price_discount"] = _("at most the price")
         if errors:
             raise invalid(errors)
         return self

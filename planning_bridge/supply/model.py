@@ -35,6 +35,7 @@ from dataclasses import dataclass, field, replace
 from decimal import ROUND_HALF_UP, Decimal
 
 import numpy as np
+from flask_babel import gettext as _  # the bridge reaches crm only by its port
 from scipy.optimize import Bounds, LinearConstraint, linprog, milp
 
 VARIABLES = ("workers", "hires", "layoffs", "regular_units", "overtime_hours", "subcontract_units",
@@ -241,11 +242,12 @@ def solve(s: Scenario, lp: LinearProgram | None = None) -> Plan:
         result = linprog(lp.c, A_ub=lp.A_ub, b_ub=lp.b_ub, A_eq=lp.A_eq, b_eq=lp.b_eq,
                          bounds=np.column_stack([lp.lower, lp.upper]), method="highs")
     if result.x is None and result.status == 1:
-        raise Infeasible({"integer_workers": f"no whole-worker plan found in {MIP_TIME_LIMIT:.0f} s: "
-                                             "plan with a continuous workforce, or fewer months"})
+        raise Infeasible({"integer_workers": _("no whole-worker plan found in %(mip_time_limit)s s: plan with a "
+                                               "continuous workforce, or fewer months",
+                                               mip_time_limit=f"{MIP_TIME_LIMIT:.0f}")})
     if result.status == 2 or result.x is None:
-        raise Infeasible({"limits": "no plan meets every constraint together (the solver found none); "
-                                    "loosen the limits, the ending inventory or the ending backlog"})
+        raise Infeasible({"limits": _("no plan meets every constraint together (the solver found none); "
+                                    "loosen the limits, the ending inventory or the ending backlog")})
     return plan_from_vector(np.maximum(result.x, 0.0), s.months)
 
 
@@ -265,22 +267,25 @@ def explain_infeasible(s: Scenario) -> None:
     total_demand = sum(s.demand)
     required = total_demand + s.start_backlog + s.min_end_inventory - s.max_end_backlog - s.start_inventory
     if lim.max_inventory is not None and s.min_end_inventory > lim.max_inventory + TOLERANCE:
-        reasons["end.min_inventory"] = (f"the ending inventory must be at least {qty(s.min_end_inventory)} units "
-                                        f"but inventory may not exceed {qty(lim.max_inventory)}")
+        reasons["end.min_inventory"] = (_("the ending inventory must be at least %(qty)s units but inventory may not "
+                                          "exceed %(qty2)s",
+                                          qty=qty(s.min_end_inventory), qty2=qty(lim.max_inventory)))
     supply, parts = _most_supply(s)
     if parts is not None and supply + TOLERANCE < required:
         reasons["limits"] = (
-            f"demand cannot be met: over {s.months} months the most that can be supplied is {qty(supply)} units "
-            f"({parts}) but {qty(required)} are needed (demand {qty(total_demand)}"
-            f"{_opening_words(s)}); raise the maximum workforce or allow subcontracting")
+            _("demand cannot be met: over %(months)s months the most that can be supplied is %(qty)s units "
+              "(%(parts)s) but %(qty2)s are needed (demand %(qty3)s%(opening_words)s); raise the maximum workforce "
+              "or allow subcontracting",
+              months=s.months, qty=qty(supply), parts=parts, qty2=qty(required), qty3=qty(total_demand),
+              opening_words=_opening_words(s)))
     if lim.max_inventory is not None:
         on_hand = s.start_inventory - s.start_backlog
         for t, demand in enumerate(s.demand):
             on_hand -= demand
             if on_hand > lim.max_inventory + TOLERANCE:
-                reasons["start.inventory"] = (f"the starting inventory alone leaves {qty(on_hand)} units at the end "
-                                              f"of {s.periods[t]}, above the maximum inventory of "
-                                              f"{qty(lim.max_inventory)}")
+                reasons["start.inventory"] = (_("the starting inventory alone leaves %(qty)s units at the end of "
+                                                "%(value)s, above the maximum inventory of %(qty2)s",
+                                                qty=qty(on_hand), value=s.periods[t], qty2=qty(lim.max_inventory)))
                 break
     if reasons:
         raise Infeasible(reasons)
@@ -303,24 +308,24 @@ def _most_supply(s: Scenario) -> tuple[float, str | None]:
         by_people = workforce * per_worker if workforce is not None else math.inf
         in_house += min(by_people, cap if cap is not None else math.inf)
     if workforce is not None:
-        words.append(f"at most {qty(workforce)} workers × {qty(per_worker)} units a month with "
-                     f"{qty(s.max_overtime_hours_per_worker)} overtime hours each")
+        words.append(_("at most %(workers)s workers × %(units)s units a month with %(hours)s overtime hours each",
+                       workers=qty(workforce), units=qty(per_worker), hours=qty(s.max_overtime_hours_per_worker)))
     if any(cap is not None for cap in caps):
-        words.append("the plant's capacity per month")
-    words.append(f"{qty(lim.max_subcontract)} subcontracted units a month")
+        words.append(_("the plant's capacity per month"))
+    words.append(_("%(units)s subcontracted units a month", units=qty(lim.max_subcontract)))
     return in_house + lim.max_subcontract * s.months, ", ".join(words)
 
 
 def _opening_words(s: Scenario) -> str:
     words = []
     if s.start_backlog:
-        words.append(f" + opening backlog {qty(s.start_backlog)}")
+        words.append(" + " + _("opening backlog %(units)s", units=qty(s.start_backlog)))
     if s.min_end_inventory:
-        words.append(f" + ending inventory {qty(s.min_end_inventory)}")
+        words.append(" + " + _("ending inventory %(units)s", units=qty(s.min_end_inventory)))
     if s.start_inventory:
-        words.append(f" − opening inventory {qty(s.start_inventory)}")
+        words.append(" − " + _("opening inventory %(units)s", units=qty(s.start_inventory)))
     if s.max_end_backlog:
-        words.append(f" − allowed ending backlog {qty(s.max_end_backlog)}")
+        words.append(" − " + _("allowed ending backlog %(units)s", units=qty(s.max_end_backlog)))
     return "".join(words)
 
 

@@ -21,6 +21,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from flask_babel import gettext as _  # the bridge reaches crm only by its port
 from pydantic import ValidationError
 from sqlalchemy import select
 
@@ -73,7 +74,7 @@ def run_aggregate_plan(body: ScenarioIn) -> ScenarioResult:
         explain_infeasible(s)
         base = price_plan(s, solve(s), "optimal")
     except Infeasible as exc:
-        raise crm_port.ValidationFailed("no plan meets this scenario", exc.fields) from None
+        raise crm_port.ValidationFailed(_("no plan meets this scenario"), exc.fields) from None
     builders = {
         "optimal": lambda: base,
         "chase": lambda: price_plan(s, chase_plan(s), "chase"),
@@ -125,7 +126,7 @@ def parse_scenario(data: Any) -> ScenarioIn:
     try:
         return ScenarioIn.model_validate(data)
     except ValidationError as exc:
-        raise crm_port.ValidationFailed("the scenario is not valid", scenario_errors(exc)) from None
+        raise crm_port.ValidationFailed(_("the scenario is not valid"), scenario_errors(exc)) from None
 
 
 def scenario_errors(exc: ValidationError) -> dict[str, str]:
@@ -159,7 +160,7 @@ SETTING_FIELDS = ("price",) + COST_FIELDS + (
 
 def _known_family(code: str) -> str:
     if code not in {f.code for f in crm_port.product_families()}:
-        raise crm_port.NotFound(f"no product family '{str(code)[:40]}'")
+        raise crm_port.NotFound(_("no product family '%(family)s'", family=str(code)[:40]))
     return code
 
 
@@ -194,13 +195,13 @@ def save_family_costs(actor, code: str, values: dict[str, Any], now: datetime) -
             if name in optional:
                 clean[name] = None
             else:
-                errors[name] = "required"
+                errors[name] = _("required")
             continue
         clean[name] = _rate(raw, name, errors, positive=name in ("labour_hours_per_unit", "hours_per_worker_month"))
     if clean.get("hours_per_worker_month") is not None and clean["hours_per_worker_month"] > 744:
-        errors["hours_per_worker_month"] = "at most 744 (the hours of a month)"
+        errors["hours_per_worker_month"] = _("at most 744 (the hours of a month)")
     if errors:
-        raise crm_port.ValidationFailed("the cost settings were not saved", errors)
+        raise crm_port.ValidationFailed(_("the cost settings were not saved"), errors)
     row = crm_port.db.session.scalar(select(FamilyCosts).where(FamilyCosts.family == code))
     if row is None:
         row = FamilyCosts(family=code)
@@ -216,12 +217,12 @@ def _rate(raw, name: str, errors: dict[str, str], *, positive: bool) -> Decimal 
     try:
         number = Decimal(str(raw).strip())
     except ArithmeticError:
-        errors[name] = "a number"
+        errors[name] = _("a number")
         return None
     if not number.is_finite() or number >= MAX_RATE:
-        errors[name] = "out of range"
+        errors[name] = _("out of range")
     elif number < 0 or (positive and number == 0):
-        errors[name] = "above 0" if positive else "0 or more"
+        errors[name] = _("above 0") if positive else _("0 or more")
     else:
         return number
     return None
@@ -259,7 +260,8 @@ def cycle_scenario(month: str, code: str) -> dict[str, Any]:
     cycle = _cycle(month)
     families = sop.cycle_families(cycle)
     if code not in families:
-        raise crm_port.NotFound(f"no family '{str(code)[:40]}' in the {month} cycle")
+        raise crm_port.NotFound(_("no family '%(family)s' in the %(month)s cycle", family=str(code)[:40],
+                                                month=month))
     family = families[code]
     periods = sop.horizon_periods(cycle)
     cells = {c.period: c for c in sop.demand_plan(cycle) if c.family == code}
@@ -302,7 +304,7 @@ def _cycle(month: str):
     """The cycle of ``month``; a month that is not one has no cycle either (404, not 422: it
     comes from a URL)."""
     if parse_period(month or "") is None:
-        raise crm_port.NotFound(f"no S&OP cycle for '{str(month)[:20]}'")
+        raise crm_port.NotFound(_("no S&OP cycle for '%(month)s'", month=str(month)[:20]))
     return sop.get_cycle(month)
 
 
@@ -314,11 +316,13 @@ def choose_plan(actor, month: str, code: str, body: ScenarioIn, strategy: str, n
     sop.require_planner(actor)
     cycle = _cycle(month)
     if code not in sop.cycle_families(cycle):
-        raise crm_port.NotFound(f"no family '{str(code)[:40]}' in the {month} cycle")
+        raise crm_port.NotFound(_("no family '%(family)s' in the %(month)s cycle", family=str(code)[:40],
+                                                month=month))
     if sop.published_versions(cycle):
-        raise crm_port.Conflict("the cycle's plan is published: changes go into next month's cycle")
+        raise crm_port.Conflict(_("the cycle's plan is published: changes go into next month's cycle"))
     if strategy not in STRATEGIES:
-        raise crm_port.ValidationFailed("unknown strategy", {"strategy": "one of " + ", ".join(STRATEGIES)})
+        raise crm_port.ValidationFailed(_("unknown strategy"), {"strategy": _("one of %(choices)s",
+                                                                               choices=", ".join(STRATEGIES))})
     if strategy not in body.strategies:
         body = body.model_copy(update={"strategies": [*body.strategies, strategy]})
     result = run_aggregate_plan(body)
@@ -327,13 +331,14 @@ def choose_plan(actor, month: str, code: str, body: ScenarioIn, strategy: str, n
     if promotion_period is not None:
         chosen = next((p for p in out.promotions if p.period == promotion_period), None)
         if chosen is None:
-            raise crm_port.ValidationFailed("no such promotion", {"promotion": "one of the scenario's promotions"})
+            raise crm_port.ValidationFailed(_("no such promotion"),
+                                            {"promotion": _("one of the scenario's promotions")})
         strategy = "optimal"
     else:
         chosen = out.strategies.get(strategy)
     if chosen is None or not chosen.feasible or chosen.total_cost is None:
         reasons = "; ".join(chosen.reasons) if chosen is not None else "unknown strategy"
-        raise crm_port.ValidationFailed("this plan cannot be used", {"strategy": reasons or "not feasible"})
+        raise crm_port.ValidationFailed(_("this plan cannot be used"), {"strategy": reasons or _("not feasible")})
     row = ChosenPlan(cycle_id=cycle.id, family=code, strategy=strategy, promotion_period=promotion_period,
                      scenario=body.model_dump(mode="json"), plan=chosen.model_dump(mode="json"),
                      total_cost=chosen.total_cost, revenue=chosen.revenue, profit=chosen.profit,

@@ -19,6 +19,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from flask_babel import gettext as _  # the bridge reaches crm only by its port
 
 from planning_bridge.supply.model import (
     TOLERANCE,
@@ -84,7 +85,7 @@ def level_plan(s: Scenario) -> Plan:
     workers = [workforce] * s.months
     _check_limits(s, "level", workers, [output] * s.months, stock)
     if short[-1] > s.max_end_backlog + TOLERANCE:  # only rounding can get here
-        raise Infeasible({"level": f"level leaves a backlog of {qty(short[-1])} units at the end"})
+        raise Infeasible({"level": _("level leaves a backlog of %(qty)s units at the end", qty=qty(short[-1]))})
     hires, layoffs = _moves(workers, s.start_workers)
     zeros = (0.0,) * s.months
     return Plan(tuple(workers), hires, layoffs, (output,) * s.months, zeros, zeros, tuple(stock), tuple(short))
@@ -101,8 +102,8 @@ def planner_plan(s: Scenario, workforce: list[float]) -> Plan:
     try:
         return solve(s, lp)
     except Infeasible:
-        raise Infeasible({"planner_workforce": "the planner's workforce cannot meet the demand with the overtime, "
-                                               "subcontracting and inventory limits given"}) from None
+        raise Infeasible({"planner_workforce": _("the planner's workforce cannot meet the demand with the overtime, "
+                                               "subcontracting and inventory limits given")}) from None
 
 
 def _check_limits(s: Scenario, name: str, workers: list[float], made: list[float], stock: list[float]) -> None:
@@ -111,19 +112,24 @@ def _check_limits(s: Scenario, name: str, workers: list[float], made: list[float
     if lim.max_workforce is not None:
         over = [(p, w) for p, w in zip(s.periods, workers) if w > lim.max_workforce + TOLERANCE]
         if over:
-            reasons["limits.max_workforce"] = (f"{name} needs {qty(over[0][1])} workers in {over[0][0]}, "
-                                               f"above the maximum workforce of {qty(lim.max_workforce)}")
+            reasons["limits.max_workforce"] = (_("%(name)s needs %(qty)s workers in %(value)s, above the maximum "
+                                                 "workforce of %(qty2)s",
+                                                 name=name, qty=qty(over[0][1]), value=over[0][0],
+                                                 qty2=qty(lim.max_workforce)))
     caps = lim.max_production or (None,) * s.months
     over_cap = [(p, m, c) for p, m, c in zip(s.periods, made, caps) if c is not None and m > c + TOLERANCE]
     if over_cap:
         period, units, cap = over_cap[0]
-        reasons["limits.max_production"] = (f"{name} makes {qty(units)} units in {period}, above that month's "
-                                            f"capacity of {qty(cap)}")
+        reasons["limits.max_production"] = (_("%(name)s makes %(qty)s units in %(period)s, above that month's "
+                                              "capacity of %(qty2)s",
+                                              name=name, qty=qty(units), period=period, qty2=qty(cap)))
     if lim.max_inventory is not None:
         full = [(p, i) for p, i in zip(s.periods, stock) if i > lim.max_inventory + TOLERANCE]
         if full:
-            reasons["limits.max_inventory"] = (f"{name} holds {qty(full[0][1])} units at the end of "
-                                               f"{full[0][0]}, above the maximum inventory of {qty(lim.max_inventory)}")
+            reasons["limits.max_inventory"] = (_("%(name)s holds %(qty)s units at the end of %(value)s, above the "
+                                                 "maximum inventory of %(qty2)s",
+                                                 name=name, qty=qty(full[0][1]), value=full[0][0],
+                                                 qty2=qty(lim.max_inventory)))
     if reasons:
         raise Infeasible(reasons)
 
@@ -133,8 +139,10 @@ def _check_planner_supply(s: Scenario, workforce: list[float]) -> None:
     if lim.max_workforce is not None:
         over = [(p, w) for p, w in zip(s.periods, workforce) if w > lim.max_workforce + TOLERANCE]
         if over:
-            raise Infeasible({"planner_workforce": f"the planner's {qty(over[0][1])} workers in {over[0][0]} are "
-                                                   f"above the maximum workforce of {qty(lim.max_workforce)}"})
+            raise Infeasible({"planner_workforce": _("the planner's %(qty)s workers in %(value)s are above the "
+                                                     "maximum workforce of %(qty2)s",
+                                                     qty=qty(over[0][1]), value=over[0][0],
+                                                     qty2=qty(lim.max_workforce))})
     if lim.max_subcontract is None:
         return
     per_worker = s.units_per_worker + s.max_overtime_hours_per_worker / s.labour_hours_per_unit
@@ -143,6 +151,7 @@ def _check_planner_supply(s: Scenario, workforce: list[float]) -> None:
     most += lim.max_subcontract * s.months
     required = sum(s.demand) + s.start_backlog + s.min_end_inventory - s.max_end_backlog - s.start_inventory
     if most + TOLERANCE < required:
-        raise Infeasible({"planner_workforce": f"the planner's workforce, with all its overtime and "
-                                               f"{qty(lim.max_subcontract)} subcontracted units a month, supplies at "
-                                               f"most {qty(most)} units but {qty(required)} are needed"})
+        raise Infeasible({"planner_workforce": _("the planner's workforce, with all its overtime and %(qty)s "
+                                                 "subcontracted units a month, supplies at most %(qty2)s units but "
+                                                 "%(qty3)s are needed",
+                                                 qty=qty(lim.max_subcontract), qty2=qty(most), qty3=qty(required))})
