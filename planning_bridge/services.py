@@ -3,8 +3,9 @@
 They live in submodules by topic and are re-exported here:
 
 * demand input and its drill-down: ``demand.py`` (``demand_input``, ``demand_contributions``,
-  ``last_probability_source``; the rows it returns also say which probability source was used
-  in ``.probability_source`` — "calibrated" falls back to "stage" when history is short);
+  ``last_probability_source``, ``stage_figures``; computed by the stages of ``path/``; the rows
+  it returns also say which probability source was used in ``.probability_source`` —
+  "calibrated" falls back to "stage" when history is short);
 * actuals and baseline: ``history.py`` (``actuals_by_family``);
 * probability quality: ``calibration.py`` (``calibration_reports``); stored figures and the
   per-family source choice: ``figures.py`` (``stored_accuracy``, ``stored_calibration``,
@@ -31,6 +32,7 @@ from planning_bridge.demand import (
     demand_contributions,
     demand_input,
     last_probability_source,
+    stage_figures,
 )
 from planning_bridge.figures import (
     compute_accuracy,
@@ -98,6 +100,6 @@ __all__ = [
     "clear_outlier_override", "default_commit_stage", "default_range", "demand_contributions",
     "demand_input", "family_settings", "get_snapshot", "import_actuals_csv", "import_deals_csv",
     "last_probability_source", "list_outliers", "list_snapshots", "save_family_setting",
-    "set_outlier_override", "slip_distribution", "snapshot_rows", "take_month_end_snapshots",
+    "set_outlier_override", "slip_distribution", "snapshot_rows", "stage_figures", "take_month_end_snapshots",
     "take_snapshot",
 ]

@@ -182,12 +182,13 @@ def contributions(family: str, period: str):
     month = services.demand_input(start=period, end=period, probabilities=filters.probabilities,
                                   slip_adjusted=filters.slip_adjusted, families=[family])
     source_used = getattr(month, "probability_source", None) or filters.probabilities
+    stages = services.stage_figures(month.path, family, period)
     rules = {setting.family: setting.combine_rule for setting in services.family_settings()}
     back = url_for("planning.demand", **filters.query())
     return render_template(
         "planning/contributions.html", family=families[family], period=period, lines=lines,
         filters=filters, source_used=source_used, back=back, row=month[0] if month else None,
-        rule=rules.get(family, ""), rule_label=rule_label,
+        rule=rules.get(family, ""), rule_label=rule_label, stages=stages,
         total_units=sum(line.weighted_units for line in lines),
         total_quantity=sum(line.quantity for line in lines),
         total_amount=sum((line.amount for line in lines), 0),
