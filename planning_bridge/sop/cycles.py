@@ -171,13 +171,14 @@ def _carry_families(cycle: Cycle, now: datetime) -> None:
 
 def gather(cycle: Cycle, now: datetime) -> None:
     """Data gathering, done by the system: the demand input frozen for the cycle's horizon as
-    the pipeline stands when the cycle opens (the month-end job opens it hours after the month
+    the pipeline stands when the cycle opens, each family with the probability source its
+    backtest chose (``chosen``, issue #23) (the month-end job opens it hours after the month
     closed; a cycle opened by hand later sees the deals made since), the accuracy of past
     cycles and the actuals known; then the demand review is under way."""
     as_of = now.date()
     periods = horizon_periods(cycle)
     cycle.snapshot_id = take_snapshot(actor_id=None, now=now, start=periods[0], end=periods[-1],
-                                      probabilities="calibrated", as_of=as_of)
+                                      probabilities="chosen", as_of=as_of)
     cycle.gathering = {"as_of": as_of.isoformat(), "accuracy": _accuracy_summary(as_of),
                        "actuals": _actuals_summary(cycle.month)}
     cycle.gathered_at = now
