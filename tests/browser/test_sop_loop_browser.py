@@ -9,8 +9,9 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
+from crm.auth.models import User
 from crm.deals.models import Deal, DealLine, ProductFamily
 from crm.deals.services import get_deal, ship_holds
 from crm.demo import catalog
@@ -32,6 +33,10 @@ ROOMY = add_months(THIS_MONTH, 3)
 @pytest.fixture
 def demo_company(app):
     seed_demo(seed=DEFAULT_SEED, today=NOW.date(), commit=db.session.commit)
+    # The demo's planner reads Spanish; this walk checks the flow in English (Spanish pages
+    # are checked in test_i18n_browser.py). The rep keeps Spanish.
+    db.session.execute(update(User).where(User.email == catalog.PLANNER.email).values(language="en"))
+    db.session.commit()
     return {u.key: u for u in catalog.USERS}
 
 
