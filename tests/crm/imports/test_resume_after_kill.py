@@ -84,7 +84,10 @@ def test_a_killed_worker_process_is_resumed_within_a_minute_once_and_nothing_twi
     job_id = _queue(alice).id
     child = subprocess.Popen(
         [sys.executable, "-c", CHILD, app.config["SQLALCHEMY_DATABASE_URI"], str(upload_dir), NOW.isoformat()],
-        cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
+        # Keep the caller's PYTHONPATH too: under CI's shifted clock it carries the
+        # sitecustomize that makes time.sleep work with libfaketime (.ci/shifted-clock).
+        cwd=ROOT, env={**os.environ,
+                       "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))},
     )
     try:
         deadline = time.monotonic() + 120
