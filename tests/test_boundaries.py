@@ -32,11 +32,12 @@ ROOT = Path(__file__).resolve().parent.parent
 # each other; public*/kit are the port the bridge reads; scheduler holds ``Job``; jobs and
 # ratelimits are infrastructure tables (background work, rate-limit counters) features use;
 # i18n is the translation helpers (``_``, ``_l``) every feature's text goes through; textfold
-# the accent- and case-insensitive matching rule (Python and SQL) searches and rules share.
+# the accent- and case-insensitive matching rule (Python and SQL) searches and rules share;
+# filestore the rule that an uploaded file exists exactly when its row is committed.
 KERNEL = {
     "extensions", "timeutil", "errors", "validation", "jsontype", "policy", "signals", "web", "api",
     "public", "public_history", "public_types", "kit", "scheduler", "jobs", "ratelimits", "i18n",
-    "textfold",
+    "textfold", "filestore",
 }
 # The composition root and the manifest: they know every feature; no feature knows them.
 WIRING = {"app", "features", "cli"}

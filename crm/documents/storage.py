@@ -1,17 +1,15 @@
 """Where documents and videos live on disk, and the content checks of an upload.
 
-The recordings feature's discipline (``crm/recordings/storage.py``): an upload is streamed to a
-hidden ``.part`` file in ``DOCUMENTS_DIR`` (counting bytes against the limit and hashing as it
-goes), checked by its content (a PDF that pdfium opens, an MP4/WebM that ffprobe reads), and
-renamed to its key only when the transaction adding its row commits; a rollback removes the
-``.part``. The worker finishes a rename the uploading process did not get to (``settle``).
+Documents are a ``crm.filestore`` store in ``DOCUMENTS_DIR``: an upload is streamed to a
+hidden ``.part`` file (counted against the limit and hashed), checked by its content (a PDF
+that pdfium opens, an MP4/WebM that ffprobe reads), and renamed to its key only when the
+transaction adding its row commits; a rollback removes it. The worker finishes a rename the
+uploading process did not get to (``settle``).
 Derived files (page images, posters) are written by the worker, under ``<item id>/``.
 """
 from __future__ import annotations
 
-import hashlib
 import json
-import os
 import secrets
 import shutil
 import subprocess
@@ -21,14 +19,13 @@ from typing import IO
 
 import pypdfium2
 from flask import Flask, current_app
-from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from crm import filestore
 from crm.errors import ServiceError, ValidationFailed
 from crm.i18n import _
 
-CHUNK = 1024 * 1024
-PENDING_KEY = "documents.pending_files"
+STORE = filestore.FileStore("documents", "DOCUMENTS_DIR", "documents")
 DEFAULT_DOCUMENT_MAX_BYTES = 50 * 1024 * 1024
 DEFAULT_VIDEO_MAX_BYTES = 500 * 1024 * 1024
 DEFAULT_IMAGE_MAX_BYTES = 5 * 1024 * 1024
@@ -57,8 +54,7 @@ class StoredUpload:
 # --- configuration ---------------------------------------------------------------------------
 
 def storage_dir() -> Path:
-    configured = current_app.config.get("DOCUMENTS_DIR")
-    return Path(configured) if configured else Path(current_app.config.get("INSTANCE_DIR", "instance")) / "documents"
+    return STORE.directory()
 
 
 def max_bytes(kind: str) -> int:
@@ -78,7 +74,7 @@ def path_for(key: str | None) -> Path | None:
 
 
 def part_path(key: str) -> Path:
-    return storage_dir() / f".{key}.part"
+    return STORE.part_path(key)
 
 
 def derived_dir(item_id: int) -> Path:
@@ -162,83 +158,46 @@ def check_image(path: Path) -> str:
 def store_upload(stream: IO[bytes], kind: str, field: str = "file") -> StoredUpload:
     """Stream ``stream`` to a ``.part`` file, refuse it (removed) if too large, empty or not what
     ``kind`` (document, video, image) says, and return it for ``register_pending``."""
-    folder = storage_dir()
-    folder.mkdir(parents=True, exist_ok=True)
-    temporary = folder / f".upload-{secrets.token_hex(12)}.part"
-    try:
-        size, digest = _copy_limited(stream, temporary, max_bytes(kind), field)
-        if size == 0:
+    def too_large(limit: int) -> PayloadTooLarge:
+        return PayloadTooLarge(_("file too large"), {field: _("at most %(n)s MB", n=limit // (1024 * 1024))})
+
+    with STORE.receive(stream, max_bytes(kind), too_large) as received:
+        if received.byte_size == 0:
             raise ValidationFailed(_("empty file"), {field: _("the file is empty (0 bytes)")})
-        pages = duration = None
-        if kind == "document":
-            pages, found, content_type = check_pdf(temporary), "pdf", "application/pdf"
-        elif kind == "video":
-            found, duration = check_video(temporary)
-            content_type = VIDEO_FORMATS[found]
-        else:
-            found = check_image(temporary)
-            content_type = IMAGE_FORMATS[found]
+        found, content_type, pages, duration = _checked(received.temporary, kind)
         key = f"{secrets.token_hex(16)}.{'jpg' if found == 'jpeg' else found}"
-        part = part_path(key)
-        os.replace(temporary, part)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
-    return StoredUpload(part, key, size, digest, found, content_type, pages, duration)
+        part = STORE.keep(received, key)
+    return StoredUpload(part, key, received.byte_size, received.sha256, found, content_type, pages, duration)
 
 
-def _copy_limited(stream: IO[bytes], target: Path, limit: int, field: str) -> tuple[int, str]:
-    digest, size = hashlib.sha256(), 0
-    with open(target, "wb") as out:
-        while chunk := stream.read(CHUNK):
-            size += len(chunk)
-            if size > limit:
-                raise PayloadTooLarge(_("file too large"), {field: _("at most %(n)s MB", n=limit // (1024 * 1024))})
-            digest.update(chunk)
-            out.write(chunk)
-    return size, digest.hexdigest()
+def _checked(path: Path, kind: str) -> tuple[str, str, int | None, float | None]:
+    """(format, content type, pages, duration) of an upload of ``kind``, else ValidationFailed."""
+    if kind == "document":
+        return "pdf", "application/pdf", check_pdf(path), None
+    if kind == "video":
+        found, duration = check_video(path)
+        return found, VIDEO_FORMATS[found], None, duration
+    found = check_image(path)
+    return found, IMAGE_FORMATS[found], None, None
 
 
 def register_pending(session: Session, stored: StoredUpload) -> None:
     """Rename ``stored`` to its key when ``session`` commits; remove it if it rolls back."""
-    session.info.setdefault(PENDING_KEY, []).append(stored.key)
+    STORE.register_pending(session, stored.key)
 
 
 def settle(key: str | None) -> Path | None:
     """The committed file of ``key``, finishing its rename if the uploading process stopped
     between the commit and the rename."""
-    if not key:
-        return None
-    found = path_for(key)
-    if found is not None:
-        return found
-    try:
-        os.replace(part_path(key), storage_dir() / key)
-    except FileNotFoundError:
-        return path_for(key)
-    return storage_dir() / key
+    return STORE.settle(key)
 
 
 def remove_item_files(item_id: int, keys: list[str | None]) -> None:
     for key in keys:
-        if key and "/" not in key:
-            (storage_dir() / key).unlink(missing_ok=True)
-            part_path(key).unlink(missing_ok=True)
+        STORE.discard(key)
     shutil.rmtree(derived_dir(item_id), ignore_errors=True)
 
 
-def _after_commit(session: Session) -> None:
-    for key in session.info.pop(PENDING_KEY, []):
-        settle(key)
-
-
-def _after_rollback(session: Session) -> None:
-    for key in session.info.pop(PENDING_KEY, []):
-        part_path(key).unlink(missing_ok=True)
-
-
 def init(app: Flask) -> None:
-    """Add the commit/rollback listeners once (they act only on sessions with pending files)."""
-    for name, listener in (("after_commit", _after_commit), ("after_rollback", _after_rollback)):
-        if not event.contains(Session, name, listener):
-            event.listen(Session, name, listener)
+    """Uploads follow their transaction (``crm.filestore``)."""
+    filestore.init()

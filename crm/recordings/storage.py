@@ -1,19 +1,15 @@
-"""Where recordings live on disk and how an upload gets there whole or not at all.
+"""Where recordings live on disk and the content checks of an upload.
 
-An upload is streamed to ``<key>.part`` in ``RECORDINGS_DIR`` (counting bytes against
-``RECORDING_MAX_BYTES`` and hashing as it goes), checked by decoding it (``probe``), and
-renamed to ``<key>`` only after the transaction that adds its row commits; a rollback removes
-the ``.part``. A session's pending files are kept in ``session.info``; the listeners are added
-once per app by ``init`` (the manifest's ``setup``). Should the process die between the commit
-and the rename, the worker finishes the rename (``settle_file``).
+Recordings are a ``crm.filestore`` store in ``RECORDINGS_DIR``: an upload is streamed to a
+``.part`` file (counted against ``RECORDING_MAX_BYTES`` and hashed), checked by decoding it
+(``probe``), and renamed to its key only when the transaction adding its row commits; a
+rollback removes it; whoever reads it next finishes a rename a dead process left (``settle_file``).
 
 Files attached before this feature existed stay in ``instance/call-recordings/`` and are read
 from there (``path_for``).
 """
 from __future__ import annotations
 
-import hashlib
-import os
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,15 +17,14 @@ from typing import IO
 
 import soundfile
 from flask import Flask, current_app
-from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from crm import filestore
 from crm.errors import ServiceError, ValidationFailed
 from crm.i18n import _
 
 DEFAULT_MAX_BYTES = 200 * 1024 * 1024
-CHUNK = 1024 * 1024
-PENDING_KEY = "recordings.pending_files"
+STORE = filestore.FileStore("recordings", "RECORDINGS_DIR", "recordings")
 
 # libsndfile's major format -> ours, the content type we serve it with, and the file name
 # extensions that mean it (a name saying another audio format than the content is refused).
@@ -83,8 +78,7 @@ def max_bytes() -> int:
 
 
 def storage_dir() -> Path:
-    configured = current_app.config.get("RECORDINGS_DIR")
-    return Path(configured) if configured else Path(current_app.config.get("INSTANCE_DIR", "instance")) / "recordings"
+    return STORE.directory()
 
 
 def legacy_dir() -> Path:
@@ -103,7 +97,7 @@ def path_for(key: str) -> Path | None:
 
 
 def part_path(key: str) -> Path:
-    return storage_dir() / f".{key}.part"
+    return STORE.part_path(key)
 
 
 # --- checking the content ----------------------------------------------------------------------
@@ -165,36 +159,19 @@ def new_key(activity_id: int, audio_format: str) -> str:
 def store_upload(stream: IO[bytes], activity_id: int, filename: str, declared_type: str) -> StoredUpload:
     """Stream ``stream`` to a ``.part`` file, refuse it (removed) if too large, empty or not
     audio, and return it for ``register_pending`` once its row exists."""
-    folder = storage_dir()
-    folder.mkdir(parents=True, exist_ok=True)
-    temporary = folder / f".upload-{secrets.token_hex(12)}.part"
-    try:
-        size, digest = _copy_limited(stream, temporary, max_bytes())
-        if size == 0:
+    with STORE.receive(stream, max_bytes(), _too_large) as received:
+        if received.byte_size == 0:
             raise ValidationFailed(_("empty recording"), {"file": _("the file is empty (0 bytes)")})
-        found = probe(temporary)
+        found = probe(received.temporary)
         check_label(found, filename, declared_type)
         key = new_key(activity_id, found.format)
-        part = part_path(key)
-        os.replace(temporary, part)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
-    return StoredUpload(part, key, size, digest, found)
+        part = STORE.keep(received, key)
+    return StoredUpload(part, key, received.byte_size, received.sha256, found)
 
 
-def _copy_limited(stream: IO[bytes], target: Path, limit: int) -> tuple[int, str]:
-    digest, size = hashlib.sha256(), 0
-    with open(target, "wb") as out:
-        while chunk := stream.read(CHUNK):
-            size += len(chunk)
-            if size > limit:
-                raise PayloadTooLarge(
-                    _("recording too large"),
-                    {"file": _("at most %(limit)s bytes (%(value)s)", limit=limit, value=_mb(limit))})
-            digest.update(chunk)
-            out.write(chunk)
-    return size, digest.hexdigest()
+def _too_large(limit: int) -> PayloadTooLarge:
+    return PayloadTooLarge(_("recording too large"),
+                           {"file": _("at most %(limit)s bytes (%(value)s)", limit=limit, value=_mb(limit))})
 
 
 def _mb(size: int) -> str:
@@ -203,21 +180,13 @@ def _mb(size: int) -> str:
 
 def register_pending(session: Session, stored: StoredUpload) -> None:
     """Rename ``stored`` to its key when ``session`` commits; remove it if it rolls back."""
-    session.info.setdefault(PENDING_KEY, []).append(stored.key)
+    STORE.register_pending(session, stored.key)
 
 
 def settle_file(key: str) -> Path | None:
-    """The committed file of ``key``, finishing its rename if the uploading process stopped
-    between the commit and the rename (the row is committed, so the file is wanted)."""
-    found = path_for(key)
-    if found is not None:
-        return found
-    part = part_path(key)
-    try:
-        os.replace(part, storage_dir() / key)
-    except FileNotFoundError:
-        return path_for(key)
-    return storage_dir() / key
+    """The committed file of ``key`` (where recordings attached before this feature were kept,
+    too), finishing its rename if the uploading process stopped between commit and rename."""
+    return path_for(key) or STORE.settle(key)
 
 
 def remove(key: str | None) -> None:
@@ -228,18 +197,6 @@ def remove(key: str | None) -> None:
         part_path(key).unlink(missing_ok=True)
 
 
-def _after_commit(session: Session) -> None:
-    for key in session.info.pop(PENDING_KEY, []):
-        settle_file(key)
-
-
-def _after_rollback(session: Session) -> None:
-    for key in session.info.pop(PENDING_KEY, []):
-        part_path(key).unlink(missing_ok=True)
-
-
 def init(app: Flask) -> None:
-    """Add the commit/rollback listeners once (they act only on sessions with pending files)."""
-    for name, listener in (("after_commit", _after_commit), ("after_rollback", _after_rollback)):
-        if not event.contains(Session, name, listener):
-            event.listen(Session, name, listener)
+    """Uploads follow their transaction (``crm.filestore``)."""
+    filestore.init()
