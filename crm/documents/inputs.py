@@ -42,24 +42,30 @@ class FolderCreate(InputModel):
         return _name(value, 120)
 
 
-class ContentCreate(InputModel):
-    """A document or video's name and folder (the file is checked by the storage)."""
+class NamedInFolder(InputModel):
+    """The name and folder every library item has; a create requires the name, an update
+    checks what is sent (the subclasses declare the fields, these validators check them)."""
 
     INVALID: ClassVar[str] = "invalid content"
-    name: str = Field(validate_default=True, default="")
-    folder_id: int | None = None
-    url: str | None = None  # videos: an external https video file instead of an upload
-    use_in_emails: bool = False
 
-    @field_validator("name", mode="before")
+    @field_validator("name", mode="before", check_fields=False)
     @classmethod
     def _check_name(cls, value):
         return _name(value, 200)
 
-    @field_validator("folder_id", mode="before")
+    @field_validator("folder_id", mode="before", check_fields=False)
     @classmethod
     def _check_folder(cls, value):
         return _optional_id(value)
+
+
+class ContentCreate(NamedInFolder):
+    """A document or video's name and folder (the file is checked by the storage)."""
+
+    name: str = Field(validate_default=True, default="")
+    folder_id: int | None = None
+    url: str | None = None  # videos: an external https video file instead of an upload
+    use_in_emails: bool = False
 
     @field_validator("url", mode="before")
     @classmethod
@@ -79,22 +85,11 @@ class ContentCreate(InputModel):
         return bool(value)
 
 
-class ContentUpdate(InputModel):
+class ContentUpdate(NamedInFolder):
     """Rename an item or move it to another folder (``folder_id`` null: out of any folder)."""
 
-    INVALID: ClassVar[str] = "invalid content"
     name: str | None = None
     folder_id: int | None = None
-
-    @field_validator("name", mode="before")
-    @classmethod
-    def _check_name(cls, value):
-        return _name(value, 200)
-
-    @field_validator("folder_id", mode="before")
-    @classmethod
-    def _check_folder(cls, value):
-        return _optional_id(value)
 
 
 class LinkCreate(InputModel):
