@@ -5,7 +5,9 @@ Steps of ``demand_input`` (the stages of ``planning_bridge/path/``, run by ``dem
 
 1. Read the open pipeline (``inputs.py``): today's CRM deals, or the CRM rebuilt as of a past
    date, plus deals imported from another CRM. Closed deals never count, whatever their
-   probability.
+   probability. Everything the later steps use is read here, at the start (stage defaults,
+   family settings, the stored source choice, the learned model, observations, actuals): the
+   later steps only compute (``path/states.py``).
 2. Give each deal its win probability p (``probabilities.py``).
 3. Place it in time (``timing.py``): the month of (expected close, or the as-of date when that
    has passed, + the family's lead time), or spread over the learned slips (weight w per month).
@@ -29,6 +31,7 @@ Steps of ``demand_input`` (the stages of ``planning_bridge/path/``, run by ``dem
 from __future__ import annotations
 
 import contextvars
+from collections.abc import Set as AbstractSet
 from datetime import date
 from decimal import Decimal
 
@@ -113,16 +116,11 @@ def demand_input(
     first, last = check_range(start, end)
     check_probabilities(probabilities)
     day, live = resolve_as_of(as_of, today)
-    family_list = crm_port.product_families()
-    lead_times = {f.code: f.lead_time_days for f in family_list}
-    wanted = select_families(family_list, families)
     path = demand_path(day=day, live=live, probabilities=probabilities, slip_adjusted=slip_adjusted,
-                       lead_times=lead_times, first=first, last=last, wanted=wanted,
-                       learn_slips=pipeline.learn_slips)
+                       first=first, last=last, wanted=families, learn_slips=pipeline.learn_slips)
     plan = path.timing
     assert path.combine is not None
-    cells = without_idle_inactive(path.combine,
-                                  {f.code for f in family_list if not f.is_active} - set(families or ()))
+    cells = without_idle_inactive(path.combine, path.states.inactive - set(families or ()))
     _last_source.set(plan.source)
     result = DemandRows(cell.row for cell in cells)
     result.probabilities, result.probability_source = probabilities, plan.source
@@ -138,9 +136,9 @@ def demand_input(
 def stage_figures(path: DemandPath, family: str, period: str) -> list[dict]:
     """What each stage of ``path`` gave one family-month, in stage order (the drill-down)."""
     month = parse_period(period)
-    rows = path.timing.rows  # the open pipeline rows (read from the deal states by stage 3)
+    rows = path.states.rows  # the open pipeline rows, as stage 1 read them
     in_family = rows.family == rows.families.index(family) if family in rows.families else np.zeros(len(rows), bool)
-    observed = path.observations.__dict__.get("settled")  # read only when a stage needed it
+    observed = path.observations.settled  # read only when a stage needed them
     placed, cell = path.placement, None
     if placed is not None and month is not None and family in placed.wanted and placed.first <= month <= placed.last:
         cell = placed.wanted.index(family) * placed.sums.months + (month - placed.first)
@@ -185,18 +183,7 @@ def resolve_as_of(as_of: date | None, today: date | None = None) -> tuple[date, 
     return as_of, False
 
 
-def select_families(family_list, families: list[str] | None) -> list[str]:
-    """The families asked for (all known ones by default), in code order."""
-    known = [f.code for f in family_list]
-    if families:
-        unknown = sorted(set(families) - set(known))
-        if unknown:
-            raise crm_port.ValidationFailed("unknown product family", {"family": ", ".join(unknown)[:200]})
-        return [code for code in known if code in set(families)]
-    return known
-
-
-def without_idle_inactive(cells: list[DemandCell], inactive: set[str]) -> list[DemandCell]:
+def without_idle_inactive(cells: list[DemandCell], inactive: AbstractSet[str]) -> list[DemandCell]:
     """A deactivated family stays in the rows only while it still holds pipeline or actuals."""
     busy = {c.row.family for c in cells
             if c.row.best_case_units or c.baseline_all_units or c.booked_units}
@@ -216,11 +203,9 @@ def demand_contributions(
         raise crm_port.ValidationFailed("invalid period", {"period": "a month written YYYY-MM"})
     check_probabilities(probabilities)
     day, live = resolve_as_of(as_of, today)
-    family_list = crm_port.product_families()
-    select_families(family_list, [family])
-    lead_times = {f.code: f.lead_time_days for f in family_list}
-    plan = demand_path(day=day, live=live, probabilities=probabilities, slip_adjusted=slip_adjusted,
-                       per_deal=True, through="timing", learn_slips=pipeline.learn_slips).timing
+    path = demand_path(day=day, live=live, probabilities=probabilities, slip_adjusted=slip_adjusted,
+                       per_deal=True, wanted=[family], through="timing", learn_slips=pipeline.learn_slips)
+    plan, lead_times = path.timing, path.states.lead_times
     rows = plan.rows
     if family not in rows.families:
         return []

@@ -1,19 +1,19 @@
-"""Stage 6, combine with the baseline: per family and month, the placed sums with the bands,
-the baselines from the actuals (``history.py``: imported ERP orders, else the won-deal history)
-and the family's combine rule (``settings.py``) give each cell's ``demand_input_units``."""
+"""Stage 6, combine with the baseline: per family and month, the placed sums with their bands
+(``bands.py``), and the baselines made from the family's history of actuals that stage 1 read
+(``history.py``: imported ERP orders, else the won-deal history; ``history.baseline_values``
+fits them) under the family's combine rule (``settings.py``), give each cell's
+``demand_input_units``: see ``combine`` and ``not_yet_in_pipeline``."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
 from decimal import Decimal
 
-from planning_bridge import crm_port
 from planning_bridge.bands import HIGH, LOW, Moments, approximate_percentiles, band
-from planning_bridge.contracts import DemandRow
-from planning_bridge.history import baseline_values, family_histories, won_units
+from planning_bridge.contracts import DemandRow, FamilySettings
+from planning_bridge.history import baseline_values
 from planning_bridge.path.placement import Placed, Sums
+from planning_bridge.path.states import Actuals
 from planning_bridge.periods import period_text
-from planning_bridge.settings import settings_by_family
 
 CENT = Decimal("0.01")
 
@@ -32,23 +32,21 @@ class DemandCell:
 
 
 def combine_with_baseline(placed: Placed) -> list[DemandCell]:
-    return assemble(placed.sums, placed.lead_times, placed.plan.observed.states.day,
-                    placed.first, placed.last, placed.wanted)
+    states = placed.plan.observed.states
+    assert states.actuals is not None  # read by stage 1 when the path runs to this stage
+    return assemble(placed.sums, states.actuals, states.settings, placed.first, placed.last, placed.wanted)
 
 
-def assemble(sums: Sums, lead_times, day: date, first: int, last: int, wanted) -> list[DemandCell]:
-    """Step 5: each cell's sums with its family's baselines under its combine rule."""
-    settings = settings_by_family()
-    histories = family_histories(lead_times, day)
-    booked = won_units(lead_times, day)
-    currency = crm_port.base_currency_code()  # weighted revenue is in it (crm.public converts)
+def assemble(sums: Sums, actuals: Actuals, settings: dict[str, FamilySettings], first: int, last: int,
+             wanted) -> list[DemandCell]:
+    """Each cell's sums with its family's baselines under its combine rule."""
     cells = []
     for f, family in enumerate(wanted):
-        history = histories[family]
+        history = actuals.histories[family]
         all_units, method = baseline_values(history.total, history.first, first, last)
         other_units, _ = baseline_values(history.other, history.first, first, last)
         rule = settings[family].combine_rule if family in settings else "baseline_plus_pipeline"
-        family_booked = booked.get(family, {})
+        family_booked = actuals.booked.get(family, {})
         for m in range(sums.months):
             index = f * sums.months + m
             low, high = cell_band(sums, index)
@@ -62,7 +60,7 @@ def assemble(sums: Sums, lead_times, day: date, first: int, last: int, wanted) -
                 weighted_revenue=Decimal(str(round(float(sums.revenue[index]), 2))).quantize(CENT),
                 best_case_units=round_units(sums.best[index]), commit_units=round_units(sums.commit[index]),
                 low_units=round_units(low), high_units=round_units(high), deal_count=int(round(sums.deals[index])),
-                demand_input_units=round_units(demand), snapshot_id=None, currency=currency,
+                demand_input_units=round_units(demand), snapshot_id=None, currency=actuals.currency,
             )
             cells.append(DemandCell(
                 row, rule, round_units(all_units[m]), round_units(other_units[m]),
@@ -81,7 +79,10 @@ def not_yet_in_pipeline(won_baseline: float, booked: float, weighted: float) -> 
 
 
 def combine(rule: str, weighted: float, baseline_all: float, baseline_other: float) -> tuple[float, float]:
-    """(baseline shown, demand input) under a family's combine rule (module docstring)."""
+    """(baseline shown, demand input) under a family's combine rule: ``pipeline``, the weighted
+    pipeline (the baseline of all actuals shown for reference); ``baseline``, the baseline of
+    all actuals; ``baseline_plus_pipeline``, the baseline of the actuals not from CRM deals plus
+    the weighted pipeline, so no deal counts twice (``demand.py``'s docstring)."""
     if rule == "pipeline":
         return baseline_all, weighted
     if rule == "baseline":

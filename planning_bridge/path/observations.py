@@ -1,27 +1,27 @@
-"""Stage 2, observations: the closed deals seen at the review moments before the day (the
-learning material of ``observations.py``), settled ones only. Read when a later stage needs
-them (calibrated probabilities, the overdue factor, learned slips), then kept."""
+"""Stage 2, observations: of the closed deals seen at review moments before the day (read by
+stage 1, see ``observations.py``), the settled ones: moments long enough ago that the deals
+then open have mostly closed. Only slip-adjusted timing learns from them in a later stage
+(stage 4); otherwise stage 1 read none and there are none here. The learned model and the
+overdue factor are fitted on the same settled observations, memoised, and come with the reads."""
 from __future__ import annotations
 
-from functools import cached_property
+from dataclasses import dataclass
 
 import numpy as np
 
-from planning_bridge.observations import Observations, observations_as_of, settled
+from planning_bridge.observations import Observations, settled
 from planning_bridge.path.states import DealStates
 
 
+@dataclass(frozen=True)
 class Observed:
-    """Stage 1's deal states, with the settled observations as of their day."""
+    """Stage 1's deal states, with the settled observations as of their day (None: not read)."""
 
-    def __init__(self, states: DealStates) -> None:
-        self.states = states
-
-    @cached_property
-    def settled(self) -> Observations:
-        day = self.states.day
-        return settled(observations_as_of(day), np.datetime64(day, "D"))
+    states: DealStates
+    settled: Observations | None
 
 
 def observe(states: DealStates) -> Observed:
-    return Observed(states)
+    if states.observations is None:
+        return Observed(states, None)
+    return Observed(states, settled(states.observations, np.datetime64(states.day, "D")))

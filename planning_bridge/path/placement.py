@@ -1,6 +1,7 @@
 """Stage 5, placement into months: each row in the month of (expected close, or the as-of
 date when that has passed, + the family's lead time), or spread over the learned slips
-(weight w per month), and its contributions summed per family and month: ``weighted`` Σ Q·p·w,
+(weight w per month), and its contributions summed per family asked and month of the range
+(the lead times, families and months come with stage 1's states): ``weighted`` Σ Q·p·w,
 ``revenue`` Σ amount·p·w, ``best`` Σ Q·w, ``commit`` Σ Q·w over commit rows, ``deals``, and
 the moments or deal lists the bands are computed from (``bands.py``)."""
 from __future__ import annotations
@@ -29,9 +30,12 @@ class Placed:
     wanted: list[str]
 
 
-def place(timed: ProbabilityPlan, lead_times: dict[str, int], first: int, last: int, wanted: list[str]) -> Placed:
-    day = timed.observed.states.day
-    return Placed(timed, accumulate(timed, lead_times, day, first, last, wanted), lead_times, first, last, wanted)
+def place(timed: ProbabilityPlan) -> Placed:
+    """The timed rows placed in the months and families asked (stage 1 read their lead times)."""
+    states = timed.observed.states
+    wanted = list(states.wanted)
+    sums = accumulate(timed, states.lead_times, states.day, states.first, states.last, wanted)
+    return Placed(timed, sums, states.lead_times, states.first, states.last, wanted)
 
 
 @dataclass

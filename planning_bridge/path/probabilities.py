@@ -1,19 +1,31 @@
 """Stage 3, probabilities: each pipeline row's win probability under the source asked
 ("stage", "calibrated" or "chosen" per family by the backtest, ``source_choice.py``), with
-overdue deals priced down (``probabilities.py``), and whether it counts as commit."""
+overdue CRM deals priced down, and whether it counts as commit. All from stage 1's reads:
+
+* ``stage``: the stage's default (an imported deal's own probability), times the overdue factor
+  for a CRM deal whose expected close has passed;
+* ``calibrated``: for each CRM deal, the probability learned from the CRM's closed deals
+  (``probabilities.py``: stage win rates smoothed toward the defaults, or the calibrated model
+  on the deal's features, which reads how long the deal is overdue itself), made monotone in
+  stage; when history was too short to learn, the stage defaults as above, and the method
+  says why;
+* ``chosen``: per family, the stage probability, the calibrated one or their average
+  (``blend``), as the stored choice says; every row carries both.
+
+A row is commit when its stage is the family's commit stage or later (``commit_flags``).
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from planning_bridge import crm_port, inputs
+from planning_bridge.contracts import FamilySettings
 from planning_bridge.inputs import PipelineRows
 from planning_bridge.path.observations import Observed
-from planning_bridge.path.states import pipeline_rows
-from planning_bridge.probabilities import MODEL_VERSION, OverdueFactor, learned_for, overdue_factor_for
-from planning_bridge.settings import settings_by_family
-from planning_bridge.source_choice import current_choice, source_for
+from planning_bridge.path.states import crm_rows_overdue
+from planning_bridge.probabilities import MODEL_VERSION
+from planning_bridge.source_choice import source_for
 from planning_bridge.timing import SlipDistribution
 
 
@@ -32,45 +44,36 @@ class ProbabilityPlan:
 
 def price(observed: Observed) -> ProbabilityPlan:
     """The rows of the deal states with their probabilities under the source asked."""
-    if observed.states.probabilities == "chosen":
-        return _chosen_plan(observed)
-    return _priced(observed, observed.states.probabilities, observed.states.per_deal)
+    plan = _priced(observed)
+    return _chosen_plan(plan) if observed.states.probabilities == "chosen" else plan
 
 
-def _priced(observed: Observed, probabilities: str, per_deal: bool) -> ProbabilityPlan:
-    states = replace(observed.states, per_deal=per_deal)
-    day = states.day
-    defaults = inputs.stage_probabilities()
-    learned = learned_for(day, defaults) if probabilities == "calibrated" else None
-    use_model = learned is not None and learned.source == "calibrated"
-    rows, features = pipeline_rows(states, use_model, defaults)
+def _priced(observed: Observed) -> ProbabilityPlan:
+    """The rows priced by the stage defaults, or by the learned model when stage 1 loaded one
+    that prices them (``calibrated``, or ``chosen`` with a family on a learned source)."""
+    states = observed.states
+    rows, learned, use_model = states.rows, states.learned, states.model_prices
     # Overdue CRM deals (expected close passed, still open) get less than their stage says;
     # the model prices that itself, from how long they are overdue.
-    overdue = (rows.close < np.datetime64(day, "D")) & (rows.deal > -2)
-    late = overdue_factor_for(day, defaults) if overdue.any() else OverdueFactor(1.0, 0)
-    p = late.apply(rows.stage_p, overdue)
+    p = states.overdue.apply(rows.stage_p, crm_rows_overdue(rows, states.day))
     rows = replace(rows, stage_p=p.copy())
     if use_model:
-        p = _model_probabilities(rows, p, features, learned, defaults)
+        p = _model_probabilities(rows, p, states.features, learned, states.defaults)
     method = learned.method if learned is not None else "stage defaults"
-    if not use_model and late.text:
-        method += f"; {late.text}"
+    if not use_model and states.overdue.text:
+        method += f"; {states.overdue.text}"
     return ProbabilityPlan(
-        rows, p, commit_flags(rows), "calibrated" if use_model else "stage",
+        rows, p, commit_flags(rows, states.defaults, states.settings), "calibrated" if use_model else "stage",
         method, _version(learned, use_model), observed,
     )
 
 
-def _chosen_plan(observed: Observed) -> ProbabilityPlan:
+def _chosen_plan(plan: ProbabilityPlan) -> ProbabilityPlan:
     """Per family, stage defaults, calibrated probabilities or their average (``blend``), as
-    the figures computed by ``day`` chose. The calibrated plan carries each row's stage
+    the figures computed by the day chose. The calibrated plan carries each row's stage
     probability too, so one set of rows serves every family."""
-    choice, _computed = current_choice(observed.states.day)
+    choice = plan.observed.states.choice
     sources = {family: source_for(choice, family).source for family in choice}
-    if not any(source != "stage" for source in sources.values()):
-        plan = _priced(observed, "stage", observed.states.per_deal)
-    else:
-        plan = _priced(observed, "calibrated", True)
     rows = plan.rows
     row_source = np.array([sources.get(code, "stage") for code in rows.families] or ["stage"], dtype=object)
     per_row = row_source[rows.family] if len(rows) else np.zeros(0, dtype=object)
@@ -111,21 +114,19 @@ def _model_probabilities(rows: PipelineRows, p: np.ndarray, features, learned, d
     return p
 
 
-def commit_flags(rows: PipelineRows) -> np.ndarray:
-    """A row is commit when its stage is the family's commit stage or later in the pipeline; a
-    stage this CRM does not have (imported deals) when its probability reaches the commit
-    stage's default probability."""
+def commit_flags(rows: PipelineRows, defaults: dict[str, float], settings: dict[str, FamilySettings]) -> np.ndarray:
+    """A row is commit when its stage is the family's commit stage or later in the pipeline
+    (``defaults`` lists the stages in pipeline order); a stage this CRM does not have (imported
+    deals) when its probability reaches the commit stage's default probability."""
     if len(rows) == 0:
         return np.zeros(0, bool)
-    stages = {s.name: s for s in crm_port.pipeline_stages()}
-    order = {name: i for i, name in enumerate(stages)}
-    settings = settings_by_family()
+    order = {name: i for i, name in enumerate(defaults)}
     flags = np.zeros(len(rows), bool)
     for f, family in enumerate(rows.families):
         commit_name = settings[family].commit_stage if family in settings else None
-        if commit_name not in stages:
+        if commit_name not in order:
             continue
-        threshold, commit_p = order[commit_name], float(stages[commit_name].probability)
+        threshold, commit_p = order[commit_name], defaults[commit_name]
         in_family = rows.family == f
         for s, stage in enumerate(rows.stages):
             mask = in_family & (rows.stage == s)

@@ -1,4 +1,4 @@
-"""Stage 4, timing: close-date slips learned from the won deals among the observations
+"""Stage 4, timing: close-date slips learned from the won deals among the settled observations
 (``timing.py``) when slip-adjusted timing is asked; otherwise plain timing (no slips)."""
 from __future__ import annotations
 
@@ -15,7 +15,9 @@ def time(priced: ProbabilityPlan,
     """The priced rows with their slips (``learn`` from the settled observations)."""
     if not priced.observed.states.slip_adjusted:
         return priced
-    slips = learn(priced.observed.settled)
+    observed = priced.observed.settled
+    assert observed is not None  # stage 1 reads the observations when slips are asked
+    slips = learn(observed)
     version = f"{priced.version}; slips learned from {slips.observations} won-deal observations"
     if priced.source == "chosen":
         version = version[:400]
