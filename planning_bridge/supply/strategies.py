@@ -36,9 +36,17 @@ from planning_bridge.supply.model import (
 STRATEGIES = ("optimal", "chase", "level", "planner")
 
 
-def _workers(units: float, s: Scenario) -> float:
+def _workers(units: float, s: Scenario, slack: float = TOLERANCE) -> float:
+    """The workers that make ``units`` (whole ones when asked): the fewest whose output falls
+    short by at most ``slack`` units, so float noise does not hire a worker, and a tiny
+    demand still gets one (a tolerance in workers, not units, rounded 1e-05 units to none)."""
     needed = units / s.units_per_worker
-    return float(math.ceil(needed - TOLERANCE)) if s.integer_workers else needed
+    if not s.integer_workers:
+        return needed
+    whole = math.ceil(needed)
+    if whole > 0 and (whole - 1) * s.units_per_worker >= units - slack:
+        whole -= 1
+    return float(whole)
 
 
 def _moves(workers: list[float], start: float) -> tuple[tuple[float, ...], tuple[float, ...]]:
@@ -69,7 +77,8 @@ def chase_plan(s: Scenario) -> Plan:
 
 def level_workforce(s: Scenario) -> float:
     required = sum(s.demand) + s.start_backlog + s.min_end_inventory - s.start_inventory
-    return _workers(max(0.0, required) / s.months, s)
+    # Every month makes the same output, so a month's shortfall counts ``months`` times.
+    return _workers(max(0.0, required) / s.months, s, slack=TOLERANCE / (2 * s.months))
 
 
 def level_plan(s: Scenario) -> Plan:

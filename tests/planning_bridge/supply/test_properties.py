@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from planning_bridge.supply.model import Costs, Scenario, price_plan, solve, unit_costs
@@ -42,8 +42,18 @@ def slack(s: Scenario, cost: Decimal) -> Decimal:
     return Decimal("0.2") + rounding + abs(cost) * Decimal("2e-6")
 
 
+# Found by this test: a demand of 1e-05 units with 400 units per worker rounded to no worker
+# at all, so "level" left a backlog of 1e-05 units and refused the plan.
+TINY_DEMAND = (Scenario(
+    periods=("2027-01", "2027-02"), demand=(1e-05, 0.0), price=50.0, costs=Costs(*(1.0,) * 8),
+    labour_hours_per_unit=0.5, hours_per_worker_month=200.0, max_overtime_hours_per_worker=0.0,
+    start_workers=0.0, start_inventory=0.0, start_backlog=0.0, min_end_inventory=0.0,
+    max_end_backlog=0.0, integer_workers=True), [0.0, 1.0])
+
+
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(scenarios())
+@example(TINY_DEMAND)
 def test_optimal_is_never_above_chase_level_or_a_planners_plan(case):
     s, workforce = case
     optimal = price_plan(s, solve(s), "optimal")
