@@ -13,7 +13,11 @@ Who reads which language:
 - a visitor of a public page (booking, unsubscribe): ``?lang=es`` (the switcher, remembered
   in the ``crm_lang`` cookie), else their ``Accept-Language`` among the supported languages;
 - mail to a contact: the contact's ``language``, else its owner's (``language_for_contact``;
-  rendered inside ``force_language``).
+  rendered inside ``force_language``);
+- whoever runs a command line (``flask --app wsgi crm ...``, ``... planning ...``): the
+  operator's language (``operator_language``: ``CRM_LANGUAGE``, else the POSIX locale
+  ``LC_ALL``, ``LC_MESSAGES``, ``LANG``), applied once for every command by their group
+  (``OperatorLanguageGroup``), messages and ``--help`` alike.
 
 A language is a tag: ``en``, ``es``, or regional (``es-MX``, ``es-ES``, ``en-US``,
 ``en-GB``). Its language part picks the catalogue; the whole tag picks the number and date
@@ -21,9 +25,13 @@ conventions (``crm.web.formatting``; a bare ``es`` reads as Mexican Spanish, ``e
 """
 from __future__ import annotations
 
-from contextlib import contextmanager
+import os
+from collections.abc import Mapping
+from contextlib import ExitStack, contextmanager
 
-from flask import Flask, g, has_request_context, request
+import click
+from flask import Flask, current_app, g, has_app_context, has_request_context, request
+from flask.cli import AppGroup, ScriptInfo
 from flask_babel import Babel, force_locale, gettext, lazy_gettext, ngettext
 
 SUPPORTED_LANGUAGES = ("en", "es")
@@ -40,6 +48,9 @@ LANGUAGE_TAGS = tuple(tag for tag, _name in LANGUAGE_CHOICES)
 ACCEPTED_TAGS = ("en", "en-US", "en-GB", "es", "es-MX", "es-ES", "es-419", "es-US")
 LANGUAGE_COOKIE = "crm_lang"
 LANGUAGE_PARAM = "lang"
+# The command line's language: this variable, else the POSIX locale variables in their order.
+LANGUAGE_ENV = "CRM_LANGUAGE"
+LOCALE_ENV = ("LC_ALL", "LC_MESSAGES", "LANG")
 
 _ = gettext
 _l = lazy_gettext
@@ -51,7 +62,8 @@ def N_(message: str) -> str:  # noqa: N802  (gettext's name for it)
     with ``_(label)``."""
     return message
 __all__ = ["_", "_l", "N_", "ngettext", "init_app", "SUPPORTED_LANGUAGES", "select_locale",
-           "normalize_language", "language_of", "force_language", "language_for_contact"]
+           "normalize_language", "language_of", "force_language", "language_for_contact",
+           "operator_language", "speaking", "OperatorLanguageGroup", "TranslatedHelpOption", "cli_option"]
 
 babel = Babel()
 
@@ -138,8 +150,9 @@ def public_page_language(contact):
 
 
 def select_format_locale() -> str:
-    """The whole tag of the current request (for number and date conventions)."""
-    forced = g.get("crm_locale") if has_request_context() else None
+    """The whole tag of the current request (for number and date conventions); outside a
+    request, the language something runs in (``speaking``: a command line), else English."""
+    forced = g.get("crm_locale") if has_app_context() else None
     if forced:
         return forced
     if not has_request_context():
@@ -162,12 +175,21 @@ def force_language(tag: str | None):
     while their rep's request is the one running."""
     tag = normalize_language(tag) or DEFAULT_LANGUAGE
     if not has_request_context():
-        from flask import current_app
-
         with current_app.test_request_context():
-            with force_language(tag):
+            with speaking(tag):
                 yield
         return
+    with speaking(tag):
+        yield
+
+
+@contextmanager
+def speaking(tag: str | None):
+    """Everything translated or formatted inside reads in ``tag``'s language and conventions,
+    within the current app context (a request's, or a command line's, which has no request):
+    the catalogue through Flask-Babel's ``force_locale``, the formats through ``g.crm_locale``.
+    Both are put back afterwards, so nothing leaks into the rest of the context."""
+    tag = normalize_language(tag) or DEFAULT_LANGUAGE
     previous = g.get("crm_locale")
     g.crm_locale = tag
     try:
@@ -175,6 +197,76 @@ def force_language(tag: str | None):
             yield
     finally:
         g.crm_locale = previous
+
+
+def operator_language(environ: Mapping[str, str] | None = None) -> str:
+    """The language of whoever runs a command line: ``CRM_LANGUAGE`` when set (``es``,
+    ``es-MX``, ``en``; a language we do not have reads English), else the POSIX locale, as
+    every program reads it: the first of ``LC_ALL``, ``LC_MESSAGES``, ``LANG`` that is set and
+    not empty (``es_MX.UTF-8`` -> ``es-MX``; ``C``, ``POSIX`` or a language we do not have ->
+    English)."""
+    environ = os.environ if environ is None else environ
+    value = (environ.get(LANGUAGE_ENV) or "").strip()
+    if not value:
+        value = next((environ[name].strip() for name in LOCALE_ENV if (environ.get(name) or "").strip()), "")
+    # language[_territory][.codeset][@modifier]
+    return normalize_language(value.split(".")[0].split("@")[0]) or DEFAULT_LANGUAGE
+
+
+@contextmanager
+def _operator_speaking(ctx: click.Context | None):
+    """The operator's language for what runs inside, in the app's context (pushed for the
+    duration when a command runs without one, as Flask's ``with_appcontext`` would)."""
+    with ExitStack() as stack:
+        if not current_app:
+            if ctx is None:
+                yield
+                return
+            stack.enter_context(ctx.ensure_object(ScriptInfo).load_app().app_context())
+        stack.enter_context(speaking(operator_language()))
+        yield
+
+
+class OperatorLanguageGroup(AppGroup):
+    """A ``flask`` command group whose commands speak the operator's language
+    (``operator_language``): each command below it runs inside ``speaking(...)`` in the app's
+    context, so ``_()`` in the command and in the services it calls finds the right catalogue
+    although a command line has no request; its own ``--help``, its subcommands' and its line
+    in ``flask --help`` are written in that language too (help texts given as ``_l(...)``)."""
+
+    def invoke(self, ctx: click.Context):
+        with _operator_speaking(ctx):
+            return super().invoke(ctx)
+
+    def get_help(self, ctx: click.Context) -> str:
+        with _operator_speaking(ctx):
+            return super().get_help(ctx)
+
+    def get_short_help_str(self, limit: int = 45) -> str:
+        with _operator_speaking(click.get_current_context(silent=True)):
+            return super().get_short_help_str(limit)
+
+
+class TranslatedHelpOption(click.Option):
+    """An option whose ``help`` may be a lazy string (``_l``), translated each time ``--help``
+    is shown. Click tidies an option's help with ``inspect.cleandoc`` when the option is built,
+    at import, which would turn a lazy string into its English text for good; a command's own
+    help it keeps as given, so commands need nothing of the kind."""
+
+    def __init__(self, *args, **kwargs):
+        help_text = kwargs.get("help")
+        super().__init__(*args, **kwargs)
+        if help_text is not None and not isinstance(help_text, str):
+            self.help = help_text
+
+    def get_help_record(self, ctx: click.Context) -> tuple[str, str] | None:
+        record = super().get_help_record(ctx)
+        return None if record is None else (record[0], str(record[1]))  # the text, in today's language
+
+def cli_option(*param_decls: str, **attrs):
+    """``click.option`` with a help text that may be ``_l(...)`` (``TranslatedHelpOption``)."""
+    attrs.setdefault("cls", TranslatedHelpOption)
+    return click.option(*param_decls, **attrs)
 
 
 def language_for_contact(contact) -> str:
@@ -192,7 +284,6 @@ def compile_catalogues(directory: str) -> list[str]:
     run by ``flask`` or pytest alone still reads Spanish. Fuzzy entries are left out, as
     pybabel does. Written to a temporary file and renamed: two processes may start at once.
     Returns the catalogues compiled; a read-only install keeps what it has."""
-    import os
     import tempfile
     from pathlib import Path
 
@@ -227,8 +318,6 @@ def switch_language_url(tag: str) -> str:
 
 
 def init_app(app: Flask) -> None:
-    import os
-
     app.add_template_global(switch_language_url, "switch_language_url")
 
     app.config.setdefault("BABEL_DEFAULT_LOCALE", DEFAULT_LANGUAGE)

@@ -20,7 +20,9 @@ so the bridge reaches no CRM internals and the boundary test can say so in one l
 * periodic work: ``Job`` and the triggers ``CronTrigger``, ``IntervalTrigger``, listed in a
   feature's ``jobs.JOBS``; background work a request queues: ``JobKind`` (listed in the
   manifest's ``job_kinds``), the ``JobRun`` its code is given, ``enqueue`` and ``open_job``;
-* time: ``utcnow`` (the one clock tests freeze) and ``end_of_day`` ("as of a date" as a moment).
+* time: ``utcnow`` (the one clock tests freeze) and ``end_of_day`` ("as of a date" as a moment);
+* the command line: ``OperatorLanguageGroup`` (a top-level ``flask`` group whose commands speak
+  the operator's language) and ``cli_option`` (``click.option`` with an ``_l(...)`` help).
 
 Only re-exports (``Model`` is ``db.Model`` under a name type checkers understand).
 """
@@ -33,6 +35,7 @@ from crm.api.endpoint import endpoint
 from crm.api.routing import ApiRoutes
 from crm.errors import Conflict, NotFound, PermissionDenied, ServiceError, ValidationFailed
 from crm.extensions import Base, db
+from crm.i18n import OperatorLanguageGroup, cli_option
 from crm.jobs.runner import JobKind, JobRun, enqueue, open_job
 from crm.jsontype import JSONType
 from crm.public_history import end_of_day
@@ -50,6 +53,7 @@ else:
 __all__ = [
     "ApiRoutes", "Conflict", "CronTrigger", "EVERYONE", "IntervalTrigger", "JSONType", "Job",
     "JobKind", "JobRun", "Model",
-    "NotFound", "PermissionDenied", "ROLES", "SALES", "ServiceError", "UTCDateTime",
-    "ValidationFailed", "api_user", "db", "end_of_day", "endpoint", "enqueue", "open_job", "roles", "utcnow",
+    "NotFound", "OperatorLanguageGroup", "PermissionDenied", "ROLES", "SALES", "ServiceError", "UTCDateTime",
+    "ValidationFailed", "api_user", "cli_option", "db", "end_of_day", "endpoint", "enqueue", "open_job",
+    "roles", "utcnow",
 ]

@@ -1,7 +1,7 @@
 """The bridge's one door into ``crm``: the only bridge module importing it, and only from
 ``crm.public`` (what the bridge reads: records and read functions) and ``crm.kit`` (what it
 builds with, as every feature does: ``db`` and column types, errors, roles, ``ApiRoutes`` and
-``endpoint``, ``Job`` and triggers, the clock).
+``endpoint``, ``Job`` and triggers, the clock, the command line's ``OperatorLanguageGroup``).
 
 The names are listed once, in the imports below (hence the file-wide F401 exemption: every
 import here is a re-export); ``__all__`` is computed from them. The bridge's modules use
@@ -18,11 +18,13 @@ from crm.kit import (
     JSONType,
     Model,
     NotFound,
+    OperatorLanguageGroup,
     PermissionDenied,
     ServiceError,
     UTCDateTime,
     ValidationFailed,
     api_user,
+    cli_option,
     db,
     end_of_day,
     endpoint,

@@ -22,6 +22,9 @@ from crm.extensions import db, limiter
 from crm.timeutil import CLOCK
 
 NOW = datetime(2026, 3, 10, 14, 30, tzinfo=timezone.utc)
+# The command line speaks the operator's language (CRM_LANGUAGE, else LC_ALL/LC_MESSAGES/LANG):
+# tests read English whatever the machine's locale, and a test wanting Spanish says so.
+os.environ["CRM_LANGUAGE"] = "en"
 PASSWORD = "correct horse battery staple 42"
 
 

@@ -6,14 +6,15 @@ import click
 from flask.cli import AppGroup
 
 from crm.documents.worker import process_pending
+from crm.i18n import _, _l, cli_option
 from crm.timeutil import utcnow
 
-documents_group = AppGroup("documents", help="Tracked documents and videos: processing uploads.")
+documents_group = AppGroup("documents", help=_l("Tracked documents and videos: processing uploads."))
 
 
-@documents_group.command("process-pending")
-@click.option("--limit", type=click.IntRange(min=1), default=None, help="Process at most this many.")
+@documents_group.command("process-pending", help=_l(
+    "Render queued PDFs' pages and extract queued videos' posters, once."))
+@cli_option("--limit", type=click.IntRange(min=1), default=None, help=_l("Process at most this many."))
 def process_pending_command(limit: int | None) -> None:
-    """Render queued PDFs' pages and extract queued videos' posters, once."""
     counts = process_pending(utcnow(), limit=limit)
-    click.echo(f"{counts['ready']} processed, {counts['failed']} failed")
+    click.echo(_("%(ready)s processed, %(failed)s failed", ready=counts["ready"], failed=counts["failed"]))

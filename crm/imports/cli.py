@@ -15,12 +15,13 @@ from crm.auth.models import User
 from crm.auth.services import get_user_by_email
 from crm.errors import ServiceError
 from crm.extensions import db
+from crm.i18n import _, _l, cli_option
 from crm.imports.csvsafe import safe_cell
 from crm.imports.reader import ImportAborted
 from crm.imports.services import ImportOptions, import_file, list_presets
 from crm.timeutil import utcnow
 
-import_group = AppGroup("import", help="Import contacts or deals from CSV.")
+import_group = AppGroup("import", help=_l("Import contacts or deals from CSV."))
 
 
 class CliSink:
@@ -47,7 +48,7 @@ def _parse_maps(pairs: tuple[str, ...]) -> dict[str, str]:
     for pair in pairs:
         header, sep, target = pair.rpartition("=")
         if not sep or not header.strip():
-            raise click.BadParameter(f"{pair!r}: use \"CSV Header=field\"", param_hint="--map")
+            raise click.BadParameter(_('%(pair)s: use "CSV Header=field"', pair=repr(pair)), param_hint="--map")
         overrides[header.strip()] = target.strip()
     return overrides
 
@@ -56,7 +57,7 @@ def _user(email: str, option: str) -> User:
     try:
         return get_user_by_email(email)
     except (ServiceError, ValueError):
-        raise click.BadParameter(f"no user {email}", param_hint=option) from None
+        raise click.BadParameter(_("no user %(email)s", email=email), param_hint=option) from None
 
 
 def _actor(as_email: str | None, owner: User | None) -> User:
@@ -69,31 +70,31 @@ def _actor(as_email: str | None, owner: User | None) -> User:
         select(User).where(User.role == "admin", User.is_active.is_(True)).order_by(User.id)
     )
     if admin is None:
-        raise click.UsageError("no administrator exists yet: create one, or pass --as EMAIL")
+        raise click.UsageError(_("no administrator exists yet: create one, or pass --as EMAIL"))
     return admin
 
 
 def _import_options(func):
     options = [
         click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path)),
-        click.option("--on-duplicate", type=click.Choice(["update", "skip"]), default="skip",
-                     show_default=True, help="What to do with a row whose email / deal id exists."),
-        click.option("--map", "maps", multiple=True, metavar='"CSV Header=field"',
-                     help="Map a column to a field (repeatable); field 'ignore' drops the column."),
-        click.option("--encoding", default="auto", show_default=True,
-                     help="The file's encoding (detected by default), e.g. utf-8, cp1252, latin-1."),
-        click.option("--delimiter", type=click.Choice(["auto", "comma", "semicolon", "tab", "pipe"]),
-                     default="auto", show_default=True, help="The separator (detected by default)."),
-        click.option("--date-order", type=click.Choice(["auto", "dmy", "mdy"]), default="auto", show_default=True,
-                     help="How 05/03/2024 reads: day first, month first, or guessed from the file."),
-        click.option("--preset", "preset_name", help="Apply your saved mapping preset of this name (see --as)."),
-        click.option("--family", "default_family",
-                     help="Deals: product family of rows with an amount but no family column."),
-        click.option("--owner", "owner_email", help="Owner of rows that name none (a sales user's email)."),
-        click.option("--as", "as_email", help="The user the import acts as (default: --owner, else an admin)."),
-        click.option("--rejects", "rejects_path", type=click.Path(dir_okay=False, writable=True, path_type=Path),
-                     help="Write rejected rows (line, reason) to this CSV file instead of the terminal."),
-        click.option("--batch-size", type=click.IntRange(1, 100_000), help="Rows per transaction."),
+        cli_option("--on-duplicate", type=click.Choice(["update", "skip"]), default="skip",
+                   show_default=True, help=_l("What to do with a row whose email / deal id exists.")),
+        cli_option("--map", "maps", multiple=True, metavar='"CSV Header=field"',
+                   help=_l("Map a column to a field (repeatable); field 'ignore' drops the column.")),
+        cli_option("--encoding", default="auto", show_default=True,
+                   help=_l("The file's encoding (detected by default), e.g. utf-8, cp1252, latin-1.")),
+        cli_option("--delimiter", type=click.Choice(["auto", "comma", "semicolon", "tab", "pipe"]),
+                   default="auto", show_default=True, help=_l("The separator (detected by default).")),
+        cli_option("--date-order", type=click.Choice(["auto", "dmy", "mdy"]), default="auto", show_default=True,
+                   help=_l("How 05/03/2024 reads: day first, month first, or guessed from the file.")),
+        cli_option("--preset", "preset_name", help=_l("Apply your saved mapping preset of this name (see --as).")),
+        cli_option("--family", "default_family",
+                   help=_l("Deals: product family of rows with an amount but no family column.")),
+        cli_option("--owner", "owner_email", help=_l("Owner of rows that name none (a sales user's email).")),
+        cli_option("--as", "as_email", help=_l("The user the import acts as (default: --owner, else an admin).")),
+        cli_option("--rejects", "rejects_path", type=click.Path(dir_okay=False, writable=True, path_type=Path),
+                   help=_l("Write rejected rows (line, reason) to this CSV file instead of the terminal.")),
+        cli_option("--batch-size", type=click.IntRange(1, 100_000), help=_l("Rows per transaction.")),
     ]
     for option in reversed(options):
         func = option(func)
@@ -108,7 +109,10 @@ def _preset(actor: User, kind: str, name: str | None) -> dict | None:
         return None
     found = [p for p in list_presets(actor, kind) if p.name == name]
     if not found:
-        raise click.BadParameter(f"{actor.email} has no {kind} preset named {name!r}", param_hint="--preset")
+        message = (_("%(email)s has no contacts preset named %(name)s", email=actor.email, name=repr(name))
+                   if kind == "contacts" else
+                   _("%(email)s has no deals preset named %(name)s", email=actor.email, name=repr(name)))
+        raise click.BadParameter(message, param_hint="--preset")
     return found[0].mapping
 
 
@@ -124,8 +128,8 @@ def _run(kind, file, on_duplicate, maps, encoding, delimiter, date_order, preset
     )
     with (open(rejects_path, "w", newline="", encoding="utf-8") if rejects_path
           else tempfile.TemporaryFile("w+", newline="", encoding="utf-8")) as rejects:
-        with click.progressbar(length=max(file.stat().st_size, 1), label=f"Importing {kind}",
-                               file=sys.stderr) as bar:
+        label = _("Importing deals") if kind == "deals" else _("Importing contacts")
+        with click.progressbar(length=max(file.stat().st_size, 1), label=label, file=sys.stderr) as bar:
             try:
                 outcome = import_file(file, kind, actor=actor, now=utcnow(), options=options,
                                       sink=(sink := CliSink(bar, rejects)))
@@ -139,41 +143,49 @@ def _report(kind, file, outcome, rejects, rejects_path, sink_notes=()) -> None:
     tally, mapping = outcome.tally, outcome.mapping
     if outcome.detected is not None:
         detected = outcome.detected
-        click.echo(f"read as: encoding {detected.encoding}{' (detected)' if detected.encoding_guessed else ''}, "
-                   f"separator {detected.delimiter_name}{' (detected)' if detected.delimiter_guessed else ''}")
-    columns = ", ".join(f"{h} -> {t or 'ignored'}" for h, t in zip(mapping.headers, mapping.targets))
-    click.echo(f"columns: {columns}")
+        # The separator's name is the word --delimiter takes: kept as it is.
+        encoding = (_("encoding %(name)s (detected)", name=detected.encoding) if detected.encoding_guessed
+                    else _("encoding %(name)s", name=detected.encoding))
+        separator = (_("separator %(name)s (detected)", name=detected.delimiter_name)
+                     if detected.delimiter_guessed else _("separator %(name)s", name=detected.delimiter_name))
+        click.echo(_("read as: %(encoding)s, %(separator)s", encoding=encoding, separator=separator))
+    ignored = _("ignored")
+    columns = ", ".join(f"{h} -> {t or ignored}" for h, t in zip(mapping.headers, mapping.targets))
+    click.echo(_("columns: %(columns)s", columns=columns))
     if mapping.ignored:
-        click.echo(f"ignored columns (no matching field): {', '.join(mapping.ignored)}")
+        click.echo(_("ignored columns (no matching field): %(columns)s", columns=", ".join(mapping.ignored)))
     for line, note in sink_notes:
-        click.echo(f"line {line}: {note}")
-    unit = "deals" if kind == "deals" else "contacts"
-    click.echo(
-        f"{file.name}: {tally.rows_seen} rows; {unit} created {tally.created}, updated "
-        f"{tally.updated}, skipped {tally.skipped}; rows rejected {tally.rejected}"
-    )
+        click.echo(_("line %(line)s: %(message)s", line=line, message=note))
+    counts = {"file": file.name, "rows": tally.rows_seen, "created": tally.created, "updated": tally.updated,
+              "skipped": tally.skipped, "rejected": tally.rejected}
+    if kind == "deals":
+        click.echo(_("%(file)s: %(rows)s rows; deals created %(created)s, updated %(updated)s, skipped "
+                     "%(skipped)s; rows rejected %(rejected)s", **counts))
+    else:
+        click.echo(_("%(file)s: %(rows)s rows; contacts created %(created)s, updated %(updated)s, skipped "
+                     "%(skipped)s; rows rejected %(rejected)s", **counts))
     if not tally.rejected:
         return
     if rejects_path:
-        click.echo(f"rejected rows written to {rejects_path}")
+        click.echo(_("rejected rows written to %(path)s", path=rejects_path))
         return
     rejects.seek(0)
     reader = csv.reader(rejects)
     next(reader, None)
     for line, reason in reader:
-        click.echo(f"line {line}: {reason}", err=True)
+        click.echo(_("line %(line)s: %(message)s", line=line, message=reason), err=True)
 
 
-@import_group.command("contacts")
+@import_group.command("contacts", help=_l(
+    "Import contacts from a CSV FILE (one contact per row; needs an email column)."))
 @_import_options
 def import_contacts_command(**kwargs):
-    """Import contacts from a CSV FILE (one contact per row; needs an email column)."""
     _run("contacts", **kwargs)
 
 
-@import_group.command("deals")
+@import_group.command("deals", help=_l(
+    "Import deals from a CSV FILE: one row per deal line; rows with the same deal id (or, without "
+    "one, the same name) make one deal."))
 @_import_options
 def import_deals_command(**kwargs):
-    """Import deals from a CSV FILE: one row per deal line; rows with the same deal id
-    (or, without one, the same name) make one deal."""
     _run("deals", **kwargs)

@@ -6,45 +6,60 @@ import click
 from flask.cli import AppGroup
 
 from crm.extensions import db
+from crm.i18n import _, _l, cli_option
 from crm.mail.imap_accounts import rotate_credentials
 from crm.mail.inbound.imap import poll_all
 from crm.mail.outbound.sender import send_due
 from crm.timeutil import utcnow
 
-mail_group = AppGroup("mail", help="Outbox sending and inbound mail polling.")
+mail_group = AppGroup("mail", help=_l("Outbox sending and inbound mail polling."))
 
 
-@mail_group.command("send-due")
-@click.option("--until-empty", is_flag=True, help="Tick until nothing due is left.")
+@mail_group.command("send-due", help=_l("Claim and send the due outbox messages once (or until none is due)."))
+@cli_option("--until-empty", is_flag=True, help=_l("Tick until nothing due is left."))
 def send_due_command(until_empty):
-    """Claim and send the due outbox messages once (or until none is due)."""
     while True:
         result = send_due(utcnow())
-        click.echo(f"sent {result.sent}, failed {result.failed}, retried {result.retried}, "
-                   f"deferred {result.deferred}, reclaimed {result.reclaimed}")
+        click.echo(_("sent %(sent)s, failed %(failed)s, retried %(retried)s, deferred %(deferred)s, "
+                     "reclaimed %(reclaimed)s", sent=result.sent, failed=result.failed, retried=result.retried,
+                     deferred=result.deferred, reclaimed=result.reclaimed))
         if not until_empty or not (result.sent or result.reclaimed):
             break
 
 
-@mail_group.command("poll")
+@mail_group.command("poll", help=_l(
+    "Poll every connected mailbox once; exits 1 when any mailbox failed (each one says why)."))
 def poll_command():
-    """Poll every connected mailbox once; exits 1 when any mailbox failed (each one says why)."""
     result = poll_all(utcnow())
-    for poll in result.polls:
-        click.echo(poll.describe(), err=bool(poll.error))
-    for note in (error for error in result.errors if "FAILED" not in error):
-        click.echo(note, err=True)  # messages skipped inside mailboxes that otherwise polled
-    click.echo(f"{len(result.polls)} mailboxes, {result.fetched} messages read, {len(result.errors)} problems")
+    for poll in result.polls:  # one line each, as MailboxPoll.describe() writes it, translated
+        click.echo(_describe(poll), err=bool(poll.error))
+    for poll in result.polls:  # messages skipped inside mailboxes that otherwise polled
+        for note in poll.skipped:
+            click.echo(_("mailbox %(id)s (%(label)s): %(note)s", id=poll.mailbox_id, label=poll.label, note=note),
+                       err=True)
+    click.echo(_("%(mailboxes)s mailboxes, %(messages)s messages read, %(problems)s problems",
+                 mailboxes=len(result.polls), messages=result.fetched, problems=len(result.errors)))
     if result.errors:
         raise SystemExit(1)
 
 
-@mail_group.command("rotate-credentials")
+def _describe(poll) -> str:
+    label = {"id": poll.mailbox_id, "label": poll.label}
+    if poll.error:
+        return _("mailbox %(id)s (%(label)s): FAILED: %(error)s", error=poll.error, **label)
+    if poll.skipped:
+        return _("mailbox %(id)s (%(label)s): %(read)s read, %(seen)s already seen, %(skipped)s skipped",
+                 read=poll.fetched, seen=poll.duplicates, skipped=len(poll.skipped), **label)
+    return _("mailbox %(id)s (%(label)s): %(read)s read, %(seen)s already seen",
+             read=poll.fetched, seen=poll.duplicates, **label)
+
+
+@mail_group.command("rotate-credentials", help=_l(
+    "Encrypt every stored mailbox password again with the newest MAIL_CREDENTIALS_KEY."))
 def rotate_credentials_command():
-    """Encrypt every stored mailbox password again with the newest MAIL_CREDENTIALS_KEY."""
     report = rotate_credentials(utcnow())
     db.session.commit()
-    click.echo(f"{report.rotated} passwords re-encrypted, {report.unreadable} unreadable "
-               "(those accounts now ask their rep to enter the password again)")
+    click.echo(_("%(rotated)s passwords re-encrypted, %(unreadable)s unreadable (those accounts now ask their "
+                 "rep to enter the password again)", rotated=report.rotated, unreadable=report.unreadable))
     if report.unreadable:
         raise SystemExit(1)

@@ -14,9 +14,10 @@ from flask.cli import AppGroup
 
 from crm.errors import ServiceError
 from crm.extensions import db
+from crm.i18n import _, _l, cli_option
 from crm.money import services
 
-currency_group = AppGroup("currency", help="The base currency and exchange rates.")
+currency_group = AppGroup("currency", help=_l("The base currency and exchange rates."))
 
 
 def _fail(exc: ServiceError) -> None:
@@ -25,50 +26,49 @@ def _fail(exc: ServiceError) -> None:
     raise click.ClickException(f"{exc.message}{' (' + details + ')' if details else ''}")
 
 
-@currency_group.command("base")
+@currency_group.command("base", help=_l("Set the base currency every total is in (e.g. MXN)."))
 @click.argument("code")
 def base_command(code: str) -> None:
-    """Set the base currency every total is in (e.g. MXN)."""
     try:
         code = services.set_base_currency(None, code)
         db.session.commit()
     except ServiceError as exc:
         _fail(exc)
-    click.echo(f"Base currency: {code}")
+    click.echo(_("Base currency: %(code)s", code=code))
 
 
-@currency_group.command("rate")
+@currency_group.command("rate", help=_l(
+    "Record that 1 CODE = RATE base currency from --from on (replaces that day's rate)."))
 @click.argument("code")
 @click.argument("rate")
-@click.option("--from", "valid_from", required=True, help="first day the rate applies, YYYY-MM-DD")
+@cli_option("--from", "valid_from", required=True, help=_l("first day the rate applies, YYYY-MM-DD"))
 def rate_command(code: str, rate: str, valid_from: str) -> None:
-    """Record that 1 CODE = RATE base currency from --from on (replaces that day's rate)."""
     try:
         entry = services.add_rate(None, code, rate, valid_from)
         db.session.commit()
     except ServiceError as exc:
         _fail(exc)
-    click.echo(f"1 {entry.currency} = {entry.rate.normalize():f} {entry.base} from {entry.valid_from}")
+    click.echo(_("1 %(currency)s = %(rate)s %(base)s from %(day)s", currency=entry.currency,
+                 rate=format(entry.rate.normalize(), "f"), base=entry.base, day=entry.valid_from))
 
 
-@currency_group.command("import")
+@currency_group.command("import", help=_l(
+    "Import rates from a CSV with the columns currency,rate,valid_from (all or nothing)."))
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def import_command(path: Path) -> None:
-    """Import rates from a CSV with the columns currency,rate,valid_from (all or nothing)."""
     try:
         count = services.import_rates_csv(None, path.read_bytes())
         db.session.commit()
     except ServiceError as exc:
         _fail(exc)
-    click.echo(f"{count} rates imported")
+    click.echo(_("%(n)s rates imported", n=count))
 
 
-@currency_group.command("list")
+@currency_group.command("list", help=_l("The base currency and every rate into it."))
 def list_command() -> None:
-    """The base currency and every rate into it."""
-    click.echo(f"Base currency: {services.base_currency()}")
+    click.echo(_("Base currency: %(code)s", code=services.base_currency()))
     page = services.list_rates(page=1, per_page=200)
     for rate in page.items:
-        click.echo(f"{rate.currency}\t{rate.rate.normalize():f}\tfrom {rate.valid_from}")
+        click.echo(f"{rate.currency}\t{rate.rate.normalize():f}\t" + _("from %(day)s", day=rate.valid_from))
     if page.total > len(page.items):
-        click.echo(f"... and {page.total - len(page.items)} more")
+        click.echo(_("... and %(n)s more", n=page.total - len(page.items)))

@@ -5,15 +5,16 @@ from __future__ import annotations
 import click
 from flask.cli import AppGroup
 
+from crm.i18n import _, _l, cli_option
 from crm.recordings.worker import analyse_pending
 from crm.timeutil import utcnow
 
-recordings_group = AppGroup("recordings", help="Call recordings: analysis.")
+recordings_group = AppGroup("recordings", help=_l("Call recordings: analysis."))
 
 
-@recordings_group.command("analyse-pending")
-@click.option("--limit", type=click.IntRange(min=1), default=None, help="Analyse at most this many.")
+@recordings_group.command("analyse-pending", help=_l(
+    "Analyse the pending recordings (waveform, talk ratio, monologues...) once."))
+@cli_option("--limit", type=click.IntRange(min=1), default=None, help=_l("Analyse at most this many."))
 def analyse_pending_command(limit: int | None) -> None:
-    """Analyse the pending recordings (waveform, talk ratio, monologues...) once."""
     counts = analyse_pending(utcnow(), limit=limit)
-    click.echo(f"{counts['ready']} analysed, {counts['failed']} failed")
+    click.echo(_("%(ready)s analysed, %(failed)s failed", ready=counts["ready"], failed=counts["failed"]))

@@ -7,14 +7,14 @@ import click
 from flask.cli import AppGroup
 
 from crm.extensions import db
+from crm.i18n import _, _l
 from crm.reviews import services
 
-reviews_group = AppGroup("reviews", help="Conversation review: keyword trackers.")
+reviews_group = AppGroup("reviews", help=_l("Conversation review: keyword trackers."))
 
 
-@reviews_group.command("recount-trackers")
+@reviews_group.command("recount-trackers", help=_l("Rebuild every tracker's hits on every transcript."))
 def recount_trackers_command() -> None:
-    """Rebuild every tracker's hits on every transcript."""
     counts = services.recount_all()
     db.session.commit()
-    click.echo(f"{counts['trackers']} trackers, {counts['hits']} hits")
+    click.echo(_("%(trackers)s trackers, %(hits)s hits", trackers=counts["trackers"], hits=counts["hits"]))

@@ -6,35 +6,37 @@ import click
 from crm.auth.services import list_users
 from crm.errors import ServiceError
 from crm.extensions import db
+from crm.i18n import _, _l
 from crm.timeutil import utcnow
 from crm.tracking import ipranges
 from crm.tracking.recompute import recompute_verdicts
 
 
-@click.group("tracking")
+@click.group("tracking", help=_l("Email and website tracking."))
 def tracking_cli():
-    """Email and website tracking."""
+    pass
 
 
-@tracking_cli.command("recompute-verdicts")
+@tracking_cli.command("recompute-verdicts", help=_l(
+    "Re-judge every stored event with the current rules (crm/tracking/verdicts.py)."))
 def recompute_command():
-    """Re-judge every stored event with the current rules (crm/tracking/verdicts.py)."""
     result = recompute_verdicts()
     db.session.commit()
-    click.echo(f"{result.changed} of {result.examined} events changed verdict")
+    click.echo(_("%(changed)s of %(examined)s events changed verdict", changed=result.changed,
+                 examined=result.examined))
 
 
-@tracking_cli.command("import-ip-ranges")
+@tracking_cli.command("import-ip-ranges", help=_l("Replace the IP ranges with a CSV file (cidr,company,domain)."))
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
 def import_ranges_command(path):
-    """Replace the IP ranges with a CSV file (cidr,company,domain)."""
     admin = next((u for u in list_users() if u.role == "admin" and u.is_active), None)
     if admin is None:
-        raise click.ClickException("create an admin user first")
+        raise click.ClickException(_("create an admin user first"))
     try:
         result = ipranges.import_ranges(admin, open(path, encoding="utf-8-sig").read(), utcnow())
     except ServiceError as exc:
         db.session.rollback()
         raise click.ClickException(f"{exc.message}: {exc.fields}") from None
     db.session.commit()
-    click.echo(f"imported {result.imported} ranges ({result.ipv4} IPv4, {result.ipv6} IPv6)")
+    click.echo(_("imported %(n)s ranges (%(ipv4)s IPv4, %(ipv6)s IPv6)", n=result.imported, ipv4=result.ipv4,
+                 ipv6=result.ipv6))

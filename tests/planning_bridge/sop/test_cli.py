@@ -8,6 +8,8 @@ from crm.extensions import db
 from planning_bridge.sop.models import BusinessPlanCell, Cycle, PlanVersion
 from tests.planning_bridge.sop.conftest import CYCLE_MONTH, FIRST
 
+CLEAR = {"CRM_LANGUAGE": None, "LC_ALL": None, "LC_MESSAGES": None}  # the locale variables LANG yields to
+
 
 @pytest.fixture
 def run(app):
@@ -48,3 +50,14 @@ def test_import_business_plan(run, families, tmp_path):
     result = run("import-business-plan", str(plan))
     assert result.exit_code == 0 and db.session.query(BusinessPlanCell).count() == 1
     assert db.session.query(Cycle).count() == 0
+
+
+def test_status_names_the_steps_in_the_operators_language(app, run, families, stages):
+    assert run("cycle", "open").exit_code == 0
+    runner = app.test_cli_runner()
+    spanish = runner.invoke(args=["planning", "cycle", "status"], env={**CLEAR, "LANG": "es_MX.UTF-8"})
+    assert spanish.exit_code == 0, spanish.output
+    assert "Recopilación de datos" in spanish.output and "Revisión de la demanda" in spanish.output
+    assert "Data gathering" not in spanish.output
+    english = runner.invoke(args=["planning", "cycle", "status"], env={**CLEAR, "LANG": "C"})
+    assert "Data gathering" in english.output and "Recopilación" not in english.output
