@@ -105,7 +105,9 @@ def test_the_demand_input_uses_the_stored_choice_per_family(deal_at, families, s
     from planning_bridge.models import Snapshot
     parameters = db.session.get(Snapshot, snapshot).parameters
     assert parameters["source_choice"]["VALVE"]["source"] == "calibrated"
-    assert "lowest WMAPE" in parameters["source_choice"]["VALVE"]["reason"]
+    # Stored above in the shape figures had before the reason was data: kept as its text.
+    assert parameters["source_choice"]["VALVE"]["why"]["kind"] == "text"
+    assert "lowest WMAPE" in parameters["source_choice"]["VALVE"]["why"]["text"]
 
 
 # --- monotone in stage -------------------------------------------------------------------------
