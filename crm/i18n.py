@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 
-from flask import Flask, g, has_request_context, request
+from flask import Flask, current_app, g, has_app_context, has_request_context, request
 from flask_babel import Babel, force_locale, gettext, lazy_gettext, ngettext
 
 SUPPORTED_LANGUAGES = ("en", "es")
@@ -51,7 +51,7 @@ def N_(message: str) -> str:  # noqa: N802  (gettext's name for it)
     with ``_(label)``."""
     return message
 __all__ = ["_", "_l", "N_", "ngettext", "init_app", "SUPPORTED_LANGUAGES", "select_locale",
-           "normalize_language", "language_of", "force_language", "language_for_contact"]
+           "normalize_language", "language_of", "force_language", "language_for_contact", "code_label"]
 
 babel = Babel()
 
@@ -218,6 +218,19 @@ def compile_catalogues(directory: str) -> list[str]:
     return compiled
 
 
+def code_label(code, vocabulary: str) -> str:
+    """A code word as people read it, in their language: a deal's status ``won`` reads "Won" /
+    "Ganado". Data and the API keep the code; pages and sentences show this. Each feature
+    declares its vocabularies in the manifest (``Feature.code_labels``: ``{vocabulary: {code:
+    _l(label)}}``); a code a vocabulary does not list reads as itself, underscores as spaces.
+    In templates: ``{{ deal.status|label('deal_status') }}``."""
+    if code is None:
+        return ""
+    labels = current_app.extensions.get("crm_code_labels", {}).get(vocabulary, {}) if has_app_context() else {}
+    label = labels.get(code)
+    return str(label) if label is not None else str(code).replace("_", " ")
+
+
 def switch_language_url(tag: str) -> str:
     """The current page in another language: the switcher on public pages."""
     from flask import url_for
@@ -230,6 +243,8 @@ def init_app(app: Flask) -> None:
     import os
 
     app.add_template_global(switch_language_url, "switch_language_url")
+    app.add_template_filter(code_label, "label")
+    app.add_template_global(code_label, "code_label")
 
     app.config.setdefault("BABEL_DEFAULT_LOCALE", DEFAULT_LANGUAGE)
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", "translations")  # relative to app.root_path (crm/)
