@@ -212,6 +212,7 @@ FEATURES: tuple[Feature, ...] = (
     Feature(
         "calls", "The call queue, time blocks, logging calls, scripts, plan versus actual.",
         models=("crm.calls.models",),
+        code_labels=("crm.calls.models:CODE_LABELS",),
         blueprints=("crm.calls.views:bp",),
         api="crm.calls.api:routes",
         jobs="crm.calls.jobs:JOBS",
@@ -294,6 +295,7 @@ FEATURES: tuple[Feature, ...] = (
     Feature(
         "alerts", "Alerts for reps (a hot lead, a reply, a booking), in the page and the API.",
         models=("crm.alerts.models",),
+        code_labels=("crm.alerts.models:CODE_LABELS",),
         blueprints=("crm.alerts.views:bp",),
         api="crm.alerts.api:routes",
         jobs="crm.alerts.jobs:JOBS",

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+from crm.alerts.models import ALERT_KINDS
+from crm.calls.models import ENTRY_STATUSES
 from crm.deals.models import DEAL_STATUSES
 from crm.deals.services import close_deal
 from crm.extensions import db
@@ -34,7 +36,8 @@ VOCABULARIES = {
     "sop_step_status": STEP_STATUSES, "sop_review_status": REVIEW_STATUSES,
     "production_strategy": PRODUCTION_STRATEGIES, "plan_version_source": VERSION_SOURCES,
     "price_source": PRICE_SOURCES, "supply_strategy": SUPPLY_STRATEGIES, "supply_plan": SUPPLY_STRATEGIES,
-    "supply_cost_part": COST_PARTS, "tracking_verdict": VERDICTS,
+    "supply_cost_part": COST_PARTS, "tracking_verdict": VERDICTS, "alert_kind": ALERT_KINDS,
+    "call_entry_status": ENTRY_STATUSES,
 }
 
 
