@@ -18,7 +18,7 @@ from pydantic_core.core_schema import ErrorType
 
 from crm.errors import ValidationFailed
 from crm.extensions import db
-from crm.i18n import _, ngettext
+from crm.i18n import _, _l, ngettext
 
 MAX_ID = 2**31 - 1  # INTEGER columns; past 2**63 SQLite cannot even bind the value
 MAX_INT = 2**31 - 1
@@ -334,7 +334,7 @@ class InputModel(BaseModel):
 
     model_config = ConfigDict(extra="ignore", arbitrary_types_allowed=True)
     #: What ``ValidationFailed`` says above the per-field messages.
-    INVALID: ClassVar[str] = "invalid input"
+    INVALID: ClassVar[Any] = _l("invalid input")
 
     @classmethod
     def parse(cls, data: dict[str, Any], **context: Any) -> Self:

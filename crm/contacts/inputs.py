@@ -17,7 +17,7 @@ from crm.auth.services import sales_user_id
 from crm.contacts.custom_fields import clean_custom_values
 from crm.contacts.models import LIFECYCLE_STAGES, Company
 from crm.errors import ValidationFailed
-from crm.i18n import LANGUAGE_TAGS, _, normalize_language
+from crm.i18n import LANGUAGE_TAGS, _, _l, normalize_language
 from crm.timeutil import is_valid_timezone
 from crm.validation import InputModel, check_web_url, get_by_id, has_control_chars, normalize_email
 
@@ -92,7 +92,7 @@ def normalize_domain(raw: str | None) -> str | None:
 class ContactUpdate(InputModel):
     """A change to a contact: only the fields sent are checked and changed."""
 
-    INVALID: ClassVar[str] = "invalid contact"
+    INVALID: ClassVar[Any] = _l("invalid contact")
 
     email: Any = None
     first_name: Any = None
@@ -187,7 +187,7 @@ class ContactCreate(ContactUpdate):
 class CompanyUpdate(InputModel):
     """A change to a company: only the fields sent are checked and changed."""
 
-    INVALID: ClassVar[str] = "invalid company"
+    INVALID: ClassVar[Any] = _l("invalid company")
 
     name: Any = None
     industry: Any = None

@@ -128,8 +128,10 @@ def test_the_api_answers_field_errors_in_the_users_language(api, alice):
     assert english == {"status": "one of open, won, lost", "page": "a whole number",
                        "owner_id": "a number of 1 or more", "colour": "not a known field",
                        "q": "at most 200 characters"}
-    body = error_of(api(alice).post("/contacts", json={"email": "not-an-email",
-                                                       "linkedin_url": "javascript:alert(1)"}))["fields"]
+    error = error_of(api(alice).post("/contacts", json={"email": "not-an-email",
+                                                        "linkedin_url": "javascript:alert(1)"}))
+    assert error["message"] == "invalid contact"
+    body = error["fields"]
     assert body["email"] == "an email address needs an @ (name@example.com)"
     assert body["linkedin_url"] == "must be an http(s) URL: only http:// and https:// addresses"
     alice.language = "es"
@@ -138,8 +140,10 @@ def test_the_api_answers_field_errors_in_the_users_language(api, alice):
     assert spanish == {"status": "uno de open, won, lost", "page": "un número entero",
                        "owner_id": "un número de 1 o más", "colour": "no es un campo conocido",
                        "q": "como máximo 200 caracteres"}
-    body = error_of(api(alice).post("/contacts", json={"email": "not-an-email",
-                                                       "linkedin_url": "javascript:alert(1)"}))["fields"]
+    error = error_of(api(alice).post("/contacts", json={"email": "not-an-email",
+                                                        "linkedin_url": "javascript:alert(1)"}))
+    assert error["message"] == "contacto no válido"  # the input model's summary, translated too
+    body = error["fields"]
     assert body["email"] == "un correo electrónico necesita una @ (nombre@example.com)"
     assert body["linkedin_url"] == "debe ser una URL http(s): solo direcciones http:// y https://"
     assert error_of(api(alice).post("/contacts", data="[]", content_type="application/json"))["fields"] == {
