@@ -20,7 +20,7 @@ from crm.auth.services import user_for_session
 from crm.cli import build_cli
 from crm.contacts.panels import panels_in_order
 from crm.extensions import csrf, db, limiter, login_manager, migrate
-from crm.features import load_all, timeline_labels, timeline_sentences
+from crm.features import code_labels, load_all, timeline_labels, timeline_sentences
 from crm.jobs.runner import register_kind
 from crm.timeutil import utcnow
 from crm.web import access, budget, readonly
@@ -173,6 +173,7 @@ def _register_blueprints(app: Flask) -> None:
     app.extensions["crm_contact_panels"] = panels_in_order(load_all("contact_panels"))
     app.extensions["crm_timeline_labels"] = timeline_labels()
     app.extensions["crm_timeline_sentences"] = timeline_sentences()
+    app.extensions["crm_code_labels"] = code_labels()
     app.extensions["crm_demo_seeders"] = load_all("demo")
     for init in load_all("setup"):  # per-app wiring the fields above do not cover
         init(app)

@@ -20,6 +20,9 @@ entry below names, as ``"module:attribute"`` strings, the objects the app is bui
   template marked with ``_l``, or a tuple of them tried in order (the first whose placeholders
   the row can fill wins); placeholders are listed in ``crm/contacts/sentences.py``. A kind
   without one reads as its label, with its details in the entry's toggle;
+- ``code_labels``: ``{vocabulary: {code: _l(label)}}`` dicts, how the code words the feature
+  stores (a deal's status, a strategy) read on pages and inside sentences, through the one
+  lookup ``crm.i18n.code_label`` (the template filter ``label``); a vocabulary's name is unique;
 - ``signals``: functions ``connect()`` that subscribe the feature to other features' signals
   (``crm/signals.py``), called for every app built, so they must be idempotent;
 - ``demo``: ``seed(actors, today, now) -> dict[str, int]`` for ``crm seed-demo``;
@@ -52,6 +55,7 @@ class Feature:
     contact_panels: tuple[str, ...] = ()
     timeline_labels: dict[str, str] = field(default_factory=dict)
     timeline_sentences: dict[str, Any] = field(default_factory=dict)
+    code_labels: tuple[str, ...] = ()
     signals: tuple[str, ...] = ()
     demo: str | None = None
     setup: str | None = None
@@ -90,6 +94,7 @@ FEATURES: tuple[Feature, ...] = (
     Feature(
         "deals", "Deals, stages, product families and deal lines.",
         models=("crm.deals.models",),
+        code_labels=("crm.deals.models:CODE_LABELS",),
         blueprints=("crm.deals.views:bp",),
         api="crm.deals.api:routes",
         contact_panels=("crm.deals.views:CONTACT_PANEL", "crm.deals.views:COMPANY_PANEL"),
@@ -121,6 +126,7 @@ FEATURES: tuple[Feature, ...] = (
     Feature(
         "imports", "CSV imports of contacts, companies and deals, queued and resumable.",
         models=("crm.imports.models",),
+        code_labels=("crm.imports.models:CODE_LABELS",),
         blueprints=("crm.imports.views:bp",),
         api="crm.imports.api:routes",
         cli="crm.imports.cli:import_group",
@@ -133,6 +139,7 @@ FEATURES: tuple[Feature, ...] = (
     Feature(
         "jobs", "Background work a request queues and the worker runs, with progress pages.",
         models=("crm.jobs.models",),
+        code_labels=("crm.jobs.models:CODE_LABELS",),
         blueprints=("crm.jobs.views:bp",),
         jobs="crm.jobs.runner:JOBS",
     ),
@@ -143,6 +150,7 @@ FEATURES: tuple[Feature, ...] = (
     Feature(
         "sequences", "Email sequences: templates, steps, enrollments, call tasks.",
         models=("crm.sequences.models",),
+        code_labels=("crm.sequences.models:CODE_LABELS",),
         blueprints=("crm.sequences.views:bp",),
         api="crm.sequences.api:routes",
         jobs="crm.sequences.jobs:JOBS",
@@ -164,6 +172,7 @@ FEATURES: tuple[Feature, ...] = (
     Feature(
         "mail", "Outgoing mail (outbox, SMTP), incoming mail (IMAP, webhook), unsubscribes.",
         models=("crm.mail.models",),
+        code_labels=("crm.mail.models:CODE_LABELS",),
         blueprints=("crm.mail.views:bp",),
         api="crm.mail.api:routes",
         cli="crm.mail.cli:mail_group",
@@ -203,6 +212,7 @@ FEATURES: tuple[Feature, ...] = (
     Feature(
         "calls", "The call queue, time blocks, logging calls, scripts, plan versus actual.",
         models=("crm.calls.models",),
+        code_labels=("crm.calls.models:CODE_LABELS",),
         blueprints=("crm.calls.views:bp",),
         api="crm.calls.api:routes",
         jobs="crm.calls.jobs:JOBS",
@@ -237,6 +247,7 @@ FEATURES: tuple[Feature, ...] = (
     Feature(
         "tracking", "Email opens and clicks, website visits, and the verdicts on them.",
         models=("crm.tracking.models",),
+        code_labels=("crm.tracking.models:CODE_LABELS",),
         blueprints=("crm.tracking.views:bp", "crm.tracking.public_views:bp"),
         api="crm.tracking.api:routes",
         cli="crm.tracking.cli:tracking_cli",
@@ -284,6 +295,7 @@ FEATURES: tuple[Feature, ...] = (
     Feature(
         "alerts", "Alerts for reps (a hot lead, a reply, a booking), in the page and the API.",
         models=("crm.alerts.models",),
+        code_labels=("crm.alerts.models:CODE_LABELS",),
         blueprints=("crm.alerts.views:bp",),
         api="crm.alerts.api:routes",
         jobs="crm.alerts.jobs:JOBS",
@@ -315,11 +327,13 @@ FEATURES: tuple[Feature, ...] = (
         root_cli="planning_bridge.cli:planning_cli",
         jobs="planning_bridge.jobs:JOBS",
         job_kinds=("planning_bridge.figures:FIGURES_KIND",),
+        code_labels=("planning_bridge.contracts:CODE_LABELS", "planning_bridge.pages.imports:CODE_LABELS"),
     ),
     Feature(
         "sop", "The S&OP cycle (in the planning bridge): the monthly cycle's five steps, demand overrides, "
                "capacity, the business plan, the published consensus plan, and the plan feedback sales reads.",
         models=("planning_bridge.sop.models",),
+        code_labels=("planning_bridge.sop.models:CODE_LABELS", "planning_bridge.sop.review:CODE_LABELS"),
         blueprints=("planning_bridge.sop.views:bp",),
         api="planning_bridge.sop.api:routes",
         jobs="planning_bridge.sop.jobs:JOBS",
@@ -331,6 +345,7 @@ FEATURES: tuple[Feature, ...] = (
                   "per family as a linear program (SciPy HiGHS), promotion what-ifs, family cost settings and "
                   "the plan chosen in a cycle's supply review.",
         models=("planning_bridge.supply.models",),
+        code_labels=("planning_bridge.supply.strategies:CODE_LABELS",),
         blueprints=("planning_bridge.supply.views:bp",),
         api="planning_bridge.supply.api:routes",
         demo="planning_bridge.supply.demo:seed",
@@ -362,6 +377,17 @@ def load_all(kind: str) -> list[Any]:
 
 def timeline_labels() -> dict[str, str]:
     return {kind: label for entry in FEATURES for kind, label in entry.timeline_labels.items()}
+
+
+def code_labels() -> dict[str, dict[str, Any]]:
+    """Every feature's vocabularies of code words and their labels (see ``Feature``), by name."""
+    found: dict[str, dict[str, Any]] = {}
+    for vocabularies in load_all("code_labels"):
+        for name, labels in vocabularies.items():
+            if name in found:
+                raise ValueError(f"two features declare the code labels {name!r}")
+            found[name] = labels
+    return found
 
 
 def timeline_sentences() -> dict[str, tuple]:

@@ -63,7 +63,8 @@ def N_(message: str) -> str:  # noqa: N802  (gettext's name for it)
     return message
 __all__ = ["_", "_l", "N_", "ngettext", "init_app", "SUPPORTED_LANGUAGES", "select_locale",
            "normalize_language", "language_of", "force_language", "language_for_contact",
-           "operator_language", "speaking", "OperatorLanguageGroup", "TranslatedHelpOption", "cli_option"]
+           "operator_language", "speaking", "OperatorLanguageGroup", "TranslatedHelpOption", "cli_option",
+           "code_label"]
 
 babel = Babel()
 
@@ -309,6 +310,19 @@ def compile_catalogues(directory: str) -> list[str]:
     return compiled
 
 
+def code_label(code, vocabulary: str) -> str:
+    """A code word as people read it, in their language: a deal's status ``won`` reads "Won" /
+    "Ganado". Data and the API keep the code; pages and sentences show this. Each feature
+    declares its vocabularies in the manifest (``Feature.code_labels``: ``{vocabulary: {code:
+    _l(label)}}``); a code a vocabulary does not list reads as itself, underscores as spaces.
+    In templates: ``{{ deal.status|label('deal_status') }}``."""
+    if code is None:
+        return ""
+    labels = current_app.extensions.get("crm_code_labels", {}).get(vocabulary, {}) if has_app_context() else {}
+    label = labels.get(code)
+    return str(label) if label is not None else str(code).replace("_", " ")
+
+
 def switch_language_url(tag: str) -> str:
     """The current page in another language: the switcher on public pages."""
     from flask import url_for
@@ -319,6 +333,8 @@ def switch_language_url(tag: str) -> str:
 
 def init_app(app: Flask) -> None:
     app.add_template_global(switch_language_url, "switch_language_url")
+    app.add_template_filter(code_label, "label")
+    app.add_template_global(code_label, "code_label")
 
     app.config.setdefault("BABEL_DEFAULT_LOCALE", DEFAULT_LANGUAGE)
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", "translations")  # relative to app.root_path (crm/)

@@ -12,7 +12,10 @@ so the bridge reaches no CRM internals and the boundary test can say so in one l
   metadata) and the column types ``UTCDateTime`` (aware UTC datetimes on every database)
   and ``JSONType`` (JSONB on PostgreSQL);
 * service errors, which the CRM's handlers turn into pages and JSON answers: ``ServiceError``
-  and its ``ValidationFailed``, ``NotFound``, ``Conflict``, ``PermissionDenied``;
+  and its ``ValidationFailed``, ``NotFound``, ``Conflict``, ``PermissionDenied``; and
+  ``field_errors``, pydantic's errors as field reasons in the reader's language;
+* words: ``code_label``, a code word (a status, a strategy) as people read it, from the
+  vocabularies features declare in the manifest (``Feature.code_labels``);
 * access: ``roles`` on every page and route, the role groups ``ROLES``, ``EVERYONE``, ``SALES``;
 * the JSON API: ``ApiRoutes`` (a feature's routes, mounted under ``/api/v1`` by the app
   factory), ``endpoint`` (parses the request and describes the route in OpenAPI) and
@@ -35,12 +38,13 @@ from crm.api.endpoint import endpoint
 from crm.api.routing import ApiRoutes
 from crm.errors import Conflict, NotFound, PermissionDenied, ServiceError, ValidationFailed
 from crm.extensions import Base, db
-from crm.i18n import OperatorLanguageGroup, cli_option
+from crm.i18n import OperatorLanguageGroup, cli_option, code_label
 from crm.jobs.runner import JobKind, JobRun, enqueue, open_job
 from crm.jsontype import JSONType
 from crm.public_history import end_of_day
 from crm.scheduler import CronTrigger, IntervalTrigger, Job
 from crm.timeutil import UTCDateTime, utcnow
+from crm.validation import field_errors
 from crm.web.access import EVERYONE, ROLES, SALES, roles
 
 if TYPE_CHECKING:
@@ -54,6 +58,6 @@ __all__ = [
     "ApiRoutes", "Conflict", "CronTrigger", "EVERYONE", "IntervalTrigger", "JSONType", "Job",
     "JobKind", "JobRun", "Model",
     "NotFound", "OperatorLanguageGroup", "PermissionDenied", "ROLES", "SALES", "ServiceError", "UTCDateTime",
-    "ValidationFailed", "api_user", "cli_option", "db", "end_of_day", "endpoint", "enqueue", "open_job",
-    "roles", "utcnow",
+    "ValidationFailed", "api_user", "cli_option", "code_label", "db", "end_of_day", "endpoint", "enqueue",
+    "field_errors", "open_job", "roles", "utcnow",
 ]

@@ -209,7 +209,9 @@ def get_snapshot(snapshot_id: int, query: SnapshotQuery):
     if query.format == "csv":
         return csv_response(rows, f"snapshot-{snapshot_id}.csv", info.probabilities_used)
     return PlanningSnapshotRowsOut(snapshot=PlanningSnapshotOut(**asdict(info)), columns=list(DEMAND_COLUMNS),
-                                   rows=[row_out(r) for r in rows])
+                                   rows=[row_out(r) for r in rows],
+                                   source_choice=[PlanningSourceChoiceOut.of(c) for c in
+                                                  services.snapshot_source_choice(snapshot_id).values()])
 
 
 # --- quality ------------------------------------------------------------------------------
@@ -243,7 +245,7 @@ def accuracy(query: AccuracyQuery):
                                    snapshot_count=0, notes=[NOT_COMPUTED])
     return PlanningAccuracyOut(
         **asdict(stored.accuracy), as_of=stored.as_of, computed_at=stored.computed_at, seconds=stored.seconds,
-        choice=[PlanningSourceChoiceOut(**asdict(c)) for c in (stored.choice or {}).values()])
+        choice=[PlanningSourceChoiceOut.of(c) for c in (stored.choice or {}).values()])
 
 
 @routes.post("/planning/figures")

@@ -317,6 +317,49 @@ class PlanningImportOut(BaseModel):
     replaced: int
 
 
+class PlanningSourceRankOut(BaseModel):
+    source: str
+    wmape: float = Field(description="mean WMAPE of the demand input at the choice's lags (0.12 = 12 %)")
+
+
+class PlanningSourceRefusedOut(BaseModel):
+    source: str
+    ece: float = Field(description="its expected calibration error on the holdout")
+    stage_ece: float = Field(description="the stage defaults' error, which it may not exceed")
+
+
+class PlanningChoiceWhyOut(BaseModel):
+    """Why a family's source was chosen, as data (the ``reason`` text says the same in words)."""
+
+    kind: Literal["lowest_wmape", "too_little_history", "not_computed", "family_not_computed", "text"] = Field(
+        description="lowest_wmape: the lowest demand-input WMAPE among the sources honest enough; "
+                    "too_little_history: fewer scored months than needed, so the stage defaults; "
+                    "not_computed / family_not_computed: no backtest yet (for this family); "
+                    "text: a reason stored as an English sentence by an older version, in `text`")
+    lags: list[int] | None = Field(default=None, description="lowest_wmape: the lags scored")
+    months: int | None = Field(default=None, description="lowest_wmape, too_little_history: months scored")
+    needed: int | None = Field(default=None, description="too_little_history: months needed")
+    ranking: list[PlanningSourceRankOut] | None = Field(default=None,
+                                                        description="lowest_wmape: every source, best first")
+    refused: list[PlanningSourceRefusedOut] | None = Field(
+        default=None, description="lowest_wmape: sources that may not win, less honest than the stage defaults")
+    text: str | None = Field(default=None, description="text: the stored sentence")
+
+
+class PlanningSourceChoiceOut(BaseModel):
+    family: str
+    source: str
+    reason: str = Field(description="why, in words, in the caller's language (Accept-Language or their own)")
+    why: PlanningChoiceWhyOut
+    wmape: dict[str, float]
+
+    @classmethod
+    def of(cls, choice) -> PlanningSourceChoiceOut:
+        """From a ``source_choice.SourceChoice``: the data and its sentence in the caller's language."""
+        return cls(family=choice.family, source=choice.source, reason=choice.reason,
+                   why=PlanningChoiceWhyOut.model_validate(choice.why), wmape=choice.wmape)
+
+
 class PlanningSnapshotOut(BaseModel):
     id: int
     taken_at: UtcDateTime
@@ -339,6 +382,9 @@ class PlanningSnapshotRowsOut(BaseModel):
     snapshot: PlanningSnapshotOut
     columns: list[str]
     rows: list[PlanningDemandRowOut]
+    source_choice: list[PlanningSourceChoiceOut] = Field(
+        default=[], description="probabilities=chosen: each family's source when the snapshot was taken, and why "
+                                "(`wmape` empty: the evidence stays with the accuracy figures)")
 
 
 class PlanningReliabilityOut(BaseModel):
@@ -391,13 +437,6 @@ class PlanningValueAddedOut(BaseModel):
     candidate: str
     reference: str
     fva: float | None
-
-
-class PlanningSourceChoiceOut(BaseModel):
-    family: str
-    source: str
-    reason: str
-    wmape: dict[str, float]
 
 
 class PlanningAccuracyOut(BaseModel):

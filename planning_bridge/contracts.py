@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
+from flask_babel import lazy_gettext as _l  # the bridge reaches crm only by its port
+
 DEMAND_COLUMNS = (
     "family", "period", "baseline_units", "weighted_units", "weighted_revenue", "best_case_units",
     "commit_units", "low_units", "high_units", "deal_count", "demand_input_units", "snapshot_id",
@@ -16,6 +18,10 @@ PROBABILITY_SOURCES = ("chosen", "stage", "calibrated")
 #: stage defaults, the calibrated probabilities, or their average.
 CANDIDATE_SOURCES = ("stage", "calibrated", "blend")
 COMBINE_RULES = ("pipeline", "baseline", "baseline_plus_pipeline")
+#: How the codes read on pages (the manifest's ``code_labels``; ``crm_port.code_label``).
+CODE_LABELS = {"probability_source": {
+    "stage": _l("Stage defaults"), "calibrated": _l("Calibrated"),
+    "blend": _l("Blend (average of stage and calibrated)"), "chosen": _l("Chosen per family")}}
 
 
 @dataclass(frozen=True)

@@ -74,7 +74,7 @@ def compute_accuracy(*, now: datetime, lags=DEFAULT_LAGS, months: int = DEFAULT_
         found = stored_calibration()
         calibration = found.calibration if found else None
     choice = choose_sources(report, calibration, families)
-    payload = {"report": _plain(asdict(report)), "choice": {f: asdict(c) for f, c in choice.items()}}
+    payload = {"report": _plain(asdict(report)), "choice": {f: c.stored() for f, c in choice.items()}}
     return _store(ACCURACY, accuracy_key(report.lags, months, slip_adjusted), now.date(), payload, now,
                   time.perf_counter() - started)
 
@@ -146,7 +146,9 @@ def stored_calibration(as_of: date | None = None) -> Stored | None:
 
 
 def _choice(raw: dict) -> dict[str, SourceChoice]:
-    return {family: SourceChoice(**value) for family, value in raw.items()}
+    """Each family's stored choice; figures stored before the reason was kept as data carry an
+    English sentence instead (``SourceChoice.from_stored`` reads both)."""
+    return {family: SourceChoice.from_stored(value) for family, value in raw.items()}
 
 
 def _accuracy_report(raw: dict) -> AccuracyReport:

@@ -58,6 +58,7 @@ from planning_bridge.snapshots import (
     get_snapshot,
     list_snapshots,
     snapshot_rows,
+    snapshot_source_choice,
     take_month_end_snapshots,
     take_snapshot,
 )
@@ -100,6 +101,7 @@ __all__ = [
     "clear_outlier_override", "default_commit_stage", "default_range", "demand_contributions",
     "demand_input", "family_settings", "get_snapshot", "import_actuals_csv", "import_deals_csv",
     "last_probability_source", "list_outliers", "list_snapshots", "save_family_setting",
-    "set_outlier_override", "slip_distribution", "snapshot_rows", "stage_figures", "take_month_end_snapshots",
+    "set_outlier_override", "slip_distribution", "snapshot_rows", "snapshot_source_choice", "stage_figures",
+    "take_month_end_snapshots",
     "take_snapshot",
 ]

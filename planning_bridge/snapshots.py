@@ -21,6 +21,7 @@ from planning_bridge.demand import demand_input
 from planning_bridge.models import Snapshot, SnapshotRow
 from planning_bridge.periods import DEFAULT_HORIZON, month_index, period_text
 from planning_bridge.settings import settings_by_family
+from planning_bridge.source_choice import SourceChoice
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +49,8 @@ def take_snapshot(
             "lead_time_days": {code: s.lead_time_days for code, s in settings.items()},
             "baseline_methods": {cell.row.family: cell.baseline_method for cell in rows.cells},
             "baseline_sources": rows.baseline_sources,
-            "source_choice": {family: {"source": c.source, "reason": c.reason}
+            # The reason as data (``source_choice.SourceChoice.why``), rendered where shown.
+            "source_choice": {family: {"source": c.source, "why": c.why}
                               for family, c in rows.source_choice.items()},
         },
     )
@@ -101,6 +103,14 @@ def snapshot_rows(snapshot_id: int) -> list[DemandRow]:
         )
         for r in snapshot.rows
     ]
+
+
+def snapshot_source_choice(snapshot_id) -> dict[str, SourceChoice]:
+    """The per-family probability source a snapshot was taken with (``chosen`` only; empty
+    otherwise), with its reason: as data, or as the English sentence snapshots stored before."""
+    raw = (_snapshot(snapshot_id).parameters or {}).get("source_choice") or {}
+    return {family: SourceChoice.from_stored({"family": family, **value})
+            for family, value in sorted(raw.items()) if isinstance(value, dict)}
 
 
 def _snapshot(snapshot_id) -> Snapshot:

@@ -18,9 +18,12 @@ each snapshot records the choice and its reason.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import Any
 
+from flask_babel import gettext as _  # the bridge reaches crm only by its port
+from flask_babel import ngettext
 from sqlalchemy import select
 
 from planning_bridge import crm_port
@@ -35,12 +38,86 @@ TIE = 0.005
 ORIGIN = "rebuilt"
 
 
+def N_(message: str) -> str:  # noqa: N802  (gettext's name for it)
+    """Marks a word for the catalogue; translated where shown."""
+    return message
+
+
+#: The kinds of reason a choice is stored with (``SourceChoice.why["kind"]``):
+#: ``lowest_wmape`` (with ``lags``, ``months``, ``ranking`` and ``refused``),
+#: ``too_little_history`` (``months``, ``needed``), ``not_computed`` (no backtest at all),
+#: ``family_not_computed`` (none for this family) and ``text`` (a reason stored as an English
+#: sentence before the reason was kept as data: ``text``, shown as written).
+REASON_KINDS = ("lowest_wmape", "too_little_history", "not_computed", "family_not_computed", "text")
+
+#: A candidate source as a word inside a sentence ("stage 12.0 %"); the pages' full labels
+#: are the ``probability_source`` vocabulary (``contracts.SOURCE_LABELS``).
+SOURCE_WORDS = {"stage": N_("stage"), "calibrated": N_("calibrated"), "blend": N_("blend")}
+
+
 @dataclass(frozen=True)
 class SourceChoice:
+    """A family's source and why: ``why`` is the reason as data (``REASON_KINDS``), stored with
+    the figures and rendered in the reader's language where shown (``reason``)."""
+
     family: str
     source: str                      # one of CANDIDATE_SOURCES
-    reason: str
-    wmape: dict[str, float]          # source -> mean WMAPE at lags 1-3 (the evidence)
+    wmape: dict[str, float] = field(default_factory=dict)  # source -> mean WMAPE at lags 1-3 (the evidence)
+    why: dict[str, Any] = field(default_factory=lambda: {"kind": "not_computed"})
+
+    @property
+    def reason(self) -> str:
+        """The reason as a sentence in the current language (English outside a request)."""
+        return reason_text(self.why)
+
+    def stored(self) -> dict[str, Any]:
+        """What the figures (and a snapshot) keep: the data, no sentence."""
+        return {"family": self.family, "source": self.source, "wmape": dict(self.wmape), "why": self.why}
+
+    @classmethod
+    def from_stored(cls, value: dict[str, Any]) -> SourceChoice:
+        """A stored choice, either shape: ``why`` (data) or, stored before it, ``reason`` (an
+        English sentence, kept and shown as written)."""
+        why = value.get("why")
+        if not isinstance(why, dict) or why.get("kind") not in REASON_KINDS:
+            why = {"kind": "text", "text": str(value.get("reason") or "")}
+        return cls(family=str(value.get("family") or ""), source=str(value.get("source") or "stage"),
+                   wmape=dict(value.get("wmape") or {}), why=why)
+
+
+def source_word(source: str) -> str:
+    return _(SOURCE_WORDS[source]) if source in SOURCE_WORDS else source
+
+
+def _percent(value: Any) -> str:
+    return f"{float(value) * 100:.1f} %"
+
+
+def reason_text(why: dict[str, Any] | None) -> str:
+    """The sentence for a stored reason (see ``REASON_KINDS``), in the current language."""
+    why = why or {}
+    kind = why.get("kind")
+    if kind == "text":
+        return str(why.get("text") or "")
+    if kind == "family_not_computed":
+        return _("no backtest computed for this family yet: the stage defaults")
+    if kind == "too_little_history":
+        return ngettext("too little history to choose by (%(num)s month scored, %(needed)s needed): "
+                        "the stage defaults",
+                        "too little history to choose by (%(num)s months scored, %(needed)s needed): "
+                        "the stage defaults", int(why.get("months") or 0), needed=why.get("needed", MIN_MONTHS))
+    if kind == "lowest_wmape":
+        ranking = ", ".join(f"{source_word(item['source'])} {_percent(item['wmape'])}"
+                            for item in why.get("ranking") or ())
+        text = _("lowest WMAPE at lags %(lags)s over %(months)s months (%(ranking)s)",
+                 lags="-".join(str(lag) for lag in why.get("lags") or CHOICE_LAGS),
+                 months=why.get("months", 0), ranking=ranking)
+        for item in why.get("refused") or ():
+            text += "; " + _("%(source)s is less honest on the holdout (calibration error %(ece)s against "
+                             "%(stage_ece)s)", source=source_word(item["source"]), ece=_percent(item["ece"]),
+                             stage_ece=_percent(item["stage_ece"]))
+        return text
+    return _("no backtest computed yet: the stage defaults")
 
 
 def choose_sources(report: AccuracyReport | None, calibration: list[CalibrationReport] | None,
@@ -51,7 +128,7 @@ def choose_sources(report: AccuracyReport | None, calibration: list[CalibrationR
 
 def _choose(family: str, report: AccuracyReport | None, calibration: list[CalibrationReport]) -> SourceChoice:
     if report is None:
-        return SourceChoice(family, "stage", "no backtest computed yet: the stage defaults", {})
+        return SourceChoice(family, "stage", {}, {"kind": "not_computed"})
     scores: dict[str, list[float]] = {}
     months = 0
     for cell in report.cells:
@@ -61,8 +138,8 @@ def _choose(family: str, report: AccuracyReport | None, calibration: list[Calibr
             scores.setdefault(cell.forecast, []).append(cell.wmape)
             months = max(months, cell.months)
     if months < MIN_MONTHS or "stage" not in scores:
-        return SourceChoice(family, "stage", f"too little history to choose by ({months} month(s) scored, "
-                            f"{MIN_MONTHS} needed): the stage defaults", {})
+        return SourceChoice(family, "stage", {}, {"kind": "too_little_history", "months": months,
+                                                  "needed": MIN_MONTHS})
     wmape = {source: sum(values) / len(values) for source, values in scores.items()}
     ece = {r.source: r.ece for r in calibration if r.holdout_count}
     eligible, refused = ["stage"], []
@@ -70,19 +147,14 @@ def _choose(family: str, report: AccuracyReport | None, calibration: list[Calibr
         if source not in wmape:
             continue
         if source in ece and "stage" in ece and ece[source] > ece["stage"]:
-            refused.append(f"{source} is less honest on the holdout (calibration error "
-                           f"{ece[source] * 100:.1f} % against {ece['stage'] * 100:.1f} %)")
+            refused.append({"source": source, "ece": ece[source], "stage_ece": ece["stage"]})
             continue
         eligible.append(source)
     lowest = min(wmape[source] for source in eligible)
     best = next(source for source in eligible if wmape[source] <= lowest + TIE)
-    lags = "-".join(str(lag) for lag in CHOICE_LAGS)
-    ranked = sorted(wmape, key=lambda source: wmape[source])
-    ranking = ", ".join(f"{source} {wmape[source] * 100:.1f} %" for source in ranked)
-    reason = f"lowest WMAPE at lags {lags} over {months} months ({ranking})"
-    if refused:
-        reason += "; " + "; ".join(refused)
-    return SourceChoice(family, best, reason, wmape)
+    ranking = [{"source": source, "wmape": wmape[source]} for source in sorted(wmape, key=lambda s: wmape[s])]
+    return SourceChoice(family, best, wmape, {"kind": "lowest_wmape", "lags": list(CHOICE_LAGS), "months": months,
+                                              "ranking": ranking, "refused": refused})
 
 
 def current_choice(as_of: date | None = None) -> tuple[dict[str, SourceChoice], datetime | None]:
@@ -96,9 +168,8 @@ def current_choice(as_of: date | None = None) -> tuple[dict[str, SourceChoice], 
     if row is None:
         return {}, None
     raw = row.payload.get("choice") or {}
-    return {family: SourceChoice(**value) for family, value in raw.items()}, row.computed_at
+    return {family: SourceChoice.from_stored(value) for family, value in raw.items()}, row.computed_at
 
 
 def source_for(choice: dict[str, SourceChoice], family: str) -> SourceChoice:
-    return choice.get(family) or SourceChoice(
-        family, "stage", "no backtest computed for this family yet: the stage defaults", {})
+    return choice.get(family) or SourceChoice(family, "stage", {}, {"kind": "family_not_computed"})

@@ -7,7 +7,16 @@ from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from crm.extensions import db
+from crm.i18n import _l
 from crm.timeutil import UTCDateTime, utcnow
+
+# The kinds of alert the features raise (``services.notify``) and how each reads on the alerts
+# page (the manifest's ``code_labels``; ``crm.i18n.code_label``).
+CODE_LABELS = {"alert_kind": {
+    "new_lead": _l("New lead"), "meeting_booked": _l("Meeting booked"), "reply": _l("Reply received"),
+    "hot_lead": _l("Hot lead"), "content_forwarded": _l("Content forwarded"), "review_shared": _l("Review shared"),
+    "review_comment": _l("Review comment"), "review_reply": _l("Review reply")}}
+ALERT_KINDS = tuple(CODE_LABELS["alert_kind"])
 
 
 class Alert(db.Model):

@@ -18,6 +18,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator
 
+from crm.i18n import _
 from crm.timeutil import utcnow
 
 RECORD_YEARS = 20
@@ -28,7 +29,7 @@ def _check_day(value: date, past: int, future: int) -> date:
     today = utcnow().date()
     first, last = today - timedelta(days=past), today + timedelta(days=future)
     if not first <= value <= last:
-        raise ValueError(f"must be between {first.isoformat()} and {last.isoformat()}")
+        raise ValueError(_("must be between %(first)s and %(last)s", first=first.isoformat(), last=last.isoformat()))
     return value
 
 
@@ -49,8 +50,8 @@ def _check_moment(value: datetime, past: int, future: int) -> datetime:
     now = utcnow()
     first, last = now - timedelta(days=past), now + timedelta(days=future)
     if not first <= value <= last:
-        raise ValueError(f"must be between {first.isoformat(timespec='minutes')} and "
-                         f"{last.isoformat(timespec='minutes')}")
+        raise ValueError(_("must be between %(first)s and %(last)s", first=first.isoformat(timespec="minutes"),
+                           last=last.isoformat(timespec="minutes")))
     return value
 
 

@@ -26,6 +26,7 @@ from pydantic import (
     model_validator,
 )
 
+from crm.i18n import _
 from crm.timeutil import is_valid_timezone
 from crm.validation import MAX_URL, check_web_url
 from crm.web.pagination import Page
@@ -42,7 +43,7 @@ _FORBIDDEN_CHARS = {chr(c) for c in range(32)} - {"\t", "\n", "\r"}
 
 def _no_control_chars(value: str) -> str:
     if any(char in _FORBIDDEN_CHARS for char in value):
-        raise ValueError("must not contain control characters")
+        raise ValueError(_("must not contain control characters"))
     return value
 
 
@@ -58,7 +59,7 @@ Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 
 def _time_zone(value: str) -> str:
     if not is_valid_timezone(value):
-        raise ValueError("not a known time zone: an IANA name such as Europe/Berlin, or UTC")
+        raise ValueError(_("not a known time zone: an IANA name such as Europe/Berlin, or UTC"))
     return value
 
 
@@ -79,7 +80,7 @@ WebUrl = Annotated[
 
 def _finite(value: float) -> float:
     if not math.isfinite(value):
-        raise ValueError("must be a finite number")
+        raise ValueError(_("must be a finite number"))
     return value
 
 
@@ -90,17 +91,17 @@ def _custom_value(value: Any) -> Any:
         return value
     if isinstance(value, int):
         if abs(value) > 10**15:
-            raise ValueError("number out of range")
+            raise ValueError(_("number out of range"))
         return value
     if isinstance(value, float):
         if not math.isfinite(value) or abs(value) > 1e15:
-            raise ValueError("number out of range")
+            raise ValueError(_("number out of range"))
         return value
     if isinstance(value, str):
         if len(value) > 1000:
-            raise ValueError("at most 1000 characters")
+            raise ValueError(_("at most %(max)s characters", max=1000))
         return _no_control_chars(value)
-    raise ValueError("must be a string, number, boolean or null")
+    raise ValueError(_("must be a string, number, boolean or null"))
 
 
 CustomKey = Annotated[str, Field(min_length=1, max_length=60), AfterValidator(_no_control_chars)]

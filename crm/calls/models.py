@@ -37,6 +37,8 @@ REASON_LABELS = {
 }
 CONNECTED_OUTCOMES = ("connected", "not_interested", "meeting_booked", "callback")
 ENTRY_STATUSES = ("queued", "done", "skipped")
+# How a queue entry's status reads on My day (the manifest's ``code_labels``; ``crm.i18n.code_label``).
+CODE_LABELS = {"call_entry_status": {"queued": _l("in the queue"), "done": _l("done"), "skipped": _l("skipped")}}
 
 
 class TimeBlock(db.Model):

@@ -38,7 +38,6 @@ from crm.extensions import db, limiter
 from crm.i18n import _ as gettext
 from crm.meetings.services import meetings_between
 from crm.recordings import services as recordings
-from crm.targets.services import currency as target_currency
 from crm.targets.services import my_day_targets
 from crm.timeutil import utcnow
 from crm.web.access import SALES, public, roles
@@ -103,15 +102,15 @@ def my_day():
     preview = own and not queue_service.queue_built(rep, now)
     if preview:
         open_entries = queue_service.preview_queue(rep, now, day)
-    target_months, target_rows = my_day_targets(rep, now)
+    targets = my_day_targets(rep, now)
     return render_template(
         "calls/my_day.html", rep=rep, day=day, now=now, entries=entries, open_entries=open_entries,
         logged=[e for e in entries if e.status != "queued"], preview=preview,
         blocks=block_service.day_occurrences(rep, day), capacity=queue_service.capacity_for(rep, day, now),
         settings=stored_settings(rep), follow_ups=open_follow_ups(rep.id, now + timedelta(days=1)),
-        own=own, outcome_labels=OUTCOME_LABELS, reason_labels=REASON_LABELS, target_months=target_months,
-        target_rows=target_rows,
-        target_currency=target_currency(),
+        own=own, outcome_labels=OUTCOME_LABELS, reason_labels=REASON_LABELS, target_months=targets.months,
+        target_rows=targets.rows, target_missing_rates=targets.missing_rates,
+        target_currency=targets.currency,
     )
 
 

@@ -17,7 +17,7 @@ from crm.auth.services import sales_user_id
 from crm.contacts.custom_fields import clean_custom_values
 from crm.contacts.models import LIFECYCLE_STAGES, Company
 from crm.errors import ValidationFailed
-from crm.i18n import LANGUAGE_TAGS, normalize_language
+from crm.i18n import LANGUAGE_TAGS, _, _l, normalize_language
 from crm.timeutil import is_valid_timezone
 from crm.validation import InputModel, check_web_url, get_by_id, has_control_chars, normalize_email
 
@@ -36,9 +36,9 @@ def _text(value: Any, key: str, limit: int) -> tuple[str | None, str | None]:
     text = "" if value is None else str(value).strip()
     problem = None
     if len(text) > limit:
-        problem = f"at most {limit} characters"
+        problem = _("at most %(max)s characters", max=limit)
     elif has_control_chars(text):
-        problem = "contains control characters"
+        problem = _("contains control characters")
     return text or (None if key not in NAME_FIELDS else ""), problem
 
 
@@ -92,7 +92,7 @@ def normalize_domain(raw: str | None) -> str | None:
 class ContactUpdate(InputModel):
     """A change to a contact: only the fields sent are checked and changed."""
 
-    INVALID: ClassVar[str] = "invalid contact"
+    INVALID: ClassVar[Any] = _l("invalid contact")
 
     email: Any = None
     first_name: Any = None
@@ -124,7 +124,7 @@ class ContactUpdate(InputModel):
             try:
                 check_web_url(text)
             except ValueError as url_problem:
-                problem = f"must be an http(s) URL: {url_problem}"
+                problem = _("must be an http(s) URL: %(reason)s", reason=str(url_problem))
         if problem:
             raise ValueError(problem)
         return text
@@ -187,7 +187,7 @@ class ContactCreate(ContactUpdate):
 class CompanyUpdate(InputModel):
     """A change to a company: only the fields sent are checked and changed."""
 
-    INVALID: ClassVar[str] = "invalid company"
+    INVALID: ClassVar[Any] = _l("invalid company")
 
     name: Any = None
     industry: Any = None

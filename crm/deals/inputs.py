@@ -24,6 +24,7 @@ from crm.auth.services import sales_user_id
 from crm.contacts.models import Company, Contact
 from crm.deals.models import ProductFamily, Stage
 from crm.extensions import db
+from crm.i18n import _l
 from crm.money.services import clean_currency
 from crm.validation import MAX_MONEY, MAX_QUANTITY, InputModel, get_by_id, has_control_chars
 
@@ -107,7 +108,7 @@ class DealUpdate(_Input):
     """A change to a deal: only the fields sent are checked and changed. ``lines`` replaces
     all the deal's lines."""
 
-    INVALID: ClassVar[str] = "invalid deal"
+    INVALID: ClassVar[Any] = _l("invalid deal")
 
     name: str | None = None
     stage_id: Stage | None = None  # the ``Stage`` itself, validated from its id
@@ -202,7 +203,7 @@ def deal_input(data: dict[str, Any], *, partial: bool) -> DealUpdate:
 class FamilyUpdate(_Input):
     """A change to a product family: only the fields sent are checked and changed."""
 
-    INVALID: ClassVar[str] = "invalid product family"
+    INVALID: ClassVar[Any] = _l("invalid product family")
 
     code: str | None = None
     name: str | None = None
@@ -250,7 +251,7 @@ class StageInput(_Input):
     """A pipeline stage as saved (created or changed): a name, a win probability from 0 to 1
     and, optionally, a position."""
 
-    INVALID: ClassVar[str] = "invalid stage"
+    INVALID: ClassVar[Any] = _l("invalid stage")
 
     name: str = Field(None, validate_default=True)
     probability: Decimal = Field(None, validate_default=True)

@@ -10,10 +10,13 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from crm.auth.models import User
 from crm.contacts.models import Company, Contact
 from crm.extensions import db
+from crm.i18n import _l
 from crm.jsontype import JSONType
 from crm.timeutil import UTCDateTime, utcnow
 
 DEAL_STATUSES = ("open", "won", "lost")
+# How the codes read on pages (the manifest's ``code_labels``; ``crm.i18n.code_label``).
+CODE_LABELS = {"deal_status": {"open": _l("Open"), "won": _l("Won"), "lost": _l("Lost")}}
 MONEY = Numeric(14, 2)
 
 

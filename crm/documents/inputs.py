@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from pydantic import Field, field_validator
 
+from crm.i18n import _l
 from crm.validation import InputModel, as_id, check_web_url, has_control_chars, normalize_email
 
 MAX_BEACON_SECONDS = 30 * 60  # one beacon reports at most half an hour on one page
@@ -33,7 +34,7 @@ def _optional_id(value):
 
 
 class FolderCreate(InputModel):
-    INVALID: ClassVar[str] = "invalid folder"
+    INVALID: ClassVar[Any] = _l("invalid folder")
     name: str = Field(validate_default=True, default="")
 
     @field_validator("name", mode="before")
@@ -46,7 +47,7 @@ class NamedInFolder(InputModel):
     """The name and folder every library item has; a create requires the name, an update
     checks what is sent (the subclasses declare the fields, these validators check them)."""
 
-    INVALID: ClassVar[str] = "invalid content"
+    INVALID: ClassVar[Any] = _l("invalid content")
 
     @field_validator("name", mode="before", check_fields=False)
     @classmethod
@@ -93,7 +94,7 @@ class ContentUpdate(NamedInFolder):
 
 
 class LinkCreate(InputModel):
-    INVALID: ClassVar[str] = "invalid share link"
+    INVALID: ClassVar[Any] = _l("invalid share link")
     contact_id: int = Field(validate_default=True, default=0)
     expires_at: datetime | None = None
     allow_download: bool = False
@@ -132,7 +133,7 @@ class Beacon(InputModel):
     """What the viewer's script reports: seconds on a page (documents) or a watch milestone
     (videos), for the viewing session ``view``."""
 
-    INVALID: ClassVar[str] = "invalid beacon"
+    INVALID: ClassVar[Any] = _l("invalid beacon")
     view: str = Field(validate_default=True, default="")
     page: int | None = None
     seconds: float = 0.0
@@ -182,7 +183,7 @@ class Beacon(InputModel):
 class ReaderIdentify(InputModel):
     """The forward gate: who is reading."""
 
-    INVALID: ClassVar[str] = "please check the form"
+    INVALID: ClassVar[Any] = _l("please check the form")
     email: str = Field(validate_default=True, default="")
     first_name: str = ""
     last_name: str = ""

@@ -8,8 +8,17 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from crm.auth.models import User
 from crm.extensions import db
+from crm.i18n import _l
 from crm.jsontype import JSONType
 from crm.timeutil import UTCDateTime, utcnow
+
+IMPORT_KINDS = ("contacts", "deals")
+IMPORT_STATUSES = ("queued", "running", "done", "failed")
+# How the codes read on pages (the manifest's ``code_labels``; ``crm.i18n.code_label``).
+CODE_LABELS = {
+    "import_kind": {"contacts": _l("Contacts"), "deals": _l("Deals")},
+    "import_status": {"queued": _l("Queued"), "running": _l("Running"), "done": _l("Done"), "failed": _l("Failed")},
+}
 
 
 class ImportJob(db.Model):

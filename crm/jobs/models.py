@@ -9,11 +9,15 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from crm.auth.models import User
 from crm.extensions import db
+from crm.i18n import _l
 from crm.jsontype import JSONType
 from crm.timeutil import UTCDateTime, utcnow
 
 JOB_STATUSES = ("queued", "running", "done", "failed")
 OPEN_STATUSES = ("queued", "running")
+# How the codes read on pages (the manifest's ``code_labels``; ``crm.i18n.code_label``).
+CODE_LABELS = {"job_status": {"queued": _l("Queued"), "running": _l("Running"), "done": _l("Done"),
+                              "failed": _l("Failed")}}
 
 
 class BackgroundJob(db.Model):

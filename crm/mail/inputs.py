@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from typing import Any
+from typing import Any, ClassVar
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
+from crm.i18n import _l
 from crm.mail.models import IMAP_SECURITY
 from crm.validation import InputModel, has_control_chars
 
@@ -41,7 +42,7 @@ class ImapAccountInput(InputModel):
     a server on this machine (a local bridge such as DavMail or Proton Mail Bridge): anywhere
     else the password would cross the network in clear."""
 
-    INVALID = "check the mailbox settings"
+    INVALID: ClassVar[Any] = _l("check the mailbox settings")
 
     host: str = Field(max_length=253)
     port: int | None = Field(None, ge=1, le=65535, description="default: 993 for ssl, 143 otherwise")

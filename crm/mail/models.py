@@ -13,11 +13,16 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from crm.auth.models import User
 from crm.extensions import db
+from crm.i18n import _l
 from crm.jsontype import JSONType
 from crm.timeutil import UTCDateTime, utcnow
 
 OUTBOUND_KINDS = ("sequence", "one_off", "invite")
 OUTBOUND_STATUSES = ("draft", "queued", "sending", "sent", "failed", "cancelled")
+# How the codes read on pages (the manifest's ``code_labels``; ``crm.i18n.code_label``).
+CODE_LABELS = {"email_status": {
+    "draft": _l("Draft"), "queued": _l("Queued"), "sending": _l("Sending"), "sent": _l("Sent"),
+    "failed": _l("Failed"), "cancelled": _l("Cancelled")}}
 INBOUND_SOURCES = ("webhook", "imap")
 
 

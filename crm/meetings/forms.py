@@ -16,7 +16,7 @@ from wtforms import (
 )
 from wtforms.validators import InputRequired, Length, NumberRange, Optional, ValidationError
 
-from crm.i18n import _l
+from crm.i18n import _, _l
 from crm.meetings.calendars import feed_address
 from crm.timeutil import is_valid_timezone
 from crm.validation import check_web_url
@@ -29,7 +29,7 @@ LOCATION_CHOICES = [("video", "Video call"), ("phone", "Phone"), ("address", "Ad
 def time_zone_name(_form, field) -> None:
     """WTForms validator: an IANA zone name (or UTC); empty values are left to Optional()."""
     if field.data and not is_valid_timezone(field.data):
-        raise ValidationError("not a known time zone: an IANA name such as Europe/Berlin, or UTC")
+        raise ValidationError(_("not a known time zone: an IANA name such as Europe/Berlin, or UTC"))
 
 
 def web_url(_form, field) -> None:
@@ -87,7 +87,7 @@ class MeetingTypeForm(CrmForm):
             try:
                 field.data = check_web_url(field.data, max_length=500)
             except ValueError as exc:
-                raise ValidationError(f"the video link: {exc}") from None
+                raise ValidationError(_("the video link: %(reason)s", reason=str(exc))) from None
 
     def weekly_hours(self) -> list[dict]:
         """"09:00-12:00, 13:00-17:00" per weekday as rows; malformed parts become rows the
@@ -148,7 +148,7 @@ class BookingForm(CrmForm):
     def validate_tz(self, field) -> None:
         """A hidden field has no place to show its error: say it at the top of the form."""
         if field.data and not is_valid_timezone(field.data):
-            message = "Your time zone is not known: go back and choose it again (such as Europe/Berlin)."
+            message = _("Your time zone is not known: go back and choose it again (such as Europe/Berlin).")
             self.form_errors.append(message)
             raise ValidationError(message)
 

@@ -10,6 +10,7 @@ from typing import Any, ClassVar
 from pydantic import Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
+from crm.i18n import _l
 from crm.reviews.models import SAID_BY, SCORING
 from crm.validation import MAX_ID, InputModel, has_control_chars
 
@@ -45,7 +46,7 @@ def _seconds(value: Any) -> float:
 
 
 class CommentCreate(InputModel):
-    INVALID: ClassVar[str] = "invalid comment"
+    INVALID: ClassVar[Any] = _l("invalid comment")
 
     parent_id: int | None = None  # first: the time's check reads it
     at_seconds: float | None = Field(None, validate_default=True)
@@ -84,7 +85,7 @@ def _id(value: Any) -> int:
 
 
 class TrackerInput(InputModel):
-    INVALID: ClassVar[str] = "invalid tracker"
+    INVALID: ClassVar[Any] = _l("invalid tracker")
 
     name: str = Field("", validate_default=True)
     phrases: list[str] = Field(default_factory=list, validate_default=True)
@@ -155,7 +156,7 @@ class CriterionInput(InputModel):
 
 
 class RubricInput(InputModel):
-    INVALID: ClassVar[str] = "invalid rubric"
+    INVALID: ClassVar[Any] = _l("invalid rubric")
 
     name: str = Field("", validate_default=True)
     description: str = ""
@@ -227,7 +228,7 @@ class RatingInput(InputModel):
 
 
 class ScorecardInput(InputModel):
-    INVALID: ClassVar[str] = "invalid scorecard"
+    INVALID: ClassVar[Any] = _l("invalid scorecard")
 
     rubric_id: int = Field(0, validate_default=True)
     ratings: list[RatingInput] = Field(default_factory=list, validate_default=True)
@@ -248,7 +249,7 @@ class ScorecardInput(InputModel):
 
 
 class FolderInput(InputModel):
-    INVALID: ClassVar[str] = "invalid folder"
+    INVALID: ClassVar[Any] = _l("invalid folder")
 
     name: str = Field("", validate_default=True)
     description: str = ""
@@ -265,7 +266,7 @@ class FolderInput(InputModel):
 
 
 class ClipInput(InputModel):
-    INVALID: ClassVar[str] = "invalid clip"
+    INVALID: ClassVar[Any] = _l("invalid clip")
 
     folder_id: int = Field(0, validate_default=True)
     start_seconds: float = Field(0, validate_default=True)
@@ -297,7 +298,7 @@ class ClipInput(InputModel):
 
 
 class ShareInput(InputModel):
-    INVALID: ClassVar[str] = "invalid feedback"
+    INVALID: ClassVar[Any] = _l("invalid feedback")
 
     feedback: str = ""
 
@@ -311,7 +312,7 @@ class QueueFilters(InputModel):
     """The review queue's filters; every one optional. ``talk_min``/``talk_max``: the rep's share
     of the talking in percent (0-100); lengths in minutes; dates in the viewer's time zone."""
 
-    INVALID: ClassVar[str] = "invalid filters"
+    INVALID: ClassVar[Any] = _l("invalid filters")
 
     rep_id: int | None = None
     outcome: str | None = None

@@ -20,7 +20,7 @@ from crm.contacts.models import Contact
 from crm.contacts.services import search_contacts
 from crm.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from crm.extensions import db
-from crm.i18n import _
+from crm.i18n import _, code_label
 from crm.policy import can_edit_owned, require_sales
 from crm.sequences import runner
 from crm.sequences.models import ENROLLMENT_STATUSES, LIVE_STATUSES, Enrollment, Sequence, SequenceTask
@@ -235,7 +235,8 @@ def stop_enrollment(actor: User, enrollment_id, reason: str, now: datetime) -> E
     enrollment = get_enrollment(enrollment_id)
     require_act_on(actor, enrollment)
     if not enrollment.is_live:
-        raise Conflict(_("this enrollment is already %(status)s", status=enrollment.status))
+        raise Conflict(_("this enrollment is already %(status)s",
+                         status=code_label(enrollment.status, "enrollment_status").lower()))
     runner.end_enrollment(enrollment, reason, actor, now)
     return enrollment
 
@@ -245,7 +246,8 @@ def pause_enrollment(actor: User, enrollment_id, until: datetime | None, now: da
     enrollment = get_enrollment(enrollment_id)
     require_act_on(actor, enrollment)
     if enrollment.status != "active":
-        raise Conflict(_("only an active enrollment can be paused (this one is %(status)s)", status=enrollment.status))
+        raise Conflict(_("only an active enrollment can be paused (this one is %(status)s)",
+                         status=code_label(enrollment.status, "enrollment_status").lower()))
     _check_until(until, now)
     pause_live_enrollment(enrollment, reason if reason in PAUSE_REASONS else "manual", until, now, actor.id)
     return enrollment
@@ -255,7 +257,8 @@ def resume_enrollment(actor: User, enrollment_id, now: datetime) -> Enrollment:
     enrollment = get_enrollment(enrollment_id)
     require_act_on(actor, enrollment)
     if enrollment.status != "paused":
-        raise Conflict(_("only a paused enrollment can be resumed (this one is %(status)s)", status=enrollment.status))
+        raise Conflict(_("only a paused enrollment can be resumed (this one is %(status)s)",
+                         status=code_label(enrollment.status, "enrollment_status").lower()))
     resume_paused_enrollment(enrollment, now)
     return enrollment
 

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from crm.auth.models import User
 from crm.contacts.models import Contact
 from crm.extensions import db
+from crm.i18n import _l
 from crm.jsontype import JSONType
 from crm.timeutil import UTCDateTime, utcnow
 
@@ -28,6 +29,18 @@ MAX_DELAY_DAYS = 365  # business days a step may wait after the previous one
 TASK_KINDS = ("call", "social", "manual_email")
 ENROLLMENT_STATUSES = ("active", "paused", "finished", "stopped")
 LIVE_STATUSES = ("active", "paused")
+# How the codes read on pages (the manifest's ``code_labels``; ``crm.i18n.code_label``): an
+# enrollment's status, why it stopped (``runner.STOP_REASONS``) or paused
+# (``enrollments.PAUSE_REASONS``).
+CODE_LABELS = {
+    "enrollment_status": {"active": _l("Active"), "paused": _l("Paused"), "finished": _l("Finished"),
+                          "stopped": _l("Stopped")},
+    "enrollment_stop_reason": {"replied": _l("replied"), "bounced": _l("bounced"), "unsubscribed": _l("unsubscribed"),
+                               "meeting_booked": _l("meeting booked"), "manual": _l("by hand"),
+                               "contact_deleted": _l("contact deleted")},
+    "enrollment_pause_reason": {"out_of_office": _l("out of office"), "manual": _l("by hand"),
+                                "holiday": _l("holiday")},
+}
 DEFAULT_SEND_DAYS = [0, 1, 2, 3, 4]  # Monday..Friday (datetime.weekday numbers)
 
 

@@ -9,6 +9,7 @@ from typing import Any, ClassVar
 
 from pydantic import Field, field_validator
 
+from crm.i18n import _, _l
 from crm.validation import InputModel
 
 MONTH_RE = re.compile(r"^(\d{4})-(\d{2})$")
@@ -20,10 +21,10 @@ def parse_month(value: Any) -> date:
     """``YYYY-MM`` as the month's first day (ValueError with the reason otherwise)."""
     match = MONTH_RE.match(str(value or "").strip())
     if not match:
-        raise ValueError("a month as YYYY-MM")
+        raise ValueError(_("a month as YYYY-MM"))
     year, month = int(match.group(1)), int(match.group(2))
     if not 1 <= month <= 12 or not 1900 <= year <= 9998:
-        raise ValueError("a month as YYYY-MM (month 01-12, year 1900-9998)")
+        raise ValueError(_("a month as YYYY-MM (month 01-12, year 1900-9998)"))
     return date(year, month, 1)
 
 
@@ -35,13 +36,13 @@ def parse_units(value: Any) -> Decimal | None:
     try:
         units = Decimal(text)
     except InvalidOperation:
-        raise ValueError("a number of units") from None
+        raise ValueError(_("a number of units")) from None
     if not units.is_finite() or units < 0:
-        raise ValueError("zero or more units")
+        raise ValueError(_("zero or more units"))
     if units > MAX_UNITS:
-        raise ValueError(f"at most {MAX_UNITS} units")
+        raise ValueError(_("at most %(max)s units", max=MAX_UNITS))
     if units != units.quantize(Decimal("0.001")):
-        raise ValueError("at most three decimals")
+        raise ValueError(_("at most three decimals"))
     return units
 
 
@@ -49,7 +50,7 @@ class AllocationInput(InputModel):
     """A manager's allocation of their team's target for one family and month: units per rep
     (reps left blank are not allocated: they share what is left by the usual rule)."""
 
-    INVALID: ClassVar[str] = "the allocation is not valid"
+    INVALID: ClassVar[Any] = _l("the allocation is not valid")
 
     family: str = Field(min_length=1, max_length=40)
     period: date
@@ -64,15 +65,15 @@ class AllocationInput(InputModel):
     @classmethod
     def _units(cls, value: Any) -> dict[int, Decimal | None]:
         if not isinstance(value, dict):
-            raise ValueError("units per rep")
+            raise ValueError(_("units per rep"))
         parsed: dict[int, Decimal | None] = {}
         for key, raw in value.items():
             try:
                 user_id = int(key)
             except (TypeError, ValueError):
-                raise ValueError(f"{key!r} is not a user id") from None
+                raise ValueError(_("%(key)s is not a user id", key=repr(key))) from None
             try:
                 parsed[user_id] = parse_units(raw)
             except ValueError as exc:
-                raise ValueError(f"user {user_id}: {exc}") from None
+                raise ValueError(_("user %(id)s: %(reason)s", id=user_id, reason=str(exc))) from None
         return parsed

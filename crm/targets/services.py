@@ -24,6 +24,12 @@ How a plan cell (family, month: units and revenue) is split (``crm.targets.split
 Inactive users hold no targets and their deals count for nobody. Targets are computed when
 read, from the plan in force and the pipeline as it stands: they move with the pipeline until
 the manager fixes them with an allocation.
+
+Won revenue is in the base currency (``crm.money``), each won deal converted at the rate valid on
+its close date. A won deal whose currency has no rate that day is left out of the won revenue
+(its units still count), never added as if it were the base currency; the rows' readers get
+what was left out (``missing_rates``: currencies, deal counts, amounts) so pages and the API
+say so, as the deals board and the planning pages do.
 """
 from __future__ import annotations
 
@@ -161,25 +167,55 @@ def _recent_wins(today: date) -> dict[str, dict[int, Fraction]]:
     return found
 
 
-def _won(start: date, end: date) -> dict[tuple[str, date, int], tuple[Decimal, Decimal]]:
+@dataclass(frozen=True)
+class LeftOut:
+    """A won deal's revenue left out of the won figures: no rate into the base currency on its
+    close date."""
+
+    deal_id: int
+    currency: str
+    closed_on: date
+    amount: Decimal  # in ``currency``
+
+
+@dataclass(frozen=True)
+class MissingRate:
+    """What the won revenue leaves out, per currency: ``deals`` won deals worth ``amount``
+    (in that currency) closed on days without an exchange rate into the base currency."""
+
+    currency: str
+    deals: int
+    amount: Decimal
+    first_day: date
+    last_day: date
+
+
+def _won(start: date, end: date) -> tuple[dict[tuple[str, date, int], tuple[Decimal, Decimal]],
+                                          dict[int, list[LeftOut]]]:
+    """Won units and revenue per (family, month, owner), and per owner the won deals whose
+    revenue could not be converted (see the module docstring)."""
     rows: Sequence[Any] = db.session.execute(
         select(Deal.owner_id, ProductFamily.code, Deal.closed_on, func.sum(DealLine.quantity),
-               func.sum(DealLine.amount), Deal.currency)
+               func.sum(DealLine.amount), Deal.currency, Deal.id)
         .join(DealLine, DealLine.deal_id == Deal.id).join(ProductFamily, ProductFamily.id == DealLine.family_id)
         .where(Deal.status == "won", Deal.owner_id.is_not(None), Deal.closed_on >= start,
                Deal.closed_on < add_months(month_of(end), 1))
-        .group_by(Deal.owner_id, ProductFamily.code, Deal.closed_on, Deal.currency)
+        .group_by(Deal.owner_id, ProductFamily.code, Deal.closed_on, Deal.currency, Deal.id)
     ).all()
     book = RateBook.load()
     found: dict[tuple[str, date, int], tuple[Decimal, Decimal]] = {}
-    for owner, family, closed, units, amount, deal_currency in rows:
+    left_out: dict[int, dict[int, LeftOut]] = defaultdict(dict)
+    for owner, family, closed, units, amount, deal_currency, deal_id in rows:
         key = (family, month_of(closed), owner)
         old = found.get(key, (ZERO, ZERO))
-        # Won revenue in the base currency at the close date's rate; without a rate the deal's
-        # money is left out (its units count), never added as if it were the base currency.
-        converted = book.try_to_base(amount, deal_currency, closed) or ZERO
-        found[key] = (old[0] + Decimal(str(units)), old[1] + converted)
-    return found
+        converted = book.try_to_base(amount, deal_currency, closed)
+        if converted is None:
+            code = (deal_currency or book.base).upper()
+            earlier = left_out[owner].get(deal_id)
+            left_out[owner][deal_id] = LeftOut(deal_id, code, closed,
+                                               (earlier.amount if earlier else ZERO) + Decimal(amount or 0))
+        found[key] = (old[0] + Decimal(str(units)), old[1] + (converted or ZERO))
+    return found, {owner: list(deals.values()) for owner, deals in left_out.items()}
 
 
 def _allocations(start: date, end: date, who: People, skip_team: int | None = None) -> dict:
@@ -206,6 +242,7 @@ class SplitPlan:
     weighted: dict[tuple[str, date], dict[int, Fraction]]
     won: dict[tuple[str, date, int], tuple[Decimal, Decimal]]
     who: People
+    left_out: dict[int, list[LeftOut]]  # per owner: won deals without a rate (not in ``won``'s revenue)
 
 
 def split_plan(start: date, end: date, now: datetime, *, skip_team: int | None = None) -> SplitPlan:
@@ -225,7 +262,8 @@ def split_plan(start: date, end: date, now: datetime, *, skip_team: int | None =
         recent = {u: w for u, w in wins.get(family, {}).items() if u in who.sellers}
         splits[key] = split_cell(Decimal(cell.demand_units), _money(cell.revenue), blend(pipeline, recent, share),
                                  who.reps, who.team_of, allocations.get(key, {}))
-    return SplitPlan(cells, splits, weighted, _won(start, end), who)
+    won, left_out = _won(start, end)
+    return SplitPlan(cells, splits, weighted, won, who, left_out)
 
 
 def _money(value: Decimal | None) -> Decimal | None:
@@ -281,6 +319,20 @@ def rows_for(plan: SplitPlan, members: set[int | None]) -> list[TargetRow]:
     return rows
 
 
+def missing_rates(plan: SplitPlan, members: set[int | None]) -> list[MissingRate]:
+    """What the won revenue of ``members`` leaves out for want of an exchange rate, per
+    currency (empty: nothing)."""
+    by_currency: dict[str, list[LeftOut]] = defaultdict(list)
+    for member in members:
+        if member is None:
+            continue
+        for deal in plan.left_out.get(member, ()):
+            by_currency[deal.currency].append(deal)
+    return [MissingRate(currency, len(deals), sum((d.amount for d in deals), ZERO),
+                        min(d.closed_on for d in deals), max(d.closed_on for d in deals))
+            for currency, deals in sorted(by_currency.items())]
+
+
 def _decimal(value: Fraction) -> Decimal:
     return (Decimal(value.numerator) / Decimal(value.denominator)).quantize(Decimal("0.01"))
 
@@ -317,18 +369,33 @@ def readable_team(viewer: User, manager_id: int | None) -> User:
 def check_months(start: date, end: date) -> None:
     errors = {}
     if end < start:
-        errors["to"] = "must not be before from"
+        errors["to"] = _("must not be before 'from'")
     elif len(months_between(start, end)) > MAX_MONTHS:
-        errors["to"] = f"at most {MAX_MONTHS} months from 'from'"
+        errors["to"] = _("at most %(n)s months from 'from'", n=MAX_MONTHS)
     if errors:
         raise ValidationFailed(_("invalid period"), errors)
 
 
-def user_targets(viewer: User, user_id: int | None, start: date, end: date, now: datetime) -> list[TargetRow]:
-    """``user_id``'s targets (``None``: the viewer's) per family and month, start to end."""
+@dataclass(frozen=True)
+class UserTargets:
+    user: User
+    rows: list[TargetRow]
+    missing_rates: list[MissingRate]  # won revenue left out: no exchange rate (see the module docstring)
+    currency: str                     # the base currency revenue is in
+
+
+def user_target_view(viewer: User, user_id: int | None, start: date, end: date, now: datetime) -> UserTargets:
+    """``user_id``'s targets (``None``: the viewer's) per family and month, start to end, with
+    the won revenue they leave out for want of an exchange rate."""
     user = readable_user(viewer, user_id)
     check_months(start, end)
-    return rows_for(split_plan(start, end, now), {user.id})
+    plan = split_plan(start, end, now)
+    return UserTargets(user, rows_for(plan, {user.id}), missing_rates(plan, {user.id}), currency())
+
+
+def user_targets(viewer: User, user_id: int | None, start: date, end: date, now: datetime) -> list[TargetRow]:
+    """``user_id``'s targets (``None``: the viewer's) per family and month, start to end."""
+    return user_target_view(viewer, user_id, start, end, now).rows
 
 
 @dataclass(frozen=True)
@@ -339,6 +406,8 @@ class TeamTargets:
     members: list[tuple[User, list[TargetRow]]]  # each seller of the team
     unassigned: list[TargetRow]                 # cells nobody could carry (no active rep at all)
     scaled: set[tuple[str, date]]               # allocations scaled down to a smaller team total
+    missing_rates: list[MissingRate]            # the team's won revenue left out: no exchange rate
+    currency: str                               # the base currency revenue is in
 
 
 def team_targets(viewer: User, manager_id: int | None, months: list[date], now: datetime) -> TeamTargets:
@@ -349,13 +418,23 @@ def team_targets(viewer: User, manager_id: int | None, months: list[date], now: 
     members.sort(key=lambda pair: (pair[0].id != manager.id, pair[0].name))
     scaled = {key for key, s in plan.splits.items() if manager.id in s.scaled_teams}
     return TeamTargets(manager, months, rows_for(plan, set(member_ids)), members,
-                       [r for r in rows_for(plan, {None}) if r.target_units or r.target_revenue], scaled)
+                       [r for r in rows_for(plan, {None}) if r.target_units or r.target_revenue], scaled,
+                       missing_rates(plan, set(member_ids)), currency())
 
 
-def my_day_targets(user: User, now: datetime) -> tuple[list[date], list[TargetRow]]:
+@dataclass(frozen=True)
+class MyDayTargets:
+    months: list[date]
+    rows: list[TargetRow]             # empty: no published plan
+    missing_rates: list[MissingRate]  # won revenue left out: no exchange rate
+    currency: str
+
+
+def my_day_targets(user: User, now: datetime) -> MyDayTargets:
     """My day's panel: the user's rows for this month and the next two (empty: no plan)."""
     months = coming_months(user, now)
-    return months, rows_for(split_plan(months[0], months[-1], now), {user.id})
+    plan = split_plan(months[0], months[-1], now)
+    return MyDayTargets(months, rows_for(plan, {user.id}), missing_rates(plan, {user.id}), currency())
 
 
 def managers() -> list[User]:

@@ -13,6 +13,7 @@ from crm.targets import services
 from crm.targets.inputs import parse_month
 from crm.timeutil import utcnow
 from crm.web.access import roles
+from crm.web.formatting import format_day
 from crm.web.formhelpers import CrmForm, abort_for, commit_or_show_errors, int_arg, text_arg
 
 bp = Blueprint("targets", __name__)
@@ -65,7 +66,7 @@ def allocate():
             else (None, 400)
         if saved is not None:
             flash(_("Allocation of %(family)s for %(period)s saved.",
-                    family=family, period=f'{period:%b %Y}'), "success")
+                    family=family, period=format_day(period, "short_month")), "success")
             return redirect(url_for(".team", manager_id=manager_id))
     try:
         sheet = services.allocation_sheet(current_user, manager_id, family, period, now)

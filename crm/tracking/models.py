@@ -17,10 +17,14 @@ from sqlalchemy import CheckConstraint, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from crm.extensions import db
+from crm.i18n import _l
 from crm.timeutil import UTCDateTime, utcnow
 
 EVENT_KINDS = ("email_opened", "email_clicked", "page_viewed", "form_submitted")
 VERDICTS = ("human", "privacy_proxy", "scanner", "duplicate")
+# How a verdict reads on pages (the manifest's ``code_labels``; ``crm.i18n.code_label``).
+CODE_LABELS = {"tracking_verdict": {"human": _l("a person"), "privacy_proxy": _l("privacy proxy"),
+                                    "scanner": _l("link scanner"), "duplicate": _l("duplicate")}}
 
 
 class TrackingLink(db.Model):

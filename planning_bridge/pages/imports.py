@@ -6,6 +6,8 @@ from __future__ import annotations
 import logging
 
 from flask import abort, current_app, render_template
+from flask_babel import gettext as _  # the bridge reaches crm only by its port
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
@@ -21,12 +23,14 @@ log = logging.getLogger(__name__)
 SNIFF_BYTES = 4096
 SHOWN_REJECTIONS = 500  # a file can be wrong on every line; the first ones tell what to fix
 IMPORTERS = {"deals": "import_deals_csv", "actuals": "import_actuals_csv"}
+# How the kinds read on the page (the manifest's ``code_labels``).
+CODE_LABELS = {"planning_import_kind": {"deals": _l("Deals"), "actuals": _l("Actuals")}}
 
 
 class CsvUploadForm(FlaskForm):
-    file = FileField("CSV file", validators=[
-        FileRequired("Choose a file."),
-        FileAllowed(["csv", "txt"], "Only .csv files can be imported (in Excel: Save as > CSV UTF-8)."),
+    file = FileField(_l("CSV file"), validators=[
+        FileRequired(_l("Choose a file.")),
+        FileAllowed(["csv", "txt"], _l("Only .csv files can be imported (in Excel: Save as > CSV UTF-8).")),
     ])
 
 
@@ -50,9 +54,9 @@ def _content_problem(upload) -> str | None:
     head = upload.stream.read(SNIFF_BYTES)
     upload.stream.seek(0)
     if head.startswith(b"PK\x03\x04"):
-        return "This is an Excel workbook renamed to .csv. In Excel use Save as > CSV UTF-8."
+        return _("This is an Excel workbook, not CSV. In Excel use Save as > CSV UTF-8.")
     if b"\x00" in head:
-        return "This file is binary, not text: only CSV files can be imported."
+        return _("This file is binary, not text: only CSV files can be imported.")
     return None
 
 
@@ -62,7 +66,7 @@ def upload_too_large(_exc):
     limit = current_app.config.get("MAX_CONTENT_LENGTH") or 0
     size = f"{limit / 1048576:.0f} MB" if limit >= 1048576 else f"{max(limit // 1024, 1)} KB"
     for form in forms.values():
-        form.file.errors = [f"The file is larger than the {size} limit."]
+        form.file.errors = [_("The file is larger than the %(size)s limit.", size=size)]
     return _render(forms, status=413)
 
 

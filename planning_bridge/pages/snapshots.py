@@ -75,7 +75,7 @@ def show_snapshot(snapshot_id: int):
     periods = sorted({row.period for row in rows})
     period_totals = {p: sum(r.demand_input_units for r in rows if r.period == p) for p in periods}
     return render_template("planning/snapshot.html", snapshot=snapshot, blocks=blocks, periods=periods,
-                           period_totals=period_totals)
+                           period_totals=period_totals, source_choice=services.snapshot_source_choice(snapshot_id))
 
 
 @bp.route("/snapshots/<int:snapshot_id>.csv")

@@ -258,7 +258,7 @@ def advance_step(actor, month: str, step: str, action: str, now: datetime, *, no
 def _start(target: CycleStep, before: CycleStep | None, now: datetime) -> None:
     if target.status != "pending":
         raise crm_port.Conflict(_("%(step)s is %(status)s already", step=_(STEP_PLAN[target.step][0]),
-                                status=_(target.status.replace('_', ' '))))
+                                status=crm_port.code_label(target.status, "sop_step_status").lower()))
     if before is not None and before.status != "done":
         raise crm_port.Conflict(_("%(step)s comes first", step=_(STEP_PLAN[before.step][0])))
     target.status, target.started_at = "in_progress", now

@@ -12,6 +12,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+from flask_babel import lazy_gettext as _l  # the bridge reaches crm only by its port
 from sqlalchemy import DDL, CheckConstraint, ForeignKey, Index, Numeric, String, Text, UniqueConstraint, event
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -25,6 +26,15 @@ STEPS = ("data_gathering", "demand_review", "supply_review", "pre_meeting", "exe
 STEP_STATUSES = ("pending", "in_progress", "done")
 STRATEGIES = ("make_to_stock", "make_to_order", "assemble_to_order")
 REVIEW_STATUSES = ("open", "agreed", "escalated")
+VERSION_SOURCES = ("cycle", "import")
+# How the codes read on pages and in sentences (the manifest's ``code_labels``).
+CODE_LABELS = {
+    "sop_step_status": {"pending": _l("Pending"), "in_progress": _l("In progress"), "done": _l("Done")},
+    "sop_review_status": {"open": _l("Open"), "agreed": _l("Agreed"), "escalated": _l("Escalated")},
+    "production_strategy": {"make_to_stock": _l("Make to stock"), "make_to_order": _l("Make to order"),
+                            "assemble_to_order": _l("Assemble to order")},
+    "plan_version_source": {"cycle": _l("made in the cycle"), "import": _l("imported")},
+}
 
 
 def _in(column: str, values: tuple[str, ...]) -> str:

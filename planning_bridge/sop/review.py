@@ -20,6 +20,7 @@ from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 
 from flask_babel import gettext as _  # the bridge reaches crm only by its port
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from planning_bridge import crm_port
@@ -75,10 +76,16 @@ class DemandCell:
     revenue: Decimal | None
 
 
+PRICE_SOURCES = ("entered", "won deals", "weighted pipeline", "none")
+# How a price's source reads on the demand review (the manifest's ``code_labels``).
+CODE_LABELS = {"price_source": {"entered": _l("entered"), "won deals": _l("won deals"),
+                                "weighted pipeline": _l("weighted pipeline"), "none": _l("none")}}
+
+
 @dataclass(frozen=True)
 class Price:
     value: Decimal | None
-    source: str  # "entered", "won deals", "weighted pipeline", "none"
+    source: str  # one of PRICE_SOURCES
 
 
 def cycle_families(cycle: Cycle) -> dict[str, CycleFamily]:

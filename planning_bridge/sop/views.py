@@ -16,7 +16,16 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _  # the bridge reaches crm only by its port
 from flask_login import current_user
 
-from planning_bridge.crm_port import NotFound, ServiceError, db, product_families, roles, user_names, utcnow
+from planning_bridge.crm_port import (
+    NotFound,
+    ServiceError,
+    code_label,
+    db,
+    product_families,
+    roles,
+    user_names,
+    utcnow,
+)
 from planning_bridge.imports import MAX_BYTES
 from planning_bridge.sop import services
 from planning_bridge.supply import services as supply_services
@@ -259,7 +268,7 @@ def review(month: str, code: str):
     except ServiceError as exc:
         _refused(exc)
         return _back(month, "sop.pre_meeting")
-    _done(_("%(family)s: %(status)s.", family=code, status=_(status) if status else status))
+    _done(_("%(family)s: %(status)s.", family=code, status=code_label(status, "sop_review_status")))
     return _back(month, "sop.pre_meeting")
 
 

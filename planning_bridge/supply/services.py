@@ -130,18 +130,9 @@ def parse_scenario(data: Any) -> ScenarioIn:
 
 
 def scenario_errors(exc: ValidationError) -> dict[str, str]:
-    """``{"costs.holding": "reason"}`` from pydantic's errors (the API's body parser reads
-    them the same way, through the kernel's ``field_errors``)."""
-    fields: dict[str, str] = {}
-    for error in exc.errors(include_url=False):
-        ctx = error.get("ctx") or {}
-        if ctx.get("fields"):
-            for key, reason in ctx["fields"].items():
-                fields.setdefault(key, reason)
-            continue
-        key = ".".join(str(part) for part in error["loc"]) or "scenario"
-        fields.setdefault(key, "required" if error["type"] == "missing" else error["msg"])
-    return fields
+    """``{"costs.holding": "reason"}`` from pydantic's errors, in the reader's language (the
+    kernel's ``field_errors``, as the API's body parser reads them)."""
+    return crm_port.field_errors(exc, root="scenario")[0]
 
 
 # --- family cost settings -----------------------------------------------------------------
@@ -337,7 +328,7 @@ def choose_plan(actor, month: str, code: str, body: ScenarioIn, strategy: str, n
     else:
         chosen = out.strategies.get(strategy)
     if chosen is None or not chosen.feasible or chosen.total_cost is None:
-        reasons = "; ".join(chosen.reasons) if chosen is not None else "unknown strategy"
+        reasons = "; ".join(chosen.reasons) if chosen is not None else _("unknown strategy")
         raise crm_port.ValidationFailed(_("this plan cannot be used"), {"strategy": reasons or _("not feasible")})
     row = ChosenPlan(cycle_id=cycle.id, family=code, strategy=strategy, promotion_period=promotion_period,
                      scenario=body.model_dump(mode="json"), plan=chosen.model_dump(mode="json"),

@@ -20,6 +20,7 @@ import math
 
 import numpy as np
 from flask_babel import gettext as _  # the bridge reaches crm only by its port
+from flask_babel import lazy_gettext as _l
 
 from planning_bridge.supply.model import (
     TOLERANCE,
@@ -34,6 +35,16 @@ from planning_bridge.supply.model import (
 )
 
 STRATEGIES = ("optimal", "chase", "level", "planner")
+# How the strategies read on pages (the manifest's ``code_labels``): alone, and as a plan.
+CODE_LABELS = {
+    "supply_strategy": {"optimal": _l("Optimal"), "chase": _l("Chase"), "level": _l("Level"),
+                        "planner": _l("Planner's")},
+    "supply_plan": {"optimal": _l("Optimal plan"), "chase": _l("Chase plan"), "level": _l("Level plan"),
+                    "planner": _l("Planner's plan")},
+    "supply_cost_part": {"regular_labour": _l("Regular labour"), "overtime": _l("Overtime"), "hiring": _l("Hiring"),
+                         "layoffs": _l("Layoffs"), "holding": _l("Holding"), "backlog": _l("Backlog"),
+                         "material": _l("Material"), "subcontracting": _l("Subcontracting")},
+}
 
 
 def _workers(units: float, s: Scenario, slack: float = TOLERANCE) -> float:

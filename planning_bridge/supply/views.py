@@ -14,9 +14,19 @@ from __future__ import annotations
 import json
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _  # the bridge reaches crm only by its port
 from flask_login import current_user
 
-from planning_bridge.crm_port import NotFound, ServiceError, ValidationFailed, db, product_families, roles, utcnow
+from planning_bridge.crm_port import (
+    NotFound,
+    ServiceError,
+    ValidationFailed,
+    code_label,
+    db,
+    product_families,
+    roles,
+    utcnow,
+)
 from planning_bridge.supply import services
 from planning_bridge.supply.chart import plan_chart
 from planning_bridge.supply.forms import form_values, scenario_from_form
@@ -98,7 +108,7 @@ def save_costs(code: str):
         flash(f"{exc.message}{' — ' + details if details else ''}", "error")
         return redirect(url_for("supply.family", code=code))
     db.session.commit()
-    flash(f"{code}: cost settings saved.", "success")
+    flash(_("%(code)s: cost settings saved.", code=code), "success")
     return redirect(url_for("supply.family", code=code))
 
 
@@ -120,11 +130,12 @@ def use_plan(month: str, code: str):
     back = redirect(url_for("supply.cycle_scenario", month=month, code=code))
     try:
         if len(raw) > MAX_SCENARIO_CHARS:
-            raise ValidationFailed("the scenario is too large", {"scenario": "at most 200,000 characters"})
+            raise ValidationFailed(_("the scenario is too large"),
+                                   {"scenario": _("at most %(max)s characters", max=f"{MAX_SCENARIO_CHARS:,}")})
         try:
             data = json.loads(raw)
         except ValueError:
-            raise ValidationFailed("the scenario is not valid", {"scenario": "run the scenario again"}) from None
+            raise ValidationFailed(_("the scenario is not valid"), {"scenario": _("run the scenario again")}) from None
         body = services.parse_scenario(data)
         row = services.choose_plan(current_user, month, code, body, request.form.get("strategy", "optimal"),
                                    utcnow(), promotion_period=request.form.get("promotion_period") or None)
@@ -136,6 +147,10 @@ def use_plan(month: str, code: str):
         flash(f"{exc.message}{' — ' + details if details else ''}", "error")
         return back
     db.session.commit()
-    what = f"the plan with the {row.promotion_period} promotion" if row.promotion_period else f"the {row.strategy} plan"
-    flash(f"{code}: {what} is stored with the {month} cycle.", "success")
+    if row.promotion_period:
+        flash(_("%(code)s: the plan with the %(period)s promotion is stored with the %(month)s cycle.", code=code,
+                period=row.promotion_period, month=month), "success")
+    else:
+        flash(_("%(code)s: %(plan)s is stored with the %(month)s cycle.", code=code,
+                plan=code_label(row.strategy, "supply_plan"), month=month), "success")
     return back

@@ -17,7 +17,7 @@ from crm.auth.models import User
 from crm.contacts.services import normalize_email
 from crm.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from crm.extensions import db
-from crm.i18n import _
+from crm.i18n import _, code_label
 from crm.mail.models import OutboundEmail, mailbox_for
 from crm.validation import has_control_chars
 from crm.web.pagination import Page, paginate
@@ -179,7 +179,7 @@ def cancel_email(actor, email_id: int, now: datetime) -> OutboundEmail:
     )
     if not result.rowcount:
         raise Conflict(_("this email is %(status)s: only scheduled or failed emails can be cancelled",
-                         status=email.status))
+                         status=code_label(email.status, "email_status").lower()))
     db.session.flush()
     db.session.refresh(email)
     return email
@@ -206,7 +206,8 @@ def retry_email(actor, email_id: int, now: datetime) -> OutboundEmail:
         .execution_options(synchronize_session=False)
     )
     if not result.rowcount:
-        raise Conflict(_("this email is %(status)s: only failed emails can be retried", status=email.status))
+        raise Conflict(_("this email is %(status)s: only failed emails can be retried",
+                           status=code_label(email.status, "email_status").lower()))
     db.session.flush()
     db.session.refresh(email)
     return email

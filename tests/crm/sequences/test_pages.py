@@ -129,7 +129,7 @@ def test_enrollments_page_filters_and_pause_resume_stop(client, login, rep, sequ
     assert _post(client, page, f"{base}/stop", {}).status_code == 302
     db.session.refresh(enrollment)
     assert (enrollment.status, enrollment.stop_reason) == ("stopped", "manual")
-    assert "Stopped: manual" in client.get("/sequences/enrollments?reason=manual").get_data(as_text=True)
+    assert "Stopped: by hand" in client.get("/sequences/enrollments?reason=manual").get_data(as_text=True)
 
 
 def test_another_rep_cannot_stop_my_enrollment(client, login, rep, bob, sequence, tokyo_contact):

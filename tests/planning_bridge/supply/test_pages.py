@@ -90,13 +90,13 @@ def test_use_this_plan_stores_it_with_the_cycle(planner_client, pat, cycle):
     scenario = html_lib.unescape(html[start:html.index('"', start)])
     response = planner_client.post(f"/planning/cycles/{CYCLE_MONTH}/supply/PUMP/use", data={
         "csrf_token": csrf_from(html), "scenario": scenario, "strategy": "chase"}, follow_redirects=True)
-    assert "the chase plan is stored with the" in response.get_data(as_text=True)
+    assert "PUMP: Chase plan is stored with the" in response.get_data(as_text=True)
     row = db.session.scalar(select(ChosenPlan))
     assert (row.family, row.strategy, row.cycle_id) == ("PUMP", "chase", cycle.id)
     assert row.scenario["demand"][:3] == [60, 80, 150] and row.plan["strategy"] == "chase"
     assert "Plan in use for this cycle" in response.get_data(as_text=True)
     review = planner_client.get(f"/planning/cycles/{CYCLE_MONTH}/supply").get_data(as_text=True)
-    assert "In use: the chase plan" in review
+    assert "In use: Chase plan" in review
     broken = planner_client.post(f"/planning/cycles/{CYCLE_MONTH}/supply/PUMP/use", data={
         "csrf_token": csrf_from(html), "scenario": "{not json", "strategy": "chase"}, follow_redirects=True)
     assert "run the scenario again" in broken.get_data(as_text=True)
