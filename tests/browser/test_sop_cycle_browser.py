@@ -42,8 +42,8 @@ def test_a_planner_runs_the_cycle_and_publishes_the_plan(page, pat, pipeline):
     assert page.input_value("#cycle-month") == CYCLE_MONTH
     page.click("#open-cycle button[type=submit]")
     page.wait_for_url(f"**/planning/cycles/{CYCLE_MONTH}")
-    assert "done" in page.inner_text("#step-data_gathering .step-status")
-    assert "in progress" in page.inner_text("#step-demand_review .step-status")
+    assert page.inner_text("#step-data_gathering .step-status").strip() == "Done"
+    assert page.inner_text("#step-demand_review .step-status").strip() == "In progress"
 
     # Demand review: an override with its assumption.
     page.click("nav.cycle-tabs a:has-text('Demand review')")
@@ -79,7 +79,7 @@ def test_a_planner_runs_the_cycle_and_publishes_the_plan(page, pat, pipeline):
     page.click("#publish-plan")
     page.wait_for_selector(".flash-success:has-text('is published')")
     summary = page.inner_text("#exec-PUMP")
-    assert "escalated" in summary and "add a shift?" in summary and "1 month(s) short" in summary
+    assert "Escalated" in summary and "add a shift?" in summary and "1 month(s) short" in summary
     assert "2,500" in summary  # 25 units x 100, the weighted pipeline's price
     page.screenshot(path=SCREENSHOTS.format(name="executive"), full_page=True)
     version = services.plan_in_force()
