@@ -589,9 +589,11 @@ def capacity_boosts(user: User, now: datetime, limit: int = 200) -> dict[int, Ca
         if code not in families[contact_id]:
             families[contact_id].append(code)
     with force_language(user.language):  # the reason is read by the rep, in their language
+        spans = {code: _("%(family)s for %(months)s", family=code, months=month_span(months))
+                 for code, months in spare.items()}
         return {
-            contact_id: CapacityBoost(contact_id, tuple(codes), _("spare capacity in %(families)s", families=", ".join(
-                _("%(family)s for %(months)s", family=code, months=month_span(spare[code])) for code in codes)))
+            contact_id: CapacityBoost(contact_id, tuple(codes), _("spare capacity in %(families)s",
+                                                                  families=", ".join(spans[c] for c in codes)))
             for contact_id, codes in list(families.items())[:limit]
         }
 
