@@ -14,7 +14,7 @@ from werkzeug.serving import run_simple
 from crm.auth import services as auth_services
 from crm.errors import ServiceError
 from crm.extensions import db
-from crm.i18n import OperatorLanguageGroup, _, _l, cli_option
+from crm.i18n import OperatorLanguageGroup, _, _l, cli_option, ngettext
 from crm.scheduler import build_scheduler, freeze_startup_objects, job_table
 from crm.timeutil import utcnow
 
@@ -75,7 +75,8 @@ def create_token_command(email, name):
 def worker_command():
     scheduler = build_scheduler(current_app._get_current_object(), blocking=True)
     freeze_startup_objects()
-    click.echo(_("worker: %(n)s jobs; Ctrl-C stops", n=len(scheduler.get_jobs())))
+    click.echo(ngettext("worker: %(num)s job; Ctrl-C stops", "worker: %(num)s jobs; Ctrl-C stops",
+                        len(scheduler.get_jobs())))
     try:
         scheduler.start()
     except (KeyboardInterrupt, SystemExit):
@@ -91,7 +92,9 @@ def serve_command(host, port):
     if app.config.get("SCHEDULER_IN_PROCESS"):
         scheduler = build_scheduler(app, blocking=False)
         scheduler.start()
-        click.echo(_("scheduler running in-process with %(n)s jobs", n=len(scheduler.get_jobs())))
+        click.echo(ngettext("scheduler running in-process with %(num)s job",
+                            "scheduler running in-process with %(num)s jobs",
+                            len(scheduler.get_jobs())))
     # Flask refuses app.run() inside a CLI command; werkzeug's server is what it would run.
     run_simple(host, port, app, threaded=True, use_reloader=False)
 

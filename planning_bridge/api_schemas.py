@@ -21,6 +21,7 @@ from datetime import date, datetime, timezone
 from decimal import Decimal
 from typing import Annotated, Literal
 
+from flask_babel import gettext as _  # the bridge reaches crm only by its port
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -95,7 +96,8 @@ def as_of_in_range(value: date) -> date:
     today = _today()
     earliest = min(earliest_day(), today)
     if not earliest <= value <= today:
-        raise ValueError(f"a day from {earliest.isoformat()} (where history begins) to today ({today.isoformat()})")
+        raise ValueError(_("a day from %(first)s (where history begins) to today (%(today)s)",
+                           first=earliest.isoformat(), today=today.isoformat()))
     return value
 
 
@@ -108,10 +110,10 @@ def period_in_range(value: str) -> str:
     index = parse_period(value)
     if index is None:
         if re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", value or ""):  # a month, of a year out of any range
-            raise ValueError(f"a month from {period_text(first)} to {period_text(last)}")
+            raise ValueError(_("a month from %(first)s to %(last)s", first=period_text(first), last=period_text(last)))
         return value  # not a month at all: the services name it in their words
     if not first <= index <= last:
-        raise ValueError(f"a month from {period_text(first)} to {period_text(last)}")
+        raise ValueError(_("a month from %(first)s to %(last)s", first=period_text(first), last=period_text(last)))
     return value
 
 
@@ -184,7 +186,7 @@ class ActualsQuery(_Query):
     def _in_order(cls, value: str, info: ValidationInfo) -> str:
         first, last = parse_period(info.data.get("from_") or ""), parse_period(value)
         if first is not None and last is not None and last < first:
-            raise ValueError("must not be before from")
+            raise ValueError(_("must not be before from"))
         return value
 
 
@@ -211,9 +213,9 @@ class AccuracyQuery(_Query):
     def _lags_in_range(cls, value: str) -> str:
         parts = value.split(",")
         if not all(1 <= int(part) <= 12 for part in parts):
-            raise ValueError("each lag between 1 and 12")
+            raise ValueError(_("each lag between 1 and 12"))
         if len(parts) > MAX_LAGS:
-            raise ValueError(f"at most {MAX_LAGS} lags")
+            raise ValueError(_("at most %(max)s lags", max=MAX_LAGS))
         return value
 
 

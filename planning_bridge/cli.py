@@ -10,6 +10,7 @@ from dataclasses import asdict
 import click
 from flask_babel import gettext as _  # the bridge reaches crm only by its port
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 
 from planning_bridge import crm_port, exports, services
 from planning_bridge.api import about_rows, demand_csv
@@ -38,15 +39,17 @@ def _report_import(result: ImportResult) -> None:
         crm_port.db.session.rollback()
         for rejection in result.rejected:
             click.echo(_("line %(line)s: %(message)s", line=rejection.line, message=rejection.message), err=True)
-        raise click.ClickException(_("%(n)s row(s) rejected; nothing was imported", n=len(result.rejected)))
+        raise click.ClickException(ngettext("%(num)s row rejected; nothing was imported",
+                                            "%(num)s rows rejected; nothing was imported", len(result.rejected)))
     crm_port.db.session.commit()
-    counts = {"n": result.accepted, "replaced": result.replaced}
+    n = result.accepted
     if result.kind == "actuals":
-        click.echo(_("imported %(n)s actuals row(s), %(replaced)s earlier row(s) replaced", **counts)
-                   if result.replaced else _("imported %(n)s actuals row(s)", **counts))
+        imported = ngettext("imported %(num)s actuals row", "imported %(num)s actuals rows", n)
     else:
-        click.echo(_("imported %(n)s deals row(s), %(replaced)s earlier row(s) replaced", **counts)
-                   if result.replaced else _("imported %(n)s deals row(s)", **counts))
+        imported = ngettext("imported %(num)s deals row", "imported %(num)s deals rows", n)
+    if result.replaced:
+        imported += ngettext(", %(num)s earlier row replaced", ", %(num)s earlier rows replaced", result.replaced)
+    click.echo(imported)
 
 
 @planning_cli.command("import-deals", help=_l("Import deals exported by another CRM (replaces the previous import)."))
@@ -164,7 +167,7 @@ def snapshot_command(start, end, probabilities, slip_adjusted, month_end):
     except crm_port.ServiceError as exc:
         crm_port.db.session.rollback()
         _fail(exc)
-    click.echo(_("snapshot(s) %(ids)s", ids=", ".join(map(str, ids))) if ids
+    click.echo(ngettext("snapshot %(ids)s", "snapshots %(ids)s", len(ids), ids=", ".join(map(str, ids))) if ids
                else _("nothing to take: already there"))
 
 
@@ -175,7 +178,7 @@ def figures_command():
     ids = services.compute_default_figures(crm_port.utcnow())
     crm_port.db.session.commit()
     choice, _computed = services.current_choice()
-    click.echo(_("stored %(n)s set(s) of figures", n=len(ids)))
+    click.echo(ngettext("stored %(num)s set of figures", "stored %(num)s sets of figures", len(ids)))
     for family, chosen in sorted(choice.items()):
         click.echo(f"{family:<8} {chosen.source:<10} {chosen.reason}")
 
@@ -198,8 +201,9 @@ def accuracy_command(lags, months, slip_adjusted, as_json):
     for note in report.notes:
         click.echo(_("note: %(note)s", note=note))
     if report.months:
-        click.echo(_("months %(first)s..%(last)s, %(n)s snapshot(s)", first=report.months[0],
-                     last=report.months[-1], n=report.snapshot_count))
+        click.echo(ngettext("months %(first)s..%(last)s, %(num)s snapshot",
+                            "months %(first)s..%(last)s, %(num)s snapshots",
+                            report.snapshot_count, first=report.months[0], last=report.months[-1]))
     for cell in report.cells:
         wmape = _("n/a") if cell.wmape is None else f"{cell.wmape:.3f}"
         bias = _("n/a") if cell.bias is None else f"{cell.bias:+.3f}"

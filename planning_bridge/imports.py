@@ -25,6 +25,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import IO, Any, Iterator, cast
 
+from flask_babel import gettext as _  # the bridge reaches crm only by its port
 from sqlalchemy import delete, insert, select
 from sqlalchemy.engine import CursorResult
 
@@ -303,18 +304,18 @@ def _unreadable(raw: dict[str, str]) -> None:
 def _text(raw, key: str, limit: int) -> str:
     value = raw[key]
     if not value:
-        raise RowError(f"{key} is empty")
+        raise RowError(_("%(key)s is empty", key=key))
     if len(value) > limit:
-        raise RowError(f"{key} is longer than {limit} characters")
+        raise RowError(_("%(key)s is longer than %(max)s characters", key=key, max=limit))
     if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
-        raise RowError(f"{key} contains control characters")
+        raise RowError(_("%(key)s contains control characters", key=key))
     return value
 
 
 def _family(raw, families: set[str]) -> str:
     code = raw["family"]
     if code not in families:
-        raise RowError(f"unknown family '{code[:40]}'")
+        raise RowError(_("unknown family '%(family)s'", family=code[:40]))
     return code
 
 
@@ -322,13 +323,13 @@ def _number(raw, key: str, *, positive: bool) -> float:
     try:
         value = float(raw[key])
     except ValueError:
-        raise RowError(f"{key} '{raw[key][:20]}' is not a number") from None
+        raise RowError(_("%(key)s '%(text)s' is not a number", key=key, text=raw[key][:20])) from None
     if not math.isfinite(value) or value >= MAX_QUANTITY:
-        raise RowError(f"{key} is out of range")
+        raise RowError(_("%(key)s is out of range", key=key))
     if value < 0:
-        raise RowError(f"negative {key}")
+        raise RowError(_("negative %(key)s", key=key))
     if positive and value == 0:
-        raise RowError(f"{key} must be above 0")
+        raise RowError(_("%(key)s must be above 0", key=key))
     return value
 
 
@@ -336,11 +337,11 @@ def _money(raw, key: str) -> Decimal:
     try:
         value = Decimal(raw[key])
     except InvalidOperation:
-        raise RowError(f"{key} '{raw[key][:20]}' is not an amount") from None
+        raise RowError(_("%(key)s '%(text)s' is not an amount", key=key, text=raw[key][:20])) from None
     if not value.is_finite() or value > MAX_AMOUNT:
-        raise RowError(f"{key} is out of range")
+        raise RowError(_("%(key)s is out of range", key=key))
     if value < 0:
-        raise RowError(f"negative {key}")
+        raise RowError(_("negative %(key)s", key=key))
     return value.quantize(CENT)
 
 
@@ -348,7 +349,7 @@ def _date(raw, key: str, required: bool = True) -> date | None:
     text = raw[key]
     if not text:
         if required:
-            raise RowError(f"{key} is empty")
+            raise RowError(_("%(key)s is empty", key=key))
         return None
     if not DATE_RE.match(text):
         raise RowError(f"{key} '{text[:20]}' is not a date written YYYY-MM-DD")

@@ -16,7 +16,7 @@ routes = ApiRoutes()
 class AlertOut(OutModel):
     id: int
     kind: str
-    message: str
+    message: str = Field(validation_alias="text", description="in the reader's language")
     contact_id: int | None
     url: str | None
     created_at: UtcDateTime

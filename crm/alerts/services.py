@@ -23,15 +23,23 @@ COLLAPSED_KINDS = ("hot_lead",)
 POLL_LIMIT = 20
 
 
-def notify(user_id: int | None, kind: str, message: str, *, now: datetime,
+def notify(user_id: int | None, kind: str, message: str, *, now: datetime, params: dict[str, Any] | None = None,
            contact_id: int | None = None, url: str | None = None) -> None:
     """Queue an alert for ``user_id`` (None: nobody, ignored), e.g. kind ``hot_lead``,
-    ``reply``, ``meeting_booked``. Shown in the app within seconds. Flushes, never commits."""
+    ``reply``, ``meeting_booked``. Shown in the app within seconds. Flushes, never commits.
+
+    ``message`` is an ``N_``-marked English message with ``%(name)s`` placeholders and
+    ``params`` their values: the alert is stored as that data and read in whoever looks at
+    it's language (``Alert.text``)."""
     if user_id is None:
         return None
     if kind in COLLAPSED_KINDS and contact_id is not None and _recent_same(user_id, kind, contact_id, now):
         return None
-    db.session.add(Alert(user_id=user_id, kind=kind[:40], message=message[:500], contact_id=contact_id,
+    values = {key: value if isinstance(value, (int, float)) else str(value)[:300]
+              for key, value in (params or {}).items()}
+    english = message % values if params is not None else message
+    db.session.add(Alert(user_id=user_id, kind=kind[:40], message=english[:500], contact_id=contact_id,
+                         message_data={"msgid": message, "params": values} if params is not None else None,
                          url=(url or None) and url[:500], created_at=now))
     db.session.flush()
     return None

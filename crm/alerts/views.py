@@ -17,7 +17,7 @@ bp = Blueprint("alerts", __name__)
 
 
 def alert_json(alert) -> dict:
-    return {"id": alert.id, "kind": alert.kind, "message": alert.message, "url": safe_url(alert.url),
+    return {"id": alert.id, "kind": alert.kind, "message": alert.text, "url": safe_url(alert.url),
             "contact_id": alert.contact_id, "created_at": alert.created_at.isoformat()}
 
 

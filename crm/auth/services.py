@@ -357,7 +357,7 @@ def sales_user_id(value: Any) -> int | None:
         return None
     owner = get_by_id(User, value)
     if owner is None or owner.role not in SALES_ROLES:
-        raise ValueError("must be a sales user")
+        raise ValueError(_("must be a sales user"))
     return owner.id
 
 

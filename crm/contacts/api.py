@@ -28,6 +28,7 @@ from crm.api.schemas import (
 from crm.contacts import services
 from crm.contacts.models import LIFECYCLE_STAGES
 from crm.extensions import db
+from crm.i18n import _
 from crm.timeutil import utcnow
 from crm.web.access import SALES, roles
 
@@ -110,9 +111,9 @@ def _domain_fits(value: str | None) -> str | None:
     try:
         ascii_domain = services.normalize_domain(value)
     except (ValueError, UnicodeError):
-        raise ValueError("not a domain name") from None
+        raise ValueError(_("not a domain name")) from None
     if ascii_domain and len(ascii_domain) > 253:
-        raise ValueError("too long once IDNA-encoded (at most 253 characters)")
+        raise ValueError(_("too long once IDNA-encoded (at most 253 characters)"))
     return value
 
 

@@ -85,19 +85,19 @@ def coerce_value(field: CustomField, raw: Any) -> Any:
     if kind == "text":
         text = str(raw).strip()
         if len(text) > 1000:
-            raise ValueError("at most 1000 characters")
+            raise ValueError(_("at most 1000 characters"))
         if has_control_chars(text):
-            raise ValueError("contains control characters")
+            raise ValueError(_("contains control characters"))
         return text
     if kind == "number":
         if isinstance(raw, bool):
-            raise ValueError("must be a number")
+            raise ValueError(_("must be a number"))
         try:
             number = Decimal(str(raw).strip())
         except InvalidOperation:
-            raise ValueError("must be a number") from None
+            raise ValueError(_("must be a number")) from None
         if not number.is_finite() or abs(number) >= Decimal("1e15"):
-            raise ValueError("must be a number below 10^15")
+            raise ValueError(_("must be a number below 10^15"))
         return int(number) if number == number.to_integral_value() else float(number)
     if kind == "boolean":
         if isinstance(raw, bool):
@@ -107,18 +107,18 @@ def coerce_value(field: CustomField, raw: Any) -> Any:
             return True
         if word in FALSE_WORDS:
             return False
-        raise ValueError("must be yes or no")
+        raise ValueError(_("must be yes or no"))
     if kind == "date":
         if isinstance(raw, date):
             return raw.isoformat()
         try:
             return date.fromisoformat(str(raw).strip()).isoformat()
         except ValueError:
-            raise ValueError("must be a date YYYY-MM-DD") from None
+            raise ValueError(_("must be a date YYYY-MM-DD")) from None
     if kind == "choice":
         value = str(raw).strip()
         if value not in field.choices:
-            raise ValueError(f"must be one of {', '.join(field.choices)}")
+            raise ValueError(_("must be one of %(value)s", value=", ".join(field.choices)))
         return value
     raise ValueError(f"unknown field type {kind}")
 

@@ -45,7 +45,7 @@ def _text(value: Any, key: str, limit: int) -> tuple[str | None, str | None]:
 def _time_zone(value: Any) -> str | None:
     tz = (value or "").strip() or None
     if tz and not is_valid_timezone(tz):
-        raise ValueError("unknown IANA time zone")
+        raise ValueError(_("unknown IANA time zone"))
     return tz
 
 
@@ -55,7 +55,7 @@ def _language(value: Any) -> str | None:
         return None
     tag = normalize_language(value) if isinstance(value, str) else None
     if tag not in LANGUAGE_TAGS:
-        raise ValueError(f"one of {', '.join(LANGUAGE_TAGS)}, or empty for the owner's")
+        raise ValueError(_("one of %(value)s, or empty for the owner's", value=", ".join(LANGUAGE_TAGS)))
     return tag
 
 
@@ -80,10 +80,10 @@ def normalize_domain(raw: str | None) -> str | None:
             domain = domain[len(prefix):]
     domain = domain.split("/")[0].removeprefix("www.")
     if "." not in domain or " " in domain:
-        raise ValueError("not a domain name")
+        raise ValueError(_("not a domain name"))
     ascii_domain = domain.encode("idna").decode("ascii")
     if len(ascii_domain) > 253:
-        raise ValueError("not a domain name")
+        raise ValueError(_("not a domain name"))
     return ascii_domain
 
 
@@ -144,14 +144,14 @@ class ContactUpdate(InputModel):
     def _stage(cls, value: Any) -> str:
         stage = (value or "lead").strip().lower()
         if stage not in LIFECYCLE_STAGES:
-            raise ValueError(f"one of {', '.join(LIFECYCLE_STAGES)}")
+            raise ValueError(_("one of %(value)s", value=", ".join(LIFECYCLE_STAGES)))
         return stage
 
     @field_validator("do_not_contact", "unsubscribed")
     @classmethod
     def _flag(cls, value: Any) -> bool:
         if not isinstance(value, bool):
-            raise ValueError("must be true or false")
+            raise ValueError(_("must be true or false"))
         return value
 
     @field_validator("owner_id")
@@ -166,7 +166,7 @@ class ContactUpdate(InputModel):
             return None
         company = get_by_id(Company, value)
         if company is None:
-            raise ValueError("no such company")
+            raise ValueError(_("no such company"))
         return company.id
 
     @field_validator("custom")
@@ -204,7 +204,7 @@ class CompanyUpdate(InputModel):
         if problem:
             raise ValueError(problem)
         if info.field_name == "name" and not text:
-            raise ValueError("required")
+            raise ValueError(_("required"))
         return text
 
     @field_validator("domain")
@@ -213,7 +213,7 @@ class CompanyUpdate(InputModel):
         try:
             return normalize_domain(value)
         except (ValueError, UnicodeError):
-            raise ValueError("not a domain name") from None
+            raise ValueError(_("not a domain name")) from None
 
     @field_validator("employee_count")
     @classmethod
@@ -225,7 +225,7 @@ class CompanyUpdate(InputModel):
         except (TypeError, ValueError):
             count = -1
         if not 0 <= count <= 10_000_000:
-            raise ValueError("a whole number from 0 to 10,000,000")
+            raise ValueError(_("a whole number from 0 to 10,000,000"))
         return count
 
     @field_validator("time_zone")

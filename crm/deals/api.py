@@ -66,9 +66,9 @@ class DealLineIn(StrictModel):
     def _amount_matches(self):
         computed = line_amount(self.quantity, self.unit_price)
         if computed > MAX_AMOUNT:
-            raise ValueError("quantity x unit_price is too large")
+            raise ValueError(_("quantity x unit_price is too large"))
         if self.amount is not None and self.amount != computed:
-            raise ValueError(f"amount must be quantity x unit_price = {computed}")
+            raise ValueError(_("amount must be quantity x unit_price = %(amount)s", amount=computed))
         return self
 
 
@@ -78,7 +78,7 @@ class _LinesFitOneDeal(StrictModel):
         lines = getattr(self, "lines", None) or ()
         total = sum((line_amount(line.quantity, line.unit_price) for line in lines), Decimal(0))
         if total > MAX_AMOUNT:
-            raise ValueError("the lines add up to more than the largest amount a deal can hold")
+            raise ValueError(_("the lines add up to more than the largest amount a deal can hold"))
         return self
 
 

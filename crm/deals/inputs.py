@@ -24,7 +24,7 @@ from crm.auth.services import sales_user_id
 from crm.contacts.models import Company, Contact
 from crm.deals.models import ProductFamily, Stage
 from crm.extensions import db
-from crm.i18n import _l
+from crm.i18n import _, _l
 from crm.money.services import clean_currency
 from crm.validation import MAX_MONEY, MAX_QUANTITY, InputModel, get_by_id, has_control_chars
 
@@ -65,7 +65,7 @@ class DealLineInput(_Input):
     @classmethod
     def _object(cls, data: Any) -> Any:
         if not isinstance(data, dict):
-            raise ValueError("an object with family, quantity and unit_price")
+            raise ValueError(_("an object with family, quantity and unit_price"))
         return data
 
     @field_validator("family", mode="plain")
@@ -74,7 +74,7 @@ class DealLineInput(_Input):
         families = (info.context or {}).get("families") or _FamilyLookup()
         family = families.get("" if value is None else str(value))
         if family is None:
-            raise ValueError("unknown product family")
+            raise ValueError(_("unknown product family"))
         return family
 
     @field_validator("quantity", mode="plain")
@@ -85,7 +85,7 @@ class DealLineInput(_Input):
         except (TypeError, ValueError, OverflowError):
             quantity = 0.0
         if not 0 < quantity < MAX_QUANTITY:  # also refuses NaN and infinities
-            raise ValueError("a number above 0")
+            raise ValueError(_("a number above 0"))
         return quantity
 
     @field_validator("unit_price", mode="plain")
@@ -96,7 +96,7 @@ class DealLineInput(_Input):
         except (InvalidOperation, TypeError, ValueError):
             price = Decimal(-1)
         if not price.is_finite() or not 0 <= price < MAX_MONEY:
-            raise ValueError("an amount of 0 or more")
+            raise ValueError(_("an amount of 0 or more"))
         return price.quantize(CENT)
 
     @property
@@ -125,9 +125,9 @@ class DealUpdate(_Input):
     def _name(cls, value: Any) -> str:
         name = str(value or "").strip()
         if not name or len(name) > 200:
-            raise ValueError("1 to 200 characters")
+            raise ValueError(_("1 to 200 characters"))
         if has_control_chars(name):
-            raise ValueError("contains control characters")
+            raise ValueError(_("contains control characters"))
         return name
 
     @field_validator("stage_id", mode="plain")
@@ -135,7 +135,7 @@ class DealUpdate(_Input):
     def _stage(cls, value: Any) -> Stage:
         stage = get_by_id(Stage, value) if value not in (None, "") else None
         if stage is None:
-            raise ValueError("unknown pipeline stage")
+            raise ValueError(_("unknown pipeline stage"))
         return stage
 
     @field_validator("expected_close", mode="plain")
@@ -146,7 +146,7 @@ class DealUpdate(_Input):
         try:
             return date.fromisoformat(str(value).strip())
         except (TypeError, ValueError):
-            raise ValueError("a date YYYY-MM-DD") from None
+            raise ValueError(_("a date YYYY-MM-DD")) from None
 
     @field_validator("company_id", "contact_id", mode="plain")
     @classmethod
@@ -155,7 +155,7 @@ class DealUpdate(_Input):
             return None
         record = get_by_id(Company if info.field_name == "company_id" else Contact, value)
         if record is None:
-            raise ValueError("not found")
+            raise ValueError(_("not found"))
         return record.id
 
     @field_validator("owner_id", mode="plain")
@@ -167,7 +167,7 @@ class DealUpdate(_Input):
     @classmethod
     def _lines(cls, value: Any) -> list[Any]:
         if not isinstance(value, list):
-            raise ValueError("a list of lines")
+            raise ValueError(_("a list of lines"))
         return value
 
     @field_validator("currency", mode="plain")
@@ -216,11 +216,11 @@ class FamilyUpdate(_Input):
     def _text(cls, value: Any, info: ValidationInfo) -> str:
         text, limit = str(value or "").strip(), FAMILY_TEXT_FIELDS[info.field_name or ""]
         if not text:
-            raise ValueError("required")
+            raise ValueError(_("required"))
         if len(text) > limit:
-            raise ValueError(f"at most {limit} characters")
+            raise ValueError(_("at most %(max)s characters", max=limit))
         if has_control_chars(text):
-            raise ValueError("contains control characters")
+            raise ValueError(_("contains control characters"))
         return text
 
     @field_validator("lead_time_days", mode="plain")
@@ -231,7 +231,7 @@ class FamilyUpdate(_Input):
         except (TypeError, ValueError, OverflowError):
             days = -1
         if not 0 <= days <= 3650:
-            raise ValueError("whole days between 0 and 3650")
+            raise ValueError(_("whole days between 0 and 3650"))
         return days
 
     @field_validator("is_active", mode="plain")
@@ -262,7 +262,7 @@ class StageInput(_Input):
     def _name(cls, value: Any) -> str:
         name = str(value or "").strip()
         if not name or len(name) > 60 or has_control_chars(name):
-            raise ValueError("1 to 60 characters, no control characters")
+            raise ValueError(_("1 to 60 characters, no control characters"))
         return name
 
     @field_validator("probability", mode="plain")
@@ -273,7 +273,7 @@ class StageInput(_Input):
         except (InvalidOperation, TypeError):
             probability = Decimal("NaN")
         if not probability.is_finite() or not Decimal(0) <= probability <= Decimal(1):
-            raise ValueError("a number between 0 and 1")
+            raise ValueError(_("a number between 0 and 1"))
         return probability.quantize(Decimal("0.001"))
 
     @field_validator("position", mode="plain")
@@ -286,5 +286,5 @@ class StageInput(_Input):
         except (TypeError, ValueError, OverflowError):
             position = -1
         if not 0 <= position <= 10_000:
-            raise ValueError("a whole number between 0 and 10,000")
+            raise ValueError(_("a whole number between 0 and 10,000"))
         return position

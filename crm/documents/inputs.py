@@ -7,7 +7,7 @@ from typing import Any, ClassVar
 
 from pydantic import Field, field_validator
 
-from crm.i18n import _l
+from crm.i18n import _, _l
 from crm.validation import InputModel, as_id, check_web_url, has_control_chars, normalize_email
 
 MAX_BEACON_SECONDS = 30 * 60  # one beacon reports at most half an hour on one page
@@ -18,9 +18,9 @@ WATCH_MILESTONES = (25, 50, 75, 100)
 def _name(value, limit: int) -> str:
     text = " ".join(str(value or "").split())
     if not text:
-        raise ValueError("required")
+        raise ValueError(_("required"))
     if len(text) > limit or has_control_chars(text):
-        raise ValueError(f"at most {limit} characters, no control characters")
+        raise ValueError(_("at most %(max)s characters, no control characters", max=limit))
     return text
 
 
@@ -29,7 +29,7 @@ def _optional_id(value):
         return None
     found = as_id(value)
     if found is None:
-        raise ValueError("an id")
+        raise ValueError(_("an id"))
     return found
 
 
@@ -75,7 +75,7 @@ class ContentCreate(NamedInFolder):
             return None
         url = check_web_url(value, max_length=2000)
         if not url.lower().startswith("https://"):
-            raise ValueError("an https:// address")
+            raise ValueError(_("an https:// address"))
         return url
 
     @field_validator("use_in_emails", mode="before")
@@ -104,7 +104,7 @@ class LinkCreate(InputModel):
     def _check_contact(cls, value):
         found = as_id(value)
         if found is None:
-            raise ValueError("a contact id")
+            raise ValueError(_("a contact id"))
         return found
 
     @field_validator("expires_at", mode="before")
@@ -116,9 +116,9 @@ class LinkCreate(InputModel):
             try:
                 value = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
             except ValueError:
-                raise ValueError("a date and time, ISO 8601 (2027-01-31T18:00:00Z)") from None
+                raise ValueError(_("a date and time, ISO 8601 (2027-01-31T18:00:00Z)")) from None
         if not isinstance(value, datetime):
-            raise ValueError("a date and time, ISO 8601")
+            raise ValueError(_("a date and time, ISO 8601"))
         return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
 
     @field_validator("allow_download", mode="before")
@@ -144,7 +144,7 @@ class Beacon(InputModel):
     def _check_view(cls, value):
         text = str(value or "")
         if not 16 <= len(text) <= 64 or not all(c.isalnum() or c in "-_" for c in text):
-            raise ValueError("the viewing session's key")
+            raise ValueError(_("the viewing session's key"))
         return text
 
     @field_validator("page", mode="before")
@@ -154,7 +154,7 @@ class Beacon(InputModel):
             return None
         if isinstance(value, bool) or not isinstance(value, (int, str)) or not str(value).isdigit() \
                 or not 1 <= int(value) <= MAX_PAGE:
-            raise ValueError("a page number")
+            raise ValueError(_("a page number"))
         return int(value)
 
     @field_validator("seconds", mode="before")
@@ -165,9 +165,9 @@ class Beacon(InputModel):
         try:
             seconds = float(value)
         except (TypeError, ValueError):
-            raise ValueError("a number of seconds") from None
+            raise ValueError(_("a number of seconds")) from None
         if isinstance(value, bool) or not 0 <= seconds <= MAX_BEACON_SECONDS:
-            raise ValueError(f"between 0 and {MAX_BEACON_SECONDS} seconds")
+            raise ValueError(_("between 0 and %(max)s seconds", max=MAX_BEACON_SECONDS))
         return seconds
 
     @field_validator("percent", mode="before")
@@ -176,7 +176,7 @@ class Beacon(InputModel):
         if value in (None, ""):
             return None
         if isinstance(value, bool) or str(value) not in {str(m) for m in (0, *WATCH_MILESTONES)}:
-            raise ValueError("0, 25, 50, 75 or 100")
+            raise ValueError(_("0, 25, 50, 75 or 100"))
         return int(value)
 
 
@@ -198,5 +198,5 @@ class ReaderIdentify(InputModel):
     def _check_names(cls, value):
         text = " ".join(str(value or "").split())
         if len(text) > 100 or has_control_chars(text):
-            raise ValueError("at most 100 characters")
+            raise ValueError(_("at most 100 characters"))
         return text

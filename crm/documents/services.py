@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from flask_babel import force_locale
 from markupsafe import Markup
 from sqlalchemy import Select, false, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -33,7 +32,7 @@ from crm.documents.models import (
 )
 from crm.errors import Conflict, NotFound, PermissionDenied, ServiceError, ValidationFailed
 from crm.extensions import db
-from crm.i18n import _
+from crm.i18n import N_, _
 from crm.policy import SALES_ROLES
 from crm.scoring.services import record_event
 from crm.tracking.services import judge_request
@@ -417,20 +416,10 @@ def _on_human_view(view: ContentView, link: ContentLink, now: datetime) -> None:
     view.activity_id = activity.id
     record_event(contact.id, ACTIVITY_KIND[item.kind], now, url=f"/content/{item.id}")
     rep_id = _rep_of(link, contact)
-    with _language_of(rep_id):
-        if item.kind == "video":
-            message = _("%(name)s is watching your video '%(title)s' now: call", name=contact.full_name,
-                        title=item.name)
-        else:
-            message = _("%(name)s is reading '%(title)s' now: call", name=contact.full_name, title=item.name)
-    notify(rep_id, "hot_lead", message, now=now, contact_id=contact.id, url=f"/contacts/{contact.id}")
-
-
-def _language_of(user_id: int | None):
-    """Alerts are stored text: written in their reader's language, not in the language of the
-    prospect whose browser made the request."""
-    user = db.session.get(User, user_id) if user_id is not None else None
-    return force_locale(getattr(user, "language", None) or "en")
+    message = (N_("%(name)s is watching your video '%(title)s' now: call") if item.kind == "video"
+               else N_("%(name)s is reading '%(title)s' now: call"))
+    notify(rep_id, "hot_lead", message, params={"name": contact.full_name, "title": item.name}, now=now,
+           contact_id=contact.id, url=f"/contacts/{contact.id}")
 
 
 def _rep_of(link: ContentLink, contact: Contact | None = None) -> int | None:
@@ -509,10 +498,10 @@ def _record_forward(link: ContentLink, sharer: Contact, contact: Contact, now: d
                              "forwarded_by_id": sharer.id})
     where = f" ({contact.company.name})" if contact.company is not None else ""
     rep_id = _rep_of(link, sharer)
-    with _language_of(rep_id):
-        message = _("%(sharer)s forwarded '%(title)s' to %(reader)s%(where)s: a new contact on the account",
-                    sharer=sharer.full_name, title=item.name, reader=contact.full_name, where=where)
-    notify(rep_id, "content_forwarded", message, now=now, contact_id=contact.id, url=f"/contacts/{contact.id}")
+    notify(rep_id, "content_forwarded",
+           N_("%(sharer)s forwarded '%(title)s' to %(reader)s%(where)s: a new contact on the account"),
+           params={"sharer": sharer.full_name, "title": item.name, "reader": contact.full_name, "where": where},
+           now=now, contact_id=contact.id, url=f"/contacts/{contact.id}")
 
 
 # --- the {{ video }} email token -------------------------------------------------------------

@@ -15,7 +15,7 @@ from crm.auth.models import User
 from crm.auth.services import get_user_by_email
 from crm.errors import ServiceError
 from crm.extensions import db
-from crm.i18n import _, _l, cli_option
+from crm.i18n import _, _l, cli_option, ngettext
 from crm.imports.csvsafe import safe_cell
 from crm.imports.reader import ImportAborted
 from crm.imports.services import ImportOptions, import_file, list_presets
@@ -156,14 +156,18 @@ def _report(kind, file, outcome, rejects, rejects_path, sink_notes=()) -> None:
         click.echo(_("ignored columns (no matching field): %(columns)s", columns=", ".join(mapping.ignored)))
     for line, note in sink_notes:
         click.echo(_("line %(line)s: %(message)s", line=line, message=note))
-    counts = {"file": file.name, "rows": tally.rows_seen, "created": tally.created, "updated": tally.updated,
+    counts = {"file": file.name, "created": tally.created, "updated": tally.updated,
               "skipped": tally.skipped, "rejected": tally.rejected}
     if kind == "deals":
-        click.echo(_("%(file)s: %(rows)s rows; deals created %(created)s, updated %(updated)s, skipped "
-                     "%(skipped)s; rows rejected %(rejected)s", **counts))
+        click.echo(ngettext("%(file)s: %(num)s row; deals created %(created)s, updated %(updated)s, skipped "
+                            "%(skipped)s; rows rejected %(rejected)s",
+                            "%(file)s: %(num)s rows; deals created %(created)s, updated %(updated)s, skipped "
+                            "%(skipped)s; rows rejected %(rejected)s", tally.rows_seen, **counts))
     else:
-        click.echo(_("%(file)s: %(rows)s rows; contacts created %(created)s, updated %(updated)s, skipped "
-                     "%(skipped)s; rows rejected %(rejected)s", **counts))
+        click.echo(ngettext("%(file)s: %(num)s row; contacts created %(created)s, updated %(updated)s, skipped "
+                            "%(skipped)s; rows rejected %(rejected)s",
+                            "%(file)s: %(num)s rows; contacts created %(created)s, updated %(updated)s, skipped "
+                            "%(skipped)s; rows rejected %(rejected)s", tally.rows_seen, **counts))
     if not tally.rejected:
         return
     if rejects_path:

@@ -22,6 +22,8 @@ from typing import Callable
 
 from charset_normalizer import from_bytes
 
+from crm.i18n import _
+
 SAMPLE_BYTES = 256 * 1024
 DELIMITERS = (",", ";", "\t", "|")
 DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
@@ -147,5 +149,5 @@ def check_delimiter(value: str | None) -> str | None:
     aliases = {"tab": "\t", "\\t": "\t", "comma": ",", "semicolon": ";", "pipe": "|"}
     value = aliases.get(value.lower(), value) if isinstance(value, str) else value
     if value not in DELIMITERS:
-        raise ValueError("the delimiter must be auto, comma (,), semicolon (;), tab or pipe (|)")
+        raise ValueError(_("the delimiter must be auto, comma (,), semicolon (;), tab or pipe (|)"))
     return value

@@ -6,7 +6,7 @@ import click
 from flask.cli import AppGroup
 
 from crm.extensions import db
-from crm.i18n import _, _l, cli_option
+from crm.i18n import _, _l, cli_option, ngettext
 from crm.mail.imap_accounts import rotate_credentials
 from crm.mail.inbound.imap import poll_all
 from crm.mail.outbound.sender import send_due
@@ -37,8 +37,9 @@ def poll_command():
         for note in poll.skipped:
             click.echo(_("mailbox %(id)s (%(label)s): %(note)s", id=poll.mailbox_id, label=poll.label, note=note),
                        err=True)
-    click.echo(_("%(mailboxes)s mailboxes, %(messages)s messages read, %(problems)s problems",
-                 mailboxes=len(result.polls), messages=result.fetched, problems=len(result.errors)))
+    click.echo(", ".join((ngettext("%(num)s mailbox", "%(num)s mailboxes", len(result.polls)),
+                          ngettext("%(num)s message read", "%(num)s messages read", result.fetched),
+                          ngettext("%(num)s problem", "%(num)s problems", len(result.errors)))))
     if result.errors:
         raise SystemExit(1)
 
@@ -59,7 +60,9 @@ def _describe(poll) -> str:
 def rotate_credentials_command():
     report = rotate_credentials(utcnow())
     db.session.commit()
-    click.echo(_("%(rotated)s passwords re-encrypted, %(unreadable)s unreadable (those accounts now ask their "
-                 "rep to enter the password again)", rotated=report.rotated, unreadable=report.unreadable))
+    click.echo(ngettext("%(num)s password re-encrypted, %(unreadable)s unreadable (those accounts now ask their "
+                        "rep to enter the password again)",
+                        "%(num)s passwords re-encrypted, %(unreadable)s unreadable (those accounts now ask their "
+                        "rep to enter the password again)", report.rotated, unreadable=report.unreadable))
     if report.unreadable:
         raise SystemExit(1)

@@ -9,7 +9,7 @@ from typing import Any, ClassVar
 from pydantic import Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
-from crm.i18n import _l
+from crm.i18n import _, _l
 from crm.mail.models import IMAP_SECURITY
 from crm.validation import InputModel, has_control_chars
 
@@ -55,10 +55,10 @@ class ImapAccountInput(InputModel):
     @classmethod
     def _host(cls, value: Any) -> Any:
         if not isinstance(value, str) or not value.strip():
-            raise ValueError("required")
+            raise ValueError(_("required"))
         value = value.strip()
         if not _is_host(value):
-            raise ValueError("not a host name or IP address")
+            raise ValueError(_("not a host name or IP address"))
         return value
 
     @field_validator("security", mode="before")
@@ -66,7 +66,7 @@ class ImapAccountInput(InputModel):
     def _security(cls, value: Any) -> Any:
         value = (value or "ssl").strip().lower() if isinstance(value, str) or value is None else value
         if value not in IMAP_SECURITY:
-            raise ValueError("choose ssl, starttls or none")
+            raise ValueError(_("choose ssl, starttls or none"))
         return value
 
     @field_validator("port", mode="before")
@@ -78,7 +78,7 @@ class ImapAccountInput(InputModel):
     @classmethod
     def _no_control_characters(cls, value: Any) -> Any:
         if isinstance(value, str) and has_control_chars(value):
-            raise ValueError("contains control characters")
+            raise ValueError(_("contains control characters"))
         return value.strip() if isinstance(value, str) and not value.strip() else value
 
     @field_validator("folders", mode="before")
@@ -87,22 +87,22 @@ class ImapAccountInput(InputModel):
         if isinstance(value, str):  # the page's text box: one folder per line or comma-separated
             value = re.split(r"[\n,]", value)
         if not isinstance(value, list):
-            raise ValueError("a list of folder names")
+            raise ValueError(_("a list of folder names"))
         names: list[str] = []
         for name in value:
             if not isinstance(name, str):
-                raise ValueError("folder names are text")
+                raise ValueError(_("folder names are text"))
             name = name.strip()
             if not name:
                 continue
             if len(name) > 200 or has_control_chars(name):
-                raise ValueError(f"not a folder name: {name[:40]!r}")
+                raise ValueError(_("not a folder name: %(name)s", name=repr(name[:40])))
             if name not in names:
                 names.append(name)
         if not names:
-            raise ValueError("name at least one folder (INBOX)")
+            raise ValueError(_("name at least one folder (INBOX)"))
         if len(names) > MAX_FOLDERS:
-            raise ValueError(f"at most {MAX_FOLDERS} folders")
+            raise ValueError(_("at most %(max)s folders", max=MAX_FOLDERS))
         return names
 
     @model_validator(mode="after")

@@ -17,6 +17,8 @@ from datetime import date, datetime, time, timedelta, timezone
 from typing import Iterable, Sequence
 from zoneinfo import ZoneInfo
 
+from crm.i18n import _
+
 UTC = timezone.utc
 _HHMM = re.compile(r"^([01]\d|2[0-4]):([0-5]\d)$")
 
@@ -61,10 +63,10 @@ def parse_hhmm(text: str) -> int:
     """"09:30" -> 570 minutes; "24:00" is the end of the day. :raises ValueError:"""
     match = _HHMM.match(str(text).strip())
     if not match:
-        raise ValueError("use HH:MM (24-hour)")
+        raise ValueError(_("use HH:MM (24-hour)"))
     minutes = int(match.group(1)) * 60 + int(match.group(2))
     if minutes > 1440:
-        raise ValueError("use HH:MM (24-hour)")
+        raise ValueError(_("use HH:MM (24-hour)"))
     return minutes
 
 

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 from pydantic_core import PydanticCustomError
 
 from crm.contacts.services import normalize_email
+from crm.i18n import _
 from crm.meetings import availability as av
 from crm.timeutil import is_valid_timezone
 from crm.validation import has_control_chars, parse_input
@@ -83,10 +84,10 @@ def weekly_rows(rows: Any) -> list[dict[str, Any]]:
         try:
             weekday = row["weekday"]
             if isinstance(weekday, bool) or not isinstance(weekday, int) or not 0 <= weekday <= 6:
-                raise ValueError("weekday is 0 (Monday) to 6 (Sunday)")
+                raise ValueError(_("weekday is 0 (Monday) to 6 (Sunday)"))
             start, end = av.parse_hhmm(row["start"]), av.parse_hhmm(row["end"])
             if start >= end:
-                raise ValueError("start must be before end")
+                raise ValueError(_("start must be before end"))
         except (KeyError, TypeError) as exc:
             errors[f"weekly_hours.{i}"] = f"needs weekday, start and end ({exc.__class__.__name__})"
             continue
@@ -96,7 +97,7 @@ def weekly_rows(rows: Any) -> list[dict[str, Any]]:
         spans.append((weekday, start, end, i))
         clean.append({"weekday": weekday, "start": av.format_hhmm(start), "end": av.format_hhmm(end)})
     spans.sort()
-    for (d1, _s1, e1, _), (d2, s2, _e2, i2) in zip(spans, spans[1:]):
+    for (d1, _s1, e1, _i1), (d2, s2, _e2, i2) in zip(spans, spans[1:]):
         if d1 == d2 and s2 < e1:
             errors[f"weekly_hours.{i2}"] = "overlaps another range of the same day"
     if errors:
@@ -261,7 +262,7 @@ class GuestBooking(BaseModel):
         try:
             email = normalize_email(str(value or "")[:254])
             if len(email) > 254:
-                raise ValueError("too long")
+                raise ValueError(_("too long"))
         except ValueError as exc:
             raise invalid({"email": str(exc)}) from None
         return email

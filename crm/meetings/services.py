@@ -28,8 +28,8 @@ from crm.contacts.services import (
 )
 from crm.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from crm.extensions import db
+from crm.i18n import N_, browser_language, force_language
 from crm.i18n import _ as gettext
-from crm.i18n import browser_language, force_language
 from crm.meetings import availability as av
 from crm.meetings.calendars import external_busy
 from crm.meetings.inputs import (  # noqa: F401  (limits re-exported for the API's schemas)
@@ -446,7 +446,9 @@ def _after_booking(meeting: Meeting, contact: Contact, meeting_type: MeetingType
     host_zone = host.time_zone if host is not None and is_valid_timezone(host.time_zone) else "UTC"
     local_start = meeting.start_at.astimezone(ZoneInfo(host_zone))
     notify(meeting.host_id, "meeting_booked",
-           f"{meeting.guest_name} booked {meeting_type.name} on {local_start:%Y-%m-%d %H:%M} ({host_zone})",
+           N_("%(guest)s booked %(meeting_type)s on %(when)s (%(zone)s)"),
+           params={"guest": meeting.guest_name, "meeting_type": meeting_type.name,
+                   "when": f"{local_start:%Y-%m-%d %H:%M}", "zone": host_zone},
            now=now, contact_id=contact.id, url=f"/meetings?focus={meeting.id}")
     record_event(contact.id, "meeting_booked", now)
 

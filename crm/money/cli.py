@@ -14,7 +14,7 @@ from flask.cli import AppGroup
 
 from crm.errors import ServiceError
 from crm.extensions import db
-from crm.i18n import _, _l, cli_option
+from crm.i18n import _, _l, cli_option, ngettext
 from crm.money import services
 
 currency_group = AppGroup("currency", help=_l("The base currency and exchange rates."))
@@ -61,7 +61,7 @@ def import_command(path: Path) -> None:
         db.session.commit()
     except ServiceError as exc:
         _fail(exc)
-    click.echo(_("%(n)s rates imported", n=count))
+    click.echo(ngettext("%(num)s rate imported", "%(num)s rates imported", count))
 
 
 @currency_group.command("list", help=_l("The base currency and every rate into it."))

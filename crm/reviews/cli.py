@@ -7,7 +7,7 @@ import click
 from flask.cli import AppGroup
 
 from crm.extensions import db
-from crm.i18n import _, _l
+from crm.i18n import _l, ngettext
 from crm.reviews import services
 
 reviews_group = AppGroup("reviews", help=_l("Conversation review: keyword trackers."))
@@ -17,4 +17,5 @@ reviews_group = AppGroup("reviews", help=_l("Conversation review: keyword tracke
 def recount_trackers_command() -> None:
     counts = services.recount_all()
     db.session.commit()
-    click.echo(_("%(trackers)s trackers, %(hits)s hits", trackers=counts["trackers"], hits=counts["hits"]))
+    click.echo(", ".join((ngettext("%(num)s tracker", "%(num)s trackers", counts["trackers"]),
+                          ngettext("%(num)s hit", "%(num)s hits", counts["hits"]))))

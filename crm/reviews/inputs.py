@@ -10,7 +10,7 @@ from typing import Any, ClassVar
 from pydantic import Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
-from crm.i18n import _l
+from crm.i18n import _, _l
 from crm.reviews.models import SAID_BY, SCORING
 from crm.validation import MAX_ID, InputModel, has_control_chars
 
@@ -25,23 +25,23 @@ MAX_SECONDS = 24 * 3600.0
 def _text(value: Any, limit: int, *, required: bool = False) -> str:
     text = "" if value is None else str(value).strip()
     if required and not text:
-        raise ValueError("required")
+        raise ValueError(_("required"))
     if len(text) > limit:
-        raise ValueError(f"at most {limit} characters")
+        raise ValueError(_("at most %(max)s characters", max=limit))
     if has_control_chars(text.replace("\n", "").replace("\r", "").replace("\t", "")) or "\x00" in text:
-        raise ValueError("must not contain control characters")
+        raise ValueError(_("must not contain control characters"))
     return text
 
 
 def _seconds(value: Any) -> float:
     if isinstance(value, bool) or value is None or value == "":
-        raise ValueError("required: seconds from the start of the call")
+        raise ValueError(_("required: seconds from the start of the call"))
     try:
         seconds = float(value)
     except (TypeError, ValueError):
-        raise ValueError("a number of seconds, such as 75 or 75.5") from None
+        raise ValueError(_("a number of seconds, such as 75 or 75.5")) from None
     if seconds != seconds or not 0 <= seconds <= MAX_SECONDS:
-        raise ValueError("seconds from the start of the call, 0 or more")
+        raise ValueError(_("seconds from the start of the call, 0 or more"))
     return round(seconds, 3)
 
 
@@ -74,13 +74,13 @@ class CommentCreate(InputModel):
 
 def _id(value: Any) -> int:
     if isinstance(value, bool):
-        raise ValueError("an id")
+        raise ValueError(_("an id"))
     try:
         number = int(str(value).strip())
     except (TypeError, ValueError):
-        raise ValueError("an id") from None
+        raise ValueError(_("an id")) from None
     if not 0 < number <= MAX_ID:
-        raise ValueError("an id")
+        raise ValueError(_("an id"))
     return number
 
 
@@ -103,18 +103,18 @@ class TrackerInput(InputModel):
         if isinstance(value, str):
             value = [part for line in value.splitlines() for part in line.split(",")]
         if not isinstance(value, list):
-            raise ValueError("a list of words or phrases")
+            raise ValueError(_("a list of words or phrases"))
         phrases: list[str] = []
         for item in value:
             phrase = " ".join(_text(item, MAX_PHRASE).split())
             if phrase and phrase.casefold() not in {p.casefold() for p in phrases}:
                 phrases.append(phrase)
         if not phrases:
-            raise ValueError("at least one word or phrase")
+            raise ValueError(_("at least one word or phrase"))
         if len(phrases) > MAX_PHRASES:
-            raise ValueError(f"at most {MAX_PHRASES} phrases")
+            raise ValueError(_("at most %(max)s phrases", max=MAX_PHRASES))
         if not all(any(ch.isalnum() for ch in phrase) for phrase in phrases):
-            raise ValueError("each phrase needs a letter or digit")
+            raise ValueError(_("each phrase needs a letter or digit"))
         return phrases
 
     @field_validator("said_by", mode="before")
@@ -122,7 +122,7 @@ class TrackerInput(InputModel):
     def _said_by(cls, value: Any) -> str:
         value = (value or "either").strip() if isinstance(value, str) else value
         if value not in SAID_BY:
-            raise ValueError(f"one of {', '.join(SAID_BY)}")
+            raise ValueError(_("one of %(value)s", value=", ".join(SAID_BY)))
         return value
 
 
@@ -149,9 +149,9 @@ class CriterionInput(InputModel):
         try:
             weight = float(value)
         except (TypeError, ValueError):
-            raise ValueError("a number from 0.1 to 100") from None
+            raise ValueError(_("a number from 0.1 to 100")) from None
         if not 0.1 <= weight <= 100:
-            raise ValueError("a number from 0.1 to 100")
+            raise ValueError(_("a number from 0.1 to 100"))
         return weight
 
 
@@ -178,23 +178,23 @@ class RubricInput(InputModel):
     def _scoring(cls, value: Any) -> str:
         value = value or "mean"
         if value not in SCORING:
-            raise ValueError(f"one of {', '.join(SCORING)}")
+            raise ValueError(_("one of %(value)s", value=", ".join(SCORING)))
         return value
 
     @field_validator("criteria", mode="before")
     @classmethod
     def _criteria(cls, value: Any) -> list[Any]:
         if not isinstance(value, list) or not value:
-            raise ValueError("at least one criterion")
+            raise ValueError(_("at least one criterion"))
         if len(value) > MAX_CRITERIA:
-            raise ValueError(f"at most {MAX_CRITERIA} criteria")
+            raise ValueError(_("at most %(max)s criteria", max=MAX_CRITERIA))
         return value
 
     @model_validator(mode="after")
     def _distinct(self) -> RubricInput:
         names = [c.name.casefold() for c in self.criteria]
         if len(set(names)) != len(names):
-            raise ValueError("two criteria have the same name")
+            raise ValueError(_("two criteria have the same name"))
         return self
 
 
@@ -212,13 +212,13 @@ class RatingInput(InputModel):
     @classmethod
     def _rating(cls, value: Any) -> int:
         if isinstance(value, bool) or value in (None, ""):
-            raise ValueError("required: 1 to 5")
+            raise ValueError(_("required: 1 to 5"))
         try:
             rating = int(str(value).strip())
         except (TypeError, ValueError):
-            raise ValueError("a whole number from 1 to 5") from None
+            raise ValueError(_("a whole number from 1 to 5")) from None
         if not 1 <= rating <= 5:
-            raise ValueError("a whole number from 1 to 5")
+            raise ValueError(_("a whole number from 1 to 5"))
         return rating
 
     @field_validator("note", mode="before")
@@ -242,9 +242,9 @@ class ScorecardInput(InputModel):
     @classmethod
     def _ratings(cls, value: Any) -> list[Any]:
         if not isinstance(value, list) or not value:
-            raise ValueError("rate every criterion from 1 to 5")
+            raise ValueError(_("rate every criterion from 1 to 5"))
         if len(value) > MAX_CRITERIA:
-            raise ValueError(f"at most {MAX_CRITERIA} ratings")
+            raise ValueError(_("at most %(max)s ratings", max=MAX_CRITERIA))
         return value
 
 

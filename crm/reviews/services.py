@@ -30,7 +30,7 @@ from crm.auth.models import User
 from crm.contacts.models import Activity
 from crm.errors import NotFound, PermissionDenied, ValidationFailed
 from crm.extensions import db
-from crm.i18n import _
+from crm.i18n import N_, _
 from crm.policy import SALES_ROLES
 from crm.recordings.models import Recording
 from crm.recordings.services import recording_for, visible_recordings
@@ -405,9 +405,11 @@ def _alert_on_reply(actor: User, recording: Recording, comment: Comment, now: da
         return
     url = f"/recordings/{recording.id}?t={comment.at_seconds:g}"
     if actor.id == recording.user_id:
-        notify(review.shared_by_id, "review_reply", f"{actor.name} replied on a reviewed call", now=now, url=url)
+        notify(review.shared_by_id, "review_reply", N_("%(name)s replied on a reviewed call"),
+               params={"name": actor.name}, now=now, url=url)
     else:
-        notify(recording.user_id, "review_comment", f"{actor.name} commented on your call", now=now, url=url)
+        notify(recording.user_id, "review_comment", N_("%(name)s commented on your call"),
+               params={"name": actor.name}, now=now, url=url)
 
 
 # --- rubrics and scorecards ----------------------------------------------------------------
@@ -519,8 +521,8 @@ def share_feedback(actor: User, recording_id: Any, data: dict[str, Any], *, now:
     review.shared_at, review.shared_by_id = now, actor.id
     review.feedback = values.feedback
     db.session.flush()
-    notify(recording.user_id, "review_shared", f"{actor.name} shared feedback on your call",
-           now=now, url=f"/recordings/{recording.id}")
+    notify(recording.user_id, "review_shared", N_("%(name)s shared feedback on your call"),
+           params={"name": actor.name}, now=now, url=f"/recordings/{recording.id}")
     return review
 
 

@@ -126,7 +126,7 @@ _VTT_TIMING_RE = re.compile(rf"^\s*{_VTT_TIME}\s*-->\s*{_VTT_TIME}(?:\s+.*)?$")
 
 def _seconds(hours: str | None, minutes: str, seconds: str, fraction: str) -> float:
     if int(minutes) > 59 or int(seconds) > 59:
-        raise ValueError("minutes and seconds run 00-59")
+        raise ValueError(_("minutes and seconds run 00-59"))
     return round(int(hours or 0) * 3600 + int(minutes) * 60 + int(seconds) + int(fraction.ljust(3, "0")) / 1000, 3)
 
 
@@ -134,11 +134,11 @@ def parse_timing(line: str) -> tuple[float, float]:
     """``00:01:02.500 --> 00:01:04,000 align:start`` -> (62.5, 64.0); raises ValueError with the reason."""
     match = _VTT_TIMING_RE.match(line)
     if not match:
-        raise ValueError(f"not a timing line 'hh:mm:ss.ttt --> hh:mm:ss.ttt': {line.strip()[:60]!r}")
+        raise ValueError(_("not a timing line 'hh:mm:ss.ttt --> hh:mm:ss.ttt': %(line)s", line=repr(line.strip()[:60])))
     groups = match.groups()
     start, end = _seconds(*groups[:4]), _seconds(*groups[4:])
     if end < start:
-        raise ValueError(f"ends ({end:.3f}s) before it starts ({start:.3f}s)")
+        raise ValueError(_("ends (%(end)ss) before it starts (%(start)ss)", end=f"{end:.3f}", start=f"{start:.3f}"))
     return start, end
 
 
@@ -228,21 +228,21 @@ def parse_srt(text: str) -> list[Segment]:
 def _json_number(item: dict, key: str) -> float:
     value = item.get(key)
     if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value or not 0 <= value < 10**7:
-        raise ValueError(f"'{key}' must be a number of seconds, 0 or more")
+        raise ValueError(_("'%(key)s' must be a number of seconds, 0 or more", key=key))
     return float(value)
 
 
 def _json_segment(item: object) -> Segment | None:
     if not isinstance(item, dict):
-        raise ValueError("each segment is an object {start, end, speaker, text}")
+        raise ValueError(_("each segment is an object {start, end, speaker, text}"))
     start, end = _json_number(item, "start"), _json_number(item, "end")
     if end < start:
-        raise ValueError(f"ends ({end:.3f}s) before it starts ({start:.3f}s)")
+        raise ValueError(_("ends (%(end)ss) before it starts (%(start)ss)", end=f"{end:.3f}", start=f"{start:.3f}"))
     text, speaker = item.get("text"), item.get("speaker")
     if not isinstance(text, str):
-        raise ValueError("'text' must be a string")
+        raise ValueError(_("'text' must be a string"))
     if speaker is not None and not isinstance(speaker, str):
-        raise ValueError("'speaker' must be a string such as 'rep' or 'prospect'")
+        raise ValueError(_("'speaker' must be a string such as 'rep' or 'prospect'"))
     text = " ".join(text.split())
     return Segment(start, end, text[:MAX_TEXT], speaker.strip()[:MAX_LABEL] or None if speaker else None) if text \
         else None

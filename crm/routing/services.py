@@ -24,7 +24,7 @@ from crm.auth.models import User
 from crm.contacts.models import Company, Contact
 from crm.errors import NotFound, PermissionDenied, ValidationFailed
 from crm.extensions import db
-from crm.i18n import _
+from crm.i18n import N_
 from crm.routing.models import RULE_KINDS, RoutingRule
 from crm.signals import lead_captured
 from crm.timeutil import is_valid_timezone
@@ -195,7 +195,7 @@ def route_lead(contact: Contact, fields: dict[str, Any], now: datetime) -> User 
         return None
     contact.owner_id = owner.id
     name = " ".join(p for p in (contact.first_name, contact.last_name) if p) or contact.email
-    alerts.notify(owner.id, "new_lead", _("New lead from the website: %(name)s is yours", name=name),
+    alerts.notify(owner.id, "new_lead", N_("New lead from the website: %(name)s is yours"), params={"name": name},
                   now=now, contact_id=contact.id, url=f"/contacts/{contact.id}")
     db.session.flush()
     return owner

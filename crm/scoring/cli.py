@@ -9,7 +9,7 @@ from flask.cli import AppGroup
 
 from crm.errors import ServiceError
 from crm.extensions import db
-from crm.i18n import _, _l, cli_option
+from crm.i18n import _, _l, cli_option, ngettext
 from crm.scoring.history import train_from_csv
 from crm.scoring.predictive import train_from_crm
 from crm.scoring.scores import recompute_all
@@ -86,5 +86,8 @@ def _compare_with_plain_logistic(report: dict) -> None:
 def recompute_command():
     result = recompute_all(utcnow())
     db.session.commit()
-    click.echo(_("recomputed %(contacts)s contacts from %(events)s events", contacts=format(result['contacts'], ","),
-                 events=format(result['events'], ",")))
+    click.echo(" ".join((
+        ngettext("recomputed %(contacts)s contact", "recomputed %(contacts)s contacts", result["contacts"],
+                 contacts=format(result["contacts"], ",")),
+        ngettext("from %(events)s event", "from %(events)s events", result["events"],
+                 events=format(result["events"], ",")))))

@@ -50,13 +50,14 @@ from crm.auth.models import User
 from crm.deals.models import Deal, DealLine, ProductFamily, Stage
 from crm.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from crm.extensions import db
-from crm.i18n import _
+from crm.i18n import _, force_language
 from crm.money.services import RateBook, base_currency
 from crm.public import PlanCell, plan_feedback
 from crm.targets.inputs import MAX_MONTHS, AllocationInput
 from crm.targets.models import TargetAllocation
 from crm.targets.split import CellSplit, blend, split_cell
 from crm.timeutil import is_valid_timezone
+from crm.web.formatting import format_day
 
 SELLER_ROLES = ("rep", "manager", "admin")
 READS_ANYONE = ("admin", "planner", "finance")  # the plan in money is finance's too
@@ -95,15 +96,17 @@ def coming_months(user: User, now: datetime, count: int = MONTHS_SHOWN) -> list[
 
 
 def month_span(months: list[date]) -> str:
-    """``Feb–Mar``, ``Feb, Apr–May``: the months as the pages write them (``%b``, the short
-    month names the CRM uses for dates everywhere), consecutive runs joined by an en dash."""
+    """``Feb–Mar``, ``Feb, Apr–May`` (``feb–mar`` in Spanish): the months' short names in the
+    reader's language (``crm.web.formatting.format_day``), consecutive runs joined by an en dash."""
     runs: list[list[date]] = []
     for month in sorted(months):
         if runs and add_months(runs[-1][-1], 1) == month:
             runs[-1].append(month)
         else:
             runs.append([month])
-    return ", ".join(f"{r[0]:%b}" if len(r) == 1 else f"{r[0]:%b}–{r[-1]:%b}" for r in runs)
+    def name(month: date) -> str:
+        return format_day(month, "month_abbr")
+    return ", ".join(name(r[0]) if len(r) == 1 else f"{name(r[0])}–{name(r[-1])}" for r in runs)
 
 
 # --- settings -------------------------------------------------------------------------------
@@ -562,7 +565,7 @@ def spare_months(months: list[date]) -> dict[str, list[date]]:
 class CapacityBoost:
     contact_id: int
     families: tuple[str, ...]
-    reason: str  # "spare capacity in PUMP for Feb–Mar"
+    reason: str  # "spare capacity in PUMP for Feb–Mar", in the rep's language
 
 
 def capacity_boosts(user: User, now: datetime, limit: int = 200) -> dict[int, CapacityBoost]:
@@ -585,11 +588,14 @@ def capacity_boosts(user: User, now: datetime, limit: int = 200) -> dict[int, Ca
     for contact_id, code in rows:
         if code not in families[contact_id]:
             families[contact_id].append(code)
-    return {
-        contact_id: CapacityBoost(contact_id, tuple(codes), "spare capacity in " + ", ".join(
-            f"{code} for {month_span(spare[code])}" for code in codes))
-        for contact_id, codes in list(families.items())[:limit]
-    }
+    with force_language(user.language):  # the reason is read by the rep, in their language
+        spans = {code: _("%(family)s for %(months)s", family=code, months=month_span(months))
+                 for code, months in spare.items()}
+        return {
+            contact_id: CapacityBoost(contact_id, tuple(codes), _("spare capacity in %(families)s",
+                                                                  families=", ".join(spans[c] for c in codes)))
+            for contact_id, codes in list(families.items())[:limit]
+        }
 
 
 def currency() -> str:

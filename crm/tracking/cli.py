@@ -6,7 +6,7 @@ import click
 from crm.auth.services import list_users
 from crm.errors import ServiceError
 from crm.extensions import db
-from crm.i18n import _, _l
+from crm.i18n import _, _l, ngettext
 from crm.timeutil import utcnow
 from crm.tracking import ipranges
 from crm.tracking.recompute import recompute_verdicts
@@ -22,8 +22,8 @@ def tracking_cli():
 def recompute_command():
     result = recompute_verdicts()
     db.session.commit()
-    click.echo(_("%(changed)s of %(examined)s events changed verdict", changed=result.changed,
-                 examined=result.examined))
+    click.echo(ngettext("%(changed)s of %(num)s event changed verdict", "%(changed)s of %(num)s events changed verdict",
+                        result.examined, changed=result.changed))
 
 
 @tracking_cli.command("import-ip-ranges", help=_l("Replace the IP ranges with a CSV file (cidr,company,domain)."))
@@ -38,5 +38,6 @@ def import_ranges_command(path):
         db.session.rollback()
         raise click.ClickException(f"{exc.message}: {exc.fields}") from None
     db.session.commit()
-    click.echo(_("imported %(n)s ranges (%(ipv4)s IPv4, %(ipv6)s IPv6)", n=result.imported, ipv4=result.ipv4,
-                 ipv6=result.ipv6))
+    click.echo(ngettext("imported %(num)s range (%(ipv4)s IPv4, %(ipv6)s IPv6)",
+                        "imported %(num)s ranges (%(ipv4)s IPv4, %(ipv6)s IPv6)", result.imported,
+                        ipv4=result.ipv4, ipv6=result.ipv6))

@@ -23,6 +23,7 @@ from crm.alerts.services import notify
 from crm.contacts.models import Contact
 from crm.contacts.services import record_activity
 from crm.extensions import db
+from crm.i18n import N_
 from crm.scoring.services import record_event
 from crm.signals import email_engaged, email_engagement_recomputed, tracked_email_requested
 from crm.tracking import verdicts
@@ -199,19 +200,26 @@ def _score(event: TrackingEvent, contact: Contact) -> None:
     record_event(contact.id, event.kind, event.occurred_at, url=event.url)
 
 
-def alert_message(event: TrackingEvent, contact: Contact, subject: str | None) -> str:
+def alert_message(event: TrackingEvent, contact: Contact, subject: str | None) -> tuple[str, dict[str, str]]:
+    """The hot-lead alert as data: an ``N_``-marked message and its values (``alerts.notify``)."""
     name = contact.full_name
+    if event.kind in ("email_opened", "email_clicked") and not subject:
+        return (N_("%(name)s is reading 'your email' now: call") if event.kind == "email_opened"
+                else N_("%(name)s clicked a link in 'your email': call")), {"name": name}
     if event.kind == "email_opened":
-        return f"{name} is reading '{subject or 'your email'}' now: call"
+        return N_("%(name)s is reading '%(subject)s' now: call"), {"name": name, "subject": subject or ""}
     if event.kind == "email_clicked":
-        return f"{name} clicked a link in '{subject or 'your email'}': call"
+        return N_("%(name)s clicked a link in '%(subject)s': call"), {"name": name, "subject": subject or ""}
     if event.kind == "form_submitted":
-        return f"{name} submitted a form on {event.label or 'your site'}: call"
-    return f"{name} is reading {event.label or event.url} now: call"
+        if not event.label:
+            return N_("%(name)s submitted a form on your site: call"), {"name": name}
+        return N_("%(name)s submitted a form on %(page)s: call"), {"name": name, "page": event.label}
+    return N_("%(name)s is reading %(page)s now: call"), {"name": name, "page": event.label or event.url or ""}
 
 
 def _alert(event: TrackingEvent, contact: Contact, subject: str | None) -> None:
     if contact.owner_id is None:
         return
-    notify(contact.owner_id, "hot_lead", alert_message(event, contact, subject),
+    message, params = alert_message(event, contact, subject)
+    notify(contact.owner_id, "hot_lead", message, params=params,
            now=event.occurred_at, contact_id=contact.id, url=f"/contacts/{contact.id}")

@@ -78,22 +78,22 @@ def _clean_text(value: Any, limit: int) -> str | None:
     if value is None:
         return None
     if not isinstance(value, str):
-        raise ValueError("must be text")
+        raise ValueError(gettext("must be text"))
     text = "".join(ch for ch in value if ch >= " " or ch == "\t").strip()
     return text[:limit] or None
 
 
 def _page_url(value: Any, origin: str | None) -> str:
     if not isinstance(value, str) or not value.strip():
-        raise ValueError("url: required")
+        raise ValueError(gettext("url: required"))
     url = value.strip()
     if len(url) > 2048:
-        raise ValueError("url: at most 2048 characters")
+        raise ValueError(gettext("url: at most 2048 characters"))
     url_origin = origin_of(url)
     if url_origin is None:
-        raise ValueError("url: not an http(s) URL")
+        raise ValueError(gettext("url: not an http(s) URL"))
     if origin is not None and url_origin != origin:
-        raise ValueError("url: not on the site that sent it")
+        raise ValueError(gettext("url: not on the site that sent it"))
     return url
 
 
@@ -140,14 +140,14 @@ def validate_view(item: Any, origin: str | None) -> dict[str, Any]:
     :raises ValueError: with the reason, for the per-item result
     """
     if not isinstance(item, dict):
-        raise ValueError("event: must be an object")
+        raise ValueError(gettext("event: must be an object"))
     if item.get("type") != "page_view":
-        raise ValueError("type: must be page_view")
+        raise ValueError(gettext("type: must be page_view"))
     url = _page_url(item.get("url"), origin)
     try:
         title = _clean_text(item.get("title"), 300)
     except ValueError:
-        raise ValueError("title: must be text") from None
+        raise ValueError(gettext("title: must be text")) from None
     referrer = item.get("referrer")
     referrer = referrer.strip()[:2048] if isinstance(referrer, str) and origin_of(referrer) else None
     return {"url": url, "title": title, "referrer": referrer}

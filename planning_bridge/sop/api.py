@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from flask import request
+from flask_babel import ngettext
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSchema
 
 from planning_bridge import crm_port
@@ -519,7 +520,9 @@ def _refuse_rejected(result: ImportResult, json_rows: bool) -> None:
     extra = len(result.rejected) - MAX_REPORTED_REJECTIONS
     if extra > 0:
         fields["more"] = f"{extra} more rows rejected (the CLI lists them all)"
-    raise crm_port.ValidationFailed(f"{len(result.rejected)} row(s) rejected; nothing was imported", fields)
+    raise crm_port.ValidationFailed(ngettext("%(num)s row rejected; nothing was imported",
+                                             "%(num)s rows rejected; nothing was imported",
+                                             len(result.rejected)), fields)
 
 
 @routes.post("/planning/consensus-plans")

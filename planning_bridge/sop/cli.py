@@ -8,6 +8,7 @@ import click
 from flask.cli import AppGroup
 from flask_babel import gettext as _  # the bridge reaches crm only by its port
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 
 from planning_bridge import crm_port
 from planning_bridge.crm_port import cli_option
@@ -79,7 +80,8 @@ def _report(result) -> None:
         crm_port.db.session.rollback()
         for rejection in result.rejected:
             click.echo(_("line %(line)s: %(message)s", line=rejection.line, message=rejection.message), err=True)
-        raise click.ClickException(_("%(n)s row(s) rejected; nothing was imported", n=len(result.rejected)))
+        raise click.ClickException(ngettext("%(num)s row rejected; nothing was imported",
+                                            "%(num)s rows rejected; nothing was imported", len(result.rejected)))
 
 
 @click.command("import-plan", help=_l(
@@ -95,10 +97,13 @@ def import_plan_command(file, month, publish):
     _report(imported.result)
     assert imported.version is not None  # a plan without rejected rows is always written
     crm_port.db.session.commit()
-    counts = {"month": month, "version": imported.version.version, "n": imported.result.accepted}
-    click.echo(_("plan %(month)s version %(version)s: %(n)s row(s), published", **counts)
+    counts = {"month": month, "version": imported.version.version}
+    rows = imported.result.accepted
+    click.echo(ngettext("plan %(month)s version %(version)s: %(num)s row, published",
+                        "plan %(month)s version %(version)s: %(num)s rows, published", rows, **counts)
                if imported.version.published_at else
-               _("plan %(month)s version %(version)s: %(n)s row(s), saved as a draft", **counts))
+               ngettext("plan %(month)s version %(version)s: %(num)s row, saved as a draft",
+                        "plan %(month)s version %(version)s: %(num)s rows, saved as a draft", rows, **counts))
 
 
 @click.command("import-business-plan", help=_l(
@@ -108,8 +113,9 @@ def import_business_plan_command(file):
     result = services.import_business_plan(CLI_ACTOR, file, crm_port.utcnow())
     _report(result)
     crm_port.db.session.commit()
-    click.echo(_("business plan: %(n)s row(s) imported, %(replaced)s replaced", n=result.accepted,
-                 replaced=result.replaced))
+    click.echo(ngettext("business plan: %(num)s row imported, %(replaced)s replaced",
+                        "business plan: %(num)s rows imported, %(replaced)s replaced", result.accepted,
+                        replaced=result.replaced))
 
 
 COMMANDS = (cycle_cli, import_plan_command, import_business_plan_command)

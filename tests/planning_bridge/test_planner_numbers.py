@@ -349,5 +349,5 @@ def test_a_changed_actual_puts_its_decision_up_for_review(client, login, pat, fa
 def test_the_cli_stores_the_figures_and_prints_the_choice(app, families):
     from planning_bridge.cli import planning_cli
     result = app.test_cli_runner().invoke(planning_cli, ["figures"])
-    assert result.exit_code == 0 and "stored 2 set(s) of figures" in result.output
+    assert result.exit_code == 0 and "stored 2 sets of figures" in result.output
     assert "PUMP     stage" in result.output and services.stored_accuracy() is not None

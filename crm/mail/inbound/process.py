@@ -44,6 +44,7 @@ from crm.auth.models import User
 from crm.contacts.models import Company, Contact
 from crm.contacts.services import email_domain, is_freemail, record_activity
 from crm.extensions import db
+from crm.i18n import N_
 from crm.mail.inbound.classify import InboundClassification, classify_message, normalize_address
 from crm.mail.inbound.parse import parse_mail
 from crm.mail.models import InboundMessage, Mailbox, OutboundEmail
@@ -266,7 +267,8 @@ def _on_reply(verdict, match: _Match, now, result: InboundResult) -> None:
                              "stopped_enrollments": result.stopped})
     who = verdict.from_name or verdict.from_address or contact.full_name
     owner_id = contact.owner_id or (email.user_id if email else None)
-    notify(owner_id, "reply", f"{who} replied: {verdict.subject[:120]}", now=now, contact_id=contact.id,
+    notify(owner_id, "reply", N_("%(who)s replied: %(subject)s"), params={"who": who, "subject": verdict.subject[:120]},
+           now=now, contact_id=contact.id,
            url=f"/contacts/{contact.id}")
     if not colleague:
         record_event(contact.id, "email_replied", now)

@@ -6,6 +6,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from babel.dates import format_date
 
 from crm.calls.priority import BANDS, CAPACITY_BOOST, Candidate, priority
 from crm.calls.queue import build_queue, preview_queue
@@ -103,3 +104,17 @@ def test_the_boost_stays_inside_its_band_and_is_appended_to_a_higher_reason(
     assert priority(live, NY_8AM) < BANDS["live_intent"] + 1000
     boosted_score = Candidate(1, "score", "", NY_8AM, score=90, boost=CAPACITY_BOOST)
     assert BANDS["score"] < priority(boosted_score, NY_8AM) < BANDS["callback"]
+
+
+def test_the_capacity_reason_reads_in_the_reps_language_with_its_month_names(
+        feedback, ny_rep, callee, make_deal, stages):
+    ny_rep.language = "es"
+    db.session.commit()
+    spare(feedback, "PUMP", [NEXT_MONTH, MONTH_AFTER])
+    buyer = callee(owner_id=None)
+    open_deal(make_deal, stages, ny_rep, buyer)
+    entries = build_queue(ny_rep, NY_8AM)
+    db.session.commit()
+    months = "–".join(format_date(m, "LLL", locale="es_MX") for m in (NEXT_MONTH, MONTH_AFTER))
+    assert reason_of(entries, buyer).reason == f"capacidad disponible en PUMP para {months}"
+    assert months == months.lower()  # Spanish month names, not "Feb–Mar"

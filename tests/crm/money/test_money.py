@@ -145,7 +145,7 @@ def test_cli_sets_the_base_and_rates(app, tmp_path):
     assert bad.exit_code != 0 and "rate" in bad.output
     csv_file = tmp_path / "rates.csv"
     csv_file.write_text("currency,rate,valid_from\nEUR,20.10,2026-01-01\n")
-    assert "1 rates imported" in runner.invoke(args=["crm", "currency", "import", str(csv_file)]).output
+    assert "1 rate imported" in runner.invoke(args=["crm", "currency", "import", str(csv_file)]).output
     listing = runner.invoke(args=["crm", "currency", "list"]).output
     assert "EUR\t20.1" in listing and "USD\t17.25" in listing
 

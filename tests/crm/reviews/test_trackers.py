@@ -90,6 +90,6 @@ def test_cli_recounts_every_tracker(app, mallory, alice, make_recording, now):
     db.session.commit()
     assert hits_by_name(mallory, recording) == {}
     result = app.test_cli_runner().invoke(args=["crm", "reviews", "recount-trackers"])
-    assert result.exit_code == 0 and result.output.strip() == "1 trackers, 2 hits"
+    assert result.exit_code == 0 and result.output.strip() == "1 tracker, 2 hits"
     db.session.expire_all()
     assert hits_by_name(mallory, recording) == {"Price": 3}

@@ -185,3 +185,17 @@ def test_pausing_until_an_impossible_day_is_a_clear_refusal(client, login, make_
 def test_import_pages_survive_a_page_number_too_large_for_the_database(client, login, rep):
     _logged_in(client, login, rep)
     assert client.get("/imports?page=99999999999999999999").status_code == 200
+
+
+def test_the_builders_counts_are_plural_in_both_languages(client, login, rep, sequence, tokyo_contact):
+    services.enroll_contact(rep, sequence.id, tokyo_contact.id, NOW)
+    db.session.commit()
+    _logged_in(client, login, rep)
+    page = client.get(f"/sequences/{sequence.id}").get_data(as_text=True)
+    assert "after 2 business days" in page and "after 1 business day<" in page
+    assert "1 active enrollments" not in page
+    rep.language = "es"
+    db.session.commit()
+    page = client.get(f"/sequences/{sequence.id}").get_data(as_text=True)
+    assert "1 inscripción activa; los pasos enviados no cambian" in page
+    assert "después de 2 días hábiles" in page and "después de 1 día hábil<" in page

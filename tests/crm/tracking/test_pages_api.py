@@ -120,7 +120,7 @@ def test_recompute_cli(app, at, client, pixel_path):
     at(NOW)
     client.get(pixel_path, headers={"User-Agent": CHROME})
     result = app.test_cli_runner().invoke(args=["crm", "tracking", "recompute-verdicts"])
-    assert result.exit_code == 0 and "0 of 1 events changed verdict" in result.output
+    assert result.exit_code == 0 and "0 of 1 event changed verdict" in result.output
 
 
 def test_recent_human_intent_for_the_owner(client, at, pixel_path, click_paths, ana, rep, bob, tracked_site):

@@ -148,7 +148,7 @@ def test_nothing_to_replay_is_a_job_done_with_zero_counts(client, api_token, adm
 
 def test_the_cli_still_recomputes_at_once(app, scanner_click):
     result = app.test_cli_runner().invoke(args=["crm", "tracking", "recompute-verdicts"])
-    assert result.exit_code == 0 and "1 of 1 events changed verdict" in result.output
+    assert result.exit_code == 0 and "1 of 1 event changed verdict" in result.output
     assert _verdict(scanner_click.id) == "human" and _jobs() == 0
 
 

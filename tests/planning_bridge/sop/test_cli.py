@@ -40,7 +40,7 @@ def test_import_plan_lists_every_bad_line_and_publishes_good_files(run, families
     good = tmp_path / "good.csv"
     good.write_text(f"family,period,demand_units,capacity_units,revenue\nPUMP,{FIRST},3,4,300\n")
     result = run("import-plan", str(good), "--cycle", CYCLE_MONTH, "--publish")
-    assert result.exit_code == 0 and "version 1: 1 row(s), published" in result.output
+    assert result.exit_code == 0 and "version 1: 1 row, published" in result.output
     assert db.session.query(PlanVersion).one().published_at is not None
 
 

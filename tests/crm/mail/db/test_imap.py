@@ -340,7 +340,7 @@ def test_crm_mail_poll_exits_non_zero_and_names_the_failing_mailbox(app, alice, 
     failed = runner.invoke(args=["crm", "mail", "poll"])
     assert failed.exit_code == 1
     assert f"mailbox {hung.mailbox_id} ({USER}@127.0.0.1): FAILED: the server did not answer in time" in failed.output
-    assert "2 mailboxes, 0 messages read, 1 problems" in failed.output
+    assert "2 mailboxes, 0 messages read, 1 problem" in failed.output
     client.logout()
 
 
