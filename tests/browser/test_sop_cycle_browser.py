@@ -60,9 +60,9 @@ def test_a_planner_runs_the_cycle_and_publishes_the_plan(page, pat, pipeline):
     page.fill(f"#cap-PUMP-{FIRST}", "20")
     page.fill(f"#cap-PUMP-{SECOND}", "10")
     page.click("#supply-PUMP button:has-text('Save PUMP capacity')")
-    page.wait_for_selector("#supply-PUMP .badge:has-text('month(s) over capacity')")
+    page.wait_for_selector("#supply-PUMP .badge:has-text('1 month over capacity')")
     assert page.input_value(f"#cap-PUMP-{SECOND}") == "10"
-    assert "capacity saved for 2 month(s)" in page.inner_text(".flash-success")
+    assert "capacity saved for 2 months." in page.inner_text(".flash-success")
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")  # the grid scrolls in place
     page.screenshot(path=SCREENSHOTS.format(name="supply"), full_page=True)
 
@@ -79,7 +79,7 @@ def test_a_planner_runs_the_cycle_and_publishes_the_plan(page, pat, pipeline):
     page.click("#publish-plan")
     page.wait_for_selector(".flash-success:has-text('is published')")
     summary = page.inner_text("#exec-PUMP")
-    assert "Escalated" in summary and "add a shift?" in summary and "1 month(s) short" in summary
+    assert "Escalated" in summary and "add a shift?" in summary and "1 month short" in summary
     assert "2,500" in summary  # 25 units x 100, the weighted pipeline's price
     page.screenshot(path=SCREENSHOTS.format(name="executive"), full_page=True)
     version = services.plan_in_force()
