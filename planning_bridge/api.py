@@ -13,6 +13,8 @@ import io
 from dataclasses import asdict
 
 from flask import Response, request, url_for
+from flask_babel import gettext as _  # the bridge reaches crm only by its port
+from flask_babel import ngettext
 
 from planning_bridge import crm_port, exports, services
 from planning_bridge.api_schemas import (
@@ -130,14 +132,14 @@ def actuals(query: ActualsQuery):
 def _uploaded() -> bytes:
     """The CSV from a multipart field ``file``, or the raw body sent as text/csv."""
     if (request.content_length or 0) > MAX_BYTES + 64 * 1024:
-        raise crm_port.ValidationFailed("file too large", {"file": f"at most {MAX_BYTES // 2**20} MB"})
+        raise crm_port.ValidationFailed(_("file too large"), {"file": _("at most %(mb)s MB", mb=MAX_BYTES // 2**20)})
     upload = request.files.get("file")
     if upload is not None:
         return upload.stream.read(MAX_BYTES + 1)
     if request.mimetype in ("text/csv", "text/plain", "application/csv"):
         return request.get_data()
     raise crm_port.ValidationFailed(
-        "send the CSV as a multipart field 'file' or as a text/csv body", {"file": "required"})
+        _("send the CSV as a multipart field 'file' or as a text/csv body"), {"file": _("required")})
 
 
 def _import_answer(result: ImportResult) -> PlanningImportOut:
@@ -145,9 +147,11 @@ def _import_answer(result: ImportResult) -> PlanningImportOut:
         fields = {f"line {r.line}": r.message for r in result.rejected[:MAX_REPORTED_REJECTIONS]}
         extra = len(result.rejected) - MAX_REPORTED_REJECTIONS
         if extra > 0:
-            fields["more"] = f"{extra} more rows rejected (the CLI lists them all)"
-        raise crm_port.ValidationFailed(
-            f"{len(result.rejected)} row(s) rejected; nothing was imported", fields)
+            fields["more"] = ngettext("%(num)s more row rejected (the CLI lists them all)",
+                                  "%(num)s more rows rejected (the CLI lists them all)", extra)
+        raise crm_port.ValidationFailed(ngettext("%(num)s row rejected; nothing was imported",
+                                                 "%(num)s rows rejected; nothing was imported",
+                                                 len(result.rejected)), fields)
     crm_port.db.session.commit()
     return PlanningImportOut(kind=result.kind, rows=result.rows, accepted=result.accepted,
                              replaced=result.replaced)
@@ -298,7 +302,7 @@ def decide_outlier(code: str, body: OutlierIn):
         crm_port.api_user(), code, body.period, body.accepted, body.value, crm_port.utcnow())
     crm_port.db.session.commit()
     if flag is None:  # decided on a month outside the history the list shows
-        raise crm_port.NotFound("no such month in the family's actuals")
+        raise crm_port.NotFound(_("no such month in the family's actuals"))
     return PlanningOutlierOut(**asdict(flag))
 
 
@@ -311,8 +315,9 @@ def refuse_missing_rates() -> None:
     if gaps:
         listed = ", ".join(f"{gap.currency} for {gap.day:%Y-%m} ({gap.deals} deals)" for gap in gaps[:10])
         raise crm_port.Conflict(
-            f"no exchange rate into {crm_port.base_currency_code()} for {listed}: add the rates, or ask "
-            "with allow_missing_rates=true (their revenue then counts 0)",
+            _("no exchange rate into %(base)s for %(listed)s: add the rates, or ask with "
+              "allow_missing_rates=true (their revenue then counts 0)",
+              base=crm_port.base_currency_code(), listed=listed),
             {"currency": ", ".join(sorted({gap.currency for gap in gaps}))})
 
 

@@ -36,6 +36,7 @@ from datetime import date
 from decimal import Decimal
 
 import numpy as np
+from flask_babel import gettext as _  # the bridge reaches crm only by its port
 
 from planning_bridge import crm_port, pipeline
 from planning_bridge.contracts import PROBABILITY_SOURCES, DealContribution
@@ -83,23 +84,24 @@ def check_range(start: str, end: str) -> tuple[int, int]:
     first, last = parse_period(start), parse_period(end)
     errors = {}
     if first is None:
-        errors["from"] = "a month written YYYY-MM"
+        errors["from"] = _("a month written YYYY-MM")
     if last is None:
-        errors["to"] = "a month written YYYY-MM"
+        errors["to"] = _("a month written YYYY-MM")
     if first is not None and last is not None:
         if last < first:
-            errors["to"] = "must not be before from"
+            errors["to"] = _("must not be before from")
         elif last - first + 1 > MAX_HORIZON:
-            errors["to"] = f"at most {MAX_HORIZON} months after from"
+            errors["to"] = _("at most %(max_horizon)s months after from", max_horizon=MAX_HORIZON)
     if errors or first is None or last is None:
-        raise crm_port.ValidationFailed("invalid month range", errors)
+        raise crm_port.ValidationFailed(_("invalid month range"), errors)
     return first, last
 
 
 def check_probabilities(probabilities: str) -> None:
     if probabilities not in PROBABILITY_SOURCES:
         raise crm_port.ValidationFailed(
-            "invalid probability source", {"probabilities": f"one of {', '.join(PROBABILITY_SOURCES)}"})
+            _("invalid probability source"),
+            {"probabilities": _("one of %(choices)s", choices=", ".join(PROBABILITY_SOURCES))})
 
 
 def demand_input(
@@ -200,7 +202,7 @@ def demand_contributions(
     deal, stage, probability, quantity, owner — never contact details."""
     month = parse_period(period)
     if month is None:
-        raise crm_port.ValidationFailed("invalid period", {"period": "a month written YYYY-MM"})
+        raise crm_port.ValidationFailed(_("invalid period"), {"period": _("a month written YYYY-MM")})
     check_probabilities(probabilities)
     day, live = resolve_as_of(as_of, today)
     path = demand_path(day=day, live=live, probabilities=probabilities, slip_adjusted=slip_adjusted,

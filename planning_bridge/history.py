@@ -31,6 +31,7 @@ from datetime import date, timedelta
 from functools import lru_cache
 
 import numpy as np
+from flask_babel import gettext as _  # the bridge reaches crm only by its port
 from sqlalchemy import select
 
 from planning_bridge import crm_port
@@ -88,7 +89,7 @@ def actuals_by_family(start: str, end: str) -> dict[str, dict[str, float]]:
     without any."""
     first, last = parse_period(start), parse_period(end)
     if first is None or last is None:
-        raise crm_port.ValidationFailed("invalid period", {"period": "YYYY-MM"})
+        raise crm_port.ValidationFailed(_("invalid period"), {"period": _("YYYY-MM")})
     lead_times = {f.code: f.lead_time_days for f in crm_port.product_families()}
     imported, won = imported_actuals(), won_units(lead_times)
     this_month = month_index(crm_port.utcnow().date())

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
+from flask_babel import gettext as _  # the bridge reaches crm only by its port
 from sqlalchemy import select
 
 from planning_bridge import crm_port
@@ -27,7 +28,7 @@ MAX_UNITS = 1e12
 
 def require_planner(actor) -> None:
     if actor is None or getattr(actor, "role", None) not in PLANNING_ROLES:
-        raise crm_port.PermissionDenied("only planners and admins may change planning settings")
+        raise crm_port.PermissionDenied(_("only planners and admins may change planning settings"))
 
 
 def default_commit_stage(stages=None) -> str | None:
@@ -67,14 +68,14 @@ def save_family_setting(
     errors = {}
     known = {f.code for f in crm_port.product_families()}
     if family not in known:
-        raise crm_port.NotFound("no such product family")
+        raise crm_port.NotFound(_("no such product family"))
     if combine_rule not in COMBINE_RULES:
-        errors["combine_rule"] = f"one of {', '.join(COMBINE_RULES)}"
+        errors["combine_rule"] = _("one of %(choices)s", choices=', '.join(COMBINE_RULES))
     commit_stage = (commit_stage or "").strip() or None
     if commit_stage is not None and commit_stage not in {s.name for s in crm_port.pipeline_stages()}:
-        errors["commit_stage"] = "unknown pipeline stage"
+        errors["commit_stage"] = _("unknown pipeline stage")
     if errors:
-        raise crm_port.ValidationFailed("invalid family setting", errors)
+        raise crm_port.ValidationFailed(_("invalid family setting"), errors)
     setting = crm_port.db.session.scalar(select(FamilySetting).where(FamilySetting.family == family))
     if setting is None:
         setting = FamilySetting(family=family)
@@ -93,7 +94,7 @@ def list_outliers(family: str, *, as_of: date | None = None) -> list[OutlierFlag
     decided on, oldest first."""
     lead_times = {f.code: f.lead_time_days for f in crm_port.product_families()}
     if family not in lead_times:
-        raise crm_port.NotFound("no such product family")
+        raise crm_port.NotFound(_("no such product family"))
     history = family_histories({family: lead_times[family]}, as_of or _today())[family]
     if history.raw.size == 0:
         return []
@@ -133,22 +134,22 @@ def set_outlier_override(
     month = parse_period(period)
     errors = {}
     if month is None:
-        errors["period"] = "a month written YYYY-MM"
+        errors["period"] = _("a month written YYYY-MM")
     if value is not None:
         try:
             value = float(value)
             if not 0 <= value < MAX_UNITS:
                 raise ValueError
         except (TypeError, ValueError):
-            errors["value"] = "a number of units, 0 or more"
+            errors["value"] = _("a number of units, 0 or more")
     if errors or month is None:
-        raise crm_port.ValidationFailed("invalid outlier decision", errors)
+        raise crm_port.ValidationFailed(_("invalid outlier decision"), errors)
     lead_times = {f.code: f.lead_time_days for f in crm_port.product_families()}
     if family not in lead_times:
-        raise crm_port.NotFound("no such product family")
+        raise crm_port.NotFound(_("no such product family"))
     history = family_histories({family: lead_times[family]}, now.date())[family]
     if history.raw.size == 0 or not history.first <= month <= history.last:
-        raise crm_port.ValidationFailed("no actuals for that month", {"period": "not in the family's history"})
+        raise crm_port.ValidationFailed(_("no actuals for that month"), {"period": _("not in the family's history")})
     decision = crm_port.db.session.scalar(
         select(OutlierOverride).where(OutlierOverride.family == family, OutlierOverride.period == period_text(month))
     )

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from datetime import date, datetime, timedelta
 
+from flask_babel import gettext as _  # the bridge reaches crm only by its port
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
@@ -117,10 +118,10 @@ def _snapshot(snapshot_id) -> Snapshot:
     try:
         snapshot_id = int(snapshot_id)
     except (TypeError, ValueError):
-        raise crm_port.NotFound("no such snapshot") from None
+        raise crm_port.NotFound(_("no such snapshot")) from None
     snapshot = crm_port.db.session.get(Snapshot, snapshot_id) if 0 < snapshot_id < 2**31 else None
     if snapshot is None:
-        raise crm_port.NotFound("no such snapshot")
+        raise crm_port.NotFound(_("no such snapshot"))
     return snapshot
 
 

@@ -76,7 +76,8 @@ def edit_family(family_id: int):
 def toggle_family(family_id: int):
     active = request.form.get("active") == "1"
     family = commit_or_abort(lambda: services.update_family(current_user, family_id, {"is_active": active}))
-    flash(f"{family.code} {'reactivated' if active else 'deactivated: no new deal lines can use it'}.", "success")
+    flash(gettext("%(code)s reactivated.", code=family.code) if active else
+          gettext("%(code)s deactivated: no new deal lines can use it.", code=family.code), "success")
     return redirect(url_for(".families"))
 
 

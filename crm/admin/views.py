@@ -87,7 +87,7 @@ def edit_user(user_id: int):
     everyone = auth_services.list_users()
     user = next((u for u in everyone if u.id == user_id), None)
     if user is None:
-        abort_for(NotFound("no such user"))
+        abort_for(NotFound(_("no such user")))
     form = EditUserForm(obj=None if request.method == "POST" else user)
     if request.method == "GET":
         form.manager_id.data = str(user.manager_id or "")
@@ -145,7 +145,8 @@ def _set_active(user_id: int, active: bool):
     user, done = commit_or_flash(
         lambda: auth_services.set_user_active(current_user, user_id, active, utcnow()), refusals=USER_REFUSALS)
     if done:
-        flash(f"{user.name} {'reactivated' if active else 'deactivated and signed out'}.", "success")
+        flash(_("%(name)s reactivated.", name=user.name) if active else
+              _("%(name)s deactivated and signed out.", name=user.name), "success")
     return redirect(url_for(".users"))
 
 

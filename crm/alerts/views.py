@@ -8,7 +8,7 @@ from flask import Blueprint, current_app, flash, jsonify, redirect, render_templ
 from flask_login import current_user
 
 from crm.alerts import services
-from crm.i18n import _
+from crm.i18n import ngettext
 from crm.timeutil import utcnow
 from crm.web.access import EVERYONE, roles
 from crm.web.formhelpers import CrmForm, commit_or_abort, int_arg
@@ -73,5 +73,5 @@ def mark_read(alert_id: int):
 def mark_all_read():
     if CrmForm().validate_on_submit():
         count = commit_or_abort(lambda: services.mark_all_read(current_user.id, utcnow()))
-        flash(_("%(count)s alert%(count2)s marked as read.", count=count, count2='s' if count != 1 else ''), "success")
+        flash(ngettext("%(num)s alert marked as read.", "%(num)s alerts marked as read.", count), "success")
     return redirect(url_for(".list_alerts"))

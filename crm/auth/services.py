@@ -59,16 +59,16 @@ def create_user(
     except ValueError as exc:
         fields["email"] = str(exc)
     if role not in ROLES:
-        fields["role"] = f"must be one of {', '.join(ROLES)}"
+        fields["role"] = _("must be one of %(choices)s", choices=', '.join(ROLES))
     if not is_valid_timezone(time_zone):
-        fields["time_zone"] = "unknown time zone"
+        fields["time_zone"] = _("unknown time zone")
     problems = password_problems(password, MIN_PASSWORD_LENGTH, email=email, name=name)
     if problems:
         fields["password"] = " ".join(problems)
     if manager_id is not None:
         manager = db.session.get(User, manager_id)
         if manager is None or manager.role != "manager":
-            fields["manager_id"] = "must be a manager"
+            fields["manager_id"] = _("must be a manager")
     if fields:
         raise ValidationFailed(_("invalid user"), fields)
     if db.session.scalar(select(User.id).where(User.email == email)) is not None:
@@ -406,34 +406,34 @@ def update_user(actor: User, user_id: int, *, name: str, role: str, manager_id: 
     :raises ValidationFailed: on any bad field (all reported together)
     :raises Conflict: the change would strand a team or lock the admin out"""
     if actor.role != "admin":
-        raise PermissionDenied("only administrators may do this")
+        raise PermissionDenied(_("only administrators may do this"))
     user = db.session.get(User, user_id)
     if user is None:
-        raise NotFound("no such user")
+        raise NotFound(_("no such user"))
     fields: dict[str, str] = {}
     name = (name or "").strip()
     if not name:
-        fields["name"] = "required"
+        fields["name"] = _("required")
     elif len(name) > 200:
-        fields["name"] = "at most 200 characters"
+        fields["name"] = _("at most 200 characters")
     if role not in ROLES:
-        fields["role"] = f"must be one of {', '.join(ROLES)}"
+        fields["role"] = _("must be one of %(choices)s", choices=', '.join(ROLES))
     if not is_valid_timezone(time_zone or ""):
-        fields["time_zone"] = "unknown time zone"
+        fields["time_zone"] = _("unknown time zone")
     if manager_id is not None:
         manager = db.session.get(User, manager_id)
         if role != "rep":
-            fields["manager_id"] = "only reps have a manager"
+            fields["manager_id"] = _("only reps have a manager")
         elif manager is None or manager.role != "manager" or manager.id == user.id:
-            fields["manager_id"] = "must be a manager"
+            fields["manager_id"] = _("must be a manager")
     if fields:
-        raise ValidationFailed("invalid user", fields)
+        raise ValidationFailed(_("invalid user"), fields)
     if user.id == actor.id and role != "admin":
-        raise Conflict("you cannot take away your own admin role", {"role": "your own account"})
+        raise Conflict(_("you cannot take away your own admin role"), {"role": _("your own account")})
     if user.role == "manager" and role != "manager" and db.session.scalar(
             select(func.count(User.id)).where(User.manager_id == user.id)):
-        raise Conflict("this manager still has a team: move their reps first",
-                       {"role": "move this manager's reps to another manager first"})
+        raise Conflict(_("this manager still has a team: move their reps first"),
+                       {"role": _("move this manager's reps to another manager first")})
     user.name, user.role, user.time_zone = name, role, time_zone
     user.manager_id = manager_id if role == "rep" else None
     db.session.flush()

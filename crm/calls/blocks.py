@@ -23,7 +23,7 @@ from sqlalchemy import select
 from crm.calls.models import TimeBlock
 from crm.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from crm.extensions import db
-from crm.i18n import _
+from crm.i18n import _, ngettext
 from crm.meetings.services import lock_hosts, meetings_between
 from crm.timeutil import is_valid_timezone
 
@@ -150,28 +150,28 @@ def create_block(actor, data: dict, now: datetime) -> TimeBlock:
     errors: dict[str, str] = {}
     kind = data.get("kind") or "recurring"
     if kind not in ("recurring", "one_off"):
-        errors["kind"] = "recurring or one_off"
+        errors["kind"] = _("recurring or one_off")
     start, end = data.get("start_time"), data.get("end_time")
     if not isinstance(start, time):
-        errors["start_time"] = "a time such as 09:00"
+        errors["start_time"] = _("a time such as 09:00")
     if not isinstance(end, time):
-        errors["end_time"] = "a time such as 10:30"
+        errors["end_time"] = _("a time such as 10:30")
     if isinstance(start, time) and isinstance(end, time) and end <= start:
-        errors["end_time"] = "must be after the start (blocks do not cross midnight)"
+        errors["end_time"] = _("must be after the start (blocks do not cross midnight)")
     zone = data.get("time_zone") or actor.time_zone or "UTC"
     if not is_valid_timezone(zone):
-        errors["time_zone"] = "an IANA time zone such as Europe/Berlin"
+        errors["time_zone"] = _("an IANA time zone such as Europe/Berlin")
     weekdays = ""
     if kind == "recurring":
         try:
             weekdays = _parse_weekdays(data.get("weekdays") or [])
         except (TypeError, ValueError):
-            errors["weekdays"] = "choose at least one weekday"
+            errors["weekdays"] = _("choose at least one weekday")
     if kind == "one_off" and not isinstance(data.get("on_date"), date):
-        errors["on_date"] = "the date of the block"
+        errors["on_date"] = _("the date of the block")
     valid_from, valid_until = data.get("valid_from"), data.get("valid_until")
     if valid_from and valid_until and valid_until < valid_from:
-        errors["valid_until"] = "must not be before valid from"
+        errors["valid_until"] = _("must not be before valid from")
     title = (data.get("title") or "Prospecting").strip()[:100] or "Prospecting"
     if errors:
         raise ValidationFailed(_("the block is not valid"), errors)
@@ -222,11 +222,15 @@ def covered_meetings(user_id: int, block: TimeBlock, now: datetime) -> list:
 
 def _overlap_message(meetings: list, zone: str) -> str:
     tz = ZoneInfo(zone)
-    named = [f"'{m.title}' on {m.start.astimezone(tz):%a %d %b %Y %H:%M}-{m.end.astimezone(tz):%H:%M}"
+    named = [_("'%(title)s' on %(start)s-%(end)s", title=m.title,
+               start=f"{m.start.astimezone(tz):%a %d %b %Y %H:%M}", end=f"{m.end.astimezone(tz):%H:%M}")
              for m in meetings[:NAMED_MEETINGS]]
     more = len(meetings) - len(named)
-    listed = ", ".join(named) + (f" and {more} more" if more else "")
-    return f"This block overlaps your meeting{'s' if len(meetings) > 1 else ''} {listed} ({zone})."
+    listed = ", ".join(named)
+    if more:
+        listed = ngettext("%(listed)s and %(num)s more", "%(listed)s and %(num)s more", more, listed=listed)
+    return ngettext("This block overlaps your meeting %(listed)s (%(zone)s).",
+                    "This block overlaps your meetings %(listed)s (%(zone)s).", len(meetings), listed=listed, zone=zone)
 
 
 def delete_block(actor, block_id: int) -> None:

@@ -39,28 +39,28 @@ class LoggedCall:
 def _validate(outcome, notes, duration_seconds, callback_at, follow_up, now) -> dict[str, str]:
     errors: dict[str, str] = {}
     if outcome not in OUTCOMES:
-        errors["outcome"] = "one of " + ", ".join(OUTCOMES)
+        errors["outcome"] = _("one of %(choices)s", choices=", ".join(OUTCOMES))
     if len(notes) > MAX_NOTES:
-        errors["notes"] = f"at most {MAX_NOTES} characters"
+        errors["notes"] = _("at most %(max_notes)s characters", max_notes=MAX_NOTES)
     elif has_control_chars(notes):
-        errors["notes"] = "contains control characters"
+        errors["notes"] = _("contains control characters")
     if duration_seconds is not None and not (isinstance(duration_seconds, int)
                                              and 0 <= duration_seconds <= MAX_DURATION_SECONDS):
-        errors["duration_seconds"] = f"seconds from 0 to {MAX_DURATION_SECONDS}"
+        errors["duration_seconds"] = _("seconds from 0 to %(max)s", max=MAX_DURATION_SECONDS)
     if outcome == "callback":
         if callback_at is None:
-            errors["callback_at"] = "when to call back"
+            errors["callback_at"] = _("when to call back")
         elif callback_at.tzinfo is None:
-            errors["callback_at"] = "a time with its zone"
+            errors["callback_at"] = _("a time with its zone")
         elif not now < callback_at <= now + timedelta(days=366):
-            errors["callback_at"] = "a time in the coming year"
+            errors["callback_at"] = _("a time in the coming year")
     if follow_up:
         title = follow_up.get("title") or ""
         due = follow_up.get("due_at")
         if not title.strip() or len(title) > 200 or has_control_chars(title):
-            errors["follow_up.title"] = "a title of at most 200 characters"
+            errors["follow_up.title"] = _("a title of at most 200 characters")
         if due is None or due.tzinfo is None or due > now + timedelta(days=366 * 2):
-            errors["follow_up.due_at"] = "a due time with its zone"
+            errors["follow_up.due_at"] = _("a due time with its zone")
     return errors
 
 
@@ -108,9 +108,9 @@ def log_call(actor, *, contact_id, outcome: str, now: datetime, notes: str = "",
     errors = _validate(outcome, notes, duration_seconds, callback_at, follow_up, now)
     contact = db.session.get(Contact, as_id(contact_id)) if as_id(contact_id) else None
     if contact is None:
-        errors.setdefault("contact_id", "no such contact")
+        errors.setdefault("contact_id", _("no such contact"))
     if entry_id is not None and as_id(entry_id) is None:
-        errors.setdefault("entry_id", "no such queue entry")
+        errors.setdefault("entry_id", _("no such queue entry"))
     if errors:
         raise ValidationFailed(_("the call cannot be logged"), errors)
     entry_id = as_id(entry_id) if entry_id is not None else _open_entry_for(actor, contact.id, now)

@@ -69,16 +69,17 @@ def save_script(actor, data: dict, now: datetime, script_id: int | None = None) 
     objections = data.get("objections") or []
     errors = {}
     if not name or len(name) > 100 or has_control_chars(name):
-        errors["name"] = "a name of at most 100 characters"
+        errors["name"] = gettext("a name of at most 100 characters")
     if len(body) > MAX_BODY or has_control_chars(body):
-        errors["body"] = f"at most {MAX_BODY} characters of text"
+        errors["body"] = gettext("at most %(max_body)s characters of text", max_body=MAX_BODY)
     if len(objections) > MAX_OBJECTIONS or any(
             not o.get("objection") or len(o["objection"]) > 300 or len(o.get("answer", "")) > 2000
             or has_control_chars(o["objection"] + o.get("answer", "")) for o in objections):
-        errors["objections"] = f"up to {MAX_OBJECTIONS} lines of 'objection | answer'"
+        errors["objections"] = gettext("up to %(max_objections)s lines of 'objection | answer'",
+                                       max_objections=MAX_OBJECTIONS)
     duplicate = db.session.scalar(select(CallScript.id).where(CallScript.name == name))
     if duplicate and duplicate != script_id:
-        errors["name"] = "another script has this name"
+        errors["name"] = gettext("another script has this name")
     if errors:
         raise ValidationFailed(gettext("the script is not valid"), errors)
     script = get_script(script_id) if script_id else CallScript(position=len(list_scripts()))

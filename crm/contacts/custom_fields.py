@@ -38,16 +38,16 @@ def define_custom_field(
     require_admin(actor)
     fields = {}
     if entity not in ("contact", "company"):
-        fields["entity"] = "must be contact or company"
+        fields["entity"] = _("must be contact or company")
     if not KEY_PATTERN.match(key or ""):
-        fields["key"] = "lower-case letters, digits and _, starting with a letter"
+        fields["key"] = _("lower-case letters, digits and _, starting with a letter")
     if not (label or "").strip():
-        fields["label"] = "required"
+        fields["label"] = _("required")
     if field_type not in CUSTOM_FIELD_TYPES:
-        fields["field_type"] = f"one of {', '.join(CUSTOM_FIELD_TYPES)}"
+        fields["field_type"] = _("one of %(choices)s", choices=', '.join(CUSTOM_FIELD_TYPES))
     choices = [c.strip() for c in (choices or []) if c and c.strip()]
     if field_type == "choice" and not choices:
-        fields["choices"] = "a choice field needs at least one choice"
+        fields["choices"] = _("a choice field needs at least one choice")
     if fields:
         raise ValidationFailed(_("invalid custom field"), fields)
     exists = db.session.scalar(
@@ -118,7 +118,7 @@ def coerce_value(field: CustomField, raw: Any) -> Any:
     if kind == "choice":
         value = str(raw).strip()
         if value not in field.choices:
-            raise ValueError(_("must be one of %(value)s", value=", ".join(field.choices)))
+            raise ValueError(_("must be one of %(choices)s", choices=", ".join(field.choices)))
         return value
     raise ValueError(f"unknown field type {kind}")
 
@@ -134,7 +134,7 @@ def clean_custom_values(
     for key, value in (raw or {}).items():
         field = by_key.get(key)
         if field is None:
-            errors[f"custom.{key}"] = "unknown custom field"
+            errors[f"custom.{key}"] = _("unknown custom field")
             continue
         try:
             clean[key] = coerce_value(field, value)

@@ -262,7 +262,7 @@ def search_contacts(
         fields = {f.key: f for f in list_custom_fields("contact")}
         for key, value in custom.items():
             if key not in fields:
-                raise ValidationFailed(_("unknown custom field"), {f"custom.{key}": "unknown"})
+                raise ValidationFailed(_("unknown custom field"), {f"custom.{key}": _("unknown")})
             try:
                 query = query.where(custom_filter_clause(Contact, fields[key], value))
             except ValueError as exc:
@@ -294,11 +294,11 @@ def add_note(
     body = (body or "").strip()
     errors = {}
     if not body:
-        errors["body"] = "required"
+        errors["body"] = _("required")
     elif len(body) > 10_000:
-        errors["body"] = "at most 10,000 characters"
+        errors["body"] = _("at most 10,000 characters")
     if contact_id is None and company_id is None and deal_id is None:
-        errors["contact_id"] = "a note belongs to a contact, company or deal"
+        errors["contact_id"] = _("a note belongs to a contact, company or deal")
     if errors:
         raise ValidationFailed(_("invalid note"), errors)
     if contact_id is not None:

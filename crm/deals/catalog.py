@@ -11,7 +11,7 @@ from crm.deals.inputs import FamilyCreate, FamilyUpdate, StageInput
 from crm.deals.models import Deal, DealLine, ProductFamily, Stage
 from crm.errors import Conflict, NotFound
 from crm.extensions import db
-from crm.i18n import _
+from crm.i18n import _, ngettext
 from crm.policy import require_admin
 from crm.validation import as_id
 
@@ -124,8 +124,9 @@ def set_stage_active(actor: User, stage_id: int, active: bool) -> Stage:
         )
         if holding:
             raise Conflict(
-                _("%(holding)s open deal(s) are in this stage; move them first",
-                  holding=holding), {"is_active": _("stage in use")}
+                ngettext("%(num)s open deal is in this stage; move it first",
+                         "%(num)s open deals are in this stage; move them first", holding),
+                {"is_active": _("stage in use")}
             )
     stage.is_active = active
     db.session.flush()

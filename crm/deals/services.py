@@ -161,7 +161,7 @@ def close_deal(
     if not deal.is_open:
         raise Conflict(_("deal is already closed"), {"status": deal.status})
     if not won and not (lost_reason or "").strip():
-        raise ValidationFailed(_("a lost deal needs a reason"), {"lost_reason": "required"})
+        raise ValidationFailed(_("a lost deal needs a reason"), {"lost_reason": _("required")})
     before = _tracked_values(deal)
     deal.status = "won" if won else "lost"
     deal.closed_on = closed_on or now.date()
@@ -228,7 +228,7 @@ def list_deals(
     page, per_page = clamp_page(page, per_page)
     if status and status not in DEAL_STATUSES:
         raise ValidationFailed(
-            _("bad status filter"), {"status": _("one of %(value)s", value=', '.join(DEAL_STATUSES))})
+            _("bad status filter"), {"status": _("one of %(choices)s", choices=', '.join(DEAL_STATUSES))})
     query = select(Deal).outerjoin(Company, Deal.company_id == Company.id)
     if q.strip():
         like = like_pattern(q)

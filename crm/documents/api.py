@@ -18,6 +18,7 @@ from crm.documents import services, storage
 from crm.documents.models import STATUSES
 from crm.errors import NotFound
 from crm.extensions import db
+from crm.i18n import _
 from crm.timeutil import utcnow
 from crm.web.access import SALES, roles
 
@@ -217,7 +218,7 @@ def _share(item_id: int, kind: str, body: LinkIn) -> LinkOut:
 def _revoke(link_id: int, kind: str) -> None:
     link = services.link_for(api_user(), link_id)
     if link.item.kind != kind:
-        raise NotFound("no such share link")
+        raise NotFound(_("no such share link"))
     services.revoke_link(api_user(), link_id, utcnow())
     db.session.commit()
 

@@ -112,7 +112,7 @@ class DealRowCleaner:
         if len(values) > self.width and any(v.strip() for v in values[self.width:]):
             errors["row"] = _("%(count)s fields but the header has %(width)s", count=len(values), width=self.width)
         if row.key is None:
-            errors["name"] = "a deal needs a name"
+            errors["name"] = _("a deal needs a name")
         row.deal = self._deal_fields(cells, errors)
         row.line = self._line(cells, errors)
         if errors:
@@ -130,7 +130,7 @@ class DealRowCleaner:
                     "unit_price": _money(cells.get("unit_price", ""))}
         if cells.get("amount"):
             if not (family or self.default_family):
-                errors["amount"] = "an amount needs a product family: add a family column or choose a default family"
+                errors["amount"] = _("an amount needs a product family: add a family column or choose a default family")
                 return None
             return {"family": family or self.default_family, "quantity": "1", "unit_price": _money(cells["amount"])}
         return None

@@ -13,7 +13,7 @@ import unicodedata
 from dataclasses import dataclass, field
 
 from crm.contacts.services import list_custom_fields
-from crm.i18n import _, _l
+from crm.i18n import _, _l, ngettext
 from crm.imports.reader import ImportAborted
 
 IGNORE = ""
@@ -268,8 +268,9 @@ def finish_mapping(kind: str, headers: list[str], targets: list[str], *,
     unknown = sorted({t for t in targets if t not in valid})
     if unknown:
         names = ", ".join(t for t in sorted(valid) if t)
-        raise ImportAborted(_("unknown field(s) %(unknown)s; fields are: %(names)s",
-                              unknown=', '.join(unknown), names=names))
+        raise ImportAborted(ngettext("unknown field %(unknown)s; fields are: %(names)s",
+                                     "unknown fields %(unknown)s; fields are: %(names)s", len(unknown),
+                                     unknown=", ".join(unknown), names=names))
     used = [t for t in targets if t]
     doubled = sorted({t for t in used if used.count(t) > 1})
     if doubled:

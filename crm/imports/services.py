@@ -22,7 +22,7 @@ import crm.deals.services as deal_services
 from crm.auth.models import User
 from crm.errors import NotFound, ValidationFailed
 from crm.extensions import db
-from crm.i18n import _
+from crm.i18n import _, ngettext
 from crm.imports.cells import guess_day_first
 from crm.imports.contacts import ContactImporter
 from crm.imports.deals import DealImporter
@@ -486,12 +486,13 @@ def save_preset(actor: User, *, kind: str, name: str, mapping: dict[str, str], n
     elif len(name) > PRESET_NAME_MAX:
         errors["name"] = _("at most %(max)s characters", max=PRESET_NAME_MAX)
     if not isinstance(mapping, dict) or not mapping:
-        errors["mapping"] = 'a mapping {"CSV header": "field"} with at least one column'
+        errors["mapping"] = _('a mapping {"CSV header": "field"} with at least one column')
     elif kind in KINDS:
         valid = {target for target, _label in target_choices(kind)}
         unknown = sorted({str(t) for t in mapping.values() if t not in valid})
         if unknown:
-            errors["mapping"] = _("unknown field(s): %(fields)s", fields=', '.join(unknown))
+            errors["mapping"] = ngettext("unknown field: %(fields)s", "unknown fields: %(fields)s", len(unknown),
+                                         fields=", ".join(unknown))
         elif any(not str(h).strip() or len(str(h)) > 200 for h in mapping):
             errors["mapping"] = _("every header must be 1 to 200 characters")
         elif any(has_control_chars(str(h)) or has_control_chars(str(t)) for h, t in mapping.items()):

@@ -75,7 +75,7 @@ def check_imap_connection(user: User, data: dict[str, Any] | None = None) -> Con
     account = get_imap_account(user)
     if data is None:
         if account is None:
-            raise ValidationFailed(_("no mailbox connected"), {"host": "required"})
+            raise ValidationFailed(_("no mailbox connected"), {"host": _("required")})
         data = {"host": account.host, "port": account.port, "security": account.security,
                 "username": account.username, "folders": account.folders}
     values = ImapAccountInput.parse(data)

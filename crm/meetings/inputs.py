@@ -89,7 +89,7 @@ def weekly_rows(rows: Any) -> list[dict[str, Any]]:
             if start >= end:
                 raise ValueError(_("start must be before end"))
         except (KeyError, TypeError) as exc:
-            errors[f"weekly_hours.{i}"] = f"needs weekday, start and end ({exc.__class__.__name__})"
+            errors[f"weekly_hours.{i}"] = _("needs weekday, start and end (%(name)s)", name=exc.__class__.__name__)
             continue
         except ValueError as exc:
             errors[f"weekly_hours.{i}"] = str(exc)
@@ -99,7 +99,7 @@ def weekly_rows(rows: Any) -> list[dict[str, Any]]:
     spans.sort()
     for (d1, _s1, e1, _i1), (d2, s2, _e2, i2) in zip(spans, spans[1:]):
         if d1 == d2 and s2 < e1:
-            errors[f"weekly_hours.{i2}"] = "overlaps another range of the same day"
+            errors[f"weekly_hours.{i2}"] = _("overlaps another range of the same day")
     if errors:
         raise invalid(errors)
     return sorted(clean, key=lambda r: (r["weekday"], r["start"]))

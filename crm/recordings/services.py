@@ -115,7 +115,8 @@ def check_layout(channels: str | None) -> str | None:
     if channels in (None, ""):
         return None
     if channels not in CHANNEL_LAYOUTS:
-        raise ValidationFailed(_("invalid channel layout"), {"channels": "one of " + ", ".join(CHANNEL_LAYOUTS)})
+        raise ValidationFailed(_("invalid channel layout"),
+                               {"channels": _("one of %(choices)s", choices=", ".join(CHANNEL_LAYOUTS))})
     return channels
 
 

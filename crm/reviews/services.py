@@ -386,7 +386,7 @@ def add_comment(actor: User, recording_id: Any, data: dict[str, Any], *, now: da
         parent_id = parent.parent_id or parent.id  # one level of replies: a reply to a reply joins the thread
         at_seconds = parent.at_seconds
     elif values.at_seconds is None:
-        raise ValidationFailed(inputs.CommentCreate.INVALID, {"at_seconds": "required"})
+        raise ValidationFailed(inputs.CommentCreate.INVALID, {"at_seconds": _("required")})
     else:
         at_seconds = values.at_seconds
         check_within(recording, at_seconds, "at_seconds")

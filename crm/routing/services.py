@@ -24,7 +24,7 @@ from crm.auth.models import User
 from crm.contacts.models import Company, Contact
 from crm.errors import NotFound, PermissionDenied, ValidationFailed
 from crm.extensions import db
-from crm.i18n import N_
+from crm.i18n import N_, _
 from crm.routing.models import RULE_KINDS, RoutingRule
 from crm.signals import lead_captured
 from crm.timeutil import is_valid_timezone
@@ -34,7 +34,7 @@ MAX_RULES = 100
 
 def require_admin(actor: User) -> None:
     if getattr(actor, "role", None) != "admin":
-        raise PermissionDenied("only administrators may change lead routing")
+        raise PermissionDenied(_("only administrators may change lead routing"))
 
 
 def list_rules() -> list[RoutingRule]:
@@ -61,31 +61,31 @@ def add_rule(actor: User, data: dict[str, Any], now: datetime) -> RoutingRule:
     kind = data.get("kind")
     fields: dict[str, str] = {}
     if kind not in RULE_KINDS:
-        fields["kind"] = f"one of {', '.join(RULE_KINDS)}"
+        fields["kind"] = _("one of %(choices)s", choices=', '.join(RULE_KINDS))
     codes = _codes(data.get("match"))
     if kind == "country":
         if not codes or any(len(c) != 2 or not c.isalpha() for c in codes):
-            fields["match"] = "two-letter country codes, comma-separated (DE, AT)"
+            fields["match"] = _("two-letter country codes, comma-separated (DE, AT)")
         codes = [c.upper() for c in codes]
     elif kind == "time_zone":
         if not codes or any("/" not in c and not is_valid_timezone(c) for c in codes):
-            fields["match"] = "time zones or prefixes, comma-separated (America/, Europe/Berlin)"
+            fields["match"] = _("time zones or prefixes, comma-separated (America/, Europe/Berlin)")
     else:
         codes = []
     try:
         rep_ids = [int(i) for i in (data.get("rep_ids") or [])]
     except (TypeError, ValueError):
         rep_ids = []
-        fields["rep_ids"] = "choose reps from the list"
+        fields["rep_ids"] = _("choose reps from the list")
     reps = _active_reps(rep_ids)
     if kind != "company_owner" and not reps:
-        fields.setdefault("rep_ids", "choose at least one active rep")
+        fields.setdefault("rep_ids", _("choose at least one active rep"))
     elif set(rep_ids) - set(reps):
-        fields.setdefault("rep_ids", "only active reps and managers")
+        fields.setdefault("rep_ids", _("only active reps and managers"))
     if (db.session.scalar(select(func.count(RoutingRule.id))) or 0) >= MAX_RULES:
-        fields["kind"] = f"at most {MAX_RULES} rules"
+        fields["kind"] = _("at most %(max_rules)s rules", max_rules=MAX_RULES)
     if fields:
-        raise ValidationFailed("invalid routing rule", fields)
+        raise ValidationFailed(_("invalid routing rule"), fields)
     position = (db.session.scalar(select(func.max(RoutingRule.position))) or 0) + 1
     rule = RoutingRule(kind=kind, match=", ".join(codes)[:200] or None, position=position,
                        rep_ids=[] if kind == "company_owner" else sorted(reps), next_index=0, created_at=now)
@@ -98,7 +98,7 @@ def delete_rule(actor: User, rule_id: int) -> None:
     require_admin(actor)
     rule = db.session.get(RoutingRule, rule_id) if rule_id else None
     if rule is None:
-        raise NotFound("no such routing rule")
+        raise NotFound(_("no such routing rule"))
     db.session.delete(rule)
     db.session.flush()
 
@@ -109,7 +109,7 @@ def move_rule(actor: User, rule_id: int, direction: int) -> None:
     rules = list_rules()
     index = next((i for i, r in enumerate(rules) if r.id == rule_id), None)
     if index is None:
-        raise NotFound("no such routing rule")
+        raise NotFound(_("no such routing rule"))
     other = index + direction
     if 0 <= other < len(rules):
         rules[index], rules[other] = rules[other], rules[index]

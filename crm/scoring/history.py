@@ -105,7 +105,7 @@ def read_history(data: bytes) -> tuple[list[str], list[dict[str, str]]]:
         raise ValidationFailed(_("the file is larger than %(MAX_BYTES)s MB", MAX_BYTES=MAX_BYTES // (1024 * 1024)))
     text = data.decode("utf-8-sig", errors="replace")
     if not text.strip():
-        raise ValidationFailed(_("the file is empty"), {"file": "empty"})
+        raise ValidationFailed(_("the file is empty"), {"file": _("empty")})
     header_line = text.splitlines()[0]
     delimiter = ";" if header_line.count(";") > header_line.count(",") else ","
     reader = csv.DictReader(io.StringIO(text), delimiter=delimiter)

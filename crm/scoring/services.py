@@ -156,10 +156,10 @@ def _number(value, field: str, low: float, high: float, errors: dict) -> float |
     try:
         number = float(str(value).strip())
     except (TypeError, ValueError):
-        errors[field] = "a number"
+        errors[field] = _("a number")
         return None
     if not math.isfinite(number) or not low <= number <= high:
-        errors[field] = f"between {low:g} and {high:g}"
+        errors[field] = _("between %(low)s and %(high)s", low=f"{low:g}", high=f"{high:g}")
         return None
     return number
 
@@ -167,11 +167,11 @@ def _number(value, field: str, low: float, high: float, errors: dict) -> float |
 def _text(value, field: str, limit: int, errors: dict, *, required: bool = False) -> str | None:
     text = (value or "").strip()
     if has_control_chars(text):
-        errors[field] = "no control characters"
+        errors[field] = _("no control characters")
     elif len(text) > limit:
-        errors[field] = f"at most {limit} characters"
+        errors[field] = _("at most %(limit)s characters", limit=limit)
     elif required and not text:
-        errors[field] = "required"
+        errors[field] = _("required")
     return text or None
 
 
@@ -206,7 +206,7 @@ def save_rule(data: dict, now: datetime, rule_id=None) -> ScoringRule:
     errors: dict[str, str] = {}
     kind = (data.get("kind") or "").strip()
     if kind not in EVENT_KINDS:
-        errors["kind"] = f"one of {', '.join(EVENT_KINDS)}"
+        errors["kind"] = _("one of %(choices)s", choices=', '.join(EVENT_KINDS))
     url = _text(data.get("url_contains"), "url_contains", 300, errors)
     label = _text(data.get("label"), "label", 100, errors) or ""
     points = _number(data.get("points"), "points", -MAX_POINTS, MAX_POINTS, errors)
@@ -229,7 +229,7 @@ def save_fit_rule(data: dict, now: datetime, rule_id=None) -> FitRule:
     errors: dict[str, str] = {}
     attribute = (data.get("attribute") or "").strip()
     if attribute not in ("title", "company_size", "industry"):
-        errors["attribute"] = "title, company_size or industry"
+        errors["attribute"] = _("title, company_size or industry")
     match = _text(data.get("match"), "match", 300, errors, required=attribute in ("title", "industry"))
     label = _text(data.get("label"), "label", 100, errors) or ""
     points = _number(data.get("points"), "points", -100, 100, errors)
@@ -238,9 +238,9 @@ def save_fit_rule(data: dict, now: datetime, rule_id=None) -> FitRule:
         low = _bound(data.get("min_value"), "min_value", errors)
         high = _bound(data.get("max_value"), "max_value", errors)
         if low is None and high is None and not errors:
-            errors["min_value"] = "give a minimum, a maximum or both"
+            errors["min_value"] = _("give a minimum, a maximum or both")
         elif low is not None and high is not None and low > high:
-            errors["max_value"] = "at least the minimum"
+            errors["max_value"] = _("at least the minimum")
     if errors:
         raise ValidationFailed(_("check the fit rule"), errors)
     rule = _get(FitRule, rule_id) if rule_id is not None else FitRule()
@@ -256,7 +256,7 @@ def _bound(value, field: str, errors: dict) -> int | None:
     if not text:
         return None
     if not text.isdigit() or int(text) > 10**9:
-        errors[field] = "a whole number of employees"
+        errors[field] = _("a whole number of employees")
         return None
     return int(text)
 

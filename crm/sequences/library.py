@@ -13,7 +13,7 @@ from crm.auth.models import User
 from crm.contacts.services import get_contact
 from crm.errors import NotFound, ValidationFailed
 from crm.extensions import db
-from crm.i18n import _
+from crm.i18n import _, ngettext
 from crm.mail.models import OutboundEmail
 from crm.policy import require_edit, require_sales
 from crm.sequences.context import template_context
@@ -70,7 +70,7 @@ def delete_template(actor: User, template_id) -> None:
     if in_use:
         raise ValidationFailed(
             _("the template is used by sequence steps"),
-            {"template_id": _("used by %(in_use)s step(s)", in_use=in_use)})
+            {"template_id": ngettext("used by %(num)s step", "used by %(num)s steps", in_use)})
     db.session.delete(template)
     db.session.flush()
 
@@ -159,7 +159,8 @@ def delete_sequence(actor: User, sequence_id) -> None:
     live = live_enrollment_count(sequence.id)
     if live:
         raise ValidationFailed(_("the sequence has live enrollments"),
-                               {"sequence_id": _("stop its %(live)s enrollment(s) first", live=live)})
+                               {"sequence_id": ngettext("stop its %(num)s enrollment first",
+                                                                "stop its %(num)s enrollments first", live)})
     db.session.delete(sequence)
     db.session.flush()
 

@@ -135,9 +135,9 @@ def send_manual_email(actor, task_id, subject: str, text_body: str, now: datetim
     subject, text_body = " ".join((subject or "").split()), (text_body or "").strip()
     errors = {}
     if not subject or len(subject) > 500:
-        errors["subject"] = "required, at most 500 characters"
+        errors["subject"] = _("required, at most 500 characters")
     if not text_body or len(text_body) > 100_000:
-        errors["text_body"] = "required, at most 100,000 characters"
+        errors["text_body"] = _("required, at most 100,000 characters")
     if errors:
         raise ValidationFailed(_("the email is incomplete"), errors)
     draft.subject, draft.text_body = subject, text_body

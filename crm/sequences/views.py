@@ -14,6 +14,7 @@ from crm.contacts.models import LIFECYCLE_CHOICES, LIFECYCLE_STAGES
 from crm.contacts.services import ContactPanel, find_contact_by_email, search_contacts
 from crm.errors import Conflict, NotFound, ServiceError, ValidationFailed
 from crm.i18n import _ as gettext
+from crm.i18n import ngettext
 from crm.jobs.runner import recent_jobs
 from crm.sequences import bulk, library, runner, services, tasks
 from crm.sequences.forms import (
@@ -358,8 +359,8 @@ def enrollment_action(enrollment_id: int, action: str):
     _, done = commit_or_flash(act, refusals=(ValidationFailed, Conflict), message=lambda exc: (
         _fields_message(exc) if isinstance(exc, ValidationFailed) else exc.message))
     if done:
-        flash({"pause": "Enrollment paused.", "resume": "Enrollment resumed.", "stop": "Enrollment stopped."}[action],
-              "success")
+        flash({"pause": gettext("Enrollment paused."), "resume": gettext("Enrollment resumed."),
+               "stop": gettext("Enrollment stopped.")}[action], "success")
     return redirect(_back(url_for(".list_enrollments")))
 
 
@@ -375,9 +376,10 @@ def holiday():
     def act() -> str:
         if resume:
             ids = services.resume_all_for_user(current_user, current_user.id, now)
-            return f"{len(ids)} enrollment(s) resumed; their dates moved forward by the time paused."
+            return ngettext("%(num)s enrollment resumed; its dates moved forward by the time paused.",
+                            "%(num)s enrollments resumed; their dates moved forward by the time paused.", len(ids))
         ids = services.pause_all_for_user(current_user, current_user.id, _until_from(form.until.data), now)
-        return f"{len(ids)} enrollment(s) paused."
+        return ngettext("%(num)s enrollment paused.", "%(num)s enrollments paused.", len(ids))
 
     message, done = commit_or_flash(act, refusals=(ValidationFailed,), message=_fields_message)
     if done:

@@ -18,6 +18,7 @@ from crm.contacts.models import Activity, Contact
 from crm.deals.models import Deal, Stage
 from crm.errors import PermissionDenied, ValidationFailed
 from crm.extensions import db
+from crm.i18n import _
 from crm.mail.models import OutboundEmail
 from crm.meetings.models import Meeting
 from crm.sequences.models import EmailTemplate, Enrollment, Sequence, SequenceStep
@@ -35,7 +36,7 @@ KIND_COLUMN = {"email_sent": "emails_sent", "email_replied": "replies", "call": 
 
 def require_team_viewer(viewer: User) -> None:
     if viewer.role not in ("manager", "admin"):
-        raise PermissionDenied("team views are for managers and admins")
+        raise PermissionDenied(_("team views are for managers and admins"))
 
 
 def team_members(viewer: User) -> list[User]:
@@ -54,9 +55,10 @@ def parse_weeks(raw) -> int:
     try:
         weeks = int(raw)
     except (TypeError, ValueError):
-        raise ValidationFailed("invalid period", {"weeks": f"a whole number from 1 to {MAX_WEEKS}"}) from None
+        raise ValidationFailed(_("invalid period"),
+                               {"weeks": _("a whole number from 1 to %(max)s", max=MAX_WEEKS)}) from None
     if not 1 <= weeks <= MAX_WEEKS:
-        raise ValidationFailed("invalid period", {"weeks": f"a whole number from 1 to {MAX_WEEKS}"})
+        raise ValidationFailed(_("invalid period"), {"weeks": _("a whole number from 1 to %(max)s", max=MAX_WEEKS)})
     return weeks
 
 

@@ -20,7 +20,7 @@ from sqlalchemy import delete, func, select
 
 from crm.errors import ValidationFailed
 from crm.extensions import db
-from crm.i18n import _
+from crm.i18n import _, ngettext
 from crm.policy import require_admin
 from crm.tracking.models import IpCompanyRange
 
@@ -91,7 +91,7 @@ def parse_ranges(text: str) -> list[tuple[int, ipaddress._BaseNetwork, str, str 
     try:
         header = next(reader)
     except StopIteration:
-        raise ValidationFailed(_("the file is empty"), {"file": "empty"}) from None
+        raise ValidationFailed(_("the file is empty"), {"file": _("empty")}) from None
     columns = _header_map(header)
     rows, errors = [], {}
     for line_no, row in enumerate(reader, start=2):
@@ -101,15 +101,15 @@ def parse_ranges(text: str) -> list[tuple[int, ipaddress._BaseNetwork, str, str 
         try:
             network = ipaddress.ip_network(cell("cidr"), strict=False)
         except ValueError:
-            errors[f"line {line_no}"] = f"not an IP range: {cell('cidr')[:60]!r}"
+            errors[f"line {line_no}"] = _("not an IP range: %(cidr)s", cidr=repr(cell("cidr")[:60]))
             continue
         company = cell("company")
         if not company or len(company) > 200 or "\x00" in company:
-            errors[f"line {line_no}"] = "company name missing or too long"
+            errors[f"line {line_no}"] = _("company name missing or too long")
             continue
         domain = cell("domain").lower() or None
         if domain and (len(domain) > 253 or "\x00" in domain):
-            errors[f"line {line_no}"] = "domain too long"
+            errors[f"line {line_no}"] = _("domain too long")
             continue
         rows.append((line_no, network, company, domain))
         if len(rows) > MAX_RANGES:
@@ -117,8 +117,9 @@ def parse_ranges(text: str) -> list[tuple[int, ipaddress._BaseNetwork, str, str 
                                      MAX_RANGES=MAX_RANGES), {"file": _("too many rows")})
     errors.update(_overlaps(rows))
     if errors:
-        raise ValidationFailed(_("%(value)s bad line(s); nothing was imported",
-                                 value=len(errors)), dict(list(errors.items())[:50]))
+        raise ValidationFailed(ngettext("%(num)s bad line; nothing was imported",
+                                        "%(num)s bad lines; nothing was imported", len(errors)),
+                               dict(list(errors.items())[:50]))
     return rows
 
 
@@ -127,7 +128,7 @@ def _overlaps(rows) -> dict[str, str]:
     errors = {}
     for (prev_keys, prev_line), (keys, line) in zip(keyed, keyed[1:]):
         if keys[0] <= prev_keys[1]:
-            errors[f"line {line}"] = f"overlaps the range on line {prev_line}"
+            errors[f"line {line}"] = _("overlaps the range on line %(prev_line)s", prev_line=prev_line)
     return errors
 
 

@@ -8,6 +8,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
+from flask_babel import gettext as _  # the bridge reaches crm only by its port
+from flask_babel import ngettext
+
 from planning_bridge.api_schemas import period_in_range
 from planning_bridge.contracts import PROBABILITY_SOURCES
 from planning_bridge.crm_port import utcnow
@@ -55,19 +58,21 @@ def read_filters(args, known_families: list[str], today: date | None = None) -> 
     end = _period_arg(args, "to", add_months(start, DEFAULT_HORIZON - 1), errors)
     months = period_index(end) - period_index(start) + 1
     if months < 1:
-        errors["to"] = f"The end month is before the start month; showing {DEFAULT_HORIZON} months instead."
+        errors["to"] = _("The end month is before the start month; showing %(n)s months instead.",
+                         n=DEFAULT_HORIZON)
         end = add_months(start, DEFAULT_HORIZON - 1)
     elif months > MAX_HORIZON:
-        errors["to"] = f"At most {MAX_HORIZON} months at a time; showing the first {MAX_HORIZON}."
+        errors["to"] = _("At most %(n)s months at a time; showing the first %(n)s.", n=MAX_HORIZON)
         end = add_months(start, MAX_HORIZON - 1)
     probabilities = args.get("probabilities") or "chosen"
     if probabilities not in PROBABILITY_SOURCES:
-        errors["probabilities"] = "Probabilities are chosen, stage or calibrated; using chosen."
+        errors["probabilities"] = _("Probabilities are chosen, stage or calibrated; using chosen.")
         probabilities = "chosen"
     wanted = [code for code in args.getlist("family") if code]
     unknown = sorted(set(wanted) - set(known_families))
     if unknown:
-        errors["family"] = "Unknown product family: " + ", ".join(code[:40] for code in unknown[:5]) + "."
+        errors["family"] = ngettext("Unknown product family: %(codes)s.", "Unknown product families: %(codes)s.",
+                                     len(unknown[:5]), codes=", ".join(code[:40] for code in unknown[:5]))
     families = tuple(code for code in known_families if code in wanted)
     return DemandFilters(start, end, probabilities, args.get("slip") in ("1", "true", "on"), families, errors)
 
@@ -78,11 +83,13 @@ def _period_arg(args, name: str, default: str, errors: dict) -> str:
         return default
     index = parse_period(text)
     if index is None:
-        errors[name] = f"“{text[:20]}” is not a month written as YYYY-MM; using {default}."
+        errors[name] = _("“%(text)s” is not a month written as YYYY-MM; using %(default)s.",
+                         text=text[:20], default=default)
         return default
     period = period_text(index)
     try:
         return period_in_range(period)
     except ValueError as exc:
-        errors[name] = f"{period} is too far from today ({exc}); using {default}."
+        errors[name] = _("%(period)s is too far from today (%(problem)s); using %(default)s.",
+                         period=period, problem=exc, default=default)
         return default

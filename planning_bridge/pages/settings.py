@@ -7,6 +7,7 @@ import logging
 import math
 
 from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _  # the bridge reaches crm only by its port
 from flask_login import current_user
 
 from planning_bridge import services
@@ -55,8 +56,8 @@ def save_setting(family: str):
         flash(f"{family}: {exc.message}", "error")
         return redirect(url_for("planning.settings"))
     db.session.commit()
-    flash(f"{family}: {rule_label(saved.combine_rule).lower()}, commit from {saved.commit_stage or 'no stage'}.",
-          "success")
+    flash(_("%(family)s: %(rule)s, commit from %(stage)s.", family=family,
+            rule=rule_label(saved.combine_rule).lower(), stage=saved.commit_stage or _("no stage")), "success")
     return redirect(url_for("planning.settings"))
 
 
@@ -75,21 +76,21 @@ def outliers(family: str):
 
 def _decision_text(action: str, value: float | None) -> str:
     if action == "accept":
-        return "the suggested value replaces the outlier."
+        return _("the suggested value replaces the outlier.")
     if action == "override":
-        return f"the baseline now reads {value:g} units; the original is kept."
+        return _("the baseline now reads %(units)s units; the original is kept.", units=f"{value:g}")
     if action == "keep":
-        return "the original value is kept."
-    return "decision withdrawn."
+        return _("the original value is kept.")
+    return _("decision withdrawn.")
 
 
 def _override_value(text: str | None) -> tuple[float | None, str | None]:
     try:
         value = float((text or "").strip())
     except ValueError:
-        return None, "Enter the replacement as a number of units, such as 120 or 87.5."
+        return None, _("Enter the replacement as a number of units, such as 120 or 87.5.")
     if not math.isfinite(value) or value < 0 or value > MAX_UNITS:
-        return None, "The replacement must be zero or more units."
+        return None, _("The replacement must be zero or more units.")
     return value, None
 
 
@@ -101,7 +102,7 @@ def correct_month(family: str):
         abort(404)
     period = (request.form.get("period") or "").strip()
     if parse_period(period) is None:
-        flash(f"“{period[:20]}” is not a month written as YYYY-MM.", "error")
+        flash(_("“%(text)s” is not a month written as YYYY-MM.", text=period[:20]), "error")
         return redirect(url_for("planning.outliers", family=family))
     return _decide(family, period, "override")
 
@@ -117,7 +118,7 @@ def decide_outlier(family: str, period: str):
 def _decide(family: str, period: str, action: str | None):
     back = redirect(url_for("planning.outliers", family=family))
     if action not in OUTLIER_ACTIONS:
-        flash("Choose accept, override or keep the original.", "error")
+        flash(_("Choose accept, override or keep the original."), "error")
         return back
     value = None
     if action == "override":

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _  # the bridge reaches crm only by its port
 from flask_login import current_user
 
 from planning_bridge import services
@@ -53,8 +54,10 @@ def take_snapshot():
         return redirect(url_for("planning.snapshots"))
     db.session.commit()
     log.info("snapshot %s taken by user %s", snapshot_id, current_user.id)
-    flash(f"Snapshot #{snapshot_id} taken: {filters.start} to {filters.end}, {filters.probabilities} probabilities"
-          + (", slip-adjusted timing." if filters.slip_adjusted else "."), "success")
+    facts = {"id": snapshot_id, "start": filters.start, "end": filters.end, "probabilities": filters.probabilities}
+    flash(_("Snapshot #%(id)s taken: %(start)s to %(end)s, %(probabilities)s probabilities, slip-adjusted timing.",
+            **facts) if filters.slip_adjusted else
+          _("Snapshot #%(id)s taken: %(start)s to %(end)s, %(probabilities)s probabilities.", **facts), "success")
     return redirect(url_for("planning.show_snapshot", snapshot_id=snapshot_id))
 
 

@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timezone
 
 import numpy as np
+from flask_babel import gettext as _  # the bridge reaches crm only by its port
 
 from planning_bridge import crm_port, inputs
 from planning_bridge.contracts import FamilySettings
@@ -130,7 +131,7 @@ def select_families(family_list, families: list[str] | None) -> list[str]:
     if families:
         unknown = sorted(set(families) - set(known))
         if unknown:
-            raise crm_port.ValidationFailed("unknown product family", {"family": ", ".join(unknown)[:200]})
+            raise crm_port.ValidationFailed(_("unknown product family"), {"family": ", ".join(unknown)[:200]})
         return [code for code in known if code in set(families)]
     return known
 

@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from flask import request
+from flask_babel import gettext as _
 from flask_babel import ngettext
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSchema
 
@@ -497,19 +498,20 @@ def publish_cycle(month: str):
 def _rows_sent() -> bytes | list:
     """JSON rows (``{"rows": [...]}`` or a bare list), a text/csv body or a multipart ``file``."""
     if (request.content_length or 0) > MAX_BYTES + 64 * 1024:
-        raise crm_port.ValidationFailed("file too large", {"file": f"at most {MAX_BYTES // 2**20} MB"})
+        raise crm_port.ValidationFailed(_("file too large"), {"file": _("at most %(mb)s MB", mb=MAX_BYTES // 2**20)})
     if request.is_json:
         data = request.get_json(silent=True)
         rows = data.get("rows") if isinstance(data, dict) else data
         if not isinstance(rows, list):
-            raise crm_port.ValidationFailed("send the rows as a JSON list or {\"rows\": [...]}", {"rows": "required"})
+            raise crm_port.ValidationFailed(_("send the rows as a JSON list or {\"rows\": [...]}"),
+                                            {"rows": _("required")})
         return rows
     upload = request.files.get("file")
     if upload is not None:
         return upload.stream.read(MAX_BYTES + 1)
     if request.mimetype in ("text/csv", "text/plain", "application/csv"):
         return request.get_data()
-    raise crm_port.ValidationFailed("send text/csv, a multipart field 'file' or JSON rows", {"file": "required"})
+    raise crm_port.ValidationFailed(_("send text/csv, a multipart field 'file' or JSON rows"), {"file": _("required")})
 
 
 def _refuse_rejected(result: ImportResult, json_rows: bool) -> None:
@@ -519,7 +521,8 @@ def _refuse_rejected(result: ImportResult, json_rows: bool) -> None:
     fields = {f"{label} {r.line}": r.message for r in result.rejected[:MAX_REPORTED_REJECTIONS]}
     extra = len(result.rejected) - MAX_REPORTED_REJECTIONS
     if extra > 0:
-        fields["more"] = f"{extra} more rows rejected (the CLI lists them all)"
+        fields["more"] = ngettext("%(num)s more row rejected (the CLI lists them all)",
+                                  "%(num)s more rows rejected (the CLI lists them all)", extra)
     raise crm_port.ValidationFailed(ngettext("%(num)s row rejected; nothing was imported",
                                              "%(num)s rows rejected; nothing was imported",
                                              len(result.rejected)), fields)
@@ -549,7 +552,7 @@ def import_consensus_plan(query: SopPlanQuery):
 def current_plan():
     version = services.plan_in_force()
     if version is None:
-        raise crm_port.NotFound("no consensus plan is published yet")
+        raise crm_port.NotFound(_("no consensus plan is published yet"))
     return _plan_out(version)
 
 

@@ -55,12 +55,12 @@ class Actor:
 
 def require_planner(actor) -> None:
     if getattr(actor, "role", None) not in PLANNERS:
-        raise crm_port.PermissionDenied("only planners and admins run the S&OP cycle")
+        raise crm_port.PermissionDenied(_("only planners and admins run the S&OP cycle"))
 
 
 def require_money_reader(actor) -> None:
     if getattr(actor, "role", None) not in MONEY_READERS:
-        raise crm_port.PermissionDenied("the plan in money is for finance and planners")
+        raise crm_port.PermissionDenied(_("the plan in money is for finance and planners"))
 
 
 def check_month(text: str, field: str = "month") -> int:

@@ -14,6 +14,7 @@ from decimal import Decimal
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _  # the bridge reaches crm only by its port
+from flask_babel import ngettext
 from flask_login import current_user
 
 from planning_bridge.crm_port import (
@@ -223,7 +224,8 @@ def set_capacity(month: str, code: str):
     except ServiceError as exc:
         _refused(exc)
         return _back(month, "sop.supply")
-    _done(_("%(family)s: capacity saved for %(count)s month(s).", family=code, count=saved))
+    _done(ngettext("%(family)s: capacity saved for %(num)s month.", "%(family)s: capacity saved for %(num)s months.",
+                   saved, family=code))
     return _back(month, "sop.supply")
 
 
@@ -238,12 +240,14 @@ def import_business_plan(month: str):
     result = services.import_business_plan(current_user, upload.stream, utcnow())
     if result.rejected:
         db.session.rollback()
-        flash(_("%(count)s row(s) rejected; nothing was imported.", count=len(result.rejected)), "error")
+        flash(ngettext("%(num)s row rejected; nothing was imported.", "%(num)s rows rejected; nothing was imported.",
+                       len(result.rejected)), "error")
         for rejection in result.rejected[:SHOWN_REJECTIONS]:
             flash(_("line %(line)s: %(message)s", line=rejection.line, message=rejection.message), "error")
         return _back(month, "sop.supply")
-    _done(_("Business plan imported: %(accepted)s row(s), %(replaced)s replaced.", accepted=result.accepted,
-            replaced=result.replaced))
+    _done(ngettext("Business plan imported: %(num)s row, %(replaced)s replaced.",
+                   "Business plan imported: %(num)s rows, %(replaced)s replaced.", result.accepted,
+                   replaced=result.replaced))
     return _back(month, "sop.supply")
 
 
@@ -325,7 +329,8 @@ def import_plan(month: str):
                                     publish_it=request.form.get("publish") == "1")
     if imported.version is None:
         db.session.rollback()
-        flash(_("%(count)s row(s) rejected; nothing was imported.", count=len(imported.result.rejected)), "error")
+        flash(ngettext("%(num)s row rejected; nothing was imported.", "%(num)s rows rejected; nothing was imported.",
+                       len(imported.result.rejected)), "error")
         for rejection in imported.result.rejected[:SHOWN_REJECTIONS]:
             flash(_("line %(line)s: %(message)s", line=rejection.line, message=rejection.message), "error")
         return _back(month, "sop.executive")

@@ -175,7 +175,7 @@ def save_family_costs(actor, code: str, values: dict[str, Any], now: datetime) -
     clean: dict[str, Any] = {}
     unknown = sorted(set(values) - set(SETTING_FIELDS))
     for name in unknown[:10]:
-        errors[str(name)[:40]] = "not a cost setting"
+        errors[str(name)[:40]] = _("not a cost setting")
     optional = {"price", *LIMIT_FIELDS}
     for name in SETTING_FIELDS:
         raw = values.get(name)

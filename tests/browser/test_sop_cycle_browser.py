@@ -60,9 +60,9 @@ def test_a_planner_runs_the_cycle_and_publishes_the_plan(page, pat, pipeline):
     page.fill(f"#cap-PUMP-{FIRST}", "20")
     page.fill(f"#cap-PUMP-{SECOND}", "10")
     page.click("#supply-PUMP button:has-text('Save PUMP capacity')")
-    page.wait_for_selector("#supply-PUMP .badge:has-text('over capacity')")
+    page.wait_for_selector("#supply-PUMP .badge:has-text('1 month over capacity')")
     assert page.input_value(f"#cap-PUMP-{SECOND}") == "10"
-    assert "capacity saved for 2 month" in page.inner_text(".flash-success")
+    assert "capacity saved for 2 months." in page.inner_text(".flash-success")
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")  # the grid scrolls in place
     page.screenshot(path=SCREENSHOTS.format(name="supply"), full_page=True)
 

@@ -88,23 +88,23 @@ def _check(to_address, subject, text_body, html_body, due_at, kind, status) -> d
     try:
         address = normalize_email(to_address or "")
     except Exception:  # noqa: BLE001 - email-validator's refusals all mean the same here
-        errors["to_address"] = "not a valid email address"
+        errors["to_address"] = _("not a valid email address")
     if not (subject or "").strip():
-        errors["subject"] = "required"
+        errors["subject"] = _("required")
     elif len(subject) > MAX_SUBJECT or "\n" in subject or "\r" in subject or has_control_chars(subject):
-        errors["subject"] = f"one line of at most {MAX_SUBJECT} characters"
+        errors["subject"] = _("one line of at most %(max_subject)s characters", max_subject=MAX_SUBJECT)
     if not (text_body or "").strip():
-        errors["text_body"] = "required"
+        errors["text_body"] = _("required")
     elif len(text_body) > MAX_BODY or has_control_chars(text_body):
-        errors["text_body"] = f"at most {MAX_BODY} characters of text"
+        errors["text_body"] = _("at most %(max_body)s characters of text", max_body=MAX_BODY)
     if html_body and (len(html_body) > MAX_BODY or has_control_chars(html_body)):
-        errors["html_body"] = f"at most {MAX_BODY} characters of text"
+        errors["html_body"] = _("at most %(max_body)s characters of text", max_body=MAX_BODY)
     if due_at is None or due_at.tzinfo is None:
-        errors["due_at"] = "a timezone-aware date and time"
+        errors["due_at"] = _("a timezone-aware date and time")
     if kind not in ("sequence", "one_off"):
-        errors["kind"] = "sequence or one_off"
+        errors["kind"] = _("sequence or one_off")
     if status not in ENQUEUE_STATUSES:
-        errors["status"] = "queued or draft"
+        errors["status"] = _("queued or draft")
     if errors:
         raise ValidationFailed(_("the email cannot be queued"), errors)
     return {"to_address": address}

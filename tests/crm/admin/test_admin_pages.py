@@ -178,7 +178,7 @@ def test_a_stage_holding_open_deals_stays_active(as_admin, stages, make_deal):
     make_deal(stage_id=stages[1].id)
     response = as_admin.post(f"/admin/stages/{stages[1].id}/active", data={"csrf_token": csrf(as_admin), "active": "0"},
                              follow_redirects=True)
-    assert "open deal(s) are in this stage" in response.get_data(as_text=True)
+    assert "1 open deal is in this stage; move it first" in response.get_data(as_text=True)
     as_admin.post(f"/admin/stages/{stages[2].id}/active", data={"csrf_token": csrf(as_admin), "active": "0"})
     db.session.expire_all()
     assert db.session.get(Stage, stages[1].id).is_active and not db.session.get(Stage, stages[2].id).is_active
