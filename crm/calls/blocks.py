@@ -18,16 +18,18 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
+from babel import dates as babel_dates
 from sqlalchemy import select
 
 from crm.calls.models import TimeBlock
 from crm.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from crm.extensions import db
-from crm.i18n import _, ngettext
+from crm.i18n import _, _l, ngettext
 from crm.meetings.services import lock_hosts, meetings_between
 from crm.timeutil import is_valid_timezone
+from crm.web.formatting import current_locale
 
-WEEKDAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+WEEKDAY_NAMES = (_l("Mon"), _l("Tue"), _l("Wed"), _l("Thu"), _l("Fri"), _l("Sat"), _l("Sun"))
 MAX_BLOCKS_PER_USER = 100
 # How far ahead an open-ended recurring block is checked against booked meetings: further than
 # any booking link's horizon (at most 365 days) reaches.
@@ -220,10 +222,15 @@ def covered_meetings(user_id: int, block: TimeBlock, now: datetime) -> list:
     return [m for m in meetings_between(user_id, start, end) if occurrences([block], m.start, m.end)]
 
 
+def _when(moment: datetime, tz: ZoneInfo) -> str:
+    """'Mon 16 Mar 2026 10:00' in the reader's language ('lun 16 mar 2026 10:00')."""
+    return babel_dates.format_datetime(moment, "EEE d MMM y HH:mm", tzinfo=tz, locale=current_locale())
+
+
 def _overlap_message(meetings: list, zone: str) -> str:
     tz = ZoneInfo(zone)
     named = [_("'%(title)s' on %(start)s-%(end)s", title=m.title,
-               start=f"{m.start.astimezone(tz):%a %d %b %Y %H:%M}", end=f"{m.end.astimezone(tz):%H:%M}")
+               start=_when(m.start, tz), end=f"{m.end.astimezone(tz):%H:%M}")
              for m in meetings[:NAMED_MEETINGS]]
     more = len(meetings) - len(named)
     listed = ", ".join(named)
@@ -244,11 +251,17 @@ def delete_block(actor, block_id: int) -> None:
 
 
 def describe(block: TimeBlock) -> str:
+    """A block in the reader's language: 'Mon 16 Mar 2026 09:00-12:00 (Europe/Berlin)', or
+    'Mon, Wed 09:00-12:00 (Europe/Berlin), 16 Mar 2026 to …' for a weekly one."""
     hours = f"{block.start_time:%H:%M}-{block.end_time:%H:%M} ({block.time_zone})"
     if block.kind == "one_off":
-        return f"{block.on_date:%a %d %b %Y} {hours}"
-    days = ", ".join(WEEKDAY_NAMES[int(d)] for d in block.weekdays)
+        return f"{babel_dates.format_date(block.on_date, 'EEE d MMM y', locale=current_locale())} {hours}"
+    days = ", ".join(str(WEEKDAY_NAMES[int(d)]) for d in block.weekdays)
     span = ""
     if block.valid_from or block.valid_until:
-        span = f", {block.valid_from or '…'} to {block.valid_until or '…'}"
+        span = ", " + _("%(start)s to %(end)s", start=_day(block.valid_from), end=_day(block.valid_until))
     return f"{days} {hours}{span}"
+
+
+def _day(value: date | None) -> str:
+    return babel_dates.format_date(value, "d MMM y", locale=current_locale()) if value else "…"

@@ -3,10 +3,15 @@ planning API 422 (summary and field), the alerts page's flash with its proper pl
 stage that still holds deals; English stays as it always read."""
 from __future__ import annotations
 
+from datetime import time, timedelta
+
 import pytest
 
 from crm.alerts.services import notify
+from crm.calls.blocks import describe
+from crm.calls.models import TimeBlock
 from crm.extensions import db
+from crm.i18n import force_language
 from tests.conftest import NOW, csrf_from
 from tests.crm.api.conftest import ApiClient, error_of
 
@@ -59,3 +64,18 @@ def test_a_stage_holding_a_deal_refuses_in_the_admins_language(client, login, ad
     response = client.post(f"/admin/stages/{stages[1].id}/active", data={"csrf_token": token, "active": "0"},
                            follow_redirects=True)
     assert refusal in response.get_data(as_text=True)
+
+
+def test_a_time_block_is_described_in_the_readers_language(app):
+    day = NOW.date() + timedelta(days=(7 - NOW.weekday()) % 7)  # the next Monday
+    one_off = TimeBlock(kind="one_off", on_date=day, start_time=time(9), end_time=time(12),
+                        time_zone="America/Monterrey")
+    weekly = TimeBlock(kind="weekly", weekdays="02", start_time=time(9), end_time=time(12),
+                       time_zone="America/Monterrey", valid_from=day, valid_until=None)
+    with app.test_request_context("/"):
+        with force_language("en"):
+            assert describe(one_off).startswith(f"Mon {day.day} ")
+            assert describe(weekly).startswith("Mon, Wed 09:00-12:00") and " to …" in describe(weekly)
+        with force_language("es"):
+            assert describe(one_off).startswith(f"lun {day.day} ")
+            assert describe(weekly).startswith("lun, mié 09:00-12:00") and " a …" in describe(weekly)
