@@ -5,11 +5,13 @@ email addresses in one normal form (users, contacts, mail and imports all match 
 (Time zones: ``crm.timeutil.is_valid_timezone``.)"""
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 from typing import Any, ClassVar, Self, TypeVar
 from urllib.parse import urlsplit
 
+import email_validator
 from email_validator import EmailNotValidError, validate_email
 from pydantic import BaseModel, ConfigDict, ValidationError
 
@@ -20,7 +22,8 @@ MAX_ID = 2**31 - 1  # INTEGER columns; past 2**63 SQLite cannot even bind the va
 MAX_INT = 2**31 - 1
 MAX_QUANTITY = 1e12
 MAX_MONEY = 10**12  # Numeric(14, 2)
-_ALLOWED_CONTROL = {"\t", "\n", "\r"}
+# Control characters (C0 and DEL) but tab, line feed and carriage return.
+_CONTROL_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 def as_id(value: Any) -> int | None:
@@ -40,7 +43,7 @@ def get_by_id(model, value: Any):
 
 
 def has_control_chars(text: str) -> bool:
-    return any(ord(ch) < 32 and ch not in _ALLOWED_CONTROL for ch in text) or "\x7f" in text
+    return _CONTROL_CHARS.search(text) is not None
 
 
 # --- web addresses ------------------------------------------------------------------------------
@@ -104,6 +107,36 @@ def _is_ip_literal(host: str) -> bool:
 
 # --- email addresses ----------------------------------------------------------------------------
 
+# The plain ASCII address almost every one is: a dot-atom local part (RFC 5322 atext, dots
+# neither leading, trailing nor doubled) of at most 64 characters, and a host name of
+# letter-digit-hyphen labels of 1-63 characters, at least two, ending in an alphabetic top-level
+# label. email-validator accepts every such address (when it is at most 254 characters, which
+# keeps the domain under its 253, no label has a hyphen pair, which rules out the R-LDH and Punycode
+# "xn--" labels it looks into further, and the domain is not special-use) and normalises it to
+# itself with the domain lower-cased; ``_plain_email`` answers those without it. Anything else,
+# accepted or not, goes to email-validator. Checked against email-validator itself by
+# tests/crm/test_email_fast_path.py (differential, with generated addresses).
+_ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]"
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+PLAIN_EMAIL = re.compile(rf"{_ATEXT}+(?:\.{_ATEXT}+)*@(?:{_LABEL}\.)+[A-Za-z]{{1,63}}")
+EMAIL_MAX_LENGTH, LOCAL_MAX_LENGTH = 254, 64
+
+
+def _plain_email(text: str) -> str | None:
+    """``text`` lower-cased when it is a plain ASCII address email-validator accepts as it
+    stands (see ``PLAIN_EMAIL``); None when email-validator has to decide."""
+    if len(text) > EMAIL_MAX_LENGTH or not PLAIN_EMAIL.fullmatch(text):
+        return None
+    local, _at, domain = text.lower().partition("@")
+    if len(local) > LOCAL_MAX_LENGTH or "--" in domain:
+        return None
+    # Read at each call: an application may change email-validator's list.
+    for special in email_validator.SPECIAL_USE_DOMAIN_NAMES:
+        if domain == special or domain.endswith("." + special):
+            return None
+    return f"{local}@{domain}"
+
+
 def normalize_email(raw: str) -> str:
     """Validate (syntax only, no DNS) and normalise an address: trimmed, domain in IDNA-normal
     form, and the whole address lower-cased, because reps and imports type it every which way
@@ -114,8 +147,12 @@ def normalize_email(raw: str) -> str:
     """
     if raw is None or not str(raw).strip():
         raise ValueError("email is required")
+    text = str(raw).strip()
+    plain = _plain_email(text)
+    if plain is not None:
+        return plain
     try:
-        info = validate_email(str(raw).strip(), check_deliverability=False)
+        info = validate_email(text, check_deliverability=False)
     except EmailNotValidError as exc:
         raise ValueError(str(exc)) from None
     return info.normalized.lower()
@@ -192,5 +229,10 @@ class InputModel(BaseModel):
 
     def values(self) -> dict[str, Any]:
         """The fields sent, plus those a create always sets, by field name, as validated."""
-        always = {name for name, info in type(self).model_fields.items() if info.validate_default}
-        return {name: getattr(self, name) for name in self.model_fields_set | always}
+        return {name: getattr(self, name) for name in self.model_fields_set | _always_set(type(self))}
+
+
+@functools.cache
+def _always_set(model: type[InputModel]) -> frozenset[str]:
+    """The fields a create always sets (``validate_default``), per model class."""
+    return frozenset(name for name, info in model.model_fields.items() if info.validate_default)

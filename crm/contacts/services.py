@@ -29,6 +29,7 @@ from crm.contacts.inputs import (  # noqa: F401  (re-exported)
     CompanyUpdate,
     ContactCreate,
     ContactUpdate,
+    check_contact_fields,
     company_values,
     contact_values,
     normalize_domain,

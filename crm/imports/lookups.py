@@ -2,8 +2,10 @@
 batch transaction and set-membership queries that stay fast on both databases."""
 from __future__ import annotations
 
+import re
 import unicodedata
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import String, any_, bindparam, insert, select
@@ -151,7 +153,11 @@ class BulkInsert:
     """``INSERT`` of many rows of one table through the driver's executemany, the statement
     compiled once and each column's bind processing (time stamps, JSON) done by SQLAlchemy's own
     processors, but once per distinct value: an import's rows share their time stamps, empty
-    custom values and flags, and Core would process every one of them on every row."""
+    custom values and flags, and Core would process every one of them on every row.
+
+    The rows go to the driver as tuples in the statement's parameter order, built a column at a
+    time by C-level loops (``itemgetter``, ``zip``, ``map``) rather than per row in Python; on
+    PostgreSQL the statement's named parameters are turned into positional ones for that."""
 
     def __init__(self, table, columns: list[str]):
         self.table, self.columns = table, columns
@@ -161,38 +167,47 @@ class BulkInsert:
         if not rows:
             return
         connection = db.session.connection()
-        dialect = connection.dialect
         if self._compiled is None:
-            compiled = insert(self.table).compile(dialect=dialect, column_keys=self.columns)
-            if not set(compiled.positiontup or compiled.binds) <= set(self.columns):
-                # A column with a default computed in Python that the rows lack: let Core fill it.
-                self._compiled = False
-            else:
-                processors = {c: self.table.c[c].type._cached_bind_processor(dialect) for c in self.columns}
-                # PostgreSQL compiles a RETURNING of the new ids the import does not read.
-                self._compiled = (compiled.string.partition(" RETURNING ")[0], compiled.positiontup,
-                                  [(c, p) for c, p in processors.items() if p is not None])
+            self._compiled = self._compile(connection.dialect)
         if self._compiled is False:
             db.session.execute(insert(self.table), rows)
             return
         sql, positions, processed = self._compiled
-        self._process(rows, processed)
         # PostgreSQL: psycopg's executemany (pipelined) measured faster than both Core's and one
         # multi-row VALUES statement (18,000 typed parameters are slow to parse).
-        if positions:
-            connection.exec_driver_sql(sql, [tuple(row[c] for c in positions) for row in rows])
-        else:
-            connection.exec_driver_sql(sql, rows)
+        connection.exec_driver_sql(sql, self._parameters(rows, positions, processed))
+
+    def _compile(self, dialect):
+        compiled = insert(self.table).compile(dialect=dialect, column_keys=self.columns)
+        # PostgreSQL compiles a RETURNING of the new ids the import does not read.
+        sql = compiled.string.partition(" RETURNING ")[0]
+        positions = compiled.positiontup
+        if positions is None and dialect.paramstyle == "pyformat" and not compiled.escaped_bind_names:
+            positions = _NAMED_PARAMETER.findall(sql)
+            sql = _NAMED_PARAMETER.sub("%s", sql)
+        if not positions or len(set(positions)) != len(positions) or not set(positions) <= set(self.columns):
+            # A column with a default computed in Python that the rows lack, or a statement this
+            # class does not know how to take apart: let Core do it.
+            return False
+        processors = [(index, self.table.c[column].type._cached_bind_processor(dialect))
+                      for index, column in enumerate(positions)]
+        return sql, tuple(positions), [(index, p) for index, p in processors if p is not None]
 
     @staticmethod
-    def _process(rows: list[dict], processed) -> None:
-        done: dict[tuple[str, int], Any] = {}
-        originals = []  # kept alive, so that no id() below is reused by another object
-        for row in rows:
-            for column, process in processed:
-                value = row[column]
-                key = (column, id(value))
-                if key not in done:
-                    originals.append(value)
-                    done[key] = process(value)
-                row[column] = done[key]
+    def _parameters(rows: list[dict], positions: tuple[str, ...], processed) -> list[tuple]:
+        if len(positions) == 1:
+            tuples = [(row[positions[0]],) for row in rows]
+        else:
+            tuples = list(map(itemgetter(*positions), rows))
+        if not processed:
+            return tuples
+        columns: list[Any] = list(zip(*tuples))
+        for index, process in processed:
+            values = columns[index]  # keeps every value alive: no id() below is reused
+            distinct = dict(zip(map(id, values), values))
+            done = {key: process(value) for key, value in distinct.items()}
+            columns[index] = map(done.__getitem__, map(id, values))
+        return list(zip(*columns))
+
+
+_NAMED_PARAMETER = re.compile(r"%\((\w+)\)s")
