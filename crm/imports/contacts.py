@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, literal, select, update
+from sqlalchemy import Integer, any_, bindparam, func, insert, literal, select, text, update
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from crm.auth.models import User
 from crm.contacts.models import Activity, Contact
@@ -57,6 +58,9 @@ CREATED_DETAILS = {"source": "import"}
 NO_CUSTOM: dict[str, Any] = {}  # shared by rows without custom values: serialised once per batch
 # Cells checked on every row: nearly every value differs, so remembering verdicts would only cost.
 UNIQUE_FIELDS = {"email", "phone"}
+# PostgreSQL: the sequence behind a table's id column, and ``count`` new ids from it.
+ID_SEQUENCE = text("SELECT pg_get_serial_sequence(:table, 'id')")
+NEXT_IDS = text("SELECT nextval(CAST(:sequence AS regclass)) FROM generate_series(1, :count)")
 MEMO_SIZE = 5_000  # verdicts remembered (~1 MB); a file of unique values just refills it
 
 
@@ -239,6 +243,7 @@ class ContactBatchWriter:
         self.default_owner_id = default_owner_id
         self._sole_writer = False
         self._bulk: BulkInsert | None = None
+        self._id_sequence: str | None = None
 
     def write(self, batch: list[tuple[int, ContactRow]]) -> BatchResult:
         result = BatchResult()
@@ -316,13 +321,22 @@ class ContactBatchWriter:
         INSERT ... SELECT over the contacts just inserted rather than from RETURNING ids:
         executemany with RETURNING cost more than the whole rest of the batch on both
         databases. While the batch alone may write (SQLite), "just inserted" is simply every
-        id above the highest before; otherwise it is the batch's emails."""
+        id above the highest before. On PostgreSQL the batch takes its ids from the table's
+        sequence first (one query) and names them: looking 1,000 ids up by primary key costs a
+        tenth of looking up 1,000 emails. Otherwise it is the batch's emails."""
         if not rows:
             return 0
         contacts = Contact.__table__
         if self._sole_writer:
             highest_before = db.session.scalar(select(func.max(contacts.c.id))) or 0
             inserted = contacts.c.id > highest_before
+        elif db.session.get_bind().dialect.name == "postgresql":
+            if self._id_sequence is None:
+                self._id_sequence = db.session.scalar(ID_SEQUENCE, {"table": contacts.name})
+            ids = db.session.scalars(NEXT_IDS, {"sequence": self._id_sequence, "count": len(rows)}).all()
+            for row, new_id in zip(rows, ids):
+                row["id"] = new_id
+            inserted = contacts.c.id == any_(bindparam(None, ids, type_=ARRAY(Integer)))
         else:
             inserted = in_values(contacts.c.email, [row["email"] for row in rows])
         columns = list(rows[0])
