@@ -127,14 +127,27 @@ def _plain_email(text: str) -> str | None:
     stands (see ``PLAIN_EMAIL``); None when email-validator has to decide."""
     if len(text) > EMAIL_MAX_LENGTH or not PLAIN_EMAIL.fullmatch(text):
         return None
-    local, _at, domain = text.lower().partition("@")
+    address = text.lower()
+    local, _at, domain = address.partition("@")
     if len(local) > LOCAL_MAX_LENGTH or "--" in domain:
         return None
-    # Read at each call: an application may change email-validator's list.
-    for special in email_validator.SPECIAL_USE_DOMAIN_NAMES:
-        if domain == special or domain.endswith("." + special):
-            return None
-    return f"{local}@{domain}"
+    names, suffixes = _special_use_domains()
+    if domain in names or domain.endswith(suffixes):
+        return None
+    return address
+
+
+_special_use: tuple[list[str], frozenset[str], tuple[str, ...]] = ([], frozenset(), ())
+
+
+def _special_use_domains() -> tuple[frozenset[str], tuple[str, ...]]:
+    """email-validator's special-use domains, and their subdomain suffixes (".local"), as it
+    reads them now: an application may change the list, so it is compared at each call."""
+    global _special_use
+    current = email_validator.SPECIAL_USE_DOMAIN_NAMES
+    if current != _special_use[0]:
+        _special_use = (list(current), frozenset(current), tuple("." + name for name in current))
+    return _special_use[1], _special_use[2]
 
 
 def normalize_email(raw: str) -> str:

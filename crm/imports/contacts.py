@@ -36,6 +36,7 @@ from crm.imports.lookups import (
     RowSkipped,
     begin_batch_transaction,
     format_reason,
+    in_parameter,
     in_values,
 )
 from crm.imports.mapping import CUSTOM_PREFIX, Mapping
@@ -85,6 +86,19 @@ def _parse_flag(value: str) -> bool | str:
     return value  # left as text: the contact rules report "must be true or false"
 
 
+_DIRECT, _FLAG, _CUSTOM, _EXTRA = range(4)  # what a mapped column feeds
+
+
+def _column_kind(target: str) -> int:
+    if target in DIRECT_FIELDS:
+        return _DIRECT
+    if target in FLAG_FIELDS:
+        return _FLAG
+    if target.startswith(CUSTOM_PREFIX):
+        return _CUSTOM
+    return _EXTRA
+
+
 class ContactRowCleaner:
     """Turns the cells of one record into a ``ContactRow`` or raises ``RowRejected``."""
 
@@ -92,6 +106,11 @@ class ContactRowCleaner:
                  now: datetime | None = None):
         self.width = len(mapping.headers)
         self.columns = [(i, t) for i, t in enumerate(mapping.targets) if t]
+        # Worked out once, not per row: what each mapped column feeds, and the shortest row
+        # that has every mapped column.
+        self._plan = [(i, t[len(CUSTOM_PREFIX):] if _column_kind(t) == _CUSTOM else t, _column_kind(t))
+                      for i, t in self.columns]
+        self._needed = max((i + 1 for i, _t in self.columns), default=0)
         self.owners = owners
         self.day_first, self.now = day_first, now
         self.footer = FooterDetector()
@@ -99,11 +118,14 @@ class ContactRowCleaner:
         # Loaded once: clean_custom_values would otherwise query the definitions per row.
         self.custom_definitions = list_custom_fields("contact")
 
-    def clean(self, values: list[str]) -> ContactRow:
+    def clean(self, values: list[str], line: int = 0) -> ContactRow:
         data, custom, extra = self._split(values)
-        note = self.footer.note_for(values, "email" not in data)
-        if note:
-            raise RowSkipped(note)
+        # A row with an email and another filled cell is never a report's footer (the
+        # detector's own first test, done here without the call: this runs on every row).
+        if "email" not in data or len(values) - values.count("") <= 1:
+            note = self.footer.note_for(values, "email" not in data)
+            if note:
+                raise RowSkipped(note)
         if len(values) > self.width and any(v.strip() for v in values[self.width:]):
             raise RowRejected(
                 _("%(count)s fields but the header has %(width)s (a stray comma or quote?)",
@@ -113,16 +135,19 @@ class ContactRowCleaner:
             raise RowRejected(_("email: empty"))
         errors: dict[str, str] = {}
         owner_id = None
-        if "owner" in extra:
-            # The owner lookup applies the contact input's owner rule (an active sales user)
-            # from users it read once, so the database is not asked again per row.
-            try:
-                owner_id = self.owners.id_for(extra["owner"])
-            except RowRejected as exc:
-                errors["owner"] = str(exc).removeprefix("owner: ")
+        kept = None
+        if extra:
+            if "owner" in extra:
+                # The owner lookup applies the contact input's owner rule (an active sales user)
+                # from users it read once, so the database is not asked again per row.
+                try:
+                    owner_id = self.owners.id_for(extra["owner"])
+                except RowRejected as exc:
+                    errors["owner"] = str(exc).removeprefix("owner: ")
+            if "language" in extra or "created_at" in extra:
+                kept = self._kept_fields(extra, errors)
         if "lifecycle_stage" in data:
             data["lifecycle_stage"] = lifecycle_stage(data["lifecycle_stage"])
-        kept = self._kept_fields(extra, errors)
         clean = self._validated(data, errors)
         if custom:
             try:
@@ -133,12 +158,12 @@ class ContactRowCleaner:
         if errors:
             raise RowRejected(format_reason("invalid contact", errors))
         email = clean.pop("email")
-        clean.update(kept)
+        if kept:
+            clean.update(kept)
         if owner_id is not None:
             clean["owner_id"] = owner_id
         key = CompanyKey.for_row(domain, name, email)
-        return ContactRow(email, clean, custom, key, explicit_company=bool(domain or name),
-                          raw_email=data["email"])
+        return ContactRow(email, clean, custom, key, bool(domain or name), data["email"])
 
     def _validated(self, data: dict[str, Any], errors: dict[str, str]) -> dict[str, Any]:
         """``contact_values(data, partial=True)``, through ``check_contact_fields`` (the contact
@@ -154,7 +179,7 @@ class ContactRowCleaner:
         fresh: dict[str, Any] = {}
         memo = self._memo
         for key, value in data.items():
-            verdict = memo.get((key, value)) if key not in UNIQUE_FIELDS else None
+            verdict = None if key in UNIQUE_FIELDS else memo.get((key, value))
             if verdict is None:
                 fresh[key] = value
             elif verdict[0]:
@@ -164,13 +189,14 @@ class ContactRowCleaner:
         if not fresh:
             return clean
         validated, problems = check_contact_fields(fresh)
-        for key, value in fresh.items():
-            if key in UNIQUE_FIELDS:
-                continue
-            if key in problems:
-                self._remember((key, value), (False, problems[key]))
-            elif key in validated:
-                self._remember((key, value), (True, validated[key]))
+        if len(fresh) > len(UNIQUE_FIELDS) or not fresh.keys() <= UNIQUE_FIELDS:
+            for key, value in fresh.items():
+                if key in UNIQUE_FIELDS:
+                    continue
+                if key in problems:
+                    self._remember((key, value), (False, problems[key]))
+                elif key in validated:
+                    self._remember((key, value), (True, validated[key]))
         if problems:
             errors.update(problems)
             return clean
@@ -216,22 +242,26 @@ class ContactRowCleaner:
         data: dict[str, Any] = {}
         custom: dict[str, str] = {}
         extra: dict[str, str] = {}
-        for index, target in self.columns:
-            value = values[index].strip() if index < len(values) else ""
+        short = len(values) < self._needed
+        for index, target, kind in self._plan:
+            if short and index >= len(values):
+                continue
+            value = values[index].strip()
             if not value:
                 continue
-            if target in DIRECT_FIELDS:
+            if kind == _DIRECT:
                 data[target] = value
-            elif target in FLAG_FIELDS:
-                data[target] = _parse_flag(value)
-            elif target.startswith(CUSTOM_PREFIX):
-                custom[target[len(CUSTOM_PREFIX):]] = value
-            else:
+            elif kind == _EXTRA:
                 extra[target] = value
+            elif kind == _FLAG:
+                data[target] = _parse_flag(value)
+            else:
+                custom[target] = value
         if "full_name" in extra and "first_name" not in data and "last_name" not in data:
             first, _space, last = extra["full_name"].rpartition(" ")
             data["first_name"], data["last_name"] = (first, last) if first else (last, "")
         return data, custom, extra
+
 
 class ContactBatchWriter:
     """Writes one batch of clean rows. Flushes, never commits: the runner owns the transaction."""
@@ -239,17 +269,28 @@ class ContactBatchWriter:
     def __init__(self, actor: User, now: datetime, on_duplicate: str, companies: CompanyResolver,
                  default_owner_id: int | None):
         self.actor, self.now, self.on_duplicate = actor, now, on_duplicate
+        self.actor_id = actor.id  # read once: the actor object is expired by every batch's commit
         self.companies = companies
         self.default_owner_id = default_owner_id
         self._sole_writer = False
         self._bulk: BulkInsert | None = None
         self._id_sequence: str | None = None
+        self._existing_query = None
 
     def write(self, batch: list[tuple[int, ContactRow]]) -> BatchResult:
         result = BatchResult()
         self._sole_writer = begin_batch_transaction()
         # 1. Which emails already exist (one query), with what the permission check needs.
-        existing = self._existing({row.email for _line, row in batch})
+        emails = [row.email for _line, row in batch]
+        existing = self._existing(emails)
+        if not existing and len(set(emails)) == len(emails):
+            # The usual batch: every row is a new contact.
+            keys = dict.fromkeys(row.company for _line, row in batch)  # in file order
+            self.companies.resolve(keys)
+            company_ids = {key: self.companies.id_for(key) for key in keys}
+            new_values = self._new_values
+            result.created = self._insert([new_values(row, company_ids[row.company]) for _line, row in batch])
+            return result
         # 2. Sort rows into inserts, updates, skips and refusals, in file order.
         inserts: dict[str, dict[str, Any]] = {}
         updates: dict[int, dict[str, Any]] = {}
@@ -258,7 +299,7 @@ class ContactBatchWriter:
             if row.email in inserts or row.email in existing:
                 self._duplicate(line, row, inserts, updates, existing, keys, result)
             else:
-                inserts[row.email] = self._new_values(row)
+                inserts[row.email] = self._new_values(row, None)
                 keys[row.email] = row.company
         # 3. Companies for every row that names or implies one.
         self.companies.resolve(keys.values())
@@ -274,12 +315,14 @@ class ContactBatchWriter:
             db.session.execute(update(Contact), list(updates.values()))
         return result
 
-    def _existing(self, emails: set[str]) -> dict[str, tuple]:
-        rows = db.session.execute(
-            select(Contact.email, Contact.id, Contact.owner_id, User.manager_id, Contact.custom)
-            .outerjoin(User, User.id == Contact.owner_id)
-            .where(in_values(Contact.email, emails))
-        ).all()
+    def _existing(self, emails: list[str]) -> dict[str, tuple]:
+        if self._existing_query is None:  # built once: only the list of emails changes
+            self._existing_query = (
+                select(Contact.email, Contact.id, Contact.owner_id, User.manager_id, Contact.custom)
+                .outerjoin(User, User.id == Contact.owner_id)
+                .where(in_parameter(Contact.email, "emails"))
+            )
+        rows = db.session.execute(self._existing_query, {"emails": emails}).all()
         return {email: (cid, owner_id, manager_id, custom) for email, cid, owner_id, manager_id, custom in rows}
 
     def _duplicate(self, line, row, inserts, updates, existing, keys, result) -> None:
@@ -308,9 +351,10 @@ class ContactBatchWriter:
             keys[row.email] = row.company
         result.updated += 1
 
-    def _new_values(self, row: ContactRow) -> dict[str, Any]:
+    def _new_values(self, row: ContactRow, company_id: int | None) -> dict[str, Any]:
         values = {**NEW_CONTACT_DEFAULTS, "created_at": self.now, **row.fields, "email": row.email,
-                  "custom": dict(row.custom) if row.custom else NO_CUSTOM, "updated_at": self.now}
+                  "custom": dict(row.custom) if row.custom else NO_CUSTOM, "updated_at": self.now,
+                  "company_id": company_id}
         if values["owner_id"] is None:
             values["owner_id"] = self.default_owner_id
         return values
@@ -346,7 +390,7 @@ class ContactBatchWriter:
         # The timeline's "created" entry is dated like the contact: a kept creation date
         # ("Create Date" of a HubSpot export) puts it where it happened.
         activity = select(
-            contacts.c.id, contacts.c.company_id, literal(self.actor.id), literal("contact_created"),
+            contacts.c.id, contacts.c.company_id, literal(self.actor_id), literal("contact_created"),
             contacts.c.created_at, literal(CREATED_DETAILS, JSONType),
             literal(self.now, UTCDateTime()),
         ).where(inserted)
@@ -369,9 +413,10 @@ class ContactImporter:
             default_owner_id = actor.id  # as when a rep creates a contact by hand
         self.writer = ContactBatchWriter(actor, now, on_duplicate, self.companies, default_owner_id)
         self.seen = SeenEmails()
+        self.clean = self.cleaner.clean  # one call less per row
 
     def clean(self, values: list[str], line: int = 0) -> ContactRow:
-        return self.cleaner.clean(values)
+        return self.cleaner.clean(values, line)
 
     def can_cut(self, previous: ContactRow, following: ContactRow) -> bool:
         return True
@@ -379,7 +424,8 @@ class ContactImporter:
     def write(self, batch: list[tuple[int, ContactRow]]) -> BatchResult:
         """Rows repeating an earlier row of the file are rejected naming both lines (whether
         or not the contact already existed: the file contradicts itself); the rest is written."""
-        repeats = self.seen.repeats([(line, row.email, row.raw_email.strip()) for line, row in batch])
+        repeats = self.seen.repeats([line for line, _row in batch], [row.email for _line, row in batch],
+                                    [row.raw_email.strip() for _line, row in batch])
         if not repeats:
             return self.writer.write(batch)
         result = self.writer.write([(line, row) for line, row in batch if line not in repeats])

@@ -149,6 +149,15 @@ def in_values(column, values):
     return column.in_(values)
 
 
+def in_parameter(column, name: str):
+    """``in_values`` with the values bound at execution, as the list parameter ``name``: the
+    statement can be built once and reused (nothing per value happens in Python when it is
+    executed, where ``in_values`` coerces each value into the statement)."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        return column == any_(bindparam(name, type_=ARRAY(String)))
+    return column.in_(bindparam(name, expanding=True))
+
+
 class BulkInsert:
     """``INSERT`` of many rows of one table through the driver's executemany, the statement
     compiled once and each column's bind processing (time stamps, JSON) done by SQLAlchemy's own

@@ -129,10 +129,11 @@ def _cut_batches(stream: CsvStream, importer: Importer, batch_size: int, skip_ro
     """Clean records and group them into batches of about ``batch_size`` rows, cut where the
     importer allows (a deal's rows stay together)."""
     batch = _Batch()
+    clean = importer.clean
     for record in stream.records(skip=skip_rows):
         if record.error is None:
             try:
-                item = importer.clean(record.values, record.line_number)
+                item = clean(record.values, record.line_number)
             except RowSkipped as exc:
                 batch.notes.append((record.line_number, str(exc)))
                 batch.rows += 1
