@@ -8,8 +8,12 @@ from dataclasses import dataclass, field
 from operator import itemgetter
 from typing import Any
 
+import psycopg
+from psycopg.adapt import PyFormat
+from psycopg.types.json import Json, Jsonb
 from sqlalchemy import String, any_, bindparam, insert, select
 from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.exc import DBAPIError
 
 from crm.auth.models import User
 from crm.contacts.services import normalize_email
@@ -159,14 +163,18 @@ def in_parameter(column, name: str):
 
 
 class BulkInsert:
-    """``INSERT`` of many rows of one table through the driver's executemany, the statement
-    compiled once and each column's bind processing (time stamps, JSON) done by SQLAlchemy's own
-    processors, but once per distinct value: an import's rows share their time stamps, empty
-    custom values and flags, and Core would process every one of them on every row.
+    """``INSERT`` of many rows of one table, the statement compiled once and each column's bind
+    processing (time stamps, JSON) done by SQLAlchemy's own processors, but once per distinct
+    value: an import's rows share their time stamps, empty custom values and flags, and Core
+    would process every one of them on every row.
 
     The rows go to the driver as tuples in the statement's parameter order, built a column at a
-    time by C-level loops (``itemgetter``, ``zip``, ``map``) rather than per row in Python; on
-    PostgreSQL the statement's named parameters are turned into positional ones for that."""
+    time by C-level loops (``itemgetter``, ``zip``, ``map``) rather than per row in Python.
+    SQLite: the driver's executemany. PostgreSQL (psycopg): ``COPY ... FROM STDIN``, the bulk
+    load PostgreSQL recommends, measured at less than half the time of psycopg's pipelined
+    executemany (which in turn beat Core's and one multi-row VALUES statement); constraints,
+    defaults and triggers apply to copied rows as to inserted ones, and a failure raises the
+    same SQLAlchemy errors (an ``IntegrityError`` for a duplicate, ...)."""
 
     def __init__(self, table, columns: list[str]):
         self.table, self.columns = table, columns
@@ -177,16 +185,19 @@ class BulkInsert:
             return
         connection = db.session.connection()
         if self._compiled is None:
-            self._compiled = self._compile(connection.dialect)
+            self._compiled = self._compile(connection)
         if self._compiled is False:
             db.session.execute(insert(self.table), rows)
             return
-        sql, positions, processed = self._compiled
-        # PostgreSQL: psycopg's executemany (pipelined) measured faster than both Core's and one
-        # multi-row VALUES statement (18,000 typed parameters are slow to parse).
-        connection.exec_driver_sql(sql, self._parameters(rows, positions, processed))
+        sql, positions, processed, copy = self._compiled
+        parameters = self._parameters(rows, positions, processed)
+        if copy:
+            self._copy(connection, sql, parameters)
+        else:
+            connection.exec_driver_sql(sql, parameters)
 
-    def _compile(self, dialect):
+    def _compile(self, connection):
+        dialect = connection.dialect
         compiled = insert(self.table).compile(dialect=dialect, column_keys=self.columns)
         # PostgreSQL compiles a RETURNING of the new ids the import does not read.
         sql = compiled.string.partition(" RETURNING ")[0]
@@ -200,7 +211,29 @@ class BulkInsert:
             return False
         processors = [(index, self.table.c[column].type._cached_bind_processor(dialect))
                       for index, column in enumerate(positions)]
-        return sql, tuple(positions), [(index, p) for index, p in processors if p is not None]
+        processed = [(index, p) for index, p in processors if p is not None]
+        copy = dialect.name == "postgresql" and dialect.driver == "psycopg"
+        if copy:
+            quote = dialect.identifier_preparer.quote
+            sql = (f"COPY {dialect.identifier_preparer.format_table(self.table)} "
+                   f"({', '.join(quote(column) for column in positions)}) FROM STDIN")
+            # psycopg would serialise a JSON value again on every row it appears in: once per value.
+            json_text = _JsonText(connection.connection.dbapi_connection)
+            processed = [(index, json_text.after(process)) for index, process in processed]
+        return sql, tuple(positions), processed, copy
+
+    @staticmethod
+    def _copy(connection, sql: str, parameters: list[tuple]) -> None:
+        cursor = connection.connection.dbapi_connection.cursor()
+        try:
+            with cursor.copy(sql) as copy:
+                write_row = copy.write_row
+                for row in parameters:
+                    write_row(row)
+        except psycopg.Error as exc:
+            raise DBAPIError.instance(sql, None, exc, psycopg.Error, dialect=connection.dialect) from exc
+        finally:
+            cursor.close()
 
     @staticmethod
     def _parameters(rows: list[dict], positions: tuple[str, ...], processed) -> list[tuple]:
@@ -217,6 +250,26 @@ class BulkInsert:
             done = {key: process(value) for key, value in distinct.items()}
             columns[index] = map(done.__getitem__, map(id, values))
         return list(zip(*columns))
+
+
+class _JsonText:
+    """psycopg's JSON wrappers (what SQLAlchemy's JSON bind processors give on PostgreSQL) as
+    their JSON text, serialised by the connection's own dumpers, as psycopg would send them: in
+    COPY's text format the column parses it."""
+
+    def __init__(self, dbapi_connection):
+        self.dumpers = {kind: dbapi_connection.adapters.get_dumper(kind, PyFormat.TEXT)(kind, dbapi_connection)
+                        for kind in (Json, Jsonb)}
+
+    def after(self, process):
+        dumpers = self.dumpers
+
+        def as_text(value):
+            value = process(value)
+            dumper = dumpers.get(type(value))
+            return value if dumper is None else bytes(dumper.dump(value)).decode("utf-8")
+
+        return as_text
 
 
 _NAMED_PARAMETER = re.compile(r"%\((\w+)\)s")
