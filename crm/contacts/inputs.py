@@ -121,7 +121,8 @@ def _flag(value: Any) -> bool:
 
 #: The contact fields whose rule is a function of the value alone (no database, no other
 #: field), in the model's field order: the contact input models apply these very functions, and
-#: an import checks a row's cells with them directly (``check_contact_fields``).
+#: the CSV import checks a row's cells with them directly (building a model per row cost more
+#: than its checks). A ``ValueError``'s message is the field's reason either way.
 CONTACT_FIELD_CHECKS: dict[str, Callable[[Any], Any]] = {
     "email": normalize_email,
     **{field: _contact_text(field) for field in ("first_name", "last_name", "title", "phone",
@@ -132,27 +133,6 @@ CONTACT_FIELD_CHECKS: dict[str, Callable[[Any], Any]] = {
     "do_not_contact": _flag,
     "unsubscribed": _flag,
 }
-
-
-def check_contact_fields(data: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
-    """``contact_values(data, partial=True)`` for fields of ``CONTACT_FIELD_CHECKS`` only, without
-    building the model, and without raising: ``(clean values, {field: reason})``, the same values
-    and reasons the model gives (the same functions check them), other keys ignored. For a caller
-    that checks many rows (the CSV import), where building a model per row cost more than its
-    checks."""
-    clean: dict[str, Any] = {}
-    errors: dict[str, str] = {}
-    for key, value in data.items():
-        check = CONTACT_FIELD_CHECKS.get(key)
-        if check is None:
-            continue
-        try:
-            clean[key] = check(value)
-        except ValueError as exc:
-            errors[key] = str(exc)
-    if len(errors) > 1:  # reported in field order, as the model reports them
-        errors = {key: errors[key] for key in CONTACT_FIELD_CHECKS if key in errors}
-    return clean, errors
 
 
 class ContactUpdate(InputModel):

@@ -17,9 +17,9 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from crm.auth.models import User
 from crm.contacts.models import Activity, Contact
 from crm.contacts.services import (
+    CONTACT_FIELD_CHECKS,
     FALSE_WORDS,
     TRUE_WORDS,
-    check_contact_fields,
     clean_custom_values,
     list_custom_fields,
 )
@@ -162,13 +162,14 @@ class ContactRowCleaner:
             clean.update(kept)
         if owner_id is not None:
             clean["owner_id"] = owner_id
-        key = CompanyKey.for_row(domain, name, email)
-        return ContactRow(email, clean, custom, key, bool(domain or name), data["email"])
+        return ContactRow(email, clean, custom, self._company_key(domain, name, email), bool(domain or name),
+                          data["email"])
 
     def _validated(self, data: dict[str, Any], errors: dict[str, str]) -> dict[str, Any]:
-        """``contact_values(data, partial=True)``, through ``check_contact_fields`` (the contact
-        input's own field rules, without building a model per row), with the verdicts on
-        repeated cells reused.
+        """``contact_values(data, partial=True)``, by the contact input's own field rules
+        (``CONTACT_FIELD_CHECKS``, the functions the input model applies) without building a
+        model per row, with the verdicts on repeated cells reused. Problems are added to
+        ``errors``; the row's values come back.
 
         Every rule there is a function of one field's value (no rule looks at two fields), so
         a title, first name or stage seen before gets the same answer as last time; only the
@@ -176,43 +177,59 @@ class ContactRowCleaner:
         rules, same messages, a fraction of the work on a file where thousands of rows share a
         handful of titles."""
         clean: dict[str, Any] = {}
-        fresh: dict[str, Any] = {}
+        problems: dict[str, str] = {}
         memo = self._memo
         for key, value in data.items():
-            verdict = None if key in UNIQUE_FIELDS else memo.get((key, value))
-            if verdict is None:
-                fresh[key] = value
-            elif verdict[0]:
-                clean[key] = verdict[1]
-            else:
-                errors[key] = verdict[1]
-        if not fresh:
-            return clean
-        validated, problems = check_contact_fields(fresh)
-        if len(fresh) > len(UNIQUE_FIELDS) or not fresh.keys() <= UNIQUE_FIELDS:
-            for key, value in fresh.items():
-                if key in UNIQUE_FIELDS:
+            repeated = key not in UNIQUE_FIELDS
+            if repeated:
+                verdict = memo.get((key, value))
+                if verdict is not None:
+                    if verdict[0]:
+                        clean[key] = verdict[1]
+                    else:
+                        errors[key] = verdict[1]
                     continue
-                if key in problems:
+            check = CONTACT_FIELD_CHECKS.get(key)
+            if check is None:
+                continue  # not a contact input field: ignored, as the model ignores it
+            try:
+                clean[key] = result = check(value)
+            except ValueError as exc:
+                problems[key] = str(exc)
+                if repeated:
                     self._remember((key, value), (False, problems[key]))
-                elif key in validated:
-                    self._remember((key, value), (True, validated[key]))
+            else:
+                if repeated:
+                    self._remember((key, value), (True, result))
         if problems:
+            if len(problems) > 1:  # in field order, as the model reports them
+                problems = {key: problems[key] for key in CONTACT_FIELD_CHECKS if key in problems}
             errors.update(problems)
-            return clean
-        clean.update(validated)
         return clean
 
     def _company_cells(self, name: str | None, domain: str | None, errors: dict[str, str]):
         """``clean_company_cells``, its verdict on a (name, domain) pair reused like ``_validated``."""
+        if name is None and domain is None:
+            return None, None  # no company cells: nothing to check
         key = ("company_cells", name, domain)
         verdict = self._memo.get(key)
         if verdict is None:
             problems: dict[str, str] = {}
             verdict = (clean_company_cells(name, domain, problems), problems)
             self._remember(key, verdict)
-        errors.update(verdict[1])
+        if verdict[1]:
+            errors.update(verdict[1])
         return verdict[0]
+
+    def _company_key(self, domain: str | None, name: str | None, email: str) -> CompanyKey | None:
+        """``CompanyKey.for_row``, one key object per (cells, email domain): the same few
+        thousand companies recur on every row, and the batch writer groups rows by key."""
+        memo_key = ("company_key", domain, name, email.rpartition("@")[2])
+        key = self._memo.get(memo_key)
+        if key is None:
+            key = (CompanyKey.for_row(domain, name, email),)
+            self._remember(memo_key, key)
+        return key[0]
 
     def _remember(self, key: tuple, verdict: tuple) -> None:
         if len(self._memo) >= MEMO_SIZE:
@@ -317,12 +334,14 @@ class ContactBatchWriter:
 
     def _existing(self, emails: list[str]) -> dict[str, tuple]:
         if self._existing_query is None:  # built once: only the list of emails changes
+            contacts, users = Contact.__table__.c, User.__table__.c
             self._existing_query = (
-                select(Contact.email, Contact.id, Contact.owner_id, User.manager_id, Contact.custom)
-                .outerjoin(User, User.id == Contact.owner_id)
-                .where(in_parameter(Contact.email, "emails"))
+                select(contacts.email, contacts.id, contacts.owner_id, users.manager_id, contacts.custom)
+                .select_from(Contact.__table__.outerjoin(User.__table__, users.id == contacts.owner_id))
+                .where(in_parameter(contacts.email, "emails"))
             )
-        rows = db.session.execute(self._existing_query, {"emails": emails}).all()
+        # Core tables on the session's connection (its transaction): no ORM step per batch.
+        rows = db.session.connection().execute(self._existing_query, {"emails": emails}).all()
         return {email: (cid, owner_id, manager_id, custom) for email, cid, owner_id, manager_id, custom in rows}
 
     def _duplicate(self, line, row, inserts, updates, existing, keys, result) -> None:
@@ -372,7 +391,7 @@ class ContactBatchWriter:
             return 0
         contacts = Contact.__table__
         if self._sole_writer:
-            highest_before = db.session.scalar(select(func.max(contacts.c.id))) or 0
+            highest_before = db.session.connection().scalar(select(func.max(contacts.c.id))) or 0
             inserted = contacts.c.id > highest_before
         elif db.session.get_bind().dialect.name == "postgresql":
             if self._id_sequence is None:
@@ -394,7 +413,7 @@ class ContactBatchWriter:
             contacts.c.created_at, literal(CREATED_DETAILS, JSONType),
             literal(self.now, UTCDateTime()),
         ).where(inserted)
-        db.session.execute(insert(Activity.__table__).from_select(
+        db.session.connection().execute(insert(Activity.__table__).from_select(
             ["contact_id", "company_id", "user_id", "kind", "occurred_at", "details", "created_at"],
             activity,
         ))
