@@ -13,6 +13,7 @@ from psycopg.adapt import PyFormat
 from psycopg.types.json import Json, Jsonb
 from sqlalchemy import String, any_, bindparam, insert, select
 from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError
 
 from crm.auth.models import User
@@ -176,29 +177,41 @@ class BulkInsert:
     defaults and triggers apply to copied rows as to inserted ones, and a failure raises the
     same SQLAlchemy errors (an ``IntegrityError`` for a duplicate, ...)."""
 
-    def __init__(self, table, columns: list[str]):
+    def __init__(self, table, columns: list[str], *, skip_conflicts_on: list[str] | None = None):
+        """``skip_conflicts_on`` (SQLite only): the columns of a unique constraint; a row that
+        would break it is left out (``ON CONFLICT ... DO NOTHING``) instead of failing."""
         self.table, self.columns = table, columns
+        self.skip_conflicts_on = skip_conflicts_on
         self._compiled = None
 
-    def execute(self, rows: list[dict]) -> None:
+    def execute(self, rows: list[dict]) -> int:
+        """Insert ``rows``; the number inserted (fewer only when conflicts are skipped)."""
         if not rows:
-            return
+            return 0
         connection = db.session.connection()
         if self._compiled is None:
             self._compiled = self._compile(connection)
         if self._compiled is False:
-            db.session.execute(insert(self.table), rows)
-            return
+            result = db.session.execute(self._statement(connection.dialect), rows)
+            return len(rows) if self.skip_conflicts_on is None else result.rowcount
         sql, positions, processed, copy = self._compiled
         parameters = self._parameters(rows, positions, processed)
         if copy:
             self._copy(connection, sql, parameters)
-        else:
-            connection.exec_driver_sql(sql, parameters)
+            return len(rows)
+        # sqlite3 sums an executemany's changes into rowcount.
+        return connection.exec_driver_sql(sql, parameters).rowcount
+
+    def _statement(self, dialect):
+        if self.skip_conflicts_on is None:
+            return insert(self.table)
+        if dialect.name != "sqlite":
+            raise NotImplementedError("skip_conflicts_on is for SQLite")
+        return sqlite_insert(self.table).on_conflict_do_nothing(index_elements=self.skip_conflicts_on)
 
     def _compile(self, connection):
         dialect = connection.dialect
-        compiled = insert(self.table).compile(dialect=dialect, column_keys=self.columns)
+        compiled = self._statement(dialect).compile(dialect=dialect, column_keys=self.columns)
         # PostgreSQL compiles a RETURNING of the new ids the import does not read.
         sql = compiled.string.partition(" RETURNING ")[0]
         positions = compiled.positiontup

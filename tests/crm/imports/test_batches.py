@@ -21,9 +21,9 @@ def test_a_failing_batch_is_rolled_back_whole_and_the_others_land(monkeypatch, c
     real_insert = contact_import.ContactBatchWriter._insert
     calls = []
 
-    def insert_then_fail_second_batch(self, rows):
+    def insert_then_fail_second_batch(self, rows, **options):
         calls.append(len(rows))
-        created = real_insert(self, rows)  # the rows are written (flushed) ...
+        created = real_insert(self, rows, **options)  # the rows are written (flushed) ...
         if len(calls) == 2:                  # ... and then the database gives up
             raise OperationalError("INSERT", {}, Exception("disk I/O error"))
         return created
