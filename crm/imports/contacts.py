@@ -37,7 +37,6 @@ from crm.imports.lookups import (
     begin_batch_transaction,
     format_reason,
     in_parameter,
-    in_values,
 )
 from crm.imports.mapping import CUSTOM_PREFIX, Mapping
 from crm.imports.seen import SeenEmails
@@ -289,8 +288,12 @@ class ContactBatchWriter:
         self.actor_id = actor.id  # read once: the actor object is expired by every batch's commit
         self.companies = companies
         self.default_owner_id = default_owner_id
+        # A new contact's values before its row's own: unowned ones go to the default owner.
+        self._defaults = {**NEW_CONTACT_DEFAULTS, "created_at": now, "email": None, "custom": NO_CUSTOM,
+                          "updated_at": now, "owner_id": default_owner_id}
         self._sole_writer = False
-        self._bulk: BulkInsert | None = None
+        self._bulks: dict[tuple[tuple[str, ...], bool], BulkInsert] = {}
+        self._activities: dict[str, Any] = {}
         self._id_sequence: str | None = None
         self._existing_query = None
 
@@ -398,11 +401,9 @@ class ContactBatchWriter:
         result.updated += 1
 
     def _new_values(self, row: ContactRow, company_id: int | None) -> dict[str, Any]:
-        values = {**NEW_CONTACT_DEFAULTS, "created_at": self.now, **row.fields, "email": row.email,
-                  "custom": dict(row.custom) if row.custom else NO_CUSTOM, "updated_at": self.now,
-                  "company_id": company_id}
-        if values["owner_id"] is None:
-            values["owner_id"] = self.default_owner_id
+        values = {**self._defaults, **row.fields, "email": row.email, "company_id": company_id}
+        if row.custom:
+            values["custom"] = dict(row.custom)
         return values
 
     def _insert(self, rows: list[dict[str, Any]], *, only_new: bool = False) -> int | None:
@@ -420,36 +421,51 @@ class ContactBatchWriter:
         if not rows:
             return 0
         contacts = Contact.__table__
+        connection = db.session.connection()
         if self._sole_writer:
-            highest_before = db.session.connection().scalar(select(func.max(contacts.c.id))) or 0
-            inserted = contacts.c.id > highest_before
-        elif db.session.get_bind().dialect.name == "postgresql":
+            kind = "above"
+            parameters: dict[str, Any] = {"highest": connection.scalar(select(func.max(contacts.c.id))) or 0}
+        elif connection.dialect.name == "postgresql":
             if self._id_sequence is None:
-                self._id_sequence = db.session.scalar(ID_SEQUENCE, {"table": contacts.name})
-            ids = db.session.scalars(NEXT_IDS, {"sequence": self._id_sequence, "count": len(rows)}).all()
+                self._id_sequence = connection.scalar(ID_SEQUENCE, {"table": contacts.name})
+            ids = connection.scalars(NEXT_IDS, {"sequence": self._id_sequence, "count": len(rows)}).all()
             for row, new_id in zip(rows, ids):
                 row["id"] = new_id
-            inserted = contacts.c.id == any_(bindparam(None, ids, type_=ARRAY(Integer)))
+            kind, parameters = "ids", {"ids": ids}
         else:
-            inserted = in_values(contacts.c.email, [row["email"] for row in rows])
+            kind, parameters = "emails", {"emails": [row["email"] for row in rows]}
         columns = list(rows[0])
-        skip = ["email"] if only_new else None
-        if self._bulk is None or self._bulk.columns != columns or self._bulk.skip_conflicts_on != skip:
-            self._bulk = BulkInsert(contacts, columns, skip_conflicts_on=skip)
-        if self._bulk.execute(rows) != len(rows):
+        bulk = self._bulks.get((tuple(columns), only_new))
+        if bulk is None:
+            bulk = self._bulks[tuple(columns), only_new] = BulkInsert(
+                contacts, columns, skip_conflicts_on=["email"] if only_new else None)
+        if bulk.execute(rows) != len(rows):
             return None
-        # The timeline's "created" entry is dated like the contact: a kept creation date
-        # ("Create Date" of a HubSpot export) puts it where it happened.
-        activity = select(
-            contacts.c.id, contacts.c.company_id, literal(self.actor_id), literal("contact_created"),
-            contacts.c.created_at, literal(CREATED_DETAILS, JSONType),
-            literal(self.now, UTCDateTime()),
-        ).where(inserted)
-        db.session.connection().execute(insert(Activity.__table__).from_select(
-            ["contact_id", "company_id", "user_id", "kind", "occurred_at", "details", "created_at"],
-            activity,
-        ))
+        connection.execute(self._activities_statement(kind), parameters)
         return len(rows)
+
+    def _activities_statement(self, kind: str):
+        """INSERT ... SELECT of the ``contact_created`` rows of the contacts just inserted:
+        those above the highest id before (``highest``), with the given ``ids``, or with the
+        given ``emails``. Built once per writer: only those parameters change per batch."""
+        statement = self._activities.get(kind)
+        if statement is None:
+            contacts = Contact.__table__.c
+            inserted = {"above": lambda: contacts.id > bindparam("highest"),
+                        "ids": lambda: contacts.id == any_(bindparam("ids", type_=ARRAY(Integer))),
+                        "emails": lambda: in_parameter(contacts.email, "emails")}[kind]()
+            # The timeline's "created" entry is dated like the contact: a kept creation date
+            # ("Create Date" of a HubSpot export) puts it where it happened.
+            activity = select(
+                contacts.id, contacts.company_id, literal(self.actor_id), literal("contact_created"),
+                contacts.created_at, literal(CREATED_DETAILS, JSONType),
+                literal(self.now, UTCDateTime()),
+            ).where(inserted)
+            statement = self._activities[kind] = insert(Activity.__table__).from_select(
+                ["contact_id", "company_id", "user_id", "kind", "occurred_at", "details", "created_at"],
+                activity,
+            )
+        return statement
 
 
 class ContactImporter:
