@@ -8,7 +8,7 @@ with the same field names and messages the pages and the API have always shown.
 """
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any, Callable, ClassVar
 
 from pydantic import Field, field_validator
 from pydantic_core import PydanticCustomError
@@ -89,6 +89,52 @@ def normalize_domain(raw: str | None) -> str | None:
 
 # --- contacts ------------------------------------------------------------------------------------
 
+def _contact_text(field: str) -> Callable[[Any], str | None]:
+    limit = CONTACT_TEXT_FIELDS[field]
+
+    def check(value: Any) -> str | None:
+        text, problem = _text(value, field, limit)
+        if field in ("linkedin_url", "x_url") and text:
+            try:
+                check_web_url(text)
+            except ValueError as url_problem:
+                problem = _("must be an http(s) URL: %(reason)s", reason=str(url_problem))
+        if problem:
+            raise ValueError(problem)
+        return text
+
+    return check
+
+
+def _stage(value: Any) -> str:
+    stage = (value or "lead").strip().lower()
+    if stage not in LIFECYCLE_STAGES:
+        raise ValueError(_("one of %(value)s", value=", ".join(LIFECYCLE_STAGES)))
+    return stage
+
+
+def _flag(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError(_("must be true or false"))
+    return value
+
+
+#: The contact fields whose rule is a function of the value alone (no database, no other
+#: field), in the model's field order: the contact input models apply these very functions, and
+#: the CSV import checks a row's cells with them directly (building a model per row cost more
+#: than its checks). A ``ValueError``'s message is the field's reason either way.
+CONTACT_FIELD_CHECKS: dict[str, Callable[[Any], Any]] = {
+    "email": normalize_email,
+    **{field: _contact_text(field) for field in ("first_name", "last_name", "title", "phone",
+                                                 "linkedin_url", "x_url", "source")},
+    "time_zone": _time_zone,
+    "language": _language,
+    "lifecycle_stage": _stage,
+    "do_not_contact": _flag,
+    "unsubscribed": _flag,
+}
+
+
 class ContactUpdate(InputModel):
     """A change to a contact: only the fields sent are checked and changed."""
 
@@ -111,48 +157,10 @@ class ContactUpdate(InputModel):
     company_id: Any = None
     custom: Any = None
 
-    @field_validator("email")
+    @field_validator(*CONTACT_FIELD_CHECKS)
     @classmethod
-    def _email(cls, value: Any) -> str:
-        return normalize_email(value)
-
-    @field_validator(*CONTACT_TEXT_FIELDS)
-    @classmethod
-    def _text(cls, value: Any, info) -> str | None:
-        text, problem = _text(value, info.field_name, CONTACT_TEXT_FIELDS[info.field_name])
-        if info.field_name in ("linkedin_url", "x_url") and text:
-            try:
-                check_web_url(text)
-            except ValueError as url_problem:
-                problem = _("must be an http(s) URL: %(reason)s", reason=str(url_problem))
-        if problem:
-            raise ValueError(problem)
-        return text
-
-    @field_validator("time_zone")
-    @classmethod
-    def _time_zone(cls, value: Any) -> str | None:
-        return _time_zone(value)
-
-    @field_validator("language")
-    @classmethod
-    def _language(cls, value: Any) -> str | None:
-        return _language(value)
-
-    @field_validator("lifecycle_stage")
-    @classmethod
-    def _stage(cls, value: Any) -> str:
-        stage = (value or "lead").strip().lower()
-        if stage not in LIFECYCLE_STAGES:
-            raise ValueError(_("one of %(value)s", value=", ".join(LIFECYCLE_STAGES)))
-        return stage
-
-    @field_validator("do_not_contact", "unsubscribed")
-    @classmethod
-    def _flag(cls, value: Any) -> bool:
-        if not isinstance(value, bool):
-            raise ValueError(_("must be true or false"))
-        return value
+    def _field(cls, value: Any, info) -> Any:
+        return CONTACT_FIELD_CHECKS[info.field_name](value)
 
     @field_validator("owner_id")
     @classmethod

@@ -25,6 +25,7 @@ from crm.contacts.custom_fields import (  # noqa: F401  (re-exported)
 )
 from crm.contacts.emails import email_domain, is_freemail, normalize_email
 from crm.contacts.inputs import (  # noqa: F401  (re-exported)
+    CONTACT_FIELD_CHECKS,
     CompanyCreate,
     CompanyUpdate,
     ContactCreate,

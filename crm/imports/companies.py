@@ -63,6 +63,7 @@ class CompanyResolver:
         self._by_domain: dict[str, int] = {}
         self._by_name: dict[str, int] = {}
         self._added: list[tuple[dict, str]] = []
+        self._clears = 0
 
     def id_for(self, key: CompanyKey | None) -> int | None:
         if key is None:
@@ -127,8 +128,21 @@ class CompanyResolver:
             self._by_domain.clear()
             self._by_name.clear()
             self._added.clear()
+            self._clears += 1
         cache[key] = company_id
         self._added.append((cache, key))
+
+    def mark(self) -> tuple[int, int]:
+        """Where this batch's additions stand now, for ``forget_since``."""
+        return self._clears, len(self._added)
+
+    def forget_since(self, mark: tuple[int, int]) -> None:
+        """Forget what was looked up or created after ``mark`` (a savepoint rolled back)."""
+        clears, count = mark
+        start = count if clears == self._clears else 0  # emptied since: all that is left is newer
+        for cache, key in self._added[start:]:
+            cache.pop(key, None)
+        del self._added[start:]
 
     def batch_committed(self) -> None:
         self._added.clear()

@@ -11,8 +11,7 @@ from __future__ import annotations
 import codecs
 import csv
 import logging
-from dataclasses import dataclass
-from typing import BinaryIO, Iterator
+from typing import BinaryIO, Iterator, NamedTuple
 
 from crm.i18n import _
 
@@ -34,9 +33,9 @@ class ImportAborted(Exception):
     raised before any row is written, or for a structural problem mid-file."""
 
 
-@dataclass(frozen=True, slots=True)
-class Record:
-    """One CSV record. ``error`` is set (and ``values`` empty) when the record could not be read."""
+class Record(NamedTuple):
+    """One CSV record. ``error`` is set (and ``values`` empty) when the record could not be read.
+    (A named tuple: one is made per line, and a frozen dataclass costs several times more.)"""
 
     line_number: int
     values: list[str]
@@ -84,6 +83,7 @@ class CsvStream:
         self.bytes_read = 0
         self._bad_lines: dict[int, str] = {}
         self._reader = csv.reader(self._decoded_lines(), delimiter=delimiter, strict=False)
+        self._records = self._all_records()
         self._last_line = 0
         self.header = self._read_header()
 
@@ -128,25 +128,30 @@ class CsvStream:
 
     # --- records ----------------------------------------------------------------------
 
-    def _next_record(self) -> Record | None:
-        """The next non-blank record, or None at the end of the file."""
+    def _all_records(self) -> Iterator[Record]:
+        """Every non-blank record, header included (one generator for the whole file: this
+        runs once per line)."""
+        reader = self._reader
         while True:
             start = self._last_line + 1
             try:
-                values = next(self._reader)
+                values = next(reader)
             except StopIteration:
-                return None
+                return
             except csv.Error as exc:
-                self._last_line = self._reader.line_num
-                return Record(start, [], _("unreadable CSV: %(error)s", error=exc))
-            self._last_line = end = self._reader.line_num
-            if not any(v.strip() for v in values):
+                self._last_line = reader.line_num
+                yield Record(start, [], _("unreadable CSV: %(error)s", error=exc))
+                continue
+            self._last_line = end = reader.line_num
+            if not "".join(values).strip():  # blank: every cell empty or white space
                 self._forget_bad_lines(end)
                 continue
-            error = self._decoding_error(start, end)
-            if error:
-                return Record(start, [], error)
-            return Record(start, values)
+            if self._bad_lines:
+                error = self._decoding_error(start, end)
+                if error:
+                    yield Record(start, [], error)
+                    continue
+            yield Record(start, values)
 
     def _decoding_error(self, start: int, end: int) -> str | None:
         if not self._bad_lines:
@@ -160,7 +165,7 @@ class CsvStream:
             del self._bad_lines[n]
 
     def _read_header(self) -> list[str]:
-        record = self._next_record()
+        record = next(self._records, None)
         if record is None:
             raise ImportAborted("the file is empty")
         if record.error and "new-line character" in record.error:
@@ -176,8 +181,8 @@ class CsvStream:
     def records(self, *, skip: int = 0) -> Iterator[Record]:
         """Every record after the header; the first ``skip`` are read but not yielded (resuming
         a job whose first rows are already committed)."""
-        seen = 0
-        while (record := self._next_record()) is not None:
-            seen += 1
-            if seen > skip:
-                yield record
+        records = self._records
+        for _skipped in range(skip):
+            if next(records, None) is None:
+                return
+        yield from records

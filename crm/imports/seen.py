@@ -16,7 +16,7 @@ MAX_RUNS = 6
 
 
 def _hashes(values: list[str]) -> np.ndarray:
-    return np.fromiter((hash(v) for v in values), dtype=np.int64, count=len(values))
+    return np.fromiter(map(hash, values), dtype=np.int64, count=len(values))
 
 
 class SeenEmails:
@@ -24,41 +24,48 @@ class SeenEmails:
         self._runs: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []  # (hashes, lines, raw hashes)
         self._pending: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
 
-    def repeats(self, rows: list[tuple[int, str, str]]) -> dict[int, tuple[int, bool]]:
-        """For a batch of ``(line, email, email as written)`` in file order: ``{line: (first
-        line, differs only in case)}`` for every row whose email came earlier (in an earlier
-        committed batch or earlier in this one). The others are remembered once the batch
-        commits (``committed``)."""
+    def repeats(self, lines: list[int], emails: list[str], written: list[str]) -> dict[int, tuple[int, bool]]:
+        """For a batch of rows in file order, given as their lines, emails and emails as
+        written: ``{line: (first line, differs only in case)}`` for every row whose email came
+        earlier (in an earlier committed batch or earlier in this one). The others are
+        remembered once the batch commits (``committed``)."""
         found: dict[int, tuple[int, bool]] = {}
-        if not rows:
+        if not lines:
             self._pending = None
             return found
-        lines = np.fromiter((line for line, _e, _r in rows), dtype=np.int64, count=len(rows))
-        hashes = _hashes([email for _l, email, _r in rows])
-        raw = _hashes([written for _l, _e, written in rows])
+        count = len(lines)
+        line_array = np.fromiter(lines, dtype=np.int64, count=count)
+        hashes = _hashes(emails)
+        raw = _hashes(written)
         for run_hashes, run_lines, run_raw in self._runs:
             at = np.searchsorted(run_hashes, hashes)
             inside = at < len(run_hashes)
-            hit = np.zeros(len(rows), dtype=bool)
+            hit = np.zeros(count, dtype=bool)
             hit[inside] = run_hashes[at[inside]] == hashes[inside]
             for i in np.flatnonzero(hit):
-                line = int(lines[i])
+                line = int(line_array[i])
                 if line not in found:
                     found[line] = (int(run_lines[at[i]]), bool(run_raw[at[i]] != raw[i]))
+        order = np.argsort(hashes, kind="stable")
+        ordered = hashes[order]
+        if not found and not (ordered[1:] == ordered[:-1]).any():
+            # The usual batch: no email seen before, none twice.
+            self._pending = (ordered, line_array[order], raw[order])
+            return found
         first_in_batch: dict[int, int] = {}
-        keep = np.ones(len(rows), dtype=bool)
+        keep = np.ones(count, dtype=bool)
         for i, value in enumerate(hashes.tolist()):
-            line = int(lines[i])
+            line = int(line_array[i])
             if line in found:
                 keep[i] = False
             elif value in first_in_batch:
                 j = first_in_batch[value]
-                found[line] = (int(lines[j]), bool(raw[j] != raw[i]))
+                found[line] = (int(line_array[j]), bool(raw[j] != raw[i]))
                 keep[i] = False
             else:
                 first_in_batch[value] = i
         order = np.argsort(hashes[keep], kind="stable")
-        self._pending = (hashes[keep][order], lines[keep][order], raw[keep][order])
+        self._pending = (hashes[keep][order], line_array[keep][order], raw[keep][order])
         return found
 
     def committed(self) -> None:

@@ -6,8 +6,10 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 
 from crm.contacts.models import Activity, Company, Contact
+from crm.contacts.services import create_contact
 from crm.extensions import db
 from crm.imports import contacts as contact_import
+from tests.conftest import NOW
 
 
 def _count(model):
@@ -19,9 +21,9 @@ def test_a_failing_batch_is_rolled_back_whole_and_the_others_land(monkeypatch, c
     real_insert = contact_import.ContactBatchWriter._insert
     calls = []
 
-    def insert_then_fail_second_batch(self, rows):
+    def insert_then_fail_second_batch(self, rows, **options):
         calls.append(len(rows))
-        created = real_insert(self, rows)  # the rows are written (flushed) ...
+        created = real_insert(self, rows, **options)  # the rows are written (flushed) ...
         if len(calls) == 2:                  # ... and then the database gives up
             raise OperationalError("INSERT", {}, Exception("disk I/O error"))
         return created
@@ -67,3 +69,27 @@ def test_counters_after_each_batch_only_grow(csv_file, run_import):
     assert [t.created for t in sink.tallies] == [4, 8, 9]
     bytes_read = [t.bytes_read for t in sink.tallies]
     assert bytes_read == sorted(bytes_read) and bytes_read[-1] == sink.tallies[-1].total_bytes
+
+
+def test_a_row_the_database_itself_refuses_rolls_back_its_batch_with_the_database_reason(
+        monkeypatch, admin, csv_file, run_import):
+    """A real refusal by the database in the bulk insert itself (SQLite's executemany,
+    PostgreSQL's COPY): here a contact that exists but that the duplicate check was made to
+    miss, so the insert hits the unique email. Its batch is rolled back and reported with the
+    database's own words; the batches around it land with their timeline rows."""
+    create_contact(admin, {"email": "taken@acme-widgets.com"}, NOW)
+    db.session.commit()
+    monkeypatch.setattr(contact_import.ContactBatchWriter, "_existing", lambda self, emails: {})
+    rows = "".join(f"person{n}@company{n}.com\n" for n in range(4)) + "taken@acme-widgets.com\n" + \
+        "".join(f"person{n}@company{n}.com\n" for n in range(4, 10))
+    outcome, sink = run_import(csv_file("email\n" + rows), batch_size=4)
+
+    emails = set(db.session.scalars(select(Contact.email)))
+    assert emails == {"taken@acme-widgets.com"} | {f"person{n}@company{n}.com" for n in (0, 1, 2, 3, 7, 8, 9)}
+    assert _count(Activity) == 1 + 7
+    tally = outcome.tally
+    assert (tally.rows_seen, tally.created, tally.rejected) == (11, 7, 4)
+    reasons = sink.reasons()
+    assert sorted(reasons) == [6, 7, 8, 9]
+    assert "batch of lines 6-9 failed in the database" in reasons[6]
+    assert "unique" in reasons[6].lower() or "duplicate" in reasons[6].lower()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from crm.contacts.models import Activity, Contact
+from crm.contacts.models import Activity, Company, Contact
 from crm.extensions import db
 
 FILE = (
@@ -118,3 +118,24 @@ def test_updates_with_different_columns_in_one_batch_each_change_only_their_own(
     assert (a.title, a.phone) == ("New A", "1")
     assert (b.title, b.phone, b.company.domain) == ("Old B", "22", "new-home.com")
     assert a.company.domain == "acme-widgets.com"  # unchanged: its row named no company
+
+
+def test_a_batch_with_an_existing_email_undoes_its_first_attempt_whole(make_contact, csv_file, run_import):
+    """On SQLite a batch is first written as if every email were new, and undone if one exists
+    (see ``ContactBatchWriter._insert_if_all_new``). The undone attempt leaves nothing behind:
+    no contact, no timeline row, and no company it created, which the import creates again
+    for real (a company remembered from the undone attempt would point nowhere)."""
+    make_contact(email="lea@nordic-pumps.com", first_name="Leah")
+    activities_before = db.session.scalar(select(func.count()).select_from(Activity))
+    path = csv_file("email,first name\nnew.person@brand-new-co.com,New\nlea@nordic-pumps.com,Lea\n"
+                    "other@another-new-co.com,Other\n")
+    outcome, sink = run_import(path, on_duplicate="update")
+    assert (outcome.tally.created, outcome.tally.updated, outcome.tally.rejected) == (2, 1, 0)
+    contacts = _contacts()
+    assert len(contacts) == 3 and contacts["lea@nordic-pumps.com"].first_name == "Lea"
+    assert contacts["new.person@brand-new-co.com"].company.domain == "brand-new-co.com"
+    assert contacts["other@another-new-co.com"].company.domain == "another-new-co.com"
+    activities = db.session.scalar(select(func.count()).select_from(Activity))
+    assert activities == activities_before + 2  # one "created" entry per new contact, none twice
+    domains = db.session.scalars(select(Company.domain).order_by(Company.domain)).all()
+    assert domains.count("brand-new-co.com") == 1 and domains.count("another-new-co.com") == 1
