@@ -292,7 +292,7 @@ class ContactBatchWriter:
         self._defaults = {**NEW_CONTACT_DEFAULTS, "created_at": now, "email": None, "custom": NO_CUSTOM,
                           "updated_at": now, "owner_id": default_owner_id}
         self._sole_writer = False
-        self._bulks: dict[tuple[tuple[str, ...], bool], BulkInsert] = {}
+        self._bulks: dict[tuple, BulkInsert] = {}
         self._activities: dict[str, Any] = {}
         self._id_sequence: str | None = None
         self._existing_query = None
@@ -313,7 +313,7 @@ class ContactBatchWriter:
         existing = self._existing(emails)
         if not existing and unique:
             # The usual batch: every row is a new contact.
-            result.created = self._insert(self._all_new_rows(batch))
+            result.created = self._insert(*self._all_new_rows(batch))
             return result
         # 2. Sort rows into inserts, updates, skips and refusals, in file order.
         inserts: dict[str, dict[str, Any]] = {}
@@ -339,12 +339,25 @@ class ContactBatchWriter:
             db.session.execute(update(Contact), list(updates.values()))
         return result
 
-    def _all_new_rows(self, batch: list[tuple[int, ContactRow]]) -> list[dict[str, Any]]:
+    def _all_new_rows(self, batch: list[tuple[int, ContactRow]]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+        """The batch's rows as new contacts: the values that vary from row to row, and the
+        ones every row has (its defaults that no row of the batch sets)."""
         keys = dict.fromkeys(row.company for _line, row in batch)  # in file order
         self.companies.resolve(keys)
         company_ids = {key: self.companies.id_for(key) for key in keys}
-        new_values = self._new_values
-        return [new_values(row, company_ids[row.company]) for _line, row in batch]
+        varying = set().union(*(row.fields for _line, row in batch))
+        varying.update(("email", "company_id"))
+        if any(row.custom for _line, row in batch):
+            varying.add("custom")
+        base = {key: value for key, value in self._defaults.items() if key in varying}
+        constants = {key: value for key, value in self._defaults.items() if key not in varying}
+        rows = []
+        for _line, row in batch:
+            values = {**base, **row.fields, "email": row.email, "company_id": company_ids[row.company]}
+            if row.custom:
+                values["custom"] = dict(row.custom)
+            rows.append(values)
+        return rows, constants
 
     def _insert_if_all_new(self, batch: list[tuple[int, ContactRow]]) -> int | None:
         """The batch written as new contacts when none of its emails exists, else nothing
@@ -355,7 +368,8 @@ class ContactBatchWriter:
         connection = db.session.connection()
         connection.exec_driver_sql("SAVEPOINT contact_import_batch")
         mark = self.companies.mark()
-        created = self._insert(self._all_new_rows(batch), only_new=True)
+        rows, constants = self._all_new_rows(batch)
+        created = self._insert(rows, constants, only_new=True)
         if created is None:
             connection.exec_driver_sql("ROLLBACK TO SAVEPOINT contact_import_batch")
             self.companies.forget_since(mark)
@@ -406,7 +420,8 @@ class ContactBatchWriter:
             values["custom"] = dict(row.custom)
         return values
 
-    def _insert(self, rows: list[dict[str, Any]], *, only_new: bool = False) -> int | None:
+    def _insert(self, rows: list[dict[str, Any]], constants: dict[str, Any] | None = None, *,
+                only_new: bool = False) -> int | None:
         """Insert new contacts and their ``contact_created`` timeline rows (what the manual
         path, ``create_contact``, writes) in two statements. The activities come from an
         INSERT ... SELECT over the contacts just inserted rather than from RETURNING ids:
@@ -416,6 +431,7 @@ class ContactBatchWriter:
         sequence first (one query) and names them: looking 1,000 ids up by primary key costs a
         tenth of looking up 1,000 emails. Otherwise it is the batch's emails.
 
+        ``constants``: columns with the same value in every row, not repeated in ``rows``.
         ``only_new`` (SQLite): rows whose email exists are not inserted, and then None comes
         back, with no timeline rows written (the caller undoes the rest)."""
         if not rows:
@@ -434,11 +450,12 @@ class ContactBatchWriter:
             kind, parameters = "ids", {"ids": ids}
         else:
             kind, parameters = "emails", {"emails": [row["email"] for row in rows]}
-        columns = list(rows[0])
-        bulk = self._bulks.get((tuple(columns), only_new))
+        constants = constants or {}
+        shape = (tuple(rows[0]), tuple(constants), only_new)  # the constants' values are the writer's
+        bulk = self._bulks.get(shape)
         if bulk is None:
-            bulk = self._bulks[tuple(columns), only_new] = BulkInsert(
-                contacts, columns, skip_conflicts_on=["email"] if only_new else None)
+            bulk = self._bulks[shape] = BulkInsert(
+                contacts, list(rows[0]), constants=constants, skip_conflicts_on=["email"] if only_new else None)
         if bulk.execute(rows) != len(rows):
             return None
         connection.execute(self._activities_statement(kind), parameters)

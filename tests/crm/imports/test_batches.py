@@ -21,9 +21,9 @@ def test_a_failing_batch_is_rolled_back_whole_and_the_others_land(monkeypatch, c
     real_insert = contact_import.ContactBatchWriter._insert
     calls = []
 
-    def insert_then_fail_second_batch(self, rows, **options):
+    def insert_then_fail_second_batch(self, rows, *args, **options):
         calls.append(len(rows))
-        created = real_insert(self, rows, **options)  # the rows are written (flushed) ...
+        created = real_insert(self, rows, *args, **options)  # the rows are written (flushed) ...
         if len(calls) == 2:                  # ... and then the database gives up
             raise OperationalError("INSERT", {}, Exception("disk I/O error"))
         return created
@@ -93,3 +93,33 @@ def test_a_row_the_database_itself_refuses_rolls_back_its_batch_with_the_databas
     assert sorted(reasons) == [6, 7, 8, 9]
     assert "batch of lines 6-9 failed in the database" in reasons[6]
     assert "unique" in reasons[6].lower() or "duplicate" in reasons[6].lower()
+
+
+def test_new_contacts_get_every_default_whatever_columns_a_batch_leaves_empty(alice, csv_file, run_import):
+    """A batch's rows are written with the values they share given once (see ``BulkInsert``'s
+    constants): a column empty in a whole batch and filled in the next, and the defaults no row
+    sets (owner, source, flags, custom values, time stamps), all land as on any new contact."""
+    path = csv_file("email,first name,job title,lifecycle stage\n"
+                    "ann@alpha-co.com,Ann,,\n"           # batch 1: no title, no stage at all
+                    "ben@beta-co.com,,,\n"
+                    "cid@gmail.com,Cid,Buyer,MQL\n"      # batch 2: titles and stages
+                    "dee@delta-co.com,,CFO,\n")
+    outcome, sink = run_import(path, actor=alice, batch_size=2)
+    assert (outcome.tally.created, outcome.tally.rejected) == (4, 0), sink.reasons()
+    contacts = {c.email: c for c in db.session.scalars(select(Contact))}
+    expected = {"ann@alpha-co.com": ("Ann", None, "lead", "alpha-co.com"),
+                "ben@beta-co.com": ("", None, "lead", "beta-co.com"),
+                "cid@gmail.com": ("Cid", "Buyer", "mql", None),
+                "dee@delta-co.com": ("", "CFO", "lead", "delta-co.com")}
+    for email, (first, title, stage, domain) in expected.items():
+        c = contacts[email]
+        assert (c.first_name, c.last_name, c.title, c.lifecycle_stage) == (first, "", title, stage)
+        assert (c.company.domain if c.company else None) == domain
+        assert (c.owner_id, c.source, c.custom) == (alice.id, "import", {})
+        assert (c.do_not_contact, c.unsubscribed) == (False, False)
+        assert (c.phone, c.time_zone, c.language, c.linkedin_url, c.x_url) == (None,) * 5
+        assert c.created_at == NOW and c.updated_at == NOW
+        [entry] = db.session.scalars(select(Activity).where(Activity.contact_id == c.id))
+        assert (entry.kind, entry.occurred_at, entry.user_id, entry.details) == \
+            ("contact_created", NOW, alice.id, {"source": "import"})
+        assert entry.company_id == c.company_id
