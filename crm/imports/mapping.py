@@ -263,7 +263,7 @@ def finish_mapping(kind: str, headers: list[str], targets: list[str], *,
     :raises ImportAborted: unknown field, a field fed by two columns, a required column missing
     """
     if len(targets) != len(headers):
-        raise ImportAborted("the mapping does not match the file's columns")
+        raise ImportAborted(_("the mapping does not match the file's columns"))
     valid = {t for t, _label in target_choices(kind)}
     unknown = sorted({t for t in targets if t not in valid})
     if unknown:
@@ -290,7 +290,7 @@ def mapping_from_json(kind: str, headers: list[str], stored: dict | None) -> Map
     if not stored or not stored.get("targets"):
         return apply_overrides(default_mapping(kind, headers), {})
     if stored.get("headers") != headers:
-        raise ImportAborted("the file's header changed since the mapping was chosen")
+        raise ImportAborted(_("the file's header changed since the mapping was chosen"))
     return finish_mapping(kind, headers, list(stored["targets"]))
 
 

@@ -121,7 +121,7 @@ class CsvStream:
 
     def _strip_bom(self, chunk: bytes) -> bytes:
         if chunk.startswith(UTF16_BOMS):
-            raise ImportAborted("the file is UTF-16 (Excel 'Unicode text'); save it as CSV UTF-8")
+            raise ImportAborted(_("the file is UTF-16 (Excel 'Unicode text'); save it as CSV UTF-8"))
         # A UTF-8 byte-order mark means UTF-8 whatever was chosen; drop it so the first header
         # is not polluted by it.
         return chunk[len(UTF8_BOM):] if chunk.startswith(UTF8_BOM) else chunk
@@ -167,15 +167,15 @@ class CsvStream:
     def _read_header(self) -> list[str]:
         record = next(self._records, None)
         if record is None:
-            raise ImportAborted("the file is empty")
+            raise ImportAborted(_("the file is empty"))
         if record.error and "new-line character" in record.error:
-            raise ImportAborted("the lines end with a bare carriage return (old Mac format); "
-                                "save the file as CSV UTF-8")
+            raise ImportAborted(_("the lines end with a bare carriage return (old Mac format); "
+                                  "save the file as CSV UTF-8"))
         if record.error:
             raise ImportAborted(_("the header line cannot be read: %(error)s", error=record.error))
         header = [h.strip() for h in record.values]
         if not any(header):
-            raise ImportAborted("the first line must be a header naming the columns")
+            raise ImportAborted(_("the first line must be a header naming the columns"))
         return header
 
     def records(self, *, skip: int = 0) -> Iterator[Record]:

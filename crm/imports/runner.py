@@ -90,7 +90,7 @@ def run_batches(
         for batch in _cut_batches(stream, importer, batch_size, skip_rows):
             tally = _flush(importer, sink, batch, tally)
     if tally.rows_seen == 0 and skip_rows == 0:
-        raise ImportAborted("the file has a header line but no rows")
+        raise ImportAborted(_("the file has a header line but no rows"))
     return tally
 
 

@@ -99,7 +99,7 @@ def _check_options(kind: str, options: ImportOptions) -> None:
     if kind not in KINDS:
         raise ImportAborted(_("unknown import kind %(kind)s: contacts or deals", kind=repr(kind)))
     if options.on_duplicate not in ON_DUPLICATE:
-        raise ImportAborted("on duplicate: update or skip")
+        raise ImportAborted(_("on duplicate: update or skip"))
 
 
 def detect_settings(path: str | os.PathLike, kind: str, encoding: str | None = None,
@@ -118,7 +118,7 @@ def detect_settings(path: str | os.PathLike, kind: str, encoding: str | None = N
         encoding = check_encoding(encoding)
     detected = detect(path, recognised_columns(kind), encoding=encoding, delimiter=delimiter)
     if detected.encoding_guessed and detected.encoding.startswith(("utf-16", "utf-32")):
-        raise ImportAborted("the file is UTF-16 (Excel 'Unicode text'); save it as CSV UTF-8")
+        raise ImportAborted(_("the file is UTF-16 (Excel 'Unicode text'); save it as CSV UTF-8"))
     return detected
 
 

@@ -76,7 +76,7 @@ class TemplateRefused(Exception):
         self.message, self.lineno = message, lineno
 
     def __str__(self) -> str:
-        return f"line {self.lineno}: {self.message}" if self.lineno else self.message
+        return _("line %(num)s: %(message)s", num=self.lineno, message=self.message) if self.lineno else self.message
 
 
 def _dotted(node: nodes.Node) -> str:
@@ -92,29 +92,31 @@ def _dotted(node: nodes.Node) -> str:
 def _check_node(node: nodes.Node) -> None:
     line = getattr(node, "lineno", None)
     if not isinstance(node, ALLOWED_NODES):
-        raise TemplateRefused(f"{type(node).__name__.lower()} is not allowed in a template", line)
+        raise TemplateRefused(_("%(kind)s is not allowed in a template", kind=type(node).__name__.lower()), line)
     if isinstance(node, nodes.Name):
         if node.ctx != "load" or node.name not in TOKENS:
-            raise TemplateRefused(f"unknown token '{node.name}' (use {TOKEN_HELP})", line)
+            raise TemplateRefused(_("unknown token '%(token)s' (use %(help)s)", token=node.name, help=TOKEN_HELP), line)
         if TOKENS[node.name] is not None:
-            raise TemplateRefused(f"'{node.name}' needs a field, such as {node.name}."
-                                  f"{sorted(TOKENS[node.name])[0]}", line)
+            raise TemplateRefused(_("'%(token)s' needs a field, such as %(example)s", token=node.name,
+                                    example=f"{node.name}.{sorted(TOKENS[node.name])[0]}"), line)
     elif isinstance(node, nodes.Getattr):
         root = node.node
         if not isinstance(root, nodes.Name) or root.name not in TOKENS or TOKENS[root.name] is None:
-            raise TemplateRefused(f"unknown token '{_dotted(node)}' (use {TOKEN_HELP})", line)
+            raise TemplateRefused(_("unknown token '%(token)s' (use %(help)s)", token=_dotted(node),
+                                    help=TOKEN_HELP), line)
         if node.attr not in TOKENS[root.name]:
-            raise TemplateRefused(f"unknown token '{root.name}.{node.attr}' (use {TOKEN_HELP})", line)
+            raise TemplateRefused(_("unknown token '%(token)s' (use %(help)s)", token=f"{root.name}.{node.attr}",
+                                    help=TOKEN_HELP), line)
         return  # the root Name is checked here, with its attribute
     elif isinstance(node, nodes.Filter):
         if node.name not in FILTERS:
-            raise TemplateRefused(f"filter '{node.name}' is not allowed", line)
+            raise TemplateRefused(_("filter '%(name)s' is not allowed", name=node.name), line)
         if node.kwargs or node.dyn_args or node.dyn_kwargs:
-            raise TemplateRefused(f"filter '{node.name}' takes plain arguments only", line)
+            raise TemplateRefused(_("filter '%(name)s' takes plain arguments only", name=node.name), line)
         if node.node is None:
-            raise TemplateRefused("filter blocks are not allowed", line)
+            raise TemplateRefused(_("filter blocks are not allowed"), line)
     elif isinstance(node, nodes.Const) and not isinstance(node.value, (str, int, float, bool, type(None))):
-        raise TemplateRefused("only plain constants are allowed", line)
+        raise TemplateRefused(_("only plain constants are allowed"), line)
     for child in node.iter_child_nodes():
         _check_node(child)
 
@@ -124,7 +126,7 @@ def check_source(source: str, env: ImmutableSandboxedEnvironment = TEXT_ENV) -> 
     try:
         tree = env.parse(source)
     except TemplateSyntaxError as exc:
-        raise TemplateRefused(exc.message or "syntax error", exc.lineno) from None
+        raise TemplateRefused(exc.message or _("syntax error"), exc.lineno) from None
     _check_node(tree)
 
 

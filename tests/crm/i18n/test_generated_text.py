@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
 from crm.extensions import db
 from crm.i18n import force_language
-from crm.imports.services import ImportOptions, import_file
+from crm.imports.services import ImportAborted, ImportOptions, import_file
 from crm.scoring.scores import record_event
 from crm.scoring.services import score_summaries
+from crm.sequences.rendering import TemplateRefused, check_source
 from tests.conftest import NOW
 
 
@@ -73,3 +76,22 @@ def test_a_queued_import_stores_its_rejections_in_the_uploaders_language(app, al
     assert run_queued_imports(NOW) == 1
     reasons = db.session.scalars(select(ImportRejection.reason).where(ImportRejection.job_id == job.id)).all()
     assert reasons == ["correo: vacío"]
+
+
+def test_a_file_refused_as_a_whole_says_why_in_the_readers_language(tmp_path, admin):
+    path = tmp_path / "contacts.csv"
+    path.write_text("email,first_name\n", encoding="utf-8")  # a header and nothing else
+    with force_language("es"), pytest.raises(ImportAborted) as refused:
+        import_file(path, "contacts", actor=admin, now=NOW, options=ImportOptions(), sink=_Sink())
+    assert str(refused.value) == "el archivo tiene una línea de encabezado pero ninguna fila"
+
+
+def test_a_template_refused_says_why_in_the_readers_language():
+    with force_language("es"):
+        with pytest.raises(TemplateRefused) as refused:
+            check_source("Hola {{ contact.shoe_size }}")
+        assert str(refused.value).startswith("línea 1: variable desconocida 'contact.shoe_size' (usa contact.")
+    with force_language("en"):
+        with pytest.raises(TemplateRefused) as refused:
+            check_source("Hi {{ contact.shoe_size }}")
+        assert str(refused.value).startswith("line 1: unknown token 'contact.shoe_size' (use contact.first_name")
