@@ -130,28 +130,26 @@ def _cut_batches(stream: CsvStream, importer: Importer, batch_size: int, skip_ro
     importer allows (a deal's rows stay together)."""
     batch = _Batch()
     clean = importer.clean
-    for record in stream.records(skip=skip_rows):
-        if record.error is None:
+    for line, values, error in stream.records(skip=skip_rows):
+        if error is None:
             try:
-                item = clean(record.values, record.line_number)
+                item = clean(values, line)
             except RowSkipped as exc:
-                batch.notes.append((record.line_number, str(exc)))
+                batch.notes.append((line, str(exc)))
                 batch.rows += 1
                 continue
             except RowRejected as exc:
-                record_error = str(exc)
+                error = str(exc)
             else:
                 if batch.rows >= batch_size and (
                     not batch.items or importer.can_cut(batch.items[-1][1], item)
                 ):
                     yield _cut(batch, stream)
                     batch = _Batch()
-                batch.items.append((record.line_number, item))
+                batch.items.append((line, item))
                 batch.rows += 1
                 continue
-        else:
-            record_error = record.error
-        batch.rejections.append((record.line_number, record_error))
+        batch.rejections.append((line, error))
         batch.rows += 1
         # Rejected rows alone never hold a batch open forever (memory stays bounded).
         if batch.rows >= 2 * batch_size:
